@@ -1,0 +1,39 @@
+import nx from '@nx/eslint-plugin';
+
+// Who may import whom. Production code: apps -> libs, libs -> libs, tools -> libs.
+// Nothing but tests, benchmarks and the local dev host may import tools (tools/local-cloud).
+const productionConstraints = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
+  { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+];
+const testConstraints = productionConstraints.map((constraint) => ({
+  ...constraint,
+  onlyDependOnLibsWithTags: [...new Set([...constraint.onlyDependOnLibsWithTags, 'type:tool'])],
+}));
+
+const boundaries = (depConstraints) => ({
+  '@nx/enforce-module-boundaries': [
+    'error',
+    { enforceBuildableLibDependency: false, allow: [], depConstraints, checkDynamicDependenciesExceptions: [] },
+  ],
+});
+
+const testFiles = ['**/*.test.ts', '**/test/**/*.ts', '**/dev/**/*.ts', 'bench/**/*.ts'];
+
+export default [
+  { ignores: ['**/dist/**', '**/node_modules/**', '.tools/**', '.local-cloud/**', '**/.nx/**', 'coverage/**'] },
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs'],
+    rules: {
+      ...boundaries(productionConstraints),
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  { files: testFiles, rules: boundaries(testConstraints) },
+  // Every project's vitest.config.ts shares the workspace's test preset by relative path.
+  { files: ['**/vitest.config.ts'], rules: { '@nx/enforce-module-boundaries': 'off' } },
+];

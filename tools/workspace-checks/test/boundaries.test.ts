@@ -1,0 +1,54 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+const workspaceRoot = resolve(import.meta.dirname, '../../..');
+
+async function lintAs(filePath: string, code: string) {
+  const eslint = new ESLint({ cwd: workspaceRoot });
+  const [result] = await eslint.lintText(code, { filePath: join(workspaceRoot, filePath) });
+  return (result?.messages ?? []).filter((m) => m.ruleId === '@nx/enforce-module-boundaries');
+}
+
+describe('module boundaries', () => {
+  it('refuses a lib importing an app', async () => {
+    const errors = await lintAs('libs/transfer/src/wrong-way.ts', "export * from '@blobferry/verify-cli';\n");
+    // Nx reports the cycle (apps already depend on libs) or the tag rule, whichever it meets first.
+    expect(errors.map((e) => e.message).join('\n')).toMatch(/Circular dependency between|can only depend on libs tagged with "type:lib"/);
+  });
+
+  it('refuses production code importing tools/local-cloud', async () => {
+    const errors = await lintAs('apps/backup-function/src/wrong-way.ts', "export * from '@blobferry/local-cloud';\n");
+    expect(errors).toHaveLength(1);
+  });
+
+  it('lets tests import tools/local-cloud and apps import libs', async () => {
+    expect(await lintAs('libs/transfer/test/ok.test.ts', "export * from '@blobferry/local-cloud';\n")).toEqual([]);
+    expect(await lintAs('apps/verify-cli/src/ok.ts', "export * from '@blobferry/transfer';\n")).toEqual([]);
+  });
+});
+
+describe('project graph', () => {
+  it('has no cycles and production edges only point from apps to libs', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'graph-')), 'graph.json');
+    execFileSync('npx', ['nx', 'graph', `--file=${file}`], { cwd: workspaceRoot, stdio: 'pipe', env: { ...process.env, NX_DAEMON: 'false' } });
+    const { graph } = JSON.parse(readFileSync(file, 'utf8')) as {
+      graph: { nodes: Record<string, { data: { root: string } }>; dependencies: Record<string, { target: string }[]> };
+    };
+    const kindOf = (name: string) => graph.nodes[name]?.data.root.split('/')[0];
+    const wrongWay: string[] = [];
+    for (const [source, deps] of Object.entries(graph.dependencies)) {
+      for (const { target } of deps) {
+        if (!graph.nodes[target]) continue; // external npm packages
+        const from = kindOf(source);
+        const to = kindOf(target);
+        if (to === 'apps' || (from === 'libs' && to !== 'libs' && to !== 'tools')) wrongWay.push(`${source} -> ${target}`);
+      }
+    }
+    expect(wrongWay).toEqual([]);
+    expect(Object.keys(graph.nodes)).toEqual(expect.arrayContaining(['@blobferry/transfer', '@blobferry/verify-cli']));
+  });
+});
