@@ -1,0 +1,152 @@
+import { DeleteObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import type { InvocationContext } from '@azure/functions';
+import { BACKUP_METADATA, backupKeyFor, copyBlobToS3, PermanentTransferError } from '@blobferry/transfer';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { type BackupClients, SourceAccountMismatchError } from './clients.js';
+import type { BackupConfig } from './config.js';
+import { errorSummary } from './redact.js';
+import { recordEvent, tracer } from './telemetry.js';
+import { compareSequencers, validateBlobEvent, type ValidBlobEvent } from './validate-event.js';
+
+export interface BackupDeps {
+  config: BackupConfig;
+  clients: BackupClients;
+}
+
+/** What happened to one event; `outcome` is the fixed vocabulary logs and metrics use. */
+export interface EventOutcome {
+  outcome:
+    | 'copied'
+    | 'skipped-up-to-date'
+    | 'skipped-newer-in-target'
+    | 'refused'
+    | 'failed-permanent'
+    | 'will-retry'
+    | 'delete-retained'
+    | 'delete-nothing-to-hide'
+    | 'delete-stale'
+    | 'delete-superseded'
+    | 'delete-marker-written';
+  key?: string;
+  bytes?: number;
+  parts?: number;
+  reason?: string;
+}
+
+/**
+ * Handles one Event Grid delivery. Returning acknowledges the event (done, or refused for good);
+ * throwing asks Event Grid to deliver it again later and finally to dead-letter it.
+ */
+export async function handleBlobEvent(rawEvent: unknown, context: InvocationContext, deps: BackupDeps): Promise<EventOutcome> {
+  const started = performance.now();
+  return tracer().startActiveSpan('backupBlob', async (span) => {
+    const validation = validateBlobEvent(rawEvent, deps.config);
+    const eventId = validation.ok ? validation.event.eventId : validation.eventId;
+    const base = {
+      event: 'backupBlob',
+      eventId,
+      invocationId: context.invocationId,
+      eventType: validation.ok ? validation.event.kind : undefined,
+      url: validation.ok ? validation.event.blob.url : undefined,
+      sequencer: validation.ok ? validation.event.sequencer : undefined,
+    };
+    span.setAttributes({ 'blobferry.event_id': eventId ?? '', 'blobferry.blob_url': base.url ?? '' });
+    const finish = (result: EventOutcome, level: 'info' | 'warn' | 'error', extra: Record<string, unknown> = {}) => {
+      const durationMs = Math.round(performance.now() - started);
+      recordEvent(result.outcome, durationMs, result.outcome === 'copied' ? (result.bytes ?? 0) : 0);
+      span.setAttribute('blobferry.outcome', result.outcome);
+      context[level](JSON.stringify({ ...base, ...result, ...extra, durationMs }));
+      span.end();
+      return result;
+    };
+
+    if (!validation.ok) return finish({ outcome: 'refused', reason: validation.reason }, 'warn');
+    const event = validation.event;
+    try {
+      if (event.kind === 'created') {
+        const { result, extra } = await backUpCreatedBlob(event, deps);
+        return finish(result, extra.contentLengthMismatch ? 'warn' : 'info', extra);
+      }
+      return finish(await applyDeletePolicy(event, deps), 'info');
+    } catch (error) {
+      const reason = errorSummary(error);
+      if (error instanceof PermanentTransferError || error instanceof SourceAccountMismatchError) {
+        return finish({ outcome: 'failed-permanent', reason }, 'error');
+      }
+      span.recordException(reason);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
+      finish({ outcome: 'will-retry', reason }, 'error');
+      throw error;
+    }
+  });
+}
+
+async function backUpCreatedBlob(event: ValidBlobEvent, deps: BackupDeps) {
+  const { config, clients } = deps;
+  const key = backupKeyFor(event.blob, { prefix: config.BACKUP_PREFIX, layout: config.KEY_LAYOUT });
+  const copy = await copyBlobToS3({
+    source: { blob: clients.blobClientFor(event.blob), ...(event.sequencer ? { sequencer: event.sequencer } : {}) },
+    target: { s3: clients.s3, bucket: config.BACKUP_BUCKET, key },
+    partSize: config.PART_SIZE,
+    concurrency: config.CONCURRENCY,
+  });
+  const result: EventOutcome = { outcome: copy.outcome, key, bytes: copy.bytes, parts: copy.parts };
+  const extra: Record<string, unknown> = { sourceEtag: copy.sourceEtag };
+  // The copy reads the blob's own properties, so a wrong contentLength in the event cannot
+  // truncate or pad the backup; the difference is still worth a warning (a lying publisher or
+  // an overwrite since the event was raised).
+  if (copy.outcome === 'copied' && event.contentLength !== undefined && event.contentLength !== copy.bytes) {
+    extra.contentLengthMismatch = { event: event.contentLength, blob: copy.bytes };
+  }
+  return { result, extra };
+}
+
+function isNotFound(error: unknown): boolean {
+  const meta = (error as { $metadata?: { httpStatusCode?: number }; name?: string } | undefined) ?? {};
+  return meta.$metadata?.httpStatusCode === 404 || meta.name === 'NotFound' || meta.name === 'NoSuchKey';
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode === 412;
+}
+
+/** True when the backup in S3 was taken from a blob written after this delete happened. */
+function backupIsNewerThanDelete(head: HeadObjectCommandOutput, event: ValidBlobEvent): boolean {
+  const recordedSequencer = head.Metadata?.[BACKUP_METADATA.sequencer];
+  if (recordedSequencer && event.sequencer) return compareSequencers(recordedSequencer, event.sequencer) > 0;
+  const recordedLastModified = Date.parse(head.Metadata?.[BACKUP_METADATA.sourceLastModified] ?? '');
+  const deletedAt = Date.parse(event.eventTime ?? '');
+  return Number.isFinite(recordedLastModified) && Number.isFinite(deletedAt) && recordedLastModified > deletedAt;
+}
+
+/**
+ * `retain` keeps every backup. `delete-marker` (versioned bucket) hides the backup behind a
+ * delete marker, the older versions stay, unless the delete is older than what S3 holds:
+ * deliveries arrive out of order and a late delete must never hide a newer blob.
+ */
+async function applyDeletePolicy(event: ValidBlobEvent, deps: BackupDeps): Promise<EventOutcome> {
+  const { config, clients } = deps;
+  const key = backupKeyFor(event.blob, { prefix: config.BACKUP_PREFIX, layout: config.KEY_LAYOUT });
+  if (config.DELETE_POLICY === 'retain') return { outcome: 'delete-retained', key };
+
+  let head: HeadObjectCommandOutput;
+  try {
+    head = await clients.s3.send(new HeadObjectCommand({ Bucket: config.BACKUP_BUCKET, Key: key }));
+  } catch (error) {
+    if (isNotFound(error)) return { outcome: 'delete-nothing-to-hide', key };
+    throw error;
+  }
+  if (backupIsNewerThanDelete(head, event)) return { outcome: 'delete-stale', key };
+  // A blob written again after the delete has its own BlobCreated on the way: keep the backup.
+  if (await clients.blobClientFor(event.blob).exists()) return { outcome: 'delete-superseded', key };
+  try {
+    await clients.s3.send(
+      new DeleteObjectCommand({ Bucket: config.BACKUP_BUCKET, Key: key, ...(head.ETag ? { IfMatch: head.ETag } : {}) }),
+    );
+  } catch (error) {
+    // A newer backup landed between the check and the delete: it wins.
+    if (isPreconditionFailed(error)) return { outcome: 'delete-stale', key };
+    throw error;
+  }
+  return { outcome: 'delete-marker-written', key };
+}

@@ -1,0 +1,77 @@
+import type { HttpResponseInit } from '@azure/functions';
+import type { BackupClients } from './clients.js';
+import type { ConfigResult } from './config.js';
+import { errorSummary } from './redact.js';
+
+const CREDENTIALS_TIMEOUT_MS = 15_000;
+
+export interface HealthReport {
+  status: 'healthy' | 'unhealthy';
+  config:
+    | {
+        valid: true;
+        bucket: string;
+        prefix: string;
+        region: string;
+        keyLayout: string;
+        deletePolicy: string;
+        allowedSources: string[];
+        identity: 'user-assigned' | 'system-assigned';
+      }
+    | { valid: false; errors: string[] };
+  /** Whether AWS credentials can be obtained right now; only their expiration is ever shown. */
+  credentials: { obtained: true; expiration: string | undefined } | { obtained: false; error: string };
+}
+
+async function probeCredentials(clients: BackupClients): Promise<HealthReport['credentials']> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no credentials within ${CREDENTIALS_TIMEOUT_MS / 1000} s: is the identity endpoint or STS reachable?`)),
+        CREDENTIALS_TIMEOUT_MS,
+      );
+    });
+    const credentials = await Promise.race([clients.awsCredentials(), timeout]);
+    return { obtained: true, expiration: credentials.expiration?.toISOString() };
+  } catch (error) {
+    return { obtained: false, error: errorSummary(error) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function checkHealth(configResult: ConfigResult, clients: BackupClients | undefined): Promise<HealthReport> {
+  if (!configResult.ok || !clients) {
+    return {
+      status: 'unhealthy',
+      config: { valid: false, errors: configResult.ok ? ['clients could not be created'] : configResult.errors },
+      credentials: { obtained: false, error: 'not attempted: the configuration is invalid' },
+    };
+  }
+  const { config } = configResult;
+  const credentials = await probeCredentials(clients);
+  return {
+    status: credentials.obtained ? 'healthy' : 'unhealthy',
+    config: {
+      valid: true,
+      bucket: config.BACKUP_BUCKET,
+      prefix: config.BACKUP_PREFIX,
+      region: config.AWS_REGION,
+      keyLayout: config.KEY_LAYOUT,
+      deletePolicy: config.DELETE_POLICY,
+      allowedSources: config.ALLOWED_SOURCES.map((entry) => `${entry.account}/${entry.container}`),
+      identity: config.AZURE_CLIENT_ID ? 'user-assigned' : 'system-assigned',
+    },
+    credentials,
+  };
+}
+
+export async function healthResponse(configResult: ConfigResult, clients: BackupClients | undefined): Promise<HttpResponseInit> {
+  const report = await checkHealth(configResult, clients);
+  return {
+    status: report.status === 'healthy' ? 200 : 503,
+    jsonBody: report,
+    headers: { 'cache-control': 'no-store' },
+  };
+}

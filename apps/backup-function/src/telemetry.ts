@@ -1,0 +1,49 @@
+import { type Attributes, type Counter, type Histogram, metrics, trace, type Tracer } from '@opentelemetry/api';
+
+const INSTRUMENTATION_SCOPE = 'blobferry.backup-function';
+
+interface Instruments {
+  events: Counter;
+  bytes: Counter;
+  duration: Histogram;
+}
+
+let instruments: Instruments | undefined;
+
+/**
+ * The OpenTelemetry API hands out no-op meters until a provider is registered, so instruments
+ * are made on first use and made again once Azure Monitor has registered its provider.
+ */
+function currentInstruments(): Instruments {
+  if (!instruments) {
+    const meter = metrics.getMeter(INSTRUMENTATION_SCOPE);
+    instruments = {
+      events: meter.createCounter('blobferry.backup.events', { description: 'Blob events handled, by outcome' }),
+      bytes: meter.createCounter('blobferry.backup.bytes', { description: 'Bytes copied to S3', unit: 'By' }),
+      duration: meter.createHistogram('blobferry.backup.duration', { description: 'Time to handle one event', unit: 'ms' }),
+    };
+  }
+  return instruments;
+}
+
+export function tracer(): Tracer {
+  return trace.getTracer(INSTRUMENTATION_SCOPE);
+}
+
+export function recordEvent(outcome: string, durationMs: number, bytes: number, attributes: Attributes = {}): void {
+  const measured = currentInstruments();
+  const labels = { outcome, ...attributes };
+  measured.events.add(1, labels);
+  measured.duration.record(durationMs, labels);
+  if (bytes > 0) measured.bytes.add(bytes, labels);
+}
+
+/**
+ * Sends traces, metrics and logs to Application Insights. Loaded only when a connection string
+ * is configured: the exporter and its SDK are large and have no work to do otherwise.
+ */
+export async function startAzureMonitor(connectionString: string): Promise<void> {
+  const { useAzureMonitor } = await import('@azure/monitor-opentelemetry');
+  useAzureMonitor({ azureMonitorExporterOptions: { connectionString } });
+  instruments = undefined;
+}
