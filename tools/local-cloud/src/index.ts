@@ -1,1 +1,27 @@
-export {};
+export { startLocalCloud } from './local-cloud.js';
+export type { EventOptions, LocalCloud, LocalCloudOptions, Log } from './local-cloud.js';
+export type { BlobCreatedEventData, DeadLetteredEvent, EventGridEvent, ManagedIdentityInfo, Stack } from './types.js';
+export type { FaultRule, FaultService } from './fault-proxy.js';
+export {
+  AWS_ACCOUNT_ID,
+  AWS_REGION,
+  AZURITE_ACCOUNT_KEY,
+  AZURITE_ACCOUNT_NAME,
+  BACKUP_BUCKET,
+  BACKUP_PREFIX,
+  DEFAULT_PORTS,
+  MOTO_VERSION,
+  RESOURCE_GROUP,
+  SOURCE_CONTAINER,
+  SUBSCRIPTION_ID,
+} from './constants.js';
+export {
+  BACKUP_IDENTITY,
+  DEFAULT_AUDIENCE,
+  INTRUDER_IDENTITY,
+  LOCAL_TENANT_ID,
+  SYSTEM_IDENTITY,
+  type IdentityName,
+  type MintTokenOptions,
+} from './identity/index.js';
+export { BLOB_CREATED, blobUrl } from './events/blob-created-event.js';

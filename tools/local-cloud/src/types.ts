@@ -49,3 +49,40 @@ export interface Stack {
     deadLetter: string;
   };
 }
+
+/** An event in the Event Grid schema, as it travels on the wire (`eventTime` is an ISO string). */
+export interface EventGridEvent<TData = unknown> {
+  id: string;
+  topic: string;
+  subject: string;
+  eventType: string;
+  eventTime: string;
+  data: TData;
+  dataVersion: string;
+  metadataVersion: string;
+}
+
+/** `data` of `Microsoft.Storage.BlobCreated`, field for field as Azure Storage sends it. */
+export interface BlobCreatedEventData {
+  api: 'PutBlob' | 'PutBlockList';
+  clientRequestId: string;
+  requestId: string;
+  eTag: string;
+  contentType: string;
+  contentLength: number;
+  blobType: 'BlockBlob' | 'AppendBlob' | 'PageBlob';
+  accessTier: string;
+  url: string;
+  sequencer: string;
+  storageDiagnostics: { batchId: string };
+}
+
+/** A dead-lettered event: the event plus Event Grid's dead-letter properties. */
+export interface DeadLetteredEvent extends EventGridEvent {
+  deadLetterReason: 'MaxDeliveryAttemptsExceeded';
+  deliveryAttempts: number;
+  lastDeliveryOutcome: string;
+  lastHttpStatusCode: number;
+  publishTime: string;
+  lastDeliveryAttemptTime: string;
+}

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+
+// Every emulator runs as a child in its own process group, so stopping it also stops whatever it spawned
+// (moto_server's reloader, npm shims). A process-exit hook kills the groups that are still alive, so a test
+// runner that exits without calling stop() does not leave emulators behind.
+
+export interface ManagedChild {
+  name: string;
+  pid: number;
+  /** Resolves with the first stdout/stderr match of `readyPattern`. */
+  ready: Promise<RegExpMatchArray>;
+  /** Recent output, for error messages when a child fails to start. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+  });
+}
+
+export function spawnChild(o: {
+  name: string;
+  command: string;
+  args: string[];
+  readyPattern: RegExp;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  startTimeoutMs?: number;
+}): ManagedChild {
+  installExitHook();
+  const child: ChildProcess = spawn(o.command, o.args, {
+    cwd: o.cwd,
+    env: o.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`${o.name}: could not start ${o.command}`);
+  const pid = child.pid;
+  liveGroups.add(pid);
+  let recent = '';
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      liveGroups.delete(pid);
+      resolve();
+    });
+  });
+  const ready = new Promise<RegExpMatchArray>((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => reject(new Error(`${o.name} did not become ready within ${o.startTimeoutMs ?? 60_000} ms. Output:\n${recent}`)),
+      o.startTimeoutMs ?? 60_000,
+    );
+    const onData = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      recent = (recent + text).slice(-4000);
+      seen = (seen + text).slice(-4000);
+      const match = seen.match(o.readyPattern);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`${o.name}: ${error.message}`));
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${o.name} exited (code ${code}, signal ${signal}) before it was ready. Output:\n${recent}`));
+    });
+  });
+  ready.catch(() => undefined);
+  let stopping: Promise<void> | undefined;
+  return {
+    name: o.name,
+    pid,
+    ready,
+    output: () => recent,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        killGroup(pid, 'SIGTERM');
+        const forced = setTimeout(() => killGroup(pid, 'SIGKILL'), 3000);
+        await exited;
+        clearTimeout(forced);
+        // The leader is gone; make sure nothing it forked survives in the group.
+        killGroup(pid, 'SIGKILL');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from './local-cloud.js';
+import type { Stack } from './types.js';
+
+// `local-cloud up`: runs the stack in the foreground until SIGINT/SIGTERM, then stops every child.
+// Kept apart from the bin entry so tests can drive it with their own signal source and output.
+
+export interface CliIo {
+  stdout: (line: string) => void;
+  /** Where SIGINT/SIGTERM come from (the process, or a test's emitter). */
+  signals: { once(signal: 'SIGINT' | 'SIGTERM', listener: () => void): unknown };
+  env: NodeJS.ProcessEnv;
+  log?: LocalCloudOptions['log'];
+  /** Called once the stack is up (tests use it to look at the running stack). */
+  onReady?: (cloud: LocalCloud) => void;
+}
+
+interface UpOptions {
+  ports: 'free' | 'default';
+  persist?: string;
+  s3: 's3rver' | 'moto';
+  s3Endpoint?: string;
+  stackFile: string;
+  webhook?: string;
+  trust: 'user-assigned' | 'system-assigned';
+}
+
+function parseUrl(value: string): string {
+  try {
+    return new URL(value).toString().replace(/\/+$/, '');
+  } catch {
+    throw new InvalidArgumentError('expected an absolute URL such as http://127.0.0.1:9000');
+  }
+}
+
+export function describeStack(stack: Stack): string[] {
+  return [
+    'local cloud is up',
+    `  Azure Blob (Azurite)     ${stack.azure.blobEndpoint}  container: ${stack.azure.sourceContainer}`,
+    `  Azurite connection       ${stack.azure.connectionString}`,
+    `  S3                       ${stack.aws.s3Endpoint}  bucket: ${stack.aws.bucket}  region: ${stack.aws.region}`,
+    `  STS                      ${stack.aws.stsEndpoint}  role: ${stack.aws.roleArn}`,
+    `  OIDC issuer              ${stack.identity.issuer}  audience: ${stack.identity.audience}`,
+    `  IDENTITY_ENDPOINT        ${stack.identity.identityEndpoint}  (IDENTITY_HEADER is in stack.json)`,
+    `  IMDS host                ${stack.identity.imdsHost}`,
+    `  backup identity          client id ${stack.identity.backupIdentity.clientId}`,
+    `  dead letters             ${stack.events.deadLetter}`,
+  ];
+}
+
+async function up(options: UpOptions, io: CliIo): Promise<void> {
+  let s3: LocalCloudOptions['s3'] = options.s3;
+  if (options.s3Endpoint) {
+    const accessKeyId = io.env.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = io.env.AWS_SECRET_ACCESS_KEY;
+    if (!accessKeyId || !secretAccessKey) {
+      throw new Error('--s3-endpoint needs the endpoint key pair in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (never on the command line).');
+    }
+    s3 = { endpoint: options.s3Endpoint, accessKeyId, secretAccessKey, region: io.env.AWS_REGION };
+  }
+  const stackFile = resolve(options.stackFile);
+  const cloud = await startLocalCloud({
+    s3,
+    ports: options.ports,
+    persistDir: options.persist && resolve(options.persist),
+    stackFile,
+    trust: options.trust,
+    events: options.webhook ? { webhookUrl: options.webhook } : false,
+    log: io.log,
+  });
+  for (const line of describeStack(cloud.stack)) io.stdout(line);
+  io.stdout(`  stack file               ${stackFile}`);
+  io.stdout('Press Ctrl+C to stop.');
+  io.onReady?.(cloud);
+  const signal = await new Promise<string>((resolveSignal) => {
+    io.signals.once('SIGINT', () => resolveSignal('SIGINT'));
+    io.signals.once('SIGTERM', () => resolveSignal('SIGTERM'));
+  });
+  io.stdout(`${signal}: stopping...`);
+  await cloud.stop();
+  io.stdout('local cloud stopped');
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<void> {
+  const program = new Command('local-cloud')
+    .description('Azure Blob (Azurite), S3, an Entra-like identity plane, STS and Event Grid delivery on loopback')
+    .exitOverride();
+  program
+    .command('up')
+    .description('start everything in the foreground and write the stack file once every part answers')
+    .addOption(new Option('--ports <mode>', 'free ports, or the well-known default ports').choices(['free', 'default']).default('free'))
+    .option('--persist <dir>', 'keep Azurite and s3rver data (and dead letters) in this folder')
+    .addOption(new Option('--s3 <kind>', 'S3 implementation').choices(['s3rver', 'moto']).default('s3rver'))
+    .option('--s3-endpoint <url>', 'use this S3 endpoint instead (key pair from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)', parseUrl)
+    .option('--stack-file <path>', 'where to write stack.json', '.local-cloud/stack.json')
+    .option('--webhook <url>', 'deliver BlobCreated events to this Event Grid webhook (e.g. the Functions host)', parseUrl)
+    .addOption(
+      new Option('--trust <identity>', "whose principal id the role's trust policy admits")
+        .choices(['user-assigned', 'system-assigned'])
+        .default('user-assigned'),
+    )
+    .action((options: UpOptions) => up(options, io));
+  await program.parseAsync(argv);
+}

@@ -1,0 +1,24 @@
+// Fixed names and well-known values of the local stack. Azurite and s3rver only accept their own
+// built-in key pairs, so those are constants too (they are public, documented emulator keys).
+
+export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1';
+export const AZURITE_ACCOUNT_KEY =
+  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const SOURCE_CONTAINER = 'source';
+
+export const AWS_REGION = 'us-east-1';
+export const AWS_ACCOUNT_ID = '000000000000';
+export const BACKUP_BUCKET = 'blobferry-backup';
+export const BACKUP_PREFIX = '';
+export const S3RVER_KEY_PAIR = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+/** moto accepts any key pair; this one is what STS hands out in front of it. */
+export const MOTO_KEY_PAIR = { accessKeyId: 'moto-access-key', secretAccessKey: 'moto-secret-key' } as const;
+export const MOTO_VERSION = '5.2.5';
+
+/** The Azure subscription and resource group the local storage account pretends to live in (Event Grid `topic`). */
+export const SUBSCRIPTION_ID = '00000000-0000-4000-8000-00000000b10b';
+export const RESOURCE_GROUP = 'blobferry-local';
+
+/** Ports used with `ports: 'default'` (`local-cloud up --ports default`). */
+export const DEFAULT_PORTS = { blob: 10000, s3: 4568, identity: 4580, sts: 4581 } as const;
+

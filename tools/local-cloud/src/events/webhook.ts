@@ -1,0 +1,87 @@
+import { randomUUID } from 'node:crypto';
+import type { EventGridEvent } from '../types.js';
+
+// Event Grid's webhook protocol: a SubscriptionValidation handshake (the endpoint must echo the
+// validation code), then each delivery is a POST of a JSON array with `aeg-event-type: Notification`.
+
+export interface AttemptOutcome {
+  ok: boolean;
+  /** Event Grid's vocabulary for `lastDeliveryOutcome`. */
+  outcome: 'Succeeded' | 'NotFound' | 'Unauthorized' | 'Forbidden' | 'Busy' | 'TimedOut' | 'GenericError';
+  httpStatus: number;
+  error?: string;
+}
+
+const TIMEOUT_MS = 30_000;
+
+function outcomeForStatus(status: number): AttemptOutcome['outcome'] {
+  if (status >= 200 && status < 300) return 'Succeeded';
+  if (status === 404) return 'NotFound';
+  if (status === 401) return 'Unauthorized';
+  if (status === 403) return 'Forbidden';
+  if (status === 429 || status === 503) return 'Busy';
+  return 'GenericError';
+}
+
+function failure(error: unknown): AttemptOutcome {
+  const timedOut = error instanceof Error && error.name === 'TimeoutError';
+  return { ok: false, outcome: timedOut ? 'TimedOut' : 'GenericError', httpStatus: 0, error: (error as Error).message };
+}
+
+export async function postEvents(webhookUrl: string, events: EventGridEvent[]): Promise<AttemptOutcome> {
+  try {
+    const response = await fetch(webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' },
+      body: JSON.stringify(events),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    await response.arrayBuffer();
+    const outcome = outcomeForStatus(response.status);
+    return { ok: outcome === 'Succeeded', outcome, httpStatus: response.status };
+  } catch (error) {
+    return failure(error);
+  }
+}
+
+/** Sends the SubscriptionValidation event; succeeds only if the endpoint echoes the code back. */
+export async function validateWebhook(webhookUrl: string, topic: string): Promise<AttemptOutcome> {
+  const validationCode = randomUUID();
+  const event: EventGridEvent = {
+    id: randomUUID(),
+    topic,
+    subject: '',
+    eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent',
+    eventTime: new Date().toISOString(),
+    data: { validationCode },
+    dataVersion: '2',
+    metadataVersion: '1',
+  };
+  try {
+    const response = await fetch(webhookUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'aeg-event-type': 'SubscriptionValidation' },
+      body: JSON.stringify([event]),
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
+    const text = await response.text();
+    if (!response.ok) return { ok: false, outcome: outcomeForStatus(response.status), httpStatus: response.status };
+    let echoed: unknown;
+    try {
+      echoed = (JSON.parse(text) as { validationResponse?: unknown }).validationResponse;
+    } catch {
+      echoed = undefined;
+    }
+    if (echoed !== validationCode) {
+      return {
+        ok: false,
+        outcome: 'GenericError',
+        httpStatus: response.status,
+        error: 'webhook did not answer the SubscriptionValidation handshake with {"validationResponse": <validationCode>}',
+      };
+    }
+    return { ok: true, outcome: 'Succeeded', httpStatus: response.status };
+  } catch (error) {
+    return failure(error);
+  }
+}

@@ -1,0 +1,27 @@
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+
+/** Creates the bucket if missing: also the first real request, proving the S3 endpoint answers. */
+export async function ensureBucket(o: {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  bucket: string;
+}): Promise<void> {
+  const s3 = new S3Client({ endpoint: o.endpoint, region: o.region, credentials: o.credentials, forcePathStyle: true });
+  try {
+    try {
+      await s3.send(new HeadBucketCommand({ Bucket: o.bucket }));
+      return;
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      if (status !== 404) throw error;
+    }
+    await s3.send(new CreateBucketCommand({ Bucket: o.bucket }));
+  } catch (error) {
+    throw new Error(
+      `S3 endpoint ${o.endpoint} did not let us use bucket "${o.bucket}": ${(error as Error).message}. ` +
+        'Check that the endpoint is up and that its key pair was given.',
+      { cause: error },
+    );
+  }
+}

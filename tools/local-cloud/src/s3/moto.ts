@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { spawnChild } from '../child-process.js';
+import { MOTO_KEY_PAIR, MOTO_VERSION } from '../constants.js';
+import type { RunningS3 } from './running-s3.js';
+
+const run = promisify(execFile);
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates the venv and installs the pinned moto server once; later starts reuse it. */
+export async function ensureMotoVenv(o: { venvDir: string; log: (entry: Record<string, unknown>) => void }): Promise<string> {
+  const server = join(o.venvDir, 'bin', 'moto_server');
+  const marker = join(o.venvDir, `.moto-${MOTO_VERSION}`);
+  if ((await exists(server)) && (await exists(marker))) return server;
+  o.log({ msg: 'installing moto server into a venv (first run only)', venvDir: o.venvDir, version: MOTO_VERSION });
+  try {
+    await run('python3', ['-m', 'venv', o.venvDir]);
+    await run(join(o.venvDir, 'bin', 'pip'), ['install', '--quiet', `moto[server]==${MOTO_VERSION}`], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    await run('touch', [marker]);
+  } catch (error) {
+    throw new Error(
+      `Could not install moto ${MOTO_VERSION} into ${o.venvDir}: ${(error as Error).message}. ` +
+        'moto needs python3 with the venv module (Debian: apt-get install python3-venv) and access to PyPI; ' +
+        'or use the default s3rver (--s3 s3rver).',
+      { cause: error },
+    );
+  }
+  return server;
+}
+
+/** moto keeps everything in memory; it cannot persist (documented limit). */
+export async function startMoto(o: { port: number; venvDir: string; log: (entry: Record<string, unknown>) => void }): Promise<RunningS3> {
+  const server = await ensureMotoVenv(o);
+  const child = spawnChild({
+    name: 'moto',
+    command: server,
+    // Port 0 works: werkzeug reports the port it was given by the kernel.
+    args: ['-H', '127.0.0.1', '-p', String(o.port)],
+    readyPattern: /Running on http:\/\/127\.0\.0\.1:(\d+)/,
+  });
+  let port: string;
+  try {
+    port = (await child.ready)[1] as string;
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+  return {
+    kind: 'moto',
+    endpoint: `http://127.0.0.1:${port}`,
+    credentials: { ...MOTO_KEY_PAIR },
+    children: [child],
+    stop: () => child.stop(),
+  };
+}

@@ -1,0 +1,40 @@
+import { createRequire } from 'node:module';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnChild } from '../child-process.js';
+import { S3RVER_KEY_PAIR } from '../constants.js';
+import type { RunningS3 } from './running-s3.js';
+
+const require = createRequire(import.meta.url);
+
+/** s3rver always stores on disk: a temp folder (removed on stop) unless `persistDir` is given. */
+export async function startS3rver(o: { port: number; persistDir?: string }): Promise<RunningS3> {
+  const directory = o.persistDir ?? (await mkdtemp(join(tmpdir(), 'local-cloud-s3rver-')));
+  await mkdir(directory, { recursive: true });
+  const bin = require.resolve('s3rver/bin/s3rver.js');
+  const child = spawnChild({
+    name: 's3rver',
+    command: process.execPath,
+    // vhost-style buckets would need a wildcard DNS name; clients use path style against 127.0.0.1.
+    args: [bin, '-d', directory, '-a', '127.0.0.1', '-p', String(o.port), '--no-vhost-buckets'],
+    readyPattern: /S3rver listening on ([\d.]+):(\d+)/,
+  });
+  const cleanup = async () => {
+    await child.stop();
+    if (!o.persistDir) await rm(directory, { recursive: true, force: true });
+  };
+  try {
+    const match = await child.ready;
+    return {
+      kind: 's3rver',
+      endpoint: `http://127.0.0.1:${match[2]}`,
+      credentials: { ...S3RVER_KEY_PAIR },
+      children: [child],
+      stop: cleanup,
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}

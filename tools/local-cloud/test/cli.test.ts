@@ -1,0 +1,57 @@
+import { EventEmitter } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../src/cli-program.js';
+import type { LocalCloud, Stack } from '../src/index.js';
+import { processGroupGone } from './process-gone.js';
+
+describe('local-cloud up', () => {
+  it('prints the endpoints and connection string, writes the stack file, and stops everything on SIGTERM', async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'local-cloud-cli-'));
+    const stackFile = join(workDir, 'stack.json');
+    const signals = new EventEmitter();
+    const lines: string[] = [];
+    let cloud: LocalCloud | undefined;
+    const ready = new Promise<void>((resolve) => {
+      void runCli(['node', 'local-cloud', 'up', '--stack-file', stackFile], {
+        stdout: (line) => lines.push(line),
+        signals,
+        env: {},
+        log: () => undefined,
+        onReady: (started) => {
+          cloud = started;
+          resolve();
+        },
+      }).then(() => signals.emit('stopped'));
+    });
+    await ready;
+    const stopped = new Promise((resolve) => signals.once('stopped', resolve));
+    try {
+      const stack = JSON.parse(await readFile(stackFile, 'utf8')) as Stack;
+      expect(stack).toEqual(cloud!.stack);
+      expect(lines.join('\n')).toContain(stack.azure.connectionString);
+      expect(lines.join('\n')).toContain(stack.aws.s3Endpoint);
+      expect(lines.join('\n')).not.toContain(stack.identity.identityHeader);
+    } finally {
+      signals.emit('SIGTERM');
+      await stopped;
+    }
+    expect(lines.at(-1)).toBe('local cloud stopped');
+    for (const pid of cloud!.childPids) expect(processGroupGone(pid)).toBe(true);
+    await expect(readFile(stackFile)).rejects.toMatchObject({ code: 'ENOENT' });
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  it('refuses --s3-endpoint without a key pair in the environment, naming the variables', async () => {
+    await expect(
+      runCli(['node', 'local-cloud', 'up', '--s3-endpoint', 'http://127.0.0.1:9'], {
+        stdout: () => undefined,
+        signals: new EventEmitter(),
+        env: {},
+        log: () => undefined,
+      }),
+    ).rejects.toThrow(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+  });
+});

@@ -1,0 +1,221 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventGridDeserializer, isSystemEvent } from '@azure/eventgrid';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalCloud, type EventGridEvent, type LocalCloud } from '../src/index.js';
+
+const deserializer = new EventGridDeserializer();
+
+function sourceContainer(cloud: LocalCloud) {
+  return BlobServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getContainerClient(cloud.stack.azure.sourceContainer);
+}
+
+describe('BlobCreated delivery to an in-process handler', () => {
+  let cloud: LocalCloud;
+  const received: EventGridEvent[] = [];
+
+  beforeAll(async () => {
+    cloud = await startLocalCloud({
+      log: () => undefined,
+      events: {
+        pollIntervalMs: 100,
+        handler: async (event) => {
+          received.push(event);
+        },
+      },
+    });
+  });
+  afterAll(() => cloud?.stop());
+
+  it('delivers an event the Event Grid SDK parses as Microsoft.Storage.BlobCreated, with the blob URL a client builds', async () => {
+    const blob = sourceContainer(cloud).getBlockBlobClient('incoming/report 2024 #1 ü.txt');
+    const uploaded = await blob.upload('hello', 5, { blobHTTPHeaders: { blobContentType: 'text/plain' } });
+    await cloud.events.idle();
+
+    expect(received).toHaveLength(1);
+    const [parsed] = await deserializer.deserializeEventGridEvents(JSON.stringify(received));
+    expect(parsed).toBeDefined();
+    if (!parsed || !isSystemEvent('Microsoft.Storage.BlobCreated', parsed)) throw new Error('not a BlobCreated event');
+    expect(parsed.topic).toBe(
+      '/subscriptions/00000000-0000-4000-8000-00000000b10b/resourceGroups/blobferry-local/providers/Microsoft.Storage/storageAccounts/devstoreaccount1',
+    );
+    expect(parsed.subject).toBe('/blobServices/default/containers/source/blobs/incoming/report 2024 #1 ü.txt');
+    expect(parsed.dataVersion).toBe('');
+    expect(received[0]?.metadataVersion).toBe('1');
+    expect(parsed.eventTime).toBeInstanceOf(Date);
+    expect(parsed.data).toMatchObject({
+      api: 'PutBlob',
+      eTag: uploaded.etag?.replace(/"/g, ''),
+      contentType: 'text/plain',
+      contentLength: 5,
+      blobType: 'BlockBlob',
+      url: blob.url,
+    });
+    expect(parsed.data.sequencer).toMatch(/^[0-9a-f]{32}$/);
+    expect(parsed.data.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(parsed.data.clientRequestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(cloud.events.delivered().map((event) => event.id)).toEqual([parsed.id]);
+  });
+
+  it('reports an overwrite as a second event with a greater sequencer, and a block-list commit as PutBlockList', async () => {
+    const blob = sourceContainer(cloud).getBlockBlobClient('overwritten.bin');
+    await blob.upload('first', 5);
+    await cloud.events.idle();
+    await blob.uploadData(Buffer.alloc(300, 1), { blockSize: 100, maxSingleShotSize: 100 });
+    await cloud.events.idle();
+
+    const forBlob = received.filter((event) => event.subject.endsWith('/blobs/overwritten.bin')) as Array<
+      EventGridEvent<{ api: string; sequencer: string; contentLength: number }>
+    >;
+    expect(forBlob.map((event) => [event.data.api, event.data.contentLength])).toEqual([
+      ['PutBlob', 5],
+      ['PutBlockList', 300],
+    ]);
+    const [first, second] = forBlob;
+    expect(second!.data.sequencer > first!.data.sequencer).toBe(true);
+  });
+
+  it('notices blobs in every container, not only the source container', async () => {
+    const other = BlobServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getContainerClient('another');
+    await other.createIfNotExists();
+    await other.getBlockBlobClient('x.txt').upload('x', 1);
+    await cloud.events.idle();
+    expect(received.some((event) => event.subject === '/blobServices/default/containers/another/blobs/x.txt')).toBe(true);
+  });
+});
+
+describe('blobs that exist before start (persisted stack restarted)', () => {
+  it('are the baseline: only blobs written after start emit events', async () => {
+    const persistDir = await mkdtemp(join(tmpdir(), 'local-cloud-persist-'));
+    try {
+      const first = await startLocalCloud({ log: () => undefined, persistDir });
+      await sourceContainer(first).getBlockBlobClient('old.txt').upload('old', 3);
+      await first.stop();
+
+      const second = await startLocalCloud({ log: () => undefined, persistDir, events: { pollIntervalMs: 100 } });
+      try {
+        const container = sourceContainer(second);
+        expect((await container.getBlockBlobClient('old.txt').downloadToBuffer()).toString()).toBe('old');
+        await container.getBlockBlobClient('new.txt').upload('new', 3);
+        await second.events.idle();
+        expect(second.events.delivered().map((event) => event.subject)).toEqual([
+          '/blobServices/default/containers/source/blobs/new.txt',
+        ]);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      await rm(persistDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('failing deliveries', () => {
+  let cloud: LocalCloud;
+  const logs: Array<Record<string, unknown>> = [];
+  let attempts = 0;
+
+  beforeAll(async () => {
+    cloud = await startLocalCloud({
+      log: (entry) => logs.push(entry),
+      events: {
+        pollIntervalMs: 100,
+        maxAttempts: 3,
+        initialBackoffMs: 20,
+        maxBackoffMs: 50,
+        handler: async () => {
+          attempts += 1;
+          throw new Error('handler is down');
+        },
+      },
+    });
+  });
+  afterAll(() => cloud?.stop());
+
+  it('are retried with backoff, then dead-lettered as a JSON file with Event Grid dead-letter properties', async () => {
+    await sourceContainer(cloud).getBlockBlobClient('doomed.txt').upload('doomed', 6);
+    await cloud.events.idle();
+
+    expect(attempts).toBe(3);
+    expect(cloud.events.delivered()).toEqual([]);
+    const [deadLettered] = cloud.events.deadLettered();
+    expect(deadLettered?.subject).toBe('/blobServices/default/containers/source/blobs/doomed.txt');
+
+    const files = await readdir(cloud.stack.events.deadLetter);
+    expect(files).toEqual([`${deadLettered!.id}.json`]);
+    const record = JSON.parse(await readFile(join(cloud.stack.events.deadLetter, files[0]!), 'utf8')) as Record<string, unknown>;
+    expect(record).toMatchObject({
+      id: deadLettered!.id,
+      eventType: 'Microsoft.Storage.BlobCreated',
+      deadLetterReason: 'MaxDeliveryAttemptsExceeded',
+      deliveryAttempts: 3,
+      lastDeliveryOutcome: 'GenericError',
+      lastHttpStatusCode: 0,
+    });
+    const [fromFile] = await deserializer.deserializeEventGridEvents(JSON.stringify([record]));
+    expect(fromFile && isSystemEvent('Microsoft.Storage.BlobCreated', fromFile)).toBe(true);
+
+    const retries = logs.filter((entry) => entry.msg === 'event delivery failed; will retry');
+    expect(retries.map((entry) => [entry.attempt, entry.backoffMs])).toEqual([
+      [1, 20],
+      [2, 40],
+    ]);
+    expect(logs.filter((entry) => entry.msg === 'event dead-lettered')).toHaveLength(1);
+  });
+});
+
+describe('webhook delivery', () => {
+  let server: Server;
+  let cloud: LocalCloud;
+  const requests: Array<{ type: string | undefined; body: Array<{ eventType: string; data: { validationCode?: string } }> }> = [];
+  let failNotifications = 1;
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        const events = JSON.parse(body) as (typeof requests)[number]['body'];
+        const type = request.headers['aeg-event-type'] as string | undefined;
+        requests.push({ type, body: events });
+        if (type === 'SubscriptionValidation') {
+          response.writeHead(200, { 'content-type': 'application/json' });
+          response.end(JSON.stringify({ validationResponse: events[0]?.data.validationCode }));
+          return;
+        }
+        if (failNotifications > 0) {
+          failNotifications -= 1;
+          response.writeHead(503).end();
+          return;
+        }
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    cloud = await startLocalCloud({
+      log: () => undefined,
+      events: { webhookUrl: `http://127.0.0.1:${port}/runtime/webhooks/EventGrid`, pollIntervalMs: 100, initialBackoffMs: 20 },
+    });
+  });
+  afterAll(async () => {
+    await cloud?.stop();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it('validates the subscription first, then POSTs each event as a JSON array, retrying a 503', async () => {
+    await sourceContainer(cloud).getBlockBlobClient('hooked.txt').upload('hook', 4);
+    await cloud.events.idle();
+
+    expect(requests.map((request) => request.type)).toEqual(['SubscriptionValidation', 'Notification', 'Notification']);
+    expect(requests[0]?.body[0]?.eventType).toBe('Microsoft.EventGrid.SubscriptionValidationEvent');
+    const delivered = await deserializer.deserializeEventGridEvents(JSON.stringify(requests[2]?.body));
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0] && isSystemEvent('Microsoft.Storage.BlobCreated', delivered[0])).toBe(true);
+    expect(cloud.events.delivered()).toHaveLength(1);
+  });
+});
