@@ -1,0 +1,206 @@
+// `blobferry credentials` against tools/local-cloud: in process through a tiny commander program
+// (what main.ts does: program.addCommand(credentialsCommand())), and as a separate process that the
+// Debian AWS CLI runs as its credential_process.
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { startLocalCloud, type LocalCloud } from '@blobferry/local-cloud';
+import { Command } from 'commander';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { credentialsCommand } from '../src/commands/credentials.js';
+
+const JWT = /eyJ[\w-]+\.[\w-]+\./;
+const run = promisify(execFile);
+
+let cloud: LocalCloud;
+let workDir: string;
+let stackFile: string;
+const saved = { endpoint: process.env.IDENTITY_ENDPOINT, header: process.env.IDENTITY_HEADER };
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'blobferry-credentials-'));
+  stackFile = join(workDir, 'stack.json');
+  cloud = await startLocalCloud({ stackFile, log: () => undefined });
+});
+afterAll(async () => {
+  for (const [name, value] of [['IDENTITY_ENDPOINT', saved.endpoint], ['IDENTITY_HEADER', saved.header]] as const) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await cloud?.stop();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+/** Runs `blobferry credentials ...` in process, the way the bin's program would. */
+async function blobferryCredentials(args: string[]) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const output = { writeOut: (text: string) => void stdout.push(text), writeErr: (text: string) => void stderr.push(text) };
+  const program = new Command('blobferry').exitOverride().configureOutput(output);
+  program.addCommand(credentialsCommand().exitOverride().configureOutput(output));
+  let exitCode = 0;
+  try {
+    await program.parseAsync(['credentials', ...args], { from: 'user' });
+  } catch (error) {
+    exitCode = 2;
+    stderr.push(`blobferry: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+  return { exitCode, stdout: stdout.join(''), stderr: stderr.join('') };
+}
+
+function s3With(credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }) {
+  return new S3Client({ endpoint: cloud.stack.aws.s3Endpoint, region: cloud.stack.aws.region, forcePathStyle: true, credentials });
+}
+
+describe('blobferry credentials (in process)', () => {
+  it('--local prints credential_process JSON that S3 accepts', async () => {
+    const result = await blobferryCredentials(['--local', '--stack', stackFile]);
+    expect(result.exitCode).toBe(0);
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(Object.keys(printed).sort()).toEqual(['AccessKeyId', 'Expiration', 'SecretAccessKey', 'SessionToken', 'Version']);
+    expect(printed.Version).toBe(1);
+    expect(Date.parse(String(printed.Expiration))).toBeGreaterThan(Date.now());
+    const s3 = s3With({
+      accessKeyId: String(printed.AccessKeyId),
+      secretAccessKey: String(printed.SecretAccessKey),
+      sessionToken: String(printed.SessionToken),
+    });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: cloud.stack.aws.bucket }));
+    expect(listed.$metadata.httpStatusCode).toBe(200);
+  });
+
+  it('--token-file writes the Entra token (0600) and prints the variables for web identity consumers', async () => {
+    const tokenFile = join(workDir, 'azure', 'token');
+    const result = await blobferryCredentials(['--local', '--stack', stackFile, '--token-file', tokenFile]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`export AWS_WEB_IDENTITY_TOKEN_FILE='${tokenFile}'`);
+    expect(result.stdout).toContain(`export AWS_ROLE_ARN='${cloud.stack.aws.roleArn}'`);
+    expect(result.stdout).not.toMatch(JWT);
+    const token = await readFile(tokenFile, 'utf8');
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
+    expect(claims.sub).toBe(cloud.stack.identity.backupIdentity.principalId);
+    expect(claims.aud).toBe(cloud.stack.identity.audience);
+    expect((await stat(tokenFile)).mode & 0o777).toBe(0o600);
+  });
+
+  it('the intruder identity fails with the trust-policy explanation and no token', async () => {
+    const intruder = cloud.stack.identity.intruderIdentity;
+    const result = await blobferryCredentials(['--local', '--stack', stackFile, '--client-id', intruder.clientId]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`does not admit sub=${intruder.principalId} aud=${cloud.stack.identity.audience}`);
+    expect(result.stderr).toContain('infra/aws-iam');
+    expect(result.stderr).not.toMatch(JWT);
+  });
+
+  it('says what is missing without --local', async () => {
+    const noRole = await blobferryCredentials(['--audience', 'api://blobferry-backup']);
+    expect(noRole.stderr).toContain('Missing --role-arn');
+    const noStack = await blobferryCredentials(['--local', '--stack', join(workDir, 'absent.json')]);
+    expect(noStack.exitCode).toBe(2);
+    expect(noStack.stderr).toContain('Start the local cloud first');
+  });
+});
+
+/**
+ * The command as its own process, without a build: Node 22 strips types itself, and a resolve hook maps
+ * the workspace's `./x.js` specifiers to `./x.ts` (the "@blobferry/source" condition selects sources).
+ * Once the bin registers the command and is built, `node apps/verify-cli/dist/main.js credentials` is the same.
+ */
+async function writeCredentialsProcess(directory: string): Promise<string[]> {
+  const hooks = join(directory, 'ts-source-hooks.mjs');
+  const entry = join(directory, 'blobferry-credentials.mjs');
+  await writeFile(
+    hooks,
+    `import { registerHooks } from 'node:module';
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    try {
+      return nextResolve(specifier, context);
+    } catch (error) {
+      if (error?.code === 'ERR_MODULE_NOT_FOUND' && /^\\.\\.?\\//.test(specifier) && specifier.endsWith('.js')) {
+        return nextResolve(specifier.slice(0, -3) + '.ts', context);
+      }
+      throw error;
+    }
+  },
+});
+`,
+  );
+  const commandModule = pathToFileURL(fileURLToPath(new URL('../src/commands/credentials.ts', import.meta.url))).href;
+  await writeFile(
+    entry,
+    `import { credentialsCommand } from ${JSON.stringify(commandModule)};
+try {
+  await credentialsCommand().parseAsync(process.argv.slice(2), { from: 'user' });
+} catch (error) {
+  process.stderr.write('blobferry: ' + (error instanceof Error ? error.message : String(error)) + '\\n');
+  process.exitCode = 2;
+}
+`,
+  );
+  return [process.execPath, '--conditions=@blobferry/source', '--import', hooks, entry];
+}
+
+/** The environment of a machine with no AWS keys and no identity variables. */
+function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  for (const name of Object.keys(env)) {
+    if (/^AWS_/.test(name) && !(name in extra)) delete env[name];
+  }
+  delete env.IDENTITY_ENDPOINT;
+  delete env.IDENTITY_HEADER;
+  return env;
+}
+
+describe('blobferry credentials as a credential_process', () => {
+  it('the Debian AWS CLI lists the bucket through a profile whose credential_process is `credentials --local`', async () => {
+    const key = `${cloud.stack.aws.prefix}credential-process/listed-by-aws-cli.txt`;
+    await s3With({ accessKeyId: cloud.stack.aws.emulatorAccessKeyId, secretAccessKey: cloud.stack.aws.emulatorSecretAccessKey }).send(
+      new PutObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: key, Body: 'hello from S3' }),
+    );
+    const processCommand = [...(await writeCredentialsProcess(workDir)), '--local', '--stack', stackFile].join(' ');
+    const configFile = join(workDir, 'aws-config');
+    await writeFile(
+      configFile,
+      `[profile blobferry]\nregion = ${cloud.stack.aws.region}\ncredential_process = ${processCommand}\ns3 =\n    addressing_style = path\n`,
+    );
+    const before = cloud.sts.requestCount();
+    // Asynchronous on purpose: the identity plane and STS answer from this very process.
+    const { stdout } = await run(
+      '/usr/bin/aws',
+      ['s3', 'ls', `s3://${cloud.stack.aws.bucket}/${cloud.stack.aws.prefix}credential-process/`, '--endpoint-url', cloud.stack.aws.s3Endpoint],
+      {
+        env: cleanEnvironment({
+          AWS_CONFIG_FILE: configFile,
+          AWS_SHARED_CREDENTIALS_FILE: join(workDir, 'no-credentials'),
+          AWS_PROFILE: 'blobferry',
+        }),
+        timeout: 60_000,
+      },
+    );
+    expect(stdout).toContain('listed-by-aws-cli.txt');
+    expect(cloud.sts.requestCount() - before).toBe(1);
+  });
+
+  it('off Azure, without an identity endpoint, it explains how to get an identity', async () => {
+    const command = await writeCredentialsProcess(workDir);
+    const [node, ...args] = command;
+    const failure = await run(
+      node ?? process.execPath,
+      [...args, '--role-arn', cloud.stack.aws.roleArn, '--audience', cloud.stack.identity.audience, '--sts-endpoint', cloud.stack.aws.stsEndpoint],
+      // IMDS is pointed at a closed loopback port, as on a laptop without one.
+      { env: cleanEnvironment({ AZURE_POD_IDENTITY_AUTHORITY_HOST: 'http://127.0.0.1:9' }), timeout: 60_000 },
+    ).then(
+      () => undefined,
+      (error: unknown) => error as { code?: number; stderr?: string },
+    );
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr).toContain('new DefaultAzureCredential()');
+    expect(failure?.stderr).toContain('--local');
+  });
+});
