@@ -1,0 +1,42 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { Stack } from '@blobferry/local-cloud';
+
+// Clients for the local clouds, built from stack.json. Keys come from the stack (the emulators' own, well-known
+// pairs): the bench measures data paths, so it skips the federated exchange, which costs the same for every tool.
+
+export function azureContainer(stack: Stack, container: string): ContainerClient {
+  return BlobServiceClient.fromConnectionString(stack.azure.connectionString).getContainerClient(container);
+}
+
+/** The client the bench's own helpers (seeding, limits) use: no optional checksums, the bare data path. */
+export function s3Client(stack: Stack): S3Client {
+  return new S3Client({
+    endpoint: stack.aws.s3Endpoint,
+    region: stack.aws.region,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: stack.aws.emulatorAccessKeyId,
+      secretAccessKey: stack.aws.emulatorSecretAccessKey,
+    },
+    // The emulators do not understand aws-chunked uploads with trailing checksums.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/**
+ * The client blobferry runs with in production (apps/backup-function createClients): SDK defaults for checksums,
+ * path style; static emulator keys stand in for the federated provider.
+ */
+export function blobferryS3Client(stack: Stack): S3Client {
+  return new S3Client({
+    endpoint: stack.aws.s3Endpoint,
+    region: stack.aws.region,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: stack.aws.emulatorAccessKeyId,
+      secretAccessKey: stack.aws.emulatorSecretAccessKey,
+    },
+  });
+}

@@ -1,0 +1,45 @@
+import { startLocalCloud } from '@blobferry/local-cloud';
+import { writeSync } from 'node:fs';
+
+// Child-process entry: holds one local cloud (Azurite, the S3 endpoint, identity plane, event delivery) in a
+// process of its own, so the tools measured never carry its CPU or memory. Prints `STACK <json>` once ready and
+// stops everything when its stdin closes (the bench closes it, or dies and the pipe closes by itself).
+
+interface RunnerOptions {
+  s3: 's3rver' | 'moto';
+  /** Event Grid webhook of the tool under test; events are off when absent. */
+  webhookUrl?: string;
+  pollIntervalMs?: number;
+  /** Event deliveries in flight at once. */
+  eventConcurrency?: number;
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as RunnerOptions;
+const quiet = (): void => undefined;
+
+const cloud = await startLocalCloud({
+  s3: options.s3,
+  ports: 'free',
+  stackFile: false,
+  events: options.webhookUrl
+    ? {
+        webhookUrl: options.webhookUrl,
+        ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
+        ...(options.eventConcurrency ? { concurrency: options.eventConcurrency } : {}),
+      }
+    : false,
+  log: process.env.BLOBFERRY_BENCH_CLOUD_LOG ? (entry) => process.stderr.write(`${JSON.stringify(entry)}\n`) : quiet,
+});
+writeSync(1, `STACK ${JSON.stringify(cloud.stack)}\n`);
+
+let stopping = false;
+const stop = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  await cloud.stop();
+  process.exit(0);
+};
+process.stdin.on('end', () => void stop());
+process.stdin.on('error', () => void stop());
+process.stdin.resume();
+process.on('SIGTERM', () => void stop());

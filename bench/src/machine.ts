@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import { createRequire } from 'node:module';
+import { rcloneVersion } from './rclone.js';
+
+// The machine the figures were taken on: they mean little without it.
+
+const require = createRequire(import.meta.url);
+
+function packageVersion(name: string): string {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function osName(): string {
+  try {
+    const match = /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    return match?.[1] ?? process.platform;
+  } catch {
+    return process.platform;
+  }
+}
+
+export function describeMachine(s3: 's3rver' | 'moto'): Record<string, unknown> {
+  const cores = cpus();
+  return {
+    cpus: cores.length,
+    cpuModel: cores[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    os: `${osName()}, Linux ${release()}`,
+    node: process.version,
+    rclone: rcloneVersion(),
+    azureEndpoint: `Azurite ${packageVersion('azurite')} (in-memory), loopback HTTP`,
+    s3Endpoint: s3 === 's3rver' ? `s3rver ${packageVersion('s3rver')} (files on local disk), loopback HTTP` : 'moto server (in-memory), loopback HTTP',
+    note: 'the local clouds and the tool under test share these CPUs; each tool and each emulator is its own process',
+  };
+}

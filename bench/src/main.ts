@@ -1,0 +1,82 @@
+import { Command, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeMachine } from './machine.js';
+import { GNU_TIME } from './measure.js';
+import { PROFILES } from './profile.js';
+import { renderReport, type BenchReport } from './report.js';
+import type { Scenario, ScenarioResult } from './scenario.js';
+import { largeBlob } from './scenarios/large-blob.js';
+import { smallBlobs } from './scenarios/small-blobs.js';
+import { verifyDeep } from './scenarios/verify-deep.js';
+import { verifyList } from './scenarios/verify-list.js';
+import { round } from './stats.js';
+
+// `npm run bench`: every scenario (or one), blobferry and rclone side by side with the endpoints' own limit.
+// Needs GNU time (Debian: apt-get install -y time) and rclone (apt-get install -y rclone).
+
+const SCENARIOS: Scenario[] = [largeBlob, smallBlobs, verifyList, verifyDeep];
+const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
+
+const program = new Command('bench')
+  .description('blobferry vs rclone vs the endpoints alone, on the local clouds')
+  .option('--quick', 'small sizes and counts, one run each: about a minute')
+  .addOption(new Option('--scenario <name>', 'run one scenario').choices(SCENARIOS.map((s) => s.name)))
+  .option('--runs <n>', 'runs per measurement (median reported); default 3, or 1 with --quick', (v) => Number.parseInt(v, 10))
+  .addOption(new Option('--s3 <kind>', 'S3 endpoint of the local cloud').choices(['s3rver', 'moto']).default('s3rver'))
+  .option('--json', 'print one JSON document on stdout (the table goes to stderr)')
+  .option('--no-save', 'do not write bench/results/<date>.json and latest.json');
+program.parse();
+const options = program.opts<{ quick?: boolean; scenario?: string; runs?: number; s3: 's3rver' | 'moto'; json?: boolean; save: boolean }>();
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+if (!existsSync(GNU_TIME)) {
+  log(`${GNU_TIME} (GNU time) is missing; it measures each tool's peak RSS. On Debian: apt-get install -y time`);
+  process.exit(2);
+}
+
+const profile = PROFILES[options.quick ? 'quick' : 'full'];
+const runs = options.runs ?? profile.defaultRuns;
+const selected = SCENARIOS.filter((scenario) => !options.scenario || scenario.name === options.scenario);
+const workDir = await mkdtemp(join(tmpdir(), 'blobferry-bench-'));
+const startedAt = new Date();
+const results: ScenarioResult[] = [];
+try {
+  const machine = describeMachine(options.s3);
+  for (const scenario of selected) {
+    log(`scenario ${scenario.name} (${profile.name}, ${runs} run(s))`);
+    results.push(await scenario.run({ profile, runs, s3: options.s3, workDir, log }));
+  }
+  const report: BenchReport = {
+    machine,
+    profile: profile.name,
+    runs,
+    startedAt: startedAt.toISOString(),
+    durationS: round((Date.now() - startedAt.getTime()) / 1000, 1),
+    scenarios: results,
+  };
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  if (options.save) {
+    await mkdir(RESULTS_DIR, { recursive: true });
+    const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+    const name = `${stamp}${profile.name === 'quick' ? '-quick' : ''}${options.scenario ? `-${options.scenario}` : ''}.json`;
+    await writeFile(join(RESULTS_DIR, name), json);
+    if (profile.name === 'full' && !options.scenario) await writeFile(join(RESULTS_DIR, 'latest.json'), json);
+    log(`results saved to bench/results/${name}`);
+  }
+  const table = renderReport(report);
+  if (options.json) {
+    process.stderr.write(`${table}\n`);
+    process.stdout.write(json);
+  } else {
+    process.stdout.write(`${table}\n`);
+  }
+} finally {
+  await rm(workDir, { recursive: true, force: true });
+}

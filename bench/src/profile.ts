@@ -1,0 +1,38 @@
+import { DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE } from '@blobferry/transfer';
+import { GiB, MiB } from './stats.js';
+
+// Sizes and counts of a bench run. `full` is what issue 9 asks for; `quick` is a smoke run of about a minute.
+
+export interface Profile {
+  name: 'full' | 'quick';
+  defaultRuns: number;
+  largeBlob: { size: number; comparisonSize: number };
+  smallBlobs: { count: number; size: number };
+  verifyList: { count: number; comparisonCount: number; objectSize: number; perFolder: number };
+  verifyDeep: { count: number; size: number };
+  /** Part size and parts in flight (libs/transfer's defaults) for both tools; files in flight for many-file scenarios. */
+  tuning: { partSize: number; concurrency: number; filesInFlight: number };
+}
+
+const tuning = { partSize: DEFAULT_PART_SIZE, concurrency: DEFAULT_CONCURRENCY, filesInFlight: 16 };
+
+export const PROFILES: Record<Profile['name'], Profile> = {
+  full: {
+    name: 'full',
+    defaultRuns: 3,
+    largeBlob: { size: 1 * GiB, comparisonSize: 64 * MiB },
+    smallBlobs: { count: 1000, size: 64 * 1024 },
+    verifyList: { count: 100_000, comparisonCount: 10_000, objectSize: 256, perFolder: 1000 },
+    verifyDeep: { count: 128, size: 16 * MiB },
+    tuning,
+  },
+  quick: {
+    name: 'quick',
+    defaultRuns: 1,
+    largeBlob: { size: 64 * MiB, comparisonSize: 16 * MiB },
+    smallBlobs: { count: 100, size: 64 * 1024 },
+    verifyList: { count: 5_000, comparisonCount: 1_000, objectSize: 256, perFolder: 500 },
+    verifyDeep: { count: 8, size: 8 * MiB },
+    tuning,
+  },
+};

@@ -1,0 +1,65 @@
+import type { ScenarioResult, ToolFigures } from './scenario.js';
+
+// The human table: one row per scenario, then one line per target. Same figures as the JSON document.
+
+export interface BenchReport {
+  machine: Record<string, unknown>;
+  profile: string;
+  runs: number;
+  startedAt: string;
+  durationS: number;
+  scenarios: ScenarioResult[];
+}
+
+function rateOf(figures: ToolFigures): string {
+  if (typeof figures.mbPerS === 'number') return `${figures.mbPerS} MiB/s`;
+  if (typeof figures.objectsPerS === 'number') return `${figures.objectsPerS} obj/s`;
+  return '-';
+}
+
+function rssOf(figures: ToolFigures): string {
+  return typeof figures.peakRssMiB === 'number' ? `${figures.peakRssMiB} MiB` : '-';
+}
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (row: string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  const rule = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
+  return [line(header), rule, ...rows.map(line)].join('\n');
+}
+
+/** A Markdown table (readable in a terminal and pasteable into the README). */
+export function renderReport(report: BenchReport): string {
+  const header = ['scenario', 'blobferry', 'rclone', 'limit', 'vs rclone', 'of limit', 'RSS blobferry', 'RSS rclone'];
+  const rows = report.scenarios.map((scenario) => [
+    scenario.name,
+    rateOf(scenario.blobferry),
+    rateOf(scenario.rclone),
+    `${rateOf(scenario.limit)} (${String(scenario.limit.boundBy ?? '?')})`,
+    `${scenario.ratioVsRclone}x`,
+    String(scenario.fractionOfLimit),
+    rssOf(scenario.blobferry),
+    rssOf(scenario.rclone),
+  ]);
+  const targets = report.scenarios.flatMap((scenario) =>
+    scenario.targets.map((t) => `- ${scenario.name}: ${t.target}: ${t.met ? 'met' : 'MISSED'} (${t.actual})`),
+  );
+  const details = report.scenarios.flatMap((scenario) => [
+    `- ${scenario.name}: ${scenario.description}`,
+    ...scenario.notes.map((note) => `  - ${note}`),
+  ]);
+  const machine = report.machine;
+  return [
+    `Machine: ${String(machine.cpus)} x ${String(machine.cpuModel)}, ${String(machine.memoryGiB)} GiB, ${String(machine.os)}; ` +
+      `Node ${String(machine.node)}; rclone ${String(machine.rclone)}; S3: ${String(machine.s3Endpoint)}; Azure: ${String(machine.azureEndpoint)}`,
+    `Profile ${report.profile}, median of ${report.runs} run(s); peak RSS is the largest of the runs; MiB/s = 2^20 bytes/s.`,
+    '',
+    table(header, rows),
+    '',
+    'Scenarios:',
+    ...details,
+    '',
+    'Targets:',
+    ...targets,
+  ].join('\n');
+}

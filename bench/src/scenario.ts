@@ -1,0 +1,63 @@
+import { fileURLToPath } from 'node:url';
+import { runMeasured, type Measurement, type RunOptions } from './measure.js';
+import type { Profile } from './profile.js';
+import { parseResult } from './workers/worker-io.js';
+
+// What every scenario gets and gives back.
+
+export interface BenchContext {
+  profile: Profile;
+  runs: number;
+  s3: 's3rver' | 'moto';
+  /** Scratch folder for this bench run (rclone.conf, stack files); removed at the end. */
+  workDir: string;
+  log(message: string): void;
+}
+
+export interface TargetCheck {
+  target: string;
+  met: boolean;
+  actual: string;
+}
+
+/** One tool's figures in a scenario: medians across runs, and the worst peak RSS of any run. */
+export type ToolFigures = Record<string, number | string | boolean | Record<string, unknown> | undefined>;
+
+export interface ScenarioResult {
+  name: string;
+  description: string;
+  blobferry: ToolFigures;
+  rclone: ToolFigures;
+  limit: ToolFigures;
+  /** blobferry's rate over rclone's (> 1: blobferry is faster). */
+  ratioVsRclone: number;
+  /** blobferry's rate over the limit's. */
+  fractionOfLimit: number;
+  targets: TargetCheck[];
+  notes: string[];
+}
+
+export interface Scenario {
+  name: string;
+  run(context: BenchContext): Promise<ScenarioResult>;
+}
+
+export function workerPath(name: string): string {
+  return fileURLToPath(new URL(`./workers/${name}.js`, import.meta.url));
+}
+
+/** Runs a bench worker (a Node child process) under GNU time and parses its RESULT line. */
+export async function runWorker<T>(
+  name: string,
+  args: unknown,
+  options: RunOptions = {},
+): Promise<{ measurement: Measurement; result: T }> {
+  const measurement = await runMeasured(process.execPath, [workerPath(name), JSON.stringify(args)], options);
+  return { measurement, result: parseResult<T>(measurement.stdout) };
+}
+
+/** Rotates `items` by `run`, so no tool always goes first (warm caches, GC debt left by the previous one). */
+export function rotate<T>(items: readonly T[], run: number): T[] {
+  const shift = run % Math.max(1, items.length);
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}

@@ -1,0 +1,155 @@
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { azureContainer, s3Client } from '../clients.js';
+import { startCloudProcess } from '../local-cloud-process.js';
+import type { Measurement } from '../measure.js';
+import { runMeasured } from '../measure.js';
+import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
+import { rotate, runWorker, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { uploadLargeBlob } from '../seed.js';
+import { MiB, formatBytes, median, round } from '../stats.js';
+
+// One large blob, Azure -> S3: libs/transfer's copyBlobToS3 against `rclone copyto` with the same part size and
+// parts in flight; the limit is Azurite's ranged reads alone vs the S3 endpoint's multipart writes alone.
+
+const CONTAINER = 'bench-large';
+const RSS_TARGET_MIB = 256;
+
+interface RunFigures {
+  blobferry: Measurement;
+  blobferrySmall: Measurement;
+  rclone: Measurement;
+  azureRead: Measurement;
+  s3Write: Measurement;
+}
+
+export const largeBlob: Scenario = {
+  name: 'large-blob',
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const { size, comparisonSize } = context.profile.largeBlob;
+    const { partSize, concurrency } = context.profile.tuning;
+    const cloud = await startCloudProcess({ s3: context.s3 });
+    try {
+      const { stack } = cloud;
+      const container = azureContainer(stack, CONTAINER);
+      await container.createIfNotExists();
+      context.log(`large-blob: uploading ${formatBytes(size)} and ${formatBytes(comparisonSize)} blobs to Azurite`);
+      await uploadLargeBlob(container, 'large.bin', size);
+      await uploadLargeBlob(container, 'comparison.bin', comparisonSize);
+      const rcloneConf = await writeRcloneConfig(context.workDir, stack, { partSize, concurrency });
+      const s3 = s3Client(stack);
+      const bucket = stack.aws.bucket;
+      const expectSize = async (key: string, bytes: number) => {
+        const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        if (head.ContentLength !== bytes) throw new Error(`${key} has ${head.ContentLength} bytes, expected ${bytes}`);
+      };
+
+      const runs: RunFigures[] = [];
+      for (let run = 0; run < context.runs; run++) {
+        const figures: Partial<RunFigures> = {};
+        const steps: Record<keyof RunFigures, () => Promise<void>> = {
+          blobferry: async () => {
+            const key = `large/blobferry/${run}`;
+            figures.blobferry = (
+              await runWorker('blobferry-copy', { stack, container: CONTAINER, blobName: 'large.bin', key, partSize, concurrency })
+            ).measurement;
+            await expectSize(key, size);
+          },
+          blobferrySmall: async () => {
+            const key = `large/blobferry-comparison/${run}`;
+            figures.blobferrySmall = (
+              await runWorker('blobferry-copy', { stack, container: CONTAINER, blobName: 'comparison.bin', key, partSize, concurrency })
+            ).measurement;
+            await expectSize(key, comparisonSize);
+          },
+          rclone: async () => {
+            const key = `large/rclone/${run}`;
+            figures.rclone = await runMeasured(
+              'rclone',
+              ['copyto', `azure:${CONTAINER}/large.bin`, `s3:${bucket}/${key}`, ...RCLONE_COMMON_FLAGS],
+              { env: rcloneEnv(rcloneConf) },
+            );
+            await expectSize(key, size);
+          },
+          azureRead: async () => {
+            figures.azureRead = (
+              await runWorker('limit-worker', {
+                stack,
+                op: 'azure-read',
+                container: CONTAINER,
+                blobNames: ['large.bin'],
+                rangeSize: partSize,
+                concurrency,
+              })
+            ).measurement;
+          },
+          s3Write: async () => {
+            figures.s3Write = (
+              await runWorker('limit-worker', {
+                stack,
+                op: 's3-write',
+                keyPrefix: `large/limit/${run}/`,
+                count: 1,
+                size,
+                partSize,
+                concurrency,
+              })
+            ).measurement;
+          },
+        };
+        for (const step of rotate(Object.keys(steps) as Array<keyof RunFigures>, run)) {
+          context.log(`large-blob run ${run + 1}/${context.runs}: ${step}`);
+          await steps[step]();
+        }
+        runs.push(figures as RunFigures);
+      }
+
+      const rate = (m: Measurement, bytes: number) => bytes / MiB / m.wallS;
+      const summarize = (pick: (r: RunFigures) => Measurement, bytes: number) => ({
+        mbPerS: round(median(runs.map((r) => rate(pick(r), bytes)))),
+        wallS: round(median(runs.map((r) => pick(r).wallS))),
+        cpuS: round(median(runs.map((r) => pick(r).cpuS))),
+        peakRssMiB: round(Math.max(...runs.map((r) => pick(r).peakRssMiB)), 1),
+      });
+      const blobferry = summarize((r) => r.blobferry, size);
+      const comparison = summarize((r) => r.blobferrySmall, comparisonSize);
+      const rclone = summarize((r) => r.rclone, size);
+      const azureRead = summarize((r) => r.azureRead, size);
+      const s3Write = summarize((r) => r.s3Write, size);
+      const limitMbPerS = Math.min(azureRead.mbPerS, s3Write.mbPerS);
+      const ratioVsRclone = round(blobferry.mbPerS / rclone.mbPerS);
+      const fractionOfLimit = round(blobferry.mbPerS / limitMbPerS);
+      return {
+        name: 'large-blob',
+        description: `one ${formatBytes(size)} blob, part size ${formatBytes(partSize)}, ${concurrency} parts in flight`,
+        blobferry: { ...blobferry, [`at${formatBytes(comparisonSize).replace(' ', '')}`]: comparison },
+        rclone,
+        limit: {
+          mbPerS: round(limitMbPerS),
+          boundBy: azureRead.mbPerS <= s3Write.mbPerS ? 'azurite-read' : 's3-write',
+          azuriteReadMbPerS: azureRead.mbPerS,
+          s3WriteMbPerS: s3Write.mbPerS,
+        },
+        ratioVsRclone,
+        fractionOfLimit,
+        targets: [
+          { target: '>= 1.2x rclone', met: ratioVsRclone >= 1.2, actual: `${ratioVsRclone}x` },
+          { target: '>= 0.9 of the limit', met: fractionOfLimit >= 0.9, actual: `${fractionOfLimit}` },
+          {
+            target: `peak RSS <= ${RSS_TARGET_MIB} MiB`,
+            met: blobferry.peakRssMiB <= RSS_TARGET_MIB,
+            actual: `${blobferry.peakRssMiB} MiB`,
+          },
+          {
+            // 10% slack: a Node process's RSS moves by a few MiB from run to run on its own.
+            target: `peak RSS not above the ${formatBytes(comparisonSize)} case (+10%)`,
+            met: blobferry.peakRssMiB <= comparison.peakRssMiB * 1.1,
+            actual: `${blobferry.peakRssMiB} vs ${comparison.peakRssMiB} MiB`,
+          },
+        ],
+        notes: [],
+      };
+    } finally {
+      await cloud.stop();
+    }
+  },
+};

@@ -1,0 +1,181 @@
+import type { Stack } from '@blobferry/local-cloud';
+import { backupKeyFor } from '@blobferry/transfer';
+import { azureContainer, s3Client } from '../clients.js';
+import { startCloudProcess } from '../local-cloud-process.js';
+import { runMeasured, type Measurement } from '../measure.js';
+import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
+import { rotate, runWorker, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { putBackupObject, uploadSmallBlobs } from '../seed.js';
+import { median, round } from '../stats.js';
+import { expectAllInSync, verifyArgs, writeStackFile } from '../verify-cli.js';
+
+// Listing + compare of two whole backups (every pair in sync): `blobferry verify` against `rclone check`, at two
+// sizes to show whether memory stays flat as the object count grows tenfold. The limit is listing each side
+// alone (by folder, in parallel).
+
+const TARGET_PREFIX = 'vl/';
+const SEED_CONCURRENCY = 32;
+
+interface Dataset {
+  container: string;
+  count: number;
+  folders: string[];
+  targetRoot: string;
+}
+
+function folderName(index: number): string {
+  return `d${String(index).padStart(3, '0')}/`;
+}
+
+async function seed(stack: Stack, dataset: Dataset, perFolder: number, objectSize: number): Promise<void> {
+  const container = azureContainer(stack, dataset.container);
+  await container.createIfNotExists();
+  const s3 = s3Client(stack);
+  const names = Array.from({ length: dataset.count }, (_, i) => `${folderName(Math.floor(i / perFolder))}o${String(i).padStart(6, '0')}`);
+  await uploadSmallBlobs({
+    container,
+    names,
+    size: objectSize,
+    concurrency: SEED_CONCURRENCY,
+    onUploaded: (blob, bytes) =>
+      putBackupObject({
+        s3,
+        bucket: stack.aws.bucket,
+        key: `${TARGET_PREFIX}${backupKeyFor({ account: stack.azure.accountName, container: dataset.container, blobName: blob.name })}`,
+        blob,
+        bytes,
+      }),
+  });
+}
+
+interface SizeFigures {
+  blobferry: Measurement;
+  rclone: Measurement;
+  azureList: Measurement;
+  s3List: Measurement;
+}
+
+export const verifyList: Scenario = {
+  name: 'verify-list',
+  async run(context: BenchContext): Promise<ScenarioResult> {
+    const { count, comparisonCount, objectSize, perFolder } = context.profile.verifyList;
+    const { filesInFlight } = context.profile.tuning;
+    const cloud = await startCloudProcess({ s3: context.s3 });
+    try {
+      const { stack } = cloud;
+      const datasets: Dataset[] = [comparisonCount, count].map((n) => {
+        const container = `verify-${n}`;
+        return {
+          container,
+          count: n,
+          folders: Array.from({ length: Math.ceil(n / perFolder) }, (_, i) => folderName(i)),
+          targetRoot: `${TARGET_PREFIX}${stack.azure.accountName}/${container}`,
+        };
+      });
+      for (const dataset of datasets) {
+        const started = Date.now();
+        context.log(`verify-list: seeding ${dataset.count} blobs and their in-sync S3 copies`);
+        await seed(stack, dataset, perFolder, objectSize);
+        context.log(`verify-list: seeded ${dataset.count} pairs in ${round((Date.now() - started) / 1000, 1)} s`);
+      }
+      const stackFile = await writeStackFile(context.workDir, stack);
+      const rcloneConf = await writeRcloneConfig(context.workDir, stack, context.profile.tuning);
+
+      const measureSize = async (dataset: Dataset, run: number): Promise<SizeFigures> => {
+        const figures: Partial<SizeFigures> = {};
+        const steps: Record<keyof SizeFigures, () => Promise<void>> = {
+          blobferry: async () => {
+            figures.blobferry = await runMeasured(
+              process.execPath,
+              verifyArgs({ stackFile, container: dataset.container, targetPrefix: TARGET_PREFIX }),
+            );
+            expectAllInSync(figures.blobferry.stdout, dataset.count);
+          },
+          rclone: async () => {
+            // Exit 0 only when every file matches in size and MD5: a wrong answer fails the bench.
+            figures.rclone = await runMeasured(
+              'rclone',
+              ['check', `azure:${dataset.container}`, `s3:${stack.aws.bucket}/${dataset.targetRoot}`, '--checkers', String(filesInFlight), ...RCLONE_COMMON_FLAGS],
+              { env: rcloneEnv(rcloneConf) },
+            );
+          },
+          azureList: async () => {
+            const { measurement, result } = await runWorker<{ objects: number }>('limit-worker', {
+              stack,
+              op: 'azure-list',
+              container: dataset.container,
+              prefixes: dataset.folders,
+              concurrency: filesInFlight,
+            });
+            if (result.objects !== dataset.count) throw new Error(`Azure listed ${result.objects} of ${dataset.count}`);
+            figures.azureList = measurement;
+          },
+          s3List: async () => {
+            const { measurement, result } = await runWorker<{ objects: number }>('limit-worker', {
+              stack,
+              op: 's3-list',
+              prefixes: dataset.folders.map((folder) => `${dataset.targetRoot}/${folder}`),
+              concurrency: filesInFlight,
+            });
+            if (result.objects !== dataset.count) throw new Error(`S3 listed ${result.objects} of ${dataset.count}`);
+            figures.s3List = measurement;
+          },
+        };
+        for (const step of rotate(Object.keys(steps) as Array<keyof SizeFigures>, run)) {
+          context.log(`verify-list ${dataset.count} run ${run + 1}/${context.runs}: ${step}`);
+          await steps[step]();
+        }
+        return figures as SizeFigures;
+      };
+
+      const bySize = new Map<number, SizeFigures[]>();
+      for (let run = 0; run < context.runs; run++) {
+        for (const dataset of datasets) bySize.set(dataset.count, [...(bySize.get(dataset.count) ?? []), await measureSize(dataset, run)]);
+      }
+      const summarize = (n: number, pick: (f: SizeFigures) => Measurement) => {
+        const runs = bySize.get(n) ?? [];
+        return {
+          objectsPerS: round(median(runs.map((f) => n / pick(f).wallS)), 0),
+          wallS: round(median(runs.map((f) => pick(f).wallS))),
+          cpuS: round(median(runs.map((f) => pick(f).cpuS))),
+          peakRssMiB: round(Math.max(...runs.map((f) => pick(f).peakRssMiB)), 1),
+        };
+      };
+      const blobferry = summarize(count, (f) => f.blobferry);
+      const blobferrySmall = summarize(comparisonCount, (f) => f.blobferry);
+      const rclone = summarize(count, (f) => f.rclone);
+      const rcloneSmall = summarize(comparisonCount, (f) => f.rclone);
+      const azureList = summarize(count, (f) => f.azureList);
+      const s3List = summarize(count, (f) => f.s3List);
+      const limit = Math.min(azureList.objectsPerS, s3List.objectsPerS);
+      const ratioVsRclone = round(blobferry.objectsPerS / rclone.objectsPerS);
+      const growth = round(blobferry.peakRssMiB / blobferrySmall.peakRssMiB);
+      const small = `at${comparisonCount}`;
+      return {
+        name: 'verify-list',
+        description: `${count} in-sync pairs (${perFolder} per folder, ${objectSize} B each), listed and compared; also ${comparisonCount} for memory; rclone check --checkers ${filesInFlight}`,
+        blobferry: { ...blobferry, [small]: blobferrySmall, rssGrowth: growth },
+        rclone: { ...rclone, [small]: rcloneSmall },
+        limit: {
+          objectsPerS: limit,
+          boundBy: azureList.objectsPerS <= s3List.objectsPerS ? 'azurite-list' : 's3-list',
+          azuriteListObjectsPerS: azureList.objectsPerS,
+          s3ListObjectsPerS: s3List.objectsPerS,
+        },
+        ratioVsRclone,
+        fractionOfLimit: round(blobferry.objectsPerS / limit),
+        targets: [
+          { target: '>= 1.5x rclone check', met: ratioVsRclone >= 1.5, actual: `${ratioVsRclone}x` },
+          {
+            target: `memory flat from ${comparisonCount} to ${count} objects (peak RSS grows < 20%)`,
+            met: growth < 1.2,
+            actual: `${blobferrySmall.peakRssMiB} -> ${blobferry.peakRssMiB} MiB`,
+          },
+        ],
+        notes: ['the limit lists each side alone, one stream per folder, ' + `${filesInFlight} folders at once`],
+      };
+    } finally {
+      await cloud.stop();
+    }
+  },
+};

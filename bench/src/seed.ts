@@ -1,0 +1,108 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ContainerClient } from '@azure/storage-blob';
+import { BACKUP_METADATA } from '@blobferry/transfer';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { forEachConcurrently } from './pool.js';
+
+// Test data for the scenarios, written by the bench itself (never measured). Bytes are random so nothing
+// downstream can compress or deduplicate them.
+
+export interface SeededBlob {
+  name: string;
+  size: number;
+  etag: string;
+  lastModified: Date;
+  md5Base64: string;
+  /** Date.now() when Azure acknowledged the upload: the start of the event-to-S3 latency. */
+  uploadedAt: number;
+}
+
+const BLOCK = 8 * 1024 * 1024;
+
+/** Uploads one large blob in 8 MiB blocks (4 in flight), with its whole-content MD5 as Azure's Content-MD5. */
+export async function uploadLargeBlob(container: ContainerClient, name: string, size: number): Promise<SeededBlob> {
+  const blob = container.getBlockBlobClient(name);
+  const md5 = createHash('md5');
+  const blockIds: string[] = [];
+  const count = Math.ceil(size / BLOCK);
+  const inFlight = new Set<Promise<void>>();
+  for (let index = 0; index < count; index++) {
+    const length = Math.min(BLOCK, size - index * BLOCK);
+    const bytes = randomFillSync(Buffer.allocUnsafe(length));
+    md5.update(bytes);
+    const blockId = Buffer.from(`block-${String(index).padStart(8, '0')}`).toString('base64');
+    blockIds.push(blockId);
+    const staged: Promise<void> = blob.stageBlock(blockId, bytes, length).then(() => {
+      inFlight.delete(staged);
+    });
+    inFlight.add(staged);
+    if (inFlight.size >= 4) await Promise.race(inFlight);
+  }
+  await Promise.all(inFlight);
+  const md5Base64 = md5.digest('base64');
+  const committed = await blob.commitBlockList(blockIds, {
+    blobHTTPHeaders: { blobContentMD5: Buffer.from(md5Base64, 'base64'), blobContentType: 'application/octet-stream' },
+  });
+  return {
+    name,
+    size,
+    etag: committed.etag ?? '',
+    lastModified: committed.lastModified ?? new Date(),
+    md5Base64,
+    uploadedAt: Date.now(),
+  };
+}
+
+/** Uploads many small blobs (single PutBlob each, so Azure records their Content-MD5). */
+export async function uploadSmallBlobs(o: {
+  container: ContainerClient;
+  names: string[];
+  size: number;
+  concurrency: number;
+  onUploaded?: (blob: SeededBlob, bytes: Buffer) => Promise<void>;
+}): Promise<SeededBlob[]> {
+  const seeded: SeededBlob[] = new Array<SeededBlob>(o.names.length);
+  // One random pool, sliced at a different offset per blob: random-looking content without 100k RNG calls.
+  const pool = randomBytes(o.size + 4096);
+  await forEachConcurrently(o.names, o.concurrency, async (name, index) => {
+    const offset = (index * 997) % 4096;
+    const bytes = pool.subarray(offset, offset + o.size);
+    const md5Base64 = createHash('md5').update(bytes).digest('base64');
+    const response = await o.container.getBlockBlobClient(name).upload(bytes, bytes.length, {
+      blobHTTPHeaders: { blobContentMD5: Buffer.from(md5Base64, 'base64'), blobContentType: 'application/octet-stream' },
+    });
+    const blob: SeededBlob = {
+      name,
+      size: o.size,
+      etag: response.etag ?? '',
+      lastModified: response.lastModified ?? new Date(),
+      md5Base64,
+      uploadedAt: Date.now(),
+    };
+    seeded[index] = blob;
+    await o.onUploaded?.(blob, bytes);
+  });
+  return seeded;
+}
+
+/**
+ * Writes the S3 object a blobferry copy of `blob` would have written (same bytes, same provenance metadata as
+ * libs/transfer's targetHeadersFor), without copying: seeding 100k in-sync pairs through the copy would take
+ * longer than the benchmark itself.
+ */
+export async function putBackupObject(o: { s3: S3Client; bucket: string; key: string; blob: SeededBlob; bytes: Buffer }): Promise<void> {
+  await o.s3.send(
+    new PutObjectCommand({
+      Bucket: o.bucket,
+      Key: o.key,
+      Body: o.bytes,
+      ContentMD5: o.blob.md5Base64,
+      ContentType: 'application/octet-stream',
+      Metadata: {
+        [BACKUP_METADATA.sourceEtag]: o.blob.etag.replace(/^"|"$/g, ''),
+        [BACKUP_METADATA.sourceLastModified]: o.blob.lastModified.toISOString(),
+        [BACKUP_METADATA.sourceMd5]: o.blob.md5Base64,
+      },
+    }),
+  );
+}

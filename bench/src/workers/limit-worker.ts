@@ -1,0 +1,41 @@
+import type { Stack } from '@blobferry/local-cloud';
+import { azureContainer, s3Client } from '../clients.js';
+import { listBlobs, listObjects, readBlobs, readObjects, writeObjects } from '../endpoint-ops.js';
+import { printResult, workerArgs } from './worker-io.js';
+
+// One endpoint operation on its own, in its own process: a half of a scenario's limit.
+
+export type LimitOperation =
+  | { op: 'azure-read'; container: string; blobNames: string[]; rangeSize?: number; concurrency: number }
+  | { op: 's3-read'; keys: string[]; concurrency: number }
+  | { op: 's3-write'; keyPrefix: string; count: number; size: number; partSize: number; concurrency: number }
+  | { op: 'azure-list'; container: string; prefixes: string[]; concurrency: number }
+  | { op: 's3-list'; prefixes: string[]; concurrency: number };
+
+const args = workerArgs<{ stack: Stack } & LimitOperation>();
+const { stack } = args;
+const bucket = stack.aws.bucket;
+const started = performance.now();
+let bytes = 0;
+let objects = 0;
+switch (args.op) {
+  case 'azure-read':
+    bytes = await readBlobs({ ...args, container: azureContainer(stack, args.container) });
+    objects = args.blobNames.length;
+    break;
+  case 's3-read':
+    bytes = await readObjects({ s3: s3Client(stack), bucket, ...args });
+    objects = args.keys.length;
+    break;
+  case 's3-write':
+    bytes = await writeObjects({ s3: s3Client(stack), bucket, ...args });
+    objects = args.count;
+    break;
+  case 'azure-list':
+    objects = await listBlobs({ ...args, container: azureContainer(stack, args.container) });
+    break;
+  case 's3-list':
+    objects = await listObjects({ s3: s3Client(stack), bucket, ...args });
+    break;
+}
+printResult({ op: args.op, bytes, objects, durationMs: performance.now() - started });
