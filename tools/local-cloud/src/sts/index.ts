@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { assumeRoleWithWebIdentity } from './assume-role-with-web-identity.js';
+import { StsError } from './errors.js';
+import { loadIamModel } from './iam-model.js';
+import { STS_API_VERSION, assumeRoleWithWebIdentityXml, errorXml } from './query-protocol.js';
+import { IssuerKeys } from './web-identity-verifier.js';
+
+export { TemplateError } from './cloudformation.js';
+
+export interface StartStsOptions {
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  /** The CloudFormation template holding the OIDC provider and the role (infra/aws-iam/template.yaml). */
+  templatePath: string;
+  templateParameters: Record<string, string>;
+  /** AWS provider URL (`https://sts.windows.net/<tenant>/`) -> local issuer URL standing for it. */
+  issuerAliases: Record<string, string>;
+  /** The key pair handed out on success (the S3 emulator's own; emulators accept no other). */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  accountId?: string;
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+export type InjectableStsFault = 'Throttling' | 'IDPCommunicationError';
+
+export interface Sts {
+  endpoint: string;
+  /** ARN of the template's (first) role. */
+  roleArn: string;
+  /** Every HTTP request received, answered or failed. */
+  requestCount(): number;
+  /** The next `times` (default 1) requests fail with this error before any other check. */
+  failNext(code: InjectableStsFault, times?: number): void;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+const INJECTED: Record<InjectableStsFault, string> = {
+  Throttling: 'Rate exceeded',
+  IDPCommunicationError:
+    "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
+};
+
+/** Starts a loopback STS answering AssumeRoleWithWebIdentity for the template's role. */
+export async function startSts(options: StartStsOptions): Promise<Sts> {
+  const model = await loadIamModel({
+    templatePath: options.templatePath,
+    templateParameters: options.templateParameters,
+    ...(options.accountId ? { accountId: options.accountId } : {}),
+  });
+  const [firstRole] = model.roles;
+  if (!firstRole) throw new Error(`${options.templatePath} declares no AWS::IAM::Role: the local STS has nothing to assume`);
+  const log = options.log ?? (() => undefined);
+  const keys = new IssuerKeys();
+  const faults: { code: InjectableStsFault; remaining: number }[] = [];
+  let requests = 0;
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    requests += 1;
+    const requestId = randomUUID();
+    let action: string | null = null;
+    try {
+      const fault = faults[0];
+      if (fault) {
+        fault.remaining -= 1;
+        if (fault.remaining <= 0) faults.shift();
+        throw new StsError(fault.code, INJECTED[fault.code], 'injected by failNext');
+      }
+      const params = await readParameters(request);
+      action = params.get('Action');
+      if (!action) throw new StsError('MissingAction', 'Missing Action');
+      const version = params.get('Version');
+      if (action !== 'AssumeRoleWithWebIdentity' || (version !== null && version !== STS_API_VERSION)) {
+        throw new StsError(
+          'InvalidAction',
+          `Could not find operation ${action} for version ${version ?? STS_API_VERSION} (the local STS implements AssumeRoleWithWebIdentity only)`,
+        );
+      }
+      const outcome = await assumeRoleWithWebIdentity(params, {
+        model,
+        issuerAliases: options.issuerAliases,
+        keys,
+        credentials: options.credentials,
+      });
+      log({ service: 'sts', action, requestId, outcome: 'issued', ...outcome.log });
+      sendXml(response, 200, requestId, assumeRoleWithWebIdentityXml(outcome.result, requestId));
+    } catch (error) {
+      const stsError =
+        error instanceof StsError ? error : new StsError('ValidationError', 'The request could not be processed', String(error));
+      log({
+        service: 'sts',
+        action,
+        requestId,
+        outcome: 'error',
+        code: stsError.code,
+        message: stsError.message,
+        ...(stsError.detail ? { detail: stsError.detail } : {}),
+      });
+      sendXml(response, stsError.status, requestId, errorXml(stsError, requestId));
+    }
+  };
+
+  const server = createServer((request, response) => void handle(request, response));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const endpoint = `http://${options.host ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}`;
+  log({ service: 'sts', event: 'listening', endpoint, roleArn: firstRole.arn, providers: model.providers.map((p) => p.url) });
+
+  return {
+    endpoint,
+    roleArn: firstRole.arn,
+    requestCount: () => requests,
+    failNext(code, times = 1) {
+      if (times > 0) faults.push({ code, remaining: times });
+    },
+    close: () => closeServer(server),
+  };
+}
+
+/** Query-protocol parameters: the query string, overlaid by a form-encoded POST body. */
+async function readParameters(request: IncomingMessage): Promise<URLSearchParams> {
+  const params = new URL(request.url ?? '/', 'http://local').searchParams;
+  if (request.method === 'GET') return params;
+  if (request.method !== 'POST') throw new StsError('InvalidAction', `HTTP method ${String(request.method)} is not supported`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new StsError('ValidationError', 'Request body too large');
+    chunks.push(chunk);
+  }
+  for (const [key, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) params.set(key, value);
+  return params;
+}
+
+function sendXml(response: ServerResponse, status: number, requestId: string, body: string): void {
+  response.writeHead(status, {
+    'content-type': 'text/xml',
+    'content-length': Buffer.byteLength(body),
+    'x-amzn-requestid': requestId,
+  });
+  response.end(body);
+}
+
+function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
+}
