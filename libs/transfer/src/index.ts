@@ -1,1 +1,17 @@
-export {};
+export { parseBlobUrl, type ParsedBlobUrl } from './blob-url.js';
+export { backupKeyFor, MAX_S3_KEY_BYTES, type KeyLayout } from './backup-key.js';
+export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type CopyBlobToS3Options, type CopyResult } from './copy.js';
+export { digestBlob, digestObject } from './digest.js';
+export {
+  ContentMd5MismatchError,
+  InvalidBlobUrlError,
+  KeyTooLongError,
+  ObjectTooLargeError,
+  PermanentTransferError,
+  SourceChangedError,
+  SourceNotFoundError,
+  TargetChangedError,
+} from './errors.js';
+export { BACKUP_METADATA, decodeHeaderValue, encodeHeaderValue } from './metadata.js';
+export { isRetryable } from './retry.js';
+export type { ChecksumAlgorithm } from './checksum.js';

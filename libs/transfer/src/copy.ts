@@ -1,0 +1,408 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+  type CompletedPart,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { BlobClient } from '@azure/storage-blob';
+import { MAX_S3_KEY_BYTES } from './backup-key.js';
+import { ContentDigest, checksumField, digestOf, type ChecksumAlgorithm } from './checksum.js';
+import { ContentMd5MismatchError, KeyTooLongError, ObjectTooLargeError, PermanentTransferError, SourceChangedError, TargetChangedError } from './errors.js';
+import { stripQuotes, targetHeadersFor } from './metadata.js';
+import { pipelineParts, splitIntoParts, type PartRange } from './pipeline.js';
+import { withRetry } from './retry.js';
+import {
+  capabilitiesOf,
+  downgradeChecksum,
+  isChecksumRejection,
+  isConditionalWriteConflict,
+  isConditionalWriteRejection,
+  type EndpointCapabilities,
+} from './s3-capabilities.js';
+import { readRange, readSourceSnapshot, type SourceSnapshot } from './source.js';
+import { headTarget, judge, storedChecksum, type Verdict } from './target.js';
+
+// Why a hand-written multipart loop rather than @aws-sdk/lib-storage's Upload: Upload consumes one body
+// stream and decides itself when to call CompleteMultipartUpload. This copy needs (1) every part read
+// as its own ETag-pinned range, so a mid-copy overwrite fails instead of mixing versions, (2) the whole
+// content hashed in order while parts upload out of order, (3) a veto between the last part and
+// Complete (MD5 check against Content-MD5, re-check that no newer source landed, conditional Complete),
+// and (4) a full-object checksum handed to Complete. None of these fit Upload's hooks; the loop below
+// (pipeline.ts + this file) is about as long as the glue Upload would need.
+
+const MiB = 1024 * 1024;
+const MIN_PART_SIZE = 5 * MiB;
+const MAX_PART_SIZE = 5 * 1024 * MiB;
+const MAX_PARTS = 10_000;
+const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
+export const DEFAULT_PART_SIZE = 8 * MiB;
+export const DEFAULT_CONCURRENCY = 4;
+
+export interface CopyBlobToS3Options {
+  /** The blob to copy (any credential) and, when the caller has it (Event Grid `data.sequencer`), its sequencer. */
+  source: { blob: BlobClient; sequencer?: string };
+  target: { s3: S3Client; bucket: string; key: string };
+  /** Bytes per part (default 8 MiB, at least 5 MiB); grows so 10,000 parts cover the blob. Blobs up to this size take one PutObject. */
+  partSize?: number;
+  /** Parts read/uploaded at once (default 4). Memory is about partSize x concurrency. */
+  concurrency?: number;
+  abortSignal?: AbortSignal;
+  /** Called after each part (or the single PutObject) reached S3. */
+  onProgress?: (progress: { bytes: number; totalBytes: number }) => void;
+}
+
+export interface CopyResult {
+  outcome: 'copied' | 'skipped-up-to-date' | 'skipped-newer-in-target';
+  key: string;
+  /** Bytes written to S3 by this call (0 when skipped). */
+  bytes: number;
+  /** 1 for a single PutObject, the part count for a multipart upload, 0 when skipped. */
+  parts: number;
+  /** Source ETag, without quotes (as stored in `source-etag`). */
+  sourceEtag: string;
+  /** MD5 of the content (computed while streaming; for up-to-date skips, the one recorded on the object). */
+  md5Base64: string | undefined;
+  /** Present only when the S3 endpoint echoed this exact checksum back, i.e. stored and checked it. */
+  checksum?: { algorithm: ChecksumAlgorithm; value: string };
+  durationMs: number;
+}
+
+interface CopyContext {
+  blob: BlobClient;
+  sequencer: string | undefined;
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  snapshot: SourceSnapshot;
+  capabilities: EndpointCapabilities;
+  abortSignal: AbortSignal | undefined;
+  onProgress: CopyBlobToS3Options['onProgress'];
+  started: number;
+}
+
+/**
+ * Copies one version of a blob to S3, verified, idempotent and order-safe: returns `skipped-up-to-date`
+ * when the object already holds this ETag, `skipped-newer-in-target` when it holds a newer source, and
+ * otherwise writes the object (one PutObject, or a multipart upload that is aborted on any failure).
+ */
+export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyResult> {
+  const started = performance.now();
+  const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  if (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
+    throw new PermanentTransferError(`partSize must be a whole number of bytes between 5 MiB and 5 GiB (S3 part limits), got ${partSize}`);
+  }
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new PermanentTransferError(`concurrency must be a positive integer, got ${concurrency}`);
+  const { blob } = options.source;
+  const { s3, bucket, key } = options.target;
+  const keyBytes = Buffer.byteLength(key, 'utf8');
+  if (keyBytes > MAX_S3_KEY_BYTES) throw new KeyTooLongError(key, keyBytes);
+  if (keyBytes === 0) throw new PermanentTransferError('target key is empty');
+  const abortSignal = options.abortSignal;
+
+  const snapshot = await withRetry(() => readSourceSnapshot(blob, abortSignal), { abortSignal });
+  if (snapshot.length > MAX_OBJECT_SIZE) {
+    throw new ObjectTooLargeError(`blob is ${snapshot.length} bytes, over S3's 5 TiB object limit`);
+  }
+  const context: CopyContext = {
+    blob,
+    sequencer: options.source.sequencer,
+    s3,
+    bucket,
+    key,
+    snapshot,
+    capabilities: capabilitiesOf(s3),
+    abortSignal,
+    onProgress: options.onProgress,
+    started,
+  };
+
+  const target = await withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal });
+  const verdict = judge(target, { ...snapshot, sequencer: context.sequencer });
+  if (verdict !== 'copy') return skipped(context, verdict, target.recorded?.md5Base64);
+
+  if (snapshot.length <= partSize) return putSingleObject(context);
+  const grownPartSize = Math.max(partSize, Math.ceil(snapshot.length / MAX_PARTS / MiB) * MiB);
+  return putMultipart(context, grownPartSize, concurrency);
+}
+
+function skipped(context: CopyContext, verdict: Exclude<Verdict, 'copy'>, recordedMd5: string | undefined): CopyResult {
+  return {
+    outcome: verdict,
+    key: context.key,
+    bytes: 0,
+    parts: 0,
+    sourceEtag: stripQuotes(context.snapshot.etag),
+    md5Base64: verdict === 'skipped-up-to-date' ? recordedMd5 : undefined,
+    durationMs: performance.now() - context.started,
+  };
+}
+
+type ConditionalHeaders = { IfMatch?: string; IfNoneMatch?: string };
+
+/**
+ * The ordering guard around the one request that makes content visible (PutObject or
+ * CompleteMultipartUpload): re-check the target right before it (catches a newer source that landed
+ * while we streamed, on every endpoint), then write conditionally on the target being exactly what we
+ * just saw (closes the remaining gap where the endpoint enforces If-Match / If-None-Match).
+ */
+async function commitGuarded<T>(
+  context: CopyContext,
+  write: (conditions: ConditionalHeaders) => Promise<T>,
+  replacingS3Etag?: string,
+): Promise<{ written: T } | { skipped: Exclude<Verdict, 'copy'>; recordedMd5: string | undefined }> {
+  const { s3, bucket, key, abortSignal, capabilities } = context;
+  const source = { ...context.snapshot, sequencer: context.sequencer };
+  const current = await withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal });
+  // Rewriting our own just-written object (see putMultipart) is a copy even though it records our ETag.
+  const verdict = replacingS3Etag !== undefined && current.s3Etag === replacingS3Etag ? 'copy' : judge(current, source);
+  if (verdict !== 'copy') return { skipped: verdict, recordedMd5: current.recorded?.md5Base64 };
+
+  for (;;) {
+    const conditions: ConditionalHeaders = !capabilities.conditionalWrites
+      ? {}
+      : current.s3Etag === undefined
+        ? { IfNoneMatch: '*' }
+        : { IfMatch: current.s3Etag };
+    try {
+      return { written: await withRetry(() => write(conditions), { abortSignal }) };
+    } catch (error) {
+      if (capabilities.conditionalWrites && isConditionalWriteRejection(error)) {
+        capabilities.conditionalWrites = false;
+        continue;
+      }
+      if (!isConditionalWriteConflict(error)) throw error;
+      const after = await withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal });
+      const settled = judge(after, source);
+      if (settled !== 'copy') return { skipped: settled, recordedMd5: after.recorded?.md5Base64 };
+      throw new TargetChangedError(`s3://${bucket}/${key} was replaced by another writer during the copy; retry to re-evaluate`, { cause: error });
+    }
+  }
+}
+
+function checksumFields(algorithm: ChecksumAlgorithm | undefined, value: string | undefined): Record<string, string> {
+  return algorithm && value ? { [checksumField[algorithm]]: value } : {};
+}
+
+function echoedChecksum(response: object, algorithm: ChecksumAlgorithm | undefined, value: string | undefined): CopyResult['checksum'] {
+  if (!algorithm || !value) return undefined;
+  return (response as Record<string, unknown>)[checksumField[algorithm]] === value ? { algorithm, value } : undefined;
+}
+
+async function putSingleObject(context: CopyContext): Promise<CopyResult> {
+  const { blob, snapshot, s3, bucket, key, abortSignal, capabilities } = context;
+  const body =
+    snapshot.length === 0
+      ? Buffer.alloc(0)
+      : await withRetry(() => readRange(blob, { offset: 0, count: snapshot.length, etag: snapshot.etag }, abortSignal), { abortSignal });
+  const { md5Base64 } = await digestOf(body, undefined);
+  if (snapshot.contentMd5Base64 !== undefined && snapshot.contentMd5Base64 !== md5Base64) {
+    throw new ContentMd5MismatchError(snapshot.contentMd5Base64, md5Base64);
+  }
+  const headers = targetHeadersFor(snapshot, md5Base64, context.sequencer);
+
+  const outcome = await commitGuarded(context, async (conditions) => {
+    for (;;) {
+      const algorithm = capabilities.checksum;
+      const { checksumBase64 } = await digestOf(body, algorithm);
+      try {
+        const response = await s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentLength: body.length,
+            // S3 rejects the body if it does not hash to this: integrity on every endpoint.
+            ContentMD5: md5Base64,
+            ...headers,
+            ...conditions,
+            ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+            ...checksumFields(algorithm, checksumBase64),
+          }),
+          { abortSignal },
+        );
+        return echoedChecksum(response, algorithm, checksumBase64);
+      } catch (error) {
+        if (algorithm && isChecksumRejection(error)) {
+          downgradeChecksum(capabilities);
+          continue;
+        }
+        throw error;
+      }
+    }
+  });
+  if ('skipped' in outcome) return skipped(context, outcome.skipped, outcome.recordedMd5);
+  context.onProgress?.({ bytes: body.length, totalBytes: body.length });
+  return {
+    outcome: 'copied',
+    key,
+    bytes: body.length,
+    parts: 1,
+    sourceEtag: stripQuotes(snapshot.etag),
+    md5Base64,
+    ...(outcome.written ? { checksum: outcome.written } : {}),
+    durationMs: performance.now() - context.started,
+  };
+}
+
+async function createUpload(context: CopyContext, headers: ReturnType<typeof targetHeadersFor>, withChecksum: boolean) {
+  const { s3, bucket, key, abortSignal, capabilities } = context;
+  for (;;) {
+    const algorithm = withChecksum ? capabilities.checksum : undefined;
+    try {
+      const response = await withRetry(
+        () =>
+          s3.send(
+            new CreateMultipartUploadCommand({
+              Bucket: bucket,
+              Key: key,
+              ...headers,
+              ...(algorithm ? { ChecksumAlgorithm: algorithm, ChecksumType: 'FULL_OBJECT' } : {}),
+            }),
+            { abortSignal },
+          ),
+        { abortSignal },
+      );
+      if (!response.UploadId) throw new Error(`S3 returned no UploadId for s3://${bucket}/${key}`);
+      return { uploadId: response.UploadId, algorithm };
+    } catch (error) {
+      if (algorithm && isChecksumRejection(error)) {
+        downgradeChecksum(capabilities);
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+/** Best effort and deliberately not tied to the caller's abortSignal: an aborted copy must still clean up. */
+async function abortUpload(context: CopyContext, uploadId: string): Promise<void> {
+  const { s3, bucket, key } = context;
+  try {
+    await withRetry(() => s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(60_000) }));
+  } catch {
+    // Endpoints without AbortMultipartUpload (s3rver) keep the parts in their store; on real S3 a
+    // lifecycle rule (AbortIncompleteMultipartUpload) is the backstop. Either way nothing is visible,
+    // and the caller must see the original failure, not this one.
+  }
+}
+
+async function putMultipart(
+  context: CopyContext,
+  partSize: number,
+  concurrency: number,
+  rewrite?: { replacingS3Etag: string; md5Base64: string },
+): Promise<CopyResult> {
+  const { blob, snapshot, s3, bucket, key, abortSignal, capabilities } = context;
+  const parts = splitIntoParts(snapshot.length, partSize);
+  const read = (part: PartRange, signal: AbortSignal) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal);
+
+  // `source-md5` must be set on CreateMultipartUpload, before the streamed MD5 exists. When the blob
+  // declares a Content-MD5 that is the value (and the streamed MD5 must match it before Complete).
+  // Otherwise one extra ETag-pinned pass computes it first: it doubles Azure reads for such blobs, but
+  // keeps every object complete the instant it becomes visible (the alternative, rewriting metadata
+  // with CopyObject after Complete, briefly exposes an object without it and is capped at 5 GiB).
+  const declaredMd5 = snapshot.contentMd5Base64;
+  let expectedMd5 = declaredMd5 ?? rewrite?.md5Base64;
+  if (expectedMd5 === undefined) {
+    const prepass = new ContentDigest(undefined);
+    await pipelineParts({ parts, concurrency, abortSignal, read, consumeInOrder: (_part, data) => prepass.update(data) });
+    expectedMd5 = (await prepass.finish()).md5Base64;
+  }
+
+  const headers = targetHeadersFor(snapshot, expectedMd5, context.sequencer);
+  const { uploadId, algorithm } = await createUpload(context, headers, capabilities.multipartChecksum);
+  try {
+    const digest = new ContentDigest(algorithm);
+    const completedParts: CompletedPart[] = [];
+    let uploadedBytes = 0;
+    await pipelineParts({
+      parts,
+      concurrency,
+      abortSignal,
+      read,
+      consumeInOrder: (_part, data) => digest.update(data),
+      process: async (part, data, signal) => {
+        const response = await withRetry(
+          () =>
+            s3.send(
+              new UploadPartCommand({
+                Bucket: bucket,
+                Key: key,
+                UploadId: uploadId,
+                PartNumber: part.partNumber,
+                Body: data,
+                ContentLength: data.length,
+                ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+              }),
+              { abortSignal: signal },
+            ),
+          { abortSignal: signal },
+        );
+        const partChecksum = algorithm ? response[checksumField[algorithm]] : undefined;
+        completedParts[part.partNumber - 1] = {
+          PartNumber: part.partNumber,
+          ETag: response.ETag,
+          ...(typeof partChecksum === 'string' ? { [checksumField[algorithm ?? 'CRC64NVME']]: partChecksum } : {}),
+        };
+        uploadedBytes += data.length;
+        context.onProgress?.({ bytes: uploadedBytes, totalBytes: snapshot.length });
+      },
+    });
+
+    const { md5Base64, checksumBase64 } = await digest.finish();
+    if (md5Base64 !== expectedMd5) {
+      if (declaredMd5 !== undefined) throw new ContentMd5MismatchError(declaredMd5, md5Base64);
+      throw new SourceChangedError(`two reads of blob ${blob.containerName}/${blob.name} at one ETag hashed differently; retry`);
+    }
+
+    const outcome = await commitGuarded(context, (conditions) =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: completedParts },
+          ...(algorithm ? { ChecksumType: 'FULL_OBJECT' } : {}),
+          ...checksumFields(algorithm, checksumBase64),
+          ...conditions,
+        }),
+        { abortSignal },
+      ),
+      rewrite?.replacingS3Etag,
+    );
+    if ('skipped' in outcome) {
+      await abortUpload(context, uploadId);
+      return skipped(context, outcome.skipped, outcome.recordedMd5);
+    }
+    let checksum = echoedChecksum(outcome.written, algorithm, checksumBase64);
+    if (algorithm && checksumBase64 && !checksum) {
+      // Complete did not confirm our value (real S3 does): ask what the endpoint stored.
+      const stored = await withRetry(() => storedChecksum(s3, bucket, key, algorithm, abortSignal), { abortSignal });
+      if (stored.value === checksumBase64) checksum = { algorithm, value: checksumBase64 };
+      else if (stored.value !== undefined && stored.s3Etag !== undefined) {
+        // The endpoint computed a wrong full-object checksum (see EndpointCapabilities.multipartChecksum):
+        // the object would fail every validating read. Stop sending multipart checksums to this endpoint and
+        // replace the object, once, with one that carries none.
+        capabilities.multipartChecksum = false;
+        return putMultipart(context, partSize, concurrency, { replacingS3Etag: stored.s3Etag, md5Base64 });
+      }
+    }
+    return {
+      outcome: 'copied',
+      key,
+      bytes: snapshot.length,
+      parts: parts.length,
+      sourceEtag: stripQuotes(snapshot.etag),
+      md5Base64,
+      ...(checksum ? { checksum } : {}),
+      durationMs: performance.now() - context.started,
+    };
+  } catch (error) {
+    await abortUpload(context, uploadId);
+    throw error;
+  }
+}

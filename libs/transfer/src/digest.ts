@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { BlobClient } from '@azure/storage-blob';
+import { ContentDigest } from './checksum.js';
+import { pipelineParts, splitIntoParts } from './pipeline.js';
+import { readRange, readSourceSnapshot } from './source.js';
+import { withRetry } from './retry.js';
+
+const DIGEST_RANGE_SIZE = 8 * 1024 * 1024;
+const DIGEST_CONCURRENCY = 4;
+
+/**
+ * MD5 of a blob's current content, read in ETag-pinned ranges (SourceChangedError if it is overwritten
+ * meanwhile). Memory stays around 32 MiB whatever the size.
+ */
+export async function digestBlob(options: { blob: BlobClient; abortSignal?: AbortSignal }): Promise<{ md5Base64: string; bytes: number; etag: string }> {
+  const { blob, abortSignal } = options;
+  const snapshot = await withRetry(() => readSourceSnapshot(blob, abortSignal), { abortSignal });
+  const digest = new ContentDigest(undefined);
+  await pipelineParts({
+    parts: splitIntoParts(snapshot.length, DIGEST_RANGE_SIZE),
+    concurrency: DIGEST_CONCURRENCY,
+    abortSignal,
+    read: (part, signal) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal),
+    consumeInOrder: (_part, data) => digest.update(data),
+  });
+  const { md5Base64 } = await digest.finish();
+  return { md5Base64, bytes: snapshot.length, etag: snapshot.etag };
+}
+
+/** MD5 of an S3 object's bytes, streamed (a multipart ETag is never an MD5, so this reads the content). */
+export async function digestObject(options: { s3: S3Client; bucket: string; key: string; abortSignal?: AbortSignal }): Promise<{ md5Base64: string; bytes: number }> {
+  const { s3, bucket, key, abortSignal } = options;
+  return withRetry(
+    async () => {
+      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
+      const md5 = createHash('md5');
+      let bytes = 0;
+      for await (const chunk of (response.Body ?? []) as AsyncIterable<Uint8Array>) {
+        md5.update(chunk);
+        bytes += chunk.length;
+      }
+      return { md5Base64: md5.digest('base64'), bytes };
+    },
+    { abortSignal },
+  );
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { KeyTooLongError, backupKeyFor, isRetryable, parseBlobUrl } from '../src/index.js';
+
+const blob = { account: 'acct01', container: 'photos', blobName: 'a/b.jpg' };
+
+describe('backupKeyFor', () => {
+  it('defaults to <prefix><account>/<container>/<blob>', () => {
+    expect(backupKeyFor(blob)).toBe('acct01/photos/a/b.jpg');
+    expect(backupKeyFor(blob, { prefix: 'backups/' })).toBe('backups/acct01/photos/a/b.jpg');
+  });
+
+  it('supports the shorter layouts', () => {
+    expect(backupKeyFor(blob, { prefix: 'p/', layout: 'container/blob' })).toBe('p/photos/a/b.jpg');
+    expect(backupKeyFor(blob, { layout: 'blob' })).toBe('a/b.jpg');
+  });
+
+  it('keeps odd names verbatim so distinct blobs never collide', () => {
+    const names = ['a//b', 'a/../b', '../x', 'dir/', 'sp ace', '日本😀', '#?%+'];
+    const keys = names.map((blobName) => backupKeyFor({ ...blob, blobName }));
+    expect(keys).toEqual(names.map((name) => `acct01/photos/${name}`));
+    expect(new Set(keys).size).toBe(names.length);
+  });
+
+  it('round-trips from a parsed URL', () => {
+    expect(backupKeyFor(parseBlobUrl('https://acct01.blob.core.windows.net/photos/a%2F..%2Fb%20c'))).toBe('acct01/photos/a/../b c');
+  });
+
+  it('counts UTF-8 bytes, not characters, against the 1,024 limit', () => {
+    const fits = 'x'.repeat(1024 - 'acct01/photos/'.length);
+    expect(Buffer.byteLength(backupKeyFor({ ...blob, blobName: fits }))).toBe(1024);
+    expect(() => backupKeyFor({ ...blob, blobName: `${fits}x` })).toThrow(KeyTooLongError);
+    // 300 emoji = 300 characters but 1,200 bytes.
+    let error: unknown;
+    try {
+      backupKeyFor({ ...blob, blobName: '😀'.repeat(300) });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(KeyTooLongError);
+    expect((error as KeyTooLongError).keyBytes).toBe(1214);
+    expect((error as Error).message).toMatch(/shorten the prefix/);
+    expect(isRetryable(error)).toBe(false);
+  });
+});

@@ -1,0 +1,336 @@
+// The real data path: Azurite -> copyBlobToS3 -> s3rver and moto, over loopback HTTP.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { BlobClient, type ContainerClient } from '@azure/storage-blob';
+import {
+  BACKUP_METADATA,
+  ContentMd5MismatchError,
+  KeyTooLongError,
+  SourceChangedError,
+  backupKeyFor,
+  copyBlobToS3,
+  digestBlob,
+  digestObject,
+  isRetryable,
+  parseBlobUrl,
+} from '../src/index.js';
+import { MiB, beforeCommand, bytes, freshContainer, md5Of, objectExists, openUploads, readObject, recordCommands, s3ClientFor, type CloudEndpoints } from './support/clients.js';
+import { s3Flavours, startCloud, type TestCloud } from './support/cloud.js';
+
+const partSize = 5 * MiB;
+
+describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
+  let cloud: TestCloud;
+  let stack: CloudEndpoints;
+  let container: ContainerClient;
+  let bucket: string;
+  /** Shared by tests that add no middleware, so capabilities learned once are reused as in production. */
+  let shared: S3Client;
+  const s3 = () => s3ClientFor(stack);
+  const keyFor = (blobName: string) => backupKeyFor({ ...parseBlobUrl(container.getBlobClient(blobName).url), blobName }, { prefix: 'backup/' });
+  /** moto lists multipart uploads; s3rver implements neither listing nor aborting them. */
+  const expectNoOpenUploads = async (client: S3Client, key: string, commands: string[]) => {
+    if (flavour === 'moto') expect(await openUploads(client, bucket, key)).toBe(0);
+    if (commands.includes('CreateMultipartUploadCommand')) expect(commands).toContain('AbortMultipartUploadCommand');
+  };
+
+  beforeAll(async () => {
+    cloud = await startCloud(flavour);
+    stack = cloud.stack;
+    bucket = stack.aws.bucket;
+    container = await freshContainer(stack);
+    shared = s3();
+  });
+  afterAll(async () => cloud?.stop());
+
+  it.each([
+    ['0 bytes', 0, 0, 1],
+    ['1 byte', 1, 0, 1],
+    ['5 MiB - 1', 5 * MiB - 1, 0, 1],
+    ['5 MiB', 5 * MiB, 0, 1],
+    ['5 MiB + 1 (multipart, declared Content-MD5)', 5 * MiB + 1, 0, 2],
+    ['5 MiB + 1 (multipart, no Content-MD5)', 5 * MiB + 1, 4 * MiB, 2],
+    ['64 MiB (multipart, declared Content-MD5)', 64 * MiB, 0, 13],
+  ])('round-trips %s byte for byte', async (label, size, blockSize, expectedParts) => {
+    const data = bytes(size);
+    const blob = container.getBlockBlobClient(`sizes/${label}`);
+    // A single-shot upload gets a Content-MD5 from the service; staged blocks do not.
+    await blob.uploadData(data, blockSize > 0 ? { maxSingleShotSize: blockSize, blockSize } : { maxSingleShotSize: 256 * MiB });
+    expect((await blob.getProperties()).contentMD5 !== undefined).toBe(blockSize === 0);
+    const client = shared;
+    const progress: number[] = [];
+    const key = keyFor(blob.name);
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize, onProgress: (p) => progress.push(p.bytes) });
+
+    expect(result).toMatchObject({ outcome: 'copied', key, bytes: size, parts: expectedParts, md5Base64: md5Of(data) });
+    expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
+    expect(progress.at(-1)).toBe(size);
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    const properties = await blob.getProperties();
+    expect(head.Metadata).toMatchObject({
+      [BACKUP_METADATA.sourceEtag]: properties.etag?.replaceAll('"', ''),
+      [BACKUP_METADATA.sourceLastModified]: properties.lastModified?.toISOString(),
+      [BACKUP_METADATA.sourceMd5]: md5Of(data),
+    });
+    expect(await digestObject({ s3: client, bucket, key })).toEqual({ md5Base64: md5Of(data), bytes: size });
+    expect(await digestBlob({ blob })).toEqual({ md5Base64: md5Of(data), bytes: size, etag: properties.etag });
+  });
+
+  it('carries the standard headers, blob metadata and the sequencer', async () => {
+    const blob = container.getBlockBlobClient('headers.txt');
+    await blob.upload('hello', 5, {
+      blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8', blobContentEncoding: 'identity', blobContentLanguage: 'de-CH', blobContentDisposition: 'attachment; filename="h.txt"', blobCacheControl: 'max-age=60' },
+      metadata: { owner: 'alice', project: 'ferry' },
+    });
+    const client = s3();
+    const key = keyFor(blob.name);
+    await copyBlobToS3({ source: { blob, sequencer: '00000000000000000000000000017a9b' }, target: { s3: client, bucket, key } });
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    expect(head).toMatchObject({ ContentType: 'text/plain; charset=utf-8', ContentEncoding: 'identity', ContentLanguage: 'de-CH', ContentDisposition: 'attachment; filename="h.txt"', CacheControl: 'max-age=60' });
+    expect(head.Metadata).toMatchObject({ 'blob-owner': 'alice', 'blob-project': 'ferry', [BACKUP_METADATA.sequencer]: '00000000000000000000000000017a9b' });
+  });
+
+  it('round-trips odd names through URL, key and object', async () => {
+    // s3rver's router cannot address keys containing `//` (it answers with a non-S3 error page).
+    const names = ['with space.txt', 'ünïcödé/日本語.txt', 'emoji 😀🚀.bin', 'hash#q?pct%plus+.txt', 'trailing/', ...(flavour === 's3rver' ? [] : ['double//slash'])];
+    const client = s3();
+    const prefix = `odd/${accountAndContainer(container)}`;
+    for (const name of names) {
+      const data = bytes(100);
+      const blob = container.getBlockBlobClient(name);
+      await blob.upload(data, data.length);
+      const parsed = parseBlobUrl(blob.url);
+      expect(parsed.blobName, name).toBe(name);
+      const key = backupKeyFor(parsed, { prefix: 'odd/' });
+      expect(key).toBe(`${prefix}${name}`);
+      const result = await copyBlobToS3({ source: { blob: new BlobClient(blob.url, blob.credential) }, target: { s3: client, bucket, key } });
+      expect(result.outcome, name).toBe('copied');
+      expect((await readObject(client, bucket, key)).equals(data), name).toBe(true);
+    }
+    // `.` and `..` segments cannot be blob names in practice (every HTTP client, the Azure SDK's
+    // included, resolves them in the URL), but a key may still contain them and must survive verbatim.
+    const dotted = `${prefix}dots/../up/./here`;
+    const plain = container.getBlockBlobClient('plain.txt');
+    await plain.upload('dots', 4);
+    await copyBlobToS3({ source: { blob: plain }, target: { s3: client, bucket, key: dotted } });
+    expect((await readObject(client, bucket, dotted)).toString()).toBe('dots');
+
+    const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+    expect(listed.Contents?.map((object) => object.Key).sort()).toEqual([...names.map((name) => `${prefix}${name}`), dotted].sort());
+  });
+
+  it('copies page blobs (unwritten pages read as zeros) and append blobs (committed length)', async () => {
+    const client = s3();
+    const page = container.getPageBlobClient('disk.vhd');
+    await page.create(6 * MiB);
+    const written = bytes(512 * 4);
+    await page.uploadPages(written, MiB, written.length);
+    const expectedPage = Buffer.alloc(6 * MiB);
+    written.copy(expectedPage, MiB);
+    const pageKey = keyFor(page.name);
+    expect(await copyBlobToS3({ source: { blob: page }, target: { s3: client, bucket, key: pageKey }, partSize })).toMatchObject({ outcome: 'copied', parts: 2 });
+    expect((await readObject(client, bucket, pageKey)).equals(expectedPage)).toBe(true);
+
+    const append = container.getAppendBlobClient('log.txt');
+    await append.create();
+    const chunks = [bytes(1000), bytes(2000), bytes(3)];
+    for (const chunk of chunks) await append.appendBlock(chunk, chunk.length);
+    const appendKey = keyFor(append.name);
+    expect(await copyBlobToS3({ source: { blob: append }, target: { s3: client, bucket, key: appendKey } })).toMatchObject({ outcome: 'copied', bytes: 3003 });
+    expect((await readObject(client, bucket, appendKey)).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('skips a duplicate copy of the same ETag without writing', async () => {
+    const blob = container.getBlockBlobClient('dup.bin');
+    const data = bytes(1000);
+    await blob.upload(data, data.length);
+    const client = s3();
+    const key = keyFor(blob.name);
+    await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key } });
+    const before = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    const commands = recordCommands(client);
+    const again = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key } });
+    expect(again).toMatchObject({ outcome: 'skipped-up-to-date', bytes: 0, parts: 0, md5Base64: md5Of(data) });
+    expect(commands).toEqual(['HeadObjectCommand']);
+    const after = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    expect(after.ETag).toBe(before.ETag);
+  });
+
+  it('keeps the newer version when an older one arrives later (sequencer and Last-Modified)', async () => {
+    const client = s3();
+    const blob = container.getBlockBlobClient('versions.txt');
+    await blob.upload('version 1', 9);
+    const { snapshot } = await blob.createSnapshot();
+    const older = blob.withSnapshot(snapshot ?? '');
+    // Last-Modified has one-second resolution; make sure the versions differ.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await blob.upload('version 2', 9);
+    const key = keyFor(blob.name);
+
+    expect((await copyBlobToS3({ source: { blob, sequencer: '0002' }, target: { s3: client, bucket, key } })).outcome).toBe('copied');
+    expect((await copyBlobToS3({ source: { blob: older, sequencer: '0001' }, target: { s3: client, bucket, key } })).outcome).toBe('skipped-newer-in-target');
+    expect((await copyBlobToS3({ source: { blob: older }, target: { s3: client, bucket, key } })).outcome).toBe('skipped-newer-in-target');
+    expect((await readObject(client, bucket, key)).toString()).toBe('version 2');
+  });
+
+  it('aborts instead of committing when a newer source lands in the target during the copy', async () => {
+    const blob = container.getBlockBlobClient('race.bin');
+    const data = bytes(6 * MiB);
+    await blob.uploadData(data);
+    const client = s3();
+    const key = keyFor(blob.name);
+    const commands = recordCommands(client);
+    // The second HeadObject is the re-check right before CompleteMultipartUpload: another worker has just
+    // finished copying a newer version.
+    beforeCommand(client, 'HeadObjectCommand', 2, async () => {
+      await s3ClientFor(stack).send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'newer', Metadata: { [BACKUP_METADATA.sourceEtag]: 'newer', [BACKUP_METADATA.sourceLastModified]: new Date(Date.now() + 60_000).toISOString() } }),
+      );
+    });
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize });
+    expect(result.outcome).toBe('skipped-newer-in-target');
+    expect(commands).not.toContain('CompleteMultipartUploadCommand');
+    expect((await readObject(client, bucket, key)).toString()).toBe('newer');
+    await expectNoOpenUploads(client, key, commands);
+  });
+
+  it('fails with SourceChangedError and writes nothing when the blob is overwritten mid-copy', async () => {
+    const data = bytes(16 * MiB);
+    const writer = container.getBlockBlobClient('overwritten.bin');
+    await writer.uploadData(data);
+    let reads = 0;
+    // The overwrite lands between the first and the second ranged read.
+    class OverwrittenDuringCopy extends BlobClient {
+      override async download(...args: Parameters<BlobClient['download']>) {
+        if (args[0] !== undefined && args[0] > 0 && ++reads === 1) await writer.uploadData(bytes(16 * MiB));
+        return super.download(...args);
+      }
+    }
+    const blob = new OverwrittenDuringCopy(writer.url, writer.credential);
+    const client = s3();
+    const key = keyFor(writer.name);
+    const commands = recordCommands(client);
+    const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize, concurrency: 1 }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(SourceChangedError);
+    expect(isRetryable(failure)).toBe(true);
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    await expectNoOpenUploads(client, key, commands);
+  });
+
+  it('aborts the multipart upload when a part fails for good, and retries a transient part failure', async () => {
+    const blob = container.getBlockBlobClient('part-failure.bin');
+    const data = bytes(12 * MiB);
+    await blob.uploadData(data);
+    const key = keyFor(blob.name);
+
+    const failing = s3();
+    const commands = recordCommands(failing);
+    beforeCommand(failing, 'UploadPartCommand', 2, async () => {
+      throw new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: { httpStatusCode: 403 }, message: 'injected: part 2 denied' });
+    });
+    await expect(copyBlobToS3({ source: { blob }, target: { s3: failing, bucket, key }, partSize })).rejects.toThrow('injected: part 2 denied');
+    expect(await objectExists(failing, bucket, key)).toBe(false);
+    await expectNoOpenUploads(failing, key, commands);
+
+    const flaky = s3();
+    beforeCommand(flaky, 'UploadPartCommand', 2, async () => {
+      throw new S3ServiceException({ name: 'SlowDown', $fault: 'server', $metadata: { httpStatusCode: 503 }, message: 'injected: slow down' });
+    });
+    expect(await copyBlobToS3({ source: { blob }, target: { s3: flaky, bucket, key }, partSize })).toMatchObject({ outcome: 'copied', parts: 3 });
+    expect((await readObject(flaky, bucket, key)).equals(data)).toBe(true);
+  });
+
+  it('never completes when the content contradicts the declared Content-MD5', async () => {
+    const client = s3();
+    for (const [name, size] of [['md5-multipart.bin', 11 * MiB], ['md5-single.bin', 1000]] as const) {
+      const blob = container.getBlockBlobClient(name);
+      await blob.uploadData(bytes(size));
+      await blob.setHTTPHeaders({ blobContentMD5: md5Buffer('something else'), blobContentType: 'application/octet-stream' });
+      const key = keyFor(name);
+      const commands = recordCommands(client);
+      const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize }).catch((error: unknown) => error);
+      expect(failure, name).toBeInstanceOf(ContentMd5MismatchError);
+      expect(isRetryable(failure)).toBe(false);
+      expect(commands).not.toContain('CompleteMultipartUploadCommand');
+      expect(commands).not.toContain('PutObjectCommand');
+      expect(await objectExists(client, bucket, key)).toBe(false);
+      await expectNoOpenUploads(client, key, commands);
+    }
+  });
+
+  it('honours abortSignal and cleans up', async () => {
+    const blob = container.getBlockBlobClient('aborted.bin');
+    await blob.uploadData(bytes(20 * MiB));
+    const client = s3();
+    const key = keyFor(blob.name);
+    const commands = recordCommands(client);
+    const controller = new AbortController();
+    const failure = await copyBlobToS3({
+      source: { blob },
+      target: { s3: client, bucket, key },
+      partSize,
+      concurrency: 1,
+      abortSignal: controller.signal,
+      onProgress: () => controller.abort(),
+    }).catch((error: unknown) => error);
+    expect((failure as Error).name).toBe('AbortError');
+    expect(isRetryable(failure)).toBe(false);
+    expect(await objectExists(client, bucket, key)).toBe(false);
+    await expectNoOpenUploads(client, key, commands);
+  });
+
+  it('refuses keys over 1,024 UTF-8 bytes before touching anything', async () => {
+    const blob = container.getBlockBlobClient('x');
+    await expect(copyBlobToS3({ source: { blob }, target: { s3: s3(), bucket, key: '😀'.repeat(257) } })).rejects.toBeInstanceOf(KeyTooLongError);
+  });
+
+  it.runIf(flavour === 'moto')('writes a CRC64NVME checksum the endpoint confirms, and enforces conditional writes', async () => {
+    const client = s3();
+    const blob = container.getBlockBlobClient('checksum.bin');
+    await blob.upload(bytes(1000), 1000);
+    const key = keyFor(blob.name);
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key } });
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    expect(result.checksum).toEqual({ algorithm: 'CRC64NVME', value: head.ChecksumCRC64NVME });
+
+    // A newer copy lands after our re-check but before our PutObject: only the conditional write catches it.
+    await blob.upload(bytes(1000), 1000);
+    beforeCommand(client, 'PutObjectCommand', 1, async () => {
+      await s3ClientFor(stack).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'newer', Metadata: { [BACKUP_METADATA.sourceLastModified]: new Date(Date.now() + 60_000).toISOString() } }));
+    });
+    expect((await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key } })).outcome).toBe('skipped-newer-in-target');
+    expect((await readObject(client, bucket, key)).toString()).toBe('newer');
+  });
+
+  it.runIf(flavour === 'moto')('falls back to CRC32C when the endpoint rejects CRC64NVME, and remembers that', async () => {
+    const client = s3();
+    let rejections = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { ChecksumAlgorithm?: string };
+        if (context.commandName === 'PutObjectCommand' && input.ChecksumAlgorithm === 'CRC64NVME') {
+          rejections++;
+          throw new S3ServiceException({ name: 'InvalidRequest', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Checksum algorithm CRC64NVME is not supported' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'reject-crc64nvme' },
+    );
+    for (const name of ['fallback-1.bin', 'fallback-2.bin']) {
+      const blob = container.getBlockBlobClient(name);
+      await blob.upload(bytes(100), 100);
+      const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key: keyFor(name) } });
+      expect(result.checksum?.algorithm).toBe('CRC32C');
+    }
+    expect(rejections).toBe(1);
+  });
+});
+
+function md5Buffer(text: string): Uint8Array {
+  return Buffer.from(md5Of(Buffer.from(text)), 'base64');
+}
+
+function accountAndContainer(container: ContainerClient): string {
+  const { account } = parseBlobUrl(container.getBlobClient('x').url);
+  return `${account}/${container.containerName}/`;
+}

@@ -1,0 +1,179 @@
+import { describe, expect, it } from 'vitest';
+import { BACKUP_METADATA, ContentMd5MismatchError, SourceChangedError, TargetChangedError, decodeHeaderValue, encodeHeaderValue, isRetryable } from '../src/index.js';
+import { recordedSourceOf, targetHeadersFor } from '../src/metadata.js';
+import { pipelineParts, splitIntoParts } from '../src/pipeline.js';
+import { isTransient, withRetry } from '../src/retry.js';
+import { judge } from '../src/target.js';
+import type { SourceSnapshot } from '../src/source.js';
+
+const snapshot: SourceSnapshot = {
+  etag: '"0x8DC0FFEE"',
+  length: 3,
+  contentMd5Base64: undefined,
+  lastModified: new Date('2024-05-01T10:00:00Z'),
+  blobType: 'BlockBlob',
+  contentType: 'text/plain',
+  contentEncoding: undefined,
+  contentLanguage: 'de',
+  contentDisposition: 'attachment; filename="größe.txt"',
+  cacheControl: 'no-cache',
+  metadata: { Owner: 'alice', Note: 'naïve ☃' },
+};
+
+describe('metadata', () => {
+  it('writes the documented names, unquoted ETag, ISO time and prefixed blob metadata', () => {
+    const headers = targetHeadersFor(snapshot, 'md5==', '000001');
+    expect(headers.Metadata).toEqual({
+      [BACKUP_METADATA.sourceEtag]: '0x8DC0FFEE',
+      [BACKUP_METADATA.sourceLastModified]: '2024-05-01T10:00:00.000Z',
+      [BACKUP_METADATA.sourceMd5]: 'md5==',
+      [BACKUP_METADATA.sequencer]: '000001',
+      'blob-owner': 'alice',
+      'blob-note': '=?UTF-8?B?bmHDr3ZlIOKYgw==?=',
+    });
+    expect(headers.ContentType).toBe('text/plain');
+    expect(headers.ContentEncoding).toBeUndefined();
+    expect(decodeHeaderValue(headers.ContentDisposition ?? '')).toBe(snapshot.contentDisposition);
+    expect(Object.values(headers.Metadata).every((value) => /^[\x20-\x7e]*$/.test(value))).toBe(true);
+  });
+
+  it('RFC 2047-encodes exactly the values that are not printable ASCII, and decodes them back', () => {
+    for (const value of ['plain', '', 'tab\there', 'ünï', '😀', '=?looks-encoded?=', 'line\nbreak']) {
+      const encoded = encodeHeaderValue(value);
+      expect(/^[\x20-\x7e]*$/.test(encoded)).toBe(true);
+      expect(decodeHeaderValue(encoded)).toBe(value);
+    }
+    expect(encodeHeaderValue('plain')).toBe('plain');
+  });
+
+  it('reads back what a target records', () => {
+    const recorded = recordedSourceOf(targetHeadersFor(snapshot, 'md5==', undefined).Metadata);
+    expect(recorded).toEqual({ etag: '0x8DC0FFEE', lastModified: snapshot.lastModified, md5Base64: 'md5==', sequencer: undefined });
+    expect(recordedSourceOf({ 'source-last-modified': 'garbage' }).lastModified).toBeUndefined();
+  });
+});
+
+describe('judge', () => {
+  const source = { etag: '"e2"', lastModified: new Date('2024-05-01T10:00:00Z'), sequencer: undefined as string | undefined };
+  const target = (recorded: Partial<ReturnType<typeof recordedSourceOf>>) => ({
+    s3Etag: '"s3"',
+    recorded: { etag: undefined, lastModified: undefined, md5Base64: undefined, sequencer: undefined, ...recorded },
+  });
+
+  it('copies when there is no object or the object records nothing', () => {
+    expect(judge({ s3Etag: undefined, recorded: undefined }, source)).toBe('copy');
+    expect(judge(target({}), source)).toBe('copy');
+  });
+
+  it('skips the same ETag', () => {
+    expect(judge(target({ etag: 'e2' }), source)).toBe('skipped-up-to-date');
+  });
+
+  it('prefers sequencers when both sides know them', () => {
+    const older = new Date('2020-01-01T00:00:00Z');
+    expect(judge(target({ etag: 'e3', sequencer: '0000000000000002', lastModified: older }), { ...source, sequencer: '0000000000000001' })).toBe('skipped-newer-in-target');
+    expect(judge(target({ etag: 'e1', sequencer: '0000000000000001' }), { ...source, sequencer: '0000000000000002' })).toBe('copy');
+    expect(judge(target({ etag: 'e1', sequencer: 'ff' }), { ...source, sequencer: '0100' })).toBe('copy');
+  });
+
+  it('falls back to Last-Modified; a tie goes to the copy', () => {
+    expect(judge(target({ etag: 'e3', lastModified: new Date('2024-05-01T10:00:01Z') }), source)).toBe('skipped-newer-in-target');
+    expect(judge(target({ etag: 'e1', lastModified: new Date('2024-05-01T09:59:59Z') }), source)).toBe('copy');
+    expect(judge(target({ etag: 'e1', lastModified: source.lastModified }), source)).toBe('copy');
+  });
+});
+
+describe('retry classification', () => {
+  const s3Error = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+  const azureError = (status: number | undefined, code?: string) => Object.assign(new Error('x'), { name: 'RestError', statusCode: status, code });
+
+  it('treats 5xx, throttling, timeouts and resets as transient', () => {
+    for (const error of [s3Error('SlowDown', 503), s3Error('InternalError', 500), s3Error('RequestTimeout', 400), azureError(500), azureError(503), azureError(undefined, 'ECONNRESET'), Object.assign(new Error('reset'), { code: 'ECONNRESET' })]) {
+      expect(isTransient(error), String((error as Error).name)).toBe(true);
+    }
+    for (const error of [s3Error('AccessDenied', 403), s3Error('NoSuchBucket', 404), azureError(412), azureError(404), Object.assign(new Error('a'), { name: 'AbortError' })]) {
+      expect(isTransient(error)).toBe(false);
+    }
+  });
+
+  it('says which whole-copy failures are worth retrying', () => {
+    expect(isRetryable(new SourceChangedError('x'))).toBe(true);
+    expect(isRetryable(new TargetChangedError('x'))).toBe(true);
+    expect(isRetryable(new ContentMd5MismatchError('a', 'b'))).toBe(false);
+    expect(isRetryable(s3Error('InvalidArgument', 400))).toBe(false);
+    expect(isRetryable(s3Error('AccessDenied', 403))).toBe(true);
+    expect(isRetryable(s3Error('SlowDown', 503))).toBe(true);
+    expect(isRetryable(Object.assign(new Error('a'), { name: 'AbortError' }))).toBe(false);
+  });
+
+  it('retries transient failures with backoff and gives up on permanent ones', async () => {
+    let calls = 0;
+    const value = await withRetry(
+      async () => {
+        if (++calls < 3) throw s3Error('SlowDown', 503);
+        return 'ok';
+      },
+      { policy: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 2 } },
+    );
+    expect([value, calls]).toEqual(['ok', 3]);
+    calls = 0;
+    await expect(withRetry(async () => { calls++; throw s3Error('AccessDenied', 403); })).rejects.toThrow('AccessDenied');
+    expect(calls).toBe(1);
+  });
+});
+
+describe('pipelineParts', () => {
+  it('splits into parts with a short last part', () => {
+    expect(splitIntoParts(11, 5)).toEqual([
+      { partNumber: 1, offset: 0, count: 5 },
+      { partNumber: 2, offset: 5, count: 5 },
+      { partNumber: 3, offset: 10, count: 1 },
+    ]);
+    expect(splitIntoParts(0, 5)).toEqual([]);
+  });
+
+  it('consumes in order even when reads finish out of order, and never holds more than `concurrency` parts', async () => {
+    const parts = splitIntoParts(40, 4);
+    const order: number[] = [];
+    let held = 0;
+    let maxHeld = 0;
+    await pipelineParts({
+      parts,
+      concurrency: 3,
+      abortSignal: undefined,
+      read: async (part) => {
+        held++;
+        maxHeld = Math.max(maxHeld, held);
+        // Later parts of each window finish first.
+        await new Promise((resolve) => setTimeout(resolve, (parts.length - part.partNumber) % 3));
+        return Buffer.alloc(part.count, part.partNumber);
+      },
+      consumeInOrder: (part) => order.push(part.partNumber),
+      process: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        held--;
+      },
+    });
+    expect(order).toEqual(parts.map((part) => part.partNumber));
+    expect(maxHeld).toBeLessThanOrEqual(3);
+  });
+
+  it('stops at the first failure and rethrows it after every slot settled', async () => {
+    const processed: number[] = [];
+    const failure = new Error('part 3 failed');
+    await expect(
+      pipelineParts({
+        parts: splitIntoParts(100, 10),
+        concurrency: 2,
+        abortSignal: undefined,
+        read: async (part) => Buffer.alloc(part.count),
+        consumeInOrder: () => undefined,
+        process: async (part) => {
+          if (part.partNumber === 3) throw failure;
+          processed.push(part.partNumber);
+        },
+      }),
+    ).rejects.toBe(failure);
+    expect(processed.length).toBeLessThan(10);
+  });
+});
