@@ -4,13 +4,15 @@
 // The app and every dependency (workspace libs from source) are bundled into one CommonJS file;
 // only `@azure/functions-core`, which the Functions worker injects at run time, stays external.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
 
 const projectRoot = dirname(dirname(fileURLToPath(import.meta.url)));
-const outDir = join(projectRoot, 'dist');
+// `--out-dir DIR` (tests) builds elsewhere than dist/, which Nx caches as this target's output.
+const outDirFlag = process.argv.indexOf('--out-dir');
+const outDir = outDirFlag === -1 ? join(projectRoot, 'dist') : resolve(process.argv[outDirFlag + 1] ?? 'dist');
 const packageDir = join(outDir, 'package');
 const zipFile = join(outDir, 'backup-function.zip');
 const appPackage = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8'));
@@ -72,5 +74,5 @@ await writeFile(zipFile, zipped);
 
 const bundleBytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
 process.stdout.write(
-  `backup-function: ${relative(projectRoot, zipFile)} (${(zipped.length / 1024).toFixed(0)} KiB; bundle ${(bundleBytes / 1024).toFixed(0)} KiB)\n`,
+  `backup-function: ${relative(process.cwd(), zipFile)} (${(zipped.length / 1024).toFixed(0)} KiB; bundle ${(bundleBytes / 1024).toFixed(0)} KiB)\n`,
 );

@@ -19,8 +19,11 @@ export class SourceAccountMismatchError extends Error {
  * One S3 client (its credentials come from the Function's managed identity through STS, refreshed
  * ahead of expiry and shared by every invocation) and one BlobServiceClient per storage account.
  */
-export function createClients(config: BackupConfig): BackupClients {
-  const awsCredentials = fromAzureManagedIdentity({
+export function createClients(
+  config: BackupConfig,
+  options: { awsCredentials?: ReturnType<typeof fromAzureManagedIdentity> } = {},
+): BackupClients {
+  const awsCredentials = options.awsCredentials ?? fromAzureManagedIdentity({
     roleArn: config.AWS_ROLE_ARN,
     audience: config.TOKEN_AUDIENCE,
     ...(config.AZURE_CLIENT_ID ? { managedIdentityClientId: config.AZURE_CLIENT_ID } : {}),

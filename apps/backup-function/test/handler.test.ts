@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import type { BlobClient } from '@azure/storage-blob';
+import { fromAzureManagedIdentity } from '@blobferry/federated-credentials';
+import { type LocalCloud, startLocalCloud } from '@blobferry/local-cloud';
+import { SourceChangedError } from '@blobferry/transfer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
+import { createClients } from '../src/clients.js';
+import { blobEvent, type CapturedLog, configForStack, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';
+
+const MIB = 1024 * 1024;
+let cloud: LocalCloud;
+let deps: BackupDeps;
+let reader: ReturnType<typeof s3Reader>;
+
+beforeAll(async () => {
+  cloud = await startLocalCloud({ log: () => undefined });
+  const config = configForStack(cloud.stack, { PART_SIZE: '5MiB', CONCURRENCY: '2' });
+  deps = { config, clients: createClients(config) };
+  reader = s3Reader(cloud.stack);
+});
+afterAll(async () => {
+  reader?.s3.destroy();
+  deps?.clients.s3.destroy();
+  await cloud?.stop();
+});
+
+async function upload(name: string, content: Buffer): Promise<{ etag: string; contentLength: number }> {
+  const response = await sourceContainer(cloud.stack).getBlockBlobClient(name).uploadData(content, { blockSize: 4 * MIB });
+  return { etag: (response.etag ?? '').replace(/"/g, ''), contentLength: content.length };
+}
+
+async function deliver(event: unknown, withDeps: BackupDeps = deps) {
+  const logs: CapturedLog[] = [];
+  const result = await handleBlobEvent(event, invocationContext(logs), withDeps);
+  return { result, logs };
+}
+
+describe('backupBlob handler (real InvocationContext, local cloud)', () => {
+  it('copies a new blob byte for byte and logs one structured line', async () => {
+    const content = randomBytes(70_000);
+    const blob = await upload('docs/first.bin', content);
+    const event = blobEvent(cloud.stack, 'docs/first.bin', blob);
+    const { result, logs } = await deliver(event);
+    expect(result.outcome).toBe('copied');
+    expect(await reader.read('docs/first.bin')).toEqual(content);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]?.entry).toMatchObject({
+      eventId: event.id,
+      url: event.data.url,
+      outcome: 'copied',
+      bytes: content.length,
+      key: reader.keyOf('docs/first.bin'),
+    });
+    expect(typeof logs[0]?.entry.durationMs).toBe('number');
+  });
+
+  it('acknowledges a duplicate delivery without copying again', async () => {
+    const content = randomBytes(1000);
+    const blob = await upload('dup.txt', content);
+    const event = blobEvent(cloud.stack, 'dup.txt', blob);
+    expect((await deliver(event)).result.outcome).toBe('copied');
+    expect((await deliver(event)).result.outcome).toBe('skipped-up-to-date');
+    expect(await reader.read('dup.txt')).toEqual(content);
+  });
+
+  it('keeps the newest bytes when an older event arrives after a newer one', async () => {
+    const first = await upload('reordered.txt', Buffer.from('version one'));
+    const olderEvent = blobEvent(cloud.stack, 'reordered.txt', first);
+    const newest = Buffer.from('version two, the newest');
+    const second = await upload('reordered.txt', newest);
+    const newerEvent = blobEvent(cloud.stack, 'reordered.txt', second);
+    expect((await deliver(newerEvent)).result.outcome).toBe('copied');
+    const late = await deliver(olderEvent);
+    expect(late.result.outcome).not.toBe('copied');
+    expect(await reader.read('reordered.txt')).toEqual(newest);
+  });
+
+  it('copies the real blob when the event lies about contentLength, and says so', async () => {
+    const content = randomBytes(5000);
+    const blob = await upload('liar.bin', content);
+    const { result, logs } = await deliver(blobEvent(cloud.stack, 'liar.bin', { ...blob, contentLength: 3 }));
+    expect(result).toMatchObject({ outcome: 'copied', bytes: 5000 });
+    expect(await reader.read('liar.bin')).toEqual(content);
+    expect(logs[0]?.level).toBe('warning');
+    expect(logs[0]?.entry.contentLengthMismatch).toEqual({ event: 3, blob: 5000 });
+  });
+
+  it.each([
+    ['no data', (e: Record<string, unknown>) => ({ ...e, data: undefined }), /no data object/],
+    ['a wrong event type', (e: Record<string, unknown>) => ({ ...e, eventType: 'Microsoft.Resources.ResourceWriteSuccess' }), /unsupported eventType/],
+    [
+      'a url of another account',
+      (e: Record<string, unknown>) => ({ ...e, topic: undefined, data: { ...(e.data as object), url: 'https://intruder.blob.core.windows.net/source/x.txt' } }),
+      /intruder\/source is not in ALLOWED_SOURCES/,
+    ],
+    ['a subject naming another blob', (e: Record<string, unknown>) => ({ ...e, subject: '/blobServices/default/containers/source/blobs/other.txt' }), /subject and data.url name different blobs/],
+    ['a negative contentLength', (e: Record<string, unknown>) => ({ ...e, data: { ...(e.data as object), contentLength: -5 } }), /not a plausible blob size/],
+  ])('refuses an event with %s, logs why and acknowledges it', async (_name, mutate, reason) => {
+    const { result, logs } = await deliver(mutate(blobEvent(cloud.stack, 'x.txt', { contentLength: 1 })));
+    expect(result.outcome).toBe('refused');
+    expect(result.reason).toMatch(reason);
+    expect(logs[0]).toMatchObject({ level: 'warning', entry: { outcome: 'refused' } });
+    expect(await reader.read('x.txt')).toBeUndefined();
+  });
+
+  it('acknowledges an event for a blob that no longer exists (permanent)', async () => {
+    const { result } = await deliver(blobEvent(cloud.stack, 'never-uploaded.txt', { contentLength: 10 }));
+    expect(result.outcome).toBe('failed-permanent');
+    expect(result.reason).toMatch(/SourceNotFound/);
+  });
+
+  it('asks for a retry when the blob is overwritten while copying, and the retry copies the newest bytes', async () => {
+    const original = randomBytes(11 * MIB);
+    const blob = await upload('overwritten.bin', original);
+    const newest = randomBytes(6 * MIB);
+    let overwritten = false;
+    // The first ranged read overwrites the blob first: the copy's ETag-pinned reads must notice.
+    const overwritingDeps: BackupDeps = {
+      ...deps,
+      clients: {
+        ...deps.clients,
+        blobClientFor: (ref) => {
+          const client = deps.clients.blobClientFor(ref);
+          const download = client.download.bind(client);
+          client.download = (async (...args: Parameters<BlobClient['download']>) => {
+            if (!overwritten) {
+              overwritten = true;
+              await upload('overwritten.bin', newest);
+            }
+            return download(...args);
+          }) as BlobClient['download'];
+          return client;
+        },
+      },
+    };
+    const event = blobEvent(cloud.stack, 'overwritten.bin', blob);
+    await expect(deliver(event, overwritingDeps)).rejects.toBeInstanceOf(SourceChangedError);
+    expect(overwritten).toBe(true);
+    // Event Grid delivers the same event again (and the overwrite's own event later).
+    expect((await deliver(event)).result.outcome).toBe('copied');
+    expect(await reader.read('overwritten.bin')).toEqual(newest);
+  });
+
+  it('keeps copying correctly while AWS credentials expire and refresh mid-run', async () => {
+    const config = configForStack(cloud.stack, { PART_SIZE: '5MiB', CONCURRENCY: '2' });
+    // Refresh-before-expiry longer than the session: every credentials call starts a new STS session.
+    const awsCredentials = fromAzureManagedIdentity({
+      roleArn: config.AWS_ROLE_ARN,
+      audience: config.TOKEN_AUDIENCE,
+      managedIdentityClientId: cloud.stack.identity.backupIdentity.clientId,
+      stsEndpoint: cloud.stack.aws.stsEndpoint,
+      stsRegion: config.AWS_REGION,
+      refreshBeforeExpirySeconds: 100_000,
+    });
+    const refreshing: BackupDeps = { config, clients: createClients(config, { awsCredentials }) };
+    const stsBefore = cloud.sts.requestCount();
+    const contents = [randomBytes(12 * MIB), randomBytes(100), randomBytes(7 * MIB)];
+    const events = [];
+    for (const [index, content] of contents.entries()) events.push(blobEvent(cloud.stack, `refresh/${index}.bin`, await upload(`refresh/${index}.bin`, content)));
+    for (const [index, event] of events.entries()) {
+      if (index === 1) cloud.identity.rotateKeys(); // the issuer's signing key changes mid-run too
+      expect((await deliver(event, refreshing)).result.outcome).toBe('copied');
+    }
+    for (const [index, content] of contents.entries()) expect(await reader.read(`refresh/${index}.bin`)).toEqual(content);
+    expect(cloud.sts.requestCount() - stsBefore).toBeGreaterThan(contents.length);
+    refreshing.clients.s3.destroy();
+  });
+});
+
+describe('delete policies', () => {
+  it('retain: a BlobDeleted leaves the backup in place', async () => {
+    const content = Buffer.from('kept');
+    await upload('deleted-retain.txt', content);
+    await deliver(blobEvent(cloud.stack, 'deleted-retain.txt', { contentLength: 4 }));
+    await sourceContainer(cloud.stack).deleteBlob('deleted-retain.txt');
+    const { result } = await deliver(blobEvent(cloud.stack, 'deleted-retain.txt', { eventType: 'Microsoft.Storage.BlobDeleted' }));
+    expect(result.outcome).toBe('delete-retained');
+    expect(await reader.read('deleted-retain.txt')).toEqual(content);
+  });
+
+  it('delete-marker: hides the backup, but never because of a delete older than the backup or of a re-created blob', async () => {
+    const config = configForStack(cloud.stack, { DELETE_POLICY: 'delete-marker' });
+    const marking: BackupDeps = { config, clients: deps.clients };
+    const staleDelete = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted', sequencer: nextSequencer() });
+    const content = Buffer.from('second life');
+    const blob = await upload('deleted-marker.txt', content);
+    await deliver(blobEvent(cloud.stack, 'deleted-marker.txt', blob), marking);
+    await sourceContainer(cloud.stack).deleteBlob('deleted-marker.txt');
+
+    expect((await deliver(staleDelete, marking)).result.outcome).toBe('delete-stale');
+    expect(await reader.read('deleted-marker.txt')).toEqual(content);
+
+    await upload('deleted-marker.txt', Buffer.from('re-created'));
+    const whileRecreated = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted' });
+    expect((await deliver(whileRecreated, marking)).result.outcome).toBe('delete-superseded');
+    expect(await reader.read('deleted-marker.txt')).toEqual(content);
+
+    await sourceContainer(cloud.stack).deleteBlob('deleted-marker.txt');
+    const realDelete = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted' });
+    expect((await deliver(realDelete, marking)).result.outcome).toBe('delete-marker-written');
+    expect(await reader.read('deleted-marker.txt')).toBeUndefined();
+    expect((await deliver(realDelete, marking)).result.outcome).toBe('delete-nothing-to-hide');
+  });
+});

@@ -1,0 +1,53 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installFunctionsCore } from '../dev/functions-core.js';
+
+const projectRoot = new URL('..', import.meta.url).pathname;
+let outDir: string;
+let files: Record<string, Uint8Array>;
+
+beforeAll(async () => {
+  outDir = await mkdtemp(join(tmpdir(), 'backup-function-package-'));
+  await promisify(execFile)(process.execPath, [join(projectRoot, 'scripts/build-package.mjs'), '--out-dir', outDir]);
+  files = unzipSync(await readFile(join(outDir, 'backup-function.zip')));
+}, 120_000);
+afterAll(async () => {
+  await rm(outDir, { recursive: true, force: true });
+});
+
+describe('nx build backup-function: the zip-deployable package', () => {
+  it('holds host.json with the Event Grid extension bundle, package.json and the bundled entry', () => {
+    expect(Object.keys(files).sort()).toEqual(expect.arrayContaining(['dist/index.js', 'host.json', 'package.json']));
+    const host = JSON.parse(Buffer.from(files['host.json'] as Uint8Array).toString()) as Record<string, unknown>;
+    expect(host).toMatchObject({ version: '2.0', extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' } });
+    const deployed = JSON.parse(Buffer.from(files['package.json'] as Uint8Array).toString()) as Record<string, unknown>;
+    expect(deployed).toMatchObject({ main: 'dist/index.js', type: 'commonjs', dependencies: {} });
+  });
+
+  it('registers backupBlob (Event Grid) and health (HTTP GET /api/health) when the worker loads it', () => {
+    const core = installFunctionsCore();
+    const previous = { ...process.env };
+    Object.assign(process.env, {
+      AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/blobferry-backup',
+      AWS_REGION: 'eu-west-1',
+      BACKUP_BUCKET: 'bucket-name',
+      ALLOWED_SOURCES: 'account/container',
+    });
+    try {
+      createRequire(import.meta.url)(join(outDir, 'package/dist/index.js'));
+    } finally {
+      process.env = previous;
+    }
+    const triggers = Object.fromEntries(
+      [...core.functions.values()].map((fn) => [fn.name, Object.values(fn.bindings).find((binding) => binding.direction === 'in')]),
+    );
+    expect(triggers.backupBlob).toMatchObject({ type: 'eventGridTrigger' });
+    expect(triggers.health).toMatchObject({ type: 'httpTrigger', route: 'health', methods: ['GET'], authLevel: 'function' });
+  });
+});

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { format } from 'node:util';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { InvocationContext } from '@azure/functions';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { Stack } from '@blobferry/local-cloud';
+import { backupKeyFor } from '@blobferry/transfer';
+import { appSettingsForStack } from '../dev/app-settings.js';
+import { type BackupConfig, loadConfig, type SettingName } from '../src/config.js';
+
+export interface CapturedLog {
+  level: string;
+  entry: Record<string, unknown>;
+  text: string;
+}
+
+/** A real InvocationContext whose log lines are captured (and parsed when they are JSON). */
+export function invocationContext(logs: CapturedLog[]): InvocationContext {
+  return new InvocationContext({
+    invocationId: randomUUID(),
+    functionName: 'backupBlob',
+    logHandler: (level, ...args) => {
+      const text = format(...args);
+      let entry: Record<string, unknown> = {};
+      try {
+        entry = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        entry = { message: text };
+      }
+      logs.push({ level, entry, text });
+    },
+  });
+}
+
+export function configForStack(stack: Stack, overrides: Partial<Record<SettingName, string>> = {}): BackupConfig {
+  const result = loadConfig(appSettingsForStack(stack, overrides));
+  if (!result.ok) throw new Error(result.errors.join('; '));
+  return result.config;
+}
+
+let lastSequencer = 0n;
+/** Event Grid style sequencer: 32 hex digits, increasing in the order they are made. */
+export function nextSequencer(): string {
+  const fromClock = BigInt(Date.now()) << 20n;
+  lastSequencer = fromClock > lastSequencer ? fromClock : lastSequencer + 1n;
+  return lastSequencer.toString(16).padStart(32, '0');
+}
+
+export function blobEvent(
+  stack: Stack,
+  blobName: string,
+  o: { eventType?: string; etag?: string; contentLength?: number; sequencer?: string; container?: string } = {},
+) {
+  const container = o.container ?? stack.azure.sourceContainer;
+  const path = blobName.split('/').map(encodeURIComponent).join('/');
+  const deleted = o.eventType === 'Microsoft.Storage.BlobDeleted';
+  return {
+    id: randomUUID(),
+    topic: `/subscriptions/00000000-0000-4000-8000-00000000b10b/resourceGroups/blobferry-local/providers/Microsoft.Storage/storageAccounts/${stack.azure.accountName}`,
+    subject: `/blobServices/default/containers/${container}/blobs/${blobName}`,
+    eventType: o.eventType ?? 'Microsoft.Storage.BlobCreated',
+    eventTime: new Date().toISOString(),
+    data: {
+      api: deleted ? 'DeleteBlob' : 'PutBlob',
+      requestId: randomUUID(),
+      ...(deleted ? {} : { eTag: o.etag ?? '0x0', contentLength: o.contentLength ?? 0 }),
+      contentType: 'application/octet-stream',
+      blobType: 'BlockBlob',
+      url: `${stack.azure.blobEndpoint}/${container}/${path}`,
+      sequencer: o.sequencer ?? nextSequencer(),
+    },
+    dataVersion: '',
+    metadataVersion: '1',
+  };
+}
+
+export function sourceContainer(stack: Stack): ContainerClient {
+  return BlobServiceClient.fromConnectionString(stack.azure.connectionString).getContainerClient(stack.azure.sourceContainer);
+}
+
+/** Reads S3 with the emulator's own key pair: the test's view, independent of the app's credentials. */
+export function s3Reader(stack: Stack) {
+  const s3 = new S3Client({
+    region: stack.aws.region,
+    endpoint: stack.aws.s3Endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: stack.aws.emulatorAccessKeyId, secretAccessKey: stack.aws.emulatorSecretAccessKey },
+  });
+  const keyOf = (blobName: string) =>
+    backupKeyFor({ account: stack.azure.accountName, container: stack.azure.sourceContainer, blobName }, { prefix: stack.aws.prefix });
+  return {
+    s3,
+    keyOf,
+    async read(blobName: string): Promise<Buffer | undefined> {
+      try {
+        const object = await s3.send(new GetObjectCommand({ Bucket: stack.aws.bucket, Key: keyOf(blobName) }));
+        return Buffer.from(await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+      } catch (error) {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+        throw error;
+      }
+    },
+    async metadata(blobName: string): Promise<Record<string, string> | undefined> {
+      try {
+        return (await s3.send(new HeadObjectCommand({ Bucket: stack.aws.bucket, Key: keyOf(blobName) }))).Metadata ?? {};
+      } catch (error) {
+        if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+export async function waitFor(condition: () => Promise<boolean>, o: { timeoutMs: number; what: string }): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${o.timeoutMs} ms waiting for ${o.what}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

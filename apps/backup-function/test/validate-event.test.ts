@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
+import { BLOB_CREATED, BLOB_DELETED, compareSequencers, validateBlobEvent } from '../src/validate-event.js';
+
+const settings = loadConfig({
+  AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/r',
+  AWS_REGION: 'eu-west-1',
+  BACKUP_BUCKET: 'b-bucket',
+  ALLOWED_SOURCES: 'srcacct/photos,devstoreaccount1/*',
+});
+if (!settings.ok) throw new Error(settings.errors.join('; '));
+const config = settings.config;
+
+function created(overrides: Record<string, unknown> = {}, data: Record<string, unknown> = {}) {
+  return {
+    id: 'evt-1',
+    topic: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/srcacct',
+    subject: '/blobServices/default/containers/photos/blobs/2024/cat 😺.jpg',
+    eventType: BLOB_CREATED,
+    eventTime: '2026-01-01T00:00:00Z',
+    data: {
+      api: 'PutBlob',
+      eTag: '0x8DC0',
+      contentLength: 42,
+      url: 'https://srcacct.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg',
+      sequencer: '0000000000000000000000000000a1b2',
+      ...data,
+    },
+    dataVersion: '',
+    metadataVersion: '1',
+    ...overrides,
+  };
+}
+
+function reasonOf(event: unknown): string {
+  const result = validateBlobEvent(event, config);
+  if (result.ok) throw new Error('expected a refusal');
+  return result.reason;
+}
+
+describe('validateBlobEvent', () => {
+  it('accepts a BlobCreated event with a unicode blob name', () => {
+    const result = validateBlobEvent(created(), config);
+    expect(result).toMatchObject({
+      ok: true,
+      event: {
+        kind: 'created',
+        eventId: 'evt-1',
+        contentLength: 42,
+        sequencer: '0000000000000000000000000000a1b2',
+        blob: { account: 'srcacct', container: 'photos', blobName: '2024/cat 😺.jpg' },
+      },
+    });
+  });
+
+  it('accepts path-style (Azurite) URLs of an allowed account, and BlobDeleted without a size', () => {
+    const event = created(
+      { eventType: BLOB_DELETED, topic: undefined, subject: '/blobServices/default/containers/any/blobs/a.txt' },
+      { url: 'http://127.0.0.1:10000/devstoreaccount1/any/a.txt', contentLength: undefined },
+    );
+    expect(validateBlobEvent(event, config)).toMatchObject({ ok: true, event: { kind: 'deleted', contentLength: undefined } });
+  });
+
+  it('strips the query (a SAS) from the URL it reports', () => {
+    const result = validateBlobEvent(created({}, { url: 'https://srcacct.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg?sv=1&sig=SECRET' }), config);
+    expect(result.ok && result.event.blob.url).toBe('https://srcacct.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg');
+  });
+
+  it.each([
+    ['not an object', 'hello', /not a JSON object/],
+    ['no id', created({ id: undefined }), /no id/],
+    ['wrong type', created({ eventType: 'Microsoft.Storage.BlobRenamed' }), /unsupported eventType "Microsoft.Storage.BlobRenamed"/],
+    ['no data', created({ data: undefined }), /no data object/],
+    ['no url', created({}, { url: undefined }), /data.url is missing/],
+    ['not a blob url', created({}, { url: 'ftp://example.com/x' }), /data.url is not a blob URL/],
+    ['another account', created({ topic: undefined }, { url: 'https://intruder.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg' }), /intruder\/photos is not in ALLOWED_SOURCES/],
+    ['topic of another account', created({ topic: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/other' }), /topic names storage account other/],
+    ['disallowed container', created({ subject: '/blobServices/default/containers/private/blobs/x' }, { url: 'https://srcacct.blob.core.windows.net/private/x' }), /srcacct\/private is not in ALLOWED_SOURCES/],
+    ['subject/url mismatch', created({ subject: '/blobServices/default/containers/photos/blobs/other.jpg' }), /subject and data.url name different blobs/],
+    ['bad subject', created({ subject: '/containers/photos' }), /subject is not/],
+    ['negative size', created({}, { contentLength: -1 }), /contentLength -1 is not a plausible blob size/],
+    ['string size', created({}, { contentLength: '42' }), /contentLength "42"/],
+    ['fractional size', created({}, { contentLength: 1.5 }), /contentLength 1.5/],
+    ['absurd size', created({}, { contentLength: 1e300 }), /not a plausible blob size/],
+  ])('refuses %s with a reason', (_name, event, reason) => {
+    expect(reasonOf(event)).toMatch(reason);
+  });
+
+  it('never echoes a SAS in a refusal', () => {
+    const reason = reasonOf(created({ topic: undefined }, { url: 'https://intruder.blob.core.windows.net/photos/x?sig=TOPSECRET' }));
+    expect(reason).not.toContain('TOPSECRET');
+  });
+});
+
+describe('compareSequencers', () => {
+  it('orders hex sequencers numerically, whatever their width', () => {
+    expect(compareSequencers('000a', '0009')).toBe(1);
+    expect(compareSequencers('a', '000a')).toBe(0);
+    expect(compareSequencers('00000000000000000000000000000100', 'ff')).toBe(1);
+    expect(compareSequencers('0FF', '100')).toBe(-1);
+  });
+});
