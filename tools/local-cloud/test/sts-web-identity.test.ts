@@ -87,7 +87,10 @@ describe('STS AssumeRoleWithWebIdentity through @aws-sdk/client-sts, with the sh
   });
 
   it('admits a token the real @azure/identity ManagedIdentityCredential fetched for the backup identity', async () => {
-    const saved = { endpoint: process.env['IDENTITY_ENDPOINT'], header: process.env['IDENTITY_HEADER'] };
+    // MSAL picks its managed identity source from these variables once per process.
+    const names = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IDENTITY_SERVER_THUMBPRINT', 'MSI_ENDPOINT', 'AZURE_FEDERATED_TOKEN_FILE'];
+    const saved = new Map(names.map((name) => [name, process.env[name]]));
+    for (const name of names) delete process.env[name];
     process.env['IDENTITY_ENDPOINT'] = plane.identityEndpoint;
     process.env['IDENTITY_HEADER'] = plane.identityHeader;
     try {
@@ -96,7 +99,7 @@ describe('STS AssumeRoleWithWebIdentity through @aws-sdk/client-sts, with the sh
       const response = await assume(token);
       expect(response.SubjectFromWebIdentityToken).toBe(BACKUP_IDENTITY.principalId);
     } finally {
-      for (const [name, value] of [['IDENTITY_ENDPOINT', saved.endpoint], ['IDENTITY_HEADER', saved.header]] as const) {
+      for (const [name, value] of saved) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
