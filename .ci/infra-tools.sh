@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the infrastructure linters (cfn-lint, checkov; both from PyPI) into a virtualenv at
+# .tools/infra-venv, pinned by infra/validation/requirements.txt. Idempotent: a stamp holding the
+# requirements it was built from lets a second run return at once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=.tools/infra-venv
+requirements=infra/validation/requirements.txt
+stamp=$venv/.requirements
+
+if [ -x "$venv/bin/cfn-lint" ] && [ -x "$venv/bin/checkov" ] && cmp -s "$stamp" "$requirements"; then
+  exit 0
+fi
+
+python=$(command -v python3 || true)
+if [ -z "$python" ] || ! "$python" -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
+  # Debian splits venv/ensurepip out of python3; checkov needs Python >= 3.9.
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+  python=$(command -v python3)
+fi
+
+started=$(date +%s)
+rm -rf "$venv"
+"$python" -m venv "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$requirements"
+cp "$requirements" "$stamp"
+echo "infra linters: $("$venv/bin/cfn-lint" --version), checkov $("$venv/bin/checkov" --version) ($(( $(date +%s) - started ))s)"

@@ -1,0 +1,276 @@
+// blobferry, Azure side: the backup Function (Flex Consumption, Node 22) running as a managed
+// identity, its keyless host storage, monitoring and alerts, the source account's Event Grid system
+// topic, and (phase 2, once the code is deployed) the subscription delivering blob events to it.
+// Outputs tenantId, principalId and tokenAudience feed the AWS template (infra/aws-iam).
+
+targetScope = 'resourceGroup'
+
+@description('Short environment name (azd sets it); prefixes resource names')
+@minLength(2)
+@maxLength(20)
+param environmentName string
+
+@description('Azure region for the Function and its resources')
+param location string = resourceGroup().location
+
+@description('Tags applied to every resource')
+param tags object = {}
+
+// ---- identity ----
+
+@description('Run as a user-assigned identity (default: its principal id is known before the app exists, so the AWS trust can be set up first) or the app\'s system-assigned identity')
+@allowed(['UserAssigned', 'SystemAssigned'])
+param identityType string = 'UserAssigned'
+
+// ---- source ----
+
+@description('Storage account whose blobs are backed up')
+@minLength(3)
+@maxLength(24)
+param sourceStorageAccountName string
+
+@description('Create the source account and containers here (true) or use an existing account (false)')
+param createSourceAccount bool = false
+
+@description('Resource group of the source account (same subscription); empty: this one')
+param sourceResourceGroupName string = ''
+
+@description('Containers to back up, comma-separated without spaces (at most 25)')
+@minLength(1)
+param sourceContainers string
+
+@description('Name of the Event Grid system topic on the source account; an account has at most one, so pass its existing topic\'s name if it has one')
+param systemTopicName string = '${sourceStorageAccountName}-events'
+
+// ---- backup target (AWS) ----
+
+@description('ARN of the role created by infra/aws-iam (its RoleArn output). Empty on the very first deployment, before the AWS stack exists; set it then (see infra/README.md).')
+param awsRoleArn string = ''
+
+@description('AWS region of the backup bucket')
+@minLength(1)
+param awsRegion string
+
+@description('Backup bucket name')
+@minLength(3)
+@maxLength(63)
+param backupBucket string
+
+@description('Key prefix in the bucket (empty or ending with /), matching the AWS template\'s BucketPrefix')
+param backupPrefix string = ''
+
+@description('Audience of the Entra token exchanged at STS: an App ID URI (or app id) of an app registration in this tenant; the AWS template\'s Audience')
+@minLength(1)
+param tokenAudience string
+
+@description('Object key layout under the prefix (empty: the Function\'s default, account/container/blob)')
+@allowed(['', 'account/container/blob', 'container/blob', 'blob'])
+param keyLayout string = ''
+
+@description('Multipart part size, e.g. 8MiB (5MiB..5GiB; empty: the Function\'s default)')
+param partSize string = ''
+
+@description('Parallel part uploads per blob, 1..64 (empty: the Function\'s default)')
+param concurrency string = ''
+
+@description('What a deleted source blob does in S3: retain (nothing) or delete-marker (needs a versioned bucket; also subscribes to BlobDeleted)')
+@allowed(['retain', 'delete-marker'])
+param deletePolicy string = 'retain'
+
+// ---- Function ----
+
+@description('Function app name; default derived from the environment name')
+param functionAppName string = '${environmentName}-func-${uniqueString(resourceGroup().id)}'
+
+@description('Host storage account name (AzureWebJobsStorage, deployment package, dead letters)')
+@minLength(3)
+@maxLength(24)
+param hostStorageAccountName string = 'bfhost${uniqueString(resourceGroup().id)}'
+
+@description('Name of the Event Grid-triggered function registered by apps/backup-function')
+param functionName string = 'backupBlob'
+
+@description('Most instances the Flex Consumption app may scale out to')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Memory per instance (MB)')
+@allowed([512, 2048, 4096])
+param instanceMemoryMB int = 2048
+
+// ---- events and operations ----
+
+@description('Phase 2: create the Event Grid subscription to the deployed function (it must exist first)')
+param subscribeFunction bool = false
+
+@description('Delivery attempts before an event is dead-lettered')
+@minValue(1)
+@maxValue(30)
+param maxDeliveryAttempts int = 30
+
+@description('Minutes Event Grid keeps retrying an event')
+@minValue(1)
+@maxValue(1440)
+param eventTimeToLiveInMinutes int = 1440
+
+@description('E-mail address for alerts (empty: alerts without notification)')
+param alertEmail string = ''
+
+@description('Days Log Analytics keeps logs')
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 30
+
+@description('Application Insights accepts Entra-authenticated telemetry only')
+param disableAppInsightsLocalAuth bool = false
+
+var namePrefix = '${environmentName}-blobferry'
+var sourceResourceGroup = empty(sourceResourceGroupName) ? resourceGroup().name : sourceResourceGroupName
+var userAssigned = identityType == 'UserAssigned'
+var containerNames = split(sourceContainers, ',')
+var allowedSources = [for container in containerNames: '${sourceStorageAccountName}/${container}']
+var deploymentContainerName = 'app-package'
+var deadLetterContainerName = 'eventgrid-deadletter'
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = if (userAssigned) {
+  name: '${namePrefix}-id'
+  location: location
+  tags: tags
+}
+
+module hostStorage 'modules/host-storage.bicep' = {
+  name: 'host-storage'
+  params: {
+    location: location
+    name: hostStorageAccountName
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    namePrefix: namePrefix
+    tags: tags
+    retentionInDays: logRetentionInDays
+    disableLocalAuth: disableAppInsightsLocalAuth
+  }
+}
+
+// The names are the Function's configuration contract (apps/backup-function/src/config.ts);
+// infra/validation/test checks them against it. AZURE_CLIENT_ID is absent for a system-assigned
+// identity; empty optional settings are left out so the Function applies its defaults.
+var requiredBackupSettings = {
+  AWS_ROLE_ARN: awsRoleArn
+  AWS_REGION: awsRegion
+  BACKUP_BUCKET: backupBucket
+  BACKUP_PREFIX: backupPrefix
+  TOKEN_AUDIENCE: tokenAudience
+  ALLOWED_SOURCES: join(allowedSources, ',')
+  DELETE_POLICY: deletePolicy
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+}
+var clientIdSetting = userAssigned ? { AZURE_CLIENT_ID: identity.properties.clientId } : {}
+var keyLayoutSetting = empty(keyLayout) ? {} : { KEY_LAYOUT: keyLayout }
+var partSizeSetting = empty(partSize) ? {} : { PART_SIZE: partSize }
+var concurrencySetting = empty(concurrency) ? {} : { CONCURRENCY: concurrency }
+var backupAppSettings = union(requiredBackupSettings, clientIdSetting, keyLayoutSetting, partSizeSetting, concurrencySetting)
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'function-app'
+  params: {
+    location: location
+    name: functionAppName
+    planName: '${namePrefix}-plan'
+    tags: tags
+    identityType: identityType
+    userAssignedIdentityId: userAssigned ? identity.id : ''
+    userAssignedClientId: userAssigned ? identity.properties.clientId : ''
+    hostStorageAccountName: hostStorage.outputs.name
+    deploymentContainerUrl: hostStorage.outputs.deploymentContainerUrl
+    backupAppSettings: backupAppSettings
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+  }
+}
+
+var principalId = userAssigned ? identity.properties.principalId : functionApp.outputs.systemAssignedPrincipalId
+
+module source 'modules/source.bicep' = {
+  name: 'source'
+  scope: resourceGroup(sourceResourceGroup)
+  params: {
+    location: location
+    accountName: sourceStorageAccountName
+    createAccount: createSourceAccount
+    containerNames: containerNames
+    readerPrincipalId: principalId
+    systemTopicName: systemTopicName
+    tags: tags
+  }
+}
+
+module hostRoles 'modules/host-roles.bicep' = {
+  name: 'host-roles'
+  params: {
+    hostStorageAccountName: hostStorage.outputs.name
+    deadLetterContainerName: hostStorage.outputs.deadLetterContainerName
+    appInsightsName: monitoring.outputs.appInsightsName
+    functionPrincipalId: principalId
+    systemTopicPrincipalId: source.outputs.systemTopicPrincipalId
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    namePrefix: namePrefix
+    tags: tags
+    appInsightsId: monitoring.outputs.appInsightsId
+    systemTopicId: source.outputs.systemTopicId
+    alertEmail: alertEmail
+  }
+}
+
+module eventSubscription 'modules/event-subscription.bicep' = if (subscribeFunction) {
+  name: 'event-subscription'
+  scope: resourceGroup(sourceResourceGroup)
+  params: {
+    systemTopicName: source.outputs.systemTopicName
+    name: '${namePrefix}-backup'
+    functionResourceId: '${functionApp.outputs.id}/functions/${functionName}'
+    containerNames: containerNames
+    includeBlobDeleted: deletePolicy == 'delete-marker'
+    deadLetterStorageAccountId: hostStorage.outputs.id
+    deadLetterContainerName: hostStorage.outputs.deadLetterContainerName
+    maxDeliveryAttempts: maxDeliveryAttempts
+    eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+  }
+  // Dead-lettering needs the topic's write access to the container before the first failure.
+  dependsOn: [hostRoles]
+}
+
+@description('Entra tenant id: the AWS template\'s TenantId (issuer https://sts.windows.net/<tenantId>/)')
+output tenantId string = tenant().tenantId
+
+@description('Principal (object) id of the Function\'s identity: the AWS template\'s PrincipalId (token sub)')
+output principalId string = principalId
+
+@description('Client id of the user-assigned identity (AZURE_CLIENT_ID); empty for system-assigned')
+output clientId string = userAssigned ? identity.properties.clientId : ''
+
+@description('The AWS template\'s Audience')
+output tokenAudience string = tokenAudience
+
+@description('Function app name (az functionapp config appsettings set --name)')
+output functionAppName string = functionApp.outputs.name
+
+@description('Resource group of the Function')
+output resourceGroupName string = resourceGroup().name
+
+@description('ALLOWED_SOURCES as set on the Function')
+output allowedSources string = join(allowedSources, ',')

@@ -1,0 +1,88 @@
+// The source side, deployed into the source account's resource group: the storage account (new or
+// existing), read access for the backup identity on exactly the backed-up containers, and the
+// Event Grid system topic that publishes the account's blob events.
+
+@description('Azure region for a new source account (an existing one keeps its own)')
+param location string
+
+@description('Source storage account name')
+@minLength(3)
+@maxLength(24)
+param accountName string
+
+@description('Create the account and its containers (true) or use an existing account whose containers already exist (false)')
+param createAccount bool
+
+@description('Containers whose blobs are backed up')
+@minLength(1)
+param containerNames array
+
+@description('Principal (object) id of the backup identity')
+param readerPrincipalId string
+
+@description('Name of the Event Grid system topic on the account (an account can have only one)')
+param systemTopicName string
+
+@description('Tags applied to every resource')
+param tags object
+
+// Storage Blob Data Reader: read blobs and their properties, nothing else.
+var storageBlobDataReaderRoleId = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
+
+module newAccount 'source-account.bicep' = if (createAccount) {
+  name: 'source-account'
+  params: {
+    location: location
+    name: accountName
+    containerNames: containerNames
+    tags: tags
+  }
+}
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: accountName
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' existing = {
+  parent: account
+  name: 'default'
+}
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' existing = [
+  for container in containerNames: {
+    parent: blobService
+    name: container
+  }
+]
+
+// One assignment per container: the identity cannot read any other container of the account.
+resource containerReaders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (container, i) in containerNames: {
+    name: guid(containers[i].id, readerPrincipalId, storageBlobDataReaderRoleId)
+    scope: containers[i]
+    properties: {
+      principalId: readerPrincipalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReaderRoleId)
+      description: 'blobferry backup identity reads the blobs it backs up'
+    }
+    dependsOn: [newAccount]
+  }
+]
+
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
+  name: systemTopicName
+  location: account.location
+  tags: tags
+  // Its own identity writes dead letters; no key or SAS for the dead-letter container exists.
+  identity: { type: 'SystemAssigned' }
+  properties: {
+    source: account.id
+    topicType: 'Microsoft.Storage.StorageAccounts'
+  }
+  dependsOn: [newAccount]
+}
+
+output systemTopicName string = systemTopic.name
+output systemTopicId string = systemTopic.id
+output systemTopicPrincipalId string = systemTopic.identity.principalId

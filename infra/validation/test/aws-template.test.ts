@@ -1,0 +1,192 @@
+import { describe, expect, it } from 'vitest';
+import { loadCloudFormation, readWorkspaceFile } from './sources.js';
+
+type Json = Record<string, unknown>;
+
+const template = loadCloudFormation(readWorkspaceFile('infra/aws-iam/template.yaml'));
+const resources = template['Resources'] as Record<string, Json>;
+const parameters = template['Parameters'] as Record<string, Json>;
+const propertiesOf = (logicalId: string) => resources[logicalId]?.['Properties'] as Json;
+
+/** Every statement a policy can contain, whichever way its Fn::If conditions go. */
+function allStatements(statements: unknown[]): Json[] {
+  return statements.flatMap((statement) => {
+    const branches = (statement as Json)['Fn::If'];
+    if (Array.isArray(branches)) return allStatements(branches.slice(1)).filter((branch) => !('Ref' in branch));
+    return [statement as Json];
+  });
+}
+
+const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+const bucketArn = 'arn:${AWS::Partition}:s3:::${BucketName}';
+
+describe('the role can touch nothing but the backup bucket', () => {
+  const policies = propertiesOf('BackupRole')['Policies'] as { PolicyDocument: { Statement: unknown[] } }[];
+  const statements = policies.flatMap((policy) => allStatements(policy.PolicyDocument.Statement));
+
+  it('has statements in every branch, and only Allow', () => {
+    expect(statements.map((statement) => statement['Sid'])).toEqual([
+      'ReadWriteBackupObjects',
+      'ListBackupPrefix',
+      'DeleteMarkersUnderPrefix',
+      'EncryptWithBackupKey',
+    ]);
+    for (const statement of statements) expect(statement['Effect']).toBe('Allow');
+  });
+
+  it('names every action (no wildcard, S3 and KMS only)', () => {
+    for (const statement of statements) {
+      for (const action of list(statement['Action'])) {
+        expect(typeof action).toBe('string');
+        expect(action as string).toMatch(/^(s3|kms):[A-Za-z]+$/);
+      }
+    }
+  });
+
+  it('never grants what would let it destroy backups or change the bucket', () => {
+    const actions = statements.flatMap((statement) => list(statement['Action']) as string[]);
+    for (const forbidden of ['s3:DeleteObjectVersion', 's3:PutBucketPolicy', 's3:PutLifecycleConfiguration', 's3:BypassGovernanceRetention', 's3:PutObjectRetention', 's3:PutBucketVersioning']) {
+      expect(actions).not.toContain(forbidden);
+    }
+  });
+
+  it('puts S3 actions on the bucket (listing) or objects under the prefix, and KMS on the chosen key only', () => {
+    for (const statement of statements) {
+      const actions = list(statement['Action']) as string[];
+      for (const resource of list(statement['Resource'])) {
+        if (actions.every((action) => action.startsWith('kms:'))) {
+          expect(resource).toEqual({ Ref: 'KmsKeyArn' });
+        } else if (actions.includes('s3:ListBucket')) {
+          expect(resource).toEqual({ 'Fn::Sub': bucketArn });
+        } else {
+          expect(resource).toEqual({ 'Fn::Sub': `${bucketArn}/\${BucketPrefix}*` });
+        }
+      }
+    }
+  });
+
+  it('lists only under the prefix when one is set', () => {
+    const listing = statements.find((statement) => statement['Sid'] === 'ListBackupPrefix');
+    expect(listing?.['Condition']).toEqual({
+      'Fn::If': ['WholeBucket', { Ref: 'AWS::NoValue' }, { StringLike: { 's3:prefix': [{ 'Fn::Sub': '${BucketPrefix}*' }] } }],
+    });
+  });
+
+  it('uses the KMS key only through S3', () => {
+    const kms = statements.find((statement) => statement['Sid'] === 'EncryptWithBackupKey');
+    expect(kms?.['Condition']).toEqual({ StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.${AWS::URLSuffix}' } } });
+  });
+});
+
+describe('the trust admits one identity', () => {
+  const [document, variables] = (propertiesOf('BackupRole')['AssumeRolePolicyDocument'] as Json)['Fn::Sub'] as [string, Json];
+  const trust = JSON.parse(document) as { Statement: Json[] };
+
+  it('is web identity federation with aud and sub pinned to the parameters', () => {
+    expect(trust.Statement).toHaveLength(1);
+    expect(trust.Statement[0]).toEqual({
+      Sid: 'OnlyTheBackupIdentity',
+      Effect: 'Allow',
+      Principal: { Federated: '${ProviderArn}' },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: {
+        StringEquals: {
+          'sts.windows.net/${TenantId}/:aud': '${Audience}',
+          'sts.windows.net/${TenantId}/:sub': '${PrincipalId}',
+        },
+      },
+    });
+    expect(variables['ProviderArn']).toEqual({ 'Fn::If': ['CreateOidcProvider', { Ref: 'OidcProvider' }, { Ref: 'ExistingOidcProviderArn' }] });
+  });
+});
+
+describe('the bucket', () => {
+  const bucket = resources['BackupBucket'] as Json;
+  const properties = propertiesOf('BackupBucket');
+
+  it('outlives the stack', () => {
+    expect(bucket['DeletionPolicy']).toBe('Retain');
+    expect(bucket['UpdateReplacePolicy']).toBe('Retain');
+  });
+
+  it('is versioned, private, owner-enforced and encrypted by default', () => {
+    expect(properties['VersioningConfiguration']).toEqual({ Status: 'Enabled' });
+    expect(properties['PublicAccessBlockConfiguration']).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(properties['OwnershipControls']).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    const [encryption] = (properties['BucketEncryption'] as Json)['ServerSideEncryptionConfiguration'] as Json[];
+    const [, kms, s3] = encryption?.['Fn::If'] as [string, Json, Json];
+    expect(kms).toEqual({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { Ref: 'KmsKeyArn' } }, BucketKeyEnabled: true });
+    expect(s3).toEqual({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } });
+  });
+
+  it('aborts incomplete multipart uploads', () => {
+    const [abort] = (properties['LifecycleConfiguration'] as Json)['Rules'] as Json[];
+    expect(abort?.['AbortIncompleteMultipartUpload']).toEqual({ DaysAfterInitiation: { Ref: 'AbortIncompleteMultipartUploadDays' } });
+    expect(abort?.['Status']).toBe('Enabled');
+  });
+
+  it('turns Object Lock on only at creation, in governance mode', () => {
+    expect(properties['ObjectLockEnabled']).toEqual({ 'Fn::If': ['UseObjectLock', true, { Ref: 'AWS::NoValue' }] });
+    const conditions = template['Conditions'] as Json;
+    expect(conditions['UseObjectLock']).toEqual({
+      'Fn::And': [{ Condition: 'CreateBucketHere' }, { 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'ObjectLockRetentionDays' }, 0] }] }],
+    });
+  });
+
+  it('denies every request without TLS, and its policy names only this bucket', () => {
+    const policy = propertiesOf('BackupBucketPolicy')['PolicyDocument'] as { Statement: Json[] };
+    expect(policy.Statement).toEqual([
+      {
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: 's3:*',
+        Resource: [{ 'Fn::GetAtt': ['BackupBucket', 'Arn'] }, { 'Fn::Sub': '${BackupBucket.Arn}/*' }],
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+    ]);
+    expect(resources['BackupBucketPolicy']?.['Condition']).toBe('CreateBucketHere');
+  });
+});
+
+describe('parameters refuse bad input before anything is created', () => {
+  const accepts = (name: string, value: string) => {
+    const pattern = parameters[name]?.['AllowedPattern'];
+    expect(typeof pattern, `${name} has an AllowedPattern`).toBe('string');
+    return new RegExp(`^(?:${pattern as string})$`).test(value);
+  };
+  const guid = '8d2c4f0e-1b7a-4c3e-9f21-5a6b7c8d9e0f';
+
+  it.each([
+    ['TenantId', guid, 'contoso.onmicrosoft.com'],
+    ['PrincipalId', guid, `${guid} `],
+    ['Audience', 'api://blobferry-backup', 'api://blob ferry'],
+    ['ExistingOidcProviderArn', `arn:aws:iam::123456789012:oidc-provider/sts.windows.net/${guid}/`, `arn:aws:iam::123456789012:oidc-provider/login.microsoftonline.com/${guid}/v2.0`],
+    ['BucketName', 'my-backups.eu', 'My_Backups'],
+    ['BucketName', 'my-backups', 'my..backups'],
+    ['BucketPrefix', 'backups/', 'backups'],
+    ['BucketPrefix', '', '/backups/'],
+    ['BucketPrefix', 'a/b/', 'a*/'],
+    ['KmsKeyArn', `arn:aws:kms:eu-west-1:123456789012:key/${guid}`, 'arn:aws:kms:eu-west-1:123456789012:alias/backups'],
+    ['RoleName', 'blobferry-backup', 'blobferry backup'],
+  ])('%s accepts %j and refuses %j', (name, good, bad) => {
+    expect(accepts(name, good)).toBe(true);
+    expect(accepts(name, bad)).toBe(false);
+  });
+
+  it('bounds the session length to what IAM allows', () => {
+    expect(parameters['MaxSessionDurationSeconds']).toMatchObject({ MinValue: 3600, MaxValue: 43200 });
+  });
+
+  it('refuses Object Lock on a bucket it does not create', () => {
+    const rule = (template['Rules'] as Record<string, Json>)['ObjectLockNeedsNewBucket'];
+    expect(rule?.['Assertions']).toEqual([
+      { Assert: { 'Fn::Equals': [{ Ref: 'CreateBucket' }, 'true'] }, AssertDescription: expect.stringContaining('CreateBucket=true') },
+    ]);
+  });
+});

@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+
+export const workspaceRoot = resolve(import.meta.dirname, '../../..');
+
+export function readWorkspaceFile(...segments: string[]): string {
+  return readFileSync(join(workspaceRoot, ...segments), 'utf8');
+}
+
+/**
+ * Loads a CloudFormation template, turning short-form tags into the long form CloudFormation
+ * itself uses (`!Sub x` -> `{ "Fn::Sub": x }`, `!GetAtt A.B` -> `{ "Fn::GetAtt": ["A", "B"] }`).
+ */
+export function loadCloudFormation(text: string): Record<string, unknown> {
+  const document = parseDocument(text);
+  if (document.errors.length > 0) throw new Error(`template is not valid YAML: ${document.errors[0]?.message ?? ''}`);
+  return toLongForm(document.contents) as Record<string, unknown>;
+}
+
+function toLongForm(node: unknown): unknown {
+  let value: unknown;
+  if (isScalar(node)) value = node.value;
+  else if (isSeq(node)) value = node.items.map(toLongForm);
+  else if (isMap(node)) {
+    value = Object.fromEntries(node.items.map((pair) => [String(isScalar(pair.key) ? pair.key.value : pair.key), toLongForm(pair.value)]));
+  } else return null;
+  const tag = (node as Node).tag;
+  if (!tag?.startsWith('!') || tag.startsWith('!!')) return value;
+  const name = tag.slice(1);
+  if (name === 'Ref' || name === 'Condition') return { [name]: value };
+  if (name === 'GetAtt' && typeof value === 'string') return { 'Fn::GetAtt': value.split('.', 2) };
+  return { [`Fn::${name}`]: value };
+}
+
+/** The `{ ... }` block that follows `marker` in Bicep source, braces balanced. */
+export function bicepBlockAfter(source: string, marker: string): string {
+  const start = source.indexOf(marker);
+  if (start < 0) throw new Error(`"${marker}" not found`);
+  const open = source.indexOf('{', start);
+  let depth = 0;
+  for (let i = open; i < source.length; i += 1) {
+    if (source[i] === '{') depth += 1;
+    else if (source[i] === '}') {
+      depth -= 1;
+      if (depth === 0) return source.slice(open, i + 1);
+    }
+  }
+  throw new Error(`unbalanced braces after "${marker}"`);
+}
+
+export interface BicepParam {
+  name: string;
+  type: string;
+  hasDefault: boolean;
+  allowed: string[] | undefined;
+}
+
+/** Top-level `param` declarations of a Bicep file, with their @allowed lists. */
+export function bicepParams(source: string): Map<string, BicepParam> {
+  const params = new Map<string, BicepParam>();
+  const lines = source.split('\n');
+  lines.forEach((line, index) => {
+    const match = /^param (\w+) (\w+)( =)?/.exec(line);
+    if (!match) return;
+    let allowed: string[] | undefined;
+    for (let i = index - 1; i >= 0 && lines[i]?.startsWith('@'); i -= 1) {
+      const allowedMatch = /^@allowed\(\[(.*)\]\)/.exec(lines[i] ?? '');
+      if (allowedMatch) allowed = [...(allowedMatch[1] ?? '').matchAll(/'([^']*)'|(\d+)/g)].map((m) => m[1] ?? m[2] ?? '');
+    }
+    params.set(match[1] ?? '', { name: match[1] ?? '', type: match[2] ?? '', hasDefault: match[3] !== undefined, allowed });
+  });
+  return params;
+}
+
+/** Names of top-level `output` declarations of a Bicep file. */
+export function bicepOutputs(source: string): string[] {
+  return [...source.matchAll(/^output (\w+) /gm)].map((match) => match[1] ?? '');
+}
+
+/** The string literals of `export const NAME = [...]` in a TypeScript source. */
+export function exportedStringArray(source: string, name: string): string[] {
+  const match = new RegExp(`export const ${name} = \\[([^\\]]*)\\]`).exec(source);
+  if (!match) throw new Error(`export const ${name} = [...] not found`);
+  return [...(match[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1] ?? '');
+}
