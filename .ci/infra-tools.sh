@@ -8,6 +8,11 @@ venv=.tools/infra-venv
 requirements=infra/validation/requirements.txt
 stamp=$venv/.requirements
 
+# One installer at a time (CI's step and an `nx run-many -t lint` may both call this).
+mkdir -p .tools
+exec 9>.tools/infra-venv.lock
+flock 9
+
 if [ -x "$venv/bin/cfn-lint" ] && [ -x "$venv/bin/checkov" ] && cmp -s "$stamp" "$requirements"; then
   exit 0
 fi
