@@ -1,6 +1,6 @@
 import type { BlobClient } from '@azure/storage-blob';
 import { SourceChangedError, SourceNotFoundError } from './errors.js';
-import { httpStatusOf } from './retry.js';
+import { httpStatusOf, isAbortError } from './retry.js';
 
 /** One version of the source blob, as seen at the start of a copy; every read is pinned to its ETag. */
 export interface SourceSnapshot {
@@ -90,6 +90,9 @@ export async function readRange(
     if (filled !== range.count) throw new TruncatedReadError(`Azure returned ${filled} of ${range.count} bytes at offset ${range.offset}`);
     return buffer;
   } catch (error) {
+    // The SDK reports a connection dropped mid-body as an AbortError even though nobody aborted;
+    // only the caller's own signal makes an abort final.
+    if (isAbortError(error) && !abortSignal?.aborted) throw new TruncatedReadError(`download of ${range.count} bytes at offset ${range.offset} was cut off`, { cause: error });
     throw asSourceChange(error, blob);
   }
 }
