@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { ConfigurationError, EXIT_CODES, type ExitCode } from './cli-errors.js';
+import { verifyCommand } from './commands/verify.js';
 import { LocalStackError } from './local-stack.js';
 
 /** Commander's own exits (usage errors) become exit code 2, help and version 0, and all output goes to `io`. */
@@ -13,20 +14,24 @@ function routeThroughIo(command: Command, io: CliIo): void {
   for (const subcommand of command.commands) routeThroughIo(subcommand, io);
 }
 
-export function createProgram(io: CliIo): Command {
+export function createProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('blobferry')
     .description('Verify and repair the S3 backup of an Azure Blob Storage container')
     .showHelpAfterError('(add --help for the options)');
+  program.addCommand(verifyCommand(io, setExitCode));
   routeThroughIo(program, io);
   return program;
 }
 
 /** Runs `blobferry` with the given arguments (without node and script) and resolves to the exit code. */
 export async function run(argv: readonly string[], io: CliIo = processIo()): Promise<ExitCode> {
-  const program = createProgram(io);
+  let exitCode: ExitCode = EXIT_CODES.ok;
+  const program = createProgram(io, (code) => {
+    exitCode = code;
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return EXIT_CODES.ok;
+    return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
       // commander already printed its message; help and version are not errors.

@@ -1,0 +1,81 @@
+import { Command, Option } from 'commander';
+import type { CliIo } from '../cli-io.js';
+import { ConfigurationError, EXIT_CODES, type ExitCode } from '../cli-errors.js';
+import { createProgressDisplay } from '../output/progress.js';
+import { createReporter } from '../output/reporters.js';
+import { createContainerClient, createS3Client, describeSource } from '../verify/clients.js';
+import { explainFailure } from '../verify/failure-hints.js';
+import { keyMappingFor } from '../verify/key-mapping.js';
+import { verifyBackup } from '../verify/verify-backup.js';
+import { resolveVerifyConfig, type VerifyFlags } from '../verify/verify-config.js';
+
+/** Runs one verification as configured by `flags`; resolves to the exit code. */
+export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode> {
+  const config = await resolveVerifyConfig(flags, io.env);
+  const container = createContainerClient(config);
+  const s3 = createS3Client(config);
+  try {
+    const keys = keyMappingFor({
+      account: container.accountName,
+      container: config.container,
+      targetPrefix: config.targetPrefix,
+      layout: config.keyLayout,
+    });
+    const targets = { source: describeSource(container, config.prefix), target: `s3://${config.bucket}/${keys.keyOf(config.prefix)}` };
+    const reporter = createReporter(config.format, io, targets, config.repair !== undefined);
+    const progress = createProgressDisplay(io, config.progress);
+    let summary;
+    try {
+      summary = await verifyBackup({
+        source: { container, prefix: config.prefix },
+        target: { s3, bucket: config.bucket },
+        keys,
+        deep: config.deep,
+        concurrency: config.concurrency,
+        ...(config.repair ? { repair: config.repair } : {}),
+        onDifference: (difference) => reporter.difference(difference),
+        onProgress: (update) => progress.update(update),
+      });
+    } catch (error) {
+      throw new ConfigurationError(explainFailure(error), { cause: error });
+    } finally {
+      progress.stop();
+    }
+    reporter.finish(summary);
+    return summary.remaining === 0 ? EXIT_CODES.ok : EXIT_CODES.differences;
+  } finally {
+    s3.destroy();
+  }
+}
+
+export function verifyCommand(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
+  return new Command('verify')
+    .description('Prove the S3 backup matches the Azure container; --repair mends what differs')
+    .option('--account-url <url>', 'Azure storage account URL, e.g. https://<account>.blob.core.windows.net (DefaultAzureCredential)')
+    .option('--connection-string <string>', 'Azure storage connection string (default: AZURE_STORAGE_CONNECTION_STRING)')
+    .option('--container <name>', 'source container')
+    .option('--prefix <prefix>', 'only blobs whose names start with this (mapped to S3 through the key layout)')
+    .option('--bucket <name>', 'backup bucket')
+    .option('--target-prefix <prefix>', 'key prefix the backup writes under')
+    .option('--key-layout <layout>', 'account/container/blob (default), container/blob or blob')
+    .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile)')
+    .option('--s3-endpoint <url>', 'S3 endpoint URL (path-style), for S3-compatible or local endpoints')
+    .option('--role-arn <arn>', 'AWS role to assume with the Azure identity (federated, no AWS keys)')
+    .option('--audience <uri>', 'Entra audience the role trust policy pins (with --role-arn)')
+    .option('--managed-identity-client-id <id>', 'user-assigned managed identity to federate (default: system-assigned)')
+    .option('--sts-endpoint <url>', 'STS endpoint for the federated exchange')
+    .option('--local', 'take everything from the local cloud (.local-cloud/stack.json)')
+    .option('--stack <path>', 'local cloud stack file (with --local)')
+    .option('--deep', 'read and hash both sides of every pair (resolves unverifiable, catches silent corruption)')
+    .option('--repair', 're-copy missing, mismatched and stale objects from Azure')
+    .option('--dry-run', 'with --repair: list what would be done, change nothing')
+    .option('--delete-extra', 'with --repair: delete objects S3 has and Azure does not')
+    .option('--concurrency <n>', 'object requests (HEAD, hashing, copies) in flight at once', '16')
+    .addOption(new Option('--json', 'one JSON report on stdout').conflicts('ndjson'))
+    .addOption(new Option('--ndjson', 'one JSON line per difference as found, then a summary line').conflicts('json'))
+    .option('--progress', 'progress on stderr even when it is not a terminal')
+    .option('--no-progress', 'no progress display')
+    .action(async (flags: VerifyFlags) => {
+      setExitCode(await runVerify(flags, io));
+    });
+}

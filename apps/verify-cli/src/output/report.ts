@@ -1,0 +1,49 @@
+import type { Difference, VerifySummary } from '../verify/verify-backup.js';
+
+export type OutputFormat = 'table' | 'json' | 'ndjson';
+
+/** Where the run started from and went to, for the summary (never with a SAS or key in it). */
+export interface RunTargets {
+  source: string;
+  target: string;
+}
+
+/** The `--json` / `--ndjson` shape of a difference: plain JSON, ISO dates, `null` for the absent side. */
+export function differenceJson(difference: Difference) {
+  const { source, target } = difference;
+  return {
+    key: difference.key,
+    kind: difference.kind,
+    source: source
+      ? { name: source.name, size: source.size, etag: source.etag, md5: source.md5Base64 ?? null, lastModified: source.lastModified.toISOString() }
+      : null,
+    target: target
+      ? {
+          key: target.key,
+          size: target.size,
+          etag: target.etag,
+          lastModified: target.lastModified.toISOString(),
+          ...(target.sourceEtag !== undefined ? { recordedSourceEtag: target.sourceEtag } : {}),
+          ...(target.sourceMd5Base64 !== undefined ? { recordedSourceMd5: target.sourceMd5Base64 } : {}),
+        }
+      : null,
+    ...(difference.repair ? { repair: difference.repair } : {}),
+  };
+}
+
+export function summaryJson(summary: VerifySummary, targets: RunTargets) {
+  return {
+    source: targets.source,
+    target: targets.target,
+    inSync: summary.inSync,
+    missing: summary.missing,
+    extra: summary.extra,
+    sizeMismatch: summary.sizeMismatch,
+    checksumMismatch: summary.checksumMismatch,
+    stale: summary.stale,
+    unverifiable: summary.unverifiable,
+    repaired: summary.repaired,
+    remaining: summary.remaining,
+    durationMs: summary.durationMs,
+  };
+}

@@ -1,0 +1,56 @@
+import type { SourceBlob } from '../listing/source-listing.js';
+import type { TargetObject } from '../listing/target-listing.js';
+
+export const DIFFERENCE_KINDS = ['missing', 'extra', 'sizeMismatch', 'checksumMismatch', 'stale', 'unverifiable'] as const;
+export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
+export type Classification = 'inSync' | DifferenceKind;
+
+/** The S3 user metadata the transfer writes (mirrors BACKUP_METADATA of @blobferry/transfer). */
+export interface RecordedSource {
+  /** ETag of the blob version the copy read. */
+  sourceEtag: string | undefined;
+  /** Base64 MD5 of the bytes the copy streamed. */
+  sourceMd5Base64: string | undefined;
+}
+
+const SINGLE_PART_ETAG = /^[0-9a-f]{32}$/i;
+
+/** A single-part ETag is the hex MD5 of the bytes (s3rver, moto, SSE-S3); a multipart one ("...-N") never is. */
+export function md5FromEtag(etag: string): string | undefined {
+  return SINGLE_PART_ETAG.test(etag) ? Buffer.from(etag, 'hex').toString('base64') : undefined;
+}
+
+function unquoted(etag: string): string {
+  return etag.replaceAll('"', '');
+}
+
+/**
+ * What the two listings alone prove, or 'needsHead' when the object's recorded metadata must be read.
+ * Designed so an in-sync backup of single-part objects needs no request per object.
+ */
+export function classifyFromListings(source: SourceBlob | undefined, target: TargetObject | undefined): Classification | 'needsHead' {
+  if (!target) return 'missing';
+  if (!source) return 'extra';
+  if (source.size !== target.size) return 'sizeMismatch';
+  const etagMd5 = md5FromEtag(target.etag);
+  // A copy written after the blob's last change, whose bytes hash to the blob's Content-MD5, is that version.
+  if (etagMd5 && source.md5Base64 === etagMd5 && target.lastModified >= source.lastModified) return 'inSync';
+  return 'needsHead';
+}
+
+/** Classification once the object's recorded source version and MD5 are known (sizes already agree). */
+export function classifyWithRecord(source: SourceBlob, target: TargetObject, record: RecordedSource): Classification {
+  if (record.sourceEtag !== undefined && unquoted(record.sourceEtag) !== unquoted(source.etag)) return 'stale';
+  const etagMd5 = md5FromEtag(target.etag);
+  const targetMd5s = [etagMd5, record.sourceMd5Base64].filter((md5): md5 is string => md5 !== undefined);
+  // The stored bytes' MD5 (single-part ETag) disagreeing with what the copy streamed means the object changed since.
+  if (etagMd5 && record.sourceMd5Base64 && etagMd5 !== record.sourceMd5Base64) return 'checksumMismatch';
+  if (!source.md5Base64 || targetMd5s.length === 0) return 'unverifiable';
+  return targetMd5s.every((md5) => md5 === source.md5Base64) ? 'inSync' : 'checksumMismatch';
+}
+
+/** Classification from hashing both sides' bytes (`--deep`); `stale` and size evidence stand as found. */
+export function classifyFromDigests(shallow: Classification, sourceMd5Base64: string, targetMd5Base64: string): Classification {
+  if (shallow === 'stale' || shallow === 'sizeMismatch' || shallow === 'missing' || shallow === 'extra') return shallow;
+  return sourceMd5Base64 === targetMd5Base64 ? 'inSync' : 'checksumMismatch';
+}

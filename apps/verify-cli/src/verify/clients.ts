@@ -1,0 +1,54 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { fromAzureManagedIdentity } from '@blobferry/federated-credentials';
+import type { AwsAuth, VerifyConfig } from './verify-config.js';
+
+function awsCredentials(auth: AwsAuth) {
+  switch (auth.kind) {
+    case 'default-chain':
+      return undefined; // the SDK's own chain: environment, profiles, SSO, container and instance roles
+    case 'federated':
+      return fromAzureManagedIdentity({
+        roleArn: auth.roleArn,
+        audience: auth.audience,
+        ...(auth.managedIdentityClientId ? { managedIdentityClientId: auth.managedIdentityClientId } : {}),
+        ...(auth.stsEndpoint ? { stsEndpoint: auth.stsEndpoint } : {}),
+      });
+    case 'local-federated':
+      // @azure/identity finds an App Service style managed identity through these variables, so the
+      // product's own path (managed identity -> Entra token -> STS) runs against the local identity plane.
+      process.env.IDENTITY_ENDPOINT = auth.identityEndpoint;
+      process.env.IDENTITY_HEADER = auth.identityHeader;
+      return fromAzureManagedIdentity({
+        roleArn: auth.roleArn,
+        audience: auth.audience,
+        stsEndpoint: auth.stsEndpoint,
+        credential: new ManagedIdentityCredential({ clientId: auth.clientId }),
+      });
+  }
+}
+
+export function createContainerClient(config: VerifyConfig): ContainerClient {
+  const service =
+    config.azure.kind === 'connection-string'
+      ? BlobServiceClient.fromConnectionString(config.azure.connectionString)
+      : new BlobServiceClient(config.azure.accountUrl, new DefaultAzureCredential());
+  return service.getContainerClient(config.container);
+}
+
+export function createS3Client(config: VerifyConfig): S3Client {
+  const credentials = awsCredentials(config.aws);
+  return new S3Client({
+    ...(config.region ? { region: config.region } : {}),
+    ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}),
+    ...(credentials ? { credentials } : {}),
+  });
+}
+
+/** The account URL and container path without query (a SAS never reaches output). */
+export function describeSource(container: ContainerClient, prefix: string): string {
+  const url = new URL(container.url);
+  url.search = '';
+  return `${url.toString().replace(/\/$/, '')}/${prefix}`;
+}

@@ -1,0 +1,69 @@
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ContainerClient } from '@azure/storage-blob';
+import { copyBlobToS3 } from '@blobferry/transfer';
+import type { Difference } from './verify-backup.js';
+
+export interface RepairResult {
+  action: 'copy' | 'delete' | 'none';
+  /** planned: `--dry-run`; skipped: nothing safe to do (unverifiable, extras without --delete-extra, newer target). */
+  status: 'done' | 'planned' | 'skipped' | 'failed';
+  detail?: string;
+}
+
+function actionFor(difference: Difference, deleteExtra: boolean): RepairResult['action'] {
+  switch (difference.kind) {
+    case 'missing':
+    case 'sizeMismatch':
+    case 'checksumMismatch':
+    case 'stale':
+      return 'copy';
+    case 'extra':
+      return deleteExtra ? 'delete' : 'none';
+    case 'unverifiable':
+      return 'none';
+  }
+}
+
+/** Re-copies a missing, mismatched or stale object from its blob, or deletes an extra one when allowed. */
+export async function repairDifference(o: {
+  difference: Difference;
+  container: ContainerClient;
+  s3: S3Client;
+  bucket: string;
+  dryRun: boolean;
+  deleteExtra: boolean;
+  abortSignal?: AbortSignal;
+}): Promise<RepairResult> {
+  const { difference, s3, bucket, abortSignal } = o;
+  const action = actionFor(difference, o.deleteExtra);
+  if (action === 'none') {
+    const detail = difference.kind === 'extra' ? 'extra objects are deleted only with --delete-extra' : 'run with --deep to decide';
+    return { action, status: 'skipped', detail };
+  }
+  if (o.dryRun) return { action, status: 'planned' };
+  const deleteTarget = () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: difference.key }), { abortSignal });
+  try {
+    if (action === 'delete') {
+      await deleteTarget();
+      return { action, status: 'done' };
+    }
+    const copy = () =>
+      copyBlobToS3({
+        source: { blob: o.container.getBlobClient(difference.source?.name ?? '') },
+        target: { s3, bucket, key: difference.key },
+        abortSignal,
+      });
+    let result = await copy();
+    // The copy trusts the object's recorded source version; a corrupted object keeps it, so it must go first.
+    if (result.outcome === 'skipped-up-to-date' && (difference.kind === 'sizeMismatch' || difference.kind === 'checksumMismatch')) {
+      await deleteTarget();
+      result = await copy();
+    }
+    if (result.outcome === 'skipped-newer-in-target') {
+      return { action, status: 'skipped', detail: 'S3 already holds a newer version of the blob' };
+    }
+    return { action, status: 'done' };
+  } catch (error) {
+    return { action, status: 'failed', detail: (error as Error).message };
+  }
+}

@@ -1,0 +1,54 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import { listSourceBlobs, listSourceTopLevel, type SourceBlob } from '../listing/source-listing.js';
+import { listTargetObjects, listTargetTopLevel, type TargetLocation, type TargetObject } from '../listing/target-listing.js';
+import { compareUtf8, inUtf8Order } from '../listing/utf8-order.js';
+import type { KeyMapping } from './key-mapping.js';
+
+/** A slice of the name space whose two listings can be merged independently of the others. */
+export interface Shard {
+  label: string;
+  sources(): AsyncIterable<SourceBlob>;
+  targets(): AsyncIterable<TargetObject>;
+}
+
+async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
+  yield* items;
+}
+
+function flatShard(
+  o: { container: ContainerClient; target: TargetLocation; keys: KeyMapping; abortSignal?: AbortSignal },
+  prefix: string,
+): Shard {
+  return {
+    label: prefix,
+    sources: () => inUtf8Order((listed) => listSourceBlobs(o.container, listed, o.abortSignal), prefix),
+    targets: () => listTargetObjects(o.target, o.keys.keyOf(prefix), o.abortSignal),
+  };
+}
+
+/**
+ * Splits the listing under `prefix` at its first "/" level: one shard per folder (the union of both
+ * sides' folders, so folders only S3 has are still reported as extra) and one for the names at that
+ * level, which the one-page discovery listing already holds. When either side's level spans more than
+ * one page, folder discovery would cost as much as the listing itself: then it is one shard.
+ */
+export async function planShards(o: {
+  container: ContainerClient;
+  target: TargetLocation;
+  keys: KeyMapping;
+  prefix: string;
+  abortSignal?: AbortSignal;
+}): Promise<Shard[]> {
+  const [sourceLevel, targetLevel] = await Promise.all([
+    listSourceTopLevel(o.container, o.prefix, o.abortSignal),
+    listTargetTopLevel(o.target, o.keys.keyOf(o.prefix), o.abortSignal),
+  ]);
+  if (!sourceLevel || !targetLevel) return [flatShard(o, o.prefix)];
+  const folders = new Set([...sourceLevel.prefixes, ...targetLevel.prefixes.map((key) => o.keys.nameOf(key))]);
+  const sources = [...sourceLevel.blobs].sort((a, b) => compareUtf8(a.name, b.name));
+  const targets = [...targetLevel.objects].sort((a, b) => compareUtf8(a.key, b.key));
+  return [
+    { label: o.prefix, sources: () => fromArray(sources), targets: () => fromArray(targets) },
+    ...[...folders].sort(compareUtf8).map((folder) => flatShard(o, folder)),
+  ];
+}

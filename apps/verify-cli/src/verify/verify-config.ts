@@ -1,0 +1,137 @@
+import { z } from 'zod';
+import { ConfigurationError } from '../cli-errors.js';
+import { loadLocalStack, type LocalStack } from '../local-stack.js';
+
+/** The verify command's flags as commander hands them over. */
+export interface VerifyFlags {
+  accountUrl?: string;
+  connectionString?: string;
+  container?: string;
+  prefix?: string;
+  bucket?: string;
+  targetPrefix?: string;
+  keyLayout?: string;
+  region?: string;
+  s3Endpoint?: string;
+  roleArn?: string;
+  audience?: string;
+  managedIdentityClientId?: string;
+  stsEndpoint?: string;
+  local?: boolean;
+  stack?: string;
+  deep?: boolean;
+  repair?: boolean;
+  dryRun?: boolean;
+  deleteExtra?: boolean;
+  concurrency?: string;
+  json?: boolean;
+  ndjson?: boolean;
+  progress?: boolean;
+}
+
+export type AzureAuth = { kind: 'connection-string'; connectionString: string } | { kind: 'default-credential'; accountUrl: string };
+
+export type AwsAuth =
+  | { kind: 'default-chain' }
+  | { kind: 'federated'; roleArn: string; audience: string; managedIdentityClientId?: string; stsEndpoint?: string }
+  /** `--local`: the local identity plane's App Service style endpoint stands in for the Function's managed identity. */
+  | { kind: 'local-federated'; roleArn: string; audience: string; stsEndpoint: string; identityEndpoint: string; identityHeader: string; clientId: string };
+
+export interface VerifyConfig {
+  azure: AzureAuth;
+  container: string;
+  prefix: string;
+  bucket: string;
+  targetPrefix: string;
+  keyLayout: 'account/container/blob' | 'container/blob' | 'blob';
+  region: string | undefined;
+  s3Endpoint: string | undefined;
+  aws: AwsAuth;
+  deep: boolean;
+  repair: { dryRun: boolean; deleteExtra: boolean } | undefined;
+  concurrency: number;
+  format: 'table' | 'json' | 'ndjson';
+  progress: 'auto' | 'always' | 'never';
+}
+
+const layoutSchema = z.enum(['account/container/blob', 'container/blob', 'blob'], {
+  error: () => '--key-layout must be one of account/container/blob (default), container/blob, blob',
+});
+const concurrencySchema = z.coerce
+  .number({ error: () => '--concurrency must be a whole number from 1 to 256' })
+  .int('--concurrency must be a whole number from 1 to 256')
+  .min(1, '--concurrency must be a whole number from 1 to 256')
+  .max(256, '--concurrency must be a whole number from 1 to 256');
+const urlSchema = (flag: string) => z.url({ error: () => `${flag} must be a URL such as https://host[:port]` });
+
+function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ConfigurationError(result.error.issues[0]?.message ?? 'invalid option');
+  return result.data;
+}
+
+function required(value: string | undefined, fix: string): string {
+  if (value === undefined || value === '') throw new ConfigurationError(fix);
+  return value;
+}
+
+function awsAuth(flags: VerifyFlags, stack: LocalStack | undefined): AwsAuth {
+  if (flags.roleArn || flags.audience) {
+    return {
+      kind: 'federated',
+      roleArn: required(flags.roleArn ?? stack?.aws.roleArn, '--audience needs --role-arn arn:aws:iam::<account>:role/<name> (the role the identity assumes)'),
+      audience: required(flags.audience ?? stack?.identity.audience, '--role-arn needs --audience (the Entra App ID URI the trust policy pins, e.g. api://blobferry-backup)'),
+      ...(flags.managedIdentityClientId ? { managedIdentityClientId: flags.managedIdentityClientId } : {}),
+      ...((flags.stsEndpoint ?? stack?.aws.stsEndpoint) ? { stsEndpoint: flags.stsEndpoint ?? stack?.aws.stsEndpoint } : {}),
+    };
+  }
+  if (stack) {
+    return {
+      kind: 'local-federated',
+      roleArn: stack.aws.roleArn,
+      audience: stack.identity.audience,
+      stsEndpoint: flags.stsEndpoint ?? stack.aws.stsEndpoint,
+      identityEndpoint: stack.identity.identityEndpoint,
+      identityHeader: stack.identity.identityHeader,
+      clientId: flags.managedIdentityClientId ?? stack.identity.backupIdentity.clientId,
+    };
+  }
+  return { kind: 'default-chain' };
+}
+
+function azureAuth(flags: VerifyFlags, env: Record<string, string | undefined>, stack: LocalStack | undefined): AzureAuth {
+  const connectionString = flags.connectionString ?? (flags.accountUrl ? undefined : (stack?.azure.connectionString ?? env.AZURE_STORAGE_CONNECTION_STRING));
+  if (connectionString) return { kind: 'connection-string', connectionString };
+  if (flags.accountUrl) return { kind: 'default-credential', accountUrl: parse(urlSchema('--account-url'), flags.accountUrl) };
+  throw new ConfigurationError(
+    'Name the storage account: --account-url https://<account>.blob.core.windows.net (signs in with ' +
+      'DefaultAzureCredential: az login, managed identity or AZURE_* variables), or --connection-string / ' +
+      'AZURE_STORAGE_CONNECTION_STRING, or --local for the local cloud.',
+  );
+}
+
+/** Flags, environment and (with --local) the local stack, checked and combined; flags win over the stack. */
+export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string, string | undefined>): Promise<VerifyConfig> {
+  if ((flags.dryRun || flags.deleteExtra) && !flags.repair) {
+    throw new ConfigurationError('--dry-run and --delete-extra only apply with --repair: add --repair.');
+  }
+  const stack = flags.local ? await loadLocalStack(flags.stack) : undefined;
+  if (flags.stack && !flags.local) throw new ConfigurationError('--stack names the local cloud stack file: add --local.');
+  const s3Endpoint = flags.s3Endpoint ?? stack?.aws.s3Endpoint;
+  return {
+    azure: azureAuth(flags, env, stack),
+    container: required(flags.container ?? stack?.azure.sourceContainer, 'Name the source container: --container <name>.'),
+    prefix: flags.prefix ?? '',
+    bucket: required(flags.bucket ?? stack?.aws.bucket, 'Name the backup bucket: --bucket <name>.'),
+    targetPrefix: flags.targetPrefix ?? stack?.aws.prefix ?? '',
+    keyLayout: parse(layoutSchema, flags.keyLayout ?? 'account/container/blob'),
+    region: flags.region ?? stack?.aws.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+    s3Endpoint: s3Endpoint === undefined ? undefined : parse(urlSchema('--s3-endpoint'), s3Endpoint),
+    aws: awsAuth(flags, stack),
+    deep: flags.deep ?? false,
+    repair: flags.repair ? { dryRun: flags.dryRun ?? false, deleteExtra: flags.deleteExtra ?? false } : undefined,
+    concurrency: parse(concurrencySchema, flags.concurrency ?? '16'),
+    format: flags.json ? 'json' : flags.ndjson ? 'ndjson' : 'table',
+    progress: flags.progress === true ? 'always' : flags.progress === false ? 'never' : 'auto',
+  };
+}
