@@ -1,4 +1,5 @@
 import { app } from '@azure/functions';
+import { ManagedIdentityCredential } from '@azure/identity';
 import { handleBlobEvent } from './backup-blob.js';
 import { type BackupClients, createClients } from './clients.js';
 import { loadConfig } from './config.js';
@@ -18,7 +19,9 @@ if (configResult.ok) {
   clients = createClients(configResult.config);
   const connectionString = configResult.config.APPLICATIONINSIGHTS_CONNECTION_STRING;
   if (connectionString) {
-    startAzureMonitor(connectionString).catch((error: unknown) =>
+    const { AZURE_CLIENT_ID: clientId } = configResult.config;
+    const credential = clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
+    startAzureMonitor(connectionString, credential).catch((error: unknown) =>
       console.error(JSON.stringify({ event: 'startup', problem: 'Application Insights export not started', error: errorSummary(error) })),
     );
   }

@@ -1,3 +1,4 @@
+import type { TokenCredential } from '@azure/identity';
 import { type Attributes, type Counter, type Histogram, metrics, trace, type Tracer } from '@opentelemetry/api';
 
 const INSTRUMENTATION_SCOPE = 'blobferry.backup-function';
@@ -40,10 +41,12 @@ export function recordEvent(outcome: string, durationMs: number, bytes: number, 
 
 /**
  * Sends traces, metrics and logs to Application Insights. Loaded only when a connection string
- * is configured: the exporter and its SDK are large and have no work to do otherwise.
+ * is configured: the exporter and its SDK are large and have no work to do otherwise. Ingestion
+ * is authenticated with the Function's managed identity (it holds Monitoring Metrics Publisher),
+ * so Application Insights may refuse key-only ingestion.
  */
-export async function startAzureMonitor(connectionString: string): Promise<void> {
+export async function startAzureMonitor(connectionString: string, credential: TokenCredential): Promise<void> {
   const { useAzureMonitor } = await import('@azure/monitor-opentelemetry');
-  useAzureMonitor({ azureMonitorExporterOptions: { connectionString } });
+  useAzureMonitor({ azureMonitorExporterOptions: { connectionString, credential } });
   instruments = undefined;
 }

@@ -118,3 +118,8 @@ export async function waitFor(condition: () => Promise<boolean>, o: { timeoutMs:
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+/** Byte equality without a deep diff (vitest's toEqual is very slow on MiB-sized buffers). */
+export function sameBytes(actual: Buffer | undefined, expected: Buffer): boolean {
+  return actual !== undefined && actual.equals(expected);
+}
