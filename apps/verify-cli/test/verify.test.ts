@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto';
+import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blobferry, seedBackedUp, startLocalBackup, type LocalBackup } from './helpers/local-backup.js';
+
+let backup: LocalBackup;
+
+beforeAll(async () => {
+  backup = await startLocalBackup();
+}, 120_000);
+
+afterAll(async () => {
+  await backup?.stop();
+});
+
+const verify = (container: string, ...flags: string[]) =>
+  blobferry(['verify', '--local', '--stack', backup.stackFile, '--container', container, ...flags]);
+
+interface JsonReport {
+  summary: Record<string, number | string>;
+  differences: { key: string; kind: string; source: Record<string, unknown> | null; target: Record<string, unknown> | null; repair?: Record<string, unknown> }[];
+}
+
+const kinds = (report: JsonReport) =>
+  Object.fromEntries(report.differences.map((difference) => [difference.key, difference.kind]));
+
+/** Replaces the object with different bytes of equal length, as two parts, keeping its metadata. */
+async function overwriteMultipartKeepingMetadata(key: string): Promise<void> {
+  const { s3, bucket } = backup;
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  const original = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+  const corrupted = Buffer.from(original);
+  corrupted[corrupted.length - 1] = (corrupted.at(-1) ?? 0) ^ 0xff;
+  const firstPart = 5 * 1024 * 1024;
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: head.Metadata }));
+  const parts = [];
+  for (const [index, body] of [corrupted.subarray(0, firstPart), corrupted.subarray(firstPart)].entries()) {
+    const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId, PartNumber: index + 1, Body: body }));
+    parts.push({ ETag: part.ETag, PartNumber: index + 1 });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId, MultipartUpload: { Parts: parts } }));
+}
+
+describe('blobferry verify against the local cloud', () => {
+  it('proves a clean backup in sync (exit 0) through the federated identity path', async () => {
+    await seedBackedUp(backup, 'clean', { 'a.txt': 'alpha', 'dir/b.txt': 'bravo', 'dir/sub/c.txt': 'charlie', 'empty': '' });
+    const stsRequestsBefore = backup.cloud.sts.requestCount();
+    const result = await verify('clean', '--json');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const report = JSON.parse(result.stdout) as JsonReport;
+    expect(report.summary).toMatchObject({ inSync: 4, missing: 0, extra: 0, sizeMismatch: 0, checksumMismatch: 0, stale: 0, unverifiable: 0, repaired: 0 });
+    expect(report.summary.source).toContain('/clean/');
+    expect(report.summary.target).toBe(`s3://${backup.bucket}/${backup.keyOf('clean', '')}`);
+    expect(report.differences).toEqual([]);
+    // AWS access came from STS (AssumeRoleWithWebIdentity with the backup identity's token), not from keys.
+    expect(backup.cloud.sts.requestCount()).toBeGreaterThan(stsRequestsBefore);
+  });
+
+  it('finds missing, extra and stale shallowly, silent multipart corruption only with --deep, and --repair mends them', async () => {
+    const big = randomBytes(5 * 1024 * 1024 + 100);
+    await seedBackedUp(backup, 'drift', { 'keep.txt': 'unchanged', 'deleted.txt': 'to be deleted', 'changed.txt': 'version-1', 'big.bin': big });
+    const key = (name: string) => backup.keyOf('drift', name);
+    await backup.s3.send(new DeleteObjectCommand({ Bucket: backup.bucket, Key: key('deleted.txt') }));
+    await backup.s3.send(new PutObjectCommand({ Bucket: backup.bucket, Key: key('only-in-s3.txt'), Body: 'extra' }));
+    await backup.containerClient('drift').getBlockBlobClient('changed.txt').uploadData(Buffer.from('version-2'));
+    await overwriteMultipartKeepingMetadata(key('big.bin'));
+
+    const shallow = await verify('drift', '--json');
+    expect(shallow.code).toBe(1);
+    const shallowReport = JSON.parse(shallow.stdout) as JsonReport;
+    expect(kinds(shallowReport)).toEqual({ [key('deleted.txt')]: 'missing', [key('only-in-s3.txt')]: 'extra', [key('changed.txt')]: 'stale' });
+    expect(shallowReport.summary).toMatchObject({ inSync: 2, missing: 1, extra: 1, stale: 1, checksumMismatch: 0 });
+    const missing = shallowReport.differences.find((difference) => difference.kind === 'missing');
+    expect(missing).toMatchObject({ source: { name: 'deleted.txt', size: 13 }, target: null });
+
+    const deep = await verify('drift', '--deep', '--json');
+    expect(deep.code).toBe(1);
+    expect(kinds(JSON.parse(deep.stdout) as JsonReport)).toEqual({
+      [key('deleted.txt')]: 'missing',
+      [key('only-in-s3.txt')]: 'extra',
+      [key('changed.txt')]: 'stale',
+      [key('big.bin')]: 'checksumMismatch',
+    });
+
+    const dryRun = await verify('drift', '--deep', '--repair', '--dry-run', '--json');
+    expect(dryRun.code).toBe(1);
+    const planned = JSON.parse(dryRun.stdout) as JsonReport;
+    expect(planned.differences.map((difference) => difference.repair?.status).sort()).toEqual(['planned', 'planned', 'planned', 'skipped']);
+    expect(planned.summary.repaired).toBe(0);
+
+    const repair = await verify('drift', '--deep', '--repair', '--json');
+    const repaired = JSON.parse(repair.stdout) as JsonReport;
+    expect(repaired.summary).toMatchObject({ repaired: 3, remaining: 1 });
+    expect(repair.code).toBe(1); // the extra object is reported, not deleted
+    expect((await verify('drift', '--deep', '--json')).code).toBe(1);
+
+    const deleteExtra = await verify('drift', '--repair', '--delete-extra', '--json');
+    expect(JSON.parse(deleteExtra.stdout).summary).toMatchObject({ extra: 1, repaired: 1, remaining: 0 });
+    expect(deleteExtra.code).toBe(0);
+
+    const after = await verify('drift', '--deep', '--json');
+    expect(after.code).toBe(0);
+    expect(JSON.parse(after.stdout).summary).toMatchObject({ inSync: 4, missing: 0, extra: 0, stale: 0, checksumMismatch: 0 });
+  });
+
+  it('verifies non-ASCII and special-character names, in both listing orders', async () => {
+    const names = [
+      '\uFF61halfwidth', '\u{1F600}smile', 'p/\u{1F600}', 'p/\uFF61', 'p/a', 'p/\u{1F600}/\uE000', 'p/\u{1F600}/\u{10000}',
+      'a-b', 'a/b', 'a b', 'a+b', 'a%20b', 'ä/ö/ü', '日本語/ファイル.txt', 'sp ace/q?x=1&y#z', "quote'\"", 'x.y', 'x/y',
+    ];
+    await seedBackedUp(backup, 'names', Object.fromEntries(names.map((name) => [name, `bytes of ${name}`])));
+    const clean = await verify('names', '--json');
+    expect(clean.stderr).toBe('');
+    expect(JSON.parse(clean.stdout).summary).toMatchObject({ inSync: names.length, missing: 0, extra: 0 });
+    expect(clean.code).toBe(0);
+
+    for (const name of ['p/\u{1F600}/\uE000', '\uFF61halfwidth', 'a-b']) {
+      await backup.s3.send(new DeleteObjectCommand({ Bucket: backup.bucket, Key: backup.keyOf('names', name) }));
+    }
+    const drift = await verify('names', '--ndjson');
+    expect(drift.code).toBe(1);
+    const lines = drift.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const summary = lines.pop();
+    expect(summary.summary).toMatchObject({ inSync: names.length - 3, missing: 3, extra: 0 });
+    expect(lines.map((line) => [line.kind, line.source.name]).sort()).toEqual(
+      [['missing', 'a-b'], ['missing', 'p/\u{1F600}/\uE000'], ['missing', '\uFF61halfwidth']].sort(),
+    );
+    for (const line of lines) expect(Object.keys(line).sort()).toEqual(['key', 'kind', 'source', 'target']);
+
+    const scoped = await verify('names', '--prefix', 'p/', '--json');
+    expect(JSON.parse(scoped.stdout).summary).toMatchObject({ inSync: 4, missing: 1 });
+  });
+
+  it('prints a table by default and no progress when stderr is not a terminal', async () => {
+    await seedBackedUp(backup, 'table', { 'one.txt': 'one' });
+    await backup.s3.send(new PutObjectCommand({ Bucket: backup.bucket, Key: backup.keyOf('table', 'two.txt'), Body: 'two' }));
+    const result = await verify('table');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/^KIND\s+SOURCE SIZE\s+TARGET SIZE\s+KEY\n/);
+    expect(result.stdout).toMatch(/extra\s+-\s+3\s+\S*table\/two\.txt\n/);
+    expect(result.stdout).toMatch(/in sync\s+1\n/);
+  });
+
+  it('exits 2 with the fix named for usage, configuration and missing resources', async () => {
+    const noStack = await blobferry(['verify', '--local', '--stack', '/nonexistent/stack.json']);
+    expect(noStack.code).toBe(2);
+    expect(noStack.stderr).toMatch(/npm start/);
+
+    const unknownOption = await blobferry(['verify', '--no-such-flag']);
+    expect(unknownOption.code).toBe(2);
+    expect(unknownOption.stderr).toMatch(/unknown option/);
+
+    const dryRunAlone = await verify('clean', '--dry-run');
+    expect(dryRunAlone.code).toBe(2);
+    expect(dryRunAlone.stderr).toMatch(/add --repair/);
+
+    const bothFormats = await verify('clean', '--json', '--ndjson');
+    expect(bothFormats.code).toBe(2);
+
+    const noSource = await blobferry(['verify', '--bucket', 'b', '--container', 'c']);
+    expect(noSource.code).toBe(2);
+    expect(noSource.stderr).toMatch(/--account-url/);
+
+    const noContainer = await verify('no-such-container');
+    expect(noContainer.code).toBe(2);
+    expect(noContainer.stderr).toMatch(/container does not exist/);
+
+    const help = await blobferry(['verify', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--delete-extra/);
+  });
+});
