@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { unwatchProcessGroup, watchProcessGroup } from './orphan-watchdog.js';
 
 // Every emulator runs as a child in its own process group, so stopping it also stops whatever it spawned
-// (moto_server's reloader, npm shims). A process-exit hook kills the groups that are still alive, so a test
-// runner that exits without calling stop() does not leave emulators behind.
+// (moto_server's reloader, npm shims). If stop() is never called, a process-exit hook (normal exit) or the
+// orphan watchdog (killed by a signal) kills the groups that are still alive.
 
 export interface ManagedChild {
   name: string;
@@ -52,10 +53,12 @@ export function spawnChild(o: {
   if (child.pid === undefined) throw new Error(`${o.name}: could not start ${o.command}`);
   const pid = child.pid;
   liveGroups.add(pid);
+  watchProcessGroup(pid);
   let recent = '';
   const exited = new Promise<void>((resolve) => {
     child.once('exit', () => {
       liveGroups.delete(pid);
+      unwatchProcessGroup(pid);
       resolve();
     });
   });

@@ -1,6 +1,6 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { azuriteConnectionString, ensureContainer, startAzurite } from './azurite.js';
 import {
   AWS_ACCOUNT_ID,
@@ -22,7 +22,9 @@ import { ensureBucket } from './s3/ensure-bucket.js';
 import { startMoto } from './s3/moto.js';
 import type { RunningS3 } from './s3/running-s3.js';
 import { startS3rver } from './s3/s3rver.js';
+import { startSts } from './sts/index.js';
 import type { EventGridEvent, Stack } from './types.js';
+import { AWS_IAM_TEMPLATE_PATH, DEFAULT_MOTO_VENV_DIR } from './workspace-paths.js';
 
 export type Log = (entry: Record<string, unknown>) => void;
 
@@ -59,7 +61,7 @@ export interface LocalCloudOptions {
   faultProxy?: boolean;
   /** BlobCreated delivery; off when omitted or false. `{}` records events without delivering them anywhere. */
   events?: false | EventOptions;
-  /** Where the moto venv lives (default `<cwd>/.local-cloud/moto-venv`). */
+  /** Where the moto venv lives (default `<workspace root>/.local-cloud/moto-venv`). */
   motoVenvDir?: string;
   /** Structured logs (default: JSON lines on stderr). */
   log?: Log;
@@ -95,7 +97,7 @@ async function startS3(options: LocalCloudOptions, log: Log): Promise<RunningS3>
   if (s3 === 's3rver') return startS3rver({ port, persistDir: options.persistDir && join(options.persistDir, 's3rver') });
   if (s3 === 'moto') {
     if (options.persistDir) log({ level: 'warn', msg: 'moto keeps data in memory only; --persist applies to Azurite' });
-    return startMoto({ port, venvDir: options.motoVenvDir ?? resolve('.local-cloud', 'moto-venv'), log });
+    return startMoto({ port, venvDir: options.motoVenvDir ?? DEFAULT_MOTO_VENV_DIR, log });
   }
   return {
     kind: 'external',
@@ -144,17 +146,25 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const identity = (identityStart as PromiseFulfilledResult<IdentityPlane>).value;
     checkAborted();
 
-    const trusted = options.trust === 'system-assigned' ? identity.systemIdentity : identity.backupIdentity;
-    // STS is being written alongside (src/sts); until it lands the stack has no STS endpoint.
-    void trusted;
-    const sts = {
-      endpoint: '',
-      roleArn: `arn:aws:iam::${AWS_ACCOUNT_ID}:role/blobferry-backup`,
-      requestCount: () => 0,
-      failNext: (_code: string, _times?: number): void => {
-        throw new Error('local STS is not integrated yet');
+    const trustedPrincipal = options.trust === 'system-assigned' ? identity.systemIdentity : identity.backupIdentity;
+    const sts = await startSts({
+      host: '127.0.0.1',
+      port: defaultPorts ? DEFAULT_PORTS.sts : 0,
+      templatePath: AWS_IAM_TEMPLATE_PATH,
+      templateParameters: {
+        TenantId: identity.tenantId,
+        PrincipalId: trustedPrincipal.principalId,
+        Audience: identity.audience,
+        BucketName: BACKUP_BUCKET,
+        BucketPrefix: BACKUP_PREFIX,
       },
-    };
+      // The shipped template names Entra's real issuer; tokens here come from the local one standing for it.
+      issuerAliases: { [`https://sts.windows.net/${identity.tenantId}/`]: identity.issuer },
+      credentials: s3.credentials,
+      accountId: AWS_ACCOUNT_ID,
+      log,
+    });
+    closers.push(() => sts.close());
 
     const azuriteBlobEndpoint = `${azurite.origin}/${AZURITE_ACCOUNT_NAME}`;
     let blobEndpoint = azuriteBlobEndpoint;

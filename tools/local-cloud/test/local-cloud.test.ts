@@ -2,6 +2,8 @@ import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { ManagedIdentityCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -49,7 +51,7 @@ describe('startLocalCloud (Azurite + s3rver + identity plane + STS)', () => {
       s3Endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
       bucket: BACKUP_BUCKET,
       prefix: '',
-      stsEndpoint: expect.any(String),
+      stsEndpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/?$/),
       roleArn: 'arn:aws:iam::000000000000:role/blobferry-backup',
       emulatorAccessKeyId: 'S3RVER',
       emulatorSecretAccessKey: 'S3RVER',
@@ -91,6 +93,81 @@ describe('startLocalCloud (Azurite + s3rver + identity plane + STS)', () => {
       credentials: { accessKeyId: 'AKIAWRONG', secretAccessKey: 'wrong' },
     });
     await expect(wrongKey.send(new ListObjectsV2Command({ Bucket: aws.bucket }))).rejects.toThrow();
+  });
+
+  it('end to end: App Service managed identity token -> STS AssumeRoleWithWebIdentity -> S3 ListObjectsV2', async () => {
+    const { aws, identity } = cloud.stack;
+    // This file runs in its own process, so it may set the variables @azure/identity (MSAL) reads.
+    const names = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IDENTITY_SERVER_THUMBPRINT', 'MSI_ENDPOINT', 'MSI_SECRET', 'IMDS_ENDPOINT', 'AZURE_POD_IDENTITY_AUTHORITY_HOST', 'AZURE_FEDERATED_TOKEN_FILE'];
+    const saved = new Map(names.map((name) => [name, process.env[name]]));
+    for (const name of names) delete process.env[name];
+    process.env['IDENTITY_ENDPOINT'] = identity.identityEndpoint;
+    process.env['IDENTITY_HEADER'] = identity.identityHeader;
+    let token: string;
+    try {
+      const credential = new ManagedIdentityCredential({ clientId: identity.backupIdentity.clientId });
+      token = (await credential.getToken(`${identity.audience}/.default`)).token;
+    } finally {
+      for (const [name, value] of saved) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+
+    const requestsBefore = cloud.sts.requestCount();
+    const sts = new STSClient({ endpoint: aws.stsEndpoint, region: aws.region });
+    const assumed = await sts.send(
+      new AssumeRoleWithWebIdentityCommand({ RoleArn: aws.roleArn, RoleSessionName: 'local-cloud-e2e', WebIdentityToken: token }),
+    );
+    expect(cloud.sts.requestCount()).toBe(requestsBefore + 1);
+    const credentials = assumed.Credentials;
+    expect(credentials?.Expiration?.getTime()).toBeGreaterThan(Date.now());
+    expect(credentials?.SessionToken).toBeTruthy();
+
+    const s3 = new S3Client({
+      endpoint: aws.s3Endpoint,
+      region: aws.region,
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: credentials!.AccessKeyId!,
+        secretAccessKey: credentials!.SecretAccessKey!,
+        sessionToken: credentials!.SessionToken,
+      },
+    });
+    await s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'federated/proof.txt', Body: 'written with STS credentials' }));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: 'federated/' }));
+    expect(listed.Contents?.map((object) => object.Key)).toEqual(['federated/proof.txt']);
+  });
+
+  it('the shipped trust policy refuses the intruder identity', async () => {
+    const { aws } = cloud.stack;
+    const token = await cloud.identity.mintToken({ identity: 'intruder' });
+    const sts = new STSClient({ endpoint: aws.stsEndpoint, region: aws.region });
+    await expect(
+      sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: aws.roleArn, RoleSessionName: 'intruder', WebIdentityToken: token })),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+});
+
+describe("trust: 'system-assigned'", () => {
+  it('makes the role admit the system-assigned identity instead of the backup identity', async () => {
+    const cloud = await startLocalCloud({ trust: 'system-assigned', log: () => undefined });
+    try {
+      const { aws } = cloud.stack;
+      const sts = new STSClient({ endpoint: aws.stsEndpoint, region: aws.region });
+      const assume = async (identity: 'system' | 'backup') =>
+        sts.send(
+          new AssumeRoleWithWebIdentityCommand({
+            RoleArn: aws.roleArn,
+            RoleSessionName: identity,
+            WebIdentityToken: await cloud.identity.mintToken({ identity }),
+          }),
+        );
+      expect((await assume('system')).SubjectFromWebIdentityToken).toBe(SYSTEM_IDENTITY.principalId);
+      await expect(assume('backup')).rejects.toMatchObject({ name: 'AccessDenied' });
+    } finally {
+      await cloud.stop();
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { spawnChild } from '../child-process.js';
 import { MOTO_KEY_PAIR, MOTO_VERSION } from '../constants.js';
@@ -17,27 +17,54 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+const LOCK_WAIT_MS = 5 * 60_000;
+
+/** Serialises first-time installs: tests of several projects may start moto at the same moment. */
+async function withInstallLock<T>(venvDir: string, work: () => Promise<T>): Promise<T> {
+  const lock = `${venvDir}.lock`;
+  await mkdir(dirname(venvDir), { recursive: true });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (Date.now() > deadline) throw new Error(`moto venv lock ${lock} is still held after 5 minutes; remove it if no install is running.`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
 /** Creates the venv and installs the pinned moto server once; later starts reuse it. */
 export async function ensureMotoVenv(o: { venvDir: string; log: (entry: Record<string, unknown>) => void }): Promise<string> {
   const server = join(o.venvDir, 'bin', 'moto_server');
   const marker = join(o.venvDir, `.moto-${MOTO_VERSION}`);
-  if ((await exists(server)) && (await exists(marker))) return server;
-  o.log({ msg: 'installing moto server into a venv (first run only)', venvDir: o.venvDir, version: MOTO_VERSION });
-  try {
-    await run('python3', ['-m', 'venv', o.venvDir]);
-    await run(join(o.venvDir, 'bin', 'pip'), ['install', '--quiet', `moto[server]==${MOTO_VERSION}`], {
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    await run('touch', [marker]);
-  } catch (error) {
-    throw new Error(
-      `Could not install moto ${MOTO_VERSION} into ${o.venvDir}: ${(error as Error).message}. ` +
-        'moto needs python3 with the venv module (Debian: apt-get install python3-venv) and access to PyPI; ' +
-        'or use the default s3rver (--s3 s3rver).',
-      { cause: error },
-    );
-  }
-  return server;
+  if (await exists(marker)) return server;
+  return withInstallLock(o.venvDir, async () => {
+    if (await exists(marker)) return server;
+    o.log({ msg: 'installing moto server into a venv (first run only, takes about a minute)', venvDir: o.venvDir, version: MOTO_VERSION });
+    try {
+      await run('python3', ['-m', 'venv', o.venvDir]);
+      await run(join(o.venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`], {
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      await writeFile(marker, `moto[server]==${MOTO_VERSION}\n`);
+    } catch (error) {
+      throw new Error(
+        `Could not install moto ${MOTO_VERSION} into ${o.venvDir}: ${(error as Error).message}. ` +
+          'moto needs python3 with the venv module (Debian: apt-get install python3-venv) and access to PyPI; ' +
+          'or use the default s3rver (--s3 s3rver).',
+        { cause: error },
+      );
+    }
+    return server;
+  });
 }
 
 /** moto keeps everything in memory; it cannot persist (documented limit). */

@@ -1,0 +1,46 @@
+import { execFileSync } from 'node:child_process';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalCloud, type LocalCloud } from '../src/index.js';
+import { processGroupGone } from './process-gone.js';
+
+function pythonWithVenv(): boolean {
+  try {
+    execFileSync('python3', ['-c', 'import venv, ensurepip'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const available = pythonWithVenv();
+if (!available) console.warn('moto test skipped: python3 with the venv and ensurepip modules is not installed');
+
+describe.skipIf(!available)('S3 on moto (venv under .local-cloud/moto-venv)', () => {
+  let cloud: LocalCloud;
+
+  // The first run installs moto from PyPI into the workspace's venv.
+  beforeAll(async () => {
+    cloud = await startLocalCloud({ s3: 'moto', log: () => undefined });
+  }, 240_000);
+  afterAll(() => cloud?.stop());
+
+  it('serves the bucket through @aws-sdk/client-s3 and stops its server process', async () => {
+    const { aws } = cloud.stack;
+    expect(aws.emulatorAccessKeyId).toBe('moto-access-key');
+    const s3 = new S3Client({
+      endpoint: aws.s3Endpoint,
+      region: aws.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: aws.emulatorAccessKeyId, secretAccessKey: aws.emulatorSecretAccessKey },
+    });
+    await s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'moto/hello.txt', Body: 'hello moto' }));
+    const got = await s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: 'moto/hello.txt' }));
+    expect(await got.Body?.transformToString()).toBe('hello moto');
+
+    const pids = cloud.childPids;
+    expect(pids).toHaveLength(2);
+    await cloud.stop();
+    for (const pid of pids) expect(processGroupGone(pid)).toBe(true);
+  });
+});
