@@ -6,6 +6,7 @@ const productionConstraints = [
   { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'] },
   { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:lib', 'type:tool'] },
+  { sourceTag: 'type:infra', onlyDependOnLibsWithTags: [] },
 ];
 const testConstraints = productionConstraints.map((constraint) => ({
   ...constraint,
