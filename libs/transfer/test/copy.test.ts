@@ -73,6 +73,11 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
       [BACKUP_METADATA.sourceLastModified]: properties.lastModified?.toISOString(),
       [BACKUP_METADATA.sourceMd5]: md5Of(data),
     });
+    // Whatever checksum the endpoint keeps must be the content's (readObject above validated it too), and
+    // a reported checksum is one the endpoint holds.
+    const stored = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    if (result.checksum) expect(stored[`Checksum${result.checksum.algorithm}`]).toBe(result.checksum.value);
+    else expect([stored.ChecksumCRC64NVME, stored.ChecksumCRC32C]).toEqual([undefined, undefined]);
     expect(await digestObject({ s3: client, bucket, key })).toEqual({ md5Base64: md5Of(data), bytes: size });
     expect(await digestBlob({ blob })).toEqual({ md5Base64: md5Of(data), bytes: size, etag: properties.etag });
   });

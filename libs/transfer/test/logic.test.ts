@@ -4,6 +4,8 @@ import { recordedSourceOf, targetHeadersFor } from '../src/metadata.js';
 import { pipelineParts, splitIntoParts } from '../src/pipeline.js';
 import { isTransient, withRetry } from '../src/retry.js';
 import { judge } from '../src/target.js';
+import { capabilitiesOf, downgradeChecksum, isChecksumRejection, isConditionalWriteConflict, isConditionalWriteRejection } from '../src/s3-capabilities.js';
+import { S3Client } from '@aws-sdk/client-s3';
 import type { SourceSnapshot } from '../src/source.js';
 
 const snapshot: SourceSnapshot = {
@@ -175,5 +177,32 @@ describe('pipelineParts', () => {
       }),
     ).rejects.toBe(failure);
     expect(processed.length).toBeLessThan(10);
+  });
+});
+
+describe('endpoint capabilities', () => {
+  const s3Error = (name: string, status: number, message = name) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+
+  it('tells a rejected feature from an integrity failure or a conflict', () => {
+    expect(isChecksumRejection(s3Error('InvalidRequest', 400, 'Checksum algorithm CRC64NVME is not supported'))).toBe(true);
+    expect(isChecksumRejection(s3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented'))).toBe(true);
+    expect(isChecksumRejection(s3Error('BadDigest', 400, 'The CRC64NVME you specified did not match the calculated checksum'))).toBe(false);
+    expect(isChecksumRejection(s3Error('AccessDenied', 403, 'checksum'))).toBe(false);
+    expect(isConditionalWriteRejection(s3Error('InvalidArgument', 400, 'If-None-Match is not supported'))).toBe(true);
+    expect(isConditionalWriteRejection(s3Error('InvalidArgument', 400, 'bad part number'))).toBe(false);
+    expect(isConditionalWriteConflict(s3Error('PreconditionFailed', 412))).toBe(true);
+    expect(isConditionalWriteConflict(s3Error('ConditionalRequestConflict', 409))).toBe(true);
+    expect(isConditionalWriteConflict(s3Error('InternalError', 500))).toBe(false);
+  });
+
+  it('remembers downgrades per client: CRC64NVME, then CRC32C, then none', () => {
+    const first = new S3Client({ region: 'us-east-1' });
+    const second = new S3Client({ region: 'us-east-1' });
+    expect(capabilitiesOf(first).checksum).toBe('CRC64NVME');
+    downgradeChecksum(capabilitiesOf(first));
+    expect(capabilitiesOf(first).checksum).toBe('CRC32C');
+    downgradeChecksum(capabilitiesOf(first));
+    expect(capabilitiesOf(first).checksum).toBeUndefined();
+    expect(capabilitiesOf(second)).toEqual({ checksum: 'CRC64NVME', multipartChecksum: true, conditionalWrites: true });
   });
 });
