@@ -86,7 +86,10 @@ export function spawnChild(o: {
     });
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${o.name} exited (code ${code}, signal ${signal}) before it was ready. Output:\n${recent}`));
+      const hint = /EADDRINUSE/.test(recent)
+        ? ' Its port is taken: stop the other stack, or use free ports (the default; not --ports default).'
+        : '';
+      reject(new Error(`${o.name} exited (code ${code}, signal ${signal}) before it was ready.${hint} Output:\n${recent}`));
     });
   });
   ready.catch(() => undefined);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli-program.js';
 import type { LocalCloud, Stack } from '../src/index.js';
 import { processGroupGone } from './process-gone.js';
+import { required } from './required.js';
 
 describe('local-cloud up', () => {
   it('prints the endpoints and connection string, writes the stack file, and stops everything on SIGTERM', async () => {
@@ -27,10 +28,11 @@ describe('local-cloud up', () => {
       }).then(() => signals.emit('stopped'));
     });
     await ready;
+    const started = required(cloud, 'the running stack');
     const stopped = new Promise((resolve) => signals.once('stopped', resolve));
     try {
       const stack = JSON.parse(await readFile(stackFile, 'utf8')) as Stack;
-      expect(stack).toEqual(cloud!.stack);
+      expect(stack).toEqual(started.stack);
       expect(lines.join('\n')).toContain(stack.azure.connectionString);
       expect(lines.join('\n')).toContain(stack.aws.s3Endpoint);
       expect(lines.join('\n')).not.toContain(stack.identity.identityHeader);
@@ -39,7 +41,7 @@ describe('local-cloud up', () => {
       await stopped;
     }
     expect(lines.at(-1)).toBe('local cloud stopped');
-    for (const pid of cloud!.childPids) expect(processGroupGone(pid)).toBe(true);
+    for (const pid of started.childPids) expect(processGroupGone(pid)).toBe(true);
     await expect(readFile(stackFile)).rejects.toMatchObject({ code: 'ENOENT' });
     await rm(workDir, { recursive: true, force: true });
   });

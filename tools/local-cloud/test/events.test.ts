@@ -7,6 +7,7 @@ import { EventGridDeserializer, isSystemEvent } from '@azure/eventgrid';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type EventGridEvent, type LocalCloud } from '../src/index.js';
+import { required } from './required.js';
 
 const deserializer = new EventGridDeserializer();
 
@@ -75,8 +76,8 @@ describe('BlobCreated delivery to an in-process handler', () => {
       ['PutBlob', 5],
       ['PutBlockList', 300],
     ]);
-    const [first, second] = forBlob;
-    expect(second!.data.sequencer > first!.data.sequencer).toBe(true);
+    const [first, second] = forBlob.map((event) => event.data.sequencer);
+    expect(required(second, 'second sequencer') > required(first, 'first sequencer')).toBe(true);
   });
 
   it('notices blobs in every container, not only the source container', async () => {
@@ -142,14 +143,14 @@ describe('failing deliveries', () => {
 
     expect(attempts).toBe(3);
     expect(cloud.events.delivered()).toEqual([]);
-    const [deadLettered] = cloud.events.deadLettered();
-    expect(deadLettered?.subject).toBe('/blobServices/default/containers/source/blobs/doomed.txt');
+    const deadLettered = required(cloud.events.deadLettered()[0], 'a dead-lettered event');
+    expect(deadLettered.subject).toBe('/blobServices/default/containers/source/blobs/doomed.txt');
 
     const files = await readdir(cloud.stack.events.deadLetter);
-    expect(files).toEqual([`${deadLettered!.id}.json`]);
-    const record = JSON.parse(await readFile(join(cloud.stack.events.deadLetter, files[0]!), 'utf8')) as Record<string, unknown>;
+    expect(files).toEqual([`${deadLettered.id}.json`]);
+    const record = JSON.parse(await readFile(join(cloud.stack.events.deadLetter, required(files[0], 'a dead-letter file')), 'utf8')) as Record<string, unknown>;
     expect(record).toMatchObject({
-      id: deadLettered!.id,
+      id: deadLettered.id,
       eventType: 'Microsoft.Storage.BlobCreated',
       deadLetterReason: 'MaxDeliveryAttemptsExceeded',
       deliveryAttempts: 3,
@@ -217,5 +218,37 @@ describe('webhook delivery', () => {
     expect(delivered).toHaveLength(1);
     expect(delivered[0] && isSystemEvent('Microsoft.Storage.BlobCreated', delivered[0])).toBe(true);
     expect(cloud.events.delivered()).toHaveLength(1);
+  });
+});
+
+describe('a webhook that does not answer the validation handshake', () => {
+  it('receives no notifications; the event is dead-lettered with the handshake failure logged', async () => {
+    const types: Array<string | undefined> = [];
+    const server = createServer((request, response) => {
+      types.push(request.headers['aeg-event-type'] as string | undefined);
+      request.resume();
+      request.on('end', () => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const logs: Array<Record<string, unknown>> = [];
+    const cloud = await startLocalCloud({
+      log: (entry) => logs.push(entry),
+      events: {
+        webhookUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+        pollIntervalMs: 100,
+        maxAttempts: 2,
+        initialBackoffMs: 10,
+      },
+    });
+    try {
+      await sourceContainer(cloud).getBlockBlobClient('unvalidated.txt').upload('x', 1);
+      await cloud.events.idle();
+      expect(types).toEqual(['SubscriptionValidation', 'SubscriptionValidation']);
+      expect(cloud.events.deadLettered()).toHaveLength(1);
+      expect(logs.find((entry) => entry.msg === 'event dead-lettered')?.error).toMatch(/subscription validation failed.*validationResponse/);
+    } finally {
+      await cloud.stop();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

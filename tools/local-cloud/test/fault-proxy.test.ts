@@ -2,6 +2,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type LocalCloud } from '../src/index.js';
+import { required } from './required.js';
 
 describe('fault proxy', () => {
   let cloud: LocalCloud;
@@ -11,6 +12,8 @@ describe('fault proxy', () => {
     cloud = await startLocalCloud({ faultProxy: true, log: (entry) => logs.push(entry) });
   });
   afterAll(() => cloud?.stop());
+
+  const faults = () => required(cloud.faults, 'faults (faultProxy: true)');
 
   function s3(maxAttempts: number) {
     const { aws } = cloud.stack;
@@ -25,7 +28,7 @@ describe('fault proxy', () => {
 
   it('injects one 500 into a matching S3 request, then forwards again (signatures still valid through the proxy)', async () => {
     const { aws } = cloud.stack;
-    cloud.faults!.failNext({ service: 's3', method: 'PUT', pathIncludes: 'flaky.txt', status: 500 });
+    faults().failNext({ service: 's3', method: 'PUT', pathIncludes: 'flaky.txt', status: 500 });
     await expect(s3(1).send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'flaky.txt', Body: 'x' }))).rejects.toMatchObject({
       $metadata: { httpStatusCode: 500 },
     });
@@ -41,7 +44,7 @@ describe('fault proxy', () => {
     );
     const blob = container.getBlockBlobClient('retried.txt');
     await blob.upload('azure', 5);
-    cloud.faults!.failNext({ service: 'azure', method: 'GET', pathIncludes: 'retried.txt', status: 500 });
+    faults().failNext({ service: 'azure', method: 'GET', pathIncludes: 'retried.txt', status: 500 });
     const before = logs.length;
     expect((await blob.downloadToBuffer()).toString()).toBe('azure');
     expect(logs.slice(before).filter((entry) => entry.msg === 'fault injected')).toEqual([
@@ -52,8 +55,8 @@ describe('fault proxy', () => {
   it('cuts a download after afterBytes, so a reader sees a truncated body', async () => {
     const { aws } = cloud.stack;
     await s3(1).send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'cut.bin', Body: Buffer.alloc(64 * 1024, 7) }));
-    cloud.faults!.failNext({ service: 's3', method: 'GET', pathIncludes: 'cut.bin', status: 200, afterBytes: 1000 });
+    faults().failNext({ service: 's3', method: 'GET', pathIncludes: 'cut.bin', status: 200, afterBytes: 1000 });
     const got = await s3(1).send(new GetObjectCommand({ Bucket: aws.bucket, Key: 'cut.bin' }));
-    await expect(got.Body!.transformToByteArray()).rejects.toThrow();
+    await expect(required(got.Body, 'a body').transformToByteArray()).rejects.toThrow();
   });
 });

@@ -19,6 +19,7 @@ import {
   type Stack,
 } from '../src/index.js';
 import { processGroupGone } from './process-gone.js';
+import { required } from './required.js';
 
 describe('startLocalCloud (Azurite + s3rver + identity plane + STS)', () => {
   let cloud: LocalCloud;
@@ -120,18 +121,18 @@ describe('startLocalCloud (Azurite + s3rver + identity plane + STS)', () => {
       new AssumeRoleWithWebIdentityCommand({ RoleArn: aws.roleArn, RoleSessionName: 'local-cloud-e2e', WebIdentityToken: token }),
     );
     expect(cloud.sts.requestCount()).toBe(requestsBefore + 1);
-    const credentials = assumed.Credentials;
-    expect(credentials?.Expiration?.getTime()).toBeGreaterThan(Date.now());
-    expect(credentials?.SessionToken).toBeTruthy();
+    const credentials = required(assumed.Credentials, 'credentials from STS');
+    expect(credentials.Expiration?.getTime()).toBeGreaterThan(Date.now());
+    expect(credentials.SessionToken).toBeTruthy();
 
     const s3 = new S3Client({
       endpoint: aws.s3Endpoint,
       region: aws.region,
       forcePathStyle: true,
       credentials: {
-        accessKeyId: credentials!.AccessKeyId!,
-        secretAccessKey: credentials!.SecretAccessKey!,
-        sessionToken: credentials!.SessionToken,
+        accessKeyId: required(credentials.AccessKeyId, 'AccessKeyId'),
+        secretAccessKey: required(credentials.SecretAccessKey, 'SecretAccessKey'),
+        sessionToken: credentials.SessionToken,
       },
     });
     await s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'federated/proof.txt', Body: 'written with STS credentials' }));
