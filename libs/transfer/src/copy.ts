@@ -4,6 +4,7 @@ import {
   CreateMultipartUploadCommand,
   PutObjectCommand,
   UploadPartCommand,
+  type CompleteMultipartUploadCommandOutput,
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -142,6 +143,7 @@ function skipped(context: CopyContext, verdict: Exclude<Verdict, 'copy'>, record
 }
 
 type ConditionalHeaders = { IfMatch?: string; IfNoneMatch?: string };
+type CommitOutcome<T> = { written: T } | { skipped: Exclude<Verdict, 'copy'>; recordedMd5: string | undefined };
 
 /**
  * The ordering guard around the one request that makes content visible (PutObject or
@@ -153,7 +155,7 @@ async function commitGuarded<T>(
   context: CopyContext,
   write: (conditions: ConditionalHeaders) => Promise<T>,
   replacingS3Etag?: string,
-): Promise<{ written: T } | { skipped: Exclude<Verdict, 'copy'>; recordedMd5: string | undefined }> {
+): Promise<CommitOutcome<T>> {
   const { s3, bucket, key, abortSignal, capabilities } = context;
   const source = { ...context.snapshot, sequencer: context.sequencer };
   const current = await withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal });
@@ -315,8 +317,10 @@ async function putMultipart(
 
   const headers = targetHeadersFor(snapshot, expectedMd5, context.sequencer);
   const { uploadId, algorithm } = await createUpload(context, headers, capabilities.multipartChecksum);
+  const digest = new ContentDigest(algorithm);
+  let outcome: CommitOutcome<CompleteMultipartUploadCommandOutput>;
+  let checksumBase64: string | undefined;
   try {
-    const digest = new ContentDigest(algorithm);
     const completedParts: CompletedPart[] = [];
     let uploadedBytes = 0;
     await pipelineParts({
@@ -342,67 +346,73 @@ async function putMultipart(
             ),
           { abortSignal: signal },
         );
-        const partChecksum = algorithm ? response[checksumField[algorithm]] : undefined;
         completedParts[part.partNumber - 1] = {
           PartNumber: part.partNumber,
           ETag: response.ETag,
-          ...(typeof partChecksum === 'string' ? { [checksumField[algorithm ?? 'CRC64NVME']]: partChecksum } : {}),
+          ...(algorithm ? checksumFields(algorithm, response[checksumField[algorithm]]) : {}),
         };
         uploadedBytes += data.length;
         context.onProgress?.({ bytes: uploadedBytes, totalBytes: snapshot.length });
       },
     });
 
-    const { md5Base64, checksumBase64 } = await digest.finish();
+    const streamed = await digest.finish();
+    const md5Base64 = streamed.md5Base64;
+    checksumBase64 = streamed.checksumBase64;
     if (md5Base64 !== expectedMd5) {
       if (declaredMd5 !== undefined) throw new ContentMd5MismatchError(declaredMd5, md5Base64);
       throw new SourceChangedError(`two reads of blob ${blob.containerName}/${blob.name} at one ETag hashed differently; retry`);
     }
 
-    const outcome = await commitGuarded(context, (conditions) =>
-      s3.send(
-        new CompleteMultipartUploadCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: uploadId,
-          MultipartUpload: { Parts: completedParts },
-          ...(algorithm ? { ChecksumType: 'FULL_OBJECT' } : {}),
-          ...checksumFields(algorithm, checksumBase64),
-          ...conditions,
-        }),
-        { abortSignal },
-      ),
+    outcome = await commitGuarded(
+      context,
+      (conditions) =>
+        s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: completedParts },
+            ...(algorithm ? { ChecksumType: 'FULL_OBJECT' } : {}),
+            ...checksumFields(algorithm, checksumBase64),
+            ...conditions,
+          }),
+          { abortSignal },
+        ),
       rewrite?.replacingS3Etag,
     );
-    if ('skipped' in outcome) {
-      await abortUpload(context, uploadId);
-      return skipped(context, outcome.skipped, outcome.recordedMd5);
-    }
-    let checksum = echoedChecksum(outcome.written, algorithm, checksumBase64);
-    if (algorithm && checksumBase64 && !checksum) {
-      // Complete did not confirm our value (real S3 does): ask what the endpoint stored.
-      const stored = await withRetry(() => storedChecksum(s3, bucket, key, algorithm, abortSignal), { abortSignal });
-      if (stored.value === checksumBase64) checksum = { algorithm, value: checksumBase64 };
-      else if (stored.value !== undefined && stored.s3Etag !== undefined) {
-        // The endpoint computed a wrong full-object checksum (see EndpointCapabilities.multipartChecksum):
-        // the object would fail every validating read. Stop sending multipart checksums to this endpoint and
-        // replace the object, once, with one that carries none.
-        capabilities.multipartChecksum = false;
-        return putMultipart(context, partSize, concurrency, { replacingS3Etag: stored.s3Etag, md5Base64 });
-      }
-    }
-    return {
-      outcome: 'copied',
-      key,
-      bytes: snapshot.length,
-      parts: parts.length,
-      sourceEtag: stripQuotes(snapshot.etag),
-      md5Base64,
-      ...(checksum ? { checksum } : {}),
-      durationMs: performance.now() - context.started,
-    };
   } catch (error) {
     await abortUpload(context, uploadId);
     throw error;
   }
+  if ('skipped' in outcome) {
+    await abortUpload(context, uploadId);
+    return skipped(context, outcome.skipped, outcome.recordedMd5);
+  }
+
+  // The upload is complete and visible from here on.
+  const md5Base64 = expectedMd5;
+  let checksum = echoedChecksum(outcome.written, algorithm, checksumBase64);
+  if (algorithm && checksumBase64 && !checksum) {
+    // Complete did not confirm our value (real S3 does): ask what the endpoint stored.
+    const stored = await withRetry(() => storedChecksum(s3, bucket, key, algorithm, abortSignal), { abortSignal });
+    if (stored.value === checksumBase64) checksum = { algorithm, value: checksumBase64 };
+    else if (stored.value !== undefined && stored.s3Etag !== undefined) {
+      // The endpoint computed a wrong full-object checksum (see EndpointCapabilities.multipartChecksum):
+      // the object would fail every validating read. Stop sending multipart checksums to this endpoint and
+      // replace the object, once, with one that carries none.
+      capabilities.multipartChecksum = false;
+      return putMultipart(context, partSize, concurrency, { replacingS3Etag: stored.s3Etag, md5Base64 });
+    }
+  }
+  return {
+    outcome: 'copied',
+    key,
+    bytes: snapshot.length,
+    parts: parts.length,
+    sourceEtag: stripQuotes(snapshot.etag),
+    md5Base64,
+    ...(checksum ? { checksum } : {}),
+    durationMs: performance.now() - context.started,
+  };
 }
