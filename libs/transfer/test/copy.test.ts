@@ -164,6 +164,17 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     expect(after.ETag).toBe(before.ETag);
   });
 
+  it('replaces an older version of the object with a new one (conditional on the object it saw)', async () => {
+    const blob = container.getBlockBlobClient('replace.bin');
+    const key = keyFor(blob.name);
+    for (const size of [6 * MiB, 7 * MiB, 100]) {
+      const data = bytes(size);
+      await blob.uploadData(data);
+      expect((await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key }, partSize })).outcome).toBe('copied');
+      expect((await readObject(shared, bucket, key)).equals(data)).toBe(true);
+    }
+  });
+
   it('keeps the newer version when an older one arrives later (sequencer and Last-Modified)', async () => {
     const client = s3();
     const blob = container.getBlockBlobClient('versions.txt');
