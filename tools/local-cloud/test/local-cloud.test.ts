@@ -172,6 +172,19 @@ describe("trust: 'system-assigned'", () => {
   });
 });
 
+describe('abortSignal', () => {
+  it('refuses to start when already aborted, and stops a running stack when aborted later', async () => {
+    await expect(startLocalCloud({ abortSignal: AbortSignal.abort(), log: () => undefined })).rejects.toThrow(/aborted/);
+
+    const controller = new AbortController();
+    const cloud = await startLocalCloud({ abortSignal: controller.signal, log: () => undefined });
+    controller.abort();
+    await cloud.stop(); // the same stop the abort started
+    for (const pid of cloud.childPids) expect(processGroupGone(pid)).toBe(true);
+    await expect(fetch(cloud.stack.aws.stsEndpoint)).rejects.toThrow();
+  });
+});
+
 describe('stop()', () => {
   it('leaves no emulator process behind, removes stack.json, and can be called twice', async () => {
     const workDir = await mkdtemp(join(tmpdir(), 'local-cloud-stop-'));
