@@ -1,20 +1,19 @@
-// `blobferry credentials` against tools/local-cloud: in process through a tiny commander program
-// (what main.ts does: program.addCommand(credentialsCommand())), and as a separate process that the
-// Debian AWS CLI runs as its credential_process.
+// `blobferry credentials` against tools/local-cloud: in process through the program the bin runs
+// (`run` from src/run.ts, which registers credentialsCommand()), and as the bin itself, run from
+// source by the Debian AWS CLI as its credential_process.
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalCloud, type LocalCloud } from '@blobferry/local-cloud';
-import { Command } from 'commander';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { credentialsCommand } from '../src/commands/credentials.js';
+import { run } from '../src/run.js';
 
 const JWT = /eyJ[\w-]+\.[\w-]+\./;
-const run = promisify(execFile);
+const execute = promisify(execFile);
 
 let cloud: LocalCloud;
 let workDir: string;
@@ -27,6 +26,7 @@ beforeAll(async () => {
   cloud = await startLocalCloud({ stackFile, log: () => undefined });
 });
 afterAll(async () => {
+  // `--local` points @azure/identity at the local identity endpoint through these variables.
   for (const [name, value] of [['IDENTITY_ENDPOINT', saved.endpoint], ['IDENTITY_HEADER', saved.header]] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
@@ -35,20 +35,15 @@ afterAll(async () => {
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
 
-/** Runs `blobferry credentials ...` in process, the way the bin's program would. */
+/** Runs `blobferry credentials ...` in process and captures what it prints. */
 async function blobferryCredentials(args: string[]) {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const output = { writeOut: (text: string) => void stdout.push(text), writeErr: (text: string) => void stderr.push(text) };
-  const program = new Command('blobferry').exitOverride().configureOutput(output);
-  program.addCommand(credentialsCommand().exitOverride().configureOutput(output));
-  let exitCode = 0;
-  try {
-    await program.parseAsync(['credentials', ...args], { from: 'user' });
-  } catch (error) {
-    exitCode = 2;
-    stderr.push(`blobferry: ${error instanceof Error ? error.message : String(error)}\n`);
-  }
+  const exitCode = await run(['credentials', ...args], {
+    stdout: { write: (text: string) => stdout.push(text) },
+    stderr: { write: (text: string) => stderr.push(text) },
+    env: process.env,
+  });
   return { exitCode, stdout: stdout.join(''), stderr: stderr.join('') };
 }
 
@@ -99,6 +94,7 @@ describe('blobferry credentials (in process)', () => {
 
   it('says what is missing without --local', async () => {
     const noRole = await blobferryCredentials(['--audience', 'api://blobferry-backup']);
+    expect(noRole.exitCode).toBe(2);
     expect(noRole.stderr).toContain('Missing --role-arn');
     const noStack = await blobferryCredentials(['--local', '--stack', join(workDir, 'absent.json')]);
     expect(noStack.exitCode).toBe(2);
@@ -107,13 +103,13 @@ describe('blobferry credentials (in process)', () => {
 });
 
 /**
- * The command as its own process, without a build: Node 22 strips types itself, and a resolve hook maps
- * the workspace's `./x.js` specifiers to `./x.ts` (the "@blobferry/source" condition selects sources).
- * Once the bin registers the command and is built, `node apps/verify-cli/dist/main.js credentials` is the same.
+ * The `blobferry` bin as a process, from source: Node 22 transforms the TypeScript itself
+ * (--experimental-transform-types, as the workspace uses parameter properties), the "@blobferry/source"
+ * condition selects workspace sources, and a resolve hook maps their `./x.js` specifiers to `./x.ts`.
+ * After `npm run build`, `node apps/verify-cli/dist/main.js` (the `blobferry` bin) is the same command.
  */
-async function writeCredentialsProcess(directory: string): Promise<string[]> {
+async function blobferryBin(directory: string): Promise<string[]> {
   const hooks = join(directory, 'ts-source-hooks.mjs');
-  const entry = join(directory, 'blobferry-credentials.mjs');
   await writeFile(
     hooks,
     `import { registerHooks } from 'node:module';
@@ -131,19 +127,16 @@ registerHooks({
 });
 `,
   );
-  const commandModule = pathToFileURL(fileURLToPath(new URL('../src/commands/credentials.ts', import.meta.url))).href;
-  await writeFile(
-    entry,
-    `import { credentialsCommand } from ${JSON.stringify(commandModule)};
-try {
-  await credentialsCommand().parseAsync(process.argv.slice(2), { from: 'user' });
-} catch (error) {
-  process.stderr.write('blobferry: ' + (error instanceof Error ? error.message : String(error)) + '\\n');
-  process.exitCode = 2;
-}
-`,
-  );
-  return [process.execPath, '--conditions=@blobferry/source', '--import', hooks, entry];
+  const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+  return [
+    process.execPath,
+    '--experimental-transform-types',
+    '--disable-warning=ExperimentalWarning',
+    '--conditions=@blobferry/source',
+    '--import',
+    hooks,
+    main,
+  ];
 }
 
 /** The environment of a machine with no AWS keys and no identity variables. */
@@ -163,7 +156,7 @@ describe('blobferry credentials as a credential_process', () => {
     await s3With({ accessKeyId: cloud.stack.aws.emulatorAccessKeyId, secretAccessKey: cloud.stack.aws.emulatorSecretAccessKey }).send(
       new PutObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: key, Body: 'hello from S3' }),
     );
-    const processCommand = [...(await writeCredentialsProcess(workDir)), '--local', '--stack', stackFile].join(' ');
+    const processCommand = [...(await blobferryBin(workDir)), 'credentials', '--local', '--stack', stackFile].join(' ');
     const configFile = join(workDir, 'aws-config');
     await writeFile(
       configFile,
@@ -171,7 +164,7 @@ describe('blobferry credentials as a credential_process', () => {
     );
     const before = cloud.sts.requestCount();
     // Asynchronous on purpose: the identity plane and STS answer from this very process.
-    const { stdout } = await run(
+    const { stdout } = await execute(
       '/usr/bin/aws',
       ['s3', 'ls', `s3://${cloud.stack.aws.bucket}/${cloud.stack.aws.prefix}credential-process/`, '--endpoint-url', cloud.stack.aws.s3Endpoint],
       {
@@ -188,11 +181,10 @@ describe('blobferry credentials as a credential_process', () => {
   });
 
   it('off Azure, without an identity endpoint, it explains how to get an identity', async () => {
-    const command = await writeCredentialsProcess(workDir);
-    const [node, ...args] = command;
-    const failure = await run(
+    const [node, ...args] = await blobferryBin(workDir);
+    const failure = await execute(
       node ?? process.execPath,
-      [...args, '--role-arn', cloud.stack.aws.roleArn, '--audience', cloud.stack.identity.audience, '--sts-endpoint', cloud.stack.aws.stsEndpoint],
+      [...args, 'credentials', '--role-arn', cloud.stack.aws.roleArn, '--audience', cloud.stack.identity.audience, '--sts-endpoint', cloud.stack.aws.stsEndpoint],
       // IMDS is pointed at a closed loopback port, as on a laptop without one.
       { env: cleanEnvironment({ AZURE_POD_IDENTITY_AUTHORITY_HOST: 'http://127.0.0.1:9' }), timeout: 60_000 },
     ).then(

@@ -74,6 +74,14 @@ describe('fromAzureManagedIdentity through the local cloud (user-assigned identi
     expect(await read.Body?.transformToString()).toBe('secretless');
   });
 
+  it('object id and resource id select the same user-assigned identity as its client id', async () => {
+    const backup = cloud.stack.identity.backupIdentity;
+    for (const selector of [{ managedIdentityObjectId: backup.principalId }, { managedIdentityResourceId: backup.resourceId }]) {
+      const credentials = await provider({ managedIdentityClientId: undefined, ...selector })();
+      expect(credentials.accessKeyId).toBe(cloud.stack.aws.emulatorAccessKeyId);
+    }
+  });
+
   it('100 concurrent first calls make exactly one STS request', async () => {
     const shared = provider();
     const before = cloud.sts.requestCount();
