@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { ConfigurationError, EXIT_CODES, type ExitCode } from './cli-errors.js';
+import { credentialsCommand } from './commands/credentials.js';
 import { verifyCommand } from './commands/verify.js';
 import { LocalStackError } from './local-stack.js';
 
@@ -19,6 +20,7 @@ export function createProgram(io: CliIo, setExitCode: (code: ExitCode) => void):
     .description('Verify and repair the S3 backup of an Azure Blob Storage container')
     .showHelpAfterError('(add --help for the options)');
   program.addCommand(verifyCommand(io, setExitCode));
+  program.addCommand(credentialsCommand());
   routeThroughIo(program, io);
   return program;
 }

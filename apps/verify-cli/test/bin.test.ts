@@ -1,0 +1,48 @@
+// The built bin as a user runs it: a separate node process, shebang, commander wiring and exit codes.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const execFileAsync = promisify(execFile);
+const workspaceDir = fileURLToPath(new URL('../../..', import.meta.url));
+const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+async function blobferryProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+beforeAll(async () => {
+  // The bin runs compiled code, so it and the libraries it imports are built first (as `nx build` would).
+  const tsc = `${workspaceDir}node_modules/typescript/bin/tsc`;
+  for (const project of ['libs/transfer', 'libs/federated-credentials', 'apps/verify-cli']) {
+    await execFileAsync(process.execPath, [tsc, '-p', `${workspaceDir}${project}/tsconfig.lib.json`]);
+  }
+}, 180_000);
+
+describe('the blobferry bin', () => {
+  it('keeps its shebang and lists both commands', async () => {
+    expect((await readFile(bin, 'utf8')).split('\n')[0]).toBe('#!/usr/bin/env node');
+    const help = await blobferryProcess(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/verify \[options\]/);
+    expect(help.stdout).toMatch(/credentials \[options\]/);
+  });
+
+  it('exits 2 for usage and configuration errors, naming the fix', async () => {
+    const usage = await blobferryProcess(['verify', '--deep', '--bogus']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/unknown option '--bogus'/);
+    const noStack = await blobferryProcess(['verify', '--local', '--stack', '/nonexistent/stack.json']);
+    expect(noStack.code).toBe(2);
+    expect(noStack.stderr).toMatch(/npm start/);
+    expect(noStack.stdout).toBe('');
+  });
+});
