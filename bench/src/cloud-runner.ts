@@ -12,6 +12,8 @@ interface RunnerOptions {
   pollIntervalMs?: number;
   /** Event deliveries in flight at once. */
   eventConcurrency?: number;
+  /** Keep Azurite's and s3rver's data here (s3rver's folder is `<persistDir>/s3rver`). */
+  persistDir?: string;
 }
 
 const options = JSON.parse(process.argv[2] ?? '{}') as RunnerOptions;
@@ -21,6 +23,7 @@ const cloud = await startLocalCloud({
   s3: options.s3,
   ports: 'free',
   stackFile: false,
+  ...(options.persistDir ? { persistDir: options.persistDir } : {}),
   events: options.webhookUrl
     ? {
         webhookUrl: options.webhookUrl,

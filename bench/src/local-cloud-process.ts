@@ -15,6 +15,7 @@ export async function startCloudProcess(options: {
   webhookUrl?: string;
   pollIntervalMs?: number;
   eventConcurrency?: number;
+  persistDir?: string;
 }): Promise<CloudProcess> {
   const runner = fileURLToPath(new URL('./cloud-runner.js', import.meta.url));
   const child = spawn(process.execPath, [runner, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'pipe'] });

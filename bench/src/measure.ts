@@ -70,6 +70,7 @@ export async function runMeasured(command: string, args: string[], options: RunO
       for (const line of lines) if (line.trim()) options.onStdoutLine(line);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      if (process.env.BLOBFERRY_BENCH_VERBOSE) process.stderr.write(chunk);
       stderr = (stderr + chunk).slice(-20_000);
     });
     child.stdin.on('error', () => undefined);

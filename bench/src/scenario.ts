@@ -9,6 +9,8 @@ export interface BenchContext {
   profile: Profile;
   runs: number;
   s3: 's3rver' | 'moto';
+  /** Who handles BlobCreated events in small-blobs: the real function (local Functions host) or the driver. */
+  eventConsumer: 'function' | 'driver';
   /** Scratch folder for this bench run (rclone.conf, stack files); removed at the end. */
   workDir: string;
   log(message: string): void;
@@ -50,9 +52,10 @@ export function workerPath(name: string): string {
 export async function runWorker<T>(
   name: string,
   args: unknown,
-  options: RunOptions = {},
+  options: RunOptions & { nodeArgs?: string[] } = {},
 ): Promise<{ measurement: Measurement; result: T }> {
-  const measurement = await runMeasured(process.execPath, [workerPath(name), JSON.stringify(args)], options);
+  const nodeArgs = options.nodeArgs ?? [];
+  const measurement = await runMeasured(process.execPath, [...nodeArgs, workerPath(name), JSON.stringify(args)], options);
   return { measurement, result: parseResult<T>(measurement.stdout) };
 }
 
@@ -60,4 +63,13 @@ export async function runWorker<T>(
 export function rotate<T>(items: readonly T[], run: number): T[] {
   const shift = run % Math.max(1, items.length);
   return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+/**
+ * Runs one endpoint operation (limit-worker) and times the operation itself, from inside the worker: the limit
+ * is the endpoint's rate, so the worker's own start-up is not part of it.
+ */
+export async function runLimit(args: Record<string, unknown>): Promise<Measurement & { objects: number; bytes: number }> {
+  const { measurement, result } = await runWorker<{ durationMs: number; objects: number; bytes: number }>('limit-worker', args);
+  return { ...measurement, wallS: result.durationMs / 1000, objects: result.objects, bytes: result.bytes };
 }

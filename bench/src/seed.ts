@@ -98,11 +98,16 @@ export async function putBackupObject(o: { s3: S3Client; bucket: string; key: st
       Body: o.bytes,
       ContentMD5: o.blob.md5Base64,
       ContentType: 'application/octet-stream',
-      Metadata: {
-        [BACKUP_METADATA.sourceEtag]: o.blob.etag.replace(/^"|"$/g, ''),
-        [BACKUP_METADATA.sourceLastModified]: o.blob.lastModified.toISOString(),
-        [BACKUP_METADATA.sourceMd5]: o.blob.md5Base64,
-      },
+      Metadata: backupMetadata(o.blob),
     }),
   );
+}
+
+/** The provenance metadata libs/transfer records on a copy of `blob` (user metadata names, without x-amz-meta-). */
+export function backupMetadata(blob: SeededBlob): Record<string, string> {
+  return {
+    [BACKUP_METADATA.sourceEtag]: blob.etag.replace(/^"|"$/g, ''),
+    [BACKUP_METADATA.sourceLastModified]: blob.lastModified.toISOString(),
+    [BACKUP_METADATA.sourceMd5]: blob.md5Base64,
+  };
 }

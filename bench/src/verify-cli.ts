@@ -1,32 +1,41 @@
 import type { Stack } from '@blobferry/local-cloud';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// `blobferry verify` as a user runs it: apps/verify-cli's built bin, in its own process, against a stack file.
+// `blobferry verify` as a user runs it: apps/verify-cli's built bin, in its own process. Azure by connection
+// string (AZURE_STORAGE_CONNECTION_STRING), AWS by the standard chain (the emulator's key pair in the environment), like rclone's keys: the
+// federated exchange costs one STS call, the same for any object count, so it is left out of the comparison.
 
 export const VERIFY_BIN = fileURLToPath(new URL('../../apps/verify-cli/dist/main.js', import.meta.url));
 
-export async function writeStackFile(directory: string, stack: Stack): Promise<string> {
-  const path = join(directory, 'stack.json');
-  await writeFile(path, JSON.stringify(stack), { mode: 0o600 });
-  return path;
-}
-
-export function verifyArgs(o: { stackFile: string; container: string; targetPrefix: string; deep?: boolean }): string[] {
+export function verifyArgs(o: { stack: Stack; container: string; targetPrefix: string; deep?: boolean }): string[] {
   return [
     VERIFY_BIN,
     'verify',
-    '--local',
-    '--stack',
-    o.stackFile,
     '--container',
     o.container,
+    '--bucket',
+    o.stack.aws.bucket,
     '--target-prefix',
     o.targetPrefix,
+    '--region',
+    o.stack.aws.region,
+    '--s3-endpoint',
+    o.stack.aws.s3Endpoint,
     ...(o.deep ? ['--deep'] : []),
+    '--no-progress',
     '--json',
   ];
+}
+
+export function verifyEnv(stack: Stack): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('AWS_') && !name.startsWith('AZURE_')) env[name] = value;
+  return {
+    ...env,
+    AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
+    AWS_ACCESS_KEY_ID: stack.aws.emulatorAccessKeyId,
+    AWS_SECRET_ACCESS_KEY: stack.aws.emulatorSecretAccessKey,
+  };
 }
 
 export interface VerifySummary {

@@ -2,7 +2,7 @@ import { azureContainer } from '../clients.js';
 import { startCloudProcess, type CloudProcess } from '../local-cloud-process.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
-import { runWorker, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadSmallBlobs, type SeededBlob } from '../seed.js';
 import { formatBytes, median, percentile, round } from '../stats.js';
 import { startEventConsumer, type Completion } from './event-consumer.js';
@@ -16,6 +16,8 @@ interface RunFigures {
   blobferry: Measurement;
   blobferryObjectsPerS: number;
   uploadObjectsPerS: number;
+  deliveryObjectsPerS: number;
+  copyObjectsPerS: number;
   latenciesMs: number[];
   eventLatenciesMs: number[];
   rclone: Measurement;
@@ -29,12 +31,12 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
   const { filesInFlight, partSize, concurrency } = context.profile.tuning;
   const container = `bench-small-${run}`;
   const keyPrefix = `small/blobferry/${run}/`;
-  const consumer = await startEventConsumer({ keyPrefix, partSize, concurrency });
+  const consumer = await startEventConsumer({ kind: context.eventConsumer, keyPrefix, partSize, concurrency });
   let cloud: CloudProcess | undefined;
   try {
     cloud = await startCloudProcess({ s3: context.s3, webhookUrl: consumer.webhookUrl, eventConcurrency: filesInFlight });
     const { stack } = cloud;
-    consumer.start(stack);
+    await consumer.start(stack);
     const names = Array.from({ length: count }, (_, i) => `f${String(i).padStart(6, '0')}.bin`);
     const client = azureContainer(stack, container);
     await client.createIfNotExists();
@@ -45,13 +47,19 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
     const uploadEndedAt = Date.now();
     const completions = await consumer.completions(count, 120_000 + count * 200);
     const blobferry = await consumer.stop();
+    // A delivery can succeed without a copy (a refused event is acknowledged): count what really is in S3.
+    const inS3 = await runLimit({ stack, op: 's3-list', prefixes: [keyPrefix], concurrency: 1 });
+    if (inS3.objects !== count) throw new Error(`${inS3.objects} of ${count} blobs are in S3 under ${keyPrefix}`);
     const uploaded = new Map<string, SeededBlob>(seeded.map((blob) => [blob.name, blob]));
     // At-least-once delivery: a blob may be copied twice; its first completion is when it was safe in S3.
     const firstCompletion = new Map<string, Completion>();
     for (const completion of completions) if (!firstCompletion.has(completion.blobName)) firstCompletion.set(completion.blobName, completion);
     const latenciesMs = [...firstCompletion.values()].map((c) => c.completedAt - (uploaded.get(c.blobName)?.uploadedAt ?? NaN));
     const eventLatenciesMs = [...firstCompletion.values()].map((c) => c.completedAt - Date.parse(c.eventTime));
-    const lastCompletedAt = Math.max(...[...firstCompletion.values()].map((c) => c.completedAt));
+    const firsts = [...firstCompletion.values()];
+    const lastCompletedAt = Math.max(...firsts.map((c) => c.completedAt));
+    const firstReceivedAt = Math.min(...firsts.map((c) => c.receivedAt));
+    const lastReceivedAt = Math.max(...firsts.map((c) => c.receivedAt));
 
     context.log(`small-blobs run ${run + 1}/${context.runs}: rclone copy`);
     const rcloneConf = await writeRcloneConfig(context.workDir, stack, { partSize, concurrency });
@@ -71,11 +79,8 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
     );
 
     context.log(`small-blobs run ${run + 1}/${context.runs}: limits`);
-    const azureRead = (
-      await runWorker('limit-worker', { stack, op: 'azure-read', container, blobNames: names, concurrency: filesInFlight })
-    ).measurement;
-    const s3Write = (
-      await runWorker('limit-worker', {
+    const azureRead = await runLimit({ stack, op: 'azure-read', container, blobNames: names, concurrency: filesInFlight });
+    const s3Write = await runLimit({
         stack,
         op: 's3-write',
         keyPrefix: `small/limit/${run}/`,
@@ -83,12 +88,13 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
         size,
         partSize,
         concurrency: filesInFlight,
-      })
-    ).measurement;
+      });
     return {
       blobferry: blobferry.measurement,
       blobferryObjectsPerS: count / ((lastCompletedAt - uploadStartedAt) / 1000),
       uploadObjectsPerS: count / ((uploadEndedAt - uploadStartedAt) / 1000),
+      deliveryObjectsPerS: count / (Math.max(1, lastReceivedAt - firstReceivedAt) / 1000),
+      copyObjectsPerS: count / ((lastCompletedAt - firstReceivedAt) / 1000),
       latenciesMs,
       eventLatenciesMs,
       rclone,
@@ -129,6 +135,8 @@ export const smallBlobs: Scenario = {
         eventTimeLatencyP50Ms: latencyP((r) => r.eventLatenciesMs, 50),
         eventTimeLatencyP95Ms: latencyP((r) => r.eventLatenciesMs, 95),
         uploadObjectsPerS: round(median(runs.map((r) => r.uploadObjectsPerS)), 1),
+        eventDeliveryObjectsPerS: round(median(runs.map((r) => r.deliveryObjectsPerS)), 1),
+        firstEventToLastCopyObjectsPerS: round(median(runs.map((r) => r.copyObjectsPerS)), 1),
         cpuS: round(median(runs.map((r) => r.blobferry.cpuS))),
         peakRssMiB: peak((r) => r.blobferry),
         path: runs[0]?.path ?? 'unknown',
@@ -151,6 +159,7 @@ export const smallBlobs: Scenario = {
       notes: [
         `measured path: ${runs[0]?.path ?? 'unknown'}`,
         'blobferry objects/s is end to end (first upload to last object in S3, upload window and event polling included); rclone objects/s is its run over the already uploaded set',
+        'uploadObjectsPerS: how fast the bench wrote the blobs; eventDeliveryObjectsPerS: how fast the local Event Grid (polling Azurite) handed events over; firstEventToLastCopyObjectsPerS: from the first event received to the last copy done',
         'latency: from Azure acknowledging the upload to the copy completing in S3; eventTime latency starts at the event\'s eventTime (when the local Event Grid noticed the blob)',
       ],
     };

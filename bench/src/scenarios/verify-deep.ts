@@ -4,10 +4,10 @@ import { startCloudProcess } from '../local-cloud-process.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { forEachConcurrently } from '../pool.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
-import { rotate, runWorker, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadLargeBlob } from '../seed.js';
 import { MiB, formatBytes, median, round } from '../stats.js';
-import { expectAllInSync, verifyArgs, writeStackFile } from '../verify-cli.js';
+import { expectAllInSync, verifyArgs, verifyEnv } from '../verify-cli.js';
 
 // Both sides read back and compared: `blobferry verify --deep` (hashes both) against `rclone check --download`
 // (compares the bytes). The S3 side was written by blobferry's own copy, so multipart objects carry ETags that
@@ -50,7 +50,6 @@ export const verifyDeep: Scenario = {
           concurrency,
         });
       });
-      const stackFile = await writeStackFile(context.workDir, stack);
       const rcloneConf = await writeRcloneConfig(context.workDir, stack, context.profile.tuning);
       const targetRoot = `${TARGET_PREFIX}${stack.azure.accountName}/${CONTAINER}`;
 
@@ -61,7 +60,8 @@ export const verifyDeep: Scenario = {
           blobferry: async () => {
             figures.blobferry = await runMeasured(
               process.execPath,
-              verifyArgs({ stackFile, container: CONTAINER, targetPrefix: TARGET_PREFIX, deep: true }),
+              verifyArgs({ stack, container: CONTAINER, targetPrefix: TARGET_PREFIX, deep: true }),
+              { env: verifyEnv(stack) },
             );
             expectAllInSync(figures.blobferry.stdout, count);
           },
@@ -73,12 +73,10 @@ export const verifyDeep: Scenario = {
             );
           },
           azureRead: async () => {
-            figures.azureRead = (
-              await runWorker('limit-worker', { stack, op: 'azure-read', container: CONTAINER, blobNames: names, concurrency: filesInFlight })
-            ).measurement;
+            figures.azureRead = await runLimit({ stack, op: 'azure-read', container: CONTAINER, blobNames: names, concurrency: filesInFlight });
           },
           s3Read: async () => {
-            figures.s3Read = (await runWorker('limit-worker', { stack, op: 's3-read', keys, concurrency: filesInFlight })).measurement;
+            figures.s3Read = await runLimit({ stack, op: 's3-read', keys, concurrency: filesInFlight });
           },
         };
         for (const step of rotate(Object.keys(steps) as Array<keyof RunFigures>, run)) {

@@ -1,13 +1,15 @@
 import type { Stack } from '@blobferry/local-cloud';
 import { backupKeyFor } from '@blobferry/transfer';
+import { join } from 'node:path';
 import { azureContainer, s3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
-import { rotate, runWorker, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
-import { putBackupObject, uploadSmallBlobs } from '../seed.js';
+import { rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { backupMetadata, putBackupObject, uploadSmallBlobs } from '../seed.js';
+import { s3rverDirectWriter, type DirectObjectWriter } from '../s3rver-store.js';
 import { median, round } from '../stats.js';
-import { expectAllInSync, verifyArgs, writeStackFile } from '../verify-cli.js';
+import { expectAllInSync, verifyArgs, verifyEnv } from '../verify-cli.js';
 
 // Listing + compare of two whole backups (every pair in sync): `blobferry verify` against `rclone check`, at two
 // sizes to show whether memory stays flat as the object count grows tenfold. The limit is listing each side
@@ -27,24 +29,29 @@ function folderName(index: number): string {
   return `d${String(index).padStart(3, '0')}/`;
 }
 
-async function seed(stack: Stack, dataset: Dataset, perFolder: number, objectSize: number): Promise<void> {
+async function seed(o: {
+  stack: Stack;
+  dataset: Dataset;
+  perFolder: number;
+  objectSize: number;
+  direct: DirectObjectWriter | undefined;
+}): Promise<void> {
+  const { stack, dataset } = o;
   const container = azureContainer(stack, dataset.container);
   await container.createIfNotExists();
   const s3 = s3Client(stack);
-  const names = Array.from({ length: dataset.count }, (_, i) => `${folderName(Math.floor(i / perFolder))}o${String(i).padStart(6, '0')}`);
+  const names = Array.from({ length: dataset.count }, (_, i) => `${folderName(Math.floor(i / o.perFolder))}o${String(i).padStart(6, '0')}`);
+  const keyOf = (blobName: string) =>
+    `${TARGET_PREFIX}${backupKeyFor({ account: stack.azure.accountName, container: dataset.container, blobName })}`;
   await uploadSmallBlobs({
     container,
     names,
-    size: objectSize,
+    size: o.objectSize,
     concurrency: SEED_CONCURRENCY,
     onUploaded: (blob, bytes) =>
-      putBackupObject({
-        s3,
-        bucket: stack.aws.bucket,
-        key: `${TARGET_PREFIX}${backupKeyFor({ account: stack.azure.accountName, container: dataset.container, blobName: blob.name })}`,
-        blob,
-        bytes,
-      }),
+      o.direct
+        ? o.direct.put({ bucket: stack.aws.bucket, key: keyOf(blob.name), bytes, contentType: 'application/octet-stream', metadata: backupMetadata(blob) })
+        : putBackupObject({ s3, bucket: stack.aws.bucket, key: keyOf(blob.name), blob, bytes }),
   });
 }
 
@@ -60,7 +67,10 @@ export const verifyList: Scenario = {
   async run(context: BenchContext): Promise<ScenarioResult> {
     const { count, comparisonCount, objectSize, perFolder } = context.profile.verifyList;
     const { filesInFlight } = context.profile.tuning;
-    const cloud = await startCloudProcess({ s3: context.s3 });
+    // s3rver's folder must be known to seed it directly (see s3rver-store.ts): persist to the bench's scratch folder.
+    const persistDir = join(context.workDir, 'verify-list-cloud');
+    const cloud = await startCloudProcess({ s3: context.s3, persistDir });
+    const direct = context.s3 === 's3rver' ? s3rverDirectWriter(join(persistDir, 's3rver')) : undefined;
     try {
       const { stack } = cloud;
       const datasets: Dataset[] = [comparisonCount, count].map((n) => {
@@ -75,10 +85,9 @@ export const verifyList: Scenario = {
       for (const dataset of datasets) {
         const started = Date.now();
         context.log(`verify-list: seeding ${dataset.count} blobs and their in-sync S3 copies`);
-        await seed(stack, dataset, perFolder, objectSize);
+        await seed({ stack, dataset, perFolder, objectSize, direct });
         context.log(`verify-list: seeded ${dataset.count} pairs in ${round((Date.now() - started) / 1000, 1)} s`);
       }
-      const stackFile = await writeStackFile(context.workDir, stack);
       const rcloneConf = await writeRcloneConfig(context.workDir, stack, context.profile.tuning);
 
       const measureSize = async (dataset: Dataset, run: number): Promise<SizeFigures> => {
@@ -87,7 +96,8 @@ export const verifyList: Scenario = {
           blobferry: async () => {
             figures.blobferry = await runMeasured(
               process.execPath,
-              verifyArgs({ stackFile, container: dataset.container, targetPrefix: TARGET_PREFIX }),
+              verifyArgs({ stack, container: dataset.container, targetPrefix: TARGET_PREFIX }),
+              { env: verifyEnv(stack) },
             );
             expectAllInSync(figures.blobferry.stdout, dataset.count);
           },
@@ -100,24 +110,24 @@ export const verifyList: Scenario = {
             );
           },
           azureList: async () => {
-            const { measurement, result } = await runWorker<{ objects: number }>('limit-worker', {
+            const measurement = await runLimit({
               stack,
               op: 'azure-list',
               container: dataset.container,
               prefixes: dataset.folders,
               concurrency: filesInFlight,
             });
-            if (result.objects !== dataset.count) throw new Error(`Azure listed ${result.objects} of ${dataset.count}`);
+            if (measurement.objects !== dataset.count) throw new Error(`Azure listed ${measurement.objects} of ${dataset.count}`);
             figures.azureList = measurement;
           },
           s3List: async () => {
-            const { measurement, result } = await runWorker<{ objects: number }>('limit-worker', {
+            const measurement = await runLimit({
               stack,
               op: 's3-list',
               prefixes: dataset.folders.map((folder) => `${dataset.targetRoot}/${folder}`),
               concurrency: filesInFlight,
             });
-            if (result.objects !== dataset.count) throw new Error(`S3 listed ${result.objects} of ${dataset.count}`);
+            if (measurement.objects !== dataset.count) throw new Error(`S3 listed ${measurement.objects} of ${dataset.count}`);
             figures.s3List = measurement;
           },
         };
@@ -172,7 +182,10 @@ export const verifyList: Scenario = {
             actual: `${blobferrySmall.peakRssMiB} -> ${blobferry.peakRssMiB} MiB`,
           },
         ],
-        notes: ['the limit lists each side alone, one stream per folder, ' + `${filesInFlight} folders at once`],
+        notes: [
+          `the limit lists each side alone, one stream per folder, ${filesInFlight} folders at once`,
+          'seeding (not measured) writes the S3 side through s3rver\'s own store class when the endpoint is s3rver; the local cloud persists to a scratch folder here (Azurite on disk too)',
+        ],
       };
     } finally {
       await cloud.stop();
