@@ -49,6 +49,10 @@ export async function startBackupStack(options: BackupStackOptions = {}): Promis
     Object.assign(process.env, settings);
     const functions = await host.loadApp();
     if (!functions.includes('backupBlob')) throw new Error(`the app registered ${functions.join(', ')} but no backupBlob`);
+    // Ready means able to copy: valid settings and AWS credentials obtainable (this also warms the
+    // shared STS session before the first event).
+    const health = await fetch(`${host.baseUrl}/api/health`);
+    if (health.status !== 200) throw new Error(`the backup function is not healthy: ${await health.text()}`);
     const stackFile = options.stackFile;
     if (stackFile) await writeStackFile(stackFile, cloud.stack);
     const running = cloud;

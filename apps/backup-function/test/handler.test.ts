@@ -4,6 +4,7 @@ import { fromAzureManagedIdentity } from '@blobferry/federated-credentials';
 import { type LocalCloud, startLocalCloud } from '@blobferry/local-cloud';
 import { SourceChangedError } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appSettingsForStack } from '../dev/app-settings.js';
 import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
 import { createClients } from '../src/clients.js';
 import { blobEvent, type CapturedLog, sameBytes, configForStack, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';
@@ -15,6 +16,8 @@ let reader: ReturnType<typeof s3Reader>;
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ log: () => undefined });
+  // The managed-identity endpoint variables the Functions platform sets (read by @azure/identity).
+  Object.assign(process.env, appSettingsForStack(cloud.stack));
   const config = configForStack(cloud.stack, { PART_SIZE: '5MiB', CONCURRENCY: '2' });
   deps = { config, clients: createClients(config) };
   reader = s3Reader(cloud.stack);

@@ -111,11 +111,11 @@ export function s3Reader(stack: Stack) {
   };
 }
 
-export async function waitFor(condition: () => Promise<boolean>, o: { timeoutMs: number; what: string }): Promise<void> {
+export async function waitFor(condition: () => Promise<boolean>, o: { timeoutMs: number; intervalMs?: number; what: string }): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${o.timeoutMs} ms waiting for ${o.what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, o.intervalMs ?? 200));
   }
 }
 
