@@ -14,7 +14,12 @@ export async function headTarget(s3: S3Client, bucket: string, key: string, abor
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
     return { s3Etag: head.ETag, recorded: recordedSourceOf(head.Metadata) };
   } catch (error) {
-    if (httpStatusOf(error) === 404) return { s3Etag: undefined, recorded: undefined };
+    // Real S3 answers 403, not 404, for a missing key unless the caller may ListBucket without a prefix
+    // condition, which the least-privilege role (infra/aws-iam with a BucketPrefix) does not grant. The
+    // role may GetObject every key it writes, so 403 here means "no object"; if it meant a real denial,
+    // the write that follows fails with AccessDenied, and that write is conditional (If-None-Match: *).
+    const status = httpStatusOf(error);
+    if (status === 404 || status === 403) return { s3Etag: undefined, recorded: undefined };
     throw error;
   }
 }

@@ -258,6 +258,19 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
   });
 
+  it('copies when the target HEAD is refused with 403, as real S3 answers a missing key under a prefix-scoped role', async () => {
+    const blob = container.getBlockBlobClient('head-403.txt');
+    const data = bytes(1024);
+    await blob.uploadData(data);
+    const key = keyFor(blob.name);
+    const faults = cloud.faults;
+    if (!faults) throw new Error('local cloud started without its fault proxy');
+
+    faults.failNext({ service: 's3', method: 'HEAD', pathIncludes: encodeURIComponent('head-403.txt'), status: 403 });
+    expect(await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key } })).toMatchObject({ outcome: 'copied' });
+    expect((await readObject(shared, bucket, key)).equals(data)).toBe(true);
+  });
+
   it('survives Azure 5xx answers and a download cut mid-range', async () => {
     const blob = container.getBlockBlobClient('azure-faults.bin');
     const data = bytes(11 * MiB);
