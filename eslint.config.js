@@ -20,7 +20,7 @@ const boundaries = (depConstraints) => ({
   ],
 });
 
-const testFiles = ['**/*.test.ts', '**/test/**/*.ts', '**/dev/**/*.ts', 'bench/**/*.ts'];
+const testFiles = ['**/*.test.ts', '**/test/**/*.ts', '**/dev/**/*.ts', '**/bench/**/*.ts'];
 
 export default [
   { ignores: ['**/dist/**', '**/node_modules/**', '.tools/**', '.local-cloud/**', '**/.nx/**', 'coverage/**'] },

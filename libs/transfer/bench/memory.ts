@@ -7,7 +7,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { S3Client } from '@aws-sdk/client-s3';
 import { BlobClient, BlobServiceClient } from '@azure/storage-blob';
-// eslint-disable-next-line @nx/enforce-module-boundaries -- benchmarks may use the local cloud; the root config's `bench/**` glob only matches the top-level bench/ folder
 import { startLocalCloud } from '@blobferry/local-cloud';
 import { copyBlobToS3, digestObject } from '../src/index.js';
 

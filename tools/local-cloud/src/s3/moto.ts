@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { spawnChild } from '../child-process.js';
@@ -18,6 +18,14 @@ async function exists(path: string): Promise<boolean> {
 }
 
 const LOCK_WAIT_MS = 5 * 60_000;
+
+// crc32c and awscrt give moto real CRC32C and CRC64NVME: without them it silently stores plain CRC32
+// under those names for multipart objects, and SDK reads then fail their checksum validation.
+const MOTO_REQUIREMENTS = [`moto[server]==${MOTO_VERSION}`, 'crc32c==2.9.post0', 'awscrt==0.38.1'];
+
+async function installedRequirements(marker: string): Promise<string | undefined> {
+  return (await exists(marker)) ? readFile(marker, 'utf8') : undefined;
+}
 
 /** Serialises first-time installs: tests of several projects may start moto at the same moment. */
 async function withInstallLock<T>(venvDir: string, work: () => Promise<T>): Promise<T> {
@@ -44,17 +52,18 @@ async function withInstallLock<T>(venvDir: string, work: () => Promise<T>): Prom
 /** Creates the venv and installs the pinned moto server once; later starts reuse it. */
 export async function ensureMotoVenv(o: { venvDir: string; log: (entry: Record<string, unknown>) => void }): Promise<string> {
   const server = join(o.venvDir, 'bin', 'moto_server');
-  const marker = join(o.venvDir, `.moto-${MOTO_VERSION}`);
-  if (await exists(marker)) return server;
+  const marker = join(o.venvDir, '.requirements');
+  const wanted = `${MOTO_REQUIREMENTS.join('\n')}\n`;
+  if ((await installedRequirements(marker)) === wanted) return server;
   return withInstallLock(o.venvDir, async () => {
-    if (await exists(marker)) return server;
+    if ((await installedRequirements(marker)) === wanted) return server;
     o.log({ msg: 'installing moto server into a venv (first run only, takes about a minute)', venvDir: o.venvDir, version: MOTO_VERSION });
     try {
       await run('python3', ['-m', 'venv', o.venvDir]);
-      await run(join(o.venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`], {
+      await run(join(o.venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...MOTO_REQUIREMENTS], {
         maxBuffer: 16 * 1024 * 1024,
       });
-      await writeFile(marker, `moto[server]==${MOTO_VERSION}\n`);
+      await writeFile(marker, wanted);
     } catch (error) {
       throw new Error(
         `Could not install moto ${MOTO_VERSION} into ${o.venvDir}: ${(error as Error).message}. ` +
