@@ -151,17 +151,22 @@ function cleanEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 describe('blobferry credentials as a credential_process', () => {
-  it('the Debian AWS CLI lists the bucket through a profile whose credential_process is `credentials --local`', async () => {
-    const key = `${cloud.stack.aws.prefix}credential-process/listed-by-aws-cli.txt`;
+  const listedKey = 'listed-by-aws-cli.txt';
+  let configFile: string;
+  beforeAll(async () => {
     await s3With({ accessKeyId: cloud.stack.aws.emulatorAccessKeyId, secretAccessKey: cloud.stack.aws.emulatorSecretAccessKey }).send(
-      new PutObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: key, Body: 'hello from S3' }),
+      new PutObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: `${cloud.stack.aws.prefix}credential-process/${listedKey}`, Body: 'hello' }),
     );
+    // The README's recipe: a profile whose credential_process is `blobferry credentials --local`.
     const processCommand = [...(await blobferryBin(workDir)), 'credentials', '--local', '--stack', stackFile].join(' ');
-    const configFile = join(workDir, 'aws-config');
+    configFile = join(workDir, 'aws-config');
     await writeFile(
       configFile,
       `[profile blobferry]\nregion = ${cloud.stack.aws.region}\ncredential_process = ${processCommand}\ns3 =\n    addressing_style = path\n`,
     );
+  }, 90_000);
+
+  it('the Debian AWS CLI lists the bucket through a profile whose credential_process is `credentials --local`', async () => {
     const before = cloud.sts.requestCount();
     // Asynchronous on purpose: the identity plane and STS answer from this very process.
     const { stdout } = await execute(
@@ -176,9 +181,26 @@ describe('blobferry credentials as a credential_process', () => {
         timeout: 60_000,
       },
     );
-    expect(stdout).toContain('listed-by-aws-cli.txt');
+    expect(stdout).toContain(listedKey);
     expect(cloud.sts.requestCount() - before).toBe(1);
-  });
+  }, 90_000);
+
+  it('rclone (env_auth) lists the same objects through that profile', async () => {
+    const { stdout } = await execute('rclone', ['lsf', `:s3:${cloud.stack.aws.bucket}/${cloud.stack.aws.prefix}credential-process/`], {
+      env: cleanEnvironment({
+        AWS_CONFIG_FILE: configFile,
+        AWS_SHARED_CREDENTIALS_FILE: join(workDir, 'no-credentials'),
+        AWS_PROFILE: 'blobferry',
+        RCLONE_CONFIG: join(workDir, 'no-rclone.conf'),
+        RCLONE_S3_PROVIDER: 'Other',
+        RCLONE_S3_ENV_AUTH: 'true',
+        RCLONE_S3_ENDPOINT: cloud.stack.aws.s3Endpoint,
+        RCLONE_S3_REGION: cloud.stack.aws.region,
+      }),
+      timeout: 60_000,
+    });
+    expect(stdout.split('\n')).toContain(listedKey);
+  }, 90_000);
 
   it('off Azure, without an identity endpoint, it explains how to get an identity', async () => {
     const [node, ...args] = await blobferryBin(workDir);
@@ -194,5 +216,5 @@ describe('blobferry credentials as a credential_process', () => {
     expect(failure?.code).toBe(2);
     expect(failure?.stderr).toContain('new DefaultAzureCredential()');
     expect(failure?.stderr).toContain('--local');
-  });
+  }, 90_000);
 });
