@@ -8,6 +8,7 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { copyBlobToS3 } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobferry, seedBackedUp, startLocalBackup, type LocalBackup } from './helpers/local-backup.js';
 
@@ -139,6 +140,23 @@ describe('blobferry verify against the local cloud', () => {
 
     const scoped = await verify('names', '--prefix', 'p/', '--json');
     expect(JSON.parse(scoped.stdout).summary).toMatchObject({ inSync: 4, missing: 1 });
+  });
+
+  it('calls a blob without Content-MD5 unverifiable (exit 1) until --deep hashes both sides', async () => {
+    await seedBackedUp(backup, 'nomd5', { 'plain.txt': 'has an MD5' });
+    const blob = backup.containerClient('nomd5').getBlockBlobClient('blocks.bin');
+    const blockId = Buffer.from('block-1').toString('base64');
+    await blob.stageBlock(blockId, Buffer.from('committed from a block list'), 27);
+    await blob.commitBlockList([blockId]); // a block list carries no Content-MD5
+    expect((await blob.getProperties()).contentMD5).toBeUndefined();
+    await copyBlobToS3({ source: { blob }, target: { s3: backup.s3, bucket: backup.bucket, key: backup.keyOf('nomd5', 'blocks.bin') } });
+
+    const shallow = await verify('nomd5', '--json');
+    expect(shallow.code).toBe(1);
+    expect(kinds(JSON.parse(shallow.stdout) as JsonReport)).toEqual({ [backup.keyOf('nomd5', 'blocks.bin')]: 'unverifiable' });
+    const deep = await verify('nomd5', '--deep', '--json');
+    expect(JSON.parse(deep.stdout).summary).toMatchObject({ inSync: 2, unverifiable: 0 });
+    expect(deep.code).toBe(0);
   });
 
   it('prints a table by default; progress on stderr only when it is a terminal', async () => {

@@ -73,7 +73,10 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verify
   const started = performance.now();
   const { container } = options.source;
   const { s3, bucket } = options.target;
-  const { keys, abortSignal } = options;
+  const { keys } = options;
+  // One failing shard stops the others instead of leaving their requests running.
+  const stopAll = new AbortController();
+  const abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, stopAll.signal]) : stopAll.signal;
   const concurrency = options.concurrency ?? 16;
   const objectRequests = pLimit(concurrency);
   const counts: VerifyCounts = {
@@ -118,18 +121,24 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verify
 
   const shards = await planShards({ container, target: { s3, bucket }, keys, prefix: options.source.prefix, abortSignal });
   const shardRuns = pLimit(SHARDS_IN_PARALLEL);
-  await Promise.all(
-    shards.map((shard) =>
-      shardRuns(async () => {
-        const pairs = mergeJoin(shard.sources(), shard.targets(), keys.nameOf);
-        for await (const difference of mapInOrder(pairs, classify, concurrency * 4)) {
-          if (!difference) continue;
-          if (difference.repair?.status === 'done') repaired += 1;
-          else remaining += 1;
-          options.onDifference?.(difference);
-        }
-      }),
-    ),
-  );
+  try {
+    await Promise.all(
+      shards.map((shard) =>
+        shardRuns(async () => {
+          abortSignal.throwIfAborted();
+          const pairs = mergeJoin(shard.sources(), shard.targets(), keys.nameOf);
+          for await (const difference of mapInOrder(pairs, classify, concurrency * 4)) {
+            if (!difference) continue;
+            if (difference.repair?.status === 'done') repaired += 1;
+            else remaining += 1;
+            options.onDifference?.(difference);
+          }
+        }),
+      ),
+    );
+  } catch (error) {
+    stopAll.abort(error);
+    throw error;
+  }
   return { ...counts, repaired, remaining, durationMs: Math.round(performance.now() - started) };
 }
