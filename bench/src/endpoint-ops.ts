@@ -1,122 +1,170 @@
 import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import type { ContainerClient } from '@azure/storage-blob';
-import type { Readable } from 'node:stream';
+  ContainerSASPermissions,
+  StorageSharedKeyCredential,
+  generateBlobSASQueryParameters,
+} from '@azure/storage-blob';
+import type { Stack } from '@blobferry/local-cloud';
+import type { Agent } from 'node:http';
 import { forEachConcurrently, range } from './pool.js';
+import { keepAliveAgent, send, signS3, type S3Target } from './thin-http.js';
 
-// The endpoints on their own, with no copy in between: what "the limit" of a scenario is made of. Bytes read are
-// counted and dropped; bytes written come from one reused buffer, so the measuring process does no other work.
+// The endpoints on their own, with no copy in between and the thinnest client (thin-http.ts): what "the limit"
+// of a scenario is made of. Bytes read are counted and dropped; bytes written come from one reused buffer.
 
-async function drain(stream: NodeJS.ReadableStream | Readable | undefined): Promise<number> {
-  if (!stream) throw new Error('response has no body');
-  let bytes = 0;
-  for await (const chunk of stream as AsyncIterable<Buffer>) bytes += chunk.length;
-  return bytes;
+export interface Endpoints {
+  agent: Agent;
+  azureUrl(container: string, blobName?: string, query?: Record<string, string>): URL;
+  s3: S3Target;
+  bucket: string;
+}
+
+export function endpointsFor(stack: Stack, sockets: number): Endpoints {
+  const credential = new StorageSharedKeyCredential(stack.azure.accountName, stack.azure.accountKey);
+  const sasByContainer = new Map<string, string>();
+  const sasFor = (container: string) => {
+    let sas = sasByContainer.get(container);
+    if (!sas) {
+      sas = generateBlobSASQueryParameters(
+        { containerName: container, permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 6 * 3600_000) },
+        credential,
+      ).toString();
+      sasByContainer.set(container, sas);
+    }
+    return sas;
+  };
+  return {
+    agent: keepAliveAgent(sockets),
+    azureUrl: (container, blobName, query = {}) => {
+      const path = blobName === undefined ? '' : `/${blobName.split('/').map(encodeURIComponent).join('/')}`;
+      const extra = new URLSearchParams(query).toString();
+      return new URL(`${stack.azure.blobEndpoint}/${container}${path}?${extra ? `${extra}&` : ''}${sasFor(container)}`);
+    },
+    s3: {
+      endpoint: stack.aws.s3Endpoint,
+      region: stack.aws.region,
+      accessKeyId: stack.aws.emulatorAccessKeyId,
+      secretAccessKey: stack.aws.emulatorSecretAccessKey,
+    },
+    bucket: stack.aws.bucket,
+  };
+}
+
+const AZURE_VERSION = { 'x-ms-version': '2021-08-06' };
+
+async function blobSize(e: Endpoints, container: string, name: string): Promise<number> {
+  const head = await send({ agent: e.agent, method: 'HEAD', url: e.azureUrl(container, name), headers: AZURE_VERSION });
+  return Number(head.headers['content-length']);
 }
 
 /** Downloads each blob (in ranges of `rangeSize` when given), discarding the bytes. */
-export async function readBlobs(o: {
-  container: ContainerClient;
-  blobNames: string[];
-  rangeSize?: number;
-  concurrency: number;
-}): Promise<number> {
-  const reads: Array<{ name: string; offset: number; count?: number }> = [];
+export async function readBlobs(o: { e: Endpoints; container: string; blobNames: string[]; rangeSize?: number; concurrency: number }): Promise<number> {
+  const reads: Array<{ name: string; range?: string }> = [];
   for (const name of o.blobNames) {
     if (!o.rangeSize) {
-      reads.push({ name, offset: 0 });
+      reads.push({ name });
       continue;
     }
-    const size = (await o.container.getBlobClient(name).getProperties()).contentLength ?? 0;
+    const size = await blobSize(o.e, o.container, name);
     for (let offset = 0; offset < size; offset += o.rangeSize) {
-      reads.push({ name, offset, count: Math.min(o.rangeSize, size - offset) });
+      reads.push({ name, range: `bytes=${offset}-${Math.min(size, offset + o.rangeSize) - 1}` });
     }
   }
   let bytes = 0;
   await forEachConcurrently(reads, o.concurrency, async (read) => {
-    const response = await o.container.getBlobClient(read.name).download(read.offset, read.count);
-    bytes += await drain(response.readableStreamBody);
+    const headers = read.range ? { ...AZURE_VERSION, 'x-ms-range': read.range } : AZURE_VERSION;
+    // Read first, add after: `bytes += await ...` would add to a stale total read before the await.
+    const response = await send({ agent: o.e.agent, method: 'GET', url: o.e.azureUrl(o.container, read.name), headers });
+    bytes += response.bytes;
   });
   return bytes;
 }
 
 /** Reads each object whole, discarding the bytes. */
-export async function readObjects(o: { s3: S3Client; bucket: string; keys: string[]; concurrency: number }): Promise<number> {
+export async function readObjects(o: { e: Endpoints; keys: string[]; concurrency: number }): Promise<number> {
   let bytes = 0;
   await forEachConcurrently(o.keys, o.concurrency, async (key) => {
-    const response = await o.s3.send(new GetObjectCommand({ Bucket: o.bucket, Key: key }));
-    bytes += await drain(response.Body as Readable);
+    const { url, headers } = signS3(o.e.s3, 'GET', `${o.e.bucket}/${key}`);
+    const response = await send({ agent: o.e.agent, method: 'GET', url, headers });
+    bytes += response.bytes;
   });
   return bytes;
 }
 
+function xmlValue(xml: string, tag: string): string | undefined {
+  const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
+  return match?.[1]?.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'");
+}
+
+function countTags(xml: string, tag: string): number {
+  return xml.split(`<${tag}>`).length - 1;
+}
+
 /** Writes `count` objects of `size` bytes; objects larger than `partSize` go up as multipart uploads. */
 export async function writeObjects(o: {
-  s3: S3Client;
-  bucket: string;
+  e: Endpoints;
   keyPrefix: string;
   count: number;
   size: number;
   partSize: number;
   concurrency: number;
 }): Promise<number> {
+  const { e } = o;
   const buffer = Buffer.alloc(Math.min(o.size, o.partSize), 0x5a);
   if (o.size <= o.partSize) {
     await forEachConcurrently(range(o.count), o.concurrency, async (i) => {
-      await o.s3.send(new PutObjectCommand({ Bucket: o.bucket, Key: `${o.keyPrefix}${i}`, Body: buffer }));
+      const { url, headers } = signS3(e.s3, 'PUT', `${e.bucket}/${o.keyPrefix}${i}`);
+      await send({ agent: e.agent, method: 'PUT', url, headers, body: buffer });
     });
     return o.count * o.size;
   }
   for (const i of range(o.count)) {
-    const key = `${o.keyPrefix}${i}`;
-    const { UploadId } = await o.s3.send(new CreateMultipartUploadCommand({ Bucket: o.bucket, Key: key }));
+    const key = `${e.bucket}/${o.keyPrefix}${i}`;
+    const created = signS3(e.s3, 'POST', key, { uploads: '' });
+    const uploadId = xmlValue((await send({ agent: e.agent, method: 'POST', ...created, keepBody: true })).body, 'UploadId');
+    if (!uploadId) throw new Error('CreateMultipartUpload returned no UploadId');
     const partCount = Math.ceil(o.size / o.partSize);
-    const parts: Array<{ ETag: string; PartNumber: number }> = [];
+    const etags: string[] = new Array<string>(partCount);
     await forEachConcurrently(range(partCount), o.concurrency, async (index) => {
       const length = Math.min(o.partSize, o.size - index * o.partSize);
-      const body = length === buffer.length ? buffer : buffer.subarray(0, length);
-      const part = await o.s3.send(
-        new UploadPartCommand({ Bucket: o.bucket, Key: key, UploadId, PartNumber: index + 1, Body: body }),
-      );
-      parts.push({ ETag: part.ETag ?? '', PartNumber: index + 1 });
+      const part = signS3(e.s3, 'PUT', key, { partNumber: String(index + 1), uploadId });
+      const response = await send({ agent: e.agent, method: 'PUT', ...part, body: length === buffer.length ? buffer : buffer.subarray(0, length) });
+      etags[index] = String(response.headers.etag ?? '');
     });
-    parts.sort((a, b) => a.PartNumber - b.PartNumber);
-    await o.s3.send(
-      new CompleteMultipartUploadCommand({ Bucket: o.bucket, Key: key, UploadId, MultipartUpload: { Parts: parts } }),
-    );
+    const manifest = `<CompleteMultipartUpload>${etags
+      .map((etag, index) => `<Part><PartNumber>${index + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
+      .join('')}</CompleteMultipartUpload>`;
+    const completed = signS3(e.s3, 'POST', key, { uploadId });
+    await send({ agent: e.agent, method: 'POST', ...completed, body: Buffer.from(manifest) });
   }
   return o.count * o.size;
 }
 
 /** Lists every blob under each prefix (prefixes listed in parallel); returns the count. */
-export async function listBlobs(o: { container: ContainerClient; prefixes: string[]; concurrency: number }): Promise<number> {
+export async function listBlobs(o: { e: Endpoints; container: string; prefixes: string[]; concurrency: number }): Promise<number> {
   let count = 0;
   await forEachConcurrently(o.prefixes, o.concurrency, async (prefix) => {
-    for await (const page of o.container.listBlobsFlat({ prefix }).byPage({ maxPageSize: 5000 })) {
-      count += page.segment.blobItems.length;
-    }
+    let marker: string | undefined;
+    do {
+      const query: Record<string, string> = { restype: 'container', comp: 'list', prefix, maxresults: '5000', ...(marker ? { marker } : {}) };
+      const page = await send({ agent: o.e.agent, method: 'GET', url: o.e.azureUrl(o.container, undefined, query), headers: AZURE_VERSION, keepBody: true });
+      count += countTags(page.body, 'Blob');
+      marker = xmlValue(page.body, 'NextMarker') || undefined;
+    } while (marker);
   });
   return count;
 }
 
-/** Lists every object under each prefix (prefixes listed in parallel); returns the count. */
-export async function listObjects(o: { s3: S3Client; bucket: string; prefixes: string[]; concurrency: number }): Promise<number> {
+/** Lists every object under each prefix (ListObjectsV2, prefixes listed in parallel); returns the count. */
+export async function listObjects(o: { e: Endpoints; prefixes: string[]; concurrency: number }): Promise<number> {
   let count = 0;
   await forEachConcurrently(o.prefixes, o.concurrency, async (prefix) => {
     let token: string | undefined;
     do {
-      const page = await o.s3.send(
-        new ListObjectsV2Command({ Bucket: o.bucket, Prefix: prefix, ContinuationToken: token, MaxKeys: 1000 }),
-      );
-      count += page.Contents?.length ?? 0;
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      const query: Record<string, string> = { 'list-type': '2', prefix, 'max-keys': '1000', ...(token ? { 'continuation-token': token } : {}) };
+      const signed = signS3(o.e.s3, 'GET', o.e.bucket, query);
+      const page = await send({ agent: o.e.agent, method: 'GET', ...signed, keepBody: true });
+      count += countTags(page.body, 'Contents');
+      token = xmlValue(page.body, 'IsTruncated') === 'true' ? xmlValue(page.body, 'NextContinuationToken') : undefined;
     } while (token);
   });
   return count;

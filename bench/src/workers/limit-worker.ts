@@ -1,6 +1,5 @@
 import type { Stack } from '@blobferry/local-cloud';
-import { azureContainer, s3Client } from '../clients.js';
-import { listBlobs, listObjects, readBlobs, readObjects, writeObjects } from '../endpoint-ops.js';
+import { endpointsFor, listBlobs, listObjects, readBlobs, readObjects, writeObjects } from '../endpoint-ops.js';
 import { printResult, workerArgs } from './worker-io.js';
 
 // One endpoint operation on its own, in its own process: a half of a scenario's limit.
@@ -13,29 +12,29 @@ export type LimitOperation =
   | { op: 's3-list'; prefixes: string[]; concurrency: number };
 
 const args = workerArgs<{ stack: Stack } & LimitOperation>();
-const { stack } = args;
-const bucket = stack.aws.bucket;
+const e = endpointsFor(args.stack, args.concurrency);
 const started = performance.now();
 let bytes = 0;
 let objects = 0;
 switch (args.op) {
   case 'azure-read':
-    bytes = await readBlobs({ ...args, container: azureContainer(stack, args.container) });
+    bytes = await readBlobs({ e, ...args });
     objects = args.blobNames.length;
     break;
   case 's3-read':
-    bytes = await readObjects({ s3: s3Client(stack), bucket, ...args });
+    bytes = await readObjects({ e, ...args });
     objects = args.keys.length;
     break;
   case 's3-write':
-    bytes = await writeObjects({ s3: s3Client(stack), bucket, ...args });
+    bytes = await writeObjects({ e, ...args });
     objects = args.count;
     break;
   case 'azure-list':
-    objects = await listBlobs({ ...args, container: azureContainer(stack, args.container) });
+    objects = await listBlobs({ e, ...args });
     break;
   case 's3-list':
-    objects = await listObjects({ s3: s3Client(stack), bucket, ...args });
+    objects = await listObjects({ e, ...args });
     break;
 }
 printResult({ op: args.op, bytes, objects, durationMs: performance.now() - started });
+e.agent.destroy();
