@@ -1,3 +1,4 @@
+import type { TokenCredential } from '@azure/core-auth';
 import type { AwsCredentialIdentityProvider, Logger } from '@smithy/types';
 import { FederatedCredentialsError } from './errors.js';
 import { resolveIdentity, type AzureIdentityOptions } from './identity.js';
@@ -28,7 +29,22 @@ export interface FromAzureManagedIdentityOptions extends AzureIdentityOptions {
   logger?: Logger;
 }
 
-const sessions = new Map<string, SharedSession>();
+/**
+ * Sessions live as long as the process for managed identities (a handful of keys), and as long as the
+ * caller's credential object otherwise, so providers made per request do not pile up.
+ */
+const managedIdentitySessions = new Map<string, SharedSession>();
+const sessionsByCredential = new WeakMap<TokenCredential, Map<string, SharedSession>>();
+
+function sessionsFor(ownCredential: TokenCredential | undefined): Map<string, SharedSession> {
+  if (!ownCredential) return managedIdentitySessions;
+  let sessions = sessionsByCredential.get(ownCredential);
+  if (!sessions) {
+    sessions = new Map();
+    sessionsByCredential.set(ownCredential, sessions);
+  }
+  return sessions;
+}
 
 const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 const SESSION_NAME_PATTERN = /^[\w+=,.@-]{2,64}$/;
@@ -51,6 +67,7 @@ export function fromAzureManagedIdentity(options: FromAzureManagedIdentityOption
     options.roleSessionName ?? null,
     options.refreshBeforeExpirySeconds ?? null,
   ]);
+  const sessions = sessionsFor(identity.ownCredential);
   let session = sessions.get(key);
   if (!session) {
     session = new SharedSession({

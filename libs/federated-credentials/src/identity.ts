@@ -20,14 +20,15 @@ export interface AzureIdentityOptions {
   credential?: TokenCredential;
 }
 
-/** A TokenCredential made lazily, and a stable key saying which identity it stands for. */
+/**
+ * A TokenCredential made lazily, and what identifies it: a key for managed identities, the caller's own
+ * credential object otherwise.
+ */
 export interface ResolvedIdentity {
   key: string;
+  ownCredential?: TokenCredential;
   credential(): TokenCredential;
 }
-
-const credentialIds = new WeakMap<TokenCredential, number>();
-let nextCredentialId = 1;
 
 export function resolveIdentity(options: AzureIdentityOptions): ResolvedIdentity {
   const chosen = (
@@ -47,14 +48,7 @@ export function resolveIdentity(options: AzureIdentityOptions): ResolvedIdentity
     );
   }
   const { credential, managedIdentityClientId, managedIdentityObjectId, managedIdentityResourceId } = options;
-  if (credential) {
-    let id = credentialIds.get(credential);
-    if (id === undefined) {
-      id = nextCredentialId++;
-      credentialIds.set(credential, id);
-    }
-    return { key: `credential#${id}`, credential: () => credential };
-  }
+  if (credential) return { key: 'credential', ownCredential: credential, credential: () => credential };
   // Constructed on first use: ManagedIdentityCredential reads IDENTITY_ENDPOINT & co. when built.
   let managed: ManagedIdentityCredential | undefined;
   const lazily = (make: () => ManagedIdentityCredential) => () => (managed ??= make());

@@ -6,19 +6,27 @@ import type { AwsCredentialIdentityProvider, Logger } from '@smithy/types';
 
 export const JWT = /eyJ[\w-]+\.[\w-]+\./;
 
+const IDENTITY_VARIABLES = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'AZURE_POD_IDENTITY_AUTHORITY_HOST'] as const;
+
 /**
  * MSAL picks the managed identity source (and its endpoint) once per process, so each test file
- * starts exactly one local cloud and points the environment at it before any credential is built.
+ * starts exactly one local cloud and points the environment at it before any credential is built:
+ * App Service / Functions style (IDENTITY_ENDPOINT + IDENTITY_HEADER) or VM style (IMDS).
  */
-export async function startCloudForIdentity(options: LocalCloudOptions = {}) {
+export async function startCloudForIdentity(options: LocalCloudOptions & { endpoint: 'app-service' | 'imds' }) {
   const logLines: string[] = [];
-  const cloud: LocalCloud = await startLocalCloud({ ...options, log: (entry) => logLines.push(JSON.stringify(entry)) });
-  const previous = { endpoint: process.env.IDENTITY_ENDPOINT, header: process.env.IDENTITY_HEADER };
-  process.env.IDENTITY_ENDPOINT = cloud.stack.identity.identityEndpoint;
-  process.env.IDENTITY_HEADER = cloud.stack.identity.identityHeader;
+  const { endpoint, ...cloudOptions } = options;
+  const cloud: LocalCloud = await startLocalCloud({ ...cloudOptions, log: (entry) => logLines.push(JSON.stringify(entry)) });
+  const previous = Object.fromEntries(IDENTITY_VARIABLES.map((name) => [name, process.env[name]]));
+  for (const name of IDENTITY_VARIABLES) delete process.env[name];
+  if (endpoint === 'app-service') {
+    process.env.IDENTITY_ENDPOINT = cloud.stack.identity.identityEndpoint;
+    process.env.IDENTITY_HEADER = cloud.stack.identity.identityHeader;
+  } else {
+    process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = cloud.stack.identity.imdsHost;
+  }
   const stop = async () => {
-    restore('IDENTITY_ENDPOINT', previous.endpoint);
-    restore('IDENTITY_HEADER', previous.header);
+    for (const name of IDENTITY_VARIABLES) restore(name, previous[name]);
     await cloud.stop();
   };
   return { cloud, logLines, stop };

@@ -1,5 +1,6 @@
-// Real path with the system-assigned identity: no identity option at all, as on a Function with
-// only its own identity enabled; the trust policy admits the system identity's principal id.
+// Real path with the system-assigned identity: no identity option at all, as on a VM with only its own
+// identity enabled (the IMDS endpoint, the second source document's scenario); the trust policy admits
+// the system identity's principal id.
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { LocalCloud } from '@blobferry/local-cloud';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,13 +11,13 @@ let cloud: LocalCloud;
 let stopCloud: () => Promise<void>;
 
 beforeAll(async () => {
-  ({ cloud, stop: stopCloud } = await startCloudForIdentity({ trust: 'system-assigned' }));
+  ({ cloud, stop: stopCloud } = await startCloudForIdentity({ endpoint: 'imds', trust: 'system-assigned' }));
 });
 afterAll(async () => {
   await stopCloud?.();
 });
 
-describe('fromAzureManagedIdentity through the local cloud (system-assigned identity)', () => {
+describe('fromAzureManagedIdentity through the local cloud (system-assigned identity, IMDS)', () => {
   it('lets an S3 client write and list objects with the system-assigned identity', async () => {
     const credentials = fromAzureManagedIdentity({
       roleArn: cloud.stack.aws.roleArn,

@@ -18,7 +18,7 @@ const logged: string[] = [];
 
 beforeAll(async () => {
   // Short-lived Entra tokens: MSAL re-fetches tokens within 5 minutes of expiry, so every refresh gets a new one.
-  ({ cloud, logLines: cloudLog, stop: stopCloud } = await startCloudForIdentity({ tokenLifetimeSeconds: 240 }));
+  ({ cloud, logLines: cloudLog, stop: stopCloud } = await startCloudForIdentity({ endpoint: 'app-service', tokenLifetimeSeconds: 240 }));
 });
 afterAll(async () => {
   await stopCloud?.();

@@ -75,6 +75,17 @@ describe('fromAzureManagedIdentity (stub STS)', () => {
     expect(sts.requests.length - before).toBe(1);
   });
 
+  it('a different credential object gets its own session', async () => {
+    const options = { roleArn: ROLE_ARN, audience: AUDIENCE, stsEndpoint: sts.endpoint };
+    const before = sts.requests.length;
+    const [a, b] = await Promise.all([
+      fromAzureManagedIdentity({ ...options, credential: new StubCredential() })(),
+      fromAzureManagedIdentity({ ...options, credential: new StubCredential() })(),
+    ]);
+    expect(a.sessionToken).not.toBe(b.sessionToken);
+    expect(sts.requests.length - before).toBe(2);
+  });
+
   it('honours forceRefresh with a fresh Entra token, concurrent forced callers sharing one request', async () => {
     const { credential, provider, stsCalls } = setup();
     const first = await provider();
