@@ -8,7 +8,7 @@ let stack: BackupStack;
 const logs: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
-  stack = await startBackupStack({ log: (entry) => logs.push(entry) });
+  stack = await startBackupStack({ log: (entry) => logs.push(entry), localCloud: { faultProxy: true } });
 });
 afterAll(async () => {
   await stack?.stop();
@@ -79,6 +79,20 @@ describe('local Functions host', () => {
     await waitFor(async () => (await reader.read('via-webhook.txt'))?.equals(content) ?? false, { timeoutMs: 30_000, what: 'the backup of via-webhook.txt' });
     const line = logs.find((entry) => entry.outcome === 'copied' && String(entry.url).endsWith('/via-webhook.txt'));
     expect(line).toMatchObject({ bytes: content.length, invocationId: expect.any(String), eventId: expect.any(String) });
+    reader.s3.destroy();
+  });
+
+  it('throws on a transient failure so Event Grid redelivers, and the redelivery backs the blob up', { timeout: 60_000 }, async () => {
+    // More S3 failures than the SDK and the copy retry by themselves: the invocation must fail.
+    stack.cloud.faults?.failNext({ service: 's3', method: 'PUT', pathIncludes: 'transient.txt', status: 503, times: 20 });
+    const content = Buffer.from('worth retrying');
+    await sourceContainer(stack.cloud.stack).getBlockBlobClient('transient.txt').upload(content, content.length);
+    const reader = s3Reader(stack.cloud.stack);
+    await waitFor(async () => (await reader.read('transient.txt'))?.equals(content) ?? false, { timeoutMs: 50_000, what: 'the backup of transient.txt' });
+    const outcomes = logs.filter((entry) => String(entry.url).endsWith('/transient.txt')).map((entry) => entry.outcome);
+    expect(outcomes[0]).toBe('will-retry');
+    expect(outcomes.at(-1)).toBe('copied');
+    expect(stack.cloud.events.deadLettered()).toEqual([]);
     reader.s3.destroy();
   });
 
