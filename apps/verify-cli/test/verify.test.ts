@@ -142,6 +142,25 @@ describe('blobferry verify against the local cloud', () => {
     expect(JSON.parse(scoped.stdout).summary).toMatchObject({ inSync: 4, missing: 1 });
   });
 
+  it('maps names through --key-layout and --target-prefix, and --prefix on both sides', async () => {
+    const client = backup.containerClient('layout');
+    await client.createIfNotExists();
+    for (const name of ['in/one.txt', 'in/two.txt', 'out/three.txt']) {
+      const blob = client.getBlockBlobClient(name);
+      await blob.uploadData(Buffer.from(name));
+      await copyBlobToS3({ source: { blob }, target: { s3: backup.s3, bucket: backup.bucket, key: `alt/${name}` } });
+    }
+    const flags = ['--key-layout', 'blob', '--target-prefix', 'alt/', '--json'];
+    const all = await verify('layout', ...flags);
+    expect(JSON.parse(all.stdout).summary).toMatchObject({ inSync: 3, missing: 0, extra: 0, target: `s3://${backup.bucket}/alt/` });
+    expect(all.code).toBe(0);
+    const scoped = await verify('layout', '--prefix', 'in/', ...flags);
+    expect(JSON.parse(scoped.stdout).summary).toMatchObject({ inSync: 2, target: `s3://${backup.bucket}/alt/in/` });
+    // With the default layout the same objects are not where the backup would put them.
+    const defaultLayout = JSON.parse((await verify('layout', '--json')).stdout);
+    expect(defaultLayout.summary).toMatchObject({ inSync: 0, missing: 3 });
+  });
+
   it('calls a blob without Content-MD5 unverifiable (exit 1) until --deep hashes both sides', async () => {
     await seedBackedUp(backup, 'nomd5', { 'plain.txt': 'has an MD5' });
     const blob = backup.containerClient('nomd5').getBlockBlobClient('blocks.bin');
