@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem, release } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
 import { rcloneVersion } from './rclone.js';
 
@@ -35,6 +35,7 @@ export function describeMachine(s3: 's3rver' | 'moto'): Record<string, unknown> 
     rclone: rcloneVersion(),
     azureEndpoint: `Azurite ${packageVersion('azurite')} (in-memory), loopback HTTP`,
     s3Endpoint: s3 === 's3rver' ? `s3rver ${packageVersion('s3rver')} (files on local disk), loopback HTTP` : 'moto server (in-memory), loopback HTTP',
+    loadAverageAtStart: loadavg().map((value) => Math.round(value * 100) / 100),
     note: 'the local clouds and the tool under test share these CPUs; each tool and each emulator is its own process',
   };
 }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './machine.js';
@@ -68,7 +68,7 @@ try {
     results.push(await scenario.run({ profile, runs, s3: options.s3, eventConsumer: options.eventConsumer, workDir, log }));
   }
   const report: BenchReport = {
-    machine,
+    machine: { ...machine, loadAverageAtEnd: loadavg().map((value) => round(value)) },
     profile: profile.name,
     runs,
     startedAt: startedAt.toISOString(),

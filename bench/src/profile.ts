@@ -31,7 +31,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     defaultRuns: 1,
     largeBlob: { size: 64 * MiB, comparisonSize: 16 * MiB },
     smallBlobs: { count: 100, size: 64 * 1024 },
-    verifyList: { count: 5_000, comparisonCount: 1_000, objectSize: 256, perFolder: 500 },
+    verifyList: { count: 2_500, comparisonCount: 500, objectSize: 256, perFolder: 250 },
     verifyDeep: { count: 8, size: 8 * MiB },
     tuning,
   },

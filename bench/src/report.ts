@@ -21,6 +21,16 @@ function rssOf(figures: ToolFigures): string {
   return typeof figures.peakRssMiB === 'number' ? `${figures.peakRssMiB} MiB` : '-';
 }
 
+/** `name=value` pairs, nested figures (such as the comparison size) in parentheses; the path text left out. */
+function figuresLine(figures: ToolFigures): string {
+  return Object.entries(figures)
+    .filter(([name]) => name !== 'path')
+    .map(([name, value]) =>
+      typeof value === 'object' && value !== null ? `${name}=(${figuresLine(value as ToolFigures)})` : `${name}=${String(value)}`,
+    )
+    .join(', ');
+}
+
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (row: string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
@@ -46,12 +56,16 @@ export function renderReport(report: BenchReport): string {
   );
   const details = report.scenarios.flatMap((scenario) => [
     `- ${scenario.name}: ${scenario.description}`,
+    `  - blobferry: ${figuresLine(scenario.blobferry)}`,
+    `  - rclone: ${figuresLine(scenario.rclone)}`,
+    `  - limit: ${figuresLine(scenario.limit)}`,
     ...scenario.notes.map((note) => `  - ${note}`),
   ]);
   const machine = report.machine;
   return [
     `Machine: ${String(machine.cpus)} x ${String(machine.cpuModel)}, ${String(machine.memoryGiB)} GiB, ${String(machine.os)}; ` +
-      `Node ${String(machine.node)}; rclone ${String(machine.rclone)}; S3: ${String(machine.s3Endpoint)}; Azure: ${String(machine.azureEndpoint)}`,
+      `Node ${String(machine.node)}; rclone ${String(machine.rclone)}; S3: ${String(machine.s3Endpoint)}; Azure: ${String(machine.azureEndpoint)}; ` +
+      `load average at start ${JSON.stringify(machine.loadAverageAtStart)}, at end ${JSON.stringify(machine.loadAverageAtEnd)}`,
     `Profile ${report.profile}, median of ${report.runs} run(s); peak RSS is the largest of the runs; MiB/s = 2^20 bytes/s.`,
     '',
     table(header, rows),
