@@ -1,12 +1,10 @@
 // Shared pieces of the real-path tests: a local cloud whose App Service style identity endpoint is
 // what @azure/identity's ManagedIdentityCredential talks to, as on Azure Functions.
 import { S3Client } from '@aws-sdk/client-s3';
-import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from '@blobferry/local-cloud';
+import { startLocalCloud, useLocalManagedIdentity, type LocalCloud, type LocalCloudOptions } from '@blobferry/local-cloud';
 import type { AwsCredentialIdentityProvider, Logger } from '@smithy/types';
 
 export const JWT = /eyJ[\w-]+\.[\w-]+\./;
-
-const IDENTITY_VARIABLES = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'AZURE_POD_IDENTITY_AUTHORITY_HOST'] as const;
 
 /**
  * MSAL picks the managed identity source (and its endpoint) once per process, so each test file
@@ -17,24 +15,12 @@ export async function startCloudForIdentity(options: LocalCloudOptions & { endpo
   const logLines: string[] = [];
   const { endpoint, ...cloudOptions } = options;
   const cloud: LocalCloud = await startLocalCloud({ ...cloudOptions, log: (entry) => logLines.push(JSON.stringify(entry)) });
-  const previous = Object.fromEntries(IDENTITY_VARIABLES.map((name) => [name, process.env[name]]));
-  for (const name of IDENTITY_VARIABLES) delete process.env[name];
-  if (endpoint === 'app-service') {
-    process.env.IDENTITY_ENDPOINT = cloud.stack.identity.identityEndpoint;
-    process.env.IDENTITY_HEADER = cloud.stack.identity.identityHeader;
-  } else {
-    process.env.AZURE_POD_IDENTITY_AUTHORITY_HOST = cloud.stack.identity.imdsHost;
-  }
+  const restoreEnv = useLocalManagedIdentity(cloud.stack.identity, endpoint);
   const stop = async () => {
-    for (const name of IDENTITY_VARIABLES) restore(name, previous[name]);
+    restoreEnv();
     await cloud.stop();
   };
   return { cloud, logLines, stop };
-}
-
-function restore(name: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
 }
 
 export function capturingLogger() {

@@ -25,3 +25,4 @@ export {
   type MintTokenOptions,
 } from './identity/index.js';
 export { BLOB_CREATED, blobUrl } from './events/blob-created-event.js';
+export { MANAGED_IDENTITY_VARIABLES, useLocalManagedIdentity, type ManagedIdentityStyle } from './managed-identity-env.js';

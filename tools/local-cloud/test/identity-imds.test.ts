@@ -3,33 +3,9 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_TENANT_ID, startIdentityPlane, type IdentityPlane } from '../src/identity/index.js';
 import type { ManagedIdentityInfo } from '../src/types.js';
+import { useLocalManagedIdentity } from '../src/managed-identity-env.js';
 
 // This file runs in its own process, so it may set the variables @azure/identity reads.
-const MANAGED_IDENTITY_ENV = [
-  'IDENTITY_ENDPOINT',
-  'IDENTITY_HEADER',
-  'MSI_ENDPOINT',
-  'MSI_SECRET',
-  'IDENTITY_SERVER_THUMBPRINT',
-  'IMDS_ENDPOINT',
-  'AZURE_POD_IDENTITY_AUTHORITY_HOST',
-  'AZURE_FEDERATED_TOKEN_FILE',
-  'AZURE_CLIENT_ID',
-  'AZURE_TENANT_ID',
-];
-
-/** Replaces every managed-identity variable with `values`; returns a function that restores them. */
-function useManagedIdentityEnv(values: Record<string, string>): () => void {
-  const saved = new Map(MANAGED_IDENTITY_ENV.map((name) => [name, process.env[name]]));
-  for (const name of MANAGED_IDENTITY_ENV) delete process.env[name];
-  Object.assign(process.env, values);
-  return () => {
-    for (const [name, value] of saved) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  };
-}
 
 // The real SDK path of a VM / AKS pod: IMDS at AZURE_POD_IDENTITY_AUTHORITY_HOST.
 describe('IMDS style managed identity endpoint through @azure/identity', () => {
@@ -38,7 +14,7 @@ describe('IMDS style managed identity endpoint through @azure/identity', () => {
 
   beforeAll(async () => {
     plane = await startIdentityPlane({});
-    restoreEnv = useManagedIdentityEnv({ AZURE_POD_IDENTITY_AUTHORITY_HOST: plane.imdsHost });
+    restoreEnv = useLocalManagedIdentity(plane, 'imds');
   });
   afterAll(async () => {
     restoreEnv();

@@ -15,6 +15,7 @@ import {
   SOURCE_CONTAINER,
   SYSTEM_IDENTITY,
   startLocalCloud,
+  useLocalManagedIdentity,
   type LocalCloud,
   type Stack,
 } from '../src/index.js';
@@ -99,20 +100,13 @@ describe('startLocalCloud (Azurite + s3rver + identity plane + STS)', () => {
   it('end to end: App Service managed identity token -> STS AssumeRoleWithWebIdentity -> S3 ListObjectsV2', async () => {
     const { aws, identity } = cloud.stack;
     // This file runs in its own process, so it may set the variables @azure/identity (MSAL) reads.
-    const names = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IDENTITY_SERVER_THUMBPRINT', 'MSI_ENDPOINT', 'MSI_SECRET', 'IMDS_ENDPOINT', 'AZURE_POD_IDENTITY_AUTHORITY_HOST', 'AZURE_FEDERATED_TOKEN_FILE'];
-    const saved = new Map(names.map((name) => [name, process.env[name]]));
-    for (const name of names) delete process.env[name];
-    process.env['IDENTITY_ENDPOINT'] = identity.identityEndpoint;
-    process.env['IDENTITY_HEADER'] = identity.identityHeader;
+    const restoreEnv = useLocalManagedIdentity(identity, 'app-service');
     let token: string;
     try {
       const credential = new ManagedIdentityCredential({ clientId: identity.backupIdentity.clientId });
       token = (await credential.getToken(`${identity.audience}/.default`)).token;
     } finally {
-      for (const [name, value] of saved) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
+      restoreEnv();
     }
 
     const requestsBefore = cloud.sts.requestCount();
