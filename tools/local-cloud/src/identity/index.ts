@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ManagedIdentityInfo } from '../types.js';
+import type { Stack } from '../types.js';
+
+type StackIdentity = Stack['identity'];
 import {
   DEFAULT_AUDIENCE,
   IDENTITIES,
@@ -51,20 +53,8 @@ export interface MintTokenOptions {
   expired?: boolean;
 }
 
-export interface IdentityPlane {
-  /** `http://HOST:PORT/<tenant-id>/`, the local stand-in for `https://sts.windows.net/<tenant-id>/`. */
-  issuer: string;
-  tenantId: string;
-  /** App Service style endpoint: the value for `IDENTITY_ENDPOINT`. */
-  identityEndpoint: string;
-  /** The value for `IDENTITY_HEADER` (random per start). */
-  identityHeader: string;
-  /** IMDS style host: the value for `AZURE_POD_IDENTITY_AUTHORITY_HOST`. */
-  imdsHost: string;
-  backupIdentity: ManagedIdentityInfo;
-  intruderIdentity: ManagedIdentityInfo;
-  systemIdentity: ManagedIdentityInfo;
-  audience: string;
+/** Everything stack.json says about identity (see types.ts), plus the plane's controls. */
+export interface IdentityPlane extends StackIdentity {
   mintToken(options: MintTokenOptions): Promise<string>;
   /** A new key signs from now on; the old current key stays published as the previous one. */
   rotateKeys(): void;
