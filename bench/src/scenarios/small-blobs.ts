@@ -20,6 +20,7 @@ interface RunFigures {
   copyObjectsPerS: number;
   latenciesMs: number[];
   eventLatenciesMs: number[];
+  handlerLatenciesMs: number[];
   rclone: Measurement;
   azureRead: Measurement;
   s3Write: Measurement;
@@ -56,6 +57,7 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
     for (const completion of completions) if (!firstCompletion.has(completion.blobName)) firstCompletion.set(completion.blobName, completion);
     const latenciesMs = [...firstCompletion.values()].map((c) => c.completedAt - (uploaded.get(c.blobName)?.uploadedAt ?? NaN));
     const eventLatenciesMs = [...firstCompletion.values()].map((c) => c.completedAt - Date.parse(c.eventTime));
+    const handlerLatenciesMs = [...firstCompletion.values()].map((c) => c.completedAt - c.receivedAt);
     const firsts = [...firstCompletion.values()];
     const lastCompletedAt = Math.max(...firsts.map((c) => c.completedAt));
     const firstReceivedAt = Math.min(...firsts.map((c) => c.receivedAt));
@@ -97,6 +99,7 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
       copyObjectsPerS: count / ((lastCompletedAt - firstReceivedAt) / 1000),
       latenciesMs,
       eventLatenciesMs,
+      handlerLatenciesMs,
       rclone,
       azureRead,
       s3Write,
@@ -134,6 +137,8 @@ export const smallBlobs: Scenario = {
         latencyP95Ms: latencyP((r) => r.latenciesMs, 95),
         eventTimeLatencyP50Ms: latencyP((r) => r.eventLatenciesMs, 50),
         eventTimeLatencyP95Ms: latencyP((r) => r.eventLatenciesMs, 95),
+        deliveryToDoneP50Ms: latencyP((r) => r.handlerLatenciesMs, 50),
+        deliveryToDoneP95Ms: latencyP((r) => r.handlerLatenciesMs, 95),
         uploadObjectsPerS: round(median(runs.map((r) => r.uploadObjectsPerS)), 1),
         eventDeliveryObjectsPerS: round(median(runs.map((r) => r.deliveryObjectsPerS)), 1),
         firstEventToLastCopyObjectsPerS: round(median(runs.map((r) => r.copyObjectsPerS)), 1),
@@ -160,7 +165,7 @@ export const smallBlobs: Scenario = {
         `measured path: ${runs[0]?.path ?? 'unknown'}`,
         'blobferry objects/s is end to end (first upload to last object in S3, upload window and event polling included); rclone objects/s is its run over the already uploaded set',
         'uploadObjectsPerS: how fast the bench wrote the blobs; eventDeliveryObjectsPerS: how fast the local Event Grid (polling Azurite) handed events over; firstEventToLastCopyObjectsPerS: from the first event received to the last copy done',
-        'latency: from Azure acknowledging the upload to the copy completing in S3; eventTime latency starts at the event\'s eventTime (when the local Event Grid noticed the blob)',
+        'latency: from Azure acknowledging the upload to the copy completing in S3; eventTime latency starts at the event\'s eventTime (when the local Event Grid noticed the blob); deliveryToDone is the function\'s own time per delivery (webhook POST received to answered)',
       ],
     };
   },
