@@ -97,6 +97,26 @@ describe('startLocalCloud (Azurite + s3rver + identity plane + STS)', () => {
     await expect(wrongKey.send(new ListObjectsV2Command({ Bucket: aws.bucket }))).rejects.toThrow();
   });
 
+  it('pages ListObjectsV2 listings with continuation tokens', async () => {
+    const { aws } = cloud.stack;
+    const s3 = new S3Client({
+      endpoint: aws.s3Endpoint,
+      region: aws.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: aws.emulatorAccessKeyId, secretAccessKey: aws.emulatorSecretAccessKey },
+    });
+    const keys = ['paged/a', 'paged/b', 'paged/c', 'paged/d', 'paged/e'];
+    await Promise.all(keys.map((Key) => s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key, Body: Key }))));
+    const listed: string[] = [];
+    let ContinuationToken: string | undefined;
+    do {
+      const page = await s3.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: 'paged/', MaxKeys: 2, ContinuationToken }));
+      listed.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
+      ContinuationToken = page.NextContinuationToken;
+    } while (ContinuationToken);
+    expect(listed).toEqual(keys);
+  });
+
   it('end to end: App Service managed identity token -> STS AssumeRoleWithWebIdentity -> S3 ListObjectsV2', async () => {
     const { aws, identity } = cloud.stack;
     // This file runs in its own process, so it may set the variables @azure/identity (MSAL) reads.

@@ -16,8 +16,10 @@ export async function startS3rver(o: { port: number; persistDir?: string }): Pro
   const child = spawnChild({
     name: 's3rver',
     command: process.execPath,
+    // s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 only offers through
+    // its legacy provider: without it every listing longer than one page fails with a 500.
     // vhost-style buckets would need a wildcard DNS name; clients use path style against 127.0.0.1.
-    args: [bin, '-d', directory, '-a', '127.0.0.1', '-p', String(o.port), '--no-vhost-buckets'],
+    args: ['--openssl-legacy-provider', bin, '-d', directory, '-a', '127.0.0.1', '-p', String(o.port), '--no-vhost-buckets'],
     readyPattern: /S3rver listening on ([\d.]+):(\d+)/,
   });
   const cleanup = async () => {
