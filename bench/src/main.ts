@@ -60,37 +60,58 @@ const runs = options.runs ?? profile.defaultRuns;
 const selected = SCENARIOS.filter((scenario) => !options.scenario || scenario.name === options.scenario);
 const workDir = await mkdtemp(join(tmpdir(), 'blobferry-bench-'));
 const startedAt = new Date();
+const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+const resultsName = `${stamp}${profile.name === 'quick' ? '-quick' : ''}${options.scenario ? `-${options.scenario}` : ''}.json`;
 const results: ScenarioResult[] = [];
-try {
-  const machine = describeMachine(options.s3);
-  for (const scenario of selected) {
-    log(`scenario ${scenario.name} (${profile.name}, ${runs} run(s))`);
-    results.push(await scenario.run({ profile, runs, s3: options.s3, eventConsumer: options.eventConsumer, workDir, log }));
-  }
-  const report: BenchReport = {
+const failures: Array<{ name: string; error: string }> = [];
+const machine = describeMachine(options.s3);
+
+function reportSoFar(): BenchReport {
+  return {
     machine: { ...machine, loadAverageAtEnd: loadavg().map((value) => round(value)) },
     profile: profile.name,
     runs,
     startedAt: startedAt.toISOString(),
     durationS: round((Date.now() - startedAt.getTime()) / 1000, 1),
     scenarios: results,
+    ...(failures.length > 0 ? { failures } : {}),
   };
+}
+
+/** Written after every scenario, so a failure late in a long run keeps what was measured. */
+async function save(report: BenchReport, final: boolean): Promise<void> {
+  if (!options.save) return;
   const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (options.save) {
-    await mkdir(RESULTS_DIR, { recursive: true });
-    const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
-    const name = `${stamp}${profile.name === 'quick' ? '-quick' : ''}${options.scenario ? `-${options.scenario}` : ''}.json`;
-    await writeFile(join(RESULTS_DIR, name), json);
-    if (profile.name === 'full' && !options.scenario) await writeFile(join(RESULTS_DIR, 'latest.json'), json);
-    log(`results saved to bench/results/${name}`);
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await writeFile(join(RESULTS_DIR, resultsName), json);
+  const complete = profile.name === 'full' && !options.scenario && failures.length === 0;
+  if (final && complete) await writeFile(join(RESULTS_DIR, 'latest.json'), json);
+}
+
+try {
+  for (const scenario of selected) {
+    log(`scenario ${scenario.name} (${profile.name}, ${runs} run(s))`);
+    try {
+      results.push(await scenario.run({ profile, runs, s3: options.s3, eventConsumer: options.eventConsumer, workDir, log }));
+    } catch (error) {
+      // One broken scenario must not cost the others' figures: record it and go on.
+      const message = error instanceof Error ? error.message : String(error);
+      log(`scenario ${scenario.name} FAILED: ${message}`);
+      failures.push({ name: scenario.name, error: message.slice(0, 2000) });
+    }
+    await save(reportSoFar(), false);
   }
+  const report = reportSoFar();
+  await save(report, true);
+  if (options.save) log(`results saved to bench/results/${resultsName}`);
   const table = renderReport(report);
   if (options.json) {
     process.stderr.write(`${table}\n`);
-    process.stdout.write(json);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
     process.stdout.write(`${table}\n`);
   }
+  if (failures.length > 0) process.exitCode = 1;
 } finally {
   await rm(workDir, { recursive: true, force: true });
 }

@@ -9,6 +9,8 @@ export interface BenchReport {
   startedAt: string;
   durationS: number;
   scenarios: ScenarioResult[];
+  /** Scenarios that failed (their figures are absent). */
+  failures?: Array<{ name: string; error: string }>;
 }
 
 function rateOf(figures: ToolFigures): string {
@@ -75,5 +77,6 @@ export function renderReport(report: BenchReport): string {
     '',
     'Targets:',
     ...targets,
+    ...(report.failures?.length ? ['', 'FAILED scenarios:', ...report.failures.map((f) => `- ${f.name}: ${f.error.split('\n')[0] ?? ''}`)] : []),
   ].join('\n');
 }

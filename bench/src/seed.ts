@@ -19,8 +19,16 @@ export interface SeededBlob {
 
 const BLOCK = 8 * 1024 * 1024;
 
-/** Uploads one large blob in 8 MiB blocks (4 in flight), with its whole-content MD5 as Azure's Content-MD5. */
-export async function uploadLargeBlob(container: ContainerClient, name: string, size: number): Promise<SeededBlob> {
+/**
+ * Uploads one large blob in 8 MiB blocks (4 in flight). With `contentMd5` (default) its whole-content MD5 is
+ * set as Azure's Content-MD5, as azcopy --put-md5 does; block uploads by the SDKs and most tools set none.
+ */
+export async function uploadLargeBlob(
+  container: ContainerClient,
+  name: string,
+  size: number,
+  options: { contentMd5?: boolean } = {},
+): Promise<SeededBlob> {
   const blob = container.getBlockBlobClient(name);
   const md5 = createHash('md5');
   const blockIds: string[] = [];
@@ -41,7 +49,10 @@ export async function uploadLargeBlob(container: ContainerClient, name: string, 
   await Promise.all(inFlight);
   const md5Base64 = md5.digest('base64');
   const committed = await blob.commitBlockList(blockIds, {
-    blobHTTPHeaders: { blobContentMD5: Buffer.from(md5Base64, 'base64'), blobContentType: 'application/octet-stream' },
+    blobHTTPHeaders: {
+      ...(options.contentMd5 === false ? {} : { blobContentMD5: Buffer.from(md5Base64, 'base64') }),
+      blobContentType: 'application/octet-stream',
+    },
   });
   return {
     name,
