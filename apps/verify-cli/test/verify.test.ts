@@ -187,6 +187,9 @@ describe('blobferry verify against the local cloud', () => {
     expect(result.stdout).toMatch(/^KIND\s+SOURCE SIZE\s+TARGET SIZE\s+KEY\n/);
     expect(result.stdout).toMatch(/extra\s+-\s+3\s+\S*table\/two\.txt\n/);
     expect(result.stdout).toMatch(/in sync\s+1\n/);
+    const countLines = result.stdout.split('\n').filter((line) => /^[a-z ]+ +\d+$/.test(line));
+    expect(countLines.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(countLines.map((line) => line.length)).size).toBe(1); // counts right-aligned in one column
 
     const onTerminal = await blobferry(['verify', '--local', '--stack', backup.stackFile, '--container', 'table', '--json'], { isTTY: true });
     expect(onTerminal.stderr.startsWith('\r\u001b[K')).toBe(true); // redrawn in place

@@ -20,7 +20,8 @@ function repairText(difference: Difference): string {
   return `${repair.status}${repair.detail ? `: ${repair.detail}` : ''}`;
 }
 
-const KIND_WIDTH = 'checksumMismatch'.length;
+// The longest label either table prints: a kind in the differences, a count label in the summary.
+const KIND_WIDTH = 'checksum mismatch'.length;
 
 function tableReporter(io: CliIo, targets: RunTargets, repairing: boolean): Reporter {
   let headerWritten = false;
