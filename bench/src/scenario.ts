@@ -48,13 +48,19 @@ export function workerPath(name: string): string {
   return fileURLToPath(new URL(`./workers/${name}.js`, import.meta.url));
 }
 
+/** Extra Node flags for blobferry's processes, for profiling them in place (e.g. `--cpu-prof --cpu-prof-dir /tmp/p`). */
+export function profilingNodeArgs(): string[] {
+  return (process.env.BLOBFERRY_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 /** Runs a bench worker (a Node child process) under GNU time and parses its RESULT line. */
 export async function runWorker<T>(
   name: string,
   args: unknown,
   options: RunOptions & { nodeArgs?: string[] } = {},
 ): Promise<{ measurement: Measurement; result: T }> {
-  const nodeArgs = options.nodeArgs ?? [];
+  // The limit workers are the bench's own measuring stick, not blobferry: never profiled.
+  const nodeArgs = [...(name === 'limit-worker' ? [] : profilingNodeArgs()), ...(options.nodeArgs ?? [])];
   const measurement = await runMeasured(process.execPath, [...nodeArgs, workerPath(name), JSON.stringify(args)], options);
   return { measurement, result: parseResult<T>(measurement.stdout) };
 }

@@ -4,7 +4,7 @@ import { startCloudProcess } from '../local-cloud-process.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { forEachConcurrently } from '../pool.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
-import { rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { profilingNodeArgs, rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadLargeBlob } from '../seed.js';
 import { MiB, formatBytes, median, round } from '../stats.js';
 import { expectAllInSync, verifyArgs, verifyEnv } from '../verify-cli.js';
@@ -60,7 +60,7 @@ export const verifyDeep: Scenario = {
           blobferry: async () => {
             figures.blobferry = await runMeasured(
               process.execPath,
-              verifyArgs({ stack, container: CONTAINER, targetPrefix: TARGET_PREFIX, deep: true }),
+              [...profilingNodeArgs(), ...verifyArgs({ stack, container: CONTAINER, targetPrefix: TARGET_PREFIX, deep: true })],
               { env: verifyEnv(stack) },
             );
             expectAllInSync(figures.blobferry.stdout, count);

@@ -5,7 +5,7 @@ import { azureContainer, s3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
-import { rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { profilingNodeArgs, rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { backupMetadata, putBackupObject, uploadSmallBlobs } from '../seed.js';
 import { s3rverDirectWriter, type DirectObjectWriter } from '../s3rver-store.js';
 import { median, round } from '../stats.js';
@@ -100,7 +100,7 @@ export const verifyList: Scenario = {
           blobferry: async () => {
             figures.blobferry = await runMeasured(
               process.execPath,
-              verifyArgs({ stack, container: dataset.container, targetPrefix: TARGET_PREFIX }),
+              [...profilingNodeArgs(), ...verifyArgs({ stack, container: dataset.container, targetPrefix: TARGET_PREFIX })],
               { env: verifyEnv(stack) },
             );
             expectAllInSync(figures.blobferry.stdout, dataset.count);
