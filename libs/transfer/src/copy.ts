@@ -302,24 +302,22 @@ async function putMultipart(
   const parts = splitIntoParts(snapshot.length, partSize);
   const read = (part: PartRange, signal: AbortSignal) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal);
 
-  // `source-md5` must be set on CreateMultipartUpload, before the streamed MD5 exists. When the blob
-  // declares a Content-MD5 that is the value (and the streamed MD5 must match it before Complete).
-  // Otherwise one extra ETag-pinned pass computes it first: it doubles Azure reads for such blobs, but
-  // keeps every object complete the instant it becomes visible (the alternative, rewriting metadata
-  // with CopyObject after Complete, briefly exposes an object without it and is capped at 5 GiB).
+  // `source-md5` is user metadata, fixed by CreateMultipartUpload before the streamed MD5 exists, so it
+  // is recorded only when known up front: the blob's declared Content-MD5 (the streamed MD5 must match
+  // it before Complete) or, on a rewrite, the MD5 the first pass streamed. Otherwise the full-object S3
+  // checksum computed while streaming guards the bytes, the MD5 is returned to the caller, and
+  // `blobferry verify --deep` compares contents. Reading the blob twice to record it would double the
+  // Azure reads of every block-uploaded blob, and a metadata rewrite after Complete would briefly show an
+  // object without it (and is capped at 5 GiB).
   const declaredMd5 = snapshot.contentMd5Base64;
-  let expectedMd5 = declaredMd5 ?? rewrite?.md5Base64;
-  if (expectedMd5 === undefined) {
-    const prepass = new ContentDigest(undefined);
-    await pipelineParts({ parts, concurrency, abortSignal, read, consumeInOrder: (_part, data) => prepass.update(data) });
-    expectedMd5 = (await prepass.finish()).md5Base64;
-  }
+  const expectedMd5 = declaredMd5 ?? rewrite?.md5Base64;
 
   const headers = targetHeadersFor(snapshot, expectedMd5, context.sequencer);
   const { uploadId, algorithm } = await createUpload(context, headers, capabilities.multipartChecksum);
   const digest = new ContentDigest(algorithm);
   let outcome: CommitOutcome<CompleteMultipartUploadCommandOutput>;
   let checksumBase64: string | undefined;
+  let md5Base64: string;
   try {
     const completedParts: CompletedPart[] = [];
     let uploadedBytes = 0;
@@ -357,9 +355,9 @@ async function putMultipart(
     });
 
     const streamed = await digest.finish();
-    const md5Base64 = streamed.md5Base64;
+    md5Base64 = streamed.md5Base64;
     checksumBase64 = streamed.checksumBase64;
-    if (md5Base64 !== expectedMd5) {
+    if (expectedMd5 !== undefined && md5Base64 !== expectedMd5) {
       if (declaredMd5 !== undefined) throw new ContentMd5MismatchError(declaredMd5, md5Base64);
       throw new SourceChangedError(`two reads of blob ${blob.containerName}/${blob.name} at one ETag hashed differently; retry`);
     }
@@ -391,7 +389,6 @@ async function putMultipart(
   }
 
   // The upload is complete and visible from here on.
-  const md5Base64 = expectedMd5;
   let checksum = echoedChecksum(outcome.written, algorithm, checksumBase64);
   if (algorithm && checksumBase64 && !checksum) {
     // Complete did not confirm our value (real S3 does): ask what the endpoint stored.

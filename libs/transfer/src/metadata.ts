@@ -30,15 +30,18 @@ export function stripQuotes(etag: string): string {
   return etag.replace(/^(W\/)?"|"$/g, '');
 }
 
-/** Everything the object carries besides its bytes: our provenance metadata and the blob's own headers. */
-export function targetHeadersFor(snapshot: SourceSnapshot, md5Base64: string, sequencer: string | undefined) {
+/**
+ * Everything the object carries besides its bytes: our provenance metadata and the blob's own headers.
+ * `md5Base64` is undefined when the MD5 is not known before the write starts (see putMultipart).
+ */
+export function targetHeadersFor(snapshot: SourceSnapshot, md5Base64: string | undefined, sequencer: string | undefined) {
   const metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(snapshot.metadata)) {
     metadata[`${BACKUP_METADATA.blobMetadataPrefix}${name.toLowerCase()}`] = encodeHeaderValue(value);
   }
   metadata[BACKUP_METADATA.sourceEtag] = stripQuotes(snapshot.etag);
   metadata[BACKUP_METADATA.sourceLastModified] = snapshot.lastModified.toISOString();
-  metadata[BACKUP_METADATA.sourceMd5] = md5Base64;
+  if (md5Base64 !== undefined) metadata[BACKUP_METADATA.sourceMd5] = md5Base64;
   if (sequencer !== undefined) metadata[BACKUP_METADATA.sequencer] = encodeHeaderValue(sequencer);
   const optional = (value: string | undefined) => (value === undefined || value === '' ? undefined : encodeHeaderValue(value));
   return {
