@@ -9,7 +9,8 @@ import { forEachConcurrently, range } from './pool.js';
 import { keepAliveAgent, send, signS3, type S3Target } from './thin-http.js';
 
 // The endpoints on their own, with no copy in between and the thinnest client (thin-http.ts): what "the limit"
-// of a scenario is made of. Bytes read are counted and dropped; bytes written come from one reused buffer.
+// of a scenario is made of, for writes and listings (reads: curl-reads.ts). Bytes written come from one reused
+// buffer, so the measuring process does no other work.
 
 export interface Endpoints {
   agent: Agent;
@@ -18,7 +19,8 @@ export interface Endpoints {
   bucket: string;
 }
 
-export function endpointsFor(stack: Stack, sockets: number): Endpoints {
+/** Blob and container URLs carrying a read/list container SAS (signed once per container). */
+export function azureSasUrls(stack: Stack): Endpoints['azureUrl'] {
   const credential = new StorageSharedKeyCredential(stack.azure.accountName, stack.azure.accountKey);
   const sasByContainer = new Map<string, string>();
   const sasFor = (container: string) => {
@@ -32,63 +34,27 @@ export function endpointsFor(stack: Stack, sockets: number): Endpoints {
     }
     return sas;
   };
-  return {
-    agent: keepAliveAgent(sockets),
-    azureUrl: (container, blobName, query = {}) => {
-      const path = blobName === undefined ? '' : `/${blobName.split('/').map(encodeURIComponent).join('/')}`;
-      const extra = new URLSearchParams(query).toString();
-      return new URL(`${stack.azure.blobEndpoint}/${container}${path}?${extra ? `${extra}&` : ''}${sasFor(container)}`);
-    },
-    s3: {
-      endpoint: stack.aws.s3Endpoint,
-      region: stack.aws.region,
-      accessKeyId: stack.aws.emulatorAccessKeyId,
-      secretAccessKey: stack.aws.emulatorSecretAccessKey,
-    },
-    bucket: stack.aws.bucket,
+  return (container, blobName, query = {}) => {
+    const path = blobName === undefined ? '' : `/${blobName.split('/').map(encodeURIComponent).join('/')}`;
+    const extra = new URLSearchParams(query).toString();
+    return new URL(`${stack.azure.blobEndpoint}/${container}${path}?${extra ? `${extra}&` : ''}${sasFor(container)}`);
   };
 }
 
-const AZURE_VERSION = { 'x-ms-version': '2021-08-06' };
-
-async function blobSize(e: Endpoints, container: string, name: string): Promise<number> {
-  const head = await send({ agent: e.agent, method: 'HEAD', url: e.azureUrl(container, name), headers: AZURE_VERSION });
-  return Number(head.headers['content-length']);
+export function s3TargetOf(stack: Stack): S3Target {
+  return {
+    endpoint: stack.aws.s3Endpoint,
+    region: stack.aws.region,
+    accessKeyId: stack.aws.emulatorAccessKeyId,
+    secretAccessKey: stack.aws.emulatorSecretAccessKey,
+  };
 }
 
-/** Downloads each blob (in ranges of `rangeSize` when given), discarding the bytes. */
-export async function readBlobs(o: { e: Endpoints; container: string; blobNames: string[]; rangeSize?: number; concurrency: number }): Promise<number> {
-  const reads: Array<{ name: string; range?: string }> = [];
-  for (const name of o.blobNames) {
-    if (!o.rangeSize) {
-      reads.push({ name });
-      continue;
-    }
-    const size = await blobSize(o.e, o.container, name);
-    for (let offset = 0; offset < size; offset += o.rangeSize) {
-      reads.push({ name, range: `bytes=${offset}-${Math.min(size, offset + o.rangeSize) - 1}` });
-    }
-  }
-  let bytes = 0;
-  await forEachConcurrently(reads, o.concurrency, async (read) => {
-    const headers = read.range ? { ...AZURE_VERSION, 'x-ms-range': read.range } : AZURE_VERSION;
-    // Read first, add after: `bytes += await ...` would add to a stale total read before the await.
-    const response = await send({ agent: o.e.agent, method: 'GET', url: o.e.azureUrl(o.container, read.name), headers });
-    bytes += response.bytes;
-  });
-  return bytes;
+export function endpointsFor(stack: Stack, sockets: number): Endpoints {
+  return { agent: keepAliveAgent(sockets), azureUrl: azureSasUrls(stack), s3: s3TargetOf(stack), bucket: stack.aws.bucket };
 }
 
-/** Reads each object whole, discarding the bytes. */
-export async function readObjects(o: { e: Endpoints; keys: string[]; concurrency: number }): Promise<number> {
-  let bytes = 0;
-  await forEachConcurrently(o.keys, o.concurrency, async (key) => {
-    const { url, headers } = signS3(o.e.s3, 'GET', `${o.e.bucket}/${key}`);
-    const response = await send({ agent: o.e.agent, method: 'GET', url, headers });
-    bytes += response.bytes;
-  });
-  return bytes;
-}
+export const AZURE_VERSION = { 'x-ms-version': '2021-08-06' };
 
 function xmlValue(xml: string, tag: string): string | undefined {
   const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);

@@ -2,9 +2,13 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalCloud, type LocalCloud } from '@blobferry/local-cloud';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azureContainer, s3Client } from '../src/clients.ts';
-import { endpointsFor, listBlobs, listObjects, readBlobs, readObjects, writeObjects, type Endpoints } from '../src/endpoint-ops.ts';
+import { azureAuth, azureReads, curlReadAll, s3Auth, s3Reads } from '../src/curl-reads.ts';
+import { endpointsFor, listBlobs, listObjects, writeObjects, type Endpoints } from '../src/endpoint-ops.ts';
 import { uploadSmallBlobs } from '../src/seed.ts';
 import { signS3 } from '../src/thin-http.ts';
 
@@ -26,14 +30,16 @@ class NodeSha256 {
   }
 }
 
-// The limits are measured with a hand-rolled client (SigV4, SAS, raw node:http): prove it against the real
-// emulators, which reject a wrong signature and would make every limit figure meaningless.
+// The limits are measured with a hand-rolled client (SigV4, SAS, raw node:http) and with curl: prove both
+// against the real emulators, since a limit from requests the endpoint refused or cut short means nothing.
 
 const MiB = 1024 * 1024;
 let cloud: LocalCloud;
 let e: Endpoints;
+let workDir: string;
 
 beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), 'bench-endpoint-ops-'));
   cloud = await startLocalCloud({ log: () => undefined });
   e = endpointsFor(cloud.stack, 4);
   const container = azureContainer(cloud.stack, 'thin');
@@ -44,13 +50,21 @@ beforeAll(async () => {
 afterAll(async () => {
   e.agent.destroy();
   await cloud.stop();
+  await rm(workDir, { recursive: true, force: true });
 });
 
 describe('thin endpoint client', () => {
-  it('reads blobs whole and in ranges, counting every byte once', async () => {
-    const names = ['a/1', 'a/2', 'b/ü 3'];
-    await expect(readBlobs({ e, container: 'thin', blobNames: names, concurrency: 2 })).resolves.toBe(3 * (3 * MiB + 5));
-    await expect(readBlobs({ e, container: 'thin', blobNames: names, rangeSize: MiB, concurrency: 4 })).resolves.toBe(3 * (3 * MiB + 5));
+  it('reads blobs with curl, whole and in ranges, counting every byte once', async () => {
+    const blobs = ['a/1', 'a/2', 'b/ü 3'].map((name) => ({ name, size: 3 * MiB + 5 }));
+    const expectBytes = 3 * (3 * MiB + 5);
+    const whole = await curlReadAll({ reads: azureReads(cloud.stack, 'thin', blobs), concurrency: 2, auth: azureAuth(), workDir, expectBytes });
+    expect(whole.bytes).toBe(expectBytes);
+    const ranged = azureReads(cloud.stack, 'thin', blobs, MiB);
+    expect(ranged).toHaveLength(12);
+    expect(ranged[3]?.range).toBe(`${3 * MiB}-${3 * MiB + 4}`);
+    await expect(curlReadAll({ reads: ranged, concurrency: 4, auth: azureAuth(), workDir, expectBytes })).resolves.toMatchObject({ bytes: expectBytes });
+    // A read that comes back short is an error, not a fast limit.
+    await expect(curlReadAll({ reads: ranged, concurrency: 4, auth: azureAuth(), workDir, expectBytes: expectBytes + 1 })).rejects.toThrow(/expected/);
   });
 
   it('lists blobs by prefix', async () => {
@@ -64,7 +78,10 @@ describe('thin endpoint client', () => {
     const head = await s3.send(new HeadObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: 'thin/large/0' }));
     expect(head.ContentLength).toBe(12 * MiB);
     await expect(listObjects({ e, prefixes: ['thin/small/', 'thin/large/'], concurrency: 2 })).resolves.toBe(4);
-    await expect(readObjects({ e, keys: ['thin/small/0', 'thin/large/0'], concurrency: 2 })).resolves.toBe(1000 + 12 * MiB);
+    const reads = s3Reads(cloud.stack, ['thin/small/0', 'thin/large/0']);
+    await expect(curlReadAll({ reads, concurrency: 2, auth: s3Auth(cloud.stack), workDir, expectBytes: 1000 + 12 * MiB })).resolves.toMatchObject({
+      bytes: 1000 + 12 * MiB,
+    });
   });
 
   it('signs exactly as the AWS SDK signer does', async () => {
@@ -91,6 +108,9 @@ describe('thin endpoint client', () => {
 
   it('is refused by S3 with a key id it does not know', async () => {
     const wrong: Endpoints = { ...e, s3: { ...e.s3, accessKeyId: 'NOT-A-KEY' } };
-    await expect(readObjects({ e: wrong, keys: ['thin/small/0'], concurrency: 1 })).rejects.toThrow(/answered 403/);
+    await expect(listObjects({ e: wrong, prefixes: ['thin/'], concurrency: 1 })).rejects.toThrow(/answered 403/);
+    const wrongCurl = { ...s3Auth(cloud.stack), sigv4: { region: 'us-east-1', accessKeyId: 'NOT-A-KEY', secretAccessKey: 'x' } };
+    const reads = s3Reads(cloud.stack, ['thin/small/0']);
+    await expect(curlReadAll({ reads, concurrency: 1, auth: wrongCurl, workDir, expectBytes: 1000 })).rejects.toThrow(/exited with 22/);
   });
 });

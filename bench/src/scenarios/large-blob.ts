@@ -3,6 +3,7 @@ import { azureContainer, s3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
 import type { Measurement } from '../measure.js';
 import { runMeasured } from '../measure.js';
+import { azureAuth, azureReads, curlReadAll } from '../curl-reads.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
 import { rotate, runLimit, runWorker, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadLargeBlob } from '../seed.js';
@@ -91,14 +92,13 @@ export const largeBlob: Scenario = {
             await expectSize(key, size);
           },
           azureRead: async () => {
-            figures.azureRead = await runLimit({
-                stack,
-                op: 'azure-read',
-                container: CONTAINER,
-                blobNames: ['large.bin'],
-                rangeSize: partSize,
-                concurrency,
-              });
+            figures.azureRead = await curlReadAll({
+              reads: azureReads(stack, CONTAINER, [{ name: 'large.bin', size }], partSize),
+              concurrency,
+              auth: azureAuth(),
+              workDir: context.workDir,
+              expectBytes: size,
+            });
           },
           s3Write: async () => {
             figures.s3Write = await runLimit({
@@ -178,7 +178,7 @@ export const largeBlob: Scenario = {
         notes: [
           'the blob carries a Content-MD5 (as azcopy --put-md5 writes it); withoutContentMd5 (first run only) is the same copy of a blob without one, which libs/transfer reads twice (an MD5 pre-pass, so source-md5 can be set when the upload is created)',
           'rates are bytes over the wall time of the tool\'s process (start-up included); copyOnlyMbPerS is copyBlobToS3\'s own duration',
-          'limit: Azurite ranged reads alone and S3 multipart writes alone, same part size and parts in flight, timed inside the worker',
+          'limit: Azurite ranged reads alone (curl) and S3 multipart writes alone (thin Node client, timed inside the worker), same part size and parts in flight',
         ],
       };
     } finally {

@@ -2,6 +2,7 @@ import { azureContainer } from '../clients.js';
 import { startCloudProcess, type CloudProcess } from '../local-cloud-process.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
+import { azureAuth, azureReads, curlReadAll } from '../curl-reads.js';
 import { runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadSmallBlobs, type SeededBlob } from '../seed.js';
 import { formatBytes, median, percentile, round } from '../stats.js';
@@ -81,7 +82,13 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
     );
 
     context.log(`small-blobs run ${run + 1}/${context.runs}: limits`);
-    const azureRead = await runLimit({ stack, op: 'azure-read', container, blobNames: names, concurrency: filesInFlight });
+    const azureRead = await curlReadAll({
+      reads: azureReads(stack, container, names.map((name) => ({ name, size }))),
+      concurrency: filesInFlight,
+      auth: azureAuth(),
+      workDir: context.workDir,
+      expectBytes: count * size,
+    });
     const s3Write = await runLimit({
         stack,
         op: 's3-write',

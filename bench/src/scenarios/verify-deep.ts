@@ -1,17 +1,18 @@
 import { backupKeyFor, copyBlobToS3 } from '@blobferry/transfer';
 import { azureContainer, blobferryS3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
+import { azureAuth, azureReads, curlReadAll, s3Auth, s3Reads } from '../curl-reads.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { forEachConcurrently } from '../pool.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
-import { profilingNodeArgs, rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { profilingNodeArgs, rotate, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadLargeBlob } from '../seed.js';
 import { MiB, formatBytes, median, round } from '../stats.js';
 import { expectAllInSync, verifyArgs, verifyEnv } from '../verify-cli.js';
 
 // Both sides read back and compared: `blobferry verify --deep` (hashes both) against `rclone check --download`
 // (compares the bytes). The S3 side was written by blobferry's own copy, so multipart objects carry ETags that
-// are not MD5s: only reading proves them. The limit is reading the same bytes from each side alone.
+// are not MD5s: only reading proves them. The limit is reading the same bytes from each side alone (curl).
 
 const CONTAINER = 'verify-deep';
 const TARGET_PREFIX = 'vd/';
@@ -73,10 +74,22 @@ export const verifyDeep: Scenario = {
             );
           },
           azureRead: async () => {
-            figures.azureRead = await runLimit({ stack, op: 'azure-read', container: CONTAINER, blobNames: names, concurrency: filesInFlight });
+            figures.azureRead = await curlReadAll({
+              reads: azureReads(stack, CONTAINER, names.map((name) => ({ name, size }))),
+              concurrency: filesInFlight,
+              auth: azureAuth(),
+              workDir: context.workDir,
+              expectBytes: total,
+            });
           },
           s3Read: async () => {
-            figures.s3Read = await runLimit({ stack, op: 's3-read', keys, concurrency: filesInFlight });
+            figures.s3Read = await curlReadAll({
+              reads: s3Reads(stack, keys),
+              concurrency: filesInFlight,
+              auth: s3Auth(stack),
+              workDir: context.workDir,
+              expectBytes: total,
+            });
           },
         };
         for (const step of rotate(Object.keys(steps) as Array<keyof RunFigures>, run)) {

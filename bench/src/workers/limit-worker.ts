@@ -1,12 +1,11 @@
 import type { Stack } from '@blobferry/local-cloud';
-import { endpointsFor, listBlobs, listObjects, readBlobs, readObjects, writeObjects } from '../endpoint-ops.js';
+import { endpointsFor, listBlobs, listObjects, writeObjects } from '../endpoint-ops.js';
 import { printResult, workerArgs } from './worker-io.js';
 
-// One endpoint operation on its own, in its own process: a half of a scenario's limit.
+// One endpoint operation on its own, in its own process: a half of a scenario's limit (writes and listings;
+// reads are measured with curl, see curl-reads.ts).
 
 export type LimitOperation =
-  | { op: 'azure-read'; container: string; blobNames: string[]; rangeSize?: number; concurrency: number }
-  | { op: 's3-read'; keys: string[]; concurrency: number }
   | { op: 's3-write'; keyPrefix: string; count: number; size: number; partSize: number; concurrency: number }
   | { op: 'azure-list'; container: string; prefixes: string[]; concurrency: number }
   | { op: 's3-list'; prefixes: string[]; concurrency: number };
@@ -17,14 +16,6 @@ const started = performance.now();
 let bytes = 0;
 let objects = 0;
 switch (args.op) {
-  case 'azure-read':
-    bytes = await readBlobs({ e, ...args });
-    objects = args.blobNames.length;
-    break;
-  case 's3-read':
-    bytes = await readObjects({ e, ...args });
-    objects = args.keys.length;
-    break;
   case 's3-write':
     bytes = await writeObjects({ e, ...args });
     objects = args.count;
