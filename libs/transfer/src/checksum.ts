@@ -7,30 +7,28 @@ export type ChecksumAlgorithm = 'CRC64NVME' | 'CRC32C';
 /** The request/response field that carries each algorithm's value. */
 export const checksumField = { CRC64NVME: 'ChecksumCRC64NVME', CRC32C: 'ChecksumCRC32C' } as const;
 
-/** MD5 plus (optionally) one S3 checksum of a whole content, fed in order. */
+/** MD5 of a whole content, fed in order. */
 export class ContentDigest {
   readonly #md5: Hash = createHash('md5');
-  readonly #checksum: Crc64Nvme | Crc32c | undefined;
   bytes = 0;
-
-  constructor(readonly algorithm: ChecksumAlgorithm | undefined) {
-    this.#checksum = algorithm === 'CRC64NVME' ? new Crc64Nvme() : algorithm === 'CRC32C' ? new Crc32c() : undefined;
-  }
 
   update(data: Uint8Array): void {
     this.#md5.update(data);
-    this.#checksum?.update(data);
     this.bytes += data.length;
   }
 
-  async finish(): Promise<{ md5Base64: string; checksumBase64: string | undefined }> {
-    const checksum = this.#checksum ? Buffer.from(await this.#checksum.digest()).toString('base64') : undefined;
-    return { md5Base64: this.#md5.digest('base64'), checksumBase64: checksum };
+  finish(): { md5Base64: string } {
+    return { md5Base64: this.#md5.digest('base64') };
   }
 }
 
-export async function digestOf(data: Uint8Array, algorithm: ChecksumAlgorithm | undefined) {
-  const digest = new ContentDigest(algorithm);
-  digest.update(data);
-  return digest.finish();
+export function md5Base64Of(data: Uint8Array): string {
+  return createHash('md5').update(data).digest('base64');
+}
+
+/** The S3 additional checksum (base64, as S3 spells it) of some bytes. */
+export async function checksumOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Promise<string> {
+  const crc = algorithm === 'CRC64NVME' ? new Crc64Nvme() : new Crc32c();
+  crc.update(data);
+  return Buffer.from(await crc.digest()).toString('base64');
 }

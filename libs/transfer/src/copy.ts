@@ -10,7 +10,8 @@ import {
 } from '@aws-sdk/client-s3';
 import type { BlobClient } from '@azure/storage-blob';
 import { MAX_S3_KEY_BYTES } from './backup-key.js';
-import { ContentDigest, checksumField, digestOf, type ChecksumAlgorithm } from './checksum.js';
+import { ContentDigest, checksumField, checksumOf, md5Base64Of, type ChecksumAlgorithm } from './checksum.js';
+import { combineChecksums } from './crc-combine.js';
 import { ContentMd5MismatchError, KeyTooLongError, ObjectTooLargeError, PermanentTransferError, SourceChangedError, TargetChangedError } from './errors.js';
 import { stripQuotes, targetHeadersFor } from './metadata.js';
 import { pipelineParts, splitIntoParts, type PartRange } from './pipeline.js';
@@ -200,7 +201,7 @@ async function putSingleObject(context: CopyContext): Promise<CopyResult> {
     snapshot.length === 0
       ? Buffer.alloc(0)
       : await withRetry(() => readRange(blob, { offset: 0, count: snapshot.length, etag: snapshot.etag }, abortSignal), { abortSignal });
-  const { md5Base64 } = await digestOf(body, undefined);
+  const md5Base64 = md5Base64Of(body);
   if (snapshot.contentMd5Base64 !== undefined && snapshot.contentMd5Base64 !== md5Base64) {
     throw new ContentMd5MismatchError(snapshot.contentMd5Base64, md5Base64);
   }
@@ -209,7 +210,7 @@ async function putSingleObject(context: CopyContext): Promise<CopyResult> {
   const outcome = await commitGuarded(context, async (conditions) => {
     for (;;) {
       const algorithm = capabilities.checksum;
-      const { checksumBase64 } = await digestOf(body, algorithm);
+      const checksumBase64 = algorithm ? await checksumOf(algorithm, body) : undefined;
       try {
         const response = await s3.send(
           new PutObjectCommand({
@@ -314,7 +315,10 @@ async function putMultipart(
 
   const headers = targetHeadersFor(snapshot, expectedMd5, context.sequencer);
   const { uploadId, algorithm } = await createUpload(context, headers, capabilities.multipartChecksum);
-  const digest = new ContentDigest(algorithm);
+  // MD5 is fed in order; each part's CRC is computed once, sent with the part (so the SDK does not
+  // compute it again) and combined into the full-object value (see crc-combine.ts).
+  const digest = new ContentDigest();
+  const partChecksums: { checksumBase64: string; bytes: number }[] = [];
   let outcome: CommitOutcome<CompleteMultipartUploadCommandOutput>;
   let checksumBase64: string | undefined;
   let md5Base64: string;
@@ -328,6 +332,8 @@ async function putMultipart(
       read,
       consumeInOrder: (_part, data) => digest.update(data),
       process: async (part, data, signal) => {
+        const partCrc = algorithm ? await checksumOf(algorithm, data) : undefined;
+        if (partCrc !== undefined) partChecksums[part.partNumber - 1] = { checksumBase64: partCrc, bytes: data.length };
         const response = await withRetry(
           () =>
             s3.send(
@@ -339,6 +345,7 @@ async function putMultipart(
                 Body: data,
                 ContentLength: data.length,
                 ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+                ...checksumFields(algorithm, partCrc),
               }),
               { abortSignal: signal },
             ),
@@ -354,9 +361,8 @@ async function putMultipart(
       },
     });
 
-    const streamed = await digest.finish();
-    md5Base64 = streamed.md5Base64;
-    checksumBase64 = streamed.checksumBase64;
+    md5Base64 = digest.finish().md5Base64;
+    checksumBase64 = algorithm ? combineChecksums(algorithm, partChecksums) : undefined;
     if (expectedMd5 !== undefined && md5Base64 !== expectedMd5) {
       if (declaredMd5 !== undefined) throw new ContentMd5MismatchError(declaredMd5, md5Base64);
       throw new SourceChangedError(`two reads of blob ${blob.containerName}/${blob.name} at one ETag hashed differently; retry`);

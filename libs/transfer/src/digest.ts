@@ -16,7 +16,7 @@ const DIGEST_CONCURRENCY = 4;
 export async function digestBlob(options: { blob: BlobClient; abortSignal?: AbortSignal }): Promise<{ md5Base64: string; bytes: number; etag: string }> {
   const { blob, abortSignal } = options;
   const snapshot = await withRetry(() => readSourceSnapshot(blob, abortSignal), { abortSignal });
-  const digest = new ContentDigest(undefined);
+  const digest = new ContentDigest();
   await pipelineParts({
     parts: splitIntoParts(snapshot.length, DIGEST_RANGE_SIZE),
     concurrency: DIGEST_CONCURRENCY,
@@ -24,7 +24,7 @@ export async function digestBlob(options: { blob: BlobClient; abortSignal?: Abor
     read: (part, signal) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal),
     consumeInOrder: (_part, data) => digest.update(data),
   });
-  const { md5Base64 } = await digest.finish();
+  const { md5Base64 } = digest.finish();
   return { md5Base64, bytes: snapshot.length, etag: snapshot.etag };
 }
 
