@@ -176,7 +176,7 @@ export const largeBlob: Scenario = {
           },
         ],
         notes: [
-          'the blob carries a Content-MD5 (as azcopy --put-md5 writes it); withoutContentMd5 (first run only) is the same copy of a blob without one, which libs/transfer reads twice (an MD5 pre-pass, so source-md5 can be set when the upload is created)',
+          'the blob carries a Content-MD5 (as azcopy --put-md5 writes it); withoutContentMd5 (first run only) is the same copy of a blob without one, as SDK block uploads leave it',
           'rates are bytes over the wall time of the tool\'s process (start-up included); copyOnlyMbPerS is copyBlobToS3\'s own duration',
           'limit: Azurite ranged reads alone (curl) and S3 multipart writes alone (thin Node client, timed inside the worker), same part size and parts in flight',
         ],
