@@ -6,7 +6,7 @@ import { GNU_TIME, parseTimeOutput, runMeasured } from '../src/measure.ts';
 describe.skipIf(!existsSync(GNU_TIME))('runMeasured (GNU time)', () => {
   it('reports the peak RSS of the child, not of the bench', async () => {
     // The child touches 200 MiB; the parent (this test) never does.
-    const script = 'const b = Buffer.alloc(200 * 1024 * 1024, 1); console.log(b[b.length - 1]);';
+    const script = 'const b = Buffer.alloc(200 * 1024 * 1024, 1); process.stdout.write(String(b[b.length - 1]));';
     const measured = await runMeasured(process.execPath, ['-e', script]);
     expect(measured.exitCode).toBe(0);
     expect(measured.stdout.trim()).toBe('1');
