@@ -29,7 +29,8 @@ export class EventDelivery {
   private readonly deadLetteredEvents: EventGridEvent[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private inFlight = 0;
-  private webhookValidated = false;
+  /** The subscription handshake, shared by every delivery that starts while it runs; cleared when it fails. */
+  private webhookValidation: Promise<AttemptOutcome> | undefined;
   private closed = false;
 
   constructor(private readonly options: DeliveryOptions) {
@@ -106,12 +107,13 @@ export class EventDelivery {
       }
     }
     if (webhookUrl) {
-      if (!this.webhookValidated) {
-        const validation = await validateWebhook(webhookUrl, topic);
-        if (!validation.ok) return { ...validation, error: `subscription validation failed: ${validation.error ?? validation.outcome}` };
-        this.webhookValidated = true;
-        this.options.log({ msg: 'webhook subscription validated', webhookUrl });
-      }
+      this.webhookValidation ??= validateWebhook(webhookUrl, topic).then((validation) => {
+        if (validation.ok) this.options.log({ msg: 'webhook subscription validated', webhookUrl });
+        else this.webhookValidation = undefined;
+        return validation;
+      });
+      const validation = await this.webhookValidation;
+      if (!validation.ok) return { ...validation, error: `subscription validation failed: ${validation.error ?? validation.outcome}` };
       return postEvents(webhookUrl, [event]);
     }
     // No target: the event is recorded as delivered, for callers that only read delivered().
