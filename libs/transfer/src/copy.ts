@@ -24,7 +24,7 @@ import {
   isConditionalWriteRejection,
   type EndpointCapabilities,
 } from './s3-capabilities.js';
-import { readRange, readSourceSnapshot, type SourceSnapshot } from './source.js';
+import { readRange, readSourceSnapshotWithSmallBody, type SourceSnapshot } from './source.js';
 import { headTarget, judge, storedChecksum, type Verdict } from './target.js';
 
 // Why a hand-written multipart loop rather than @aws-sdk/lib-storage's Upload: Upload consumes one body
@@ -105,7 +105,14 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
   if (keyBytes === 0) throw new PermanentTransferError('target key is empty');
   const abortSignal = options.abortSignal;
 
-  const snapshot = await withRetry(() => readSourceSnapshot(blob, abortSignal), { abortSignal });
+  // The source read and the target HEAD are independent, so they run at once: a blob up to partSize
+  // arrives with its properties in one GET (wasted only when the verdict is a skip), a larger one
+  // costs that GET's headers and continues in ETag-pinned parts.
+  const [source, target] = await Promise.all([
+    withRetry(() => readSourceSnapshotWithSmallBody(blob, partSize, abortSignal), { abortSignal }),
+    withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal }),
+  ]);
+  const { snapshot } = source;
   if (snapshot.length > MAX_OBJECT_SIZE) {
     throw new ObjectTooLargeError(`blob is ${snapshot.length} bytes, over S3's 5 TiB object limit`);
   }
@@ -122,11 +129,10 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
     started,
   };
 
-  const target = await withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal });
   const verdict = judge(target, { ...snapshot, sequencer: context.sequencer });
   if (verdict !== 'copy') return skipped(context, verdict, target.recorded?.md5Base64);
 
-  if (snapshot.length <= partSize) return putSingleObject(context);
+  if (snapshot.length <= partSize) return putSingleObject(context, source.body);
   const grownPartSize = Math.max(partSize, Math.ceil(snapshot.length / MAX_PARTS / MiB) * MiB);
   return putMultipart(context, grownPartSize, concurrency);
 }
@@ -195,12 +201,14 @@ function echoedChecksum(response: object, algorithm: ChecksumAlgorithm | undefin
   return (response as Record<string, unknown>)[checksumField[algorithm]] === value ? { algorithm, value } : undefined;
 }
 
-async function putSingleObject(context: CopyContext): Promise<CopyResult> {
+/** `readBody` is the content already read with the snapshot, when it was. */
+async function putSingleObject(context: CopyContext, readBody: Buffer | undefined): Promise<CopyResult> {
   const { blob, snapshot, s3, bucket, key, abortSignal, capabilities } = context;
   const body =
-    snapshot.length === 0
+    readBody ??
+    (snapshot.length === 0
       ? Buffer.alloc(0)
-      : await withRetry(() => readRange(blob, { offset: 0, count: snapshot.length, etag: snapshot.etag }, abortSignal), { abortSignal });
+      : await withRetry(() => readRange(blob, { offset: 0, count: snapshot.length, etag: snapshot.etag }, abortSignal), { abortSignal }));
   const md5Base64 = md5Base64Of(body);
   if (snapshot.contentMd5Base64 !== undefined && snapshot.contentMd5Base64 !== md5Base64) {
     throw new ContentMd5MismatchError(snapshot.contentMd5Base64, md5Base64);

@@ -24,30 +24,109 @@ function blobErrorCode(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+function notFound(error: unknown, blob: BlobClient): unknown {
+  if (httpStatusOf(error) === 404) return new SourceNotFoundError(`source blob ${blob.containerName}/${blob.name} does not exist`, { cause: error });
+  return error;
+}
+
+/** The headers getProperties and a download both carry; `contentMD5` must be the whole blob's. */
+interface BlobHeaders {
+  etag?: string;
+  lastModified?: Date;
+  contentMD5?: Uint8Array;
+  blobType?: string;
+  contentType?: string;
+  contentEncoding?: string;
+  contentLanguage?: string;
+  contentDisposition?: string;
+  cacheControl?: string;
+  metadata?: Record<string, string>;
+}
+
+function snapshotOf(blob: BlobClient, headers: BlobHeaders, length: number | undefined): SourceSnapshot {
+  if (!headers.etag || length === undefined || !headers.lastModified) {
+    throw new Error(`Azure returned no ETag, length or Last-Modified for ${blob.containerName}/${blob.name}`);
+  }
+  return {
+    etag: headers.etag,
+    length,
+    contentMd5Base64: headers.contentMD5 && headers.contentMD5.length > 0 ? Buffer.from(headers.contentMD5).toString('base64') : undefined,
+    lastModified: headers.lastModified,
+    blobType: headers.blobType,
+    contentType: headers.contentType,
+    contentEncoding: headers.contentEncoding,
+    contentLanguage: headers.contentLanguage,
+    contentDisposition: headers.contentDisposition,
+    cacheControl: headers.cacheControl,
+    metadata: headers.metadata ?? {},
+  };
+}
+
 export async function readSourceSnapshot(blob: BlobClient, abortSignal: AbortSignal | undefined): Promise<SourceSnapshot> {
   let properties;
   try {
     properties = await blob.getProperties({ abortSignal });
   } catch (error) {
-    if (httpStatusOf(error) === 404) throw new SourceNotFoundError(`source blob ${blob.containerName}/${blob.name} does not exist`, { cause: error });
-    throw error;
+    throw notFound(error, blob);
   }
-  if (!properties.etag || properties.contentLength === undefined || !properties.lastModified) {
-    throw new Error(`Azure returned no ETag, length or Last-Modified for ${blob.containerName}/${blob.name}`);
+  return snapshotOf(blob, properties, properties.contentLength);
+}
+
+/** The total size in a `Content-Range: bytes 0-99/1234` answer. */
+function totalOfContentRange(contentRange: string | undefined): number | undefined {
+  const match = /\/(\d+)$/.exec(contentRange ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
+/**
+ * The snapshot and, when the blob is at most `maxBodyBytes` long, its whole content, from one ranged
+ * GET of the first `maxBodyBytes` instead of getProperties followed by a GET: a ranged answer carries
+ * every property getProperties does, the total length in Content-Range (for an append blob, its
+ * committed length at that ETag, as getProperties reports) and the whole blob's MD5 in
+ * x-ms-blob-content-md5. A larger blob's body is dropped unread (the caller copies it in ETag-pinned
+ * parts); an empty blob, which has no first byte to range over (416), falls back to getProperties.
+ */
+export async function readSourceSnapshotWithSmallBody(
+  blob: BlobClient,
+  maxBodyBytes: number,
+  abortSignal: AbortSignal | undefined,
+): Promise<{ snapshot: SourceSnapshot; body: Buffer | undefined }> {
+  let response;
+  try {
+    response = await blob.download(0, maxBodyBytes, { abortSignal, maxRetryRequests: 3 });
+  } catch (error) {
+    if (httpStatusOf(error) === 416 || blobErrorCode(error) === 'InvalidRange') {
+      const snapshot = await readSourceSnapshot(blob, abortSignal);
+      return { snapshot, body: snapshot.length === 0 ? Buffer.alloc(0) : undefined };
+    }
+    throw notFound(error, blob);
   }
-  return {
-    etag: properties.etag,
-    length: properties.contentLength,
-    contentMd5Base64: properties.contentMD5 && properties.contentMD5.length > 0 ? Buffer.from(properties.contentMD5).toString('base64') : undefined,
-    lastModified: properties.lastModified,
-    blobType: properties.blobType,
-    contentType: properties.contentType,
-    contentEncoding: properties.contentEncoding,
-    contentLanguage: properties.contentLanguage,
-    contentDisposition: properties.contentDisposition,
-    cacheControl: properties.cacheControl,
-    metadata: properties.metadata ?? {},
+  const stream = response.readableStreamBody;
+  if (!stream) throw new Error('Azure download returned no body stream');
+  const length = totalOfContentRange(response.contentRange) ?? response.contentLength;
+  // The response exposes its headers as getters, so they are picked out rather than spread.
+  const headers: BlobHeaders = {
+    etag: response.etag,
+    lastModified: response.lastModified,
+    contentMD5: response.blobContentMD5,
+    blobType: response.blobType,
+    contentType: response.contentType,
+    contentEncoding: response.contentEncoding,
+    contentLanguage: response.contentLanguage,
+    contentDisposition: response.contentDisposition,
+    cacheControl: response.cacheControl,
+    metadata: response.metadata,
   };
+  const snapshot = snapshotOf(blob, headers, length);
+  if (snapshot.length > maxBodyBytes) {
+    (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+    return { snapshot, body: undefined };
+  }
+  try {
+    return { snapshot, body: await readExactly(stream, snapshot.length, 0) };
+  } catch (error) {
+    throw mapReadError(error, blob, snapshot.length, 0, abortSignal);
+  }
 }
 
 /** Maps "that version is gone" (412 ConditionNotMet on ifMatch, or 404 mid-copy) to SourceChangedError. */
@@ -80,19 +159,27 @@ export async function readRange(
     const response = await blob.download(range.offset, range.count, { conditions: { ifMatch: range.etag }, abortSignal, maxRetryRequests: 3 });
     const body = response.readableStreamBody;
     if (!body) throw new Error('Azure download returned no body stream');
-    const buffer = Buffer.allocUnsafe(range.count);
-    let filled = 0;
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (filled + chunk.length > range.count) throw new TruncatedReadError(`Azure returned more than the ${range.count} bytes asked for`);
-      chunk.copy(buffer, filled);
-      filled += chunk.length;
-    }
-    if (filled !== range.count) throw new TruncatedReadError(`Azure returned ${filled} of ${range.count} bytes at offset ${range.offset}`);
-    return buffer;
+    return await readExactly(body, range.count, range.offset);
   } catch (error) {
-    // The SDK reports a connection dropped mid-body as an AbortError even though nobody aborted;
-    // only the caller's own signal makes an abort final.
-    if (isAbortError(error) && !abortSignal?.aborted) throw new TruncatedReadError(`download of ${range.count} bytes at offset ${range.offset} was cut off`, { cause: error });
-    throw asSourceChange(error, blob);
+    throw mapReadError(error, blob, range.count, range.offset, abortSignal);
   }
+}
+
+async function readExactly(body: NodeJS.ReadableStream, count: number, offset: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(count);
+  let filled = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (filled + chunk.length > count) throw new TruncatedReadError(`Azure returned more than the ${count} bytes asked for`);
+    chunk.copy(buffer, filled);
+    filled += chunk.length;
+  }
+  if (filled !== count) throw new TruncatedReadError(`Azure returned ${filled} of ${count} bytes at offset ${offset}`);
+  return buffer;
+}
+
+function mapReadError(error: unknown, blob: BlobClient, count: number, offset: number, abortSignal: AbortSignal | undefined): unknown {
+  // The SDK reports a connection dropped mid-body as an AbortError even though nobody aborted;
+  // only the caller's own signal makes an abort final.
+  if (isAbortError(error) && !abortSignal?.aborted) return new TruncatedReadError(`download of ${count} bytes at offset ${offset} was cut off`, { cause: error });
+  return asSourceChange(error, blob);
 }

@@ -1,7 +1,7 @@
 // The real data path: Azurite -> copyBlobToS3 -> s3rver and moto, over loopback HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
-import { BlobClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobClient, BlockBlobClient, newPipeline, type ContainerClient, type RequestPolicy, type WebResource } from '@azure/storage-blob';
 import {
   BACKUP_METADATA,
   ContentMd5MismatchError,
@@ -150,6 +150,49 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const appendKey = keyFor(append.name);
     expect(await copyBlobToS3({ source: { blob: append }, target: { s3: client, bucket, key: appendKey } })).toMatchObject({ outcome: 'copied', bytes: 3003 });
     expect((await readObject(client, bucket, appendKey)).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('copies a fresh small blob with one Azure GET, its target HEAD running alongside', async () => {
+    const written = container.getBlockBlobClient('small-requests.bin');
+    const data = bytes(64 * 1024);
+    await written.upload(data, data.length);
+    // The same blob through a pipeline that records every Azure request it sends.
+    const azureRequests: string[] = [];
+    /** Azure requests and S3 commands in the order they were sent, to show the two reads overlap. */
+    const timeline: string[] = [];
+    const pipeline = newPipeline(written.credential);
+    pipeline.factories.unshift({
+      create: (next: RequestPolicy) => ({
+        sendRequest: async (request: WebResource) => {
+          azureRequests.push(`${request.method} ${request.headers.get('x-ms-range') ?? ''}`.trim());
+          timeline.push(`azure ${request.method}`);
+          const response = await next.sendRequest(request);
+          timeline.push(`azure ${request.method} answered`);
+          return response;
+        },
+      }),
+    });
+    const blob = new BlockBlobClient(written.url, pipeline);
+    const client = s3();
+    const commands = recordCommands(client);
+    beforeCommand(client, 'HeadObjectCommand', 1, async () => {
+      timeline.push('s3 HeadObject');
+    });
+    const key = keyFor(blob.name);
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize });
+    expect(result).toMatchObject({ outcome: 'copied', bytes: data.length, parts: 1, md5Base64: md5Of(data) });
+    // Was: Azure HEAD (getProperties) + GET, S3 HeadObject, HeadObject (pre-commit re-check), PutObject.
+    expect(azureRequests).toEqual([`GET bytes=0-${partSize - 1}`]);
+    expect(commands).toEqual(['HeadObjectCommand', 'HeadObjectCommand', 'PutObjectCommand']);
+    // The target HEAD is sent before any Azure answer arrived: it does not wait for the source.
+    expect(timeline.indexOf('s3 HeadObject')).toBeLessThan(timeline.findIndex((entry) => entry.endsWith(' answered')));
+    expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
+
+    azureRequests.length = 0;
+    commands.length = 0;
+    expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize })).toMatchObject({ outcome: 'skipped-up-to-date' });
+    expect(azureRequests).toEqual([`GET bytes=0-${partSize - 1}`]);
+    expect(commands).toEqual(['HeadObjectCommand']);
   });
 
   it('skips a duplicate copy of the same ETag without writing', async () => {
