@@ -1,8 +1,35 @@
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, type BlobItem, type ContainerClient } from '@azure/storage-blob';
+import pLimit from 'p-limit';
 import type { BlobChange } from './blob-created-event.js';
 
 // Azurite emits no events, so changes are found by listing every container and comparing ETags with
 // the previous listing. The first listing is the baseline: only later creations and overwrites count.
+
+const BLOCK_LIST_LOOKUPS_IN_FLIGHT = 16;
+
+/** The event facts of one changed blob; undefined when it was deleted since the listing. */
+async function describeChange(containerClient: ContainerClient, blob: BlobItem, abortSignal: AbortSignal | undefined): Promise<BlobChange | undefined> {
+  const blobType = blob.properties.blobType ?? 'BlockBlob';
+  let hasCommittedBlocks = false;
+  if (blobType === 'BlockBlob') {
+    try {
+      const blocks = await containerClient.getBlockBlobClient(blob.name).getBlockList('committed', { abortSignal });
+      hasCommittedBlocks = (blocks.committedBlocks?.length ?? 0) > 0;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+  return {
+    container: containerClient.containerName,
+    blobName: blob.name,
+    etag: blob.properties.etag ?? '',
+    contentType: blob.properties.contentType ?? 'application/octet-stream',
+    contentLength: blob.properties.contentLength ?? 0,
+    blobType,
+    hasCommittedBlocks,
+  };
+}
 
 export class BlobWatcher {
   private readonly service: BlobServiceClient;
@@ -16,10 +43,10 @@ export class BlobWatcher {
     this.known = await this.listEtags();
   }
 
-  /** Blobs created or overwritten since the last call (or the baseline). */
+  /** Blobs created or overwritten since the last call (or the baseline), in listing order. */
   async changes(abortSignal?: AbortSignal): Promise<BlobChange[]> {
     const known = this.known ?? new Map<string, string>();
-    const found: BlobChange[] = [];
+    const changed: { containerClient: ContainerClient; blob: BlobItem }[] = [];
     const seen = new Map<string, string>();
     for await (const container of this.service.listContainers({ abortSignal })) {
       const containerClient = this.service.getContainerClient(container.name);
@@ -27,32 +54,15 @@ export class BlobWatcher {
         const key = `${container.name}/${blob.name}`;
         const etag = blob.properties.etag ?? '';
         seen.set(key, etag);
-        if (known.get(key) === etag) continue;
-        const blobType = blob.properties.blobType ?? 'BlockBlob';
-        let hasCommittedBlocks = false;
-        if (blobType === 'BlockBlob') {
-          try {
-            const blocks = await containerClient.getBlockBlobClient(blob.name).getBlockList('committed', { abortSignal });
-            hasCommittedBlocks = (blocks.committedBlocks?.length ?? 0) > 0;
-          } catch (error) {
-            // Deleted between the listing and now: nothing to announce.
-            if ((error as { statusCode?: number }).statusCode === 404) continue;
-            throw error;
-          }
-        }
-        found.push({
-          container: container.name,
-          blobName: blob.name,
-          etag,
-          contentType: blob.properties.contentType ?? 'application/octet-stream',
-          contentLength: blob.properties.contentLength ?? 0,
-          blobType,
-          hasCommittedBlocks,
-        });
+        if (known.get(key) !== etag) changed.push({ containerClient, blob });
       }
     }
+    // One block-list look-up per changed blob (to tell PutBlob from PutBlockList); a burst of uploads
+    // would otherwise be announced one round trip at a time.
+    const limit = pLimit(BLOCK_LIST_LOOKUPS_IN_FLIGHT);
+    const described = await Promise.all(changed.map(({ containerClient, blob }) => limit(() => describeChange(containerClient, blob, abortSignal))));
     this.known = seen;
-    return found;
+    return described.filter((change): change is BlobChange => change !== undefined);
   }
 
   private async listEtags(): Promise<Map<string, string>> {
