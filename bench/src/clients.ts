@@ -1,4 +1,4 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { Stack } from '@blobferry/local-cloud';
 
@@ -9,8 +9,7 @@ export function azureContainer(stack: Stack, container: string): ContainerClient
   return BlobServiceClient.fromConnectionString(stack.azure.connectionString).getContainerClient(container);
 }
 
-/** The client the bench's own helpers (seeding, limits) use: no optional checksums, the bare data path. */
-export function s3Client(stack: Stack): S3Client {
+function emulatorS3Client(stack: Stack, checksums: Pick<S3ClientConfig, 'requestChecksumCalculation' | 'responseChecksumValidation'>): S3Client {
   return new S3Client({
     endpoint: stack.aws.s3Endpoint,
     region: stack.aws.region,
@@ -19,10 +18,14 @@ export function s3Client(stack: Stack): S3Client {
       accessKeyId: stack.aws.emulatorAccessKeyId,
       secretAccessKey: stack.aws.emulatorSecretAccessKey,
     },
-    // The emulators do not understand aws-chunked uploads with trailing checksums.
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
+    ...checksums,
   });
+}
+
+/** The client the bench's own helpers (seeding, limits) use: no optional checksums, the bare data path. */
+export function s3Client(stack: Stack): S3Client {
+  // The emulators do not understand aws-chunked uploads with trailing checksums.
+  return emulatorS3Client(stack, { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
 }
 
 /**
@@ -30,13 +33,5 @@ export function s3Client(stack: Stack): S3Client {
  * path style; static emulator keys stand in for the federated provider.
  */
 export function blobferryS3Client(stack: Stack): S3Client {
-  return new S3Client({
-    endpoint: stack.aws.s3Endpoint,
-    region: stack.aws.region,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: stack.aws.emulatorAccessKeyId,
-      secretAccessKey: stack.aws.emulatorSecretAccessKey,
-    },
-  });
+  return emulatorS3Client(stack, {});
 }

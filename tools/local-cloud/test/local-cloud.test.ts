@@ -79,32 +79,17 @@ describe('startLocalCloud (Azurite + s3rver + identity plane + STS)', () => {
 
   it('serves the bucket through @aws-sdk/client-s3 with the emulator key pair', async () => {
     const { aws } = cloud.stack;
-    const s3 = new S3Client({
-      endpoint: aws.s3Endpoint,
-      region: aws.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: aws.emulatorAccessKeyId, secretAccessKey: aws.emulatorSecretAccessKey },
-    });
+    const s3 = s3As(aws, { accessKeyId: aws.emulatorAccessKeyId, secretAccessKey: aws.emulatorSecretAccessKey });
     await s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'reachable/hello.txt', Body: 'hello s3' }));
     const got = await s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: 'reachable/hello.txt' }));
     expect(await got.Body?.transformToString()).toBe('hello s3');
-    const wrongKey = new S3Client({
-      endpoint: aws.s3Endpoint,
-      region: aws.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: 'AKIAWRONG', secretAccessKey: 'wrong' },
-    });
+    const wrongKey = s3As(aws, { accessKeyId: 'AKIAWRONG', secretAccessKey: 'wrong' });
     await expect(wrongKey.send(new ListObjectsV2Command({ Bucket: aws.bucket }))).rejects.toThrow();
   });
 
   it('pages ListObjectsV2 listings with continuation tokens', async () => {
     const { aws } = cloud.stack;
-    const s3 = new S3Client({
-      endpoint: aws.s3Endpoint,
-      region: aws.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: aws.emulatorAccessKeyId, secretAccessKey: aws.emulatorSecretAccessKey },
-    });
+    const s3 = s3As(aws, { accessKeyId: aws.emulatorAccessKeyId, secretAccessKey: aws.emulatorSecretAccessKey });
     const keys = ['paged/a', 'paged/b', 'paged/c', 'paged/d', 'paged/e'];
     await Promise.all(keys.map((Key) => s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key, Body: Key }))));
     const listed: string[] = [];
@@ -139,15 +124,10 @@ describe('startLocalCloud (Azurite + s3rver + identity plane + STS)', () => {
     expect(credentials.Expiration?.getTime()).toBeGreaterThan(Date.now());
     expect(credentials.SessionToken).toBeTruthy();
 
-    const s3 = new S3Client({
-      endpoint: aws.s3Endpoint,
-      region: aws.region,
-      forcePathStyle: true,
-      credentials: {
-        accessKeyId: required(credentials.AccessKeyId, 'AccessKeyId'),
-        secretAccessKey: required(credentials.SecretAccessKey, 'SecretAccessKey'),
-        sessionToken: credentials.SessionToken,
-      },
+    const s3 = s3As(aws, {
+      accessKeyId: required(credentials.AccessKeyId, 'AccessKeyId'),
+      secretAccessKey: required(credentials.SecretAccessKey, 'SecretAccessKey'),
+      sessionToken: credentials.SessionToken,
     });
     await s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'federated/proof.txt', Body: 'written with STS credentials' }));
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: 'federated/' }));
@@ -213,3 +193,7 @@ describe('stop()', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 });
+
+function s3As(aws: Stack['aws'], credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): S3Client {
+  return new S3Client({ endpoint: aws.s3Endpoint, region: aws.region, forcePathStyle: true, credentials });
+}
