@@ -118,7 +118,9 @@ describe('backupBlob handler (real InvocationContext, local cloud)', () => {
     const blob = await upload('overwritten.bin', original);
     const newest = randomBytes(6 * MIB);
     let overwritten = false;
-    // The first ranged read overwrites the blob first: the copy's ETag-pinned reads must notice.
+    let downloads = 0;
+    // The copy's first GET fixes the version it copies (its ETag); the blob is overwritten before the
+    // next ranged read, which is pinned to that ETag and must notice.
     const overwritingDeps: BackupDeps = {
       ...deps,
       clients: {
@@ -127,7 +129,8 @@ describe('backupBlob handler (real InvocationContext, local cloud)', () => {
           const client = deps.clients.blobClientFor(ref);
           const download = client.download.bind(client);
           client.download = (async (...args: Parameters<BlobClient['download']>) => {
-            if (!overwritten) {
+            downloads += 1;
+            if (downloads === 2) {
               overwritten = true;
               await upload('overwritten.bin', newest);
             }
