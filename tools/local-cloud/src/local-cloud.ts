@@ -22,9 +22,9 @@ import { ensureBucket } from './s3/ensure-bucket.js';
 import { startMoto } from './s3/moto.js';
 import type { RunningS3 } from './s3/running-s3.js';
 import { startS3rver } from './s3/s3rver.js';
-import { startSts } from './sts/index.js';
+import { shippedTrust, startSts } from './sts/index.js';
 import type { EventGridEvent, Stack } from './types.js';
-import { AWS_IAM_TEMPLATE_PATH, DEFAULT_MOTO_VENV_DIR } from './workspace-paths.js';
+import { DEFAULT_MOTO_VENV_DIR } from './workspace-paths.js';
 
 export type Log = (entry: Record<string, unknown>) => void;
 
@@ -150,16 +150,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const sts = await startSts({
       host: '127.0.0.1',
       port: defaultPorts ? DEFAULT_PORTS.sts : 0,
-      templatePath: AWS_IAM_TEMPLATE_PATH,
-      templateParameters: {
-        TenantId: identity.tenantId,
-        PrincipalId: trustedPrincipal.principalId,
-        Audience: identity.audience,
-        BucketName: BACKUP_BUCKET,
-        BucketPrefix: BACKUP_PREFIX,
-      },
-      // The shipped template names Entra's real issuer; tokens here come from the local one standing for it.
-      issuerAliases: { [`https://sts.windows.net/${identity.tenantId}/`]: identity.issuer },
+      ...shippedTrust({
+        tenantId: identity.tenantId,
+        issuer: identity.issuer,
+        audience: identity.audience,
+        principalId: trustedPrincipal.principalId,
+        bucket: BACKUP_BUCKET,
+        bucketPrefix: BACKUP_PREFIX,
+      }),
       credentials: s3.credentials,
       accountId: AWS_ACCOUNT_ID,
       log,

@@ -3,15 +3,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_IDENTITY, DEFAULT_AUDIENCE, LOCAL_TENANT_ID, startIdentityPlane, type IdentityPlane } from '../src/identity/index.js';
-import { startSts, type Sts } from '../src/sts/index.js';
+import { shippedTrust, startSts, type Sts } from '../src/sts/index.js';
 
 const run = promisify(execFile);
 const AWS_CLI = '/usr/bin/aws';
-const SHIPPED_TEMPLATE = fileURLToPath(new URL('../../../infra/aws-iam/template.yaml', import.meta.url));
 const EMULATOR_KEYS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 // The Debian AWS CLI (v2.9) as an unmodified client of the local STS. That version predates
@@ -26,14 +24,7 @@ describe.skipIf(!existsSync(AWS_CLI))('the AWS CLI against the local STS', () =>
   beforeAll(async () => {
     plane = await startIdentityPlane({});
     sts = await startSts({
-      templatePath: SHIPPED_TEMPLATE,
-      templateParameters: {
-        TenantId: LOCAL_TENANT_ID,
-        PrincipalId: BACKUP_IDENTITY.principalId,
-        Audience: DEFAULT_AUDIENCE,
-        BucketName: 'blobferry-backup',
-      },
-      issuerAliases: { [`https://sts.windows.net/${LOCAL_TENANT_ID}/`]: plane.issuer },
+      ...shippedTrust({ tenantId: LOCAL_TENANT_ID, issuer: plane.issuer, audience: DEFAULT_AUDIENCE, principalId: BACKUP_IDENTITY.principalId, bucket: 'blobferry-backup' }),
       credentials: EMULATOR_KEYS,
     });
     workDir = await mkdtemp(join(tmpdir(), 'local-cloud-aws-cli-'));

@@ -1,16 +1,15 @@
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { evaluateTemplate, parseTemplate, TemplateError } from '../src/sts/cloudformation.js';
 import { loadIamModel } from '../src/sts/iam-model.js';
+import { AWS_IAM_TEMPLATE_PATH } from '../src/workspace-paths.js';
 
-const SHIPPED_TEMPLATE = fileURLToPath(new URL('../../../infra/aws-iam/template.yaml', import.meta.url));
 const TENANT = '4f6c2a1e-8b3d-4e5f-9a7c-0d1e2f3a4b5c';
 const PRINCIPAL = '2b0bf0e1-6d3e-4b9f-8a42-7e8d9c0b1f22';
 const shippedParameters = { TenantId: TENANT, PrincipalId: PRINCIPAL, Audience: 'api://blobferry-backup', BucketName: 'blobferry-backup' };
 
 describe('the shipped infra/aws-iam template, read like CloudFormation', () => {
   it('creates the tenant OIDC provider and a role trusting it, with aud and sub pinned', async () => {
-    const model = await loadIamModel({ templatePath: SHIPPED_TEMPLATE, templateParameters: shippedParameters });
+    const model = await loadIamModel({ templatePath: AWS_IAM_TEMPLATE_PATH, templateParameters: shippedParameters });
     const providerArn = `arn:aws:iam::000000000000:oidc-provider/sts.windows.net/${TENANT}/`;
     expect(model.providers).toEqual([
       { arn: providerArn, url: `https://sts.windows.net/${TENANT}/`, clientIds: ['api://blobferry-backup'] },
@@ -42,7 +41,7 @@ describe('the shipped infra/aws-iam template, read like CloudFormation', () => {
 
   it('honours parameters: role name, session length, account id', async () => {
     const model = await loadIamModel({
-      templatePath: SHIPPED_TEMPLATE,
+      templatePath: AWS_IAM_TEMPLATE_PATH,
       templateParameters: { ...shippedParameters, RoleName: 'other-role', MaxSessionDurationSeconds: '7200' },
       accountId: '123456789012',
     });
@@ -53,7 +52,7 @@ describe('the shipped infra/aws-iam template, read like CloudFormation', () => {
   it('reuses an existing provider by ARN, registered with the Audience as its client id', async () => {
     const existing = `arn:aws:iam::000000000000:oidc-provider/sts.windows.net/${TENANT}/`;
     const model = await loadIamModel({
-      templatePath: SHIPPED_TEMPLATE,
+      templatePath: AWS_IAM_TEMPLATE_PATH,
       templateParameters: { ...shippedParameters, ExistingOidcProviderArn: existing },
     });
     expect(model.providers).toEqual([{ arn: existing, url: `https://sts.windows.net/${TENANT}/`, clientIds: ['api://blobferry-backup'] }]);
@@ -62,13 +61,13 @@ describe('the shipped infra/aws-iam template, read like CloudFormation', () => {
 
   it('rejects parameter values the template constraints refuse, naming the parameter and the fix', async () => {
     const load = (overrides: Record<string, string>) =>
-      loadIamModel({ templatePath: SHIPPED_TEMPLATE, templateParameters: { ...shippedParameters, ...overrides } });
+      loadIamModel({ templatePath: AWS_IAM_TEMPLATE_PATH, templateParameters: { ...shippedParameters, ...overrides } });
     await expect(load({ PrincipalId: 'not-a-guid' })).rejects.toThrow(/PrincipalId="not-a-guid" does not match AllowedPattern.*principal \(object\) id/);
     await expect(load({ CreateBucket: 'maybe' })).rejects.toThrow(/CreateBucket.*AllowedValues/);
     await expect(load({ MaxSessionDurationSeconds: '60' })).rejects.toThrow(/below MinValue 3600/);
     await expect(load({ Unknown: 'x' })).rejects.toThrow(/parameter Unknown is not declared/);
     await expect(
-      loadIamModel({ templatePath: SHIPPED_TEMPLATE, templateParameters: { TenantId: TENANT, Audience: 'a', BucketName: 'bucket' } }),
+      loadIamModel({ templatePath: AWS_IAM_TEMPLATE_PATH, templateParameters: { TenantId: TENANT, Audience: 'a', BucketName: 'bucket' } }),
     ).rejects.toThrow(/parameter PrincipalId has no Default/);
   });
 });

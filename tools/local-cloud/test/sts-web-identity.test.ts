@@ -1,12 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { AssumeRoleWithWebIdentityCommand, STSClient, type AssumeRoleWithWebIdentityCommandInput } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_IDENTITY, DEFAULT_AUDIENCE, LOCAL_TENANT_ID, startIdentityPlane, type IdentityPlane } from '../src/identity/index.js';
-import { startSts, type Sts } from '../src/sts/index.js';
+import { shippedTrust, startSts, type Sts } from '../src/sts/index.js';
 
-const SHIPPED_TEMPLATE = fileURLToPath(new URL('../../../infra/aws-iam/template.yaml', import.meta.url));
-const PROVIDER_URL = `https://sts.windows.net/${LOCAL_TENANT_ID}/`;
 const EMULATOR_KEYS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER-secret' };
 
 describe('STS AssumeRoleWithWebIdentity through @aws-sdk/client-sts, with the shipped trust policy', () => {
@@ -18,14 +15,7 @@ describe('STS AssumeRoleWithWebIdentity through @aws-sdk/client-sts, with the sh
   beforeAll(async () => {
     plane = await startIdentityPlane({});
     sts = await startSts({
-      templatePath: SHIPPED_TEMPLATE,
-      templateParameters: {
-        TenantId: LOCAL_TENANT_ID,
-        PrincipalId: BACKUP_IDENTITY.principalId,
-        Audience: DEFAULT_AUDIENCE,
-        BucketName: 'blobferry-backup',
-      },
-      issuerAliases: { [PROVIDER_URL]: plane.issuer },
+      ...shippedTrust({ tenantId: LOCAL_TENANT_ID, issuer: plane.issuer, audience: DEFAULT_AUDIENCE, principalId: BACKUP_IDENTITY.principalId, bucket: 'blobferry-backup' }),
       credentials: EMULATOR_KEYS,
       log: (entry) => logs.push(entry),
     });
@@ -203,9 +193,7 @@ describe('STS wire format and other trust configurations', () => {
 
   const start = (principalId: string, issuerAlias = plane.issuer) =>
     startSts({
-      templatePath: SHIPPED_TEMPLATE,
-      templateParameters: { TenantId: LOCAL_TENANT_ID, PrincipalId: principalId, Audience: DEFAULT_AUDIENCE, BucketName: 'b-bucket' },
-      issuerAliases: { [PROVIDER_URL]: issuerAlias },
+      ...shippedTrust({ tenantId: LOCAL_TENANT_ID, issuer: issuerAlias, audience: DEFAULT_AUDIENCE, principalId, bucket: 'b-bucket' }),
       credentials: EMULATOR_KEYS,
     });
 

@@ -8,6 +8,7 @@ import { STS_API_VERSION, assumeRoleWithWebIdentityXml, errorXml } from './query
 import { IssuerKeys } from './web-identity-verifier.js';
 
 export { TemplateError } from './cloudformation.js';
+export { shippedTrust } from './shipped-trust.js';
 
 export interface StartStsOptions {
   host?: string;

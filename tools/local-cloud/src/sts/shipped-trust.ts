@@ -1,0 +1,29 @@
+import { AWS_IAM_TEMPLATE_PATH } from '../workspace-paths.js';
+import type { StartStsOptions } from './index.js';
+
+/**
+ * The STS options that evaluate the shipped infra/aws-iam template for one local tenant: its
+ * parameters, and the local issuer standing for Entra's `https://sts.windows.net/<tenant>/`, which the
+ * template's OIDC provider names.
+ */
+export function shippedTrust(o: {
+  tenantId: string;
+  issuer: string;
+  audience: string;
+  /** The principal (object) id the role's trust policy admits (template parameter PrincipalId). */
+  principalId: string;
+  bucket: string;
+  bucketPrefix?: string;
+}): Pick<StartStsOptions, 'templatePath' | 'templateParameters' | 'issuerAliases'> {
+  return {
+    templatePath: AWS_IAM_TEMPLATE_PATH,
+    templateParameters: {
+      TenantId: o.tenantId,
+      PrincipalId: o.principalId,
+      Audience: o.audience,
+      BucketName: o.bucket,
+      ...(o.bucketPrefix !== undefined ? { BucketPrefix: o.bucketPrefix } : {}),
+    },
+    issuerAliases: { [`https://sts.windows.net/${o.tenantId}/`]: o.issuer },
+  };
+}
