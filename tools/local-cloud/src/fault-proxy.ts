@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { closeServer } from './close-server.js';
 
 // A reverse proxy in front of one emulator that fails chosen requests on demand, so tests can prove
 // retries and resumption against real SDKs. It forwards the client's Host header unchanged: S3 SigV4
@@ -137,10 +138,6 @@ export async function startFaultProxy(o: {
   const { port } = server.address() as AddressInfo;
   return {
     endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }

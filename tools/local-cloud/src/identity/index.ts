@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Stack } from '../types.js';
 
@@ -21,6 +21,7 @@ import {
 } from './managed-identity-endpoints.js';
 import { SigningKeyRing, type SigningKeyChoice } from './signing-keys.js';
 import { resourceToAudience, signAccessToken } from './tokens.js';
+import { closeServer } from '../close-server.js';
 
 export {
   BACKUP_IDENTITY,
@@ -192,12 +193,4 @@ function send(response: ServerResponse, { status, body }: EndpointResponse): voi
     'cache-control': 'no-store',
   });
   response.end(payload);
-}
-
-function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    server.close((error) => (error ? reject(error) : resolve()));
-    server.closeAllConnections();
-  });
 }

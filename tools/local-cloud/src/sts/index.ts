@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { assumeRoleWithWebIdentity } from './assume-role-with-web-identity.js';
 import { StsError } from './errors.js';
 import { loadIamModel } from './iam-model.js';
 import { STS_API_VERSION, assumeRoleWithWebIdentityXml, errorXml } from './query-protocol.js';
 import { IssuerKeys } from './web-identity-verifier.js';
+import { closeServer } from '../close-server.js';
 
 export { TemplateError } from './cloudformation.js';
 export { shippedTrust } from './shipped-trust.js';
@@ -152,12 +153,4 @@ function sendXml(response: ServerResponse, status: number, requestId: string, bo
     'x-amzn-requestid': requestId,
   });
   response.end(body);
-}
-
-function closeServer(server: Server): Promise<void> {
-  if (!server.listening) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    server.close((error) => (error ? reject(error) : resolve()));
-    server.closeAllConnections();
-  });
 }
