@@ -25,6 +25,17 @@ export const SETTING_NAMES = [
 
 export type SettingName = (typeof SETTING_NAMES)[number];
 
+/**
+ * The queue trigger's connection, resolved by the Functions runtime (not by this app): on Azure the
+ * identity-based settings `BACKUP_QUEUE__queueServiceUri`, `BACKUP_QUEUE__credential` (managedidentity)
+ * and `BACKUP_QUEUE__clientId`; locally `BACKUP_QUEUE` holds an Azurite connection string.
+ */
+export const QUEUE_CONNECTION = 'BACKUP_QUEUE';
+/** The app setting that names the queue Event Grid writes to; the trigger reads it as `%BACKUP_QUEUE_NAME%`. */
+export const QUEUE_NAME_SETTING = 'BACKUP_QUEUE_NAME';
+/** The runtime moves a message that failed `maxDequeueCount` times (host.json) to this queue. */
+export const poisonQueueOf = (queueName: string): string => `${queueName}-poison`;
+
 export const KEY_LAYOUTS = ['account/container/blob', 'container/blob', 'blob'] as const;
 export const DELETE_POLICIES = ['retain', 'delete-marker'] as const;
 
