@@ -17,12 +17,10 @@ const packageDir = join(outDir, 'package');
 const zipFile = join(outDir, 'backup-function.zip');
 const appPackage = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8'));
 
-const hostJson = {
-  version: '2.0',
-  logging: { applicationInsights: { samplingSettings: { isEnabled: true, excludedTypes: 'Request' } } },
-  // The Event Grid trigger lives in the extension bundle (Flex Consumption supports bundle v4).
-  extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' },
-};
+// host.json is the committed apps/backup-function/host.json (queue trigger settings, timeout,
+// extension bundle): copied verbatim, so the package runs with exactly the reviewed file.
+const hostJson = await readFile(join(projectRoot, 'host.json'), 'utf8');
+JSON.parse(hostJson); // a malformed host.json fails the build, not the deployed host
 
 const deployedPackage = {
   name: 'blobferry-backup-function',
@@ -57,7 +55,7 @@ const result = await build({
   metafile: true,
 });
 
-await writeFile(join(packageDir, 'host.json'), `${JSON.stringify(hostJson, null, 2)}\n`);
+await writeFile(join(packageDir, 'host.json'), hostJson);
 await writeFile(join(packageDir, 'package.json'), `${JSON.stringify(deployedPackage, null, 2)}\n`);
 
 const files = {};

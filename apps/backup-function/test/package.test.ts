@@ -22,10 +22,9 @@ afterAll(async () => {
 });
 
 describe('nx build backup-function: the zip-deployable package', () => {
-  it('holds host.json with the Event Grid extension bundle, package.json and the bundled entry', () => {
+  it('holds the committed host.json, package.json and the bundled entry', async () => {
     expect(Object.keys(files).sort()).toEqual(expect.arrayContaining(['dist/index.js', 'host.json', 'package.json']));
-    const host = JSON.parse(Buffer.from(files['host.json'] as Uint8Array).toString()) as Record<string, unknown>;
-    expect(host).toMatchObject({ version: '2.0', extensionBundle: { id: 'Microsoft.Azure.Functions.ExtensionBundle', version: '[4.*, 5.0.0)' } });
+    expect(Buffer.from(files['host.json'] as Uint8Array).toString()).toBe(await readFile(join(projectRoot, 'host.json'), 'utf8'));
     const deployed = JSON.parse(Buffer.from(files['package.json'] as Uint8Array).toString()) as Record<string, unknown>;
     expect(deployed).toMatchObject({ main: 'dist/index.js', type: 'commonjs', dependencies: {} });
   });
