@@ -1,6 +1,7 @@
 // blobferry, Azure side: the backup Function (Flex Consumption, Node 22) running as a managed
-// identity, its keyless host storage, monitoring and alerts, the source account's Event Grid system
-// topic, and (phase 2, once the code is deployed) the subscription delivering blob events to it.
+// identity, its keyless host storage with the backup queue, monitoring and alerts, and the source
+// account's Event Grid system topic whose subscription writes blob events into the queue the
+// Function's queue trigger reads. One deployment: nothing here waits for the code to be deployed.
 // Outputs tenantId, principalId and tokenAudience feed the AWS template (infra/aws-iam).
 
 targetScope = 'resourceGroup'
@@ -35,7 +36,7 @@ param createSourceAccount bool = false
 @description('Resource group of the source account (same subscription); empty: this one')
 param sourceResourceGroupName string = ''
 
-@description('Containers to back up, comma-separated without spaces (at most 25)')
+@description('Containers to back up, comma-separated without spaces (at most 17: Event Grid allows 25 advanced-filter values per subscription and the data.api filter takes up to 8)')
 @minLength(1)
 param sourceContainers string
 
@@ -82,13 +83,15 @@ param deletePolicy string = 'retain'
 @description('Function app name; default derived from the environment name')
 param functionAppName string = '${environmentName}-func-${uniqueString(resourceGroup().id)}'
 
-@description('Host storage account name (AzureWebJobsStorage, deployment package, dead letters)')
+@description('Host storage account name (AzureWebJobsStorage, deployment package, dead letters, backup queue)')
 @minLength(3)
 @maxLength(24)
 param hostStorageAccountName string = 'bfhost${uniqueString(resourceGroup().id)}'
 
-@description('Name of the Event Grid-triggered function registered by apps/backup-function')
-param functionName string = 'backupBlob'
+@description('Queue Event Grid writes blob events to and the Function\'s queue trigger reads (BACKUP_QUEUE_NAME); the runtime moves failed messages to <name>-poison')
+@minLength(3)
+@maxLength(56)
+param backupQueueName string = 'blob-events'
 
 @description('Most instances the Flex Consumption app may scale out to')
 @minValue(1)
@@ -100,9 +103,6 @@ param maximumInstanceCount int = 40
 param instanceMemoryMB int = 2048
 
 // ---- events and operations ----
-
-@description('Phase 2: create the Event Grid subscription to the deployed function (it must exist first)')
-param subscribeFunction bool = false
 
 @description('Delivery attempts before an event is dead-lettered')
 @minValue(1)
@@ -125,6 +125,19 @@ param logRetentionInDays int = 30
 @description('Application Insights accepts Entra-authenticated telemetry only')
 param disableAppInsightsLocalAuth bool = false
 
+// ---- operators ----
+
+@description('Principal (object) id of an operator (user, group or service principal) who runs `blobferry backfill`, which writes messages into the backup queue; it gets Storage Queue Data Message Sender on that queue and nothing else. Empty: no operator access.')
+param operatorPrincipalId string = ''
+
+@description('Kind of principal operatorPrincipalId is')
+@allowed(['User', 'Group', 'ServicePrincipal'])
+param operatorPrincipalType string = 'User'
+
+@description('How the Function gets Update Message on the backup queue (the runtime renews a running message\'s invisibility and releases a failed one with it): CustomRole creates a role with only that data action (the deploying principal needs Microsoft.Authorization/roleDefinitions/write, e.g. Owner or User Access Administrator); StorageQueueDataContributor uses the built-in role instead, which on that one queue also allows clearing it, deleting it and setting its metadata.')
+@allowed(['CustomRole', 'StorageQueueDataContributor'])
+param queueMessageUpdateRole string = 'CustomRole'
+
 var namePrefix = '${environmentName}-blobferry'
 var sourceResourceGroup = empty(sourceResourceGroupName) ? resourceGroup().name : sourceResourceGroupName
 var userAssigned = identityType == 'UserAssigned'
@@ -132,6 +145,8 @@ var containerNames = split(sourceContainers, ',')
 var allowedSources = [for container in containerNames: '${sourceStorageAccountName}/${container}']
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'eventgrid-deadletter'
+// The runtime's name for it (apps/backup-function/src/config.ts poisonQueueOf): created here, alerted on.
+var poisonQueueName = '${backupQueueName}-poison'
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = if (userAssigned) {
   name: '${namePrefix}-id'
@@ -147,6 +162,8 @@ module hostStorage 'modules/host-storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    backupQueueName: backupQueueName
+    poisonQueueName: poisonQueueName
   }
 }
 
@@ -174,11 +191,19 @@ var requiredBackupSettings = {
   DELETE_POLICY: deletePolicy
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
 }
+// The queue trigger's connection (QUEUE_CONNECTION and QUEUE_NAME_SETTING in config.ts), resolved
+// by the Functions runtime, not by the app: identity-based, so the queue needs no key either.
+var queueTriggerSettings = {
+  BACKUP_QUEUE__queueServiceUri: hostStorage.outputs.queueServiceUri
+  BACKUP_QUEUE__credential: 'managedidentity'
+  BACKUP_QUEUE_NAME: hostStorage.outputs.backupQueueName
+}
+var queueClientIdSetting = userAssigned ? { BACKUP_QUEUE__clientId: identity.properties.clientId } : {}
 var clientIdSetting = userAssigned ? { AZURE_CLIENT_ID: identity.properties.clientId } : {}
 var keyLayoutSetting = empty(keyLayout) ? {} : { KEY_LAYOUT: keyLayout }
 var partSizeSetting = empty(partSize) ? {} : { PART_SIZE: partSize }
 var concurrencySetting = empty(concurrency) ? {} : { CONCURRENCY: concurrency }
-var backupAppSettings = union(requiredBackupSettings, clientIdSetting, keyLayoutSetting, partSizeSetting, concurrencySetting)
+var backupAppSettings = union(requiredBackupSettings, queueTriggerSettings, queueClientIdSetting, clientIdSetting, keyLayoutSetting, partSizeSetting, concurrencySetting)
 
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
@@ -219,9 +244,14 @@ module hostRoles 'modules/host-roles.bicep' = {
   params: {
     hostStorageAccountName: hostStorage.outputs.name
     deadLetterContainerName: hostStorage.outputs.deadLetterContainerName
+    backupQueueName: hostStorage.outputs.backupQueueName
+    poisonQueueName: hostStorage.outputs.poisonQueueName
     appInsightsName: monitoring.outputs.appInsightsName
     functionPrincipalId: principalId
     systemTopicPrincipalId: source.outputs.systemTopicPrincipalId
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
+    queueMessageUpdateRole: queueMessageUpdateRole
   }
 }
 
@@ -236,13 +266,14 @@ module alerts 'modules/alerts.bicep' = {
   }
 }
 
-module eventSubscription 'modules/event-subscription.bicep' = if (subscribeFunction) {
+module eventSubscription 'modules/event-subscription.bicep' = {
   name: 'event-subscription'
   scope: resourceGroup(sourceResourceGroup)
   params: {
     systemTopicName: source.outputs.systemTopicName
     name: '${namePrefix}-backup'
-    functionResourceId: '${functionApp.outputs.id}/functions/${functionName}'
+    queueStorageAccountId: hostStorage.outputs.id
+    queueName: hostStorage.outputs.backupQueueName
     containerNames: containerNames
     includeBlobDeleted: deletePolicy == 'delete-marker'
     deadLetterStorageAccountId: hostStorage.outputs.id
@@ -250,7 +281,7 @@ module eventSubscription 'modules/event-subscription.bicep' = if (subscribeFunct
     maxDeliveryAttempts: maxDeliveryAttempts
     eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
   }
-  // Dead-lettering needs the topic's write access to the container before the first failure.
+  // The topic's roles (send to the queue, write dead letters) exist before the first event.
   dependsOn: [hostRoles]
 }
 
@@ -274,3 +305,12 @@ output resourceGroupName string = resourceGroup().name
 
 @description('ALLOWED_SOURCES as set on the Function')
 output allowedSources string = join(allowedSources, ',')
+
+@description('Queue service URI of the backup queue (blobferry backfill writes there)')
+output queueServiceUri string = hostStorage.outputs.queueServiceUri
+
+@description('Backup queue name (BACKUP_QUEUE_NAME)')
+output backupQueueName string = hostStorage.outputs.backupQueueName
+
+@description('Poison queue the runtime moves failed messages to')
+output poisonQueueName string = hostStorage.outputs.poisonQueueName

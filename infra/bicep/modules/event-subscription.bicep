@@ -1,6 +1,8 @@
-// Delivers the source account's blob events to the backup Function's Event Grid trigger. Deployed
-// once the function exists: Event Grid checks the destination function when the subscription is
-// created (see infra/README.md, "two-phase deploy").
+// Delivers the source account's blob events into the backup queue, where the Function's queue
+// trigger picks them up. A queue, not a push to the function: Event Grid waits 30 s for a pushed
+// event to be answered and then redelivers it, while a queued message stays until the Function
+// deletes it, however long the copy takes. Event Grid writes with the system topic's own identity
+// (no key, no SAS), and needs no deployed code to accept the subscription.
 
 @description('Name of the Event Grid system topic on the source account')
 param systemTopicName string
@@ -8,12 +10,15 @@ param systemTopicName string
 @description('Event subscription name')
 param name string
 
-@description('Resource id of the Event Grid-triggered function: <function app id>/functions/<function name>')
-param functionResourceId string
+@description('Resource id of the storage account holding the backup queue')
+param queueStorageAccountId string
 
-@description('Containers whose blob events are delivered (Event Grid allows 25 filter values)')
+@description('Queue the events are written to, one event per message')
+param queueName string
+
+@description('Containers whose blob events are delivered. Event Grid allows 25 advanced-filter values per subscription; the data.api filter takes up to 8 of them.')
 @minLength(1)
-@maxLength(25)
+@maxLength(17)
 param containerNames array
 
 @description('Also deliver Microsoft.Storage.BlobDeleted (the Function applies DELETE_POLICY)')
@@ -37,6 +42,14 @@ param eventTimeToLiveInMinutes int
 
 var eventTypes = includeBlobDeleted ? ['Microsoft.Storage.BlobCreated', 'Microsoft.Storage.BlobDeleted'] : ['Microsoft.Storage.BlobCreated']
 var subjectPrefixes = [for container in containerNames: '/blobServices/default/containers/${container}/blobs/']
+// Operations after which the blob is complete (docs: "Azure Blob Storage as an Event Grid source"):
+// PutBlob, PutBlockList (the commit), CopyBlob, FlushWithClose (Data Lake) and SftpCommit. Left out on
+// purpose: CreateFile and SftpCreate, which announce an empty blob whose content is still being written
+// (the FlushWithClose / SftpCommit that follows is the event to copy).
+var blobCompletedApis = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose', 'SftpCommit']
+// BlobDeleted: DeleteBlob (Blob API), DeleteFile (Data Lake API), SftpRemove (SFTP).
+var blobDeletedApis = ['DeleteBlob', 'DeleteFile', 'SftpRemove']
+var deliveredApis = includeBlobDeleted ? concat(blobCompletedApis, blobDeletedApis) : blobCompletedApis
 
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
   name: systemTopicName
@@ -47,26 +60,36 @@ resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-
   name: name
   properties: {
     eventDeliverySchema: 'EventGridSchema'
-    destination: {
-      endpointType: 'AzureFunction'
-      properties: {
-        resourceId: functionResourceId
-        // One event per invocation: a failure retries (and finally dead-letters) only that blob.
-        maxEventsPerBatch: 1
-        preferredBatchSizeInKilobytes: 64
+    deliveryWithResourceIdentity: {
+      identity: { type: 'SystemAssigned' }
+      destination: {
+        endpointType: 'StorageQueue'
+        properties: {
+          resourceId: queueStorageAccountId
+          queueName: queueName
+          // -1: the message never expires; it stays until the Function has copied the blob (or the
+          // runtime moved it to the poison queue).
+          queueMessageTimeToLiveInSeconds: -1
+        }
       }
     }
     filter: {
       includedEventTypes: eventTypes
-      // subjectBeginsWith takes a single value; an advanced filter takes one prefix per container.
       advancedFilters: [
         {
+          // subjectBeginsWith takes a single value; an advanced filter takes one prefix per container.
           operatorType: 'StringBeginsWith'
           key: 'subject'
           values: subjectPrefixes
         }
+        {
+          operatorType: 'StringIn'
+          key: 'data.api'
+          values: deliveredApis
+        }
       ]
     }
+    // Retries cover the queue being unreachable or the topic's role not yet effective.
     retryPolicy: {
       maxDeliveryAttempts: maxDeliveryAttempts
       eventTimeToLiveInMinutes: eventTimeToLiveInMinutes

@@ -63,7 +63,7 @@ var deploymentAuthentication = userAssigned ? {
 } : { type: 'SystemAssignedIdentity' }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_225: zone redundancy is not offered for Flex Consumption in every region; a zonal outage delays deliveries, which Event Grid retries for up to 24 h, and loses none.
+  // checkov:skip=CKV_AZURE_225: zone redundancy is not offered for Flex Consumption in every region; a zonal outage delays processing while the events wait in the zone-redundant backup queue, and loses none.
   name: planName
   location: location
   tags: tags
@@ -80,9 +80,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 resource app 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_16: the identity is set (UserAssigned or SystemAssigned) through the appIdentity variable, which checkov does not evaluate.
   // checkov:skip=CKV_AZURE_71: same: the managed identity comes from appIdentity.
-  // checkov:skip=CKV_AZURE_222: Event Grid delivers to the function over its public endpoint, authenticated by the eventgrid_extension system key; without VNet integration there is no private path.
-  // checkov:skip=CKV_AZURE_17: no client ever presents a certificate: Event Grid authenticates with the system key and the health endpoint with a function key.
-  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero per event; a failed delivery is retried by Event Grid, so no standing instances are needed for failover.
+  // checkov:skip=CKV_AZURE_222: the only inbound endpoint is GET /api/health behind a function key (the queue trigger pulls from storage, nothing pushes to the app); without VNet integration there is no private path for operators to reach it.
+  // checkov:skip=CKV_AZURE_17: no client ever presents a certificate: the health endpoint authenticates callers with a function key.
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero on queue length; a message whose instance is lost becomes visible again and is picked up by another, so no standing instances are needed for failover.
   // checkov:skip=CKV_AZURE_213: there is no standing instance pool for an App Service health check to evict from; GET /api/health serves operators and blobferry verify.
   name: name
   location: location

@@ -1,6 +1,13 @@
 // The Function's own storage account: AzureWebJobsStorage (host locks, keys), the Flex Consumption
-// deployment package container, and the Event Grid dead-letter container. Keys are disabled: the
-// host, the deployment and Event Grid all reach it with managed identities.
+// deployment package container, the Event Grid dead-letter container, and the backup queue Event
+// Grid writes blob events to (with its poison queue). Keys are disabled: the host, the deployment,
+// the queue trigger and Event Grid all reach it with managed identities.
+//
+// Why the queue lives here and not in an account of its own: this account already accepts identities
+// only (shared keys off, TLS 1.2, no anonymous blob access), it belongs to this deployment alone, and
+// access inside it is granted per container and per queue, not per account: the Function's Blob Data
+// Owner role carries no queue data actions, and every queue role below is scoped to one queue.
+// A second account would add a resource and its settings to keep equal, and isolate nothing more.
 
 @description('Azure region')
 param location string
@@ -18,6 +25,16 @@ param deploymentContainerName string
 
 @description('Container Event Grid writes undeliverable events to')
 param deadLetterContainerName string
+
+@description('Queue Event Grid writes blob events to (the Function\'s BACKUP_QUEUE_NAME)')
+@minLength(3)
+@maxLength(56)
+param backupQueueName string
+
+@description('Queue the Functions runtime moves a message to after maxDequeueCount failed attempts')
+@minLength(3)
+@maxLength(63)
+param poisonQueueName string
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_35: the Flex Consumption host reaches its storage over the public endpoint unless the app is VNet-integrated (not done here); access is Entra-only (shared keys off).
@@ -66,8 +83,29 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   properties: { publicAccess: 'None' }
 }
 
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource backupQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: backupQueueName
+}
+
+// Created up front: the runtime only creates a missing poison queue, so with the queue in place its
+// identity needs to send to it (Message Sender), never the queue-creating Contributor role.
+resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: poisonQueueName
+}
+
 output name string = account.name
 output id string = account.id
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output deploymentContainerUrl string = '${account.properties.primaryEndpoints.blob}${deploymentContainer.name}'
 output deadLetterContainerName string = deadLetterContainer.name
+output backupQueueName string = backupQueue.name
+output poisonQueueName string = poisonQueue.name
+// https://<account>.queue.core.windows.net, without the trailing slash primaryEndpoints.queue has.
+output queueServiceUri string = 'https://${account.name}.queue.${environment().suffixes.storage}'

@@ -1,11 +1,13 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import {
   bicepBlockAfter,
+  bicepObjectVarKeys,
   bicepOutputs,
   bicepParams,
+  exportedString,
   exportedStringArray,
   loadCloudFormation,
   readWorkspaceFile,
@@ -16,6 +18,7 @@ import {
 // settings Bicep deploys, and the values the CloudFormation stack and the Bicep deployment hand to
 // each other. Read as text, so this project depends on no app code.
 const mainBicep = readWorkspaceFile('infra/bicep/main.bicep');
+const functionAppBicep = readWorkspaceFile('infra/bicep/modules/function-app.bicep');
 const configSource = readWorkspaceFile('apps/backup-function/src/config.ts');
 const template = loadCloudFormation(readWorkspaceFile('infra/aws-iam/template.yaml'));
 const cfnParameters = template['Parameters'] as Record<string, Record<string, unknown>>;
@@ -25,21 +28,54 @@ const params = bicepParams(mainBicep);
 /** Settings the Function reads that only a local run sets: endpoint overrides and Azurite's key. */
 const LOCAL_ONLY_SETTINGS = ['AWS_STS_ENDPOINT', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'AZURE_STORAGE_CONNECTION_STRING'];
 
+/** Settings the Functions host itself reads (identity-based host storage, Entra-authenticated telemetry). */
+const HOST_SETTINGS = [
+  'AzureWebJobsStorage__accountName',
+  'AzureWebJobsStorage__credential',
+  'AzureWebJobsStorage__clientId',
+  'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
+];
+
+// The queue trigger's contract, declared by apps/backup-function/src/config.ts.
+const queueConnection = exportedString(configSource, 'QUEUE_CONNECTION');
+const queueNameSetting = exportedString(configSource, 'QUEUE_NAME_SETTING');
+const poisonSuffix = /export const poisonQueueOf = \(queueName: string\): string => `\$\{queueName\}([^`]+)`/.exec(configSource)?.[1];
+/** An identity-based connection: the runtime reads <connection>__queueServiceUri, __credential and __clientId. */
+const queueConnectionSettings = ['queueServiceUri', 'credential', 'clientId'].map((suffix) => `${queueConnection}__${suffix}`);
+
+/** The names of the app settings the app settings vars of main.bicep hold (merged into backupAppSettings). */
 function deployedBackupSettings(): string[] {
-  const start = mainBicep.indexOf('var requiredBackupSettings');
-  const end = mainBicep.indexOf('var backupAppSettings');
-  expect(start, 'main.bicep declares requiredBackupSettings before backupAppSettings').toBeGreaterThanOrEqual(0);
-  expect(end).toBeGreaterThan(start);
-  return [...mainBicep.slice(start, end).matchAll(/\b([A-Z][A-Z0-9_]+):/g)].map((match) => match[1] ?? '');
+  const merged = /^var backupAppSettings = union\(([^)]*)\)$/m.exec(mainBicep)?.[1];
+  expect(merged, 'main.bicep merges the app settings in var backupAppSettings = union(...)').toBeDefined();
+  return bicepObjectVarKeys(mainBicep, (merged ?? '').split(',').map((name) => name.trim()));
 }
 
 describe('Function settings deployed by Bicep', () => {
   const settingNames = exportedStringArray(configSource, 'SETTING_NAMES');
   const deployed = deployedBackupSettings();
+  const hostDeployed = bicepObjectVarKeys(functionAppBicep, ['identityHostSettings', 'userAssignedHostSettings']);
 
-  it('deploys only settings the Function reads', () => {
-    expect(deployed.length).toBeGreaterThanOrEqual(12);
-    expect(deployed.filter((name) => !settingNames.includes(name))).toEqual([]);
+  it('deploys only settings the Function or the Functions runtime reads', () => {
+    expect(deployed.length).toBeGreaterThanOrEqual(16);
+    const readByFunctionOrRuntime = [...settingNames, ...queueConnectionSettings, queueNameSetting];
+    expect(deployed.filter((name) => !readByFunctionOrRuntime.includes(name))).toEqual([]);
+    expect(hostDeployed.sort()).toEqual([...HOST_SETTINGS].sort());
+    expect(functionAppBicep).toContain('var appSettings = union(identityHostSettings, userAssignedHostSettings, backupAppSettings)');
+  });
+
+  it('connects the queue trigger with the identity, not a connection string', () => {
+    expect(queueConnection).toBe('BACKUP_QUEUE');
+    expect(queueNameSetting).toBe('BACKUP_QUEUE_NAME');
+    expect(deployed).toEqual(expect.arrayContaining([...queueConnectionSettings, queueNameSetting]));
+    expect(deployed).not.toContain(queueConnection);
+    expect(mainBicep).toContain(`${queueConnection}__queueServiceUri: hostStorage.outputs.queueServiceUri`);
+    expect(mainBicep).toContain(`${queueConnection}__credential: 'managedidentity'`);
+    expect(mainBicep).toContain(`var queueClientIdSetting = userAssigned ? { ${queueConnection}__clientId: identity.properties.clientId } : {}`);
+    expect(mainBicep).toContain(`${queueNameSetting}: hostStorage.outputs.backupQueueName`);
+    // https://<account>.queue.core.windows.net, the form the contract names (no trailing slash)
+    expect(readWorkspaceFile('infra/bicep/modules/host-storage.bicep')).toContain(
+      "output queueServiceUri string = 'https://${account.name}.queue.${environment().suffixes.storage}'",
+    );
   });
 
   it('deploys every setting the Function reads, except the local-only overrides', () => {
@@ -56,11 +92,26 @@ describe('Function settings deployed by Bicep', () => {
     expect(params.get('keyLayout')?.allowed).toEqual(['', ...exportedStringArray(configSource, 'KEY_LAYOUTS')]);
   });
 
-  it('subscribes the function the app registers', () => {
-    const registered = /export const BACKUP_FUNCTION_NAME = '([^']+)'/.exec(readWorkspaceFile('apps/backup-function/src/index.ts'))?.[1];
-    expect(registered).toBeDefined();
-    expect(mainBicep).toContain(`param functionName string = '${registered}'`);
-    expect(mainBicep).toContain("functionResourceId: '${functionApp.outputs.id}/functions/${functionName}'");
+  it('delivers events into the queue the trigger reads, and creates the poison queue the runtime writes', () => {
+    expect(mainBicep).toContain("param backupQueueName string = 'blob-events'");
+    // Event Grid writes into the same queue BACKUP_QUEUE_NAME names.
+    expect(bicepBlockAfter(mainBicep, "module eventSubscription 'modules/event-subscription.bicep'")).toContain(
+      'queueName: hostStorage.outputs.backupQueueName',
+    );
+    expect(poisonSuffix).toBe('-poison');
+    expect(mainBicep).toContain(`var poisonQueueName = '\${backupQueueName}${poisonSuffix}'`);
+    const hostStorage = bicepBlockAfter(mainBicep, "module hostStorage 'modules/host-storage.bicep'");
+    expect(hostStorage).toContain('backupQueueName: backupQueueName');
+    expect(hostStorage).toContain('poisonQueueName: poisonQueueName');
+    // Leaves room for the suffix in a 63-character queue name.
+    expect(mainBicep).toMatch(new RegExp(`@maxLength\\(${63 - (poisonSuffix ?? '').length}\\)\\nparam backupQueueName string`));
+  });
+
+  it('no longer targets a function endpoint (no webhook-era settings or parameters)', () => {
+    const allBicep = ['main.bicep', ...readdirSync(join(workspaceRoot, 'infra/bicep/modules')).map((name) => `modules/${name}`)]
+      .map((name) => readWorkspaceFile('infra/bicep', name))
+      .join('\n');
+    expect(allBicep).not.toMatch(/AzureFunction|functionResourceId|subscribeFunction|param functionName/);
   });
 });
 
@@ -110,11 +161,14 @@ describe('deployment inputs', () => {
     expect(required.filter((name) => !given.includes(name))).toEqual([]);
   });
 
-  it('azure.yaml deploys the package the backup-function build writes', () => {
+  it('azure.yaml deploys the package the backup-function build writes, in one provisioning (no hooks)', () => {
     const azure = parseYaml(readWorkspaceFile('azure.yaml')) as {
       infra: { provider: string; path: string; module: string };
       services: Record<string, { project: string; language: string; host: string; dist: string }>;
+      hooks?: unknown;
     };
+    expect(azure.hooks).toBeUndefined();
+    expect(existsSync(join(workspaceRoot, 'infra/hooks'))).toBe(false);
     expect(azure.infra).toEqual({ provider: 'bicep', path: 'infra/bicep', module: 'main' });
     const service = azure.services['backup-function'];
     expect(service).toMatchObject({ project: 'apps/backup-function', language: 'js', host: 'function', dist: 'dist/package' });

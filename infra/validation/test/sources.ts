@@ -84,3 +84,65 @@ export function exportedStringArray(source: string, name: string): string[] {
   if (!match) throw new Error(`export const ${name} = [...] not found`);
   return [...(match[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1] ?? '');
 }
+
+export interface BicepResource {
+  /** The symbolic name. */
+  name: string;
+  /** `resourceType@apiVersion` as declared. */
+  type: string;
+  /** The condition of `= if (...)`, or undefined for an unconditional resource. */
+  condition: string | undefined;
+  /** The body, braces included. */
+  block: string;
+}
+
+/** Top-level `resource` declarations whose type starts with `typePrefix` (e.g. 'Microsoft.Authorization/roleAssignments@'). */
+export function bicepResources(source: string, typePrefix: string): BicepResource[] {
+  // `= {`, `= if (cond) {` or a loop `= [ for ...: {` (its block is the loop body).
+  const declaration = /^resource (\w+) '([^']+)'(?: existing)? = (?:if \((.*)\) )?[{[]/gm;
+  return [...source.matchAll(declaration)]
+    .filter((match) => (match[2] ?? '').startsWith(typePrefix))
+    .map((match) => ({
+      name: match[1] ?? '',
+      type: match[2] ?? '',
+      condition: match[3],
+      block: bicepBlockAfter(source.slice(match.index), '='),
+    }));
+}
+
+/** `var name = 'literal'` declarations of a Bicep file. */
+export function bicepStringVars(source: string): Map<string, string> {
+  return new Map([...source.matchAll(/^var (\w+) = '([^'$]*)'$/gm)].map((match) => [match[1] ?? '', match[2] ?? '']));
+}
+
+/** The string literals of a Bicep array literal such as `['a', 'b']`. */
+export function bicepStringArray(expression: string): string[] {
+  const match = /^\[(.*)\]$/s.exec(expression.trim());
+  if (!match) throw new Error(`not an array literal: ${expression}`);
+  return [...(match[1] ?? '').matchAll(/'([^']*)'/g)].map((m) => m[1] ?? '');
+}
+
+/** The expression assigned by `var name = ...` (one line). */
+export function bicepVar(source: string, name: string): string {
+  const match = new RegExp(`^var ${name} = (.+)$`, 'm').exec(source);
+  if (!match) throw new Error(`var ${name} not found`);
+  return match[1] ?? '';
+}
+
+/** Keys of the object literals assigned to the given `var`s (`var x = { A: ..., B: ... }` or `cond ? { ... } : {}`). */
+export function bicepObjectVarKeys(source: string, names: string[]): string[] {
+  return names.flatMap((name) => {
+    const start = source.search(new RegExp(`^var ${name} = `, 'm'));
+    if (start < 0) throw new Error(`var ${name} not found`);
+    const line = source.slice(start, source.indexOf('\n', start));
+    const body = line.trimEnd().endsWith('{') ? bicepBlockAfter(source.slice(start), '=') : line;
+    return [...body.matchAll(/(?:^|[{\s,])([A-Za-z][A-Za-z0-9_]*): /g)].map((match) => match[1] ?? '');
+  });
+}
+
+/** The string value of `export const NAME = '...'` in a TypeScript source. */
+export function exportedString(source: string, name: string): string {
+  const match = new RegExp(`export const ${name} = '([^']+)'`).exec(source);
+  if (!match) throw new Error(`export const ${name} = '...' not found`);
+  return match[1] ?? '';
+}
