@@ -260,8 +260,12 @@ module alerts 'modules/alerts.bicep' = {
   params: {
     namePrefix: namePrefix
     tags: tags
+    location: location
     appInsightsId: monitoring.outputs.appInsightsId
     systemTopicId: source.outputs.systemTopicId
+    workspaceId: monitoring.outputs.workspaceId
+    queueStorageAccountName: hostStorage.outputs.name
+    poisonQueueName: hostStorage.outputs.poisonQueueName
     alertEmail: alertEmail
   }
 }

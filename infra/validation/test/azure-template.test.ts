@@ -243,4 +243,29 @@ describe('alerts', () => {
     expect(alerts).toContain("metricName: 'exceptions/count'");
     expect(alerts).toContain("metricName: 'DeadLetteredCount'");
   });
+
+  it('fire when a message lands in the poison queue, from the queue\'s own write log or the runtime\'s warning', () => {
+    const [rule] = bicepResources(alerts, 'Microsoft.Insights/scheduledQueryRules@');
+    expect(rule?.condition).toBeUndefined();
+    expect(rule?.block).toContain('query: poisonQueueQuery');
+    expect(rule?.block).toContain('scopes: [workspaceId]');
+    expect(rule?.block).toMatch(/operator: 'GreaterThan'\n\s+threshold: 0/);
+    expect(rule?.block).toContain('severity: 1');
+    expect(rule?.block).toContain('actionGroups: notify ? [actionGroup.id] : []');
+    const fullQuery = alerts.slice(alerts.indexOf('var poisonQueueQuery = join(['), alerts.indexOf("], '\\n')"));
+    expect(fullQuery).toContain('StorageQueueLogs');
+    expect(fullQuery).toContain("OperationName == \\'PutMessage\\'");
+    expect(fullQuery).toContain("Uri contains \\'/${poisonQueueName}/messages\\'");
+    expect(fullQuery).toContain('AppTraces');
+    expect(fullQuery).toContain('Moving message to queue \\\'${poisonQueueName}\\\'');
+    // The queue service's write operations reach the workspace the rule queries.
+    const [diagnostics] = bicepResources(alerts, 'Microsoft.Insights/diagnosticSettings@');
+    expect(diagnostics?.block).toContain('scope: queueService');
+    expect(diagnostics?.block).toContain('workspaceId: workspaceId');
+    expect(diagnostics?.block).toMatch(/category: 'StorageWrite'\n\s+enabled: true/);
+    const wired = bicepBlockAfter(mainBicep, "module alerts 'modules/alerts.bicep'");
+    expect(wired).toContain('poisonQueueName: hostStorage.outputs.poisonQueueName');
+    expect(wired).toContain('queueStorageAccountName: hostStorage.outputs.name');
+    expect(wired).toContain('workspaceId: monitoring.outputs.workspaceId');
+  });
 });
