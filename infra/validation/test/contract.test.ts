@@ -20,6 +20,14 @@ import {
 const mainBicep = readWorkspaceFile('infra/bicep/main.bicep');
 const functionAppBicep = readWorkspaceFile('infra/bicep/modules/function-app.bicep');
 const configSource = readWorkspaceFile('apps/backup-function/src/config.ts');
+const hostJson = JSON.parse(readWorkspaceFile('apps/backup-function/host.json')) as {
+  functionTimeout?: string;
+  extensionBundle?: { id: string; version: string };
+  extensions?: { queues?: Record<string, unknown> };
+};
+const queues = hostJson.extensions?.queues ?? {};
+/** infra/README.md with its line breaks folded, so a claim may wrap. */
+const infraReadme = readWorkspaceFile('infra/README.md').replace(/\s+/g, ' ');
 const template = loadCloudFormation(readWorkspaceFile('infra/aws-iam/template.yaml'));
 const cfnParameters = template['Parameters'] as Record<string, Record<string, unknown>>;
 const cfnOutputs = template['Outputs'] as Record<string, unknown>;
@@ -112,6 +120,44 @@ describe('Function settings deployed by Bicep', () => {
       .map((name) => readWorkspaceFile('infra/bicep', name))
       .join('\n');
     expect(allBicep).not.toMatch(/AzureFunction|functionResourceId|subscribeFunction|param functionName/);
+  });
+});
+
+describe('host.json, the queue trigger and what infra claims', () => {
+  it('reads the message text as Event Grid writes it (messageEncoding none: no base64 decoding by the runtime)', () => {
+    expect(queues['messageEncoding']).toBe('none');
+  });
+
+  it('moves a message to the poison queue after the number of attempts the README states', () => {
+    const stated = /after `maxDequeueCount` \((\d+)\) failed attempts/.exec(infraReadme)?.[1];
+    expect(stated, 'infra/README.md states "after `maxDequeueCount` (<n>) failed attempts"').toBeDefined();
+    expect(queues['maxDequeueCount']).toBe(Number(stated));
+  });
+
+  it('never times a copy out: functionTimeout is unbounded, as the README states and Flex Consumption allows', () => {
+    expect(hostJson.functionTimeout).toBe('-1');
+    expect(infraReadme).toContain('`functionTimeout` is `-1` (unbounded)');
+  });
+
+  it('retries a failed message after the visibilityTimeout the README states; a running one is renewed by the runtime', () => {
+    const stated = /`visibilityTimeout` \(`([0-9:.]+)`\)/.exec(infraReadme)?.[1];
+    expect(stated, 'infra/README.md states "`visibilityTimeout` (`hh:mm:ss`)"').toBeDefined();
+    expect(queues['visibilityTimeout']).toBe(stated);
+    // A timespan the runtime accepts; it is the back-off between attempts, not a limit on a copy.
+    expect(String(queues['visibilityTimeout'])).toMatch(/^(\d+\.)?([01]\d|2[0-3]):[0-5]\d:[0-5]\d$/);
+  });
+
+  it('processes as many messages per instance as the scaling section says (batchSize + newBatchThreshold)', () => {
+    const stated = /`batchSize` (\d+) \+ `newBatchThreshold` (\d+) = (\d+) messages at once per instance/.exec(infraReadme);
+    expect(stated, 'infra/README.md states "`batchSize` <b> + `newBatchThreshold` <t> = <n> messages at once per instance"').not.toBeNull();
+    expect(queues['batchSize']).toBe(Number(stated?.[1]));
+    expect(queues['newBatchThreshold']).toBe(Number(stated?.[2]));
+    expect(Number(stated?.[1]) + Number(stated?.[2])).toBe(Number(stated?.[3]));
+  });
+
+  it('uses the extension bundle Flex Consumption requires ([4.0.0, 5.0.0) or later)', () => {
+    expect(hostJson.extensionBundle?.id).toBe('Microsoft.Azure.Functions.ExtensionBundle');
+    expect(hostJson.extensionBundle?.version).toMatch(/^\[(4|[5-9])\.(\*|0\.0), /);
   });
 });
 
