@@ -1,0 +1,2 @@
+export * from './tools.js';
+export { inCi, requireTool, type RequiredTool } from './require-tool.js';
