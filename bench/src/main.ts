@@ -1,11 +1,10 @@
 import { Command, Option } from 'commander';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine } from './machine.js';
-import { GNU_TIME } from './measure.js';
+import { gnuTime } from './measure.js';
 import { PROFILES } from './profile.js';
 import { renderReport, type BenchReport } from './report.js';
 import type { Scenario, ScenarioResult } from './scenario.js';
@@ -50,8 +49,10 @@ function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
 
-if (!existsSync(GNU_TIME)) {
-  log(`${GNU_TIME} (GNU time) is missing; it measures each tool's peak RSS. On Debian: apt-get install -y time`);
+try {
+  gnuTime();
+} catch (error) {
+  log(`GNU time measures each tool's peak RSS: ${(error as Error).message}`);
   process.exit(2);
 }
 

@@ -1,3 +1,4 @@
+import { GNU_TIME, toolPath } from '@blobferry/test-support/tools';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,15 @@ import type { Writable } from 'node:stream';
 // Every measured tool runs as its own child process under GNU time, so its peak RSS and CPU are its own:
 // not the bench's, not the local cloud's. GNU time writes to a file (-o) so the tool's stderr stays its own.
 
-export const GNU_TIME = '/usr/bin/time';
+let gnuTimePath: string | undefined;
+/**
+ * GNU time's path, looked up on PATH once (`time --version` must say GNU Time: not the shell keyword,
+ * not BSD time). Throws with the install command (`apt-get install -y time`) when it is missing.
+ */
+export function gnuTime(): string {
+  gnuTimePath ??= toolPath(GNU_TIME);
+  return gnuTimePath;
+}
 const TIME_FORMAT = 'maxrss_kib=%M elapsed_s=%e user_s=%U sys_s=%S';
 
 export interface Measurement {
@@ -49,11 +58,12 @@ export interface RunOptions {
 
 /** Runs `command args` under GNU time; wall time is measured here with a monotonic clock (time's %e has 10 ms steps). */
 export async function runMeasured(command: string, args: string[], options: RunOptions = {}): Promise<Measurement> {
+  const time = gnuTime();
   const scratch = await mkdtemp(join(tmpdir(), 'blobferry-bench-time-'));
   const timeFile = join(scratch, 'time.txt');
   try {
     const started = process.hrtime.bigint();
-    const child = spawn(GNU_TIME, ['-o', timeFile, '-f', TIME_FORMAT, command, ...args], {
+    const child = spawn(time, ['-o', timeFile, '-f', TIME_FORMAT, command, ...args], {
       env: options.env ?? process.env,
       cwd: options.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,7 +1,7 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalCloud, type LocalCloud } from '@blobferry/local-cloud';
+import { CURL, requireTool } from '@blobferry/test-support';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { spawnSync } from 'node:child_process';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -35,8 +35,8 @@ class NodeSha256 {
 // against the real emulators, since a limit from requests the endpoint refused or cut short means nothing.
 
 const MiB = 1024 * 1024;
-// curl measures the read limits (a bench prerequisite like GNU time); without it only the Node client is tested.
-const hasCurl = spawnSync('curl', ['--version']).status === 0;
+// curl measures the read limits (a bench prerequisite like GNU time), found on PATH: missing fails in CI, warns elsewhere.
+const curl = requireTool(CURL);
 let cloud: LocalCloud;
 let e: Endpoints;
 let workDir: string;
@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 
 describe('thin endpoint client', () => {
-  it.skipIf(!hasCurl)('reads blobs with curl, whole and in ranges, counting every byte once', async () => {
+  curl.it('reads blobs with curl, whole and in ranges, counting every byte once', async () => {
     const blobs = ['a/1', 'a/2', 'b/ü 3'].map((name) => ({ name, size: 3 * MiB + 5 }));
     const expectBytes = 3 * (3 * MiB + 5);
     const whole = await curlReadAll({ reads: azureReads(cloud.stack, 'thin', blobs), concurrency: 2, auth: azureAuth(), workDir, expectBytes });
@@ -83,7 +83,7 @@ describe('thin endpoint client', () => {
     await expect(listObjects({ e, prefixes: ['thin/small/', 'thin/large/'], concurrency: 2 })).resolves.toBe(4);
   });
 
-  it.skipIf(!hasCurl)('reads S3 objects back with curl (SigV4)', async () => {
+  curl.it('reads S3 objects back with curl (SigV4)', async () => {
     await writeObjects({ e, keyPrefix: 'thin/curl/', count: 2, size: 6 * MiB, partSize: 5 * MiB, concurrency: 2 });
     const reads = s3Reads(cloud.stack, ['thin/curl/0', 'thin/curl/1']);
     await expect(curlReadAll({ reads, concurrency: 2, auth: s3Auth(cloud.stack), workDir, expectBytes: 12 * MiB })).resolves.toMatchObject({

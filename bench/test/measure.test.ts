@@ -1,9 +1,15 @@
-import { existsSync } from 'node:fs';
+import { GNU_TIME, requireTool } from '@blobferry/test-support';
 import { describe, expect, it } from 'vitest';
-import { GNU_TIME, parseTimeOutput, runMeasured } from '../src/measure.ts';
+import { gnuTime, parseTimeOutput, runMeasured } from '../src/measure.ts';
 
-// GNU time is a bench prerequisite (Debian package `time`); without it only the parser is tested.
-describe.skipIf(!existsSync(GNU_TIME))('runMeasured (GNU time)', () => {
+// GNU time is a bench prerequisite (Debian package `time`), found on PATH: missing fails in CI, warns elsewhere.
+const time = requireTool(GNU_TIME);
+
+time.describe('runMeasured (GNU time)', () => {
+  it('runs the GNU time found on PATH', () => {
+    expect(gnuTime()).toBe(time.path);
+  });
+
   it('reports the peak RSS of the child, not of the bench', async () => {
     // The child touches 200 MiB; the parent (this test) never does.
     const script = 'const b = Buffer.alloc(200 * 1024 * 1024, 1); process.stdout.write(String(b[b.length - 1]));';
@@ -20,7 +26,6 @@ describe.skipIf(!existsSync(GNU_TIME))('runMeasured (GNU time)', () => {
     const accepted = await runMeasured(process.execPath, ['-e', 'process.exit(1)'], { okExitCodes: [0, 1] });
     expect(accepted.exitCode).toBe(1);
   });
-
 });
 
 describe('parseTimeOutput', () => {

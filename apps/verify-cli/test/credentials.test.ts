@@ -1,8 +1,9 @@
 // `blobferry credentials` against tools/local-cloud: in process through the program the bin runs
 // (`run` from src/run.ts, which registers credentialsCommand()), and as the bin itself, run from
-// source by the Debian AWS CLI as its credential_process.
+// source by the AWS CLI and rclone (whichever are on PATH) as their credential_process.
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startLocalCloud, type LocalCloud } from '@blobferry/local-cloud';
+import { AWS_CLI, RCLONE, requireTool } from '@blobferry/test-support';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,9 @@ import { run } from '../src/run.js';
 
 const JWT = /eyJ[\w-]+\.[\w-]+\./;
 const execute = promisify(execFile);
+// Missing ones fail their test in CI and are skipped with a warning elsewhere.
+const aws = requireTool(AWS_CLI);
+const rclone = requireTool(RCLONE);
 
 let cloud: LocalCloud;
 let workDir: string;
@@ -166,11 +170,11 @@ describe('blobferry credentials as a credential_process', () => {
     );
   }, 90_000);
 
-  it('the Debian AWS CLI lists the bucket through a profile whose credential_process is `credentials --local`', async () => {
+  aws.it('the AWS CLI lists the bucket through a profile whose credential_process is `credentials --local`', async () => {
     const before = cloud.sts.requestCount();
     // Asynchronous on purpose: the identity plane and STS answer from this very process.
     const { stdout } = await execute(
-      '/usr/bin/aws',
+      aws.path,
       ['s3', 'ls', `s3://${cloud.stack.aws.bucket}/${cloud.stack.aws.prefix}credential-process/`, '--endpoint-url', cloud.stack.aws.s3Endpoint],
       {
         env: cleanEnvironment({
@@ -185,8 +189,8 @@ describe('blobferry credentials as a credential_process', () => {
     expect(cloud.sts.requestCount() - before).toBe(1);
   }, 90_000);
 
-  it('rclone (env_auth) lists the same objects through that profile', async () => {
-    const { stdout } = await execute('rclone', ['lsf', `:s3:${cloud.stack.aws.bucket}/${cloud.stack.aws.prefix}credential-process/`], {
+  rclone.it('rclone (env_auth) lists the same objects through that profile', async () => {
+    const { stdout } = await execute(rclone.path, ['lsf', `:s3:${cloud.stack.aws.bucket}/${cloud.stack.aws.prefix}credential-process/`], {
       env: cleanEnvironment({
         AWS_CONFIG_FILE: configFile,
         AWS_SHARED_CREDENTIALS_FILE: join(workDir, 'no-credentials'),

@@ -1,22 +1,13 @@
-import { execFileSync } from 'node:child_process';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PYTHON3_VENV, requireTool } from '@blobferry/test-support';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startLocalCloud, type LocalCloud } from '../src/index.js';
 import { processGroupGone } from './process-gone.js';
 
-function pythonWithVenv(): boolean {
-  try {
-    execFileSync('python3', ['-c', 'import venv, ensurepip'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+// The local cloud creates a venv with python3 (venv + ensurepip) and installs moto from PyPI into it.
+const python = requireTool(PYTHON3_VENV);
 
-const available = pythonWithVenv();
-if (!available) console.warn('moto test skipped: python3 with the venv and ensurepip modules is not installed');
-
-describe.skipIf(!available)('S3 on moto (venv under .local-cloud/moto-venv)', () => {
+python.describe('S3 on moto (venv under .local-cloud/moto-venv)', () => {
   let cloud: LocalCloud;
 
   // The first run installs moto from PyPI into the workspace's venv.
