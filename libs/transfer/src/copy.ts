@@ -1,5 +1,4 @@
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   PutObjectCommand,
@@ -15,7 +14,7 @@ import { combineChecksums } from './crc-combine.js';
 import { ContentMd5MismatchError, KeyTooLongError, ObjectTooLargeError, PermanentTransferError, SourceChangedError, TargetChangedError } from './errors.js';
 import { stripQuotes, targetHeadersFor } from './metadata.js';
 import { pipelineParts, splitIntoParts, type PartRange } from './pipeline.js';
-import { withRetry } from './retry.js';
+import { isRetryable, withRetry } from './retry.js';
 import {
   capabilitiesOf,
   downgradeChecksum,
@@ -24,7 +23,8 @@ import {
   isConditionalWriteRejection,
   type EndpointCapabilities,
 } from './s3-capabilities.js';
-import { readRange, readSourceSnapshotWithSmallBody, type SourceSnapshot } from './source.js';
+import { abortUpload as abortUploadOf, findResumableUpload, manifestOf, MANIFEST_PART_NUMBER, MAX_CONTENT_PARTS } from './resume.js';
+import { readRange, readSourceSnapshot, readSourceSnapshotWithSmallBody, type SourceSnapshot } from './source.js';
 import { headTarget, judge, storedChecksum, type Verdict } from './target.js';
 
 // Why a hand-written multipart loop rather than @aws-sdk/lib-storage's Upload: Upload consumes one body
@@ -38,14 +38,17 @@ import { headTarget, judge, storedChecksum, type Verdict } from './target.js';
 const MiB = 1024 * 1024;
 const MIN_PART_SIZE = 5 * MiB;
 const MAX_PART_SIZE = 5 * 1024 * MiB;
-const MAX_PARTS = 10_000;
 const MAX_OBJECT_SIZE = 5 * 1024 * 1024 * MiB;
 export const DEFAULT_PART_SIZE = 8 * MiB;
 export const DEFAULT_CONCURRENCY = 4;
 
 export interface CopyBlobToS3Options {
-  /** The blob to copy (any credential) and, when the caller has it (Event Grid `data.sequencer`), its sequencer. */
-  source: { blob: BlobClient; sequencer?: string };
+  /**
+   * The blob to copy (any credential) and, when the caller has them, its sequencer (Event Grid
+   * `data.sequencer`) and announced size (`data.contentLength`). A blob announced larger than one part is
+   * opened with getProperties rather than a ranged GET whose body would be thrown away.
+   */
+  source: { blob: BlobClient; sequencer?: string; lengthHint?: number };
   target: { s3: S3Client; bucket: string; key: string };
   /** Bytes per part (default 8 MiB, at least 5 MiB); grows so 10,000 parts cover the blob. Blobs up to this size take one PutObject. */
   partSize?: number;
@@ -108,8 +111,13 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
   // The source read and the target HEAD are independent, so they run at once: a blob up to partSize
   // arrives with its properties in one GET (wasted only when the verdict is a skip), a larger one
   // costs that GET's headers and continues in ETag-pinned parts.
+  const announcedLarge = options.source.lengthHint !== undefined && options.source.lengthHint > partSize;
   const [source, target] = await Promise.all([
-    withRetry(() => readSourceSnapshotWithSmallBody(blob, partSize, abortSignal), { abortSignal }),
+    withRetry(
+      async () =>
+        announcedLarge ? { snapshot: await readSourceSnapshot(blob, abortSignal), body: undefined } : readSourceSnapshotWithSmallBody(blob, partSize, abortSignal),
+      { abortSignal },
+    ),
     withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal }),
   ]);
   const { snapshot } = source;
@@ -133,7 +141,7 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
   if (verdict !== 'copy') return skipped(context, verdict, target.recorded?.md5Base64);
 
   if (snapshot.length <= partSize) return putSingleObject(context, source.body);
-  const grownPartSize = Math.max(partSize, Math.ceil(snapshot.length / MAX_PARTS / MiB) * MiB);
+  const grownPartSize = Math.max(partSize, Math.ceil(snapshot.length / MAX_CONTENT_PARTS / MiB) * MiB);
   return putMultipart(context, grownPartSize, concurrency);
 }
 
@@ -161,13 +169,11 @@ type CommitOutcome<T> = { written: T } | { skipped: Exclude<Verdict, 'copy'>; re
 async function commitGuarded<T>(
   context: CopyContext,
   write: (conditions: ConditionalHeaders) => Promise<T>,
-  replacingS3Etag?: string,
 ): Promise<CommitOutcome<T>> {
   const { s3, bucket, key, abortSignal, capabilities } = context;
   const source = { ...context.snapshot, sequencer: context.sequencer };
   const current = await withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal });
-  // Rewriting our own just-written object (see putMultipart) is a copy even though it records our ETag.
-  const verdict = replacingS3Etag !== undefined && current.s3Etag === replacingS3Etag ? 'copy' : judge(current, source);
+  const verdict = judge(current, source);
   if (verdict !== 'copy') return { skipped: verdict, recordedMd5: current.recorded?.md5Base64 };
 
   for (;;) {
@@ -289,92 +295,110 @@ async function createUpload(context: CopyContext, headers: ReturnType<typeof tar
   }
 }
 
-/** Best effort and deliberately not tied to the caller's abortSignal: an aborted copy must still clean up. */
-async function abortUpload(context: CopyContext, uploadId: string): Promise<void> {
-  const { s3, bucket, key } = context;
-  try {
-    await withRetry(() => s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(60_000) }));
-  } catch {
-    // Endpoints without AbortMultipartUpload (s3rver) keep the parts in their store; on real S3 a
-    // lifecycle rule (AbortIncompleteMultipartUpload) is the backstop. Either way nothing is visible,
-    // and the caller must see the original failure, not this one.
-  }
+function abortUpload(context: CopyContext, uploadId: string): Promise<void> {
+  return abortUploadOf(context, uploadId);
 }
 
-async function putMultipart(
+async function uploadPart(
   context: CopyContext,
-  partSize: number,
-  concurrency: number,
-  rewrite?: { replacingS3Etag: string; md5Base64: string },
-): Promise<CopyResult> {
+  uploadId: string,
+  algorithm: ChecksumAlgorithm | undefined,
+  partNumber: number,
+  data: Buffer,
+  abortSignal: AbortSignal | undefined,
+): Promise<{ etag: string | undefined; checksumBase64: string | undefined; echoedChecksum: string | undefined }> {
+  const { s3, bucket, key } = context;
+  const checksumBase64 = algorithm ? await checksumOf(algorithm, data) : undefined;
+  const response = await withRetry(
+    () =>
+      s3.send(
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: data,
+          ContentLength: data.length,
+          ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+          ...checksumFields(algorithm, checksumBase64),
+        }),
+        { abortSignal },
+      ),
+    { abortSignal },
+  );
+  return { etag: response.ETag, checksumBase64, echoedChecksum: algorithm ? response[checksumField[algorithm]] : undefined };
+}
+
+async function putMultipart(context: CopyContext, partSize: number, concurrency: number): Promise<CopyResult> {
   const { blob, snapshot, s3, bucket, key, abortSignal, capabilities } = context;
   const parts = splitIntoParts(snapshot.length, partSize);
   const read = (part: PartRange, signal: AbortSignal) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal);
 
   // `source-md5` is user metadata, fixed by CreateMultipartUpload before the streamed MD5 exists, so it
   // is recorded only when known up front: the blob's declared Content-MD5 (the streamed MD5 must match
-  // it before Complete) or, on a rewrite, the MD5 the first pass streamed. Otherwise the full-object S3
-  // checksum computed while streaming guards the bytes, the MD5 is returned to the caller, and
-  // `blobferry verify --deep` compares contents. Reading the blob twice to record it would double the
-  // Azure reads of every block-uploaded blob, and a metadata rewrite after Complete would briefly show an
-  // object without it (and is capped at 5 GiB).
+  // it before Complete, when this run read every part). Otherwise the full-object S3 checksum computed
+  // while streaming guards the bytes, the MD5 is returned to the caller, and `blobferry verify --deep`
+  // compares contents. Reading the blob twice to record it would double the Azure reads of every
+  // block-uploaded blob, and a metadata rewrite after Complete would briefly show an object without it.
   const declaredMd5 = snapshot.contentMd5Base64;
-  const expectedMd5 = declaredMd5 ?? rewrite?.md5Base64;
-
-  const headers = targetHeadersFor(snapshot, expectedMd5, context.sequencer);
-  const { uploadId, algorithm } = await createUpload(context, headers, capabilities.multipartChecksum);
+  const headers = targetHeadersFor(snapshot, declaredMd5, context.sequencer);
+  const manifest = manifestOf(key, snapshot, partSize);
+  const resumable = await findResumableUpload(context, {
+        manifest,
+        parts,
+        algorithm: capabilities.multipartChecksum ? capabilities.checksum : undefined,
+        abortSignal,
+      });
+  let uploadId: string;
+  let algorithm: ChecksumAlgorithm | undefined;
+  if (resumable) {
+    uploadId = resumable.uploadId;
+    algorithm = capabilities.multipartChecksum ? capabilities.checksum : undefined;
+  } else {
+    ({ uploadId, algorithm } = await createUpload(context, headers, capabilities.multipartChecksum));
+  }
+  const kept = resumable?.kept ?? new Map<number, { etag: string; size: number; checksumBase64: string | undefined }>();
   // MD5 is fed in order; each part's CRC is computed once, sent with the part (so the SDK does not
-  // compute it again) and combined into the full-object value (see crc-combine.ts).
-  const digest = new ContentDigest();
+  // compute it again) and combined into the full-object value (see crc-combine.ts). Kept parts are not
+  // read again: their CRCs come from ListParts, and the whole-content MD5 is not known in this run.
+  const digest = kept.size === 0 ? new ContentDigest() : undefined;
   const partChecksums: { checksumBase64: string; bytes: number }[] = [];
+  const completedParts: CompletedPart[] = [];
+  for (const [partNumber, part] of kept) {
+    completedParts[partNumber - 1] = { PartNumber: partNumber, ETag: part.etag, ...(algorithm ? checksumFields(algorithm, part.checksumBase64) : {}) };
+    if (part.checksumBase64 !== undefined) partChecksums[partNumber - 1] = { checksumBase64: part.checksumBase64, bytes: part.size };
+  }
   let outcome: CommitOutcome<CompleteMultipartUploadCommandOutput>;
   let checksumBase64: string | undefined;
-  let md5Base64: string;
+  let md5Base64: string | undefined;
   try {
-    const completedParts: CompletedPart[] = [];
-    let uploadedBytes = 0;
+    if (!resumable) await uploadPart(context, uploadId, algorithm, MANIFEST_PART_NUMBER, manifest, abortSignal);
+    let uploadedBytes = [...kept.values()].reduce((sum, part) => sum + part.size, 0);
     await pipelineParts({
-      parts,
+      parts: parts.filter((part) => !kept.has(part.partNumber)),
       concurrency,
       abortSignal,
       read,
-      consumeInOrder: (_part, data) => digest.update(data),
+      consumeInOrder: (_part, data) => digest?.update(data),
       process: async (part, data, signal) => {
-        const partCrc = algorithm ? await checksumOf(algorithm, data) : undefined;
-        if (partCrc !== undefined) partChecksums[part.partNumber - 1] = { checksumBase64: partCrc, bytes: data.length };
-        const response = await withRetry(
-          () =>
-            s3.send(
-              new UploadPartCommand({
-                Bucket: bucket,
-                Key: key,
-                UploadId: uploadId,
-                PartNumber: part.partNumber,
-                Body: data,
-                ContentLength: data.length,
-                ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
-                ...checksumFields(algorithm, partCrc),
-              }),
-              { abortSignal: signal },
-            ),
-          { abortSignal: signal },
-        );
+        const uploaded = await uploadPart(context, uploadId, algorithm, part.partNumber, data, signal);
+        if (uploaded.checksumBase64 !== undefined) partChecksums[part.partNumber - 1] = { checksumBase64: uploaded.checksumBase64, bytes: data.length };
         completedParts[part.partNumber - 1] = {
           PartNumber: part.partNumber,
-          ETag: response.ETag,
-          ...(algorithm ? checksumFields(algorithm, response[checksumField[algorithm]]) : {}),
+          ETag: uploaded.etag,
+          ...(algorithm ? checksumFields(algorithm, uploaded.echoedChecksum) : {}),
         };
         uploadedBytes += data.length;
         context.onProgress?.({ bytes: uploadedBytes, totalBytes: snapshot.length });
       },
     });
 
-    md5Base64 = digest.finish().md5Base64;
-    checksumBase64 = algorithm ? combineChecksums(algorithm, partChecksums) : undefined;
-    if (expectedMd5 !== undefined && md5Base64 !== expectedMd5) {
-      if (declaredMd5 !== undefined) throw new ContentMd5MismatchError(declaredMd5, md5Base64);
-      throw new SourceChangedError(`two reads of blob ${blob.containerName}/${blob.name} at one ETag hashed differently; retry`);
-    }
+    md5Base64 = digest?.finish().md5Base64;
+    // Without every part's CRC (an endpoint that lists kept parts without theirs) the full-object value
+    // is left to the endpoint, which computes it from the parts it verified on upload.
+    const everyPartChecksum = parts.every((part) => partChecksums[part.partNumber - 1] !== undefined);
+    checksumBase64 = algorithm && everyPartChecksum ? combineChecksums(algorithm, partChecksums) : undefined;
+    if (declaredMd5 !== undefined && md5Base64 !== undefined && md5Base64 !== declaredMd5) throw new ContentMd5MismatchError(declaredMd5, md5Base64);
 
     outcome = await commitGuarded(
       context,
@@ -391,10 +415,11 @@ async function putMultipart(
           }),
           { abortSignal },
         ),
-      rewrite?.replacingS3Etag,
     );
   } catch (error) {
-    await abortUpload(context, uploadId);
+    // A failure that a later attempt can get past keeps the upload open, so that attempt resumes it;
+    // anything else (another source version, bad content, an abort) discards its parts now.
+    if (!isRetryable(error) || error instanceof SourceChangedError) await abortUpload(context, uploadId);
     throw error;
   }
   if ('skipped' in outcome) {
@@ -408,12 +433,11 @@ async function putMultipart(
     // Complete did not confirm our value (real S3 does): ask what the endpoint stored.
     const stored = await withRetry(() => storedChecksum(s3, bucket, key, algorithm, abortSignal), { abortSignal });
     if (stored.value === checksumBase64) checksum = { algorithm, value: checksumBase64 };
-    else if (stored.value !== undefined && stored.s3Etag !== undefined) {
-      // The endpoint computed a wrong full-object checksum (see EndpointCapabilities.multipartChecksum):
-      // the object would fail every validating read. Stop sending multipart checksums to this endpoint and
-      // replace the object, once, with one that carries none.
-      capabilities.multipartChecksum = false;
-      return putMultipart(context, partSize, concurrency, { replacingS3Etag: stored.s3Etag, md5Base64 });
+    else if (stored.value !== undefined) {
+      throw new PermanentTransferError(
+        `s3://${bucket}/${key}: the endpoint stored full-object ${algorithm} ${stored.value}, not ${checksumBase64} as the parts combine to; every validating read of it will fail. ` +
+          'The endpoint does not implement S3 full-object checksums (moto needs its awscrt package); fix the endpoint or turn multipart checksums off for it.',
+      );
     }
   }
   return {

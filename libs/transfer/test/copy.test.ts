@@ -1,6 +1,6 @@
 // The real data path: Azurite -> copyBlobToS3 -> s3rver and moto, over loopback HTTP.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BlobClient, BlockBlobClient, newPipeline, type ContainerClient, type RequestPolicy, type WebResource } from '@azure/storage-blob';
 import {
   BACKUP_METADATA,
@@ -14,9 +14,10 @@ import {
   isRetryable,
   parseBlobUrl,
 } from '../src/index.js';
-import { MiB, beforeCommand, bytes, freshContainer, md5Of, objectExists, openUploads, readObject, recordCommands, s3ClientFor, type CloudEndpoints } from './support/clients.js';
+import { MiB, beforeCommand, faultsOf, bytes, freshContainer, md5Of, objectExists, openUploads, readObject, recordCommands, s3ClientFor, type CloudEndpoints } from './support/clients.js';
 import type { LocalCloud } from '@blobferry/local-cloud';
 import { s3Flavours, startCloud } from './support/cloud.js';
+import { checksumOf } from '../src/checksum.js';
 
 const partSize = 5 * MiB;
 
@@ -283,7 +284,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     await expectNoOpenUploads(client, key, commands);
   });
 
-  it('aborts the multipart upload when a part fails for good, and retries a transient part failure', async () => {
+  it('keeps the upload open (nothing visible) when a part is refused, and retries a transient part failure', async () => {
     const blob = container.getBlockBlobClient('part-failure.bin');
     const data = bytes(12 * MiB);
     await blob.uploadData(data);
@@ -296,12 +297,99 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 403 });
     const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize }).catch((error: unknown) => error);
     expect((failure as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(403);
+    expect(isRetryable(failure)).toBe(true);
     expect(await objectExists(client, bucket, key)).toBe(false);
-    await expectNoOpenUploads(client, key, commands);
+    // A retryable failure leaves the upload for the next attempt to resume, never an object.
+    expect(commands).not.toContain('AbortMultipartUploadCommand');
+    if (flavour === 'moto') expect(await openUploads(client, bucket, key)).toBe(1);
 
     // Five 503s on one part: more than the SDK's own three attempts, fewer than ours on top.
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 503, times: 5 });
     expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize })).toMatchObject({ outcome: 'copied', parts: 3 });
+    expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
+    if (flavour === 'moto') expect(await openUploads(client, bucket, key)).toBe(0);
+  });
+
+  it.runIf(flavour === 'moto')('resumes an interrupted upload of the same version, reading and uploading only the missing parts', async () => {
+    const blob = container.getBlockBlobClient('resume/same-version.bin');
+    const data = bytes(23 * MiB); // five parts: 5, 5, 5, 5, 3 MiB
+    await blob.uploadData(data, { blockSize: 4 * MiB, maxSingleShotSize: 4 * MiB });
+    const key = keyFor(blob.name);
+    const faults = faultsOf(cloud);
+    const client = s3();
+    // The first run stops for good at part 4, after parts 1-3 reached S3 (concurrency 1 keeps the order).
+    faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=4', status: 403 });
+    await expect(copyBlobToS3({ source: { blob, lengthHint: data.length }, target: { s3: client, bucket, key }, partSize, concurrency: 1 })).rejects.toThrow();
+    expect(await objectExists(client, bucket, key)).toBe(false);
+
+    const commands = recordCommands(client);
+    const before = faults.traffic('azure').responseBytes;
+    const result = await copyBlobToS3({ source: { blob, lengthHint: data.length }, target: { s3: client, bucket, key }, partSize, concurrency: 1 });
+    const azureBytes = faults.traffic('azure').responseBytes - before;
+
+    expect(result).toMatchObject({ outcome: 'copied', bytes: data.length, parts: 5 });
+    expect(commands).not.toContain('CreateMultipartUploadCommand');
+    expect(commands.filter((name) => name === 'UploadPartCommand')).toHaveLength(2);
+    // Parts 4 and 5 only: 8 MiB of the 23 (the properties come from a HEAD, which has no body).
+    expect(azureBytes).toBe(8 * MiB);
+    expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
+    // The stored full-object CRC is the whole content's. (Real S3 lists each kept part's CRC, so the copy
+    // combines them and sends the value; moto lists none, so the copy leaves the value to the endpoint and
+    // claims no checksum it did not compute.)
+    const stored = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    expect(stored.ChecksumCRC64NVME).toBe(await checksumOf('CRC64NVME', data));
+    expect(result.checksum).toBeUndefined();
+    // The MD5 of the whole content is not known when kept parts were not read again.
+    expect(result.md5Base64).toBeUndefined();
+    expect(await digestObject({ s3: client, bucket, key })).toEqual({ md5Base64: md5Of(data), bytes: data.length });
+    expect(await openUploads(client, bucket, key)).toBe(0);
+  });
+
+  it.runIf(flavour === 'moto')('never resumes parts of another source version or part size: the old upload is aborted and the copy starts over', async () => {
+    const blob = container.getBlockBlobClient('resume/other-version.bin');
+    const key = keyFor(blob.name);
+    const faults = faultsOf(cloud);
+    const client = s3();
+    const first = bytes(12 * MiB);
+    await blob.uploadData(first);
+    faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=3', status: 403 });
+    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize, concurrency: 1 })).rejects.toThrow();
+    expect(await openUploads(client, bucket, key)).toBe(1);
+
+    // Same version, other part size: its parts would be cut elsewhere.
+    const commands = recordCommands(client);
+    faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 403 });
+    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize: 6 * MiB, concurrency: 1 })).rejects.toThrow();
+    expect(commands).toContain('AbortMultipartUploadCommand');
+    expect(commands).toContain('CreateMultipartUploadCommand');
+    expect(await openUploads(client, bucket, key)).toBe(1);
+
+    // A new version of the blob: the upload left open holds parts of the old one.
+    const second = bytes(12 * MiB);
+    await blob.uploadData(second);
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize: 6 * MiB });
+    expect(result).toMatchObject({ outcome: 'copied', parts: 2, md5Base64: md5Of(second) });
+    expect((await readObject(client, bucket, key)).equals(second)).toBe(true);
+    expect(await openUploads(client, bucket, key)).toBe(0);
+  });
+
+  it.runIf(flavour === 'moto')('starts over when a kept part is not whole', async () => {
+    const blob = container.getBlockBlobClient('resume/broken-part.bin');
+    const data = bytes(12 * MiB);
+    await blob.uploadData(data);
+    const key = keyFor(blob.name);
+    const faults = faultsOf(cloud);
+    const client = s3();
+    faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=3', status: 403 });
+    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize, concurrency: 1 })).rejects.toThrow();
+    // Part 2 replaced by a short one, as a writer cut off mid-part would leave it.
+    const [upload] = (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? [];
+    await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload?.UploadId, PartNumber: 2, Body: data.subarray(0, MiB) }));
+
+    const commands = recordCommands(client);
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize });
+    expect(commands.slice(0, commands.indexOf('CreateMultipartUploadCommand'))).toContain('AbortMultipartUploadCommand');
+    expect(result).toMatchObject({ outcome: 'copied', parts: 3, md5Base64: md5Of(data) });
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
   });
 

@@ -78,3 +78,9 @@ export function beforeCommand(s3: S3Client, commandName: string, nth: number, ho
     { step: 'initialize', name: `hook-${randomUUID()}` },
   );
 }
+
+/** The fault proxy of a cloud started with `faultProxy: true`. */
+export function faultsOf<T extends { faults?: unknown }>(cloud: T): NonNullable<T['faults']> {
+  if (!cloud.faults) throw new Error('local cloud started without its fault proxy');
+  return cloud.faults as NonNullable<T['faults']>;
+}
