@@ -46,7 +46,9 @@ export function requireTool(spec: ToolSpec, env: NodeJS.ProcessEnv = process.env
 
   const message = missingMessage(lookup);
   const fail = () => {
-    throw new Error(message);
+    const error = new Error(message);
+    error.stack = `Error: ${message}`; // where it was thrown says nothing; the message says what to do
+    throw error;
   };
   const ci = inCi(env);
   const warn = (title: string) =>
