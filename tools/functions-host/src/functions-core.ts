@@ -57,7 +57,7 @@ export function installFunctionsCore(): FunctionsCoreStandIn {
       return { dispose: () => standIn.functions.delete(metadata.name) };
     },
     registerHook(hookName) {
-      throw new Error(`app.hook.${hookName} is not supported by the local host (dev/host.ts)`);
+      throw new Error(`app.hook.${hookName} is not supported by the local Functions host (tools/functions-host)`);
     },
     log(level, category, message) {
       standIn.systemLog(level, category, message);

@@ -12,10 +12,10 @@ export interface RunningAzurite {
 
 const require = createRequire(import.meta.url);
 
-/** Starts Azurite's blob service (pinned package) and resolves once it listens. Port 0 picks a free port. */
-export async function startAzurite(o: { port: number; persistDir?: string }): Promise<RunningAzurite> {
-  const blobMain = require.resolve('azurite/dist/src/blob/main.js');
-  const args = [blobMain, '--disableTelemetry', '--skipApiVersionCheck', '--blobHost', '127.0.0.1', '--blobPort', String(o.port)];
+/** Starts one Azurite service (pinned package) and resolves once it listens. Port 0 picks a free port. */
+export async function startAzurite(o: { service: 'blob' | 'queue'; port: number; persistDir?: string }): Promise<RunningAzurite> {
+  const main = require.resolve(`azurite/dist/src/${o.service}/main.js`);
+  const args = [main, '--disableTelemetry', '--skipApiVersionCheck', `--${o.service}Host`, '127.0.0.1', `--${o.service}Port`, String(o.port)];
   if (o.persistDir) {
     await mkdir(o.persistDir, { recursive: true });
     args.push('--location', o.persistDir);
@@ -23,7 +23,7 @@ export async function startAzurite(o: { port: number; persistDir?: string }): Pr
     args.push('--inMemoryPersistence');
   }
   const child = spawnChild({
-    name: 'azurite',
+    name: `azurite-${o.service}`,
     command: process.execPath,
     args,
     readyPattern: /successfully listens on (http:\/\/[^\s]+)/,
@@ -38,8 +38,10 @@ export async function startAzurite(o: { port: number; persistDir?: string }): Pr
   }
 }
 
-export function azuriteConnectionString(blobEndpoint: string): string {
-  return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY};BlobEndpoint=${blobEndpoint};`;
+/** One connection string for both services, as the Azure portal gives for an account. */
+export function azuriteConnectionString(endpoints: { blob: string; queue?: string }): string {
+  const queue = endpoints.queue ? `QueueEndpoint=${endpoints.queue};` : '';
+  return `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT_NAME};AccountKey=${AZURITE_ACCOUNT_KEY};BlobEndpoint=${endpoints.blob};${queue}`;
 }
 
 /** Creates the container if missing: also the first real request, proving Azurite answers. */

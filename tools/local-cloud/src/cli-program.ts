@@ -22,6 +22,7 @@ interface UpOptions {
   s3: 's3rver' | 'moto';
   s3Endpoint?: string;
   stackFile: string;
+  events: boolean;
   webhook?: string;
   trust: 'user-assigned' | 'system-assigned';
 }
@@ -38,6 +39,7 @@ export function describeStack(stack: Stack): string[] {
   return [
     'local cloud is up',
     `  Azure Blob (Azurite)     ${stack.azure.blobEndpoint}  container: ${stack.azure.sourceContainer}`,
+    `  Azure Queue (Azurite)    ${stack.azure.queueEndpoint}  events: ${stack.events.delivery === 'off' ? 'off' : `${stack.events.delivery} (${stack.events.queueName})`}`,
     `  Azurite connection       ${stack.azure.connectionString}`,
     `  S3                       ${stack.aws.s3Endpoint}  bucket: ${stack.aws.bucket}  region: ${stack.aws.region}`,
     `  STS                      ${stack.aws.stsEndpoint}  role: ${stack.aws.roleArn}`,
@@ -66,7 +68,7 @@ async function up(options: UpOptions, io: CliIo): Promise<void> {
     persistDir: options.persist && resolve(options.persist),
     stackFile,
     trust: options.trust,
-    events: options.webhook ? { webhookUrl: options.webhook } : false,
+    events: options.webhook ? { target: { webhookUrl: options.webhook } } : options.events ? { target: 'queue' } : false,
     log: io.log,
   });
   for (const line of describeStack(cloud.stack)) io.stdout(line);
@@ -91,10 +93,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<void> {
     .description('start everything in the foreground and write the stack file once every part answers')
     .addOption(new Option('--ports <mode>', 'free ports, or the well-known default ports').choices(['free', 'default']).default('free'))
     .option('--persist <dir>', 'keep Azurite and s3rver data (and dead letters) in this folder')
-    .addOption(new Option('--s3 <kind>', 'S3 implementation').choices(['s3rver', 'moto']).default('s3rver'))
+    .addOption(new Option('--s3 <kind>', 'S3 implementation (s3rver cannot store every valid key)').choices(['moto', 's3rver']).default('moto'))
     .option('--s3-endpoint <url>', 'use this S3 endpoint instead (key pair from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)', parseUrl)
     .option('--stack-file <path>', 'where to write stack.json', '.local-cloud/stack.json')
-    .option('--webhook <url>', 'deliver BlobCreated events to this Event Grid webhook (e.g. the Functions host)', parseUrl)
+    .option('--no-events', 'raise no BlobCreated/BlobDeleted events (an estate that predates the subscription)')
+    .option('--webhook <url>', 'deliver events to this Event Grid webhook instead of the queue (30 s answer deadline)', parseUrl)
     .addOption(
       new Option('--trust <identity>', "whose principal id the role's trust policy admits")
         .choices(['user-assigned', 'system-assigned'])

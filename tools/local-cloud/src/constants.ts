@@ -5,13 +5,18 @@ export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1';
 export const AZURITE_ACCOUNT_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 export const SOURCE_CONTAINER = 'source';
+/** The queue the Event Grid subscription writes to (infra/bicep deploys the same name); poison: `<name>-poison`. */
+export const BACKUP_QUEUE_NAME = 'blob-events';
 
 export const AWS_REGION = 'us-east-1';
 export const AWS_ACCOUNT_ID = '000000000000';
 export const BACKUP_BUCKET = 'blobferry-backup';
 export const BACKUP_PREFIX = '';
 export const S3RVER_KEY_PAIR = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
-/** moto accepts any key pair; this one is what STS hands out in front of it. */
+/**
+ * moto serves any key pair (documented limit: it does not authenticate S3 requests the way S3 does); this
+ * one is what STS hands out in front of it, so the identity checks that matter happen at the local STS.
+ */
 export const MOTO_KEY_PAIR = { accessKeyId: 'moto-access-key', secretAccessKey: 'moto-secret-key' } as const;
 export const MOTO_VERSION = '5.2.5';
 
@@ -20,5 +25,5 @@ export const SUBSCRIPTION_ID = '00000000-0000-4000-8000-00000000b10b';
 export const RESOURCE_GROUP = 'blobferry-local';
 
 /** Ports used with `ports: 'default'` (`local-cloud up --ports default`). */
-export const DEFAULT_PORTS = { blob: 10000, s3: 4568, identity: 4580, sts: 4581 } as const;
+export const DEFAULT_PORTS = { blob: 10000, queue: 10001, s3: 4568, identity: 4580, sts: 4581 } as const;
 

@@ -20,10 +20,26 @@ export interface FaultRule {
   times?: number;
   /** Forward the request, then cut the connection after this many response-body bytes (a dropped download). */
   afterBytes?: number;
+  /**
+   * Forward the request, pacing response bodies to this rate (a slow link), shared by every request the
+   * rule matches, so parallel range reads do not multiply it; `status` is ignored.
+   */
+  bytesPerSecond?: number;
+}
+
+/** Body bytes that passed the proxy, per service, since it started: what each cloud really served or took. */
+export interface Traffic {
+  requests: number;
+  /** Request bodies sent upstream (uploads). */
+  requestBytes: number;
+  /** Response bodies sent back (downloads). */
+  responseBytes: number;
 }
 
 interface ArmedRule extends FaultRule {
   remaining: number;
+  /** With bytesPerSecond: when the link is free again (ms since the epoch). */
+  linkFreeAt: number;
 }
 
 export interface FaultProxy {
@@ -48,13 +64,25 @@ function errorBody(service: FaultService, status: number): { contentType: string
 
 export class FaultRules {
   private readonly rules: ArmedRule[] = [];
+  private readonly counters: Record<FaultService, Traffic> = {
+    azure: { requests: 0, requestBytes: 0, responseBytes: 0 },
+    s3: { requests: 0, requestBytes: 0, responseBytes: 0 },
+  };
+
+  traffic(service: FaultService): Traffic {
+    return { ...this.counters[service] };
+  }
+
+  count(service: FaultService, field: keyof Traffic, amount: number): void {
+    this.counters[service][field] += amount;
+  }
 
   failNext(rule: FaultRule): void {
-    this.rules.push({ ...rule, remaining: rule.times ?? 1 });
+    this.rules.push({ ...rule, remaining: rule.times ?? 1, linkFreeAt: 0 });
   }
 
   /** Takes (consumes one use of) the first rule matching the request. */
-  take(service: FaultService, request: IncomingMessage): FaultRule | undefined {
+  take(service: FaultService, request: IncomingMessage): ArmedRule | undefined {
     const url = new URL(request.url ?? '/', 'http://proxy');
     const index = this.rules.findIndex(
       (rule) =>
@@ -78,7 +106,9 @@ export async function startFaultProxy(o: {
   log: (entry: Record<string, unknown>) => void;
 }): Promise<FaultProxy> {
   const upstream = new URL(o.upstream);
-  const forward = (request: IncomingMessage, response: ServerResponse, cutAfterBytes?: number) => {
+  const forward = (request: IncomingMessage, response: ServerResponse, rule?: ArmedRule) => {
+    o.rules.count(o.service, 'requests', 1);
+    request.on('data', (chunk: Buffer) => o.rules.count(o.service, 'requestBytes', chunk.length));
     const outgoing = httpRequest(
       {
         host: upstream.hostname,
@@ -89,6 +119,25 @@ export async function startFaultProxy(o: {
       },
       (upstreamResponse) => {
         response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+        upstreamResponse.on('data', (chunk: Buffer) => o.rules.count(o.service, 'responseBytes', chunk.length));
+        if (rule?.bytesPerSecond !== undefined) {
+          const rate = rule.bytesPerSecond;
+          // Each chunk books the shared link for its length; the upstream pauses until its slot is over.
+          upstreamResponse.on('data', (chunk: Buffer) => {
+            response.write(chunk);
+            const start = Math.max(Date.now(), rule.linkFreeAt);
+            rule.linkFreeAt = start + (chunk.length / rate) * 1000;
+            const waitMs = rule.linkFreeAt - Date.now();
+            if (waitMs > 0) {
+              upstreamResponse.pause();
+              setTimeout(() => upstreamResponse.resume(), waitMs);
+            }
+          });
+          upstreamResponse.on('end', () => response.end());
+          response.on('close', () => upstreamResponse.destroy());
+          return;
+        }
+        const cutAfterBytes = rule?.afterBytes;
         if (cutAfterBytes === undefined) {
           upstreamResponse.pipe(response);
           return;
@@ -119,8 +168,8 @@ export async function startFaultProxy(o: {
   const server: Server = createServer((request, response) => {
     const rule = o.rules.take(o.service, request);
     if (!rule) return forward(request, response);
-    o.log({ msg: 'fault injected', service: o.service, method: request.method, path: new URL(request.url ?? '/', 'http://proxy').pathname, status: rule.status, afterBytes: rule.afterBytes });
-    if (rule.afterBytes !== undefined) return forward(request, response, rule.afterBytes);
+    o.log({ msg: 'fault injected', service: o.service, method: request.method, path: new URL(request.url ?? '/', 'http://proxy').pathname, status: rule.status, afterBytes: rule.afterBytes, bytesPerSecond: rule.bytesPerSecond });
+    if (rule.afterBytes !== undefined || rule.bytesPerSecond !== undefined) return forward(request, response, rule);
     // Drain the request body first so the client sees the error rather than a reset while uploading.
     request.resume();
     request.on('end', () => {

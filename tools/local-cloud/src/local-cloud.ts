@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { azuriteConnectionString, ensureContainer, startAzurite } from './azurite.js';
+import { QueueServiceClient } from '@azure/storage-queue';
+import { azuriteConnectionString, ensureContainer, startAzurite, type RunningAzurite } from './azurite.js';
 import {
   AWS_ACCOUNT_ID,
   AWS_REGION,
@@ -9,14 +10,14 @@ import {
   AZURITE_ACCOUNT_NAME,
   BACKUP_BUCKET,
   BACKUP_PREFIX,
+  BACKUP_QUEUE_NAME,
   DEFAULT_PORTS,
   SOURCE_CONTAINER,
 } from './constants.js';
 import { storageAccountTopic } from './events/blob-created-event.js';
-import { BlobWatcher } from './events/blob-watcher.js';
-import { EventDelivery } from './events/delivery.js';
-import { startEventFeed, type EventFeed } from './events/event-feed.js';
-import { FaultRules, startFaultProxy, type FaultRule } from './fault-proxy.js';
+import { EventDelivery, type DeliveryTarget } from './events/delivery.js';
+import { startStorageEventsProxy } from './events/storage-events-proxy.js';
+import { FaultRules, startFaultProxy, type FaultRule, type FaultService, type Traffic } from './fault-proxy.js';
 import { DEFAULT_AUDIENCE, startIdentityPlane, type IdentityPlane, type MintTokenOptions } from './identity/index.js';
 import { ensureBucket } from './s3/ensure-bucket.js';
 import { startMoto } from './s3/moto.js';
@@ -29,12 +30,13 @@ import { DEFAULT_MOTO_VENV_DIR } from './workspace-paths.js';
 export type Log = (entry: Record<string, unknown>) => void;
 
 export interface EventOptions {
-  /** In-process delivery; throwing counts as a failed delivery. */
-  handler?: (event: EventGridEvent) => Promise<void>;
-  /** Or POST to a webhook, after the SubscriptionValidation handshake. */
-  webhookUrl?: string;
-  /** How often Azurite is listed for new blobs (default 250 ms). */
-  pollIntervalMs?: number;
+  /**
+   * Where the Event Grid subscription delivers. Default `'queue'`: the backup queue in Azurite's Queue
+   * service (endpointType StorageQueue, as infra/bicep deploys it). Or a webhook (POST after the
+   * SubscriptionValidation handshake; an answer slower than 30 s is a failed attempt), or an in-process
+   * handler (throwing counts as a failed delivery).
+   */
+  target?: 'queue' | { webhookUrl: string } | { handler: (event: EventGridEvent) => Promise<void> };
   /** Attempts before an event is dead-lettered (default 5). */
   maxAttempts?: number;
   /** First retry delay, doubled per attempt (default 500 ms) up to `maxBackoffMs` (default 30 s). */
@@ -45,7 +47,10 @@ export interface EventOptions {
 }
 
 export interface LocalCloudOptions {
-  /** S3 implementation: s3rver (default), moto (venv under `.local-cloud/moto-venv`), or any S3 endpoint. */
+  /**
+   * S3 implementation: moto (default; installed into a venv under `.local-cloud/moto-venv` on first start),
+   * s3rver (a fallback that cannot store every valid key, see S3RVER_LIMITS), or any S3 endpoint.
+   */
   s3?: 's3rver' | 'moto' | { endpoint: string; accessKeyId: string; secretAccessKey: string; region?: string };
   /** `free` (default) picks free ports; `default` uses DEFAULT_PORTS. */
   ports?: 'free' | 'default';
@@ -59,7 +64,10 @@ export interface LocalCloudOptions {
   tokenLifetimeSeconds?: number;
   /** Put a fault-injecting proxy in front of Azurite and S3; the stack's endpoints point at it. */
   faultProxy?: boolean;
-  /** BlobCreated delivery; off when omitted or false. `{}` records events without delivering them anywhere. */
+  /**
+   * BlobCreated/BlobDeleted delivery; off when omitted or false (an estate whose blobs predate the
+   * subscription). The queue and the storage endpoint exist either way.
+   */
   events?: false | EventOptions;
   /** Where the moto venv lives (default `<workspace root>/.local-cloud/moto-venv`). */
   motoVenvDir?: string;
@@ -74,9 +82,10 @@ export interface LocalCloud {
   stop(): Promise<void>;
   sts: { requestCount(): number; failNext(code: 'Throttling' | 'IDPCommunicationError', times?: number): void };
   identity: { mintToken(o: MintTokenOptions): Promise<string>; rotateKeys(): void };
+  /** `idle()` resolves once every raised event reached its target (or was dead-lettered). */
   events: { idle(): Promise<void>; delivered(): EventGridEvent[]; deadLettered(): EventGridEvent[] };
   /** Present when started with `faultProxy: true`. */
-  faults?: { failNext(rule: FaultRule): void };
+  faults?: { failNext(rule: FaultRule): void; traffic(service: FaultService): Traffic };
   /** Process ids of the emulator children (each leads its own process group). */
   childPids: number[];
 }
@@ -91,10 +100,17 @@ async function writeStackFile(path: string, stack: Stack): Promise<void> {
   await rename(partial, path);
 }
 
+/** Key shapes s3rver cannot store although S3 does; printed whenever s3rver is chosen. */
+export const S3RVER_LIMITS =
+  's3rver answers 404 for keys containing "//" (also a leading "/" after the prefix) and for "." or ".." segments, lists keys out of S3 byte order, and ignores checksums and conditional writes; use moto (the default) to back up every valid blob name';
+
 async function startS3(options: LocalCloudOptions, log: Log): Promise<RunningS3> {
-  const s3 = options.s3 ?? 's3rver';
+  const s3 = options.s3 ?? 'moto';
   const port = options.ports === 'default' ? DEFAULT_PORTS.s3 : 0;
-  if (s3 === 's3rver') return startS3rver({ port, persistDir: options.persistDir && join(options.persistDir, 's3rver') });
+  if (s3 === 's3rver') {
+    log({ level: 'warn', msg: 's3rver is a fallback S3 that loses some valid keys', limits: S3RVER_LIMITS });
+    return startS3rver({ port, persistDir: options.persistDir && join(options.persistDir, 's3rver') });
+  }
   if (s3 === 'moto') {
     if (options.persistDir) log({ level: 'warn', msg: 'moto keeps data in memory only; --persist applies to Azurite' });
     return startMoto({ port, venvDir: options.motoVenvDir ?? DEFAULT_MOTO_VENV_DIR, log });
@@ -127,8 +143,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   try {
     checkAborted();
     // allSettled, not all: a part that starts after another failed must still be registered for closing.
-    const [azuriteStart, s3Start, identityStart] = await Promise.allSettled([
-      startAzurite({ port: defaultPorts ? DEFAULT_PORTS.blob : 0, persistDir: options.persistDir && join(options.persistDir, 'azurite') }),
+    const azuriteDir = options.persistDir && join(options.persistDir, 'azurite');
+    const [azuriteStart, queueStart, s3Start, identityStart] = await Promise.allSettled([
+      // With default ports the storage-events proxy takes the well-known blob port; Azurite sits behind it.
+      startAzurite({ service: 'blob', port: 0, persistDir: azuriteDir }),
+      startAzurite({ service: 'queue', port: defaultPorts ? DEFAULT_PORTS.queue : 0, persistDir: azuriteDir }),
       startS3(options, log),
       startIdentityPlane({
         host: '127.0.0.1',
@@ -138,10 +157,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       }),
     ]);
     if (azuriteStart.status === 'fulfilled') closers.push(() => azuriteStart.value.child.stop());
+    if (queueStart.status === 'fulfilled') closers.push(() => queueStart.value.child.stop());
     if (s3Start.status === 'fulfilled') closers.push(() => s3Start.value.stop());
     if (identityStart.status === 'fulfilled') closers.push(() => identityStart.value.close());
-    for (const started of [azuriteStart, s3Start, identityStart]) if (started.status === 'rejected') throw started.reason;
-    const azurite = (azuriteStart as PromiseFulfilledResult<Awaited<ReturnType<typeof startAzurite>>>).value;
+    for (const started of [azuriteStart, queueStart, s3Start, identityStart]) if (started.status === 'rejected') throw started.reason;
+    const azurite = (azuriteStart as PromiseFulfilledResult<RunningAzurite>).value;
+    const azuriteQueue = (queueStart as PromiseFulfilledResult<RunningAzurite>).value;
     const s3 = (s3Start as PromiseFulfilledResult<RunningS3>).value;
     const identity = (identityStart as PromiseFulfilledResult<IdentityPlane>).value;
     checkAborted();
@@ -164,27 +185,46 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
     closers.push(() => sts.close());
 
-    const azuriteBlobEndpoint = `${azurite.origin}/${AZURITE_ACCOUNT_NAME}`;
-    let blobEndpoint = azuriteBlobEndpoint;
+    // The blob endpoint every client sees is the storage-events proxy (Azure raises events as part of
+    // each operation); a fault proxy, when asked for, stands in front of it and of S3.
+    let delivery: EventDelivery | undefined;
+    let publicBlobEndpoint = '';
+    const storage = await startStorageEventsProxy({
+      upstream: azurite.origin,
+      port: defaultPorts ? DEFAULT_PORTS.blob : 0,
+      accountName: AZURITE_ACCOUNT_NAME,
+      upstreamConnectionString: azuriteConnectionString({ blob: `${azurite.origin}/${AZURITE_ACCOUNT_NAME}` }),
+      publicBlobEndpoint: () => publicBlobEndpoint,
+      raise: (event) => delivery?.enqueue(event),
+      log,
+    });
+    closers.push(() => storage.close());
+    let blobEndpoint = `${storage.origin}/${AZURITE_ACCOUNT_NAME}`;
     let s3Endpoint = s3.endpoint;
     let faults: LocalCloud['faults'];
     if (options.faultProxy) {
       const rules = new FaultRules();
       const [azureProxy, s3Proxy] = await Promise.all([
-        startFaultProxy({ service: 'azure', upstream: azurite.origin, rules, log }),
+        startFaultProxy({ service: 'azure', upstream: storage.origin, rules, log }),
         startFaultProxy({ service: 's3', upstream: s3.endpoint, rules, log }),
       ]);
       closers.push(() => azureProxy.close(), () => s3Proxy.close());
       blobEndpoint = `${azureProxy.endpoint}/${AZURITE_ACCOUNT_NAME}`;
       s3Endpoint = s3Proxy.endpoint;
-      faults = { failNext: (rule) => rules.failNext(rule) };
+      faults = { failNext: (rule) => rules.failNext(rule), traffic: (service) => rules.traffic(service) };
     }
+    publicBlobEndpoint = blobEndpoint;
 
-    const connectionString = azuriteConnectionString(blobEndpoint);
+    const queueEndpoint = `${azuriteQueue.origin}/${AZURITE_ACCOUNT_NAME}`;
+    const connectionString = azuriteConnectionString({ blob: blobEndpoint, queue: queueEndpoint });
+    const queues = QueueServiceClient.fromConnectionString(connectionString);
     const region = s3.region ?? AWS_REGION;
+    // The queue and its poison queue exist before anything runs, as infra/bicep creates them.
     await Promise.all([
       ensureContainer(connectionString, SOURCE_CONTAINER),
       ensureBucket({ endpoint: s3Endpoint, region, credentials: s3.credentials, bucket: BACKUP_BUCKET }),
+      queues.getQueueClient(BACKUP_QUEUE_NAME).createIfNotExists(),
+      queues.getQueueClient(`${BACKUP_QUEUE_NAME}-poison`).createIfNotExists(),
     ]);
     checkAborted();
 
@@ -197,13 +237,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       deadLetter = temporary;
     }
 
-    let feed: EventFeed | undefined;
     if (options.events) {
-      const watcher = new BlobWatcher(azuriteConnectionString(azuriteBlobEndpoint));
-      await watcher.baseline();
-      const delivery = new EventDelivery({
-        handler: options.events.handler,
-        webhookUrl: options.events.webhookUrl,
+      const requested = options.events.target ?? 'queue';
+      const target: DeliveryTarget = requested === 'queue' ? { queue: queues.getQueueClient(BACKUP_QUEUE_NAME) } : requested;
+      const started = new EventDelivery({
+        target,
         maxAttempts: options.events.maxAttempts ?? 5,
         initialBackoffMs: options.events.initialBackoffMs ?? 500,
         maxBackoffMs: options.events.maxBackoffMs ?? 30_000,
@@ -212,16 +250,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         topic: storageAccountTopic(AZURITE_ACCOUNT_NAME),
         log,
       });
-      const started = startEventFeed({
-        watcher,
-        delivery,
-        accountName: AZURITE_ACCOUNT_NAME,
-        blobEndpoint,
-        pollIntervalMs: options.events.pollIntervalMs ?? 250,
-        log,
-      });
-      closers.push(() => started.stop());
-      feed = started;
+      closers.push(async () => started.close());
+      delivery = started;
     }
 
     const stack: Stack = {
@@ -229,6 +259,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         blobEndpoint,
         accountName: AZURITE_ACCOUNT_NAME,
         accountKey: AZURITE_ACCOUNT_KEY,
+        queueEndpoint,
         connectionString,
         sourceContainer: SOURCE_CONTAINER,
       },
@@ -253,7 +284,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         intruderIdentity: identity.intruderIdentity,
         systemIdentity: identity.systemIdentity,
       },
-      events: { deadLetter },
+      events: {
+        delivery: !options.events ? 'off' : typeof options.events.target === 'object' ? ('webhookUrl' in options.events.target ? 'webhook' : 'handler') : 'queue',
+        queueName: BACKUP_QUEUE_NAME,
+        poisonQueueName: `${BACKUP_QUEUE_NAME}-poison`,
+        deadLetter,
+      },
     };
     if (options.stackFile) {
       const stackFile = options.stackFile;
@@ -276,12 +312,15 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       sts: { requestCount: () => sts.requestCount(), failNext: (code, times) => sts.failNext(code, times) },
       identity: { mintToken: (o) => identity.mintToken(o), rotateKeys: () => identity.rotateKeys() },
       events: {
-        idle: () => feed?.idle() ?? Promise.resolve(),
-        delivered: () => feed?.delivered() ?? [],
-        deadLettered: () => feed?.deadLettered() ?? [],
+        idle: async () => {
+          await storage.idle();
+          await delivery?.idle();
+        },
+        delivered: () => delivery?.delivered() ?? [],
+        deadLettered: () => delivery?.deadLettered() ?? [],
       },
       faults,
-      childPids: [azurite.child.pid, ...s3.children.map((child) => child.pid)],
+      childPids: [azurite.child.pid, azuriteQueue.child.pid, ...s3.children.map((child) => child.pid)],
     };
   } catch (error) {
     await closeAll();

@@ -12,9 +12,12 @@ export interface ManagedIdentityInfo {
 
 export interface Stack {
   azure: {
+    /** Blob endpoint clients use; operations on it raise BlobCreated/BlobDeleted, as on Azure. */
     blobEndpoint: string;
+    queueEndpoint: string;
     accountName: string;
     accountKey: string;
+    /** Names both endpoints (BlobEndpoint, QueueEndpoint). */
     connectionString: string;
     sourceContainer: string;
   };
@@ -45,6 +48,11 @@ export interface Stack {
     systemIdentity: ManagedIdentityInfo;
   };
   events: {
+    /** Where the Event Grid subscription delivers; `off` for a stack started without events. */
+    delivery: 'queue' | 'webhook' | 'handler' | 'off';
+    /** The queue Event Grid writes to (one event per message, JSON text) and its poison queue. */
+    queueName: string;
+    poisonQueueName: string;
     /** Folder where events that exhausted their delivery attempts are written, one JSON file each. */
     deadLetter: string;
   };
@@ -64,7 +72,7 @@ export interface EventGridEvent<TData = unknown> {
 
 /** `data` of `Microsoft.Storage.BlobCreated`, field for field as Azure Storage sends it. */
 export interface BlobCreatedEventData {
-  api: 'PutBlob' | 'PutBlockList';
+  api: 'PutBlob' | 'PutBlockList' | 'CopyBlob';
   clientRequestId: string;
   requestId: string;
   eTag: string;
@@ -72,6 +80,18 @@ export interface BlobCreatedEventData {
   contentLength: number;
   blobType: 'BlockBlob' | 'AppendBlob' | 'PageBlob';
   accessTier: string;
+  url: string;
+  sequencer: string;
+  storageDiagnostics: { batchId: string };
+}
+
+/** `data` of `Microsoft.Storage.BlobDeleted`. */
+export interface BlobDeletedEventData {
+  api: 'DeleteBlob';
+  clientRequestId: string;
+  requestId: string;
+  contentType: string;
+  blobType: BlobCreatedEventData['blobType'];
   url: string;
   sequencer: string;
   storageDiagnostics: { batchId: string };

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventGridDeserializer, isSystemEvent } from '@azure/eventgrid';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type EventGridEvent, type LocalCloud } from '../src/index.js';
 import { required } from './required.js';
@@ -23,9 +24,10 @@ describe('BlobCreated delivery to an in-process handler', () => {
     cloud = await startLocalCloud({
       log: () => undefined,
       events: {
-        pollIntervalMs: 100,
-        handler: async (event) => {
-          received.push(event);
+        target: {
+          handler: async (event) => {
+            received.push(event);
+          },
         },
       },
     });
@@ -97,7 +99,7 @@ describe('blobs that exist before start (persisted stack restarted)', () => {
       await sourceContainer(first).getBlockBlobClient('old.txt').upload('old', 3);
       await first.stop();
 
-      const second = await startLocalCloud({ log: () => undefined, persistDir, events: { pollIntervalMs: 100 } });
+      const second = await startLocalCloud({ log: () => undefined, persistDir, events: { target: { handler: async () => undefined } } });
       try {
         const container = sourceContainer(second);
         expect((await container.getBlockBlobClient('old.txt').downloadToBuffer()).toString()).toBe('old');
@@ -124,13 +126,14 @@ describe('failing deliveries', () => {
     cloud = await startLocalCloud({
       log: (entry) => logs.push(entry),
       events: {
-        pollIntervalMs: 100,
         maxAttempts: 3,
         initialBackoffMs: 20,
         maxBackoffMs: 50,
-        handler: async () => {
-          attempts += 1;
-          throw new Error('handler is down');
+        target: {
+          handler: async () => {
+            attempts += 1;
+            throw new Error('handler is down');
+          },
         },
       },
     });
@@ -203,7 +206,7 @@ describe('webhook delivery', () => {
     const { port } = server.address() as AddressInfo;
     cloud = await startLocalCloud({
       log: () => undefined,
-      events: { webhookUrl: `http://127.0.0.1:${port}/runtime/webhooks/EventGrid`, pollIntervalMs: 100, initialBackoffMs: 20 },
+      events: { target: { webhookUrl: `http://127.0.0.1:${port}/runtime/webhooks/EventGrid` }, initialBackoffMs: 20 },
     });
   });
   afterAll(async () => {
@@ -241,8 +244,7 @@ describe('a webhook that does not answer the validation handshake', () => {
     const cloud = await startLocalCloud({
       log: (entry) => logs.push(entry),
       events: {
-        webhookUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
-        pollIntervalMs: 100,
+        target: { webhookUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` },
         maxAttempts: 2,
         initialBackoffMs: 10,
       },
@@ -258,4 +260,111 @@ describe('a webhook that does not answer the validation handshake', () => {
       await new Promise((resolve) => server.close(resolve));
     }
   });
+});
+
+describe('delivery to the backup queue (endpointType StorageQueue, the default)', () => {
+  let cloud: LocalCloud;
+
+  beforeAll(async () => {
+    cloud = await startLocalCloud({ log: () => undefined, events: {} });
+  });
+  afterAll(() => cloud?.stop());
+
+  const queue = () => QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getQueueClient(cloud.stack.events.queueName);
+
+  async function drain(): Promise<EventGridEvent[]> {
+    const events: EventGridEvent[] = [];
+    for (;;) {
+      const { receivedMessageItems } = await queue().receiveMessages({ numberOfMessages: 32 });
+      if (receivedMessageItems.length === 0) return events;
+      for (const item of receivedMessageItems) {
+        // One event per message, as JSON text (not base64, not an array): what Event Grid writes.
+        events.push(JSON.parse(item.messageText) as EventGridEvent);
+        await queue().deleteMessage(item.messageId, item.popReceipt);
+      }
+    }
+  }
+
+  it('writes one message per committed blob, raised by the storage operation itself', async () => {
+    const container = sourceContainer(cloud);
+    await container.getBlockBlobClient('queued/put.txt').upload('put', 3);
+    const staged = container.getBlockBlobClient('queued/blocks.bin');
+    const blockId = Buffer.from('block-1').toString('base64');
+    await staged.stageBlock(blockId, Buffer.alloc(10, 7), 10);
+    await cloud.events.idle();
+    // A staged block is not a blob yet: nothing is announced until the block list is committed.
+    expect((await drain()).map((event) => event.subject)).toEqual(['/blobServices/default/containers/source/blobs/queued/put.txt']);
+
+    await staged.commitBlockList([blockId]);
+    await container.getBlockBlobClient('queued/put.txt').setMetadata({ note: 'metadata changes raise nothing' });
+    const copy = container.getBlobClient('queued/copy.txt');
+    await (await copy.beginCopyFromURL(container.getBlobClient('queued/put.txt').url)).pollUntilDone();
+    await container.getBlobClient('queued/put.txt').delete();
+    await cloud.events.idle();
+
+    const events = (await drain()) as Array<EventGridEvent<{ api: string; contentLength?: number; sequencer: string; url: string }>>;
+    expect(events.map((event) => [event.eventType, event.data.api, event.subject.replace('/blobServices/default/containers/source/blobs/', ''), event.data.contentLength])).toEqual([
+      ['Microsoft.Storage.BlobCreated', 'PutBlockList', 'queued/blocks.bin', 10],
+      ['Microsoft.Storage.BlobCreated', 'CopyBlob', 'queued/copy.txt', 3],
+      ['Microsoft.Storage.BlobDeleted', 'DeleteBlob', 'queued/put.txt', undefined],
+    ]);
+    const parsed = await deserializer.deserializeEventGridEvents(JSON.stringify(events));
+    expect(parsed[2] && isSystemEvent('Microsoft.Storage.BlobDeleted', parsed[2])).toBe(true);
+    expect(events[2]?.data.url).toBe(container.getBlobClient('queued/put.txt').url);
+  });
+
+  it('keeps per-blob sequencers in commit order when writes to one blob race', async () => {
+    const blob = sourceContainer(cloud).getBlockBlobClient('queued/raced.txt');
+    const etags: string[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, index) => {
+        const { etag } = await blob.upload(`v${index}`, 2);
+        etags.push(required(etag, 'etag').replace(/"/g, ''));
+      }),
+    );
+    await cloud.events.idle();
+    const events = (await drain()) as Array<EventGridEvent<{ eTag: string; sequencer: string }>>;
+    expect(events).toHaveLength(8);
+    // The greatest sequencer belongs to the version that is there now.
+    const newest = [...events].sort((a, b) => (a.data.sequencer < b.data.sequencer ? 1 : -1))[0];
+    const current = (await blob.getProperties()).etag?.replace(/"/g, '');
+    expect(newest?.data.eTag).toBe(current);
+  });
+});
+
+describe('webhook delivery deadline', () => {
+  it('counts an answer slower than 30 s as a failed attempt (TimedOut) and delivers the event again', async () => {
+    let notifications = 0;
+    const server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        const events = JSON.parse(body) as Array<{ data: { validationCode?: string } }>;
+        if (request.headers['aeg-event-type'] === 'SubscriptionValidation') {
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ validationResponse: events[0]?.data.validationCode }));
+          return;
+        }
+        notifications += 1;
+        // The first answer comes after 31 s, like a Function still copying a large blob.
+        setTimeout(() => response.writeHead(200).end(), notifications === 1 ? 31_000 : 0);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const logs: Array<Record<string, unknown>> = [];
+    const cloud = await startLocalCloud({
+      log: (entry) => logs.push(entry),
+      events: { target: { webhookUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }, initialBackoffMs: 10 },
+    });
+    try {
+      await sourceContainer(cloud).getBlockBlobClient('slow-answer.txt').upload('x', 1);
+      await cloud.events.idle();
+      expect(notifications).toBe(2);
+      expect(logs.find((entry) => entry.msg === 'event delivery failed; will retry')?.lastDeliveryOutcome).toBe('TimedOut');
+      expect(cloud.events.delivered()).toHaveLength(1);
+    } finally {
+      await cloud.stop();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 60_000);
 });

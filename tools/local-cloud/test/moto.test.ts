@@ -30,7 +30,7 @@ python.describe('S3 on moto (venv under .local-cloud/moto-venv)', () => {
     expect(await got.Body?.transformToString()).toBe('hello moto');
 
     const pids = cloud.childPids;
-    expect(pids).toHaveLength(2);
+    expect(pids).toHaveLength(3);
     await cloud.stop();
     for (const pid of pids) expect(processGroupGone(pid)).toBe(true);
   });

@@ -1,19 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { RESOURCE_GROUP, SUBSCRIPTION_ID } from '../constants.js';
-import type { BlobCreatedEventData, EventGridEvent } from '../types.js';
+import type { BlobCreatedEventData, BlobDeletedEventData, EventGridEvent } from '../types.js';
 
 export const BLOB_CREATED = 'Microsoft.Storage.BlobCreated';
-
-/** What the watcher knows about a created or overwritten blob. */
-export interface BlobChange {
-  container: string;
-  blobName: string;
-  etag: string;
-  contentType: string;
-  contentLength: number;
-  blobType: BlobCreatedEventData['blobType'];
-  hasCommittedBlocks: boolean;
-}
+export const BLOB_DELETED = 'Microsoft.Storage.BlobDeleted';
 
 /**
  * Sequencers are 32 hex characters and compare lexically in event order. Starting from the clock
@@ -39,33 +29,56 @@ export function storageAccountTopic(accountName: string): string {
   return `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${RESOURCE_GROUP}/providers/Microsoft.Storage/storageAccounts/${accountName}`;
 }
 
-export function blobCreatedEvent(o: {
+interface EventBase {
   accountName: string;
   blobEndpoint: string;
-  change: BlobChange;
+  container: string;
+  blobName: string;
   sequencer: string;
-}): EventGridEvent<BlobCreatedEventData> {
-  const { change } = o;
+  clientRequestId: string;
+  requestId: string;
+}
+
+function envelope<T>(o: EventBase, eventType: string, data: T): EventGridEvent<T> {
   return {
     topic: storageAccountTopic(o.accountName),
-    subject: `/blobServices/default/containers/${change.container}/blobs/${change.blobName}`,
-    eventType: BLOB_CREATED,
+    subject: `/blobServices/default/containers/${o.container}/blobs/${o.blobName}`,
+    eventType,
     eventTime: new Date().toISOString(),
     id: randomUUID(),
-    data: {
-      api: change.hasCommittedBlocks ? 'PutBlockList' : 'PutBlob',
-      clientRequestId: randomUUID(),
-      requestId: randomUUID(),
-      eTag: change.etag.replace(/^"|"$/g, ''),
-      contentType: change.contentType,
-      contentLength: change.contentLength,
-      blobType: change.blobType,
-      accessTier: 'Default',
-      url: blobUrl(o.blobEndpoint, change.container, change.blobName),
-      sequencer: o.sequencer,
-      storageDiagnostics: { batchId: randomUUID() },
-    },
+    data,
     dataVersion: '',
     metadataVersion: '1',
   };
+}
+
+export function blobCreatedEvent(
+  o: EventBase & Pick<BlobCreatedEventData, 'api' | 'eTag' | 'contentType' | 'contentLength' | 'blobType'>,
+): EventGridEvent<BlobCreatedEventData> {
+  return envelope(o, BLOB_CREATED, {
+    api: o.api,
+    clientRequestId: o.clientRequestId,
+    requestId: o.requestId,
+    eTag: o.eTag.replace(/^"|"$/g, ''),
+    contentType: o.contentType,
+    contentLength: o.contentLength,
+    blobType: o.blobType,
+    accessTier: 'Default',
+    url: blobUrl(o.blobEndpoint, o.container, o.blobName),
+    sequencer: o.sequencer,
+    storageDiagnostics: { batchId: randomUUID() },
+  });
+}
+
+export function blobDeletedEvent(o: EventBase & Pick<BlobDeletedEventData, 'contentType' | 'blobType'>): EventGridEvent<BlobDeletedEventData> {
+  return envelope(o, BLOB_DELETED, {
+    api: 'DeleteBlob',
+    clientRequestId: o.clientRequestId,
+    requestId: o.requestId,
+    contentType: o.contentType,
+    blobType: o.blobType,
+    url: blobUrl(o.blobEndpoint, o.container, o.blobName),
+    sequencer: o.sequencer,
+    storageDiagnostics: { batchId: randomUUID() },
+  });
 }

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { QueueClient } from '@azure/storage-queue';
 import pLimit from 'p-limit';
 import type { DeadLetteredEvent, EventGridEvent } from '../types.js';
 import { postEvents, validateWebhook, type AttemptOutcome } from './webhook.js';
@@ -8,12 +9,17 @@ import { postEvents, validateWebhook, type AttemptOutcome } from './webhook.js';
 // until it succeeds or runs out of attempts, then it is written to the dead-letter folder with
 // Event Grid's dead-letter properties. Retries and dead-letters are logged.
 
-export interface DeliveryTarget {
-  handler?: (event: EventGridEvent) => Promise<void>;
-  webhookUrl?: string;
-}
+/**
+ * Where the subscription delivers: a Storage queue (endpointType StorageQueue: one event per message, as
+ * JSON text, no deadline), a webhook (the 30 s answer deadline applies), or an in-process handler.
+ */
+export type DeliveryTarget =
+  | { queue: QueueClient }
+  | { webhookUrl: string }
+  | { handler: (event: EventGridEvent) => Promise<void> };
 
-export interface DeliveryOptions extends DeliveryTarget {
+export interface DeliveryOptions {
+  target: DeliveryTarget;
   maxAttempts: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
@@ -40,6 +46,11 @@ export class EventDelivery {
   /** Events being delivered or waiting for a retry. */
   pending(): number {
     return this.inFlight;
+  }
+
+  /** Resolves once no event is being delivered or waiting for a retry. */
+  async idle(): Promise<void> {
+    while (this.inFlight > 0 && !this.closed) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   delivered(): EventGridEvent[] {
@@ -97,27 +108,34 @@ export class EventDelivery {
   }
 
   private async send(event: EventGridEvent): Promise<AttemptOutcome> {
-    const { handler, webhookUrl, topic } = this.options;
-    if (handler) {
+    const { target, topic } = this.options;
+    if ('queue' in target) {
       try {
-        await handler(event);
+        // messageTimeToLive -1: the subscription's storageQueueMessageTimeToLiveInSeconds is unlimited.
+        await target.queue.sendMessage(JSON.stringify(event), { messageTimeToLive: -1 });
+        return { ok: true, outcome: 'Succeeded', httpStatus: 201 };
+      } catch (error) {
+        const status = (error as { statusCode?: number }).statusCode ?? 0;
+        return { ok: false, outcome: status === 404 ? 'NotFound' : status === 403 ? 'Forbidden' : 'GenericError', httpStatus: status, error: (error as Error).message };
+      }
+    }
+    if ('handler' in target) {
+      try {
+        await target.handler(event);
         return { ok: true, outcome: 'Succeeded', httpStatus: 200 };
       } catch (error) {
         return { ok: false, outcome: 'GenericError', httpStatus: 0, error: error instanceof Error ? error.message : String(error) };
       }
     }
-    if (webhookUrl) {
-      this.webhookValidation ??= validateWebhook(webhookUrl, topic).then((validation) => {
-        if (validation.ok) this.options.log({ msg: 'webhook subscription validated', webhookUrl });
-        else this.webhookValidation = undefined;
-        return validation;
-      });
-      const validation = await this.webhookValidation;
-      if (!validation.ok) return { ...validation, error: `subscription validation failed: ${validation.error ?? validation.outcome}` };
-      return postEvents(webhookUrl, [event]);
-    }
-    // No target: the event is recorded as delivered, for callers that only read delivered().
-    return { ok: true, outcome: 'Succeeded', httpStatus: 200 };
+    const { webhookUrl } = target;
+    this.webhookValidation ??= validateWebhook(webhookUrl, topic).then((validation) => {
+      if (validation.ok) this.options.log({ msg: 'webhook subscription validated', webhookUrl });
+      else this.webhookValidation = undefined;
+      return validation;
+    });
+    const validation = await this.webhookValidation;
+    if (!validation.ok) return { ...validation, error: `subscription validation failed: ${validation.error ?? validation.outcome}` };
+    return postEvents(webhookUrl, [event]);
   }
 
   private async deadLetter(event: EventGridEvent, attempts: number, outcome: AttemptOutcome, publishTime: string): Promise<string> {

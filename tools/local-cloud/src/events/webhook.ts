@@ -12,7 +12,8 @@ export interface AttemptOutcome {
   error?: string;
 }
 
-const TIMEOUT_MS = 30_000;
+/** Event Grid waits this long for an answer, then counts the attempt as failed (TimedOut) and retries. */
+export const EVENT_GRID_DEADLINE_MS = 30_000;
 
 function outcomeForStatus(status: number): AttemptOutcome['outcome'] {
   if (status >= 200 && status < 300) return 'Succeeded';
@@ -34,7 +35,7 @@ export async function postEvents(webhookUrl: string, events: EventGridEvent[]): 
       method: 'POST',
       headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification' },
       body: JSON.stringify(events),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: AbortSignal.timeout(EVENT_GRID_DEADLINE_MS),
     });
     await response.arrayBuffer();
     const outcome = outcomeForStatus(response.status);
@@ -62,7 +63,7 @@ export async function validateWebhook(webhookUrl: string, topic: string): Promis
       method: 'POST',
       headers: { 'content-type': 'application/json', 'aeg-event-type': 'SubscriptionValidation' },
       body: JSON.stringify([event]),
-      signal: AbortSignal.timeout(TIMEOUT_MS),
+      signal: AbortSignal.timeout(EVENT_GRID_DEADLINE_MS),
     });
     const text = await response.text();
     if (!response.ok) return { ok: false, outcome: outcomeForStatus(response.status), httpStatus: response.status };

@@ -1,0 +1,83 @@
+import { pathToFileURL } from 'node:url';
+import { resolveBindingExpression, queueServiceFor } from './connections.js';
+import { installFunctionsCore } from './functions-core.js';
+import { readHostJson } from './host-json.js';
+import { startHttpTriggers } from './http-triggers.js';
+import { createInvoker, triggerOf } from './invoker.js';
+import { startQueueListener, type QueueListener } from './queue-listener.js';
+
+export interface RuntimeOptions {
+  /** Module that registers the functions (`app.storageQueue`, `app.http`). */
+  appEntry: string;
+  hostJsonPath: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Lease of a received queue message, renewed at half its length (Azure: 10 minutes). */
+  leaseMs: number;
+  /** App settings, as the platform hands them to the worker: its environment. */
+  settings: Record<string, string | undefined>;
+  log(entry: Record<string, unknown>): void;
+}
+
+export interface Runtime {
+  port: number;
+  functions: string[];
+  /** Stops taking messages, waits for running invocations, closes the HTTP server. */
+  drain(): Promise<void>;
+}
+
+/** Loads the app, then serves its triggers. Runs inside the host process (see main.ts). */
+export async function runFunctions(o: RuntimeOptions): Promise<Runtime> {
+  const hostJson = await readHostJson(o.hostJsonPath);
+  const core = installFunctionsCore();
+  core.systemLog = (level, category, message) => o.log({ source: 'functions', level, category, message });
+  await import(pathToFileURL(o.appEntry).href);
+  const functions = [...core.functions.values()];
+  const invoker = await createInvoker(o.log);
+
+  const listeners: QueueListener[] = [];
+  for (const fn of functions) {
+    const trigger = triggerOf(fn);
+    if (trigger?.type !== 'queueTrigger') continue;
+    const queueName = resolveBindingExpression(String(trigger.queueName), o.settings);
+    const service = queueServiceFor(String(trigger.connection), o.settings);
+    const queue = service.getQueueClient(queueName);
+    const timeoutMs = hostJson.functionTimeoutMs;
+    listeners.push(
+      startQueueListener({
+        functionName: fn.name,
+        queue,
+        poisonQueue: service.getQueueClient(`${queueName}-poison`),
+        options: hostJson.queues,
+        leaseMs: o.leaseMs,
+        log: o.log,
+        invoke: async ({ input, triggerMetadata }) => {
+          if (timeoutMs === undefined) {
+            await invoker.invoke(fn, input, triggerMetadata);
+            return;
+          }
+          // Like the runtime: an invocation past functionTimeout takes the whole host down; the message
+          // comes back when its lease runs out.
+          const timer = setTimeout(() => {
+            o.log({ source: 'host', level: 'error', functionName: fn.name, msg: `Timeout value of ${timeoutMs} ms exceeded by function '${fn.name}'. Restarting the host.` });
+            process.exit(1);
+          }, timeoutMs);
+          try {
+            await invoker.invoke(fn, input, triggerMetadata);
+          } finally {
+            clearTimeout(timer);
+          }
+        },
+      }),
+    );
+  }
+  const http = await startHttpTriggers({ functions, invoker, port: o.port, log: o.log });
+  return {
+    port: http.port,
+    functions: functions.map((fn) => fn.name),
+    async drain() {
+      await Promise.all(listeners.map((listener) => listener.drain()));
+      await http.close();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { closeServer } from '../close-server.js';
+import type { EventGridEvent } from '../types.js';
+import { blobCreatedEvent, blobDeletedEvent, createSequencer } from './blob-created-event.js';
+
+// Azure Storage raises BlobCreated and BlobDeleted itself, as part of the operation. Azurite does not, so
+// this proxy stands in front of it (it *is* the blob endpoint clients use) and raises the event when an
+// operation that Azure announces succeeds:
+//   PutBlob (PUT with x-ms-blob-type), PutBlockList (PUT ?comp=blocklist), CopyBlob (PUT with
+//   x-ms-copy-source) -> BlobCreated;  DeleteBlob (DELETE of a blob, not of its snapshots) -> BlobDeleted.
+// Staging blocks, metadata, tags, properties, AppendBlock and PutPage raise nothing, as on Azure.
+// Operations that raise events are forwarded one at a time per blob, so each blob's sequencers follow
+// the order in which its versions were committed.
+
+export type BlobApi = 'PutBlob' | 'PutBlockList' | 'CopyBlob' | 'DeleteBlob';
+
+export interface StorageEventsProxy {
+  /** `http://127.0.0.1:PORT`: the account's blob endpoint is `${origin}/${account}`. */
+  origin: string;
+  /** Resolves once every operation that started so far has raised its event (or failed). */
+  idle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function announcedApi(request: IncomingMessage, url: URL): BlobApi | undefined {
+  const comp = url.searchParams.get('comp');
+  if (request.method === 'PUT') {
+    if (comp === 'blocklist') return 'PutBlockList';
+    if (comp !== null) return undefined;
+    if (request.headers['x-ms-blob-type'] !== undefined) return 'PutBlob';
+    if (request.headers['x-ms-copy-source'] !== undefined) return 'CopyBlob';
+    return undefined;
+  }
+  if (request.method === 'DELETE' && comp === null && !url.searchParams.has('snapshot') && !url.searchParams.has('versionid')) {
+    return request.headers['x-ms-delete-snapshots'] === 'only' ? undefined : 'DeleteBlob';
+  }
+  return undefined;
+}
+
+/** `/<account>/<container>/<blob name>` (Azurite's path style); undefined for account and container requests. */
+function blobPath(url: URL): { container: string; blobName: string } | undefined {
+  const match = /^\/[^/]+\/([^/]+)\/(.+)$/s.exec(url.pathname);
+  if (!match) return undefined;
+  try {
+    return { container: decodeURIComponent(match[1] ?? ''), blobName: decodeURIComponent(match[2] ?? '') };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startStorageEventsProxy(o: {
+  /** Azurite's origin, `http://127.0.0.1:PORT`. */
+  upstream: string;
+  /** 0 picks a free port. */
+  port: number;
+  accountName: string;
+  /** Signs the property look-ups made for BlobCreated's contentLength and contentType. */
+  upstreamConnectionString: string;
+  /** The blob endpoint clients see (goes into `data.url`). */
+  publicBlobEndpoint: () => string;
+  raise: (event: EventGridEvent) => void;
+  log: (entry: Record<string, unknown>) => void;
+}): Promise<StorageEventsProxy> {
+  const upstream = new URL(o.upstream);
+  const service = BlobServiceClient.fromConnectionString(o.upstreamConnectionString);
+  const nextSequencer = createSequencer();
+  /** Per blob, the tail of the chain of announced operations. */
+  const tails = new Map<string, Promise<void>>();
+
+  function serialized(key: string, work: () => Promise<void>): void {
+    const previous = tails.get(key) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    tails.set(key, next);
+    void next.finally(() => {
+      if (tails.get(key) === next) tails.delete(key);
+    });
+  }
+  const idle = async () => {
+    while (tails.size > 0) await Promise.allSettled([...tails.values()]);
+  };
+
+  async function announce(api: BlobApi, blob: { container: string; blobName: string }, request: IncomingMessage, response: IncomingMessage) {
+    const common = {
+      accountName: o.accountName,
+      blobEndpoint: o.publicBlobEndpoint(),
+      container: blob.container,
+      blobName: blob.blobName,
+      sequencer: nextSequencer(),
+      clientRequestId: String(request.headers['x-ms-client-request-id'] ?? ''),
+      requestId: String(response.headers['x-ms-request-id'] ?? ''),
+    };
+    if (api === 'DeleteBlob') {
+      o.raise(blobDeletedEvent({ ...common, contentType: 'application/octet-stream', blobType: 'BlockBlob' }));
+      return;
+    }
+    // Read under the per-blob lock, so these are the properties of the version this operation committed.
+    const properties = await service.getContainerClient(blob.container).getBlobClient(blob.blobName).getProperties();
+    o.raise(
+      blobCreatedEvent({
+        ...common,
+        api,
+        eTag: String(response.headers.etag ?? properties.etag ?? ''),
+        contentType: properties.contentType ?? 'application/octet-stream',
+        contentLength: properties.contentLength ?? 0,
+        blobType: properties.blobType ?? 'BlockBlob',
+      }),
+    );
+  }
+
+  function forward(request: IncomingMessage, response: import('node:http').ServerResponse, onResponse?: (upstreamResponse: IncomingMessage) => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const outgoing = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
+        (upstreamResponse) => {
+          response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+          upstreamResponse.pipe(response);
+          upstreamResponse.once('end', () => {
+            const after = onResponse?.(upstreamResponse) ?? Promise.resolve();
+            void after
+              .catch((error: unknown) => o.log({ level: 'warn', msg: 'could not raise the storage event', path: request.url, error: (error as Error).message }))
+              .finally(resolve);
+          });
+          upstreamResponse.once('error', () => resolve());
+        },
+      );
+      outgoing.on('error', (error) => {
+        if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
+        response.end(`local-cloud storage proxy: Azurite failed: ${error.message}`);
+        resolve();
+      });
+      request.pipe(outgoing);
+    });
+  }
+
+  const server: Server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://proxy');
+    const api = announcedApi(request, url);
+    const blob = api ? blobPath(url) : undefined;
+    if (!api || !blob) {
+      void forward(request, response);
+      return;
+    }
+    serialized(`${blob.container}/${blob.blobName}`, () =>
+      forward(request, response, async (upstreamResponse) => {
+        const status = upstreamResponse.statusCode ?? 0;
+        if (status >= 200 && status < 300) await announce(api, blob, request, upstreamResponse);
+      }),
+    );
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return { origin: `http://127.0.0.1:${port}`, idle, close: () => closeServer(server) };
+}
