@@ -1,10 +1,10 @@
 import type { Stack } from '@blobferry/local-cloud';
-import type { SettingName } from '../src/config.js';
+import { QUEUE_CONNECTION, QUEUE_NAME_SETTING, type SettingName } from '../src/config.js';
 
 /**
  * The app settings the Function gets on Azure, pointed at the local cloud instead: the identity
- * endpoint (App Service style, as on Functions), the local STS and S3, and Azurite by connection
- * string (Azurite speaks plain http, where the SDK refuses to send a bearer token).
+ * endpoint (App Service style, as on Functions), the local STS and S3, and Azurite's blob and queue
+ * services by connection string (Azurite speaks plain http, where the SDK refuses to send a bearer token).
  */
 export function appSettingsForStack(
   stack: Stack,
@@ -22,6 +22,10 @@ export function appSettingsForStack(
     S3_ENDPOINT: stack.aws.s3Endpoint,
     S3_FORCE_PATH_STYLE: 'true',
     AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
+    // The queue trigger's connection, read by the Functions host: a connection string locally, where
+    // Azure uses BACKUP_QUEUE__queueServiceUri with the managed identity.
+    [QUEUE_CONNECTION]: stack.azure.connectionString,
+    [QUEUE_NAME_SETTING]: stack.events.queueName,
     // Read by @azure/identity's ManagedIdentityCredential, exactly as the Functions platform sets them.
     IDENTITY_ENDPOINT: stack.identity.identityEndpoint,
     IDENTITY_HEADER: stack.identity.identityHeader,

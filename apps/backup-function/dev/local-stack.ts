@@ -1,78 +1,117 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '@blobferry/local-cloud';
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { superviseFunctionsHost, type FunctionsHostProcess, type SupervisedFunctionsHost } from '@blobferry/functions-host';
+import { type LocalCloud, type LocalCloudOptions, type Stack, startLocalCloud } from '@blobferry/local-cloud';
 import type { SettingName } from '../src/config.js';
 import { appSettingsForStack } from './app-settings.js';
-import { type FunctionsHost, startFunctionsHost } from './host.js';
 
 export const DEFAULT_STACK_FILE = fileURLToPath(new URL('../../../.local-cloud/stack.json', import.meta.url));
+const APP_ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+export const COMMITTED_HOST_JSON = fileURLToPath(new URL('../host.json', import.meta.url));
 
 export interface BackupStackOptions {
-  /** Written only once the host can back up any blob uploaded from then on; removed on stop. */
+  /** Written once the host can back up any blob uploaded from then on (and again for each new host); removed on stop. */
   stackFile?: string | false;
   settings?: Partial<Record<SettingName, string>>;
-  localCloud?: Omit<LocalCloudOptions, 'events' | 'stackFile'> & { events?: Omit<NonNullable<LocalCloudOptions['events']>, 'webhookUrl' | 'handler'> };
+  /** Events go to the backup queue unless `events: false` (an estate that predates the subscription). */
+  localCloud?: Omit<LocalCloudOptions, 'stackFile'>;
+  /** The host.json the Functions host runs with (default: the app's committed host.json). */
+  hostJsonPath?: string;
+  /** Lease of a received message, renewed while the function runs (default 600 s, as on Azure). */
+  leaseSeconds?: number;
+  /** Extra node flags for the host process (profiling). */
+  hostNodeArgs?: string[];
+  /** The host's HTTP port, kept across restarts (0, the default, picks a free one each time). */
+  hostPort?: number;
   log?: (entry: Record<string, unknown>) => void;
 }
 
+/** stack.json: the local cloud's Stack plus the Functions host's process. */
+export type BackupStackFile = Stack & { functionHost: { pid: number; baseUrl: string } };
+
 export interface BackupStack {
   cloud: LocalCloud;
-  host: FunctionsHost;
+  /** The Functions host process running now (the supervisor replaces one that dies). */
+  host(): FunctionsHostProcess;
   settings: Record<string, string>;
+  queue: QueueClient;
+  poisonQueue: QueueClient;
+  /** Resolves once every event raised so far is in the queue and the queue is empty (handled or poisoned). */
+  drained(o?: { timeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
-async function writeStackFile(path: string, content: unknown): Promise<void> {
+async function writeStackFile(path: string, content: BackupStackFile): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
   await writeFile(temporary, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
   await rename(temporary, path);
 }
 
+async function waitHealthy(host: FunctionsHostProcess): Promise<void> {
+  // Ready means able to copy: valid settings and AWS credentials obtainable (this also warms the
+  // STS session before the first message).
+  const health = await fetch(`${host.baseUrl}/api/health`);
+  if (health.status !== 200) throw new Error(`the backup function is not healthy: ${await health.text()}`);
+}
+
 /**
- * The local cloud plus the Functions host, wired like production: Event Grid webhook deliveries
- * to `backupBlob`, settings as app settings (process.env), the app loaded from src/index.ts.
- * The host listens first (answering 503 until the app is loaded) because the event feed needs
- * its webhook URL, and the app needs the stack's endpoints before it can read its settings.
+ * The local cloud plus the Functions host, wired like production: Event Grid writes blob events into
+ * the backup queue, the host (its own process, app settings as its environment) runs the app's queue
+ * trigger, and a supervisor starts a new host whenever one dies, as the platform does.
  */
 export async function startBackupStack(options: BackupStackOptions = {}): Promise<BackupStack> {
-  const host = await startFunctionsHost({ ...(options.log ? { log: options.log } : {}) });
-  let cloud: LocalCloud | undefined;
+  const log = options.log ?? ((entry: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(entry)}\n`));
+  const cloud = await startLocalCloud({ ...options.localCloud, events: options.localCloud?.events ?? {}, log });
+  let supervisor: SupervisedFunctionsHost | undefined;
   try {
-    cloud = await startLocalCloud({
-      ...options.localCloud,
-      ...(options.log ? { log: options.log } : {}),
-      events: { ...options.localCloud?.events, webhookUrl: host.eventGridWebhookUrl('backupBlob') },
-    });
     const settings = appSettingsForStack(cloud.stack, options.settings);
-    Object.assign(process.env, settings);
-    const functions = await host.loadApp();
-    if (!functions.includes('backupBlob')) throw new Error(`the app registered ${functions.join(', ')} but no backupBlob`);
-    // Ready means able to copy: valid settings and AWS credentials obtainable (this also warms the
-    // shared STS session before the first event).
-    const health = await fetch(`${host.baseUrl}/api/health`);
-    if (health.status !== 200) throw new Error(`the backup function is not healthy: ${await health.text()}`);
     const stackFile = options.stackFile;
-    if (stackFile) await writeStackFile(stackFile, cloud.stack);
-    const running = cloud;
+    supervisor = await superviseFunctionsHost({
+      appEntry: APP_ENTRY,
+      hostJsonPath: options.hostJsonPath ?? COMMITTED_HOST_JSON,
+      appSettings: settings,
+      ...(options.leaseSeconds !== undefined ? { leaseSeconds: options.leaseSeconds } : {}),
+      ...(options.hostNodeArgs ? { nodeArgs: options.hostNodeArgs } : {}),
+      port: options.hostPort ?? 0,
+      log,
+      onStart: async (host) => {
+        await waitHealthy(host);
+        if (stackFile) await writeStackFile(stackFile, { ...cloud.stack, functionHost: { pid: host.pid, baseUrl: host.baseUrl } });
+      },
+    });
+    const queues = QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString);
+    const queue = queues.getQueueClient(cloud.stack.events.queueName);
+    const running = supervisor;
     let stopping: Promise<void> | undefined;
     return {
-      cloud: running,
-      host,
+      cloud,
+      host: () => running.current(),
       settings,
+      queue,
+      poisonQueue: queues.getQueueClient(cloud.stack.events.poisonQueueName),
+      async drained(o = {}) {
+        const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+        await cloud.events.idle();
+        while ((await queue.getProperties()).approximateMessagesCount !== 0) {
+          if (Date.now() > deadline) throw new Error(`the backup queue still holds messages after ${o.timeoutMs ?? 120_000} ms`);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      },
       stop: () => {
         stopping ??= (async () => {
           if (stackFile) await rm(stackFile, { force: true });
           await running.stop();
-          await host.stop();
+          await cloud.stop();
         })();
         return stopping;
       },
     };
   } catch (error) {
-    await cloud?.stop();
-    await host.stop();
+    await supervisor?.stop();
+    await cloud.stop();
     throw error;
   }
 }

@@ -34,18 +34,41 @@ export interface EventOutcome {
 }
 
 /**
- * Handles one Event Grid delivery. Returning acknowledges the event (done, or refused for good);
- * throwing asks Event Grid to deliver it again later and finally to dead-letter it.
+ * The event a queue message carries. The runtime hands over parsed JSON when the message text is JSON;
+ * Event Grid's documented format is the event as JSON text, but base64-encoded JSON has been observed
+ * (MicrosoftDocs/azure-docs#102923), so a string is read as JSON, then as base64 of JSON.
  */
-export async function handleBlobEvent(rawEvent: unknown, context: InvocationContext, deps: BackupDeps): Promise<EventOutcome> {
+export function eventOfMessage(message: unknown): unknown {
+  if (typeof message !== 'string') return message;
+  const text = message.trim();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return message;
+    try {
+      return JSON.parse(Buffer.from(text, 'base64').toString('utf8')) as unknown;
+    } catch {
+      return message;
+    }
+  }
+}
+
+/**
+ * Handles one queue message (one Event Grid event). Returning acknowledges it: done, or refused for good.
+ * Throwing makes it visible again after host.json's visibilityTimeout; after maxDequeueCount failures the
+ * runtime moves it to the poison queue, so the log line of each failure says which attempt it was.
+ */
+export async function handleBlobEvent(message: unknown, context: InvocationContext, deps: BackupDeps): Promise<EventOutcome> {
   const started = performance.now();
   return tracer().startActiveSpan('backupBlob', async (span) => {
-    const validation = validateBlobEvent(rawEvent, deps.config);
+    const validation = validateBlobEvent(eventOfMessage(message), deps.config);
     const eventId = validation.ok ? validation.event.eventId : validation.eventId;
+    const dequeueCount = context.triggerMetadata?.dequeueCount;
     const base = {
       event: 'backupBlob',
       eventId,
       invocationId: context.invocationId,
+      ...(typeof dequeueCount === 'number' ? { dequeueCount } : {}),
       eventType: validation.ok ? validation.event.kind : undefined,
       url: validation.ok ? validation.event.blob.url : undefined,
       sequencer: validation.ok ? validation.event.sequencer : undefined,
@@ -85,7 +108,11 @@ async function backUpCreatedBlob(event: ValidBlobEvent, deps: BackupDeps) {
   const { config, clients } = deps;
   const key = backupKeyFor(event.blob, { prefix: config.BACKUP_PREFIX, layout: config.KEY_LAYOUT });
   const copy = await copyBlobToS3({
-    source: { blob: clients.blobClientFor(event.blob), ...(event.sequencer ? { sequencer: event.sequencer } : {}) },
+    source: {
+      blob: clients.blobClientFor(event.blob),
+      ...(event.sequencer ? { sequencer: event.sequencer } : {}),
+      ...(event.contentLength !== undefined ? { lengthHint: event.contentLength } : {}),
+    },
     target: { s3: clients.s3, bucket: config.BACKUP_BUCKET, key },
     partSize: config.PART_SIZE,
     concurrency: config.CONCURRENCY,

@@ -1,26 +1,35 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupStack, startBackupStack } from '../dev/local-stack.js';
-import { blobEvent, s3Reader, sourceContainer, waitFor } from './support.js';
+import { blobEvent, hostJsonWith, s3Reader, sourceContainer } from './support.js';
 
-// The local Functions host running the app's own registrations (src/index.ts), with the local
-// cloud delivering BlobCreated events to its Event Grid webhook.
+// The app's own registrations (src/index.ts) in the local Functions host process, triggered by the
+// backup queue that the local Event Grid writes to; retries through dequeue counts and the poison queue.
 let stack: BackupStack;
 const logs: Array<Record<string, unknown>> = [];
+const MAX_DEQUEUE_COUNT = 3;
 
 beforeAll(async () => {
-  stack = await startBackupStack({ log: (entry) => logs.push(entry), localCloud: { faultProxy: true } });
+  stack = await startBackupStack({
+    log: (entry) => logs.push(entry),
+    localCloud: { faultProxy: true },
+    hostJsonPath: await hostJsonWith({ visibilityTimeout: '00:00:01', maxDequeueCount: MAX_DEQUEUE_COUNT }),
+  });
 });
 afterAll(async () => {
   await stack?.stop();
 });
 
-const webhook = () => stack.host.eventGridWebhookUrl('backupBlob');
-const post = (url: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'aeg-event-type': 'Notification', ...headers } });
+const linesFor = (name: string) => logs.filter((entry) => entry.event === 'backupBlob' && String(entry.url).endsWith(`/${encodeURIComponent(name)}`));
 
-describe('local Functions host', () => {
+async function poisonMessages(): Promise<string[]> {
+  const peeked = await stack.poisonQueue.peekMessages({ numberOfMessages: 32 });
+  return peeked.peekedMessageItems.map((item) => item.messageText);
+}
+
+describe('the backup function behind the queue trigger', () => {
   it('serves GET /api/health: configuration valid, credentials obtainable, expiration only', async () => {
-    const response = await fetch(`${stack.host.baseUrl}/api/health`);
+    const response = await fetch(`${stack.host().baseUrl}/api/health`);
     const text = await response.text();
     expect(response.status).toBe(200);
     const report = JSON.parse(text) as { status: string; config: { valid: boolean }; credentials: { obtained: boolean; expiration: string } };
@@ -33,67 +42,102 @@ describe('local Functions host', () => {
     }
   });
 
-  it('answers the Event Grid subscription validation handshake', async () => {
-    const response = await post(
-      webhook(),
-      JSON.stringify([{ id: '1', eventType: 'Microsoft.EventGrid.SubscriptionValidationEvent', subject: '', data: { validationCode: 'code-123' }, eventTime: new Date().toISOString() }]),
-      { 'aeg-event-type': 'SubscriptionValidation' },
-    );
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ validationResponse: 'code-123' });
+  it('backs up a blob uploaded to Azurite: the storage operation raises the event, the queue delivers it', async () => {
+    const content = Buffer.from('delivered through the backup queue');
+    await sourceContainer(stack.cloud.stack).getBlockBlobClient('via-queue.txt').upload(content, content.length);
+    await stack.drained();
+    const reader = s3Reader(stack.cloud.stack);
+    expect((await reader.read('via-queue.txt'))?.equals(content)).toBe(true);
+    expect(linesFor('via-queue.txt')).toMatchObject([{ outcome: 'copied', bytes: content.length, dequeueCount: 1, invocationId: expect.any(String), eventId: expect.any(String) }]);
+    reader.s3.destroy();
   });
 
-  it('refuses a non-JSON body with 400 and a reason, and keeps running', async () => {
-    const response = await post(webhook(), 'this is {not json');
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: string }).error).toMatch(/not JSON/);
-    expect((await fetch(`${stack.host.baseUrl}/api/health`)).status).toBe(200);
-  });
-
-  it('acknowledges malformed events (logged with a reason) instead of failing the delivery', async () => {
+  it('acknowledges malformed messages at the first attempt (logged with a reason), never poisoning them', async () => {
     const valid = blobEvent(stack.cloud.stack, 'never.txt', { contentLength: 1 });
     const malformed = [
-      { ...valid, id: 'no-data', data: undefined },
-      { ...valid, id: 'wrong-type', eventType: 'Microsoft.Storage.BlobTierChanged' },
-      { ...valid, id: 'other-account', topic: undefined, data: { ...valid.data, url: 'https://elsewhere.blob.core.windows.net/source/never.txt' } },
-      { ...valid, id: 'mismatch', subject: '/blobServices/default/containers/source/blobs/other.txt' },
+      'this is {not json',
+      JSON.stringify({ ...valid, id: 'no-data', data: undefined }),
+      JSON.stringify({ ...valid, id: 'wrong-type', eventType: 'Microsoft.Storage.BlobTierChanged' }),
+      JSON.stringify({ ...valid, id: 'other-account', topic: undefined, data: { ...valid.data, url: 'https://elsewhere.blob.core.windows.net/source/never.txt' } }),
+      JSON.stringify({ ...valid, id: 'mismatch', subject: '/blobServices/default/containers/source/blobs/other.txt' }),
+      // An array, as a webhook would carry: the queue holds one event per message.
+      JSON.stringify([valid]),
     ];
-    const response = await post(webhook(), JSON.stringify(malformed));
-    expect(response.status).toBe(200);
+    for (const text of malformed) await stack.queue.sendMessage(text);
+    await stack.drained();
+    const refused = logs.filter((entry) => entry.event === 'backupBlob' && entry.outcome === 'refused');
     for (const id of ['no-data', 'wrong-type', 'other-account', 'mismatch']) {
-      const line = logs.find((entry) => entry.eventId === id);
-      expect(line).toMatchObject({ outcome: 'refused', functionName: 'backupBlob' });
-      expect(String(line?.reason)).not.toBe('');
+      expect(refused.find((entry) => entry.eventId === id)).toMatchObject({ dequeueCount: 1, functionName: 'backupBlob', reason: expect.stringMatching(/\S/) });
     }
+    expect(refused.filter((entry) => entry.eventId === undefined).map((entry) => entry.reason)).toEqual([
+      'the event is not a JSON object',
+      'the event is not a JSON object',
+    ]);
+    expect(await poisonMessages()).toEqual([]);
   });
 
-  it('answers 404 for an unknown function and for unknown paths', async () => {
-    expect((await post(stack.host.eventGridWebhookUrl('nope'), '[]')).status).toBe(404);
-    expect((await fetch(`${stack.host.baseUrl}/elsewhere`)).status).toBe(404);
+  it('reads an event that arrives base64-encoded, as some Event Grid deliveries have been seen to', async () => {
+    const content = Buffer.from('base64 message');
+    const blob = sourceContainer(stack.cloud.stack).getBlockBlobClient('base64-message.txt');
+    await blob.upload(content, content.length);
+    await stack.drained();
+    const event = blobEvent(stack.cloud.stack, 'base64-message.txt', { contentLength: content.length, etag: (await blob.getProperties()).etag });
+    await stack.queue.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'));
+    await stack.drained();
+    expect(logs.find((entry) => entry.eventId === event.id)).toMatchObject({ outcome: 'skipped-up-to-date' });
   });
 
-  it('backs up a blob uploaded to Azurite through the delivered webhook event', async () => {
-    const content = Buffer.from('delivered by the local Event Grid');
-    await sourceContainer(stack.cloud.stack).getBlockBlobClient('via-webhook.txt').upload(content, content.length);
-    const reader = s3Reader(stack.cloud.stack);
-    await waitFor(async () => (await reader.read('via-webhook.txt'))?.equals(content) ?? false, { timeoutMs: 30_000, what: 'the backup of via-webhook.txt' });
-    const line = logs.find((entry) => entry.outcome === 'copied' && String(entry.url).endsWith('/via-webhook.txt'));
-    expect(line).toMatchObject({ bytes: content.length, invocationId: expect.any(String), eventId: expect.any(String) });
-    reader.s3.destroy();
-  });
-
-  it('throws on a transient failure so Event Grid redelivers, and the redelivery backs the blob up', { timeout: 60_000 }, async () => {
-    // More S3 failures than the SDK and the copy retry by themselves: the invocation must fail.
-    stack.cloud.faults?.failNext({ service: 's3', method: 'PUT', pathIncludes: 'transient.txt', status: 503, times: 20 });
+  it('retries a failing copy on later dequeues and backs the blob up once S3 takes it', { timeout: 60_000 }, async () => {
+    // Refused twice: each attempt fails (a 403 is not retried inside one attempt), the third succeeds.
+    stack.cloud.faults?.failNext({ service: 's3', method: 'PUT', pathIncludes: 'transient.txt', status: 403, times: 2 });
     const content = Buffer.from('worth retrying');
     await sourceContainer(stack.cloud.stack).getBlockBlobClient('transient.txt').upload(content, content.length);
+    await stack.drained();
     const reader = s3Reader(stack.cloud.stack);
-    await waitFor(async () => (await reader.read('transient.txt'))?.equals(content) ?? false, { timeoutMs: 50_000, what: 'the backup of transient.txt' });
-    const outcomes = logs.filter((entry) => String(entry.url).endsWith('/transient.txt')).map((entry) => entry.outcome);
-    expect(outcomes[0]).toBe('will-retry');
-    expect(outcomes.at(-1)).toBe('copied');
-    expect(stack.cloud.events.deadLettered()).toEqual([]);
+    expect((await reader.read('transient.txt'))?.equals(content)).toBe(true);
+    expect(linesFor('transient.txt').map((entry) => [entry.outcome, entry.dequeueCount])).toEqual([
+      ['will-retry', 1],
+      ['will-retry', 2],
+      ['copied', 3],
+    ]);
+    expect(await poisonMessages()).toEqual([]);
     reader.s3.destroy();
+  });
+
+  it('moves a message that fails maxDequeueCount times to the poison queue, with the reason in the log', { timeout: 60_000 }, async () => {
+    stack.cloud.faults?.failNext({ service: 's3', method: 'PUT', pathIncludes: 'doomed.txt', status: 403, times: 100 });
+    await sourceContainer(stack.cloud.stack).getBlockBlobClient('doomed.txt').upload('doomed', 6);
+    await stack.drained();
+    const attempts = linesFor('doomed.txt');
+    expect(attempts.map((entry) => [entry.outcome, entry.dequeueCount])).toEqual(
+      Array.from({ length: MAX_DEQUEUE_COUNT }, (_, index) => ['will-retry', index + 1]),
+    );
+    expect(String(attempts.at(-1)?.reason)).toMatch(/403|AccessDenied|InvalidRequest/);
+    const poisoned = (await poisonMessages()).map((text) => JSON.parse(text) as { subject: string });
+    expect(poisoned.map((event) => event.subject)).toEqual(['/blobServices/default/containers/source/blobs/doomed.txt']);
+    const moved = logs.find((entry) => String(entry.msg).includes(`Moving message to queue '${stack.cloud.stack.events.poisonQueueName}'`));
+    expect(moved).toMatchObject({ dequeueCount: MAX_DEQUEUE_COUNT, reason: expect.stringMatching(/\S/) });
+    expect(await s3Reader(stack.cloud.stack).read('doomed.txt')).toBeUndefined();
+  });
+
+  it('ends with the newest version through duplicate and reordered messages', { timeout: 60_000 }, async () => {
+    const blob = sourceContainer(stack.cloud.stack).getBlockBlobClient('reordered.txt');
+    const messages: string[] = [];
+    // The two real events, captured as the queue would carry them, then delivered again, newest first.
+    for (const version of ['v1: old', 'v2: newer', 'v3: newest']) {
+      await blob.upload(version, version.length);
+      await stack.drained();
+    }
+    for (const event of stack.cloud.events.delivered().filter((candidate) => candidate.subject.endsWith('/reordered.txt'))) {
+      messages.push(JSON.stringify({ ...event, id: randomUUID() }));
+    }
+    expect(messages).toHaveLength(3);
+    for (const text of [...messages].reverse()) await stack.queue.sendMessage(text);
+    for (const text of messages) await stack.queue.sendMessage(text);
+    await stack.drained();
+    expect((await s3Reader(stack.cloud.stack).read('reordered.txt'))?.toString()).toBe('v3: newest');
+    const outcomes = linesFor('reordered.txt').map((entry) => entry.outcome);
+    expect(outcomes.filter((outcome) => outcome === 'will-retry' || outcome === 'failed-permanent')).toEqual([]);
   });
 
   it('never logs a token, key or signature', () => {
@@ -101,5 +145,6 @@ describe('local Functions host', () => {
     expect(text).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
     expect(text).not.toContain(stack.cloud.stack.azure.accountKey);
     expect(text).not.toContain(stack.cloud.stack.aws.emulatorSecretAccessKey);
+    expect(text).not.toMatch(/[?&]sig=/);
   });
 });

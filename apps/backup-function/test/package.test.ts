@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installFunctionsCore } from '../dev/functions-core.js';
+import { installFunctionsCore } from '@blobferry/functions-host';
 
 const projectRoot = new URL('..', import.meta.url).pathname;
 let outDir: string;
@@ -29,7 +29,7 @@ describe('nx build backup-function: the zip-deployable package', () => {
     expect(deployed).toMatchObject({ main: 'dist/index.js', type: 'commonjs', dependencies: {} });
   });
 
-  it('registers backupBlob (Event Grid) and health (HTTP GET /api/health) when the worker loads it', () => {
+  it('registers backupBlob (queue trigger on %BACKUP_QUEUE_NAME% via the BACKUP_QUEUE connection) and health (HTTP GET /api/health) when the worker loads it', () => {
     const core = installFunctionsCore();
     const previous = { ...process.env };
     Object.assign(process.env, {
@@ -46,7 +46,7 @@ describe('nx build backup-function: the zip-deployable package', () => {
     const triggers = Object.fromEntries(
       [...core.functions.values()].map((fn) => [fn.name, Object.values(fn.bindings).find((binding) => binding.direction === 'in')]),
     );
-    expect(triggers.backupBlob).toMatchObject({ type: 'eventGridTrigger' });
+    expect(triggers.backupBlob).toMatchObject({ type: 'queueTrigger', queueName: '%BACKUP_QUEUE_NAME%', connection: 'BACKUP_QUEUE' });
     expect(triggers.health).toMatchObject({ type: 'httpTrigger', route: 'health', methods: ['GET'], authLevel: 'function' });
   });
 });

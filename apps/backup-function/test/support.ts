@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { format } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvocationContext } from '@azure/functions';
@@ -6,6 +9,7 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { Stack } from '@blobferry/local-cloud';
 import { backupKeyFor } from '@blobferry/transfer';
 import { appSettingsForStack } from '../dev/app-settings.js';
+import { COMMITTED_HOST_JSON } from '../dev/local-stack.js';
 import { type BackupConfig, loadConfig, type SettingName } from '../src/config.js';
 
 export interface CapturedLog {
@@ -122,4 +126,16 @@ export async function waitFor(condition: () => Promise<boolean>, o: { timeoutMs:
 /** Byte equality without a deep diff (vitest's toEqual is very slow on MiB-sized buffers). */
 export function sameBytes(actual: Buffer | undefined, expected: Buffer): boolean {
   return actual !== undefined && actual.equals(expected);
+}
+
+/**
+ * The committed host.json with some queue settings changed, as a user would tune them (tests use a 1 s
+ * retry delay so that five attempts do not take minutes). Returns the path of the copy.
+ */
+export async function hostJsonWith(queues: Record<string, unknown>): Promise<string> {
+  const committed = JSON.parse(await readFile(COMMITTED_HOST_JSON, 'utf8')) as { extensions: { queues: Record<string, unknown> } };
+  committed.extensions.queues = { ...committed.extensions.queues, ...queues };
+  const path = join(await mkdtemp(join(tmpdir(), 'blobferry-host-json-')), 'host.json');
+  await writeFile(path, JSON.stringify(committed));
+  return path;
 }

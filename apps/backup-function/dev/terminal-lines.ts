@@ -1,0 +1,61 @@
+// `npm start`'s terminal view: one readable line per thing a user cares about (a backup, a skip, a failure
+// and whether it will be retried, a message moved to the poison queue), from the structured log entries of
+// the Function, the Functions host and the local cloud. `--json` prints the entries themselves instead.
+
+export interface Tally {
+  count(entry: Record<string, unknown>): void;
+  summary(): string;
+}
+
+const text = (value: unknown) => (value === undefined || value === null ? '' : String(value));
+
+function where(entry: Record<string, unknown>): string {
+  return text(entry.key) || text(entry.url) || text(entry.eventId) || 'an event';
+}
+
+/** The line for one entry, or undefined for entries that are not news to a user. */
+export function terminalLine(entry: Record<string, unknown>, o: { maxDequeueCount: number }): string | undefined {
+  if (entry.event === 'backupBlob') {
+    const attempt = typeof entry.dequeueCount === 'number' ? ` (attempt ${entry.dequeueCount} of ${o.maxDequeueCount})` : '';
+    switch (entry.outcome) {
+      case 'copied':
+        return `backed up   ${where(entry)}  ${text(entry.bytes)} bytes in ${text(entry.durationMs)} ms`;
+      case 'skipped-up-to-date':
+        return `up to date  ${where(entry)}  (this version is already backed up)`;
+      case 'skipped-newer-in-target':
+        return `kept newer  ${where(entry)}  (S3 holds a newer version than this event's)`;
+      case 'refused':
+        return `skipped     ${where(entry)}: ${text(entry.reason)}`;
+      case 'failed-permanent':
+        return `FAILED      ${where(entry)}: ${text(entry.reason)} (permanent: acknowledged, not retried)`;
+      case 'will-retry': {
+        const last = typeof entry.dequeueCount === 'number' && entry.dequeueCount >= o.maxDequeueCount;
+        return `FAILED      ${where(entry)}${attempt}: ${text(entry.reason)} ${last ? '(last attempt: goes to the poison queue)' : '(will be retried)'}`;
+      }
+      default:
+        return `delete      ${where(entry)}: ${text(entry.outcome)}`;
+    }
+  }
+  if (typeof entry.msg === 'string' && entry.msg.startsWith('Message has reached MaxDequeueCount')) {
+    return `POISONED    message ${text(entry.messageId)} after ${text(entry.dequeueCount)} attempts: ${text(entry.reason)}`;
+  }
+  if (entry.msg === 'event dead-lettered') return `DEAD-LETTER event for ${text(entry.subject)}: ${text(entry.error)} (file ${text(entry.file)})`;
+  if (entry.source === 'supervisor') return `host        ${text(entry.msg)}${entry.error ? `: ${text(entry.error)}` : ''}`;
+  if (entry.level === 'error') return `error       ${text(entry.msg) || text(entry.message) || text(entry.problem)}${entry.error ? `: ${text(entry.error)}` : ''}`;
+  return undefined;
+}
+
+export function createTally(): Tally {
+  const counts = new Map<string, number>();
+  const bump = (name: string) => counts.set(name, (counts.get(name) ?? 0) + 1);
+  return {
+    count(entry) {
+      if (entry.event === 'backupBlob' && typeof entry.outcome === 'string') bump(entry.outcome);
+      else if (typeof entry.msg === 'string' && entry.msg.startsWith('Message has reached MaxDequeueCount')) bump('poisoned');
+    },
+    summary() {
+      if (counts.size === 0) return 'no events handled';
+      return [...counts].map(([name, count]) => `${count} ${name}`).join(', ');
+    },
+  };
+}
