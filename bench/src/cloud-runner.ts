@@ -1,17 +1,18 @@
 import { startLocalCloud } from '@blobferry/local-cloud';
 import { writeSync } from 'node:fs';
 
-// Child-process entry: holds one local cloud (Azurite, the S3 endpoint, identity plane, event delivery) in a
-// process of its own, so the tools measured never carry its CPU or memory. Prints `STACK <json>` once ready and
-// stops everything when its stdin closes (the bench closes it, or dies and the pipe closes by itself).
+// Child-process entry: holds one local cloud (Azurite's Blob and Queue services, the S3 endpoint, identity plane,
+// event delivery) in a process of its own, so the tools measured never carry its CPU or memory. Prints
+// `STACK <json>` once ready and stops everything when its stdin closes (the bench closes it, or dies and the pipe
+// closes by itself).
 
 interface RunnerOptions {
   s3: 's3rver' | 'moto';
-  /** Event Grid webhook of the tool under test; events are off when absent. */
-  webhookUrl?: string;
-  pollIntervalMs?: number;
-  /** Event deliveries in flight at once. */
-  eventConcurrency?: number;
+  /**
+   * BlobCreated/BlobDeleted delivered into the backup queue (stack.events.queueName), as infra/bicep subscribes
+   * them; `concurrency` is the local Event Grid's deliveries in flight. Events are off when absent.
+   */
+  events?: { concurrency?: number };
   /** Keep Azurite's and s3rver's data here (s3rver's folder is `<persistDir>/s3rver`). */
   persistDir?: string;
 }
@@ -24,12 +25,8 @@ const cloud = await startLocalCloud({
   ports: 'free',
   stackFile: false,
   ...(options.persistDir ? { persistDir: options.persistDir } : {}),
-  events: options.webhookUrl
-    ? {
-        webhookUrl: options.webhookUrl,
-        ...(options.pollIntervalMs ? { pollIntervalMs: options.pollIntervalMs } : {}),
-        ...(options.eventConcurrency ? { concurrency: options.eventConcurrency } : {}),
-      }
+  events: options.events
+    ? { target: 'queue', ...(options.events.concurrency ? { concurrency: options.events.concurrency } : {}) }
     : false,
   log: process.env.BLOBFERRY_BENCH_CLOUD_LOG ? (entry) => process.stderr.write(`${JSON.stringify(entry)}\n`) : quiet,
 });

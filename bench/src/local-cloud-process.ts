@@ -12,9 +12,8 @@ export interface CloudProcess {
 
 export async function startCloudProcess(options: {
   s3: 's3rver' | 'moto';
-  webhookUrl?: string;
-  pollIntervalMs?: number;
-  eventConcurrency?: number;
+  /** Blob events into the backup queue (see cloud-runner.ts); off when absent. */
+  events?: { concurrency?: number };
   persistDir?: string;
 }): Promise<CloudProcess> {
   const runner = fileURLToPath(new URL('./cloud-runner.js', import.meta.url));

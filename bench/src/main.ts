@@ -8,7 +8,6 @@ import { gnuTime } from './measure.js';
 import { PROFILES } from './profile.js';
 import { renderReport, type BenchReport } from './report.js';
 import type { Scenario, ScenarioResult } from './scenario.js';
-import { functionHostAvailable } from './scenarios/event-consumer.js';
 import { largeBlob } from './scenarios/large-blob.js';
 import { smallBlobs } from './scenarios/small-blobs.js';
 import { verifyDeep } from './scenarios/verify-deep.js';
@@ -27,11 +26,6 @@ const program = new Command('bench')
   .addOption(new Option('--scenario <name>', 'run one scenario').choices(SCENARIOS.map((s) => s.name)))
   .option('--runs <n>', 'runs per measurement (median reported); default 3, or 1 with --quick', (v) => Number.parseInt(v, 10))
   .addOption(new Option('--s3 <kind>', 'S3 endpoint of the local cloud').choices(['s3rver', 'moto']).default('s3rver'))
-  .addOption(
-    new Option('--event-consumer <kind>', 'small-blobs: the real backup function in its local host, or the copyBlobToS3 driver')
-      .choices(['function', 'driver'])
-      .default(functionHostAvailable() ? 'function' : 'driver'),
-  )
   .option('--json', 'print one JSON document on stdout (the table goes to stderr)')
   .option('--no-save', 'do not write bench/results/<date>.json and latest.json');
 program.parse();
@@ -40,7 +34,6 @@ const options = program.opts<{
   scenario?: string;
   runs?: number;
   s3: 's3rver' | 'moto';
-  eventConsumer: 'function' | 'driver';
   json?: boolean;
   save: boolean;
 }>();
@@ -93,7 +86,7 @@ try {
   for (const scenario of selected) {
     log(`scenario ${scenario.name} (${profile.name}, ${runs} run(s))`);
     try {
-      results.push(await scenario.run({ profile, runs, s3: options.s3, eventConsumer: options.eventConsumer, workDir, log }));
+      results.push(await scenario.run({ profile, runs, s3: options.s3, workDir, log }));
     } catch (error) {
       // One broken scenario must not cost the others' figures: record it and go on.
       const message = error instanceof Error ? error.message : String(error);

@@ -9,8 +9,6 @@ export interface BenchContext {
   profile: Profile;
   runs: number;
   s3: 's3rver' | 'moto';
-  /** Who handles BlobCreated events in small-blobs: the real function (local Functions host) or the driver. */
-  eventConsumer: 'function' | 'driver';
   /** Scratch folder for this bench run (rclone.conf, stack files); removed at the end. */
   workDir: string;
   log(message: string): void;

@@ -1,31 +1,39 @@
+import { backupKeyFor } from '@blobferry/transfer';
+import { startBackupHost, type BackupHost } from '../backup-host.js';
 import { azureContainer } from '../clients.js';
 import { startCloudProcess, type CloudProcess } from '../local-cloud-process.js';
 import { runMeasured, type Measurement } from '../measure.js';
+import type { ProcessUsage } from '../proc-usage.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
 import { azureAuth, azureReads, curlReadAll } from '../curl-reads.js';
 import { runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
-import { uploadSmallBlobs, type SeededBlob } from '../seed.js';
+import { uploadSmallBlobs } from '../seed.js';
 import { formatBytes, median, percentile, round } from '../stats.js';
-import { startEventConsumer, type Completion } from './event-consumer.js';
 
-// Many small blobs, each announced by a BlobCreated event: blobferry's event path against `rclone copy` of the
-// same set. blobferry's rate is end to end, from the first upload to the last object in S3 (so it includes the
-// upload window and event detection); rclone's is its own run over the finished set. Latency is per blob, from
-// Azure acknowledging the upload to the object being complete in S3.
+// Many small blobs backed up by blobferry through the real event path against `rclone copy` of the same set.
+// Each upload to the local blob endpoint raises BlobCreated; the local Event Grid writes it into the backup
+// queue (Azurite's Queue service); the Functions host, a process of its own, runs the backup function's queue
+// trigger, which copies with libs/transfer. blobferry's rate is end to end, from the first upload to the last
+// object in S3 (the upload window, event delivery and the queue included); rclone's is its own run over the
+// finished set. Latency is per blob, from Azure acknowledging the upload to the function logging the copy.
 
 interface RunFigures {
-  blobferry: Measurement;
+  blobferry: ProcessUsage;
+  /** CPU the host spent starting (loading the app, the health check's STS exchange) before the first upload. */
+  startupCpuS: number;
+  maxInFlight: number;
   blobferryObjectsPerS: number;
   uploadObjectsPerS: number;
-  deliveryObjectsPerS: number;
-  copyObjectsPerS: number;
+  /** From the first upload to the first copy: how long the first event took through the queue to a copy. */
+  firstCopyAfterMs: number;
   latenciesMs: number[];
-  eventLatenciesMs: number[];
-  handlerLatenciesMs: number[];
+  functionDurationsMs: number[];
+  /** Blobs whose first copy came from a message received more than once. */
+  redelivered: number;
+  outcomes: Record<string, number>;
   rclone: Measurement;
   azureRead: Measurement;
   s3Write: Measurement;
-  path: string;
 }
 
 async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
@@ -33,36 +41,32 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
   const { filesInFlight, partSize, concurrency } = context.profile.tuning;
   const container = `bench-small-${run}`;
   const keyPrefix = `small/blobferry/${run}/`;
-  const consumer = await startEventConsumer({ kind: context.eventConsumer, keyPrefix, partSize, concurrency });
   let cloud: CloudProcess | undefined;
+  let host: BackupHost | undefined;
   try {
-    cloud = await startCloudProcess({ s3: context.s3, webhookUrl: consumer.webhookUrl, eventConcurrency: filesInFlight });
+    cloud = await startCloudProcess({ s3: context.s3, events: { concurrency: filesInFlight } });
     const { stack } = cloud;
-    await consumer.start(stack);
     const names = Array.from({ length: count }, (_, i) => `f${String(i).padStart(6, '0')}.bin`);
+    const keyOf = (blobName: string) => backupKeyFor({ account: stack.azure.accountName, container, blobName }, { prefix: keyPrefix });
     const client = azureContainer(stack, container);
     await client.createIfNotExists();
+    host = await startBackupHost({ stack, keyPrefix, partSize, concurrency, log: context.log });
+    const startupCpuS = (await host.usage()).cpuS;
 
-    context.log(`small-blobs run ${run + 1}/${context.runs}: uploading ${count} x ${formatBytes(size)} (events flow meanwhile)`);
+    context.log(`small-blobs run ${run + 1}/${context.runs}: uploading ${count} x ${formatBytes(size)} (the host backs them up meanwhile)`);
     const uploadStartedAt = Date.now();
     const seeded = await uploadSmallBlobs({ container: client, names, size, concurrency: filesInFlight });
     const uploadEndedAt = Date.now();
-    const completions = await consumer.completions(count, 120_000 + count * 200);
-    const blobferry = await consumer.stop();
-    // A delivery can succeed without a copy (a refused event is acknowledged): count what really is in S3.
+    const copies = await host.copied(names.map(keyOf), 120_000 + count * 200);
+    // Just before stopping: stopping drains the host, and its exit takes /proc/<pid> away.
+    const usage = await host.usage();
+    const outcomes = host.outcomes();
+    await host.stop();
+    // A message can be acknowledged without a copy: count what really is in S3.
     const inS3 = await runLimit({ stack, op: 's3-list', prefixes: [keyPrefix], concurrency: 1 });
     if (inS3.objects !== count) throw new Error(`${inS3.objects} of ${count} blobs are in S3 under ${keyPrefix}`);
-    const uploaded = new Map<string, SeededBlob>(seeded.map((blob) => [blob.name, blob]));
-    // At-least-once delivery: a blob may be copied twice; its first completion is when it was safe in S3.
-    const firstCompletion = new Map<string, Completion>();
-    for (const completion of completions) if (!firstCompletion.has(completion.blobName)) firstCompletion.set(completion.blobName, completion);
-    const latenciesMs = [...firstCompletion.values()].map((c) => c.completedAt - (uploaded.get(c.blobName)?.uploadedAt ?? NaN));
-    const eventLatenciesMs = [...firstCompletion.values()].map((c) => c.completedAt - Date.parse(c.eventTime));
-    const handlerLatenciesMs = [...firstCompletion.values()].map((c) => c.completedAt - c.receivedAt);
-    const firsts = [...firstCompletion.values()];
-    const lastCompletedAt = Math.max(...firsts.map((c) => c.completedAt));
-    const firstReceivedAt = Math.min(...firsts.map((c) => c.receivedAt));
-    const lastReceivedAt = Math.max(...firsts.map((c) => c.receivedAt));
+    const firsts = seeded.map((blob) => ({ blob, copy: copies.get(keyOf(blob.name)) ?? { copiedAt: NaN, durationMs: NaN, dequeueCount: NaN } }));
+    const copiedAts = firsts.map(({ copy }) => copy.copiedAt);
 
     context.log(`small-blobs run ${run + 1}/${context.runs}: rclone copy`);
     const rcloneConf = await writeRcloneConfig(context.workDir, stack, { partSize, concurrency });
@@ -90,33 +94,37 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
       expectBytes: count * size,
     });
     const s3Write = await runLimit({
-        stack,
-        op: 's3-write',
-        keyPrefix: `small/limit/${run}/`,
-        count,
-        size,
-        partSize,
-        concurrency: filesInFlight,
-      });
+      stack,
+      op: 's3-write',
+      keyPrefix: `small/limit/${run}/`,
+      count,
+      size,
+      partSize,
+      concurrency: filesInFlight,
+    });
     return {
-      blobferry: blobferry.measurement,
-      blobferryObjectsPerS: count / ((lastCompletedAt - uploadStartedAt) / 1000),
+      blobferry: usage,
+      startupCpuS,
+      maxInFlight: host.maxInFlight,
+      blobferryObjectsPerS: count / ((Math.max(...copiedAts) - uploadStartedAt) / 1000),
       uploadObjectsPerS: count / ((uploadEndedAt - uploadStartedAt) / 1000),
-      deliveryObjectsPerS: count / (Math.max(1, lastReceivedAt - firstReceivedAt) / 1000),
-      copyObjectsPerS: count / ((lastCompletedAt - firstReceivedAt) / 1000),
-      latenciesMs,
-      eventLatenciesMs,
-      handlerLatenciesMs,
+      firstCopyAfterMs: Math.min(...copiedAts) - uploadStartedAt,
+      latenciesMs: firsts.map(({ blob, copy }) => copy.copiedAt - blob.uploadedAt),
+      functionDurationsMs: firsts.map(({ copy }) => copy.durationMs),
+      redelivered: firsts.filter(({ copy }) => copy.dequeueCount > 1).length,
+      outcomes,
       rclone,
       azureRead,
       s3Write,
-      path: consumer.path,
     };
   } finally {
-    await consumer.stop().catch(() => undefined);
+    await host?.stop();
     await cloud?.stop();
   }
 }
+
+const PATH =
+  'local Event Grid -> backup queue (Azurite) -> apps/backup-function backupBlob (queue trigger) in the tools/functions-host process, federated credentials via the local STS, libs/transfer copy';
 
 export const smallBlobs: Scenario = {
   name: 'small-blobs',
@@ -127,7 +135,7 @@ export const smallBlobs: Scenario = {
     for (let run = 0; run < context.runs; run++) runs.push(await oneRun(context, run));
 
     const perS = (m: Measurement) => count / m.wallS;
-    const peak = (pick: (r: RunFigures) => Measurement) => round(Math.max(...runs.map((r) => pick(r).peakRssMiB)), 1);
+    const peak = (pick: (r: RunFigures) => ProcessUsage | Measurement) => round(Math.max(...runs.map((r) => pick(r).peakRssMiB)), 1);
     const blobferryObjectsPerS = round(median(runs.map((r) => r.blobferryObjectsPerS)), 1);
     const rcloneObjectsPerS = round(median(runs.map((r) => perS(r.rclone))), 1);
     const azureRead = round(median(runs.map((r) => perS(r.azureRead))), 1);
@@ -135,23 +143,27 @@ export const smallBlobs: Scenario = {
     const limit = Math.min(azureRead, s3Write);
     const ratioVsRclone = round(blobferryObjectsPerS / rcloneObjectsPerS);
     const latencyP = (pick: (r: RunFigures) => number[], p: number) => round(median(runs.map((r) => percentile(pick(r), p))), 0);
+    const maxInFlight = runs[0]?.maxInFlight ?? 0;
     return {
       name: 'small-blobs',
-      description: `${count} blobs of ${formatBytes(size)} delivered as BlobCreated events (${filesInFlight} deliveries in flight); rclone copy with --transfers ${filesInFlight}`,
+      description:
+        `${count} blobs of ${formatBytes(size)}, each announced by BlobCreated through the backup queue to the backup function ` +
+        `(up to ${maxInFlight} messages in flight: the committed host.json's batchSize + newBatchThreshold); rclone copy with --transfers ${filesInFlight}`,
       blobferry: {
         objectsPerS: blobferryObjectsPerS,
         latencyP50Ms: latencyP((r) => r.latenciesMs, 50),
         latencyP95Ms: latencyP((r) => r.latenciesMs, 95),
-        eventTimeLatencyP50Ms: latencyP((r) => r.eventLatenciesMs, 50),
-        eventTimeLatencyP95Ms: latencyP((r) => r.eventLatenciesMs, 95),
-        deliveryToDoneP50Ms: latencyP((r) => r.handlerLatenciesMs, 50),
-        deliveryToDoneP95Ms: latencyP((r) => r.handlerLatenciesMs, 95),
+        functionDurationP50Ms: latencyP((r) => r.functionDurationsMs, 50),
+        functionDurationP95Ms: latencyP((r) => r.functionDurationsMs, 95),
         uploadObjectsPerS: round(median(runs.map((r) => r.uploadObjectsPerS)), 1),
-        eventDeliveryObjectsPerS: round(median(runs.map((r) => r.deliveryObjectsPerS)), 1),
-        firstEventToLastCopyObjectsPerS: round(median(runs.map((r) => r.copyObjectsPerS)), 1),
+        firstCopyAfterMs: round(median(runs.map((r) => r.firstCopyAfterMs)), 0),
+        maxInFlight,
+        redelivered: Math.max(...runs.map((r) => r.redelivered)),
+        outcomes: runs[0]?.outcomes ?? {},
         cpuS: round(median(runs.map((r) => r.blobferry.cpuS))),
+        startupCpuS: round(median(runs.map((r) => r.startupCpuS))),
         peakRssMiB: peak((r) => r.blobferry),
-        path: runs[0]?.path ?? 'unknown',
+        path: PATH,
       },
       rclone: {
         objectsPerS: rcloneObjectsPerS,
@@ -169,10 +181,10 @@ export const smallBlobs: Scenario = {
       fractionOfLimit: round(blobferryObjectsPerS / limit),
       targets: [{ target: '>= 2x rclone objects/s', met: ratioVsRclone >= 2, actual: `${ratioVsRclone}x` }],
       notes: [
-        `measured path: ${runs[0]?.path ?? 'unknown'}`,
-        'blobferry objects/s is end to end (first upload to last object in S3, upload window and event polling included); rclone objects/s is its run over the already uploaded set',
-        'uploadObjectsPerS: how fast the bench wrote the blobs; eventDeliveryObjectsPerS: how fast the local Event Grid (polling Azurite) handed events over; firstEventToLastCopyObjectsPerS: from the first event received to the last copy done',
-        'latency: from Azure acknowledging the upload to the copy completing in S3; eventTime latency starts at the event\'s eventTime (when the local Event Grid noticed the blob); deliveryToDone is the function\'s own time per delivery (webhook POST received to answered)',
+        `measured path: ${PATH}`,
+        'blobferry objects/s is end to end (first upload to the last copy logged by the function: upload window, event delivery and queue included); rclone objects/s is its run over the already uploaded set',
+        'blobferry cpuS and peakRssMiB are the Functions host process\'s (utime+stime and VmHWM from /proc, read just before it is stopped), start-up included; startupCpuS is the part spent before the first upload (loading the app from source with tsx, the health check\'s STS exchange)',
+        'latency: from Azure acknowledging the upload to the function\'s `copied` log entry; firstCopyAfterMs: from the first upload to the first copy (an idle host polls the empty queue with a back-off up to host.json\'s maxPollingInterval); functionDuration is the function\'s own time per message (its durationMs); redelivered counts blobs first copied from a message received more than once; outcomes counts every message (duplicates show as skipped-up-to-date)',
       ],
     };
   },
