@@ -25,16 +25,20 @@ export interface BackupStackOptions {
   hostNodeArgs?: string[];
   /** The host's HTTP port, kept across restarts (0, the default, picks a free one each time). */
   hostPort?: number;
+  /** false: start the clouds only; `startHost()` starts the Functions host later (messages wait in the queue meanwhile). */
+  startHost?: boolean;
   log?: (entry: Record<string, unknown>) => void;
 }
 
-/** stack.json: the local cloud's Stack plus the Functions host's process. */
+/** stack.json: the local cloud's Stack plus the Functions host's process (pid 0 until a host runs). */
 export type BackupStackFile = Stack & { functionHost: { pid: number; baseUrl: string } };
 
 export interface BackupStack {
   cloud: LocalCloud;
   /** The Functions host process running now (the supervisor replaces one that dies). */
   host(): FunctionsHostProcess;
+  /** Starts the Functions host when the stack was started with `startHost: false`; idempotent. */
+  startHost(): Promise<void>;
   settings: Record<string, string>;
   queue: QueueClient;
   poisonQueue: QueueClient;
@@ -65,11 +69,11 @@ async function waitHealthy(host: FunctionsHostProcess): Promise<void> {
 export async function startBackupStack(options: BackupStackOptions = {}): Promise<BackupStack> {
   const log = options.log ?? ((entry: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(entry)}\n`));
   const cloud = await startLocalCloud({ ...options.localCloud, events: options.localCloud?.events ?? {}, log });
-  let supervisor: SupervisedFunctionsHost | undefined;
-  try {
-    const settings = appSettingsForStack(cloud.stack, options.settings);
-    const stackFile = options.stackFile;
-    supervisor = await superviseFunctionsHost({
+  let supervisor: Promise<SupervisedFunctionsHost> | undefined;
+  const settings = appSettingsForStack(cloud.stack, options.settings);
+  const stackFile = options.stackFile;
+  const startHost = () => {
+    supervisor ??= superviseFunctionsHost({
       appEntry: APP_ENTRY,
       hostJsonPath: options.hostJsonPath ?? COMMITTED_HOST_JSON,
       appSettings: settings,
@@ -82,13 +86,24 @@ export async function startBackupStack(options: BackupStackOptions = {}): Promis
         if (stackFile) await writeStackFile(stackFile, { ...cloud.stack, functionHost: { pid: host.pid, baseUrl: host.baseUrl } });
       },
     });
+    return supervisor;
+  };
+  try {
+    let running: SupervisedFunctionsHost | undefined;
+    if (options.startHost !== false) running = await startHost();
+    else if (stackFile) await writeStackFile(stackFile, { ...cloud.stack, functionHost: { pid: 0, baseUrl: '' } });
     const queues = QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString);
     const queue = queues.getQueueClient(cloud.stack.events.queueName);
-    const running = supervisor;
     let stopping: Promise<void> | undefined;
     return {
       cloud,
-      host: () => running.current(),
+      host: () => {
+        if (!running) throw new Error('the Functions host is not started: call startHost()');
+        return running.current();
+      },
+      async startHost() {
+        running = await startHost();
+      },
       settings,
       queue,
       poisonQueue: queues.getQueueClient(cloud.stack.events.poisonQueueName),
@@ -103,14 +118,14 @@ export async function startBackupStack(options: BackupStackOptions = {}): Promis
       stop: () => {
         stopping ??= (async () => {
           if (stackFile) await rm(stackFile, { force: true });
-          await running.stop();
+          await (await supervisor?.catch(() => undefined))?.stop();
           await cloud.stop();
         })();
         return stopping;
       },
     };
   } catch (error) {
-    await supervisor?.stop();
+    await (await supervisor?.catch(() => undefined))?.stop();
     await cloud.stop();
     throw error;
   }

@@ -39,7 +39,7 @@ const localStackSchema = z.object({
     intruderIdentity: managedIdentitySchema,
     systemIdentity: managedIdentitySchema,
   }),
-  events: z.object({ deadLetter: z.string() }),
+  events: z.object({ deadLetter: z.string(), queueName: z.string() }),
 });
 
 export type LocalStack = z.infer<typeof localStackSchema>;

@@ -2,7 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { ConfigurationError, EXIT_CODES, type ExitCode } from './cli-errors.js';
 import { credentialsCommand } from './commands/credentials.js';
-import { verifyCommand } from './commands/verify.js';
+import { backfillCommand, verifyCommand } from './commands/verify.js';
 import { LocalStackError } from './local-stack.js';
 
 /** Commander's own exits (usage errors) become exit code 2, help and version 0, and all output goes to `io`. */
@@ -17,9 +17,10 @@ function routeThroughIo(command: Command, io: CliIo): void {
 
 export function createProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('blobferry')
-    .description('Verify and repair the S3 backup of an Azure Blob Storage container')
+    .description('Verify, repair and backfill the S3 backup of an Azure Blob Storage container')
     .showHelpAfterError('(add --help for the options)');
   program.addCommand(verifyCommand(io, setExitCode));
+  program.addCommand(backfillCommand(io, setExitCode));
   program.addCommand(credentialsCommand());
   routeThroughIo(program, io);
   return program;

@@ -3,11 +3,32 @@ import type { CliIo } from '../cli-io.js';
 import { ConfigurationError, EXIT_CODES, type ExitCode } from '../cli-errors.js';
 import { createProgressDisplay } from '../output/progress.js';
 import { createReporter } from '../output/reporters.js';
-import { createContainerClient, createS3Client, describeSource } from '../verify/clients.js';
+import { createContainerClient, createQueueClient, createS3Client, describeSource } from '../verify/clients.js';
 import { explainFailure } from '../verify/failure-hints.js';
 import { keyMappingFor } from '../verify/key-mapping.js';
+import { openQueueJournal } from '../verify/queue-journal.js';
+import { queueRepair, type QueueRepair } from '../verify/queue-repair.js';
+import type { RepairOptions } from '../verify/repair.js';
 import { verifyBackup } from '../verify/verify-backup.js';
-import { resolveVerifyConfig, type VerifyFlags } from '../verify/verify-config.js';
+import { DEFAULT_JOURNAL_PATH, resolveVerifyConfig, type VerifyConfig, type VerifyFlags } from '../verify/verify-config.js';
+
+/** A queue message of an earlier run counts as still waiting for this long (then the blob is enqueued again). */
+const JOURNAL_EXPIRY_MS = 24 * 3600 * 1000;
+
+async function repairOptions(config: VerifyConfig, container: ReturnType<typeof createContainerClient>): Promise<RepairOptions | undefined> {
+  const repair = config.repair;
+  if (!repair) return undefined;
+  let viaQueue: QueueRepair | undefined;
+  if (repair.viaQueue) {
+    viaQueue = queueRepair({
+      queue: createQueueClient(repair.viaQueue.queue),
+      container: config.container,
+      blobUrlOf: (name) => container.getBlobClient(name).url,
+      journal: await openQueueJournal(repair.viaQueue.journalPath, { expiresAfterMs: JOURNAL_EXPIRY_MS }),
+    });
+  }
+  return { dryRun: repair.dryRun, deleteExtra: repair.deleteExtra, ...(viaQueue ? { viaQueue } : {}) };
+}
 
 /** Runs one verification as configured by `flags`; resolves to the exit code. */
 export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode> {
@@ -24,6 +45,7 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
     const targets = { source: describeSource(container, config.prefix), target: `s3://${config.bucket}/${keys.keyOf(config.prefix)}` };
     const reporter = createReporter(config.format, io, targets, config.repair !== undefined);
     const progress = createProgressDisplay(io, config.progress);
+    const repair = await repairOptions(config, container);
     let summary;
     try {
       summary = await verifyBackup({
@@ -32,7 +54,7 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
         keys,
         deep: config.deep,
         concurrency: config.concurrency,
-        ...(config.repair ? { repair: config.repair } : {}),
+        ...(repair ? { repair } : {}),
         onDifference: (difference) => reporter.difference(difference),
         onProgress: (update) => progress.update(update),
       });
@@ -48,9 +70,9 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
   }
 }
 
-export function verifyCommand(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
-  return new Command('verify')
-    .description('Prove the S3 backup matches the Azure container; --repair mends what differs')
+/** The options verify and backfill share: where the source and the backup are, and how to reach them. */
+function withSourceAndTarget(command: Command): Command {
+  return command
     .option('--account-url <url>', 'Azure storage account URL, e.g. https://<account>.blob.core.windows.net (DefaultAzureCredential)')
     .option('--connection-string <string>', 'Azure storage connection string (default: AZURE_STORAGE_CONNECTION_STRING)')
     .option('--container <name>', 'source container')
@@ -67,15 +89,40 @@ export function verifyCommand(io: CliIo, setExitCode: (code: ExitCode) => void):
     .option('--local', 'take everything from the local cloud (.local-cloud/stack.json)')
     .option('--stack <path>', 'local cloud stack file (with --local)')
     .option('--deep', 'read and hash both sides of every pair (resolves unverifiable, catches silent corruption)')
-    .option('--repair', 're-copy missing, mismatched and stale objects from Azure')
-    .option('--dry-run', 'with --repair: list what would be done, change nothing')
-    .option('--delete-extra', 'with --repair: delete objects S3 has and Azure does not')
-    .option('--concurrency <n>', 'object requests (HEAD, hashing, copies) in flight at once', '16')
+    .option('--concurrency <n>', 'object requests (HEAD, hashing, copies, queue messages) in flight at once', '16')
     .addOption(new Option('--json', 'one JSON report on stdout').conflicts('ndjson'))
     .addOption(new Option('--ndjson', 'one JSON line per difference as found, then a summary line').conflicts('json'))
     .option('--progress', 'progress on stderr even when it is not a terminal')
-    .option('--no-progress', 'no progress display')
-    .action(async (flags: VerifyFlags) => {
-      setExitCode(await runVerify(flags, io));
-    });
+    .option('--no-progress', 'no progress display');
+}
+
+function withQueue(command: Command): Command {
+  return command
+    .option('--queue-url <url>', 'the backup queue, https://<account>.queue.core.windows.net/<queue> (DefaultAzureCredential: Storage Queue Data Message Sender)')
+    .option('--queue-name <name>', 'the backup queue in the account of --connection-string')
+    .option('--journal <path>', `what this and earlier runs enqueued, so a rerun sends nothing twice (default ${DEFAULT_JOURNAL_PATH})`);
+}
+
+export function verifyCommand(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
+  return withQueue(
+    withSourceAndTarget(new Command('verify').description('Prove the S3 backup matches the Azure container; --repair mends what differs'))
+      .option('--repair', 're-copy missing, mismatched and stale objects from Azure')
+      .option('--via-queue', 'with --repair: enqueue one message per blob for the backup Function fleet instead of copying here')
+      .option('--dry-run', 'with --repair: list what would be done, change nothing')
+      .option('--delete-extra', 'with --repair: delete objects S3 has and Azure does not (never with --via-queue)'),
+  ).action(async (flags: VerifyFlags) => {
+    setExitCode(await runVerify(flags, io));
+  });
+}
+
+export function backfillCommand(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
+  return withQueue(
+    withSourceAndTarget(
+      new Command('backfill').description(
+        'Back up an existing estate through the Function fleet: one queue message per blob that S3 lacks or holds stale (verify --repair --via-queue)',
+      ),
+    ).option('--dry-run', 'list what would be enqueued, send nothing'),
+  ).action(async (flags: VerifyFlags) => {
+    setExitCode(await runVerify({ ...flags, repair: true, viaQueue: true }, io));
+  });
 }

@@ -43,6 +43,8 @@ export function summaryJson(summary: VerifySummary, targets: RunTargets) {
     stale: summary.stale,
     unverifiable: summary.unverifiable,
     repaired: summary.repaired,
+    enqueued: summary.enqueued,
+    alreadyQueued: summary.alreadyQueued,
     remaining: summary.remaining,
     durationMs: summary.durationMs,
   };

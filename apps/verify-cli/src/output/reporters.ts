@@ -16,7 +16,7 @@ function repairText(difference: Difference): string {
   const repair = difference.repair;
   if (!repair) return '';
   if (repair.status === 'planned') return `would ${repair.action}`;
-  if (repair.status === 'done') return repair.action === 'copy' ? 'copied' : 'deleted';
+  if (repair.status === 'done') return { copy: 'copied', enqueue: 'enqueued', delete: 'deleted', none: '' }[repair.action];
   return `${repair.status}${repair.detail ? `: ${repair.detail}` : ''}`;
 }
 
@@ -52,7 +52,13 @@ function tableReporter(io: CliIo, targets: RunTargets, repairing: boolean): Repo
         ['checksum mismatch', summary.checksumMismatch],
         ['stale', summary.stale],
         ['unverifiable', summary.unverifiable],
-        ...(repairing ? ([['repaired', summary.repaired]] as [string, number][]) : []),
+        ...(repairing
+          ? ([
+              ['repaired', summary.repaired],
+              ['enqueued', summary.enqueued],
+              ['already queued', summary.alreadyQueued],
+            ] as [string, number][])
+          : []),
         ['remaining', summary.remaining],
       ];
       for (const [label, count] of counts) io.stdout.write(`${label.padEnd(KIND_WIDTH)}  ${String(count).padStart(12)}\n`);

@@ -1,8 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { QueueClient } from '@azure/storage-queue';
 import { fromAzureManagedIdentity } from '@blobferry/federated-credentials';
-import type { AwsAuth, VerifyConfig } from './verify-config.js';
+import type { AwsAuth, QueueTarget, VerifyConfig } from './verify-config.js';
 
 function awsCredentials(auth: AwsAuth) {
   switch (auth.kind) {
@@ -51,4 +52,11 @@ export function describeSource(container: ContainerClient, prefix: string): stri
   const url = new URL(container.url);
   url.search = '';
   return `${url.toString().replace(/\/$/, '')}/${prefix}`;
+}
+
+/** The backup queue, as the caller: a connection string, or DefaultAzureCredential (Storage Queue Data Message Sender). */
+export function createQueueClient(target: QueueTarget): QueueClient {
+  return target.kind === 'connection-string'
+    ? new QueueClient(target.connectionString, target.queueName)
+    : new QueueClient(target.queueUrl, new DefaultAzureCredential());
 }

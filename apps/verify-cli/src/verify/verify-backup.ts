@@ -14,7 +14,7 @@ import {
   type RecordedSource,
 } from './classification.js';
 import type { KeyMapping } from './key-mapping.js';
-import { repairDifference, type RepairResult } from './repair.js';
+import { repairDifference, type RepairOptions, type RepairResult } from './repair.js';
 import { mapInOrder } from './ordered-window.js';
 import { planShards } from './shards.js';
 
@@ -26,8 +26,8 @@ export interface VerifyBackupOptions {
   deep?: boolean;
   /** Object requests (HEAD, digests, copies) in flight at once. */
   concurrency?: number;
-  /** Mend what differs; `dryRun` only says what it would do. */
-  repair?: { dryRun: boolean; deleteExtra: boolean };
+  /** Mend what differs (here, or through the backup queue); `dryRun` only says what it would do. */
+  repair?: RepairOptions;
   onDifference?: (difference: Difference) => void;
   onProgress?: (progress: VerifyProgress) => void;
   abortSignal?: AbortSignal;
@@ -51,6 +51,10 @@ export type VerifyCounts = Record<Classification, number>;
 
 export interface VerifySummary extends VerifyCounts {
   repaired: number;
+  /** Messages written to the backup queue (`--via-queue`, backfill). */
+  enqueued: number;
+  /** Differences whose message from an earlier run is still queued (not enqueued again). */
+  alreadyQueued: number;
   /** Differences still there after the run (all of them without `--repair`). */
   remaining: number;
   durationMs: number;
@@ -84,6 +88,8 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verify
   };
   const progress: VerifyProgress = { objects: 0, bytes: 0 };
   let repaired = 0;
+  let enqueued = 0;
+  let alreadyQueued = 0;
   let remaining = 0;
 
   async function classify(pair: ListedPair): Promise<Difference | undefined> {
@@ -129,7 +135,10 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verify
           const pairs = mergeJoin(shard.sources(), shard.targets(), keys.nameOf);
           for await (const difference of mapInOrder(pairs, classify, concurrency * 4)) {
             if (!difference) continue;
-            if (difference.repair?.status === 'done') repaired += 1;
+            const repair = difference.repair;
+            if (repair?.action === 'enqueue' && repair.status === 'done') enqueued += 1;
+            else if (repair?.action === 'enqueue' && repair.status === 'skipped') alreadyQueued += 1;
+            else if (repair?.status === 'done') repaired += 1;
             else remaining += 1;
             options.onDifference?.(difference);
           }
@@ -140,5 +149,5 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verify
     stopAll.abort(error);
     throw error;
   }
-  return { ...counts, repaired, remaining, durationMs: Math.round(performance.now() - started) };
+  return { ...counts, repaired, enqueued, alreadyQueued, remaining, durationMs: Math.round(performance.now() - started) };
 }

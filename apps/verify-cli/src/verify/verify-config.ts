@@ -23,6 +23,10 @@ export interface VerifyFlags {
   repair?: boolean;
   dryRun?: boolean;
   deleteExtra?: boolean;
+  viaQueue?: boolean;
+  queueUrl?: string;
+  queueName?: string;
+  journal?: string;
   concurrency?: string;
   json?: boolean;
   ndjson?: boolean;
@@ -37,6 +41,11 @@ export type AwsAuth =
   /** `--local`: the local identity plane's App Service style endpoint stands in for the Function's managed identity. */
   | { kind: 'local-federated'; roleArn: string; audience: string; stsEndpoint: string; identityEndpoint: string; identityHeader: string; clientId: string };
 
+/** The backup queue a backfill writes to, and the caller's identity for it (Storage Queue Data Message Sender). */
+export type QueueTarget =
+  | { kind: 'connection-string'; connectionString: string; queueName: string }
+  | { kind: 'default-credential'; queueUrl: string };
+
 export interface VerifyConfig {
   azure: AzureAuth;
   container: string;
@@ -48,7 +57,7 @@ export interface VerifyConfig {
   s3Endpoint: string | undefined;
   aws: AwsAuth;
   deep: boolean;
-  repair: { dryRun: boolean; deleteExtra: boolean } | undefined;
+  repair: { dryRun: boolean; deleteExtra: boolean; viaQueue?: { queue: QueueTarget; journalPath: string } } | undefined;
   concurrency: number;
   format: 'table' | 'json' | 'ndjson';
   progress: 'auto' | 'always' | 'never';
@@ -110,16 +119,37 @@ function azureAuth(flags: VerifyFlags, env: Record<string, string | undefined>, 
   );
 }
 
+/** Where a backfill's journal lives unless --journal says otherwise: the working directory. */
+export const DEFAULT_JOURNAL_PATH = '.blobferry/backfill-journal.ndjson';
+
+function queueTarget(flags: VerifyFlags, azure: AzureAuth, stack: LocalStack | undefined): QueueTarget {
+  if (flags.queueUrl) return { kind: 'default-credential', queueUrl: parse(urlSchema('--queue-url'), flags.queueUrl) };
+  const queueName = flags.queueName ?? stack?.events.queueName;
+  if (queueName && azure.kind === 'connection-string') return { kind: 'connection-string', connectionString: azure.connectionString, queueName };
+  throw new ConfigurationError(
+    'Name the backup queue: --queue-url https://<account>.queue.core.windows.net/<queue> (signs in with DefaultAzureCredential; ' +
+      'needs Storage Queue Data Message Sender on that queue, infra/bicep operatorPrincipalId), or --queue-name <queue> with a ' +
+      'connection string, or --local.',
+  );
+}
+
 /** Flags, environment and (with --local) the local stack, checked and combined; flags win over the stack. */
 export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string, string | undefined>): Promise<VerifyConfig> {
-  if ((flags.dryRun || flags.deleteExtra) && !flags.repair) {
-    throw new ConfigurationError('--dry-run and --delete-extra only apply with --repair: add --repair.');
+  if ((flags.dryRun || flags.deleteExtra || flags.viaQueue) && !flags.repair) {
+    throw new ConfigurationError('--dry-run, --delete-extra and --via-queue only apply with --repair: add --repair.');
+  }
+  if (flags.viaQueue && flags.deleteExtra) {
+    throw new ConfigurationError('--delete-extra cannot go with --via-queue: extras are never deleted through the queue. Run without --via-queue to delete them here.');
+  }
+  if ((flags.queueUrl || flags.queueName || flags.journal) && !flags.viaQueue) {
+    throw new ConfigurationError('--queue-url, --queue-name and --journal only apply with --via-queue (or to `blobferry backfill`).');
   }
   const stack = flags.local ? await loadLocalStack(flags.stack) : undefined;
   if (flags.stack && !flags.local) throw new ConfigurationError('--stack names the local cloud stack file: add --local.');
   const s3Endpoint = flags.s3Endpoint ?? stack?.aws.s3Endpoint;
+  const azure = azureAuth(flags, env, stack);
   return {
-    azure: azureAuth(flags, env, stack),
+    azure,
     container: required(flags.container ?? stack?.azure.sourceContainer, 'Name the source container: --container <name>.'),
     prefix: flags.prefix ?? '',
     bucket: required(flags.bucket ?? stack?.aws.bucket, 'Name the backup bucket: --bucket <name>.'),
@@ -129,7 +159,13 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
     s3Endpoint: s3Endpoint === undefined ? undefined : parse(urlSchema('--s3-endpoint'), s3Endpoint),
     aws: awsAuth(flags, stack),
     deep: flags.deep ?? false,
-    repair: flags.repair ? { dryRun: flags.dryRun ?? false, deleteExtra: flags.deleteExtra ?? false } : undefined,
+    repair: flags.repair
+      ? {
+          dryRun: flags.dryRun ?? false,
+          deleteExtra: flags.deleteExtra ?? false,
+          ...(flags.viaQueue ? { viaQueue: { queue: queueTarget(flags, azure, stack), journalPath: flags.journal ?? DEFAULT_JOURNAL_PATH } } : {}),
+        }
+      : undefined,
     concurrency: parse(concurrencySchema, flags.concurrency ?? '16'),
     format: flags.json ? 'json' : flags.ndjson ? 'ndjson' : 'table',
     progress: flags.progress === true ? 'always' : flags.progress === false ? 'never' : 'auto',

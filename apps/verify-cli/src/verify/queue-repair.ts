@@ -1,0 +1,24 @@
+import type { QueueClient } from '@azure/storage-queue';
+import { backfillEvent } from './backfill-message.js';
+import type { QueueJournal } from './queue-journal.js';
+import type { Difference } from './verify-backup.js';
+
+/** Hands copies to the backup Function fleet: one queue message per blob, at most once per waiting message. */
+export interface QueueRepair {
+  enqueue(difference: Difference, abortSignal?: AbortSignal): Promise<'enqueued' | 'already-queued'>;
+}
+
+export function queueRepair(o: { queue: QueueClient; container: string; blobUrlOf: (name: string) => string; journal: QueueJournal }): QueueRepair {
+  return {
+    async enqueue(difference, abortSignal) {
+      const blob = difference.source;
+      if (!blob) throw new Error(`unreachable: ${difference.key} has no source blob to enqueue`);
+      if (o.journal.holds(difference.key, blob.etag)) return 'already-queued';
+      const event = backfillEvent({ blob, blobUrl: o.blobUrlOf(blob.name), container: o.container });
+      // JSON text, as Event Grid writes it (host.json messageEncoding "none"); no expiry, as the subscription sets.
+      await o.queue.sendMessage(JSON.stringify(event), { messageTimeToLive: -1, abortSignal });
+      await o.journal.record(difference.key, blob.etag);
+      return 'enqueued';
+    },
+  };
+}
