@@ -1,40 +1,15 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupStack, startBackupStack } from '../dev/local-stack.js';
-import { s3Reader, sourceContainer } from './support.js';
+import { blobferry, cliSummary as summaryOf, s3Reader, sourceContainer } from './support.js';
 
 // `blobferry backfill` on a stack without events (an estate that predates the subscription): the CLI lists
 // and classifies, writes one message per blob S3 lacks into the backup queue, and the Functions host copies.
 const MiB = 1024 * 1024;
-const CLI = fileURLToPath(new URL('../../verify-cli/src/main.ts', import.meta.url));
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function blobferry(args: string[]): Promise<CliRun> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--conditions=@blobferry/source', '--import', import.meta.resolve('tsx'), CLI, ...args],
-      { maxBuffer: 64 * MiB },
-      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
-
-function summaryOf(run: CliRun): Record<string, number> {
-  if (run.code > 1) throw new Error(`blobferry exited ${run.code}: ${run.stderr}`);
-  return (JSON.parse(run.stdout) as { summary: Record<string, number> }).summary;
-}
 
 let workDir: string;
 beforeAll(async () => {

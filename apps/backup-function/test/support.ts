@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvocationContext } from '@azure/functions';
@@ -138,4 +140,30 @@ export async function hostJsonWith(queues: Record<string, unknown>): Promise<str
   const path = join(await mkdtemp(join(tmpdir(), 'blobferry-host-json-')), 'host.json');
   await writeFile(path, JSON.stringify(committed));
   return path;
+}
+
+const CLI = fileURLToPath(new URL('../../verify-cli/src/main.ts', import.meta.url));
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `blobferry` CLI from its sources in a process of its own, as a user would run it. */
+export function blobferry(args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--conditions=@blobferry/source', '--import', import.meta.resolve('tsx'), CLI, ...args],
+      { maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** The `summary` of a `--json` report; an exit code above 1 (usage, configuration) fails with its message. */
+export function cliSummary(run: CliRun): Record<string, number> {
+  if (run.code > 1) throw new Error(`blobferry exited ${run.code}: ${run.stderr}`);
+  return (JSON.parse(run.stdout) as { summary: Record<string, number> }).summary;
 }
