@@ -25,7 +25,7 @@ import {
 } from './s3-capabilities.js';
 import { abortUpload as abortUploadOf, findResumableUpload, manifestOf, MANIFEST_PART_NUMBER, MAX_CONTENT_PARTS } from './resume.js';
 import { readRange, readSourceSnapshot, readSourceSnapshotWithSmallBody, type SourceSnapshot } from './source.js';
-import { headTarget, judge, storedChecksum, type Verdict } from './target.js';
+import { headTarget, judge, storedChecksum, type TargetState, type Verdict } from './target.js';
 
 // Why a hand-written multipart loop rather than @aws-sdk/lib-storage's Upload: Upload consumes one body
 // stream and decides itself when to call CompleteMultipartUpload. This copy needs (1) every part read
@@ -49,7 +49,14 @@ export interface CopyBlobToS3Options {
    * opened with getProperties rather than a ranged GET whose body would be thrown away.
    */
   source: { blob: BlobClient; sequencer?: string; lengthHint?: number };
-  target: { s3: S3Client; bucket: string; key: string };
+  /**
+   * Where the copy goes. `replace` names the one object (by its S3 ETag) the caller knows to be wrong
+   * although it records this source version (a repair of a corrupt backup): that exact object is
+   * overwritten, conditionally on still being it (If-Match, on endpoints that enforce conditional writes),
+   * instead of being called up to date.
+   * Any other object at the key is judged as usual.
+   */
+  target: { s3: S3Client; bucket: string; key: string; replace?: { s3Etag: string } };
   /** Bytes per part (default 8 MiB, at least 5 MiB); grows so 10,000 parts cover the blob. Blobs up to this size take one PutObject. */
   partSize?: number;
   /** Parts read/uploaded at once (default 4). Memory is about partSize x concurrency. */
@@ -81,6 +88,7 @@ interface CopyContext {
   s3: S3Client;
   bucket: string;
   key: string;
+  replaceS3Etag: string | undefined;
   snapshot: SourceSnapshot;
   capabilities: EndpointCapabilities;
   abortSignal: AbortSignal | undefined;
@@ -130,6 +138,7 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
     s3,
     bucket,
     key,
+    replaceS3Etag: options.target.replace?.s3Etag,
     snapshot,
     capabilities: capabilitiesOf(s3),
     abortSignal,
@@ -137,7 +146,7 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
     started,
   };
 
-  const verdict = judge(target, { ...snapshot, sequencer: context.sequencer });
+  const verdict = verdictFor(context, target);
   if (verdict !== 'copy') return skipped(context, verdict, target.recorded?.md5Base64);
 
   if (snapshot.length <= partSize) return putSingleObject(context, source.body);
@@ -157,6 +166,14 @@ function skipped(context: CopyContext, verdict: Exclude<Verdict, 'copy'>, record
   };
 }
 
+/** `judge`, except that the object the caller asked to replace is never up to date (see `target.replace`). */
+function verdictFor(context: CopyContext, target: TargetState): Verdict {
+  const verdict = judge(target, { ...context.snapshot, sequencer: context.sequencer });
+  const replace = context.replaceS3Etag;
+  const isReplaced = replace !== undefined && target.s3Etag !== undefined && stripQuotes(target.s3Etag) === stripQuotes(replace);
+  return verdict === 'skipped-up-to-date' && isReplaced ? 'copy' : verdict;
+}
+
 type ConditionalHeaders = { IfMatch?: string; IfNoneMatch?: string };
 type CommitOutcome<T> = { written: T } | { skipped: Exclude<Verdict, 'copy'>; recordedMd5: string | undefined };
 
@@ -171,9 +188,8 @@ async function commitGuarded<T>(
   write: (conditions: ConditionalHeaders) => Promise<T>,
 ): Promise<CommitOutcome<T>> {
   const { s3, bucket, key, abortSignal, capabilities } = context;
-  const source = { ...context.snapshot, sequencer: context.sequencer };
   const current = await withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal });
-  const verdict = judge(current, source);
+  const verdict = verdictFor(context, current);
   if (verdict !== 'copy') return { skipped: verdict, recordedMd5: current.recorded?.md5Base64 };
 
   for (;;) {
@@ -191,7 +207,7 @@ async function commitGuarded<T>(
       }
       if (!isConditionalWriteConflict(error)) throw error;
       const after = await withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal });
-      const settled = judge(after, source);
+      const settled = verdictFor(context, after);
       if (settled !== 'copy') return { skipped: settled, recordedMd5: after.recorded?.md5Base64 };
       throw new TargetChangedError(`s3://${bucket}/${key} was replaced by another writer during the copy; retry to re-evaluate`, { cause: error });
     }

@@ -1,5 +1,5 @@
 export { parseBlobUrl, type ParsedBlobUrl } from './blob-url.js';
-export { backupKeyFor, MAX_S3_KEY_BYTES, type KeyLayout } from './backup-key.js';
+export { backupKeyFor, backupKeyRootFor, MAX_S3_KEY_BYTES, type KeyLayout } from './backup-key.js';
 export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type CopyBlobToS3Options, type CopyResult } from './copy.js';
 export { digestBlob, digestObject } from './digest.js';
 export {
@@ -12,6 +12,6 @@ export {
   SourceNotFoundError,
   TargetChangedError,
 } from './errors.js';
-export { BACKUP_METADATA, decodeHeaderValue, encodeHeaderValue } from './metadata.js';
-export { isRetryable } from './retry.js';
+export { BACKUP_METADATA, decodeHeaderValue, encodeHeaderValue, recordedSourceOf, type RecordedSource } from './metadata.js';
+export { httpStatusOf, isRetryable } from './retry.js';
 export type { ChecksumAlgorithm } from './checksum.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyTooLongError, backupKeyFor, isRetryable, parseBlobUrl } from '../src/index.js';
+import { KeyTooLongError, backupKeyFor, backupKeyRootFor, isRetryable, parseBlobUrl } from '../src/index.js';
 
 const blob = { account: 'acct01', container: 'photos', blobName: 'a/b.jpg' };
 
@@ -12,6 +12,15 @@ describe('backupKeyFor', () => {
   it('supports the shorter layouts', () => {
     expect(backupKeyFor(blob, { prefix: 'p/', layout: 'container/blob' })).toBe('p/photos/a/b.jpg');
     expect(backupKeyFor(blob, { layout: 'blob' })).toBe('a/b.jpg');
+  });
+
+  it('puts every layout\'s key as its root followed by the blob name', () => {
+    for (const layout of ['account/container/blob', 'container/blob', 'blob'] as const) {
+      const root = backupKeyRootFor(blob, { prefix: 'p/', layout });
+      expect(backupKeyFor(blob, { prefix: 'p/', layout })).toBe(`${root}${blob.blobName}`);
+    }
+    expect(backupKeyRootFor(blob)).toBe('acct01/photos/');
+    expect(backupKeyRootFor(blob, { layout: 'blob' })).toBe('');
   });
 
   it('keeps odd names verbatim so distinct blobs never collide', () => {
