@@ -4,7 +4,7 @@ import type { ChecksumAlgorithm } from './checksum.js';
 // while every part's own checksum is computed in another would run the (JavaScript) CRC twice over each
 // byte; instead each part's CRC is computed once and the whole-object value is derived from them:
 // crc(A‖B) = crc(A)·x^(8·|B|) mod P ⊕ crc(B), valid for reflected CRCs whose init and xorout are all
-// ones, as CRC64NVME and CRC32C are (zlib's crc32_combine, generalised to any width).
+// ones, as CRC32, CRC64NVME and CRC32C are (zlib's crc32_combine, generalised to any width).
 
 interface CrcSpec {
   bits: bigint;
@@ -13,6 +13,7 @@ interface CrcSpec {
 }
 
 const SPECS: Record<ChecksumAlgorithm, CrcSpec> = {
+  CRC32: { bits: 32n, poly: 0xedb88320n },
   CRC64NVME: { bits: 64n, poly: 0x9a6c9329ac4bc9b5n },
   CRC32C: { bits: 32n, poly: 0x82f63b78n },
 };

@@ -4,7 +4,7 @@ import { httpStatusOf } from './retry.js';
 
 // What an S3 endpoint accepts, learned by trying and remembered per S3Client (one client = one endpoint).
 // Real S3 takes everything. Measured on the emulators this workspace runs:
-// - moto 5.x: stores and echoes CRC64NVME/CRC32C on PutObject and UploadPart, accepts a full-object
+// - moto 5.x: stores and echoes CRC32/CRC64NVME/CRC32C on PutObject and UploadPart, accepts a full-object
 //   checksum on CompleteMultipartUpload without echoing it, enforces If-None-Match / If-Match (412).
 // - s3rver 3.7: silently ignores checksum and conditional headers (no rejection, no echo).
 // Endpoints that *reject* a feature (400/501 naming it) get it switched off for that client and the
@@ -28,14 +28,14 @@ const capabilitiesByClient = new WeakMap<S3Client, EndpointCapabilities>();
 export function capabilitiesOf(s3: S3Client): EndpointCapabilities {
   let capabilities = capabilitiesByClient.get(s3);
   if (!capabilities) {
-    capabilities = { checksum: 'CRC64NVME', multipartChecksum: true, conditionalWrites: true };
+    capabilities = { checksum: 'CRC32', multipartChecksum: true, conditionalWrites: true };
     capabilitiesByClient.set(s3, capabilities);
   }
   return capabilities;
 }
 
 export function downgradeChecksum(capabilities: EndpointCapabilities): void {
-  capabilities.checksum = capabilities.checksum === 'CRC64NVME' ? 'CRC32C' : undefined;
+  capabilities.checksum = capabilities.checksum === 'CRC32' ? 'CRC32C' : undefined;
 }
 
 function rejectionMentioning(error: unknown, pattern: RegExp): boolean {

@@ -79,10 +79,10 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     // Whatever checksum the endpoint keeps must be the content's (readObject above validated it too), and
     // a reported checksum is one the endpoint holds.
     const stored = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
-    // moto (with awscrt) computes CRC64NVME itself and must agree with ours, combined from the parts.
-    if (flavour === 'moto') expect(result.checksum?.algorithm).toBe('CRC64NVME');
+    // moto computes the full-object CRC32 itself and must agree with ours, combined from the parts.
+    if (flavour === 'moto') expect(result.checksum?.algorithm).toBe('CRC32');
     if (result.checksum) expect(stored[`Checksum${result.checksum.algorithm}`]).toBe(result.checksum.value);
-    else expect([stored.ChecksumCRC64NVME, stored.ChecksumCRC32C]).toEqual([undefined, undefined]);
+    else expect([stored.ChecksumCRC32, stored.ChecksumCRC64NVME, stored.ChecksumCRC32C]).toEqual([undefined, undefined, undefined]);
     expect(await digestObject({ s3: client, bucket, key })).toEqual({ md5Base64: md5Of(data), bytes: size });
     expect(await digestBlob({ blob })).toEqual({ md5Base64: md5Of(data), bytes: size, etag: properties.etag });
   });
@@ -337,7 +337,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     // combines them and sends the value; moto lists none, so the copy leaves the value to the endpoint and
     // claims no checksum it did not compute.)
     const stored = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
-    expect(stored.ChecksumCRC64NVME).toBe(await checksumOf('CRC64NVME', data));
+    expect(stored.ChecksumCRC32).toBe(await checksumOf('CRC32', data));
     expect(result.checksum).toBeUndefined();
     // The MD5 of the whole content is not known when kept parts were not read again.
     expect(result.md5Base64).toBeUndefined();
@@ -464,14 +464,14 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     await expect(copyBlobToS3({ source: { blob }, target: { s3: s3(), bucket, key: '😀'.repeat(257) } })).rejects.toBeInstanceOf(KeyTooLongError);
   });
 
-  it.runIf(flavour === 'moto')('writes a CRC64NVME checksum the endpoint confirms, and enforces conditional writes', async () => {
+  it.runIf(flavour === 'moto')('writes a CRC32 checksum the endpoint confirms, and enforces conditional writes', async () => {
     const client = s3();
     const blob = container.getBlockBlobClient('checksum.bin');
     await blob.upload(bytes(1000), 1000);
     const key = keyFor(blob.name);
     const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key } });
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
-    expect(result.checksum).toEqual({ algorithm: 'CRC64NVME', value: head.ChecksumCRC64NVME });
+    expect(result.checksum).toEqual({ algorithm: 'CRC32', value: head.ChecksumCRC32 });
 
     // A newer copy lands after our re-check but before our PutObject: only the conditional write catches it.
     await blob.upload(bytes(1000), 1000);
@@ -482,19 +482,19 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     expect((await readObject(client, bucket, key)).toString()).toBe('newer');
   });
 
-  it.runIf(flavour === 'moto')('falls back to CRC32C when the endpoint rejects CRC64NVME, and remembers that', async () => {
+  it.runIf(flavour === 'moto')('falls back to CRC32C when the endpoint rejects CRC32, and remembers that', async () => {
     const client = s3();
     let rejections = 0;
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const input = args.input as { ChecksumAlgorithm?: string };
-        if (context.commandName === 'PutObjectCommand' && input.ChecksumAlgorithm === 'CRC64NVME') {
+        if (context.commandName === 'PutObjectCommand' && input.ChecksumAlgorithm === 'CRC32') {
           rejections++;
-          throw new S3ServiceException({ name: 'InvalidRequest', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Checksum algorithm CRC64NVME is not supported' });
+          throw new S3ServiceException({ name: 'InvalidRequest', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Checksum algorithm CRC32 is not supported' });
         }
         return next(args);
       },
-      { step: 'initialize', name: 'reject-crc64nvme' },
+      { step: 'initialize', name: 'reject-crc32' },
     );
     for (const name of ['fallback-1.bin', 'fallback-2.bin']) {
       const blob = container.getBlockBlobClient(name);

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { checksumOf } from '../src/checksum.js';
 import { combineChecksums } from '../src/crc-combine.js';
 
-describe.each(['CRC64NVME', 'CRC32C'] as const)('combineChecksums (%s)', (algorithm) => {
+describe.each(['CRC32', 'CRC64NVME', 'CRC32C'] as const)('combineChecksums (%s)', (algorithm) => {
   it('equals the checksum of the whole content for uneven parts', async () => {
     const whole = randomBytes(300_001);
     const cuts = [0, 1, 65_536, 65_537, 200_000, whole.length];
@@ -24,5 +24,11 @@ describe.each(['CRC64NVME', 'CRC32C'] as const)('combineChecksums (%s)', (algori
     const halves = [altered.subarray(0, 2048), altered.subarray(2048)];
     const combined = combineChecksums(algorithm, await Promise.all(halves.map(async (half) => ({ checksumBase64: await checksumOf(algorithm, half), bytes: half.length }))));
     expect(combined).not.toBe(single);
+  });
+});
+
+describe('checksumOf CRC32', () => {
+  it("is S3's CRC32: the standard check value of \"123456789\" (0xCBF43926), base64 of its big-endian bytes", async () => {
+    expect(Buffer.from(await checksumOf('CRC32', Buffer.from('123456789')), 'base64').toString('hex')).toBe('cbf43926');
   });
 });
