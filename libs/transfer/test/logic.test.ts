@@ -195,14 +195,14 @@ describe('endpoint capabilities', () => {
     expect(isConditionalWriteConflict(s3Error('InternalError', 500))).toBe(false);
   });
 
-  it('remembers downgrades per client: CRC64NVME, then CRC32C, then none', () => {
+  it('remembers downgrades per client: CRC32, then CRC32C, then none', () => {
     const first = new S3Client({ region: 'us-east-1' });
     const second = new S3Client({ region: 'us-east-1' });
-    expect(capabilitiesOf(first).checksum).toBe('CRC64NVME');
+    expect(capabilitiesOf(first).checksum).toBe('CRC32');
     downgradeChecksum(capabilitiesOf(first));
     expect(capabilitiesOf(first).checksum).toBe('CRC32C');
     downgradeChecksum(capabilitiesOf(first));
     expect(capabilitiesOf(first).checksum).toBeUndefined();
-    expect(capabilitiesOf(second)).toEqual({ checksum: 'CRC64NVME', multipartChecksum: true, conditionalWrites: true });
+    expect(capabilitiesOf(second)).toEqual({ checksum: 'CRC32', multipartChecksum: true, conditionalWrites: true });
   });
 });
