@@ -1,6 +1,10 @@
 import {
+  AccountSASPermissions,
+  AccountSASResourceTypes,
+  AccountSASServices,
   ContainerSASPermissions,
   StorageSharedKeyCredential,
+  generateAccountSASQueryParameters,
   generateBlobSASQueryParameters,
 } from '@azure/storage-blob';
 import type { Stack } from '@blobferry/local-cloud';
@@ -84,25 +88,56 @@ export async function writeObjects(o: {
     return o.count * o.size;
   }
   for (const i of range(o.count)) {
-    const key = `${e.bucket}/${o.keyPrefix}${i}`;
-    const created = signS3(e.s3, 'POST', key, { uploads: '' });
-    const uploadId = xmlValue((await send({ agent: e.agent, method: 'POST', ...created, keepBody: true })).body, 'UploadId');
-    if (!uploadId) throw new Error('CreateMultipartUpload returned no UploadId');
-    const partCount = Math.ceil(o.size / o.partSize);
-    const etags: string[] = new Array<string>(partCount);
-    await forEachConcurrently(range(partCount), o.concurrency, async (index) => {
-      const length = Math.min(o.partSize, o.size - index * o.partSize);
-      const part = signS3(e.s3, 'PUT', key, { partNumber: String(index + 1), uploadId });
-      const response = await send({ agent: e.agent, method: 'PUT', ...part, body: length === buffer.length ? buffer : buffer.subarray(0, length) });
-      etags[index] = String(response.headers.etag ?? '');
-    });
-    const manifest = `<CompleteMultipartUpload>${etags
-      .map((etag, index) => `<Part><PartNumber>${index + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
-      .join('')}</CompleteMultipartUpload>`;
-    const completed = signS3(e.s3, 'POST', key, { uploadId });
-    await send({ agent: e.agent, method: 'POST', ...completed, body: Buffer.from(manifest) });
+    await multipartUpload({ e, key: `${e.bucket}/${o.keyPrefix}${i}`, size: o.size, buffer, partSize: o.partSize, concurrency: o.concurrency });
   }
   return o.count * o.size;
+}
+
+/** One object of `size` (> partSize) as a multipart upload, `concurrency` parts in flight; bytes from `buffer`. */
+async function multipartUpload(o: { e: Endpoints; key: string; size: number; buffer: Buffer; partSize: number; concurrency: number }): Promise<void> {
+  const { e, key, buffer } = o;
+  const created = signS3(e.s3, 'POST', key, { uploads: '' });
+  const uploadId = xmlValue((await send({ agent: e.agent, method: 'POST', ...created, keepBody: true })).body, 'UploadId');
+  if (!uploadId) throw new Error('CreateMultipartUpload returned no UploadId');
+  const partCount = Math.ceil(o.size / o.partSize);
+  const etags: string[] = new Array<string>(partCount);
+  await forEachConcurrently(range(partCount), o.concurrency, async (index) => {
+    const length = Math.min(o.partSize, o.size - index * o.partSize);
+    const part = signS3(e.s3, 'PUT', key, { partNumber: String(index + 1), uploadId });
+    const response = await send({ agent: e.agent, method: 'PUT', ...part, body: length === buffer.length ? buffer : buffer.subarray(0, length) });
+    etags[index] = String(response.headers.etag ?? '');
+  });
+  const manifest = `<CompleteMultipartUpload>${etags
+    .map((etag, index) => `<Part><PartNumber>${index + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
+    .join('')}</CompleteMultipartUpload>`;
+  const completed = signS3(e.s3, 'POST', key, { uploadId });
+  await send({ agent: e.agent, method: 'POST', ...completed, body: Buffer.from(manifest) });
+}
+
+/**
+ * Writes one object per entry of `sizes`, `filesInFlight` at once, as the tools copy a mixed set: one PUT up to
+ * `partSize`, above it a multipart upload with `partsInFlight` parts in flight.
+ */
+export async function writeObjectsOfSizes(o: {
+  e: Endpoints;
+  keyPrefix: string;
+  sizes: number[];
+  partSize: number;
+  filesInFlight: number;
+  partsInFlight: number;
+}): Promise<number> {
+  const { e } = o;
+  const buffer = Buffer.alloc(Math.min(Math.max(0, ...o.sizes), o.partSize), 0x5a);
+  await forEachConcurrently(o.sizes, o.filesInFlight, async (size, i) => {
+    const key = `${e.bucket}/${o.keyPrefix}${i}`;
+    if (size > o.partSize) {
+      await multipartUpload({ e, key, size, buffer, partSize: o.partSize, concurrency: o.partsInFlight });
+      return;
+    }
+    const { url, headers } = signS3(e.s3, 'PUT', key);
+    await send({ agent: e.agent, method: 'PUT', url, headers, body: buffer.subarray(0, size) });
+  });
+  return o.sizes.reduce((sum, size) => sum + size, 0);
 }
 
 /** Lists every blob under each prefix (prefixes listed in parallel); returns the count. */
@@ -134,4 +169,38 @@ export async function listObjects(o: { e: Endpoints; prefixes: string[]; concurr
     } while (token);
   });
   return count;
+}
+
+/** `x-ms-approximate-messages-count` of a Get Queue Metadata answer; NaN when the header is absent. */
+export function approximateMessagesOf(headers: Record<string, string | string[] | undefined>): number {
+  const value = headers['x-ms-approximate-messages-count'];
+  return Number(Array.isArray(value) ? value[0] : (value ?? NaN));
+}
+
+/**
+ * Reads how many messages the backup queue holds (Get Queue Metadata with an account SAS for the queue service):
+ * how the bench sees the queue fill while a backfill enqueues and drain while the Functions host consumes.
+ */
+export function queueDepthReader(stack: Stack, queueName: string): { depth(): Promise<number>; close(): void } {
+  const credential = new StorageSharedKeyCredential(stack.azure.accountName, stack.azure.accountKey);
+  const sas = generateAccountSASQueryParameters(
+    {
+      services: AccountSASServices.parse('q').toString(),
+      resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
+      permissions: AccountSASPermissions.parse('r'),
+      expiresOn: new Date(Date.now() + 6 * 3600_000),
+    },
+    credential,
+  ).toString();
+  const agent = keepAliveAgent(1);
+  const url = new URL(`${stack.azure.queueEndpoint}/${queueName}?comp=metadata&${sas}`);
+  return {
+    depth: async () => {
+      const response = await send({ agent, method: 'GET', url, headers: AZURE_VERSION });
+      const depth = approximateMessagesOf(response.headers);
+      if (!Number.isFinite(depth)) throw new Error(`Get Queue Metadata of ${queueName} answered without x-ms-approximate-messages-count`);
+      return depth;
+    },
+    close: () => agent.destroy(),
+  };
 }

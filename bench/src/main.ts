@@ -8,6 +8,7 @@ import { gnuTime } from './measure.js';
 import { PROFILES } from './profile.js';
 import { renderReport, type BenchReport } from './report.js';
 import type { Scenario, ScenarioResult } from './scenario.js';
+import { backfill } from './scenarios/backfill.js';
 import { largeBlob } from './scenarios/large-blob.js';
 import { smallBlobs } from './scenarios/small-blobs.js';
 import { verifyDeep } from './scenarios/verify-deep.js';
@@ -17,7 +18,7 @@ import { round } from './stats.js';
 // `npm run bench`: every scenario (or one), blobferry and rclone side by side with the endpoints' own limit.
 // Needs GNU time (Debian: apt-get install -y time) and rclone (apt-get install -y rclone).
 
-const SCENARIOS: Scenario[] = [largeBlob, smallBlobs, verifyList, verifyDeep];
+const SCENARIOS: Scenario[] = [largeBlob, smallBlobs, verifyList, verifyDeep, backfill];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 const program = new Command('bench')

@@ -10,6 +10,8 @@ export interface Profile {
   smallBlobs: { count: number; size: number };
   verifyList: { count: number; comparisonCount: number; objectSize: number; perFolder: number };
   verifyDeep: { count: number; size: number };
+  /** An estate of `count` blobs of mixed sizes, `largeCount` of them over 16 MiB (see estate.ts). */
+  backfill: { count: number; largeCount: number };
   /** Part size and parts in flight (libs/transfer's defaults) for both tools; files in flight for many-file scenarios. */
   tuning: { partSize: number; concurrency: number; filesInFlight: number };
 }
@@ -24,6 +26,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     smallBlobs: { count: 1000, size: 64 * 1024 },
     verifyList: { count: 100_000, comparisonCount: 10_000, objectSize: 256, perFolder: 1000 },
     verifyDeep: { count: 128, size: 16 * MiB },
+    backfill: { count: 2_000, largeCount: 3 },
     tuning,
   },
   quick: {
@@ -33,6 +36,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     smallBlobs: { count: 100, size: 64 * 1024 },
     verifyList: { count: 2_500, comparisonCount: 500, objectSize: 256, perFolder: 250 },
     verifyDeep: { count: 8, size: 8 * MiB },
+    backfill: { count: 200, largeCount: 2 },
     tuning,
   },
 };

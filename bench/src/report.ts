@@ -13,10 +13,13 @@ export interface BenchReport {
   failures?: Array<{ name: string; error: string }>;
 }
 
+/** Objects/s, MiB/s, or both (a set of mixed sizes is measured in both). */
 function rateOf(figures: ToolFigures): string {
-  if (typeof figures.mbPerS === 'number') return `${figures.mbPerS} MiB/s`;
-  if (typeof figures.objectsPerS === 'number') return `${figures.objectsPerS} obj/s`;
-  return '-';
+  const rates = [
+    ...(typeof figures.objectsPerS === 'number' ? [`${figures.objectsPerS} obj/s`] : []),
+    ...(typeof figures.mbPerS === 'number' ? [`${figures.mbPerS} MiB/s`] : []),
+  ];
+  return rates.length > 0 ? rates.join(', ') : '-';
 }
 
 function rssOf(figures: ToolFigures): string {

@@ -122,3 +122,38 @@ export function backupMetadata(blob: SeededBlob): Record<string, string> {
     [BACKUP_METADATA.sourceMd5]: blob.md5Base64,
   };
 }
+
+/**
+ * Uploads a set of blobs of mixed sizes: up to 8 MiB as one PutBlob with its Content-MD5, above it in 8 MiB
+ * blocks (uploadLargeBlob, Content-MD5 set as azcopy --put-md5 does). Blobs are uploaded `concurrency` at once.
+ */
+export async function uploadBlobsOfSizes(o: {
+  container: ContainerClient;
+  blobs: ReadonlyArray<{ name: string; size: number }>;
+  concurrency: number;
+}): Promise<SeededBlob[]> {
+  const seeded: SeededBlob[] = new Array<SeededBlob>(o.blobs.length);
+  const largestSmall = Math.max(0, ...o.blobs.map((blob) => blob.size).filter((size) => size <= BLOCK));
+  const pool = randomBytes(largestSmall + 4096);
+  await forEachConcurrently(o.blobs, o.concurrency, async ({ name, size }, index) => {
+    if (size > BLOCK) {
+      seeded[index] = await uploadLargeBlob(o.container, name, size);
+      return;
+    }
+    const offset = (index * 997) % 4096;
+    const bytes = pool.subarray(offset, offset + size);
+    const md5Base64 = createHash('md5').update(bytes).digest('base64');
+    const response = await o.container.getBlockBlobClient(name).upload(bytes, bytes.length, {
+      blobHTTPHeaders: { blobContentMD5: Buffer.from(md5Base64, 'base64'), blobContentType: 'application/octet-stream' },
+    });
+    seeded[index] = {
+      name,
+      size,
+      etag: response.etag ?? '',
+      lastModified: response.lastModified ?? new Date(),
+      md5Base64,
+      uploadedAt: Date.now(),
+    };
+  });
+  return seeded;
+}

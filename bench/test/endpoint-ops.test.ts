@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azureContainer, s3Client } from '../src/clients.ts';
 import { azureAuth, azureReads, curlReadAll, s3Auth, s3Reads } from '../src/curl-reads.ts';
-import { endpointsFor, listBlobs, listObjects, writeObjects, type Endpoints } from '../src/endpoint-ops.ts';
-import { uploadSmallBlobs } from '../src/seed.ts';
+import { endpointsFor, listBlobs, listObjects, queueDepthReader, writeObjects, writeObjectsOfSizes, type Endpoints } from '../src/endpoint-ops.ts';
+import { uploadBlobsOfSizes, uploadSmallBlobs } from '../src/seed.ts';
 import { signS3 } from '../src/thin-http.ts';
 
 /** node:crypto in the shape the SDK signer takes (a hash, or an HMAC when given a secret). */
@@ -114,6 +114,45 @@ describe('thin endpoint client', () => {
     );
     expect(ours.headers.authorization).toBe(reference.headers.authorization);
     expect(ours.url.pathname).toBe('/bucket/some%20key/%C3%BC');
+  });
+
+  it('writes a set of mixed sizes (empty, single PUT, multipart) with the size of each', async () => {
+    const sizes = [0, 1000, 12 * MiB, 5 * MiB];
+    await expect(writeObjectsOfSizes({ e, keyPrefix: 'thin/mixed/', sizes, partSize: 5 * MiB, filesInFlight: 3, partsInFlight: 2 })).resolves.toBe(17 * MiB + 1000);
+    const s3 = s3Client(cloud.stack);
+    for (const [index, size] of sizes.entries()) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: `thin/mixed/${index}` }));
+      expect(head.ContentLength).toBe(size);
+    }
+    s3.destroy();
+  });
+
+  curl.it('seeds blobs of mixed sizes (blocks above 8 MiB) that curl reads back whole and in ranges', async () => {
+    const container = azureContainer(cloud.stack, 'mixed');
+    await container.createIfNotExists();
+    const blobs = [
+      { name: 'm/empty', size: 0 },
+      { name: 'm/small', size: 1234 },
+      { name: 'm/large', size: 9 * MiB + 7 },
+    ];
+    const seeded = await uploadBlobsOfSizes({ container, blobs, concurrency: 2 });
+    expect(seeded.map((blob) => blob.size)).toEqual([0, 1234, 9 * MiB + 7]);
+    expect(seeded.every((blob) => blob.etag && blob.md5Base64)).toBe(true);
+    const reads = [...azureReads(cloud.stack, 'mixed', blobs.slice(0, 2)), ...azureReads(cloud.stack, 'mixed', blobs.slice(2), 4 * MiB)];
+    expect(reads).toHaveLength(5);
+    await expect(curlReadAll({ reads, concurrency: 3, auth: azureAuth(), workDir, expectBytes: 9 * MiB + 7 + 1234 })).resolves.toMatchObject({ bytes: 9 * MiB + 7 + 1234 });
+  });
+
+  it("reads the backup queue's length with an account SAS, and refuses a queue that does not exist", async () => {
+    const queue = queueDepthReader(cloud.stack, cloud.stack.events.queueName);
+    const missing = queueDepthReader(cloud.stack, 'no-such-queue');
+    try {
+      await expect(queue.depth()).resolves.toBe(0);
+      await expect(missing.depth()).rejects.toThrow(/answered 404/);
+    } finally {
+      queue.close();
+      missing.close();
+    }
   });
 
   it('is refused by S3 with a key id it does not know', async () => {

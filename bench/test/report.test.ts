@@ -37,6 +37,28 @@ describe('renderReport', () => {
     expect(row).toContain('120 MiB');
   });
 
+  it('shows objects/s and MiB/s together when a scenario measures both (a set of mixed sizes)', () => {
+    const mixed: BenchReport = {
+      ...report,
+      scenarios: [
+        {
+          name: 'backfill',
+          description: 'mixed sizes',
+          blobferry: { objectsPerS: 40, mbPerS: 6.5, peakRssMiB: 200 },
+          rclone: { objectsPerS: 100, mbPerS: 16.25, peakRssMiB: 60 },
+          limit: { objectsPerS: 300, mbPerS: 48.75, boundBy: 'azurite-read' },
+          ratioVsRclone: 0.4,
+          fractionOfLimit: 0.13,
+          targets: [],
+          notes: [],
+        },
+      ],
+    };
+    const row = renderReport(mixed).split('\n').find((line) => line.startsWith('| backfill'));
+    expect(row).toContain('40 obj/s, 6.5 MiB/s');
+    expect(row).toContain('300 obj/s, 48.75 MiB/s (azurite-read)');
+  });
+
   it('lists every target as met or MISSED, and the nested figures', () => {
     const text = renderReport(report);
     expect(text).toContain('- large-blob: >= 1.2x rclone: met (1.6x)');

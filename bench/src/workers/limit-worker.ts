@@ -1,5 +1,5 @@
 import type { Stack } from '@blobferry/local-cloud';
-import { endpointsFor, listBlobs, listObjects, writeObjects } from '../endpoint-ops.js';
+import { endpointsFor, listBlobs, listObjects, writeObjects, writeObjectsOfSizes } from '../endpoint-ops.js';
 import { printResult, workerArgs } from './worker-io.js';
 
 // One endpoint operation on its own, in its own process: a half of a scenario's limit (writes and listings;
@@ -7,6 +7,8 @@ import { printResult, workerArgs } from './worker-io.js';
 
 export type LimitOperation =
   | { op: 's3-write'; keyPrefix: string; count: number; size: number; partSize: number; concurrency: number }
+  /** One object per size, `concurrency` objects in flight, `partsInFlight` parts of each multipart upload. */
+  | { op: 's3-write-sizes'; keyPrefix: string; sizes: number[]; partSize: number; concurrency: number; partsInFlight: number }
   | { op: 'azure-list'; container: string; prefixes: string[]; concurrency: number }
   | { op: 's3-list'; prefixes: string[]; concurrency: number };
 
@@ -19,6 +21,10 @@ switch (args.op) {
   case 's3-write':
     bytes = await writeObjects({ e, ...args });
     objects = args.count;
+    break;
+  case 's3-write-sizes':
+    bytes = await writeObjectsOfSizes({ e, ...args, filesInFlight: args.concurrency });
+    objects = args.sizes.length;
     break;
   case 'azure-list':
     objects = await listBlobs({ e, ...args });
