@@ -9,8 +9,10 @@ export interface Tally {
 
 const text = (value: unknown) => (value === undefined || value === null ? '' : String(value));
 
+/** The key (or URL) with control characters escaped, so a name with a tab or newline stays on its line. */
 function where(entry: Record<string, unknown>): string {
-  return text(entry.key) || text(entry.url) || text(entry.eventId) || 'an event';
+  const name = text(entry.key) || text(entry.url) || text(entry.eventId) || 'an event';
+  return name.replace(/[\u0000-\u001f\u007f]/g, (character) => JSON.stringify(character).slice(1, -1));
 }
 
 /** The line for one entry, or undefined for entries that are not news to a user. */

@@ -19,6 +19,10 @@ describe("npm start's terminal lines", () => {
     ).toBe('POISONED    message m1 after 5 attempts: AccessDenied');
   });
 
+  it('escapes control characters in names, so every event stays on one line', () => {
+    expect(terminalLine({ event: 'backupBlob', outcome: 'copied', key: 'a\tb\nc', bytes: 1, durationMs: 2 }, o)).toBe('backed up   a\\tb\\nc  1 bytes in 2 ms');
+  });
+
   it('keeps quiet about entries that are not news (host chatter, successful deliveries)', () => {
     expect(terminalLine({ source: 'host', level: 'information', msg: 'message deleted' }, o)).toBeUndefined();
     expect(terminalLine({ msg: 'webhook subscription validated' }, o)).toBeUndefined();
