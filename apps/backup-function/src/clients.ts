@@ -2,6 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { type BlobClient, BlobServiceClient } from '@azure/storage-blob';
 import { fromAzureManagedIdentity } from '@blobferry/federated-credentials';
+import { AZURE_STORAGE_RETRY, S3_RETRY } from '@blobferry/retry-policy';
 import type { BackupConfig } from './config.js';
 import type { BlobRef } from './validate-event.js';
 
@@ -31,6 +32,7 @@ export function createClients(
     stsRegion: config.AWS_REGION,
   });
   const s3 = new S3Client({
+    ...S3_RETRY,
     region: config.AWS_REGION,
     credentials: awsCredentials,
     ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
@@ -44,7 +46,7 @@ function blobClientFactory(config: BackupConfig): (blob: BlobRef) => BlobClient 
   if (connectionString) {
     // Local use (Azurite): Azurite serves plain http, where a bearer token may not be sent, so
     // the account key in the connection string signs the requests instead.
-    const service = BlobServiceClient.fromConnectionString(connectionString);
+    const service = BlobServiceClient.fromConnectionString(connectionString, { retryOptions: AZURE_STORAGE_RETRY });
     return (blob) => {
       if (service.accountName.toLowerCase() !== blob.account.toLowerCase()) {
         throw new SourceAccountMismatchError(
@@ -63,7 +65,7 @@ function blobClientFactory(config: BackupConfig): (blob: BlobRef) => BlobClient 
   return (blob) => {
     let service = services.get(blob.accountUrl);
     if (!service) {
-      service = new BlobServiceClient(blob.accountUrl, credential);
+      service = new BlobServiceClient(blob.accountUrl, credential, { retryOptions: AZURE_STORAGE_RETRY });
       services.set(blob.accountUrl, service);
     }
     return service.getContainerClient(blob.container).getBlobClient(blob.blobName);

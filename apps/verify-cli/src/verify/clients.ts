@@ -3,6 +3,7 @@ import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identi
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueClient } from '@azure/storage-queue';
 import { fromAzureManagedIdentity } from '@blobferry/federated-credentials';
+import { AZURE_STORAGE_RETRY, S3_RETRY } from '@blobferry/retry-policy';
 import type { AwsAuth, QueueTarget, VerifyConfig } from './verify-config.js';
 
 function awsCredentials(auth: AwsAuth) {
@@ -33,14 +34,15 @@ function awsCredentials(auth: AwsAuth) {
 export function createContainerClient(config: VerifyConfig): ContainerClient {
   const service =
     config.azure.kind === 'connection-string'
-      ? BlobServiceClient.fromConnectionString(config.azure.connectionString)
-      : new BlobServiceClient(config.azure.accountUrl, new DefaultAzureCredential());
+      ? BlobServiceClient.fromConnectionString(config.azure.connectionString, { retryOptions: AZURE_STORAGE_RETRY })
+      : new BlobServiceClient(config.azure.accountUrl, new DefaultAzureCredential(), { retryOptions: AZURE_STORAGE_RETRY });
   return service.getContainerClient(config.container);
 }
 
 export function createS3Client(config: VerifyConfig): S3Client {
   const credentials = awsCredentials(config.aws);
   return new S3Client({
+    ...S3_RETRY,
     ...(config.region ? { region: config.region } : {}),
     ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}),
     ...(credentials ? { credentials } : {}),
@@ -57,6 +59,6 @@ export function describeSource(container: ContainerClient, prefix: string): stri
 /** The backup queue, as the caller: a connection string, or DefaultAzureCredential (Storage Queue Data Message Sender). */
 export function createQueueClient(target: QueueTarget): QueueClient {
   return target.kind === 'connection-string'
-    ? new QueueClient(target.connectionString, target.queueName)
-    : new QueueClient(target.queueUrl, new DefaultAzureCredential());
+    ? new QueueClient(target.connectionString, target.queueName, { retryOptions: AZURE_STORAGE_RETRY })
+    : new QueueClient(target.queueUrl, new DefaultAzureCredential(), { retryOptions: AZURE_STORAGE_RETRY });
 }
