@@ -15,11 +15,9 @@ export const checksumField = { CRC32: 'ChecksumCRC32', CRC64NVME: 'ChecksumCRC64
 /** MD5 of a whole content, fed in order. */
 export class ContentDigest {
   readonly #md5: Hash = createHash('md5');
-  bytes = 0;
 
   update(data: Uint8Array): void {
     this.#md5.update(data);
-    this.bytes += data.length;
   }
 
   finish(): { md5Base64: string } {

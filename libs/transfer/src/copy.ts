@@ -14,12 +14,11 @@ import { combineChecksums } from './crc-combine.js';
 import { ContentMd5MismatchError, KeyTooLongError, ObjectTooLargeError, PermanentTransferError, SourceChangedError, TargetChangedError } from './errors.js';
 import { stripQuotes, targetHeadersFor } from './metadata.js';
 import { pipelineParts, splitIntoParts, type PartRange } from './pipeline.js';
-import { isRetryable, withRetry } from './retry.js';
+import { isConditionalWriteConflict, isRetryable } from './classify.js';
 import {
   capabilitiesOf,
   downgradeChecksum,
   isChecksumRejection,
-  isConditionalWriteConflict,
   isConditionalWriteRejection,
   type EndpointCapabilities,
 } from './s3-capabilities.js';
@@ -121,12 +120,10 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
   // costs that GET's headers and continues in ETag-pinned parts.
   const announcedLarge = options.source.lengthHint !== undefined && options.source.lengthHint > partSize;
   const [source, target] = await Promise.all([
-    withRetry(
-      async () =>
-        announcedLarge ? { snapshot: await readSourceSnapshot(blob, abortSignal), body: undefined } : readSourceSnapshotWithSmallBody(blob, partSize, abortSignal),
-      { abortSignal },
-    ),
-    withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal }),
+    announcedLarge
+      ? readSourceSnapshot(blob, abortSignal).then((snapshot) => ({ snapshot, body: undefined }))
+      : readSourceSnapshotWithSmallBody(blob, partSize, abortSignal),
+    headTarget(s3, bucket, key, abortSignal),
   ]);
   const { snapshot } = source;
   if (snapshot.length > MAX_OBJECT_SIZE) {
@@ -188,7 +185,7 @@ async function commitGuarded<T>(
   write: (conditions: ConditionalHeaders) => Promise<T>,
 ): Promise<CommitOutcome<T>> {
   const { s3, bucket, key, abortSignal, capabilities } = context;
-  const current = await withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal });
+  const current = await headTarget(s3, bucket, key, abortSignal);
   const verdict = verdictFor(context, current);
   if (verdict !== 'copy') return { skipped: verdict, recordedMd5: current.recorded?.md5Base64 };
 
@@ -199,14 +196,14 @@ async function commitGuarded<T>(
         ? { IfNoneMatch: '*' }
         : { IfMatch: current.s3Etag };
     try {
-      return { written: await withRetry(() => write(conditions), { abortSignal }) };
+      return { written: await write(conditions) };
     } catch (error) {
       if (capabilities.conditionalWrites && isConditionalWriteRejection(error)) {
         capabilities.conditionalWrites = false;
         continue;
       }
       if (!isConditionalWriteConflict(error)) throw error;
-      const after = await withRetry(() => headTarget(s3, bucket, key, abortSignal), { abortSignal });
+      const after = await headTarget(s3, bucket, key, abortSignal);
       const settled = verdictFor(context, after);
       if (settled !== 'copy') return { skipped: settled, recordedMd5: after.recorded?.md5Base64 };
       throw new TargetChangedError(`s3://${bucket}/${key} was replaced by another writer during the copy; retry to re-evaluate`, { cause: error });
@@ -230,7 +227,7 @@ async function putSingleObject(context: CopyContext, readBody: Buffer | undefine
     readBody ??
     (snapshot.length === 0
       ? Buffer.alloc(0)
-      : await withRetry(() => readRange(blob, { offset: 0, count: snapshot.length, etag: snapshot.etag }, abortSignal), { abortSignal }));
+      : await readRange(blob, { offset: 0, count: snapshot.length, etag: snapshot.etag }, abortSignal));
   const md5Base64 = md5Base64Of(body);
   if (snapshot.contentMd5Base64 !== undefined && snapshot.contentMd5Base64 !== md5Base64) {
     throw new ContentMd5MismatchError(snapshot.contentMd5Base64, md5Base64);
@@ -286,17 +283,13 @@ async function createUpload(context: CopyContext, headers: ReturnType<typeof tar
   for (;;) {
     const algorithm = withChecksum ? capabilities.checksum : undefined;
     try {
-      const response = await withRetry(
-        () =>
-          s3.send(
-            new CreateMultipartUploadCommand({
-              Bucket: bucket,
-              Key: key,
-              ...headers,
-              ...(algorithm ? { ChecksumAlgorithm: algorithm, ChecksumType: 'FULL_OBJECT' } : {}),
-            }),
-            { abortSignal },
-          ),
+      const response = await s3.send(
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          ...headers,
+          ...(algorithm ? { ChecksumAlgorithm: algorithm, ChecksumType: 'FULL_OBJECT' } : {}),
+        }),
         { abortSignal },
       );
       if (!response.UploadId) throw new Error(`S3 returned no UploadId for s3://${bucket}/${key}`);
@@ -325,21 +318,17 @@ async function uploadPart(
 ): Promise<{ etag: string | undefined; checksumBase64: string | undefined; echoedChecksum: string | undefined }> {
   const { s3, bucket, key } = context;
   const checksumBase64 = algorithm ? await checksumOf(algorithm, data) : undefined;
-  const response = await withRetry(
-    () =>
-      s3.send(
-        new UploadPartCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber: partNumber,
-          Body: data,
-          ContentLength: data.length,
-          ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
-          ...checksumFields(algorithm, checksumBase64),
-        }),
-        { abortSignal },
-      ),
+  const response = await s3.send(
+    new UploadPartCommand({
+      Bucket: bucket,
+      Key: key,
+      UploadId: uploadId,
+      PartNumber: partNumber,
+      Body: data,
+      ContentLength: data.length,
+      ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+      ...checksumFields(algorithm, checksumBase64),
+    }),
     { abortSignal },
   );
   return { etag: response.ETag, checksumBase64, echoedChecksum: algorithm ? response[checksumField[algorithm]] : undefined };
@@ -447,7 +436,7 @@ async function putMultipart(context: CopyContext, partSize: number, concurrency:
   let checksum = echoedChecksum(outcome.written, algorithm, checksumBase64);
   if (algorithm && checksumBase64 && !checksum) {
     // Complete did not confirm our value (real S3 does): ask what the endpoint stored.
-    const stored = await withRetry(() => storedChecksum(s3, bucket, key, algorithm, abortSignal), { abortSignal });
+    const stored = await storedChecksum(s3, bucket, key, algorithm, abortSignal);
     if (stored.value === checksumBase64) checksum = { algorithm, value: checksumBase64 };
     else if (stored.value !== undefined) {
       throw new PermanentTransferError(

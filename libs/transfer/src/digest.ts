@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { BlobClient } from '@azure/storage-blob';
+import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
 import { ContentDigest } from './checksum.js';
 import { pipelineParts, splitIntoParts } from './pipeline.js';
 import { readRange, readSourceSnapshot } from './source.js';
-import { withRetry } from './retry.js';
 
 const DIGEST_RANGE_SIZE = 8 * 1024 * 1024;
 const DIGEST_CONCURRENCY = 4;
@@ -15,7 +15,7 @@ const DIGEST_CONCURRENCY = 4;
  */
 export async function digestBlob(options: { blob: BlobClient; abortSignal?: AbortSignal }): Promise<{ md5Base64: string; bytes: number; etag: string }> {
   const { blob, abortSignal } = options;
-  const snapshot = await withRetry(() => readSourceSnapshot(blob, abortSignal), { abortSignal });
+  const snapshot = await readSourceSnapshot(blob, abortSignal);
   const digest = new ContentDigest();
   await pipelineParts({
     parts: splitIntoParts(snapshot.length, DIGEST_RANGE_SIZE),
@@ -28,20 +28,29 @@ export async function digestBlob(options: { blob: BlobClient; abortSignal?: Abor
   return { md5Base64, bytes: snapshot.length, etag: snapshot.etag };
 }
 
-/** MD5 of an S3 object's bytes, streamed (a multipart ETag is never an MD5, so this reads the content). */
+/**
+ * MD5 of an S3 object's bytes, streamed (a multipart ETag is never an MD5, so this reads the content).
+ * A body cut off mid-stream resumes where it stopped, pinned to the first answer's ETag (the SDK
+ * retries requests, not a body it has already handed over), at most DOWNLOAD_RESUMES times.
+ */
 export async function digestObject(options: { s3: S3Client; bucket: string; key: string; abortSignal?: AbortSignal }): Promise<{ md5Base64: string; bytes: number }> {
   const { s3, bucket, key, abortSignal } = options;
-  return withRetry(
-    async () => {
-      const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
-      const md5 = createHash('md5');
-      let bytes = 0;
+  const md5 = createHash('md5');
+  let bytes = 0;
+  let version: { etag: string | undefined; length: number | undefined } | undefined;
+  for (let resumes = 0; ; resumes++) {
+    const resume = version ? { Range: `bytes=${bytes}-`, ...(version.etag ? { IfMatch: version.etag } : {}) } : {};
+    const response = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, ...resume }), { abortSignal });
+    version ??= { etag: response.ETag, length: response.ContentLength };
+    try {
       for await (const chunk of (response.Body ?? []) as AsyncIterable<Uint8Array>) {
         md5.update(chunk);
         bytes += chunk.length;
       }
       return { md5Base64: md5.digest('base64'), bytes };
-    },
-    { abortSignal },
-  );
+    } catch (error) {
+      if (abortSignal?.aborted || resumes >= DOWNLOAD_RESUMES) throw error;
+      if (version.length !== undefined && bytes >= version.length) return { md5Base64: md5.digest('base64'), bytes };
+    }
+  }
 }

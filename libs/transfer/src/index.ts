@@ -13,5 +13,5 @@ export {
   TargetChangedError,
 } from './errors.js';
 export { BACKUP_METADATA, decodeHeaderValue, encodeHeaderValue, recordedSourceOf, type RecordedSource } from './metadata.js';
-export { httpStatusOf, isRetryable } from './retry.js';
+export { httpStatusOf, isRetryable } from './classify.js';
 export type { ChecksumAlgorithm } from './checksum.js';

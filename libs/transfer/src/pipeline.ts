@@ -1,5 +1,4 @@
 import pLimit from 'p-limit';
-import { withRetry } from './retry.js';
 
 export interface PartRange {
   /** 1-based, as S3 numbers parts. */
@@ -55,7 +54,7 @@ export async function pipelineParts(options: {
   const runPart = async (index: number, part: PartRange) => {
     try {
       if (abortSignal.aborted) return;
-      const data = await withRetry(() => options.read(part, abortSignal), { abortSignal });
+      const data = await options.read(part, abortSignal);
       if (index > 0) await consumed[index - 1]?.promise;
       if (abortSignal.aborted) return;
       options.consumeInOrder(part, data);

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { checksumField, checksumOf, type ChecksumAlgorithm } from './checksum.js';
 import { stripQuotes } from './metadata.js';
 import type { PartRange } from './pipeline.js';
-import { httpStatusOf, withRetry } from './retry.js';
+import { httpStatusOf } from './classify.js';
 import type { SourceSnapshot } from './source.js';
 
 // A copy interrupted by a crash (a recycled Functions instance) resumes its open multipart upload on the
@@ -57,12 +57,8 @@ async function listUploadIds(target: Target, abortSignal: AbortSignal | undefine
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
   for (;;) {
-    const page = await withRetry(
-      () =>
-        target.s3.send(
-          new ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix: target.key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-          { abortSignal },
-        ),
+    const page = await target.s3.send(
+      new ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix: target.key, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
       { abortSignal },
     );
     for (const upload of page.Uploads ?? []) if (upload.Key === target.key && upload.UploadId) ids.push(upload.UploadId);
@@ -76,8 +72,8 @@ async function listParts(target: Target, uploadId: string, abortSignal: AbortSig
   const parts: Part[] = [];
   let marker: string | undefined;
   for (;;) {
-    const page = await withRetry(
-      () => target.s3.send(new ListPartsCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId, PartNumberMarker: marker }), { abortSignal }),
+    const page = await target.s3.send(
+      new ListPartsCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId, PartNumberMarker: marker }),
       { abortSignal },
     );
     parts.push(...(page.Parts ?? []));
@@ -89,7 +85,7 @@ async function listParts(target: Target, uploadId: string, abortSignal: AbortSig
 export async function abortUpload(target: Target, uploadId: string): Promise<void> {
   try {
     // Not tied to the caller's abortSignal: an aborted copy must still clean up.
-    await withRetry(() => target.s3.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(60_000) }));
+    await target.s3.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(60_000) });
   } catch {
     // Endpoints without AbortMultipartUpload (s3rver) keep the parts in their store; on real S3 a
     // lifecycle rule (AbortIncompleteMultipartUpload) is the backstop. Either way nothing is visible.

@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ChecksumAlgorithm } from './checksum.js';
-import { httpStatusOf } from './retry.js';
+import { httpStatusOf } from './classify.js';
 
 // What an S3 endpoint accepts, learned by trying and remembered per S3Client (one client = one endpoint).
 // Real S3 takes everything. Measured on the emulators this workspace runs:
@@ -53,12 +53,4 @@ export function isChecksumRejection(error: unknown): boolean {
 
 export function isConditionalWriteRejection(error: unknown): boolean {
   return rejectionMentioning(error, /if-none-match|if-match|conditional/i);
-}
-
-/** The target changed between our check and our conditional write. */
-export function isConditionalWriteConflict(error: unknown): boolean {
-  const status = httpStatusOf(error);
-  const name = (error as { name?: unknown } | null)?.name;
-  // 404 NoSuchKey: an If-Match write whose object was deleted meanwhile.
-  return status === 412 || status === 409 || name === 'PreconditionFailed' || name === 'ConditionalRequestConflict' || name === 'NoSuchKey';
 }

@@ -1,6 +1,7 @@
 import type { BlobClient } from '@azure/storage-blob';
+import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
+import { httpStatusOf, isAbortError } from './classify.js';
 import { SourceChangedError, SourceNotFoundError } from './errors.js';
-import { httpStatusOf, isAbortError } from './retry.js';
 
 /** One version of the source blob, as seen at the start of a copy; every read is pinned to its ETag. */
 export interface SourceSnapshot {
@@ -9,7 +10,6 @@ export interface SourceSnapshot {
   length: number;
   contentMd5Base64: string | undefined;
   lastModified: Date;
-  blobType: string | undefined;
   contentType: string | undefined;
   contentEncoding: string | undefined;
   contentLanguage: string | undefined;
@@ -34,7 +34,6 @@ interface BlobHeaders {
   etag?: string;
   lastModified?: Date;
   contentMD5?: Uint8Array;
-  blobType?: string;
   contentType?: string;
   contentEncoding?: string;
   contentLanguage?: string;
@@ -52,7 +51,6 @@ function snapshotOf(blob: BlobClient, headers: BlobHeaders, length: number | und
     length,
     contentMd5Base64: headers.contentMD5 && headers.contentMD5.length > 0 ? Buffer.from(headers.contentMD5).toString('base64') : undefined,
     lastModified: headers.lastModified,
-    blobType: headers.blobType,
     contentType: headers.contentType,
     contentEncoding: headers.contentEncoding,
     contentLanguage: headers.contentLanguage,
@@ -93,7 +91,7 @@ export async function readSourceSnapshotWithSmallBody(
 ): Promise<{ snapshot: SourceSnapshot; body: Buffer | undefined }> {
   let response;
   try {
-    response = await blob.download(0, maxBodyBytes, { abortSignal, maxRetryRequests: 3 });
+    response = await blob.download(0, maxBodyBytes, { abortSignal, maxRetryRequests: DOWNLOAD_RESUMES });
   } catch (error) {
     if (httpStatusOf(error) === 416 || blobErrorCode(error) === 'InvalidRange') {
       const snapshot = await readSourceSnapshot(blob, abortSignal);
@@ -109,7 +107,6 @@ export async function readSourceSnapshotWithSmallBody(
     etag: response.etag,
     lastModified: response.lastModified,
     contentMD5: response.blobContentMD5,
-    blobType: response.blobType,
     contentType: response.contentType,
     contentEncoding: response.contentEncoding,
     contentLanguage: response.contentLanguage,
@@ -141,9 +138,9 @@ export function asSourceChange(error: unknown, blob: BlobClient): unknown {
   return error;
 }
 
+/** Azure's answer held fewer (or more) bytes than asked for, after the SDK's own resumes (DOWNLOAD_RESUMES). Retryable. */
 class TruncatedReadError extends Error {
   override name = 'TruncatedReadError';
-  readonly code = 'TruncatedRead';
 }
 
 /**
@@ -156,7 +153,7 @@ export async function readRange(
   abortSignal: AbortSignal | undefined,
 ): Promise<Buffer> {
   try {
-    const response = await blob.download(range.offset, range.count, { conditions: { ifMatch: range.etag }, abortSignal, maxRetryRequests: 3 });
+    const response = await blob.download(range.offset, range.count, { conditions: { ifMatch: range.etag }, abortSignal, maxRetryRequests: DOWNLOAD_RESUMES });
     const body = response.readableStreamBody;
     if (!body) throw new Error('Azure download returned no body stream');
     return await readExactly(body, range.count, range.offset);

@@ -1,7 +1,7 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { checksumField, type ChecksumAlgorithm } from './checksum.js';
 import { recordedSourceOf, stripQuotes, type RecordedSource } from './metadata.js';
-import { httpStatusOf } from './retry.js';
+import { httpStatusOf } from './classify.js';
 
 export interface TargetState {
   /** The object's own S3 ETag (for If-Match), undefined when there is no object. */

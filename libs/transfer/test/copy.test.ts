@@ -303,7 +303,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     expect(commands).not.toContain('AbortMultipartUploadCommand');
     if (flavour === 'moto') expect(await openUploads(client, bucket, key)).toBe(1);
 
-    // Five 503s on one part: more than the SDK's own three attempts, fewer than ours on top.
+    // Five 503s on one part: more than the SDK's default three tries, fewer than the seven of S3_RETRY.
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 503, times: 5 });
     expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize })).toMatchObject({ outcome: 'copied', parts: 3 });
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
@@ -404,6 +404,18 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     faults.failNext({ service: 's3', method: 'HEAD', pathIncludes: encodeURIComponent('head-403.txt'), status: 403 });
     expect(await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key } })).toMatchObject({ outcome: 'copied' });
     expect((await readObject(shared, bucket, key)).equals(data)).toBe(true);
+  });
+
+  it('digestObject resumes an S3 download cut mid-body where it stopped', async () => {
+    const key = `backup/digest-cut-${flavour}.bin`;
+    const data = bytes(3 * MiB);
+    await shared.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data }));
+    const faults = faultsOf(cloud);
+    const before = faults.traffic('s3').responseBytes;
+    faults.failNext({ service: 's3', method: 'GET', pathIncludes: 'digest-cut-', status: 200, afterBytes: 1 * MiB });
+    expect(await digestObject({ s3: shared, bucket, key })).toEqual({ md5Base64: md5Of(data), bytes: data.length });
+    // The resume asked for the rest only: about 3 MiB crossed the wire, not 4.
+    expect(faults.traffic('s3').responseBytes - before).toBeLessThan(3.5 * MiB);
   });
 
   it('survives Azure 5xx answers and a download cut mid-range', async () => {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { AZURE_STORAGE_RETRY, S3_RETRY } from '@blobferry/retry-policy';
 
 export interface CloudEndpoints {
   azure: { connectionString: string };
@@ -9,8 +10,10 @@ export interface CloudEndpoints {
 
 export const MiB = 1024 * 1024;
 
+/** Configured as production configures its clients, with blobferry's retry policy. */
 export function s3ClientFor(stack: CloudEndpoints): S3Client {
   return new S3Client({
+    ...S3_RETRY,
     endpoint: stack.aws.s3Endpoint,
     region: stack.aws.region,
     forcePathStyle: true,
@@ -19,7 +22,8 @@ export function s3ClientFor(stack: CloudEndpoints): S3Client {
 }
 
 export async function freshContainer(stack: CloudEndpoints): Promise<ContainerClient> {
-  const container = BlobServiceClient.fromConnectionString(stack.azure.connectionString).getContainerClient(`t${randomUUID().replaceAll('-', '')}`);
+  const service = BlobServiceClient.fromConnectionString(stack.azure.connectionString, { retryOptions: AZURE_STORAGE_RETRY });
+  const container = service.getContainerClient(`t${randomUUID().replaceAll('-', '')}`);
   await container.create();
   return container;
 }
