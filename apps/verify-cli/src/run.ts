@@ -1,9 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
-import { ConfigurationError, EXIT_CODES, type ExitCode } from './cli-errors.js';
+import { EXIT_CODES, EXIT_CODES_HELP, RuntimeFailure, type ExitCode } from './cli-errors.js';
 import { credentialsCommand } from './commands/credentials.js';
 import { backfillCommand, verifyCommand } from './commands/verify.js';
-import { LocalStackError } from './local-stack.js';
 
 /** Commander's own exits (usage errors) become exit code 2, help and version 0, and all output goes to `io`. */
 function routeThroughIo(command: Command, io: CliIo): void {
@@ -18,7 +17,8 @@ function routeThroughIo(command: Command, io: CliIo): void {
 export function createProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('blobferry')
     .description('Verify, repair and backfill the S3 backup of an Azure Blob Storage container')
-    .showHelpAfterError('(add --help for the options)');
+    .showHelpAfterError('(add --help for the options)')
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
   program.addCommand(verifyCommand(io, setExitCode));
   program.addCommand(backfillCommand(io, setExitCode));
   program.addCommand(credentialsCommand());
@@ -40,11 +40,10 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
       // commander already printed its message; help and version are not errors.
       return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }
-    if (error instanceof ConfigurationError || error instanceof LocalStackError) {
-      io.stderr.write(`blobferry: ${error.message}\n`);
-      return EXIT_CODES.usage;
-    }
     io.stderr.write(`blobferry: ${error instanceof Error ? error.message : String(error)}\n`);
-    return EXIT_CODES.usage;
+    // verify and backfill throw a RuntimeFailure when a run could not complete. Everything else is a
+    // ConfigurationError, a LocalStackError, or `credentials`' exchange refused (the identity, its trust
+    // or its settings): all up front, all fixed by changing the configuration.
+    return error instanceof RuntimeFailure ? EXIT_CODES.runtime : EXIT_CODES.usage;
   }
 }

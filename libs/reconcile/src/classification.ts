@@ -1,17 +1,14 @@
-import type { SourceBlob } from '../listing/source-listing.js';
-import type { TargetObject } from '../listing/target-listing.js';
+import type { RecordedSource } from '@blobferry/transfer';
+import type { SourceBlob } from './listing/source-listing.js';
+import type { TargetObject } from './listing/target-listing.js';
 
-export const DIFFERENCE_KINDS = ['missing', 'extra', 'sizeMismatch', 'checksumMismatch', 'stale', 'unverifiable'] as const;
+/**
+ * Every way a name can differ between the container and its backup. `error`: a request about this one
+ * object failed (a HEAD refused, a blob deleted mid-run), so it could not be classified; the run goes on.
+ */
+export const DIFFERENCE_KINDS = ['missing', 'extra', 'sizeMismatch', 'checksumMismatch', 'stale', 'unverifiable', 'error'] as const;
 export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
 export type Classification = 'inSync' | DifferenceKind;
-
-/** The S3 user metadata the transfer writes (mirrors BACKUP_METADATA of @blobferry/transfer). */
-export interface RecordedSource {
-  /** ETag of the blob version the copy read. */
-  sourceEtag: string | undefined;
-  /** Base64 MD5 of the bytes the copy streamed. */
-  sourceMd5Base64: string | undefined;
-}
 
 const SINGLE_PART_ETAG = /^[0-9a-f]{32}$/i;
 
@@ -38,19 +35,22 @@ export function classifyFromListings(source: SourceBlob | undefined, target: Tar
   return 'needsHead';
 }
 
-/** Classification once the object's recorded source version and MD5 are known (sizes already agree). */
+/**
+ * Classification once the object's recorded source version and MD5 are known (sizes already agree),
+ * as libs/transfer's `recordedSourceOf` reads them from its metadata.
+ */
 export function classifyWithRecord(source: SourceBlob, target: TargetObject, record: RecordedSource): Classification {
-  if (record.sourceEtag !== undefined && unquoted(record.sourceEtag) !== unquoted(source.etag)) return 'stale';
+  if (record.etag !== undefined && unquoted(record.etag) !== unquoted(source.etag)) return 'stale';
   const etagMd5 = md5FromEtag(target.etag);
-  const targetMd5s = [etagMd5, record.sourceMd5Base64].filter((md5): md5 is string => md5 !== undefined);
+  const targetMd5s = [etagMd5, record.md5Base64].filter((md5): md5 is string => md5 !== undefined);
   // The stored bytes' MD5 (single-part ETag) disagreeing with what the copy streamed means the object changed since.
-  if (etagMd5 && record.sourceMd5Base64 && etagMd5 !== record.sourceMd5Base64) return 'checksumMismatch';
+  if (etagMd5 && record.md5Base64 && etagMd5 !== record.md5Base64) return 'checksumMismatch';
   if (!source.md5Base64 || targetMd5s.length === 0) return 'unverifiable';
   return targetMd5s.every((md5) => md5 === source.md5Base64) ? 'inSync' : 'checksumMismatch';
 }
 
 /** Classification from hashing both sides' bytes (`--deep`); `stale` and size evidence stand as found. */
 export function classifyFromDigests(shallow: Classification, sourceMd5Base64: string, targetMd5Base64: string): Classification {
-  if (shallow === 'stale' || shallow === 'sizeMismatch' || shallow === 'missing' || shallow === 'extra') return shallow;
+  if (shallow === 'stale' || shallow === 'sizeMismatch' || shallow === 'missing' || shallow === 'extra' || shallow === 'error') return shallow;
   return sourceMd5Base64 === targetMd5Base64 ? 'inSync' : 'checksumMismatch';
 }

@@ -1,24 +1,26 @@
-import { backupKeyFor } from '@blobferry/transfer';
-import { ConfigurationError } from '../cli-errors.js';
+import { backupKeyRootFor, type KeyLayout } from '@blobferry/transfer';
 
-export type KeyLayout = 'account/container/blob' | 'container/blob' | 'blob';
-
-/** Every layout maps a blob name to `root + name`, so both listings share one order and one prefix. */
+/**
+ * Where a container's blobs live in S3. Every layout maps a blob name to `root + name` (see
+ * libs/transfer's `backupKeyRootFor`), so both listings share one order and one prefix.
+ */
 export interface KeyMapping {
   root: string;
   keyOf(name: string): string;
   nameOf(key: string): string;
 }
 
-export function keyMappingFor(o: { account: string; container: string; targetPrefix: string; layout: KeyLayout }): KeyMapping {
-  const probe = 'probe';
-  const probeKey = backupKeyFor(
-    { account: o.account, container: o.container, blobName: probe },
-    { prefix: o.targetPrefix, layout: o.layout },
+export function keyMappingFor(o: { account: string; container: string; targetPrefix?: string; layout?: KeyLayout }): KeyMapping {
+  const root = backupKeyRootFor(
+    { account: o.account, container: o.container },
+    { ...(o.targetPrefix !== undefined ? { prefix: o.targetPrefix } : {}), ...(o.layout ? { layout: o.layout } : {}) },
   );
-  if (!probeKey.endsWith(probe)) {
-    throw new ConfigurationError(`Key layout ${o.layout} does not end keys with the blob name; verify cannot map it.`);
-  }
-  const root = probeKey.slice(0, -probe.length);
-  return { root, keyOf: (name) => root + name, nameOf: (key) => key.slice(root.length) };
+  return {
+    root,
+    keyOf: (name) => root + name,
+    nameOf: (key) => {
+      if (!key.startsWith(root)) throw new Error(`S3 key ${JSON.stringify(key)} is not under the key root ${JSON.stringify(root)}`);
+      return key.slice(root.length);
+    },
+  };
 }

@@ -1,81 +1,94 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
-import { BACKUP_METADATA, digestBlob, digestObject } from '@blobferry/transfer';
+import { digestBlob, digestObject, recordedSourceOf, type RecordedSource } from '@blobferry/transfer';
 import pLimit from 'p-limit';
-import { mergeJoin, type ListedPair } from '../listing/merge-join.js';
-import type { SourceBlob } from '../listing/source-listing.js';
-import type { TargetObject } from '../listing/target-listing.js';
 import {
   classifyFromDigests,
   classifyFromListings,
   classifyWithRecord,
+  DIFFERENCE_KINDS,
   type Classification,
   type DifferenceKind,
-  type RecordedSource,
 } from './classification.js';
+import { ObjectRequestFailed, requestFor, type ObjectError } from './failures.js';
 import type { KeyMapping } from './key-mapping.js';
-import { repairDifference, type RepairOptions, type RepairResult } from './repair.js';
+import { mergeJoin, type ListedPair } from './listing/merge-join.js';
+import type { SourceBlob } from './listing/source-listing.js';
+import type { TargetObject } from './listing/target-listing.js';
 import { mapInOrder } from './ordered-window.js';
+import { repairDifference, type RepairOptions, type RepairResult } from './repair/repair.js';
 import { planShards } from './shards.js';
 
-export interface VerifyBackupOptions {
-  source: { container: ContainerClient; prefix: string };
+export interface ReconcileOptions {
+  /** The container and, optionally, the blob name prefix to reconcile. */
+  source: { container: ContainerClient; prefix?: string };
   target: { s3: S3Client; bucket: string };
+  /** Where the container's blobs live in the bucket (`keyMappingFor`). */
   keys: KeyMapping;
   /** Hash both sides' bytes for every pair present on both sides. */
   deep?: boolean;
-  /** Object requests (HEAD, digests, copies) in flight at once. */
+  /** Object requests (HEAD, digests, copies, queue messages) in flight at once (default 16). */
   concurrency?: number;
   /** Mend what differs (here, or through the backup queue); `dryRun` only says what it would do. */
   repair?: RepairOptions;
+  /** Each difference as it is found (repaired already, with `repair`). */
   onDifference?: (difference: Difference) => void;
-  onProgress?: (progress: VerifyProgress) => void;
+  onProgress?: (progress: ReconcileProgress) => void;
   abortSignal?: AbortSignal;
 }
 
-export interface VerifyProgress {
+export interface ReconcileProgress {
   objects: number;
   bytes: number;
 }
 
 export interface Difference {
-  /** The S3 key (key layout root + blob name). */
+  /** The S3 key (key mapping root + blob name). */
   key: string;
   kind: DifferenceKind;
   source: SourceBlob | undefined;
-  target: (TargetObject & Partial<RecordedSource>) | undefined;
+  target: TargetObject | undefined;
+  /** What the object's metadata says of the blob version it holds, when it was read (HEAD). */
+  recorded?: RecordedSource;
+  /** With kind `error`: the request about this object that failed, and why. */
+  error?: ObjectError;
   repair?: RepairResult;
 }
 
-export type VerifyCounts = Record<Classification, number>;
+export type ReconcileCounts = Record<Classification, number>;
 
-export interface VerifySummary extends VerifyCounts {
+export interface ReconcileSummary extends ReconcileCounts {
   repaired: number;
-  /** Messages written to the backup queue (`--via-queue`, backfill). */
+  /** Messages written to the backup queue (`repair.viaQueue`, backfill). */
   enqueued: number;
   /** Differences whose message from an earlier run is still queued (not enqueued again). */
   alreadyQueued: number;
-  /** Differences still there after the run (all of them without `--repair`). */
+  /** Differences still there after the run (all of them without `repair`). */
   remaining: number;
   durationMs: number;
 }
 
 const SHARDS_IN_PARALLEL = 4;
 
-async function readRecord(s3: S3Client, bucket: string, key: string, abortSignal?: AbortSignal): Promise<RecordedSource> {
+async function readRecord(s3: S3Client, bucket: string, key: string, abortSignal: AbortSignal): Promise<RecordedSource> {
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
-  const metadata = head.Metadata ?? {};
-  return { sourceEtag: metadata[BACKUP_METADATA.sourceEtag], sourceMd5Base64: metadata[BACKUP_METADATA.sourceMd5] };
+  return recordedSourceOf(head.Metadata);
 }
 
 /**
  * Reconciles the container (under `prefix`) with its backup: both sides listed as sorted streams per
  * shard and merge-joined, each name classified with as little I/O as the evidence allows, and, when
  * asked, repaired. Differences are reported as they are found; the summary counts everything.
+ *
+ * A request about one object that fails (refused, or the object or blob gone mid-run) makes that
+ * object an `error` difference and the run goes on. A listing that fails, or a service that stops
+ * answering, rejects with a ReconcileRequestError (its `cause` is the SDK's error); a listing out of
+ * order rejects with a ListingOrderError.
  */
-export async function verifyBackup(options: VerifyBackupOptions): Promise<VerifySummary> {
+export async function reconcile(options: ReconcileOptions): Promise<ReconcileSummary> {
   const started = performance.now();
   const { container } = options.source;
+  const prefix = options.source.prefix ?? '';
   const { s3, bucket } = options.target;
   const { keys } = options;
   // One failing shard stops the others instead of leaving their requests running.
@@ -83,41 +96,60 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verify
   const abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, stopAll.signal]) : stopAll.signal;
   const concurrency = options.concurrency ?? 16;
   const objectRequests = pLimit(concurrency);
-  const counts: VerifyCounts = {
-    inSync: 0, missing: 0, extra: 0, sizeMismatch: 0, checksumMismatch: 0, stale: 0, unverifiable: 0,
-  };
-  const progress: VerifyProgress = { objects: 0, bytes: 0 };
+  const counts = Object.fromEntries(['inSync', ...DIFFERENCE_KINDS].map((kind) => [kind, 0])) as ReconcileCounts;
+  const progress: ReconcileProgress = { objects: 0, bytes: 0 };
   let repaired = 0;
   let enqueued = 0;
   let alreadyQueued = 0;
   let remaining = 0;
 
+  /** The shallow (and with `deep`, the content) verdict on one pair, with the metadata read for it. */
+  async function evidenceFor(pair: ListedPair, key: string): Promise<{ kind: Classification; record?: RecordedSource; bytes: number }> {
+    const { source, target } = pair;
+    const shallow = classifyFromListings(source, target);
+    if (!source || !target) {
+      if (shallow === 'needsHead') throw new Error(`unreachable: ${key} needs a HEAD without a pair`);
+      return { kind: shallow, bytes: source?.size ?? target?.size ?? 0 };
+    }
+    let record: RecordedSource | undefined;
+    let kind: Classification;
+    if (shallow === 'needsHead') {
+      record = await objectRequests(() => requestFor('s3', 'head', `s3://${bucket}/${key}`, () => readRecord(s3, bucket, key, abortSignal)));
+      kind = classifyWithRecord(source, target, record);
+    } else {
+      kind = shallow;
+    }
+    if (!options.deep) return { kind, ...(record ? { record } : {}), bytes: source.size };
+    const [sourceDigest, targetDigest] = await Promise.all([
+      objectRequests(() => requestFor('azure', 'digest', `blob ${JSON.stringify(pair.name)}`, () => digestBlob({ blob: container.getBlobClient(pair.name), abortSignal }))),
+      objectRequests(() => requestFor('s3', 'digest', `s3://${bucket}/${key}`, () => digestObject({ s3, bucket, key, abortSignal }))),
+    ]);
+    return {
+      kind: classifyFromDigests(kind, sourceDigest.md5Base64, targetDigest.md5Base64),
+      ...(record ? { record } : {}),
+      bytes: sourceDigest.bytes + targetDigest.bytes,
+    };
+  }
+
   async function classify(pair: ListedPair): Promise<Difference | undefined> {
     const key = keys.keyOf(pair.name);
     const { source, target } = pair;
-    let record: RecordedSource | undefined;
-    let kind = classifyFromListings(source, target);
-    if (kind === 'needsHead' && source && target) {
-      record = await objectRequests(() => readRecord(s3, bucket, key, abortSignal));
-      kind = classifyWithRecord(source, target, record);
-    }
-    if (options.deep && source && target && kind !== 'needsHead') {
-      const shallow: Classification = kind;
-      const [sourceDigest, targetDigest] = await Promise.all([
-        objectRequests(() => digestBlob({ blob: container.getBlobClient(pair.name), abortSignal })),
-        objectRequests(() => digestObject({ s3, bucket, key, abortSignal })),
-      ]);
-      kind = classifyFromDigests(shallow, sourceDigest.md5Base64, targetDigest.md5Base64);
-      progress.bytes += sourceDigest.bytes + targetDigest.bytes;
-    } else {
+    let difference: Difference;
+    try {
+      const evidence = await evidenceFor(pair, key);
+      progress.bytes += evidence.bytes;
+      counts[evidence.kind] += 1;
+      if (evidence.kind === 'inSync') return undefined;
+      difference = { key, kind: evidence.kind, source, target, ...(evidence.record ? { recorded: evidence.record } : {}) };
+    } catch (failure) {
+      if (!(failure instanceof ObjectRequestFailed)) throw failure;
       progress.bytes += source?.size ?? target?.size ?? 0;
+      counts.error += 1;
+      difference = { key, kind: 'error', source, target, error: failure.detail };
+    } finally {
+      progress.objects += 1;
+      options.onProgress?.(progress);
     }
-    if (kind === 'needsHead') throw new Error(`unreachable: ${key} left unclassified`);
-    progress.objects += 1;
-    counts[kind] += 1;
-    options.onProgress?.(progress);
-    if (kind === 'inSync') return undefined;
-    const difference: Difference = { key, kind, source, target: target && { ...target, ...record } };
     const repair = options.repair;
     if (repair) {
       difference.repair = await objectRequests(() => repairDifference({ difference, container, s3, bucket, ...repair, abortSignal }));
@@ -125,9 +157,9 @@ export async function verifyBackup(options: VerifyBackupOptions): Promise<Verify
     return difference;
   }
 
-  const shards = await planShards({ container, target: { s3, bucket }, keys, prefix: options.source.prefix, abortSignal });
-  const shardRuns = pLimit(SHARDS_IN_PARALLEL);
   try {
+    const shards = await planShards({ container, target: { s3, bucket }, keys, prefix, abortSignal });
+    const shardRuns = pLimit(SHARDS_IN_PARALLEL);
     await Promise.all(
       shards.map((shard) =>
         shardRuns(async () => {

@@ -1,8 +1,9 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { listSourceBlobs, listSourceTopLevel, type SourceBlob } from '../listing/source-listing.js';
-import { listTargetObjects, listTargetTopLevel, type TargetLocation, type TargetObject } from '../listing/target-listing.js';
-import { compareUtf8, inUtf8Order } from '../listing/utf8-order.js';
+import { listingFor, requestFor } from './failures.js';
 import type { KeyMapping } from './key-mapping.js';
+import { listSourceBlobs, listSourceTopLevel, type SourceBlob } from './listing/source-listing.js';
+import { listTargetObjects, listTargetTopLevel, type TargetLocation, type TargetObject } from './listing/target-listing.js';
+import { compareUtf8, inUtf8Order } from './listing/utf8-order.js';
 
 /** A slice of the name space whose two listings can be merged independently of the others. */
 export interface Shard {
@@ -15,14 +16,24 @@ async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
 }
 
+/** What a listing reads, for messages: never the container URL, which may carry a SAS. */
+function sourceSubject(container: ContainerClient, prefix: string): string {
+  return `container ${JSON.stringify(container.containerName)} under ${JSON.stringify(prefix)}`;
+}
+
+function targetSubject(target: TargetLocation, keyPrefix: string): string {
+  return `s3://${target.bucket}/${keyPrefix}`;
+}
+
 function flatShard(
   o: { container: ContainerClient; target: TargetLocation; keys: KeyMapping; abortSignal?: AbortSignal },
   prefix: string,
 ): Shard {
   return {
     label: prefix,
-    sources: () => inUtf8Order((listed) => listSourceBlobs(o.container, listed, o.abortSignal), prefix),
-    targets: () => listTargetObjects(o.target, o.keys.keyOf(prefix), o.abortSignal),
+    sources: () =>
+      listingFor('azure', sourceSubject(o.container, prefix), inUtf8Order((listed) => listSourceBlobs(o.container, listed, o.abortSignal), prefix)),
+    targets: () => listingFor('s3', targetSubject(o.target, o.keys.keyOf(prefix)), listTargetObjects(o.target, o.keys.keyOf(prefix), o.abortSignal)),
   };
 }
 
@@ -40,8 +51,8 @@ export async function planShards(o: {
   abortSignal?: AbortSignal;
 }): Promise<Shard[]> {
   const [sourceLevel, targetLevel] = await Promise.all([
-    listSourceTopLevel(o.container, o.prefix, o.abortSignal),
-    listTargetTopLevel(o.target, o.keys.keyOf(o.prefix), o.abortSignal),
+    requestFor('azure', 'list', sourceSubject(o.container, o.prefix), () => listSourceTopLevel(o.container, o.prefix, o.abortSignal)),
+    requestFor('s3', 'list', targetSubject(o.target, o.keys.keyOf(o.prefix)), () => listTargetTopLevel(o.target, o.keys.keyOf(o.prefix), o.abortSignal)),
   ]);
   if (!sourceLevel || !targetLevel) return [flatShard(o, o.prefix)];
   const folders = new Set([...sourceLevel.prefixes, ...targetLevel.prefixes.map((key) => o.keys.nameOf(key))]);

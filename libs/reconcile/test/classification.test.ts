@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import type { RecordedSource } from '@blobferry/transfer';
+import { classifyFromDigests, classifyFromListings, classifyWithRecord, md5FromEtag } from '../src/classification.js';
 import type { SourceBlob } from '../src/listing/source-listing.js';
 import type { TargetObject } from '../src/listing/target-listing.js';
-import { classifyFromDigests, classifyFromListings, classifyWithRecord, md5FromEtag } from '../src/verify/classification.js';
 
 const md5Hex = '5d41402abc4b2a76b9719d911017c592';
 const md5Base64 = Buffer.from(md5Hex, 'hex').toString('base64');
@@ -9,6 +10,7 @@ const otherBase64 = Buffer.from('0'.repeat(32), 'hex').toString('base64');
 const source = (over: Partial<SourceBlob> = {}): SourceBlob => ({
   name: 'n', etag: '"0x8DC"', size: 5, md5Base64, lastModified: new Date('2026-01-01T00:00:00Z'), ...over,
 });
+const record = (etag: string | undefined, md5: string | undefined): RecordedSource => ({ etag, md5Base64: md5, lastModified: undefined, sequencer: undefined });
 const target = (over: Partial<TargetObject> = {}): TargetObject => ({
   key: 'k', size: 5, etag: md5Hex, lastModified: new Date('2026-01-01T00:00:01Z'), ...over,
 });
@@ -39,20 +41,20 @@ describe('shallow classification from the listings', () => {
 
 describe('classification with the recorded source version', () => {
   it('is stale when the recorded source ETag is not the blob\'s (quotes aside)', () => {
-    expect(classifyWithRecord(source(), target(), { sourceEtag: '0x8DB', sourceMd5Base64: md5Base64 })).toBe('stale');
-    expect(classifyWithRecord(source(), target(), { sourceEtag: '0x8DC', sourceMd5Base64: md5Base64 })).toBe('inSync');
+    expect(classifyWithRecord(source(), target(), record('0x8DB', md5Base64))).toBe('stale');
+    expect(classifyWithRecord(source(), target(), record('0x8DC', md5Base64))).toBe('inSync');
   });
 
   it('compares Content-MD5 with the recorded MD5 and the single-part ETag', () => {
     const multipart = target({ etag: 'abc-2' });
-    expect(classifyWithRecord(source(), multipart, { sourceEtag: '0x8DC', sourceMd5Base64: md5Base64 })).toBe('inSync');
-    expect(classifyWithRecord(source(), multipart, { sourceEtag: '0x8DC', sourceMd5Base64: otherBase64 })).toBe('checksumMismatch');
-    expect(classifyWithRecord(source(), target({ etag: '0'.repeat(32) }), { sourceEtag: '0x8DC', sourceMd5Base64: md5Base64 })).toBe('checksumMismatch');
+    expect(classifyWithRecord(source(), multipart, record('0x8DC', md5Base64))).toBe('inSync');
+    expect(classifyWithRecord(source(), multipart, record('0x8DC', otherBase64))).toBe('checksumMismatch');
+    expect(classifyWithRecord(source(), target({ etag: '0'.repeat(32) }), record('0x8DC', md5Base64))).toBe('checksumMismatch');
   });
 
   it('is unverifiable when either side has no MD5', () => {
-    expect(classifyWithRecord(source({ md5Base64: undefined }), target({ etag: 'abc-2' }), { sourceEtag: '0x8DC', sourceMd5Base64: md5Base64 })).toBe('unverifiable');
-    expect(classifyWithRecord(source(), target({ etag: 'abc-2' }), { sourceEtag: undefined, sourceMd5Base64: undefined })).toBe('unverifiable');
+    expect(classifyWithRecord(source({ md5Base64: undefined }), target({ etag: 'abc-2' }), record('0x8DC', md5Base64))).toBe('unverifiable');
+    expect(classifyWithRecord(source(), target({ etag: 'abc-2' }), record(undefined, undefined))).toBe('unverifiable');
   });
 
   it('lets --deep digests decide content, keeping stale and size evidence', () => {

@@ -54,7 +54,7 @@ describe('project graph', () => {
     }
     expect(wrongWay).toEqual([]);
     expect(cycleIn(graph.nodes, graph.dependencies)).toBeUndefined();
-    expect(Object.keys(graph.nodes)).toEqual(expect.arrayContaining(['@blobferry/transfer', '@blobferry/verify-cli']));
+    expect(Object.keys(graph.nodes)).toEqual(expect.arrayContaining(['@blobferry/transfer', '@blobferry/reconcile', '@blobferry/verify-cli']));
   });
 });
 

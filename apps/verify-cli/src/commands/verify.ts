@@ -1,15 +1,11 @@
+import { keyMappingFor, openQueueJournal, queueRepair, reconcile, type QueueRepair, type RepairOptions } from '@blobferry/reconcile';
 import { Command, Option } from 'commander';
 import type { CliIo } from '../cli-io.js';
-import { ConfigurationError, EXIT_CODES, type ExitCode } from '../cli-errors.js';
+import { EXIT_CODES, EXIT_CODES_HELP, type ExitCode } from '../cli-errors.js';
 import { createProgressDisplay } from '../output/progress.js';
 import { createReporter } from '../output/reporters.js';
 import { createContainerClient, createQueueClient, createS3Client, describeSource } from '../verify/clients.js';
 import { explainFailure } from '../verify/failure-hints.js';
-import { keyMappingFor } from '../verify/key-mapping.js';
-import { openQueueJournal } from '../verify/queue-journal.js';
-import { queueRepair, type QueueRepair } from '../verify/queue-repair.js';
-import type { RepairOptions } from '../verify/repair.js';
-import { verifyBackup } from '../verify/verify-backup.js';
 import { DEFAULT_JOURNAL_PATH, resolveVerifyConfig, type VerifyConfig, type VerifyFlags } from '../verify/verify-config.js';
 
 /** A queue message of an earlier run counts as still waiting for this long (then the blob is enqueued again). */
@@ -42,13 +38,14 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
       targetPrefix: config.targetPrefix,
       layout: config.keyLayout,
     });
-    const targets = { source: describeSource(container, config.prefix), target: `s3://${config.bucket}/${keys.keyOf(config.prefix)}` };
+    const source = describeSource(container, config.prefix);
+    const targets = { source, target: `s3://${config.bucket}/${keys.keyOf(config.prefix)}` };
     const reporter = createReporter(config.format, io, targets, config.repair !== undefined);
     const progress = createProgressDisplay(io, config.progress);
     const repair = await repairOptions(config, container);
     let summary;
     try {
-      summary = await verifyBackup({
+      summary = await reconcile({
         source: { container, prefix: config.prefix },
         target: { s3, bucket: config.bucket },
         keys,
@@ -59,7 +56,7 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
         onProgress: (update) => progress.update(update),
       });
     } catch (error) {
-      throw new ConfigurationError(explainFailure(error), { cause: error });
+      throw explainFailure(error, { s3Endpoint: config.s3Endpoint, region: config.region, source });
     } finally {
       progress.stop();
     }
@@ -110,9 +107,11 @@ export function verifyCommand(io: CliIo, setExitCode: (code: ExitCode) => void):
       .option('--via-queue', 'with --repair: enqueue one message per blob for the backup Function fleet instead of copying here')
       .option('--dry-run', 'with --repair: list what would be done, change nothing')
       .option('--delete-extra', 'with --repair: delete objects S3 has and Azure does not (never with --via-queue)'),
-  ).action(async (flags: VerifyFlags) => {
-    setExitCode(await runVerify(flags, io));
-  });
+  )
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+    .action(async (flags: VerifyFlags) => {
+      setExitCode(await runVerify(flags, io));
+    });
 }
 
 export function backfillCommand(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
@@ -122,7 +121,9 @@ export function backfillCommand(io: CliIo, setExitCode: (code: ExitCode) => void
         'Back up an existing estate through the Function fleet: one queue message per blob that S3 lacks or holds stale (verify --repair --via-queue)',
       ),
     ).option('--dry-run', 'list what would be enqueued, send nothing'),
-  ).action(async (flags: VerifyFlags) => {
-    setExitCode(await runVerify({ ...flags, repair: true, viaQueue: true }, io));
-  });
+  )
+    .addHelpText('after', `\n${EXIT_CODES_HELP}`)
+    .action(async (flags: VerifyFlags) => {
+      setExitCode(await runVerify({ ...flags, repair: true, viaQueue: true }, io));
+    });
 }

@@ -1,8 +1,8 @@
+import type { ReconcileProgress } from '@blobferry/reconcile';
 import type { CliIo } from '../cli-io.js';
-import type { VerifyProgress } from '../verify/verify-backup.js';
 
 export interface ProgressDisplay {
-  update(progress: VerifyProgress): void;
+  update(progress: ReconcileProgress): void;
   stop(): void;
 }
 
@@ -26,7 +26,7 @@ export function createProgressDisplay(io: CliIo, mode: 'auto' | 'always' | 'neve
   const terminal = io.stderr.isTTY === true;
   if (mode === 'never' || (mode === 'auto' && !terminal)) return { update: () => undefined, stop: () => undefined };
   const started = performance.now();
-  let latest: VerifyProgress = { objects: 0, bytes: 0 };
+  let latest: ReconcileProgress = { objects: 0, bytes: 0 };
   const render = () => {
     const seconds = Math.max((performance.now() - started) / 1000, 0.001);
     const line =

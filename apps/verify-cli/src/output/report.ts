@@ -1,4 +1,4 @@
-import type { Difference, VerifySummary } from '../verify/verify-backup.js';
+import type { Difference, ReconcileSummary } from '@blobferry/reconcile';
 
 export type OutputFormat = 'table' | 'json' | 'ndjson';
 
@@ -10,7 +10,7 @@ export interface RunTargets {
 
 /** The `--json` / `--ndjson` shape of a difference: plain JSON, ISO dates, `null` for the absent side. */
 export function differenceJson(difference: Difference) {
-  const { source, target } = difference;
+  const { source, target, recorded } = difference;
   return {
     key: difference.key,
     kind: difference.kind,
@@ -23,15 +23,16 @@ export function differenceJson(difference: Difference) {
           size: target.size,
           etag: target.etag,
           lastModified: target.lastModified.toISOString(),
-          ...(target.sourceEtag !== undefined ? { recordedSourceEtag: target.sourceEtag } : {}),
-          ...(target.sourceMd5Base64 !== undefined ? { recordedSourceMd5: target.sourceMd5Base64 } : {}),
+          ...(recorded?.etag !== undefined ? { recordedSourceEtag: recorded.etag } : {}),
+          ...(recorded?.md5Base64 !== undefined ? { recordedSourceMd5: recorded.md5Base64 } : {}),
         }
       : null,
+    ...(difference.error ? { error: difference.error } : {}),
     ...(difference.repair ? { repair: difference.repair } : {}),
   };
 }
 
-export function summaryJson(summary: VerifySummary, targets: RunTargets) {
+export function summaryJson(summary: ReconcileSummary, targets: RunTargets) {
   return {
     source: targets.source,
     target: targets.target,
@@ -42,6 +43,7 @@ export function summaryJson(summary: VerifySummary, targets: RunTargets) {
     checksumMismatch: summary.checksumMismatch,
     stale: summary.stale,
     unverifiable: summary.unverifiable,
+    error: summary.error,
     repaired: summary.repaired,
     enqueued: summary.enqueued,
     alreadyQueued: summary.alreadyQueued,

@@ -1,11 +1,11 @@
+import type { Difference, ReconcileSummary } from '@blobferry/reconcile';
 import type { CliIo } from '../cli-io.js';
-import type { Difference, VerifySummary } from '../verify/verify-backup.js';
 import { differenceJson, summaryJson, type OutputFormat, type RunTargets } from './report.js';
 
 /** Receives differences as they are found and the summary at the end, and writes them in one format. */
 export interface Reporter {
   difference(difference: Difference): void;
-  finish(summary: VerifySummary): void;
+  finish(summary: ReconcileSummary): void;
 }
 
 function sizeText(size: number | undefined): string {
@@ -38,6 +38,7 @@ function tableReporter(io: CliIo, targets: RunTargets, repairing: boolean): Repo
         sizeText(difference.target?.size).padStart(12),
         JSON.stringify(difference.key).slice(1, -1),
         ...(repairing ? [repairText(difference)] : []),
+        ...(difference.error ? [difference.error.reason] : []),
       ];
       io.stdout.write(`${columns.join('  ')}\n`);
     },
@@ -52,6 +53,7 @@ function tableReporter(io: CliIo, targets: RunTargets, repairing: boolean): Repo
         ['checksum mismatch', summary.checksumMismatch],
         ['stale', summary.stale],
         ['unverifiable', summary.unverifiable],
+        ['error', summary.error],
         ...(repairing
           ? ([
               ['repaired', summary.repaired],

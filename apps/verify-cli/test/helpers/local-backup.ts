@@ -22,12 +22,13 @@ export interface LocalBackup {
 
 /**
  * The local cloud with moto as S3: it lists in UTF-8 byte order and pages with continuation tokens
- * like S3 (s3rver does neither reliably), which is what verify's merge depends on.
+ * like S3 (s3rver does neither reliably), which is what verify's merge depends on. With `faultProxy`,
+ * the stack's endpoints are local-cloud's fault proxy (`cloud.faults`).
  */
-export async function startLocalBackup(): Promise<LocalBackup> {
+export async function startLocalBackup(options: { faultProxy?: boolean } = {}): Promise<LocalBackup> {
   const directory = await mkdtemp(join(tmpdir(), 'verify-cli-'));
   const stackFile = join(directory, 'stack.json');
-  const cloud = await startLocalCloud({ s3: 'moto', stackFile, log: () => undefined });
+  const cloud = await startLocalCloud({ s3: 'moto', stackFile, faultProxy: options.faultProxy ?? false, log: () => undefined });
   const { stack } = cloud;
   const s3Config: S3ClientConfig = {
     endpoint: stack.aws.s3Endpoint,

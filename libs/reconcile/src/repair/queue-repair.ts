@@ -1,7 +1,7 @@
 import type { QueueClient } from '@azure/storage-queue';
 import { backfillEvent } from './backfill-message.js';
 import type { QueueJournal } from './queue-journal.js';
-import type { Difference } from './verify-backup.js';
+import type { Difference } from '../reconcile.js';
 
 /** Hands copies to the backup Function fleet: one queue message per blob, at most once per waiting message. */
 export interface QueueRepair {

@@ -1,15 +1,16 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import { copyBlobToS3 } from '@blobferry/transfer';
+import type { Difference } from '../reconcile.js';
 import type { QueueRepair } from './queue-repair.js';
-import type { Difference } from './verify-backup.js';
 
 export interface RepairResult {
-  /** enqueue: a message for the backup Function fleet (`--via-queue`, backfill) instead of a copy here. */
+  /** enqueue: a message for the backup Function fleet (`viaQueue`, backfill) instead of a copy here. */
   action: 'copy' | 'enqueue' | 'delete' | 'none';
   /**
-   * planned: `--dry-run`; skipped: nothing safe to do (unverifiable, extras without --delete-extra, newer
-   * target, or a message for this version still queued from an earlier run).
+   * planned: `dryRun`; skipped: nothing safe to do (unverifiable or unclassified objects, extras without
+   * `deleteExtra`, a newer or meanwhile replaced target, or a message for this version still queued from
+   * an earlier run).
    */
   status: 'done' | 'planned' | 'skipped' | 'failed';
   detail?: string;
@@ -17,8 +18,10 @@ export interface RepairResult {
 
 /** How differences are mended: copied here, or enqueued for the Function fleet (extras are never deleted through it). */
 export interface RepairOptions {
-  dryRun: boolean;
-  deleteExtra: boolean;
+  /** Say what would be done, change nothing. */
+  dryRun?: boolean;
+  /** Delete objects only S3 has (otherwise they are only reported). */
+  deleteExtra?: boolean;
   viaQueue?: QueueRepair;
 }
 
@@ -32,11 +35,23 @@ function actionFor(difference: Difference, options: RepairOptions): RepairResult
     case 'extra':
       return options.deleteExtra && !options.viaQueue ? 'delete' : 'none';
     case 'unverifiable':
+    case 'error':
       return 'none';
   }
 }
 
-/** Re-copies a missing, mismatched or stale object from its blob, or deletes an extra one when allowed. */
+function skippedDetail(difference: Difference, options: RepairOptions): string {
+  if (difference.kind === 'error') return `not classified (${difference.error?.reason ?? 'a request failed'}); verify again`;
+  if (difference.kind !== 'extra') return 'run with --deep to decide';
+  return options.viaQueue ? 'extra objects are never deleted through the queue' : 'extra objects are deleted only with --delete-extra';
+}
+
+/**
+ * Re-copies a missing, mismatched or stale object from its blob, or deletes an extra one when allowed.
+ * An object the run found wrong is replaced in place: the copy is told its listed ETag (`target.replace`),
+ * so a corrupt object that still records the blob's current version is overwritten, conditionally on
+ * still being that object, and S3 never goes without a current version.
+ */
 export async function repairDifference(o: RepairOptions & {
   difference: Difference;
   container: ContainerClient;
@@ -46,44 +61,29 @@ export async function repairDifference(o: RepairOptions & {
 }): Promise<RepairResult> {
   const { difference, s3, bucket, abortSignal } = o;
   const action = actionFor(difference, o);
-  if (action === 'none') {
-    const detail =
-      difference.kind !== 'extra'
-        ? 'run with --deep to decide'
-        : o.viaQueue
-          ? 'extra objects are never deleted through the queue'
-          : 'extra objects are deleted only with --delete-extra';
-    return { action, status: 'skipped', detail };
-  }
+  if (action === 'none') return { action, status: 'skipped', detail: skippedDetail(difference, o) };
   if (o.dryRun) return { action, status: 'planned' };
-  if (action === 'enqueue') {
-    try {
+  try {
+    if (action === 'enqueue') {
       const sent = await o.viaQueue?.enqueue(difference, abortSignal);
       return sent === 'enqueued' ? { action, status: 'done' } : { action, status: 'skipped', detail: 'a message for this version is still queued from an earlier run' };
-    } catch (error) {
-      return { action, status: 'failed', detail: (error as Error).message };
     }
-  }
-  const deleteTarget = () => s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: difference.key }), { abortSignal });
-  try {
     if (action === 'delete') {
-      await deleteTarget();
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: difference.key }), { abortSignal });
       return { action, status: 'done' };
     }
-    const copy = () =>
-      copyBlobToS3({
-        source: { blob: o.container.getBlobClient(difference.source?.name ?? '') },
-        target: { s3, bucket, key: difference.key },
-        abortSignal,
-      });
-    let result = await copy();
-    // The copy trusts the object's recorded source version; a corrupted object keeps it, so it must go first.
-    if (result.outcome === 'skipped-up-to-date' && (difference.kind === 'sizeMismatch' || difference.kind === 'checksumMismatch')) {
-      await deleteTarget();
-      result = await copy();
-    }
+    const listed = difference.target;
+    const result = await copyBlobToS3({
+      source: { blob: o.container.getBlobClient(difference.source?.name ?? '') },
+      target: { s3, bucket, key: difference.key, ...(listed ? { replace: { s3Etag: listed.etag } } : {}) },
+      abortSignal,
+    });
     if (result.outcome === 'skipped-newer-in-target') {
       return { action, status: 'skipped', detail: 'S3 already holds a newer version of the blob' };
+    }
+    if (result.outcome === 'skipped-up-to-date') {
+      // Not the object the run judged: another writer replaced it (or wrote this version) meanwhile.
+      return { action, status: 'skipped', detail: 'the object changed since it was listed and now records the current blob version; verify again' };
     }
     return { action, status: 'done' };
   } catch (error) {
