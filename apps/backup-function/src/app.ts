@@ -1,5 +1,4 @@
 import { app } from '@azure/functions';
-import { ManagedIdentityCredential } from '@azure/identity';
 import { handleBlobEvent } from './backup-blob.js';
 import { type BackupClients, createClients } from './clients.js';
 import { type ConfigResult, QUEUE_CONNECTION, QUEUE_NAME_SETTING } from './config.js';
@@ -22,9 +21,8 @@ export function registerBackupApp(configResult: ConfigResult, deps: { clients?: 
     clients = deps.clients ?? createClients(configResult.config);
     const connectionString = configResult.config.APPLICATIONINSIGHTS_CONNECTION_STRING;
     if (connectionString) {
-      const { AZURE_CLIENT_ID: clientId } = configResult.config;
-      const credential = clientId ? new ManagedIdentityCredential({ clientId }) : new ManagedIdentityCredential();
-      startAzureMonitor(connectionString, credential).catch((error: unknown) =>
+      // The same credential as Azure Storage and STS: one identity, one token cache.
+      startAzureMonitor(connectionString, clients.azureCredential).catch((error: unknown) =>
         console.error(JSON.stringify({ event: 'startup', problem: 'Application Insights export not started', error: errorSummary(error) })),
       );
     }

@@ -1,14 +1,19 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { ManagedIdentityCredential } from '@azure/identity';
+import type { TokenCredential } from '@azure/identity';
 import { type BlobClient, BlobServiceClient } from '@azure/storage-blob';
-import { fromAzureManagedIdentity } from '@blobferry/federated-credentials';
+import { fromAzureTokenCredential, managedIdentityCredential } from '@blobferry/federated-credentials';
 import { AZURE_STORAGE_RETRY, S3_RETRY } from '@blobferry/retry-policy';
 import type { BackupConfig } from './config.js';
 import type { BlobRef } from './validate-event.js';
 
+type AwsCredentialIdentityProvider = ReturnType<typeof fromAzureTokenCredential>;
+
 export interface BackupClients {
   s3: S3Client;
-  awsCredentials: ReturnType<typeof fromAzureManagedIdentity>;
+  /** The Function's identity: one TokenCredential, hence one token cache, for Azure Storage, STS and telemetry. */
+  azureCredential: TokenCredential;
+  /** The one federated provider: every S3 request of every invocation shares its STS session. */
+  awsCredentials: AwsCredentialIdentityProvider;
   blobClientFor(blob: BlobRef): BlobClient;
 }
 
@@ -17,20 +22,26 @@ export class SourceAccountMismatchError extends Error {
 }
 
 /**
- * One S3 client (its credentials come from the Function's managed identity through STS, refreshed
- * ahead of expiry and shared by every invocation) and one BlobServiceClient per storage account.
+ * The Function's managed identity (user-assigned when AZURE_CLIENT_ID names it) as one TokenCredential;
+ * one S3 client whose credentials come from that identity through STS, shared by every invocation; one
+ * BlobServiceClient per storage account, reading with the same identity. `azureCredential` and
+ * `awsCredentials` replace the ones built from the configuration (tests).
  */
 export function createClients(
   config: BackupConfig,
-  options: { awsCredentials?: ReturnType<typeof fromAzureManagedIdentity> } = {},
+  options: { azureCredential?: TokenCredential; awsCredentials?: AwsCredentialIdentityProvider } = {},
 ): BackupClients {
-  const awsCredentials = options.awsCredentials ?? fromAzureManagedIdentity({
-    roleArn: config.AWS_ROLE_ARN,
-    audience: config.TOKEN_AUDIENCE,
-    ...(config.AZURE_CLIENT_ID ? { managedIdentityClientId: config.AZURE_CLIENT_ID } : {}),
-    ...(config.AWS_STS_ENDPOINT ? { stsEndpoint: config.AWS_STS_ENDPOINT } : {}),
-    stsRegion: config.AWS_REGION,
-  });
+  const azureCredential =
+    options.azureCredential ?? managedIdentityCredential(config.AZURE_CLIENT_ID ? { managedIdentityClientId: config.AZURE_CLIENT_ID } : {});
+  const awsCredentials =
+    options.awsCredentials ??
+    fromAzureTokenCredential({
+      credential: azureCredential,
+      roleArn: config.AWS_ROLE_ARN,
+      audience: config.TOKEN_AUDIENCE,
+      ...(config.AWS_STS_ENDPOINT ? { stsEndpoint: config.AWS_STS_ENDPOINT } : {}),
+      stsRegion: config.AWS_REGION,
+    });
   const s3 = new S3Client({
     ...S3_RETRY,
     region: config.AWS_REGION,
@@ -38,10 +49,10 @@ export function createClients(
     ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
   });
-  return { s3, awsCredentials, blobClientFor: blobClientFactory(config) };
+  return { s3, azureCredential, awsCredentials, blobClientFor: blobClientFactory(config, azureCredential) };
 }
 
-function blobClientFactory(config: BackupConfig): (blob: BlobRef) => BlobClient {
+function blobClientFactory(config: BackupConfig, credential: TokenCredential): (blob: BlobRef) => BlobClient {
   const connectionString = config.AZURE_STORAGE_CONNECTION_STRING;
   if (connectionString) {
     // Local use (Azurite): Azurite serves plain http, where a bearer token may not be sent, so
@@ -56,11 +67,7 @@ function blobClientFactory(config: BackupConfig): (blob: BlobRef) => BlobClient 
       return service.getContainerClient(blob.container).getBlobClient(blob.blobName);
     };
   }
-  // On Azure: the Function's managed identity (user-assigned when AZURE_CLIENT_ID names it)
-  // needs "Storage Blob Data Reader" on each allowed account.
-  const credential = config.AZURE_CLIENT_ID
-    ? new ManagedIdentityCredential({ clientId: config.AZURE_CLIENT_ID })
-    : new ManagedIdentityCredential();
+  // On Azure: the Function's identity needs "Storage Blob Data Reader" on each allowed account.
   const services = new Map<string, BlobServiceClient>();
   return (blob) => {
     let service = services.get(blob.accountUrl);

@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { BlobClient } from '@azure/storage-blob';
-import { fromAzureManagedIdentity } from '@blobferry/federated-credentials';
-import { type LocalCloud, startLocalCloud } from '@blobferry/local-cloud';
+import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blobferry/local-cloud';
 import { SourceChangedError } from '@blobferry/transfer';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appSettingsForStack } from '../dev/app-settings.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
 import { createClients } from '../src/clients.js';
 import { blobEvent, type CapturedLog, sameBytes, configForStack, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';
@@ -13,11 +11,13 @@ const MIB = 1024 * 1024;
 let cloud: LocalCloud;
 let deps: BackupDeps;
 let reader: ReturnType<typeof s3Reader>;
+let restoreEnvironment: (() => void) | undefined;
 
 beforeAll(async () => {
   cloud = await startLocalCloud({ log: () => undefined });
-  // The managed-identity endpoint variables the Functions platform sets (read by @azure/identity).
-  Object.assign(process.env, appSettingsForStack(cloud.stack));
+  // The managed-identity endpoint the Functions platform announces to @azure/identity (IDENTITY_ENDPOINT,
+  // IDENTITY_HEADER): the only way to point the real ManagedIdentityCredential at the local identity plane.
+  restoreEnvironment = useLocalManagedIdentity(cloud.stack.identity, 'app-service');
   const config = configForStack(cloud.stack, { PART_SIZE: '5MiB', CONCURRENCY: '2' });
   deps = { config, clients: createClients(config) };
   reader = s3Reader(cloud.stack);
@@ -25,6 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   reader?.s3.destroy();
   deps?.clients.s3.destroy();
+  restoreEnvironment?.();
   await cloud?.stop();
 });
 
@@ -150,16 +151,11 @@ describe('backupBlob handler (real InvocationContext, local cloud)', () => {
 
   it('keeps copying correctly while AWS credentials expire and refresh mid-run', async () => {
     const config = configForStack(cloud.stack, { PART_SIZE: '5MiB', CONCURRENCY: '2' });
-    // Refresh-before-expiry longer than the session: every credentials call starts a new STS session.
-    const awsCredentials = fromAzureManagedIdentity({
-      roleArn: config.AWS_ROLE_ARN,
-      audience: config.TOKEN_AUDIENCE,
-      managedIdentityClientId: cloud.stack.identity.backupIdentity.clientId,
-      stsEndpoint: cloud.stack.aws.stsEndpoint,
-      stsRegion: config.AWS_REGION,
-      refreshBeforeExpirySeconds: 100_000,
-    });
-    const refreshing: BackupDeps = { config, clients: createClients(config, { awsCredentials }) };
+    // Sessions inside the AWS SDK's 5-minute refresh window: every S3 request asks the provider again,
+    // which starts a new STS session each time. The clients are the production ones, built from config.
+    cloud.sts.issueSessionsOf(240);
+    onTestFinished(() => cloud.sts.issueSessionsOf(undefined));
+    const refreshing: BackupDeps = { config, clients: createClients(config) };
     const stsBefore = cloud.sts.requestCount();
     const contents = [randomBytes(12 * MIB), randomBytes(100), randomBytes(7 * MIB)];
     const events = [];

@@ -24,6 +24,9 @@ if (!configResult.ok) throw new Error(configResult.errors.join('; '));
 function clientsWith(awsCredentials: BackupClients['awsCredentials']): BackupClients {
   return {
     awsCredentials,
+    get azureCredential(): never {
+      throw new Error('not used by these tests');
+    },
     get s3(): never {
       throw new Error('not used by these tests');
     },

@@ -22,7 +22,6 @@ const rclone = requireTool(RCLONE);
 let cloud: LocalCloud;
 let workDir: string;
 let stackFile: string;
-const saved = { endpoint: process.env.IDENTITY_ENDPOINT, header: process.env.IDENTITY_HEADER };
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'blobferry-credentials-'));
@@ -30,11 +29,6 @@ beforeAll(async () => {
   cloud = await startLocalCloud({ stackFile, log: () => undefined });
 });
 afterAll(async () => {
-  // `--local` points @azure/identity at the local identity endpoint through these variables.
-  for (const [name, value] of [['IDENTITY_ENDPOINT', saved.endpoint], ['IDENTITY_HEADER', saved.header]] as const) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
   await cloud?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
 });
@@ -57,8 +51,11 @@ function s3With(credentials: { accessKeyId: string; secretAccessKey: string; ses
 
 describe('blobferry credentials (in process)', () => {
   it('--local prints credential_process JSON that S3 accepts', async () => {
+    const environment = { ...process.env };
     const result = await blobferryCredentials(['--local', '--stack', stackFile]);
     expect(result.exitCode).toBe(0);
+    // The local identity endpoint is handed to the credential, not written into the environment.
+    expect(process.env).toEqual(environment);
     const printed = JSON.parse(result.stdout) as Record<string, unknown>;
     expect(Object.keys(printed).sort()).toEqual(['AccessKeyId', 'Expiration', 'SecretAccessKey', 'SessionToken', 'Version']);
     expect(printed.Version).toBe(1);

@@ -8,9 +8,9 @@ export function scopeForAudience(audience: string): string {
 
 const OFF_AZURE_HINT =
   'No Azure managed identity answered here. On Azure, enable the identity on the resource (and pass ' +
-  'managedIdentityClientId for a user-assigned one). Off Azure, pass `credential: new DefaultAzureCredential()` ' +
-  'after `az login` (CLI: run on an Azure host, or use `blobferry credentials --local` against tools/local-cloud, ' +
-  'which sets IDENTITY_ENDPOINT/IDENTITY_HEADER from .local-cloud/stack.json).';
+  'managedIdentityClientId for a user-assigned one). Off Azure, use fromAzureTokenCredential with ' +
+  '`credential: new DefaultAzureCredential()` after `az login` (CLI: run on an Azure host, or use ' +
+  '`blobferry credentials --local` against tools/local-cloud, which reads its identity endpoint from .local-cloud/stack.json).';
 
 export async function getEntraToken(
   credential: TokenCredential,

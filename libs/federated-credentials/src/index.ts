@@ -1,5 +1,6 @@
+export { fromAzureTokenCredential, type FederationOptions, type FromAzureTokenCredentialOptions } from './from-azure-token-credential.js';
 export { fromAzureManagedIdentity, type FromAzureManagedIdentityOptions } from './from-azure-managed-identity.js';
-export type { AzureIdentityOptions } from './identity.js';
+export { managedIdentityCredential, type ManagedIdentitySelector } from './identity.js';
 export { credentialProcessOutput, type CredentialProcessOutput } from './credential-process.js';
 export { writeWebIdentityTokenFile, type WriteWebIdentityTokenFileOptions } from './web-identity-token-file.js';
 export { FederatedCredentialsError, scrubJwts, type FederatedCredentialsErrorCode } from './errors.js';

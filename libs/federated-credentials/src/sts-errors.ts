@@ -1,3 +1,4 @@
+import { failureKind } from '@blobferry/retry-policy';
 import { FederatedCredentialsError, type FederatedCredentialsErrorCode } from './errors.js';
 import { describeClaims, type TokenClaims } from './token-claims.js';
 
@@ -20,8 +21,6 @@ const FAILURE_BY_ERROR_NAME: Record<string, StsFailure> = {
   RequestLimitExceeded: 'Throttled',
 };
 
-const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
 /** Failures worth another attempt: they say nothing about the token or the trust policy. */
 export const RETRYABLE_FAILURES: ReadonlySet<StsFailure> = new Set(['IdentityProviderUnreachable', 'Throttled', 'StsUnavailable']);
 
@@ -29,12 +28,9 @@ export function classifyStsError(error: unknown): StsFailure {
   if (!(error instanceof Error)) return 'StsError';
   const known = FAILURE_BY_ERROR_NAME[error.name];
   if (known) return known;
-  const details = error as Error & { code?: unknown; $metadata?: { httpStatusCode?: number } };
-  const status = details.$metadata?.httpStatusCode;
-  if (status === 429) return 'Throttled';
-  if (status !== undefined && status >= 500) return 'StsUnavailable';
-  if (typeof details.code === 'string' && NETWORK_ERROR_CODES.has(details.code)) return 'StsUnavailable';
-  if (error.name === 'TimeoutError') return 'StsUnavailable';
+  const kind = failureKind(error);
+  if (kind === 'throttled') return 'Throttled';
+  if (kind === 'transient') return 'StsUnavailable';
   return 'StsError';
 }
 
@@ -74,7 +70,7 @@ export function explainStsError(error: unknown, context: StsErrorContext): Feder
       `this is usually transient, try again later. STS said: ${stsSays}`,
     Throttled:
       `STS throttled AssumeRoleWithWebIdentity ${attempts} time(s) in a row. Share one provider per process ` +
-      `(fromAzureManagedIdentity already shares sessions per options) and avoid forceRefresh loops. STS said: ${stsSays}`,
+      `(build it once and pass it to every client) and avoid forceRefresh loops. STS said: ${stsSays}`,
     StsUnavailable:
       `STS at ${stsEndpoint} did not answer after ${attempts} attempt(s) (${stsSays}). Check network access to the endpoint ` +
       `(stsEndpoint / stsRegion options, proxy settings).`,

@@ -1,14 +1,9 @@
-import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { AwsCredentialIdentity, Logger } from '@smithy/types';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { AssumeRoleWithWebIdentityCommand, STSClient, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-sts';
+import { STS_RETRY } from '@blobferry/retry-policy';
+import type { AwsCredentialIdentity, FinalizeRequestMiddleware, Logger } from '@smithy/types';
 import { FederatedCredentialsError } from './errors.js';
 import { RETRYABLE_FAILURES, classifyStsError, explainStsError } from './sts-errors.js';
 import type { TokenClaims } from './token-claims.js';
-
-/** Attempts per exchange, and the backoff between them (exponential, jittered). */
-const MAX_ATTEMPTS = 5;
-const FIRST_BACKOFF_MS = 200;
-const MAX_BACKOFF_MS = 3_000;
 
 export interface StsTarget {
   roleArn: string;
@@ -16,6 +11,7 @@ export interface StsTarget {
   /** Overrides the regional endpoint `https://sts.<region>.amazonaws.com`. */
   endpoint?: string;
   durationSeconds?: number;
+  logger?: Logger;
 }
 
 export interface WebIdentityExchange {
@@ -23,7 +19,6 @@ export interface WebIdentityExchange {
   claims: TokenClaims;
   audience: string;
   roleSessionName: string;
-  logger?: Logger;
 }
 
 export interface StsCredentials extends AwsCredentialIdentity {
@@ -31,56 +26,72 @@ export interface StsCredentials extends AwsCredentialIdentity {
   readonly expiration: Date;
 }
 
-/** One STS client per target: AssumeRoleWithWebIdentity is unsigned, so it needs no AWS credentials. */
+/**
+ * One STS client per provider (AssumeRoleWithWebIdentity is unsigned, so it needs no AWS credentials),
+ * retried by the SDK under blobferry's policy (STS_RETRY).
+ */
 export function createStsExchanger(target: StsTarget) {
   const client = new STSClient({
     region: target.region,
     ...(target.endpoint ? { endpoint: target.endpoint } : {}),
-    // Retries are ours: the SDK's strategy does not retry IDPCommunicationError, and ours logs.
-    maxAttempts: 1,
+    ...STS_RETRY,
+  });
+  client.middlewareStack.add(retryableStsFailures(target), {
+    step: 'finalizeRequest',
+    // Below the SDK's retry middleware ('high'), so it sees every try's error before the strategy does.
+    priority: 'low',
+    name: 'blobferryRetryableStsFailures',
   });
   const endpointLabel = target.endpoint ?? `https://sts.${target.region}.amazonaws.com`;
 
   return async function exchange(request: WebIdentityExchange): Promise<StsCredentials> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const response = await client.send(
-          new AssumeRoleWithWebIdentityCommand({
-            RoleArn: target.roleArn,
-            RoleSessionName: request.roleSessionName,
-            WebIdentityToken: request.token,
-            ...(target.durationSeconds ? { DurationSeconds: target.durationSeconds } : {}),
-          }),
-        );
-        const issued = response.Credentials;
-        if (!issued?.AccessKeyId || !issued.SecretAccessKey || !issued.SessionToken || !issued.Expiration) {
-          throw new FederatedCredentialsError('StsError', `STS at ${endpointLabel} answered AssumeRoleWithWebIdentity without complete credentials.`);
+    let issued;
+    try {
+      const response = await client.send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: target.roleArn,
+          RoleSessionName: request.roleSessionName,
+          WebIdentityToken: request.token,
+          ...(target.durationSeconds ? { DurationSeconds: target.durationSeconds } : {}),
+        }),
+      );
+      issued = response.Credentials;
+    } catch (error) {
+      throw explainStsError(error, {
+        roleArn: target.roleArn,
+        audience: request.audience,
+        claims: request.claims,
+        stsEndpoint: endpointLabel,
+        attempts: (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1,
+      });
+    }
+    if (!issued?.AccessKeyId || !issued.SecretAccessKey || !issued.SessionToken || !issued.Expiration) {
+      throw new FederatedCredentialsError('StsError', `STS at ${endpointLabel} answered AssumeRoleWithWebIdentity without complete credentials.`);
+    }
+    return { accessKeyId: issued.AccessKeyId, secretAccessKey: issued.SecretAccessKey, sessionToken: issued.SessionToken, expiration: issued.Expiration };
+  };
+}
+
+/**
+ * The SDK's standard strategy retries throttling, 5xx and network failures, but not STS's
+ * IDPCommunicationError (a 400 that says STS could not reach the issuer, which passes). This marks every
+ * failure STS documents as transient with the `$retryable` trait the strategy honours, and logs each retry.
+ */
+function retryableStsFailures(target: StsTarget): FinalizeRequestMiddleware<ServiceInputTypes, ServiceOutputTypes> {
+  return (next) => async (args) => {
+    try {
+      return await next(args);
+    } catch (error) {
+      const failure = classifyStsError(error);
+      if (RETRYABLE_FAILURES.has(failure) && typeof error === 'object' && error !== null) {
+        Object.assign(error, { $retryable: { throttling: failure === 'Throttled' } });
+        const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
+        const [, attempt, max] = /attempt=(\d+); max=(\d+)/.exec(headers['amz-sdk-request'] ?? '') ?? [];
+        if (attempt !== undefined && Number(attempt) < Number(max)) {
+          target.logger?.warn?.(`blobferry federated-credentials: STS ${failure} for ${target.roleArn} (attempt ${attempt}/${max}); retrying`);
         }
-        return {
-          accessKeyId: issued.AccessKeyId,
-          secretAccessKey: issued.SecretAccessKey,
-          sessionToken: issued.SessionToken,
-          expiration: issued.Expiration,
-        };
-      } catch (error) {
-        if (error instanceof FederatedCredentialsError) throw error;
-        const failure = classifyStsError(error);
-        if (!RETRYABLE_FAILURES.has(failure) || attempt >= MAX_ATTEMPTS) {
-          throw explainStsError(error, {
-            roleArn: target.roleArn,
-            audience: request.audience,
-            claims: request.claims,
-            stsEndpoint: endpointLabel,
-            attempts: attempt,
-          });
-        }
-        const ceiling = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempt - 1));
-        const delayMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-        request.logger?.warn?.(
-          `blobferry federated-credentials: STS ${failure} for ${target.roleArn} (attempt ${attempt}/${MAX_ATTEMPTS}); retrying in ${delayMs} ms`,
-        );
-        await sleep(delayMs);
       }
+      throw error;
     }
   };
 }

@@ -1,11 +1,13 @@
+import type { TokenCredential } from '@azure/core-auth';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { getEntraToken } from './entra-token.js';
-import { resolveIdentity, type AzureIdentityOptions } from './identity.js';
 import { FederatedCredentialsError } from './errors.js';
 
-export interface WriteWebIdentityTokenFileOptions extends AzureIdentityOptions {
+export interface WriteWebIdentityTokenFileOptions {
+  /** The Azure identity whose token is written (ManagedIdentityCredential, DefaultAzureCredential, ...). */
+  credential: TokenCredential;
   /** Entra audience the token is requested for (the role trust policy's `aud`). */
   audience: string;
   /** Where `AWS_WEB_IDENTITY_TOKEN_FILE` points. */
@@ -22,8 +24,7 @@ export async function writeWebIdentityTokenFile(options: WriteWebIdentityTokenFi
   if (!options.audience) {
     throw new FederatedCredentialsError('InvalidOptions', 'writeWebIdentityTokenFile: audience is required.');
   }
-  const identity = resolveIdentity(options);
-  const accessToken = await getEntraToken(identity.credential(), options.audience, options.abortSignal);
+  const accessToken = await getEntraToken(options.credential, options.audience, options.abortSignal);
   const directory = dirname(options.path);
   await mkdir(directory, { recursive: true, mode: 0o700 });
   const temporary = join(directory, `.${basename(options.path)}.${randomBytes(6).toString('hex')}.tmp`);

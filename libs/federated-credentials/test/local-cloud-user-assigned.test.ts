@@ -7,8 +7,14 @@ import { ManagedIdentityCredential } from '@azure/identity';
 import type { LocalCloud } from '@blobferry/local-cloud';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { createHash, randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FederatedCredentialsError, fromAzureManagedIdentity, type FromAzureManagedIdentityOptions } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import {
+  FederatedCredentialsError,
+  fromAzureManagedIdentity,
+  fromAzureTokenCredential,
+  type FederationOptions,
+  type FromAzureManagedIdentityOptions,
+} from '../src/index.js';
 import { JWT, capturingLogger, rejection, s3ClientFor, startCloudForIdentity } from './local-cloud-support.js';
 
 let cloud: LocalCloud;
@@ -27,19 +33,30 @@ afterAll(async () => {
 });
 
 let sessionCounter = 0;
-/** A unique session name gives each test its own shared session. */
-function provider(extra: Partial<FromAzureManagedIdentityOptions> = {}): AwsCredentialIdentityProvider {
-  const { logger, lines } = capturingLogger();
-  const made = fromAzureManagedIdentity({
+function federation(logger: FederationOptions['logger']): FederationOptions {
+  return {
     roleArn: cloud.stack.aws.roleArn,
     audience: cloud.stack.identity.audience,
-    managedIdentityClientId: cloud.stack.identity.backupIdentity.clientId,
     stsEndpoint: cloud.stack.aws.stsEndpoint,
     stsRegion: cloud.stack.aws.region,
     roleSessionName: `user-assigned-test-${++sessionCounter}`,
-    logger,
-    ...extra,
-  });
+    ...(logger ? { logger } : {}),
+  };
+}
+
+/** The backup identity's provider (a ManagedIdentityCredential made by fromAzureManagedIdentity); each has its own session. */
+function provider(extra: Partial<FromAzureManagedIdentityOptions> = {}): AwsCredentialIdentityProvider {
+  const { logger, lines } = capturingLogger();
+  return collectingLines(fromAzureManagedIdentity({ ...federation(logger), managedIdentityClientId: cloud.stack.identity.backupIdentity.clientId, ...extra }), lines);
+}
+
+/** A provider for another TokenCredential. */
+function providerFor(credential: TokenCredential, extra: Partial<FederationOptions> = {}): AwsCredentialIdentityProvider {
+  const { logger, lines } = capturingLogger();
+  return collectingLines(fromAzureTokenCredential({ ...federation(logger), credential, ...extra }), lines);
+}
+
+function collectingLines(made: AwsCredentialIdentityProvider, lines: string[]): AwsCredentialIdentityProvider {
   return async (properties) => {
     try {
       return await made(properties);
@@ -103,9 +120,11 @@ describe('fromAzureManagedIdentity through the local cloud (user-assigned identi
 
   it('refreshes credentials, with fresh Entra tokens, while a multipart upload is in flight; the upload succeeds', async () => {
     const recording = new RecordingCredential(new ManagedIdentityCredential({ clientId: cloud.stack.identity.backupIdentity.clientId }));
-    // 900 s is the shortest session STS grants; a refresh window as long as the session makes every
-    // call the SDK makes (one per part request here) a refresh.
-    const refreshing = provider({ managedIdentityClientId: undefined, credential: recording, durationSeconds: 900, refreshBeforeExpirySeconds: 900 });
+    // Sessions inside the AWS SDK's 5-minute window (real STS grants 900 s at least): the S3 client asks
+    // the provider again at every request (one per part here), and the provider refreshes each time.
+    cloud.sts.issueSessionsOf(240);
+    onTestFinished(() => cloud.sts.issueSessionsOf(undefined));
+    const refreshing = providerFor(recording, { durationSeconds: 900 });
     const sessions = new Set<string>();
     const s3 = s3ClientFor(cloud, async (properties) => {
       const credentials = await refreshing(properties);
@@ -163,7 +182,7 @@ describe('fromAzureManagedIdentity through the local cloud (user-assigned identi
         expiresOnTimestamp: Date.now() - 60_000,
       }),
     };
-    const error = await rejection(provider({ managedIdentityClientId: undefined, credential: expired })());
+    const error = await rejection(providerFor(expired)());
     expect((error as FederatedCredentialsError).code).toBe('ExpiredToken');
     expect(error.message).toContain('clock');
     expect(error.message).not.toMatch(JWT);
@@ -176,7 +195,7 @@ describe('fromAzureManagedIdentity through the local cloud (user-assigned identi
         expiresOnTimestamp: Date.now() + 600_000,
       }),
     };
-    const error = await rejection(provider({ managedIdentityClientId: undefined, credential: forged })());
+    const error = await rejection(providerFor(forged)());
     expect((error as FederatedCredentialsError).code).toBe('InvalidIdentityToken');
     expect(error.message).not.toMatch(JWT);
   });

@@ -1,8 +1,15 @@
-// Unit-level logic of fromAzureManagedIdentity against a stub TokenCredential and a stub STS
-// (real AWS SDK STS client over loopback HTTP). Real-path tests: local-cloud.test.ts.
+// Unit-level logic of fromAzureTokenCredential against a stub TokenCredential and a stub STS
+// (real AWS SDK STS client over loopback HTTP). Real-path tests: local-cloud-*.test.ts.
 import type { Logger } from '@smithy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FederatedCredentialsError, credentialProcessOutput, fromAzureManagedIdentity, type FromAzureManagedIdentityOptions } from '../src/index.js';
+import {
+  FederatedCredentialsError,
+  credentialProcessOutput,
+  fromAzureManagedIdentity,
+  fromAzureTokenCredential,
+  type FromAzureManagedIdentityOptions,
+  type FromAzureTokenCredentialOptions,
+} from '../src/index.js';
 import { STUB_PRINCIPAL, STUB_TENANT, StubCredential } from './stub-credential.js';
 import { startStubSts, type StubSts } from './stub-sts.js';
 
@@ -25,11 +32,11 @@ function capturingLogger() {
   return { logger, lines };
 }
 
-/** Each call gets its own credential object, hence its own shared session. */
-function setup(extra: Partial<FromAzureManagedIdentityOptions> = {}) {
+/** Each call makes its own provider, hence its own session. */
+function setup(extra: Partial<FromAzureTokenCredentialOptions> = {}) {
   const credential = new StubCredential();
   const { logger, lines } = capturingLogger();
-  const provider = fromAzureManagedIdentity({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, stsEndpoint: sts.endpoint, logger, ...extra });
+  const provider = fromAzureTokenCredential({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, stsEndpoint: sts.endpoint, logger, ...extra });
   const before = sts.requests.length;
   return { credential, provider, lines, stsCalls: () => sts.requests.length - before };
 }
@@ -43,7 +50,7 @@ async function failure(promise: Promise<unknown>): Promise<FederatedCredentialsE
   return error as FederatedCredentialsError;
 }
 
-describe('fromAzureManagedIdentity (stub STS)', () => {
+describe('fromAzureTokenCredential (stub STS)', () => {
   it('exchanges a token for `<audience>/.default` and caches the session', async () => {
     const { credential, provider, stsCalls } = setup();
     const first = await provider();
@@ -55,7 +62,7 @@ describe('fromAzureManagedIdentity (stub STS)', () => {
     const request = sts.requests.at(-1);
     expect(request?.roleArn).toBe(ROLE_ARN);
     expect(request?.roleSessionName).toBe(`blobferry-${STUB_PRINCIPAL}`);
-    // Default refresh window equals the SDK's: the reported expiration is the real one (default 3600 s session).
+    // The reported expiration is the real one (default 3600 s session).
     expect((first.expiration?.getTime() ?? 0) - Date.now()).toBeGreaterThan(3500_000);
   });
 
@@ -66,23 +73,16 @@ describe('fromAzureManagedIdentity (stub STS)', () => {
     expect(new Set(all.map((c) => c.sessionToken)).size).toBe(1);
   });
 
-  it('providers made with equal options share one session', async () => {
+  it('a session is shared by passing one provider; no registry joins providers made with equal options', async () => {
     const credential = new StubCredential();
     const options = { roleArn: ROLE_ARN, audience: AUDIENCE, credential, stsEndpoint: sts.endpoint };
     const before = sts.requests.length;
-    const [a, b] = await Promise.all([fromAzureManagedIdentity(options)(), fromAzureManagedIdentity({ ...options })()]);
+    const shared = fromAzureTokenCredential(options);
+    const [a, b] = await Promise.all([shared(), shared()]);
     expect(a.sessionToken).toBe(b.sessionToken);
     expect(sts.requests.length - before).toBe(1);
-  });
-
-  it('a different credential object gets its own session', async () => {
-    const options = { roleArn: ROLE_ARN, audience: AUDIENCE, stsEndpoint: sts.endpoint };
-    const before = sts.requests.length;
-    const [a, b] = await Promise.all([
-      fromAzureManagedIdentity({ ...options, credential: new StubCredential() })(),
-      fromAzureManagedIdentity({ ...options, credential: new StubCredential() })(),
-    ]);
-    expect(a.sessionToken).not.toBe(b.sessionToken);
+    const separate = await fromAzureTokenCredential({ ...options })();
+    expect(separate.sessionToken).not.toBe(a.sessionToken);
     expect(sts.requests.length - before).toBe(2);
   });
 
@@ -98,16 +98,28 @@ describe('fromAzureManagedIdentity (stub STS)', () => {
     expect(tokens[0]).not.toBe(tokens[1]);
   });
 
-  it('refreshes ahead of expiry and reports an expiration that brings the AWS SDK back in time', async () => {
-    const { provider, stsCalls } = setup({ durationSeconds: 900, refreshBeforeExpirySeconds: 900 });
-    const first = await provider();
-    // A window as long as the session makes every call a refresh.
-    const second = await provider();
-    expect(stsCalls()).toBe(2);
-    expect(second.sessionToken).not.toBe(first.sessionToken);
+  it('refreshes in the last 5 minutes (the AWS SDK window) and reports the real expiration', async () => {
+    const lasting = setup({ durationSeconds: 900 });
+    const held = await lasting.provider();
+    expect((await lasting.provider()).sessionToken).toBe(held.sessionToken);
+    expect(lasting.stsCalls()).toBe(1);
     expect(sts.requests.at(-1)?.durationSeconds).toBe(900);
-    // Real expiry is 900 s away; the SDK (5-minute window) must come back at the refresh point.
-    expect((second.expiration?.getTime() ?? Infinity) - Date.now()).toBeLessThanOrEqual(300_000);
+    expect((held.expiration?.getTime() ?? 0) - Date.now()).toBeGreaterThan(890_000);
+
+    // Sessions shorter than the window are due for a refresh at every call, as the SDK asks at every request.
+    sts.issueSessionsOf(240);
+    try {
+      const { provider, stsCalls } = setup({ durationSeconds: 900 });
+      const first = await provider();
+      const second = await provider();
+      expect(stsCalls()).toBe(2);
+      expect(second.sessionToken).not.toBe(first.sessionToken);
+      const left = (second.expiration?.getTime() ?? 0) - Date.now();
+      expect(left).toBeGreaterThan(230_000);
+      expect(left).toBeLessThanOrEqual(240_000);
+    } finally {
+      sts.issueSessionsOf(undefined);
+    }
   });
 
   it('retries Throttling and IDPCommunicationError with backoff, logging without tokens', async () => {
@@ -174,16 +186,21 @@ describe('fromAzureManagedIdentity (stub STS)', () => {
   });
 
   it('a failed refresh returns the still-valid session and waits before asking STS again', async () => {
-    const { provider, lines, stsCalls } = setup({ durationSeconds: 900, refreshBeforeExpirySeconds: 900 });
-    const first = await provider();
-    sts.failNext('AccessDenied', { status: 403 });
-    const during = await provider();
-    expect(during.sessionToken).toBe(first.sessionToken);
-    expect(lines.some((line) => line.includes('refresh failed, keeping the current session'))).toBe(true);
-    // Backing off: the next call does not hit STS again straight away.
-    const again = await provider();
-    expect(again.sessionToken).toBe(first.sessionToken);
-    expect(stsCalls()).toBe(2);
+    const { provider, lines, stsCalls } = setup({ durationSeconds: 900 });
+    sts.issueSessionsOf(240); // inside the refresh window from the start
+    try {
+      const first = await provider();
+      sts.failNext('AccessDenied', { status: 403 });
+      const during = await provider();
+      expect(during.sessionToken).toBe(first.sessionToken);
+      expect(lines.some((line) => line.includes('refresh failed, keeping the current session'))).toBe(true);
+      // Backing off: the next call does not hit STS again straight away.
+      const again = await provider();
+      expect(again.sessionToken).toBe(first.sessionToken);
+      expect(stsCalls()).toBe(2);
+    } finally {
+      sts.issueSessionsOf(undefined);
+    }
   });
 
   it('an aborted signal rejects calls with an Aborted error', async () => {
@@ -197,13 +214,17 @@ describe('fromAzureManagedIdentity (stub STS)', () => {
 
   it('rejects invalid options with what to fix', () => {
     const credential = new StubCredential();
-    expect(() => fromAzureManagedIdentity({ roleArn: 'blobferry-backup', audience: AUDIENCE, credential })).toThrow(/roleArn must look like/);
-    expect(() => fromAzureManagedIdentity({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, durationSeconds: 60 })).toThrow(/900 to 43200/);
-    expect(() =>
-      fromAzureManagedIdentity({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, managedIdentityClientId: 'c' }),
-    ).toThrow(/Choose one identity: got credential and managedIdentityClientId/);
-    expect(() => fromAzureManagedIdentity({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, roleSessionName: 'has space' })).toThrow(
+    expect(() => fromAzureTokenCredential({ roleArn: 'blobferry-backup', audience: AUDIENCE, credential })).toThrow(/roleArn must look like/);
+    expect(() => fromAzureTokenCredential({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, durationSeconds: 60 })).toThrow(/900 to 43200/);
+    expect(() => fromAzureTokenCredential({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, roleSessionName: 'has space' })).toThrow(
       /roleSessionName/,
+    );
+    expect(() => fromAzureTokenCredential({ roleArn: ROLE_ARN, audience: AUDIENCE } as FromAzureTokenCredentialOptions)).toThrow(/credential is required/);
+    expect(() =>
+      fromAzureManagedIdentity({ roleArn: ROLE_ARN, audience: AUDIENCE, managedIdentityClientId: 'c', managedIdentityObjectId: 'o' }),
+    ).toThrow(/Choose one identity: got managedIdentityClientId and managedIdentityObjectId/);
+    expect(() => fromAzureManagedIdentity({ roleArn: ROLE_ARN, audience: AUDIENCE, credential } as FromAzureManagedIdentityOptions)).toThrow(
+      /fromAzureTokenCredential\(\{ credential/,
     );
   });
 

@@ -15,6 +15,8 @@ export interface StubSts {
   requests: StubStsRequest[];
   /** The next calls answer with this STS error code (and message) instead of credentials. */
   failNext(code: string, options?: { times?: number; message?: string; status?: number }): void;
+  /** Sessions issued from now on last this long whatever was asked (undefined: as asked, 3600 s by default). */
+  issueSessionsOf(seconds: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -22,6 +24,7 @@ export async function startStubSts(): Promise<StubSts> {
   const requests: StubStsRequest[] = [];
   const failures: { code: string; message: string; status: number }[] = [];
   let issued = 0;
+  let sessionSeconds: number | undefined;
   const server: Server = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
@@ -47,7 +50,7 @@ export async function startStubSts(): Promise<StubSts> {
         return;
       }
       issued++;
-      const expiration = new Date(Date.now() + (durationSeconds ? Number(durationSeconds) : 3600) * 1000);
+      const expiration = new Date(Date.now() + (sessionSeconds ?? (durationSeconds ? Number(durationSeconds) : 3600)) * 1000);
       res.end(
         `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>` +
           `<Credentials><AccessKeyId>ASIASTUB${issued}</AccessKeyId><SecretAccessKey>secret-${issued}</SecretAccessKey>` +
@@ -68,6 +71,9 @@ export async function startStubSts(): Promise<StubSts> {
       for (let i = 0; i < (options.times ?? 1); i++) {
         failures.push({ code, message: options.message ?? `stub ${code}`, status: options.status ?? 400 });
       }
+    },
+    issueSessionsOf(seconds) {
+      sessionSeconds = seconds;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

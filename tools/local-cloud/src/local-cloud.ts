@@ -23,7 +23,7 @@ import { ensureBucket } from './s3/ensure-bucket.js';
 import { startMoto } from './s3/moto.js';
 import type { RunningS3 } from './s3/running-s3.js';
 import { startS3rver } from './s3/s3rver.js';
-import { shippedTrust, startSts } from './sts/index.js';
+import { shippedTrust, startSts, type Sts } from './sts/index.js';
 import type { EventGridEvent, Stack } from './types.js';
 import { DEFAULT_MOTO_VENV_DIR } from './workspace-paths.js';
 
@@ -80,7 +80,7 @@ export interface LocalCloud {
   stack: Stack;
   /** Stops every child process and server; idempotent. */
   stop(): Promise<void>;
-  sts: { requestCount(): number; failNext(code: 'Throttling' | 'IDPCommunicationError', times?: number): void };
+  sts: Pick<Sts, 'requestCount' | 'failNext' | 'issueSessionsOf'>;
   identity: { mintToken(o: MintTokenOptions): Promise<string>; rotateKeys(): void };
   /** `idle()` resolves once every raised event reached its target (or was dead-lettered). */
   events: { idle(): Promise<void>; delivered(): EventGridEvent[]; deadLettered(): EventGridEvent[] };
@@ -309,7 +309,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     return {
       stack,
       stop,
-      sts: { requestCount: () => sts.requestCount(), failNext: (code, times) => sts.failNext(code, times) },
+      sts: {
+        requestCount: () => sts.requestCount(),
+        failNext: (code, times) => sts.failNext(code, times),
+        issueSessionsOf: (seconds) => sts.issueSessionsOf(seconds),
+      },
       identity: { mintToken: (o) => identity.mintToken(o), rotateKeys: () => identity.rotateKeys() },
       events: {
         idle: async () => {

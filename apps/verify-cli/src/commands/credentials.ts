@@ -1,11 +1,13 @@
+import type { TokenCredential } from '@azure/identity';
 import {
   credentialProcessOutput,
-  fromAzureManagedIdentity,
+  fromAzureTokenCredential,
+  managedIdentityCredential,
   writeWebIdentityTokenFile,
-  type AzureIdentityOptions,
 } from '@blobferry/federated-credentials';
 import { Command, InvalidArgumentError } from 'commander';
 import { ConfigurationError } from '../cli-errors.js';
+import { LocalManagedIdentityCredential } from '../local-identity.js';
 import { DEFAULT_STACK_PATH, loadLocalStack } from '../local-stack.js';
 
 interface CredentialsFlags {
@@ -18,6 +20,8 @@ interface CredentialsFlags {
   tokenFile?: string;
   local?: boolean;
   stack: string;
+  /** With --local: the stack's App Service style identity endpoint. */
+  localIdentity?: { identityEndpoint: string; identityHeader: string };
 }
 
 /**
@@ -41,12 +45,15 @@ export function credentialsCommand(): Command {
     .option('--stack <path>', 'local cloud stack file (with --local)', DEFAULT_STACK_PATH)
     .action(async (flags: CredentialsFlags, command: Command) => {
       const settings = flags.local ? await withLocalStack(flags) : flags;
-      const identity: AzureIdentityOptions = settings.clientId ? { managedIdentityClientId: settings.clientId } : {};
+      // One credential for the identity, used for the token file or for STS.
+      const credential: TokenCredential = settings.localIdentity
+        ? new LocalManagedIdentityCredential({ ...settings.localIdentity, ...(settings.clientId ? { clientId: settings.clientId } : {}) })
+        : managedIdentityCredential(settings.clientId ? { managedIdentityClientId: settings.clientId } : {});
       const write = (text: string) => command.configureOutput().writeOut?.(text);
       if (!settings.audience) throw new ConfigurationError('Missing --audience (the Entra audience the role trust policy pins), or use --local.');
 
       if (settings.tokenFile) {
-        const written = await writeWebIdentityTokenFile({ ...identity, audience: settings.audience, path: settings.tokenFile });
+        const written = await writeWebIdentityTokenFile({ credential, audience: settings.audience, path: settings.tokenFile });
         write(`export AWS_WEB_IDENTITY_TOKEN_FILE=${shellQuote(written.path)}\n`);
         if (settings.roleArn) write(`export AWS_ROLE_ARN=${shellQuote(settings.roleArn)}\n`);
         write(`# the token expires at ${written.expiresOn.toISOString()}: run this again before then\n`);
@@ -54,8 +61,8 @@ export function credentialsCommand(): Command {
       }
 
       if (!settings.roleArn) throw new ConfigurationError('Missing --role-arn (the role the identity assumes), or use --local.');
-      const provider = fromAzureManagedIdentity({
-        ...identity,
+      const provider = fromAzureTokenCredential({
+        credential,
         roleArn: settings.roleArn,
         audience: settings.audience,
         ...(settings.stsEndpoint ? { stsEndpoint: settings.stsEndpoint } : {}),
@@ -66,14 +73,12 @@ export function credentialsCommand(): Command {
     });
 }
 
-/** Flags win; the stack fills the rest and points @azure/identity at the local App Service-style identity endpoint. */
+/** Flags win; the stack fills the rest, including the local App Service style identity endpoint. */
 async function withLocalStack(flags: CredentialsFlags): Promise<CredentialsFlags> {
   const stack = await loadLocalStack(flags.stack);
-  // ManagedIdentityCredential reads these from the environment, exactly as on App Service / Functions.
-  process.env.IDENTITY_ENDPOINT = stack.identity.identityEndpoint;
-  process.env.IDENTITY_HEADER = stack.identity.identityHeader;
   return {
     ...flags,
+    localIdentity: { identityEndpoint: stack.identity.identityEndpoint, identityHeader: stack.identity.identityHeader },
     roleArn: flags.roleArn ?? stack.aws.roleArn,
     audience: flags.audience ?? stack.identity.audience,
     clientId: flags.clientId ?? stack.identity.backupIdentity.clientId,

@@ -1,9 +1,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import { DefaultAzureCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueClient } from '@azure/storage-queue';
-import { fromAzureManagedIdentity } from '@blobferry/federated-credentials';
+import { fromAzureManagedIdentity, fromAzureTokenCredential } from '@blobferry/federated-credentials';
 import { AZURE_STORAGE_RETRY, S3_RETRY } from '@blobferry/retry-policy';
+import { LocalManagedIdentityCredential } from '../local-identity.js';
 import type { AwsAuth, QueueTarget, VerifyConfig } from './verify-config.js';
 
 function awsCredentials(auth: AwsAuth) {
@@ -18,15 +19,12 @@ function awsCredentials(auth: AwsAuth) {
         ...(auth.stsEndpoint ? { stsEndpoint: auth.stsEndpoint } : {}),
       });
     case 'local-federated':
-      // @azure/identity finds an App Service style managed identity through these variables, so the
-      // product's own path (managed identity -> Entra token -> STS) runs against the local identity plane.
-      process.env.IDENTITY_ENDPOINT = auth.identityEndpoint;
-      process.env.IDENTITY_HEADER = auth.identityHeader;
-      return fromAzureManagedIdentity({
+      // The local identity plane's App Service style endpoint, handed over explicitly (no process.env writes).
+      return fromAzureTokenCredential({
         roleArn: auth.roleArn,
         audience: auth.audience,
         stsEndpoint: auth.stsEndpoint,
-        credential: new ManagedIdentityCredential({ clientId: auth.clientId }),
+        credential: new LocalManagedIdentityCredential(auth),
       });
   }
 }

@@ -18,6 +18,8 @@ export interface AssumeRoleDependencies {
   issuerAliases: Readonly<Record<string, string>>;
   keys: IssuerKeys;
   credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Sessions last this long whatever was asked (a test hook: see Sts.issueSessionsOf). */
+  sessionSeconds?: number;
   now?: () => Date;
 }
 
@@ -83,7 +85,7 @@ export async function assumeRoleWithWebIdentity(
     credentials: {
       ...deps.credentials,
       sessionToken: randomBytes(96).toString('base64'),
-      expiration: new Date(now.getTime() + durationSeconds * 1000),
+      expiration: new Date(now.getTime() + (deps.sessionSeconds ?? durationSeconds) * 1000),
     },
     subjectFromWebIdentityToken: subject,
     assumedRoleUser: {

@@ -36,6 +36,12 @@ export interface Sts {
   requestCount(): number;
   /** The next `times` (default 1) requests fail with this error before any other check. */
   failNext(code: InjectableStsFault, times?: number): void;
+  /**
+   * Sessions issued from now on expire after `seconds` whatever DurationSeconds asked (undefined: as
+   * asked). Real STS grants at least 900 s; a session inside the AWS SDK's 5-minute refresh window lets
+   * a test watch clients refresh credentials at every request.
+   */
+  issueSessionsOf(seconds: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -60,6 +66,7 @@ export async function startSts(options: StartStsOptions): Promise<Sts> {
   const keys = new IssuerKeys();
   const faults: { code: InjectableStsFault; remaining: number }[] = [];
   let requests = 0;
+  let sessionSeconds: number | undefined;
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     requests += 1;
@@ -87,6 +94,7 @@ export async function startSts(options: StartStsOptions): Promise<Sts> {
         issuerAliases: options.issuerAliases,
         keys,
         credentials: options.credentials,
+        ...(sessionSeconds === undefined ? {} : { sessionSeconds }),
       });
       log({ service: 'sts', action, requestId, outcome: 'issued', ...outcome.log });
       sendXml(response, 200, requestId, assumeRoleWithWebIdentityXml(outcome.result, requestId));
@@ -125,6 +133,9 @@ export async function startSts(options: StartStsOptions): Promise<Sts> {
     requestCount: () => requests,
     failNext(code, times = 1) {
       if (times > 0) faults.push({ code, remaining: times });
+    },
+    issueSessionsOf(seconds) {
+      sessionSeconds = seconds;
     },
     close: () => closeServer(server),
   };

@@ -1,49 +1,38 @@
+import type { TokenCredential } from '@azure/core-auth';
+import { CREDENTIALS_REFRESH_RETRY_MS } from '@blobferry/retry-policy';
 import type { AwsCredentialIdentity, Logger } from '@smithy/types';
 import { FederatedCredentialsError, abortError } from './errors.js';
 import { getEntraToken } from './entra-token.js';
-import type { ResolvedIdentity } from './identity.js';
 import type { StsCredentials, WebIdentityExchange } from './sts-exchange.js';
 import { decodeTokenClaims, type TokenClaims } from './token-claims.js';
 
-/** Refresh this long before expiry unless told otherwise (capped at half of a short session). */
-const DEFAULT_REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
 /**
- * The AWS SDK's own memoization asks the provider again only once credentials are within 5 minutes of
- * `expiration` (@smithy/core EXPIRATION_MS); a larger refresh window must move the reported expiration
- * earlier, or the SDK would never come back in time.
+ * Refresh this long before expiry: the AWS SDK's own window (@smithy/core EXPIRATION_MS). An SDK client
+ * asks its provider again once credentials are within 5 minutes of `expiration`, so a session refreshed
+ * at the same point is exactly in step with every client that shares it, with the real expiration.
  */
-const SDK_EXPIRY_WINDOW_MS = 5 * 60_000;
+export const REFRESH_BEFORE_EXPIRY_MS = 5 * 60_000;
 /** Credentials closer to expiry than this are not handed out as a fallback: a request signed now must still land. */
 const STILL_USABLE_MARGIN_MS = 15_000;
-/** After a failed refresh while old credentials still work, wait before asking STS again (doubling, capped). */
-const FIRST_RETRY_AFTER_FAILURE_MS = 1_000;
-const MAX_RETRY_AFTER_FAILURE_MS = 60_000;
 
 export interface SessionSettings {
-  identity: ResolvedIdentity;
+  credential: TokenCredential;
   audience: string;
   roleArn: string;
   roleSessionName?: string;
-  refreshBeforeExpirySeconds?: number;
   exchange: (request: WebIdentityExchange) => Promise<StsCredentials>;
+  logger?: Logger;
 }
 
 export interface CredentialsRequest {
   forceRefresh?: boolean;
   abortSignal?: AbortSignal;
-  logger?: Logger;
 }
 
-interface HeldSession {
-  credentials: StsCredentials;
-  refreshAtMs: number;
-}
-
-/** One STS session for one set of options, shared by every provider and client in the process. */
-export class SharedSession {
-  private held: HeldSession | undefined;
-  private inFlight: Promise<HeldSession> | undefined;
-  private consecutiveFailures = 0;
+/** The STS session of one provider, shared by every client the provider is passed to. */
+export class StsSession {
+  private held: StsCredentials | undefined;
+  private inFlight: Promise<StsCredentials> | undefined;
   private retryNotBeforeMs = 0;
   private readonly settings: SessionSettings;
 
@@ -52,16 +41,17 @@ export class SharedSession {
   }
 
   async credentials(request: CredentialsRequest): Promise<AwsCredentialIdentity> {
-    const { abortSignal, logger } = request;
+    const { abortSignal } = request;
+    const { logger } = this.settings;
     if (abortSignal?.aborted) throw abortError(abortSignal);
     const now = Date.now();
     const held = this.held;
     if (held && !request.forceRefresh) {
-      if (now < held.refreshAtMs) return presented(held);
+      if (now < refreshAt(held)) return presented(held);
       if (now < this.retryNotBeforeMs && isUsable(held, now)) return presented(held);
     }
     // Concurrent callers join the refresh in flight; it is not tied to any one caller's abort signal.
-    this.inFlight ??= this.refresh(logger).finally(() => {
+    this.inFlight ??= this.refresh().finally(() => {
       this.inFlight = undefined;
     });
     try {
@@ -72,7 +62,7 @@ export class SharedSession {
       if (!aborted && fallback && isUsable(fallback, Date.now())) {
         logger?.warn(
           `blobferry federated-credentials: refresh failed, keeping the current session (valid until ` +
-            `${fallback.credentials.expiration.toISOString()}) and retrying later: ${error instanceof Error ? error.message : String(error)}`,
+            `${fallback.expiration.toISOString()}) and retrying in ${CREDENTIALS_REFRESH_RETRY_MS / 1000} s: ${error instanceof Error ? error.message : String(error)}`,
         );
         return presented(fallback);
       }
@@ -80,56 +70,45 @@ export class SharedSession {
     }
   }
 
-  private async refresh(logger: Logger | undefined): Promise<HeldSession> {
-    const { identity, audience, roleArn, exchange } = this.settings;
+  private async refresh(): Promise<StsCredentials> {
+    const { credential, audience, roleArn, exchange, logger } = this.settings;
     try {
       // A fresh Entra token for every exchange: the previous one may be close to its own expiry.
-      const accessToken = await getEntraToken(identity.credential(), audience);
+      const accessToken = await getEntraToken(credential, audience);
       const claims = decodeTokenClaims(accessToken.token);
-      const issuedAtMs = Date.now();
       const credentials = await exchange({
         token: accessToken.token,
         claims,
         audience,
         roleSessionName: this.settings.roleSessionName ?? sessionNameFor(claims),
-        ...(logger ? { logger } : {}),
       });
-      const held = { credentials, refreshAtMs: refreshAt(credentials.expiration, issuedAtMs, this.settings.refreshBeforeExpirySeconds) };
-      this.held = held;
-      this.consecutiveFailures = 0;
+      this.held = credentials;
       this.retryNotBeforeMs = 0;
       logger?.info(
         `blobferry federated-credentials: assumed ${roleArn} as sub=${claims.sub ?? '?'}; session expires ` +
-          `${credentials.expiration.toISOString()}, refresh due ${new Date(held.refreshAtMs).toISOString()}`,
+          `${credentials.expiration.toISOString()}, refresh due ${new Date(refreshAt(credentials)).toISOString()}`,
       );
-      return held;
+      return credentials;
     } catch (error) {
-      this.consecutiveFailures++;
-      this.retryNotBeforeMs =
-        Date.now() + Math.min(MAX_RETRY_AFTER_FAILURE_MS, FIRST_RETRY_AFTER_FAILURE_MS * 2 ** (this.consecutiveFailures - 1));
+      // STS_RETRY already retried the request; while the current session works, it is served instead.
+      this.retryNotBeforeMs = Date.now() + CREDENTIALS_REFRESH_RETRY_MS;
       throw error;
     }
   }
 }
 
-function refreshAt(expiration: Date, issuedAtMs: number, refreshBeforeExpirySeconds: number | undefined): number {
-  const lifetimeMs = Math.max(0, expiration.getTime() - issuedAtMs);
-  const windowMs =
-    refreshBeforeExpirySeconds === undefined
-      ? Math.min(DEFAULT_REFRESH_BEFORE_EXPIRY_MS, lifetimeMs / 2)
-      : Math.min(refreshBeforeExpirySeconds * 1000, lifetimeMs);
-  return expiration.getTime() - windowMs;
+function refreshAt(credentials: StsCredentials): number {
+  return credentials.expiration.getTime() - REFRESH_BEFORE_EXPIRY_MS;
 }
 
-/** What the caller sees: `expiration` is when it must come back, never later than the real expiry. */
-function presented(held: HeldSession): AwsCredentialIdentity {
-  const { accessKeyId, secretAccessKey, sessionToken, expiration } = held.credentials;
-  const comeBackBy = Math.min(expiration.getTime(), held.refreshAtMs + SDK_EXPIRY_WINDOW_MS);
-  return { accessKeyId, secretAccessKey, sessionToken, expiration: new Date(comeBackBy) };
+/** What the caller sees: the session as STS issued it, with its real expiration. */
+function presented(credentials: StsCredentials): AwsCredentialIdentity {
+  const { accessKeyId, secretAccessKey, sessionToken, expiration } = credentials;
+  return { accessKeyId, secretAccessKey, sessionToken, expiration };
 }
 
-function isUsable(held: HeldSession, nowMs: number): boolean {
-  return held.credentials.expiration.getTime() - nowMs > STILL_USABLE_MARGIN_MS;
+function isUsable(credentials: StsCredentials, nowMs: number): boolean {
+  return credentials.expiration.getTime() - nowMs > STILL_USABLE_MARGIN_MS;
 }
 
 /** CloudTrail shows the session name; the principal id says which identity it was. */
