@@ -2,6 +2,7 @@ import { ManagedIdentityCredential } from '@azure/identity';
 import { AssumeRoleWithWebIdentityCommand, STSClient, type AssumeRoleWithWebIdentityCommandInput } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_IDENTITY, DEFAULT_AUDIENCE, LOCAL_TENANT_ID, startIdentityPlane, type IdentityPlane } from '../src/identity/index.js';
+import { useLocalManagedIdentity } from '../src/managed-identity-env.js';
 import { shippedTrust, startSts, type Sts } from '../src/sts/index.js';
 
 const EMULATOR_KEYS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER-secret' };
@@ -77,22 +78,15 @@ describe('STS AssumeRoleWithWebIdentity through @aws-sdk/client-sts, with the sh
   });
 
   it('admits a token the real @azure/identity ManagedIdentityCredential fetched for the backup identity', async () => {
-    // MSAL picks its managed identity source from these variables once per process.
-    const names = ['IDENTITY_ENDPOINT', 'IDENTITY_HEADER', 'IDENTITY_SERVER_THUMBPRINT', 'MSI_ENDPOINT', 'AZURE_FEDERATED_TOKEN_FILE'];
-    const saved = new Map(names.map((name) => [name, process.env[name]]));
-    for (const name of names) delete process.env[name];
-    process.env['IDENTITY_ENDPOINT'] = plane.identityEndpoint;
-    process.env['IDENTITY_HEADER'] = plane.identityHeader;
+    // MSAL picks its managed identity source from the environment the platform sets, once per process.
+    const restoreEnvironment = useLocalManagedIdentity(plane, 'app-service');
     try {
       const credential = new ManagedIdentityCredential({ clientId: BACKUP_IDENTITY.clientId });
       const { token } = await credential.getToken(`${DEFAULT_AUDIENCE}/.default`);
       const response = await assume(token);
       expect(response.SubjectFromWebIdentityToken).toBe(BACKUP_IDENTITY.principalId);
     } finally {
-      for (const [name, value] of saved) {
-        if (value === undefined) delete process.env[name];
-        else process.env[name] = value;
-      }
+      restoreEnvironment();
     }
   });
 

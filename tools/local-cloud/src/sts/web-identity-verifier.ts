@@ -1,9 +1,9 @@
-import { compactVerify, decodeJwt, decodeProtectedHeader, importJWK, type JWK, type JWTPayload } from 'jose';
+import { compactVerify, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, type JWTPayload } from 'jose';
 import { StsError } from './errors.js';
 
-// Checks a web identity token's signature the way STS does: discovery document and JWKS fetched
-// from the issuer, cached, and fetched again when a token names a kid the cache does not hold (so
-// an issuer's key rotation is picked up without restarting).
+// Checks a web identity token's signature the way STS does: the issuer's discovery document names its
+// JWKS, which jose's createRemoteJWKSet fetches, caches and fetches again when a token names a kid the
+// cache does not hold (so an issuer's key rotation is picked up without restarting).
 
 const IDP_UNREACHABLE =
   "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements";
@@ -22,8 +22,11 @@ export function decodeWebIdentityToken(token: string): VerifiedToken {
   }
 }
 
+type RemoteKeys = ReturnType<typeof createRemoteJWKSet>;
+
 export class IssuerKeys {
-  private readonly keySets = new Map<string, JWK[]>();
+  /** Per issuer (or the local issuer standing for it): its JWKS as jose holds it. */
+  private readonly keySets = new Map<string, RemoteKeys>();
 
   constructor(private readonly fetchTimeoutMs = 5000) {}
 
@@ -35,37 +38,32 @@ export class IssuerKeys {
     if (decoded.header.alg !== 'RS256') {
       throw new StsError('InvalidIdentityToken', `Unsupported token signing algorithm ${String(decoded.header.alg)}`);
     }
-    let jwk = await this.findKey(keysFrom, decoded.header.kid, false);
-    jwk ??= await this.findKey(keysFrom, decoded.header.kid, true);
-    if (!jwk) {
-      throw new StsError('InvalidIdentityToken', 'Unable to verify the token: no key in the provider JWKS matches its kid');
-    }
+    const keys = await this.keysOf(keysFrom);
     try {
-      await compactVerify(token, await importJWK({ ...jwk, alg: 'RS256' }, 'RS256'));
-    } catch {
-      throw new StsError('InvalidIdentityToken', 'The signature of the web identity token is invalid');
+      await compactVerify(token, keys, { algorithms: ['RS256'] });
+    } catch (error) {
+      if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+        throw new StsError('InvalidIdentityToken', 'Unable to verify the token: no key in the provider JWKS matches its kid');
+      }
+      if (error instanceof errors.JWSSignatureVerificationFailed || error instanceof errors.JWSInvalid) {
+        throw new StsError('InvalidIdentityToken', 'The signature of the web identity token is invalid');
+      }
+      // Timeouts, refused connections, non-200 answers and malformed key sets: the issuer is unreachable.
+      throw new StsError('IDPCommunicationError', IDP_UNREACHABLE, `JWKS of ${keysFrom}: ${(error as Error).message}`);
     }
   }
 
-  private async findKey(issuer: string, kid: string | undefined, refresh: boolean): Promise<JWK | undefined> {
+  private async keysOf(issuer: string): Promise<RemoteKeys> {
     let keys = this.keySets.get(issuer);
-    if (!keys || refresh) {
-      keys = await this.fetchKeys(issuer);
+    if (!keys) {
+      const discoveryUrl = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+      const jwksUri = (await this.fetchJson(discoveryUrl))['jwks_uri'];
+      if (typeof jwksUri !== 'string') throw new StsError('IDPCommunicationError', IDP_UNREACHABLE, `${discoveryUrl} has no jwks_uri`);
+      // No cooldown: a kid not yet seen is looked up at once, so a rotation is seen by the next token.
+      keys = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: this.fetchTimeoutMs, cooldownDuration: 0 });
       this.keySets.set(issuer, keys);
     }
-    const signingKeys = keys.filter((key) => key.kty === 'RSA' && (key.use === undefined || key.use === 'sig'));
-    return kid === undefined && signingKeys.length === 1 ? signingKeys[0] : signingKeys.find((key) => key.kid === kid);
-  }
-
-  private async fetchKeys(issuer: string): Promise<JWK[]> {
-    const discoveryUrl = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-    const discovery = await this.fetchJson(discoveryUrl);
-    const jwksUri = discovery['jwks_uri'];
-    if (typeof jwksUri !== 'string') throw new StsError('IDPCommunicationError', IDP_UNREACHABLE, `${discoveryUrl} has no jwks_uri`);
-    const jwks = await this.fetchJson(jwksUri);
-    const keys = jwks['keys'];
-    if (!Array.isArray(keys)) throw new StsError('IDPCommunicationError', IDP_UNREACHABLE, `${jwksUri} has no keys`);
-    return keys as JWK[];
+    return keys;
   }
 
   private async fetchJson(url: string): Promise<Record<string, unknown>> {
