@@ -8,6 +8,10 @@ import { postEvents, validateWebhook, type AttemptOutcome } from './webhook.js';
 // At-least-once delivery the way Event Grid does it: each event is retried with exponential backoff
 // until it succeeds or runs out of attempts, then it is written to the dead-letter folder with
 // Event Grid's dead-letter properties. Retries and dead-letters are logged.
+// This schedule is an emulation of Azure's, not a retry policy of blobferry's (that is
+// @blobferry/retry-policy, for the requests blobferry sends): it stands for what Event Grid does to
+// deliveries, attempt by attempt, with the attempt counts and outcomes a dead letter records, so it
+// stays a loop of its own (shortened: Event Grid waits 10 s, 30 s, 1 min, ...).
 
 /**
  * Where the subscription delivers: a Storage queue (endpointType StorageQueue: one event per message, as
