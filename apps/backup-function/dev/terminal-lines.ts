@@ -12,7 +12,7 @@ const text = (value: unknown) => (value === undefined || value === null ? '' : S
 /** The key (or URL) with control characters escaped, so a name with a tab or newline stays on its line. */
 function where(entry: Record<string, unknown>): string {
   const name = text(entry.key) || text(entry.url) || text(entry.eventId) || 'an event';
-  return name.replace(/[\u0000-\u001f\u007f]/g, (character) => JSON.stringify(character).slice(1, -1));
+  return [...name].map((character) => (character < ' ' || character === '\u007f' ? JSON.stringify(character).slice(1, -1) : character)).join('');
 }
 
 /** The line for one entry, or undefined for entries that are not news to a user. */
