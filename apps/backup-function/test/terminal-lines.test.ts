@@ -23,6 +23,12 @@ describe("npm start's terminal lines", () => {
     expect(terminalLine({ event: 'backupBlob', outcome: 'copied', key: 'a\tb\nc', bytes: 1, durationMs: 2 }, o)).toBe('backed up   a\\tb\\nc  1 bytes in 2 ms');
   });
 
+  it('shows one-time setup a user waits for', () => {
+    expect(terminalLine({ msg: 'installing moto server into a venv (first run only, takes about a minute)', setup: true }, o)).toBe(
+      'setup       installing moto server into a venv (first run only, takes about a minute)',
+    );
+  });
+
   it('keeps quiet about entries that are not news (host chatter, successful deliveries)', () => {
     expect(terminalLine({ source: 'host', level: 'information', msg: 'message deleted' }, o)).toBeUndefined();
     expect(terminalLine({ msg: 'webhook subscription validated' }, o)).toBeUndefined();

@@ -57,7 +57,7 @@ export async function ensureMotoVenv(o: { venvDir: string; log: (entry: Record<s
   if ((await installedRequirements(marker)) === wanted) return server;
   return withInstallLock(o.venvDir, async () => {
     if ((await installedRequirements(marker)) === wanted) return server;
-    o.log({ msg: 'installing moto server into a venv (first run only, takes about a minute)', venvDir: o.venvDir, version: MOTO_VERSION });
+    o.log({ msg: 'installing moto server into a venv (first run only, takes about a minute)', setup: true, venvDir: o.venvDir, version: MOTO_VERSION });
     try {
       await run('python3', ['-m', 'venv', o.venvDir]);
       await run(join(o.venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...MOTO_REQUIREMENTS], {
