@@ -22,7 +22,7 @@ async function blobferryProcess(args: string[]): Promise<{ code: number; stdout:
 beforeAll(async () => {
   // The bin runs compiled code, so it and the libraries it imports are built first (as `nx build` would).
   const tsc = `${workspaceDir}node_modules/typescript/bin/tsc`;
-  for (const project of ['libs/transfer', 'libs/federated-credentials', 'libs/reconcile', 'apps/verify-cli']) {
+  for (const project of ['libs/retry-policy', 'libs/transfer', 'libs/federated-credentials', 'libs/reconcile', 'apps/verify-cli']) {
     await execFileAsync(process.execPath, [tsc, '-p', `${workspaceDir}${project}/tsconfig.lib.json`]);
   }
 }, 180_000);
