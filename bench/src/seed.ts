@@ -54,14 +54,21 @@ export async function uploadLargeBlob(
       blobContentType: 'application/octet-stream',
     },
   });
-  return {
-    name,
-    size,
-    etag: committed.etag ?? '',
-    lastModified: committed.lastModified ?? new Date(),
-    md5Base64,
-    uploadedAt: Date.now(),
-  };
+  return seededBlob(name, size, committed, md5Base64);
+}
+
+/** What a bench run remembers of a blob it uploaded, from the service's answer. */
+function seededBlob(name: string, size: number, response: { etag?: string; lastModified?: Date }, md5Base64: string): SeededBlob {
+  return { name, size, etag: response.etag ?? '', lastModified: response.lastModified ?? new Date(), md5Base64, uploadedAt: Date.now() };
+}
+
+/** One PutBlob with its Content-MD5, as single-shot uploads record it. */
+async function uploadSmallBlob(container: ContainerClient, name: string, bytes: Buffer): Promise<SeededBlob> {
+  const md5Base64 = createHash('md5').update(bytes).digest('base64');
+  const response = await container.getBlockBlobClient(name).upload(bytes, bytes.length, {
+    blobHTTPHeaders: { blobContentMD5: Buffer.from(md5Base64, 'base64'), blobContentType: 'application/octet-stream' },
+  });
+  return seededBlob(name, bytes.length, response, md5Base64);
 }
 
 /** Uploads many small blobs (single PutBlob each, so Azure records their Content-MD5). */
@@ -78,18 +85,7 @@ export async function uploadSmallBlobs(o: {
   await forEachConcurrently(o.names, o.concurrency, async (name, index) => {
     const offset = (index * 997) % 4096;
     const bytes = pool.subarray(offset, offset + o.size);
-    const md5Base64 = createHash('md5').update(bytes).digest('base64');
-    const response = await o.container.getBlockBlobClient(name).upload(bytes, bytes.length, {
-      blobHTTPHeaders: { blobContentMD5: Buffer.from(md5Base64, 'base64'), blobContentType: 'application/octet-stream' },
-    });
-    const blob: SeededBlob = {
-      name,
-      size: o.size,
-      etag: response.etag ?? '',
-      lastModified: response.lastModified ?? new Date(),
-      md5Base64,
-      uploadedAt: Date.now(),
-    };
+    const blob = await uploadSmallBlob(o.container, name, bytes);
     seeded[index] = blob;
     await o.onUploaded?.(blob, bytes);
   });
@@ -141,19 +137,7 @@ export async function uploadBlobsOfSizes(o: {
       return;
     }
     const offset = (index * 997) % 4096;
-    const bytes = pool.subarray(offset, offset + size);
-    const md5Base64 = createHash('md5').update(bytes).digest('base64');
-    const response = await o.container.getBlockBlobClient(name).upload(bytes, bytes.length, {
-      blobHTTPHeaders: { blobContentMD5: Buffer.from(md5Base64, 'base64'), blobContentType: 'application/octet-stream' },
-    });
-    seeded[index] = {
-      name,
-      size,
-      etag: response.etag ?? '',
-      lastModified: response.lastModified ?? new Date(),
-      md5Base64,
-      uploadedAt: Date.now(),
-    };
+    seeded[index] = await uploadSmallBlob(o.container, name, pool.subarray(offset, offset + size));
   });
   return seeded;
 }
