@@ -22,7 +22,7 @@ import {
   isConditionalWriteRejection,
   type EndpointCapabilities,
 } from './s3-capabilities.js';
-import { abortUpload as abortUploadOf, findResumableUpload, manifestOf, MANIFEST_PART_NUMBER, MAX_CONTENT_PARTS } from './resume.js';
+import { abortUpload, findResumableUpload, manifestOf, MANIFEST_PART_NUMBER, MAX_CONTENT_PARTS } from './resume.js';
 import { readRange, readSourceSnapshot, readSourceSnapshotWithSmallBody, type SourceSnapshot } from './source.js';
 import { headTarget, judge, storedChecksum, type TargetState, type Verdict } from './target.js';
 
@@ -302,10 +302,6 @@ async function createUpload(context: CopyContext, headers: ReturnType<typeof tar
       throw error;
     }
   }
-}
-
-function abortUpload(context: CopyContext, uploadId: string): Promise<void> {
-  return abortUploadOf(context, uploadId);
 }
 
 async function uploadPart(

@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { closeServer } from '../close-server.js';
@@ -109,7 +109,7 @@ export async function startStorageEventsProxy(o: {
     );
   }
 
-  function forward(request: IncomingMessage, response: import('node:http').ServerResponse, onResponse?: (upstreamResponse: IncomingMessage) => Promise<void>): Promise<void> {
+  function forward(request: IncomingMessage, response: ServerResponse, onResponse?: (upstreamResponse: IncomingMessage) => Promise<void>): Promise<void> {
     return new Promise<void>((resolve) => {
       const outgoing = httpRequest(
         { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
