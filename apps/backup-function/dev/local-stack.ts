@@ -1,9 +1,8 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { superviseFunctionsHost, type FunctionsHostProcess, type SupervisedFunctionsHost } from '@blobferry/functions-host';
-import { type LocalCloud, type LocalCloudOptions, type Stack, startLocalCloud } from '@blobferry/local-cloud';
+import { type LocalCloud, type LocalCloudOptions, type Stack, startLocalCloud, writeStackFile } from '@blobferry/local-cloud';
 import type { SettingName } from '../src/config.js';
 import { appSettingsForStack } from './app-settings.js';
 
@@ -33,6 +32,8 @@ export interface BackupStackOptions {
 /** stack.json: the local cloud's Stack plus the Functions host's process (pid 0 until a host runs). */
 export type BackupStackFile = Stack & { functionHost: { pid: number; baseUrl: string } };
 
+const stackFileOf = (stack: Stack, functionHost: BackupStackFile['functionHost']): BackupStackFile => ({ ...stack, functionHost });
+
 export interface BackupStack {
   cloud: LocalCloud;
   /** The Functions host process running now (the supervisor replaces one that dies). */
@@ -45,13 +46,6 @@ export interface BackupStack {
   /** Resolves once every event raised so far is in the queue and the queue is empty (handled or poisoned). */
   drained(o?: { timeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
-}
-
-async function writeStackFile(path: string, content: BackupStackFile): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600 });
-  await rename(temporary, path);
 }
 
 async function waitHealthy(host: FunctionsHostProcess): Promise<void> {
@@ -83,7 +77,7 @@ export async function startBackupStack(options: BackupStackOptions = {}): Promis
       log,
       onStart: async (host) => {
         await waitHealthy(host);
-        if (stackFile) await writeStackFile(stackFile, { ...cloud.stack, functionHost: { pid: host.pid, baseUrl: host.baseUrl } });
+        if (stackFile) await writeStackFile(stackFile, stackFileOf(cloud.stack, { pid: host.pid, baseUrl: host.baseUrl }));
       },
     });
     return supervisor;
@@ -91,7 +85,7 @@ export async function startBackupStack(options: BackupStackOptions = {}): Promis
   try {
     let running: SupervisedFunctionsHost | undefined;
     if (options.startHost !== false) running = await startHost();
-    else if (stackFile) await writeStackFile(stackFile, { ...cloud.stack, functionHost: { pid: 0, baseUrl: '' } });
+    else if (stackFile) await writeStackFile(stackFile, stackFileOf(cloud.stack, { pid: 0, baseUrl: '' }));
     const queues = QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString);
     const queue = queues.getQueueClient(cloud.stack.events.queueName);
     let stopping: Promise<void> | undefined;

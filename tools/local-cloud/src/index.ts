@@ -1,4 +1,4 @@
-export { startLocalCloud } from './local-cloud.js';
+export { startLocalCloud, writeStackFile } from './local-cloud.js';
 export type { EventOptions, LocalCloud, LocalCloudOptions, Log } from './local-cloud.js';
 export type { BlobCreatedEventData, DeadLetteredEvent, EventGridEvent, ManagedIdentityInfo, Stack } from './types.js';
 export type { FaultRule, FaultService } from './fault-proxy.js';

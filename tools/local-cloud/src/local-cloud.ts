@@ -93,7 +93,11 @@ export interface LocalCloud {
 
 const stderrLog: Log = (entry) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), component: 'local-cloud', ...entry })}\n`);
 
-async function writeStackFile(path: string, stack: Stack): Promise<void> {
+/**
+ * Writes a stack file (a Stack, or one that extends it) atomically and readable by its owner only: it holds
+ * the emulators' keys. Readers never see a half-written file.
+ */
+export async function writeStackFile(path: string, stack: Stack): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const partial = `${path}.${process.pid}.tmp`;
   await writeFile(partial, `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
