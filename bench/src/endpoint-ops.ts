@@ -9,7 +9,7 @@ import {
 } from '@azure/storage-blob';
 import type { Stack } from '@blobferry/local-cloud';
 import type { Agent } from 'node:http';
-import { forEachConcurrently, range } from './pool.js';
+import { mapConcurrently } from './pool.js';
 import { keepAliveAgent, send, signS3, type S3Target } from './thin-http.js';
 
 // The endpoints on their own, with no copy in between and the thinnest client (thin-http.ts): what "the limit"
@@ -80,15 +80,16 @@ export async function writeObjects(o: {
 }): Promise<number> {
   const { e } = o;
   const buffer = Buffer.alloc(Math.min(o.size, o.partSize), 0x5a);
+  const keys = Array.from({ length: o.count }, (_, i) => `${e.bucket}/${o.keyPrefix}${i}`);
   if (o.size <= o.partSize) {
-    await forEachConcurrently(range(o.count), o.concurrency, async (i) => {
-      const { url, headers } = signS3(e.s3, 'PUT', `${e.bucket}/${o.keyPrefix}${i}`);
+    await mapConcurrently(keys, o.concurrency, async (key) => {
+      const { url, headers } = signS3(e.s3, 'PUT', key);
       await send({ agent: e.agent, method: 'PUT', url, headers, body: buffer });
     });
     return o.count * o.size;
   }
-  for (const i of range(o.count)) {
-    await multipartUpload({ e, key: `${e.bucket}/${o.keyPrefix}${i}`, size: o.size, buffer, partSize: o.partSize, concurrency: o.concurrency });
+  for (const key of keys) {
+    await multipartUpload({ e, key, size: o.size, buffer, partSize: o.partSize, concurrency: o.concurrency });
   }
   return o.count * o.size;
 }
@@ -100,12 +101,12 @@ async function multipartUpload(o: { e: Endpoints; key: string; size: number; buf
   const uploadId = xmlValue((await send({ agent: e.agent, method: 'POST', ...created, keepBody: true })).body, 'UploadId');
   if (!uploadId) throw new Error('CreateMultipartUpload returned no UploadId');
   const partCount = Math.ceil(o.size / o.partSize);
-  const etags: string[] = new Array<string>(partCount);
-  await forEachConcurrently(range(partCount), o.concurrency, async (index) => {
+  const partIndices = Array.from({ length: partCount }, (_, index) => index);
+  const etags = await mapConcurrently(partIndices, o.concurrency, async (index) => {
     const length = Math.min(o.partSize, o.size - index * o.partSize);
     const part = signS3(e.s3, 'PUT', key, { partNumber: String(index + 1), uploadId });
     const response = await send({ agent: e.agent, method: 'PUT', ...part, body: length === buffer.length ? buffer : buffer.subarray(0, length) });
-    etags[index] = String(response.headers.etag ?? '');
+    return String(response.headers.etag ?? '');
   });
   const manifest = `<CompleteMultipartUpload>${etags
     .map((etag, index) => `<Part><PartNumber>${index + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
@@ -128,7 +129,7 @@ export async function writeObjectsOfSizes(o: {
 }): Promise<number> {
   const { e } = o;
   const buffer = Buffer.alloc(Math.min(Math.max(0, ...o.sizes), o.partSize), 0x5a);
-  await forEachConcurrently(o.sizes, o.filesInFlight, async (size, i) => {
+  await mapConcurrently(o.sizes, o.filesInFlight, async (size, i) => {
     const key = `${e.bucket}/${o.keyPrefix}${i}`;
     if (size > o.partSize) {
       await multipartUpload({ e, key, size, buffer, partSize: o.partSize, concurrency: o.partsInFlight });
@@ -143,7 +144,7 @@ export async function writeObjectsOfSizes(o: {
 /** Lists every blob under each prefix (prefixes listed in parallel); returns the count. */
 export async function listBlobs(o: { e: Endpoints; container: string; prefixes: string[]; concurrency: number }): Promise<number> {
   let count = 0;
-  await forEachConcurrently(o.prefixes, o.concurrency, async (prefix) => {
+  await mapConcurrently(o.prefixes, o.concurrency, async (prefix) => {
     let marker: string | undefined;
     do {
       const query: Record<string, string> = { restype: 'container', comp: 'list', prefix, maxresults: '5000', ...(marker ? { marker } : {}) };
@@ -158,7 +159,7 @@ export async function listBlobs(o: { e: Endpoints; container: string; prefixes: 
 /** Lists every object under each prefix (ListObjectsV2, prefixes listed in parallel); returns the count. */
 export async function listObjects(o: { e: Endpoints; prefixes: string[]; concurrency: number }): Promise<number> {
   let count = 0;
-  await forEachConcurrently(o.prefixes, o.concurrency, async (prefix) => {
+  await mapConcurrently(o.prefixes, o.concurrency, async (prefix) => {
     let token: string | undefined;
     do {
       const query: Record<string, string> = { 'list-type': '2', prefix, 'max-keys': '1000', ...(token ? { 'continuation-token': token } : {}) };

@@ -1,29 +1,18 @@
-/** Runs `work` on every item with at most `concurrency` in flight; rejects on the first failure. */
-export async function forEachConcurrently<T>(
-  items: Iterable<T>,
-  concurrency: number,
-  work: (item: T, index: number) => Promise<void>,
-): Promise<void> {
-  const iterator = items[Symbol.iterator]();
-  let index = 0;
-  let failed = false;
-  const lane = async (): Promise<void> => {
-    for (;;) {
-      if (failed) return;
-      const next = iterator.next();
-      if (next.done) return;
-      const current = index++;
-      try {
-        await work(next.value, current);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
-}
+import pLimit from 'p-limit';
 
-export function* range(count: number): Generator<number> {
-  for (let i = 0; i < count; i++) yield i;
+/**
+ * p-limit's `map` (at most `concurrency` calls of `work` in flight, results in input order) that stops at the first
+ * failure: the failing call drops every item not yet started (`clearQueue`) and the map rejects with its error.
+ * Calls already in flight run to their end; the dropped items never settle, which nothing awaits once the map rejects.
+ */
+export function mapConcurrently<T, R>(items: Iterable<T>, concurrency: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const limit = pLimit(Math.max(1, concurrency));
+  return limit.map(items, async (item, index) => {
+    try {
+      return await work(item, index);
+    } catch (error) {
+      limit.clearQueue();
+      throw error;
+    }
+  });
 }

@@ -2,7 +2,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import { BACKUP_METADATA } from '@blobferry/transfer';
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
-import { forEachConcurrently } from './pool.js';
+import { mapConcurrently } from './pool.js';
 
 // Test data for the scenarios, written by the bench itself (never measured). Bytes are random so nothing
 // downstream can compress or deduplicate them.
@@ -79,17 +79,15 @@ export async function uploadSmallBlobs(o: {
   concurrency: number;
   onUploaded?: (blob: SeededBlob, bytes: Buffer) => Promise<void>;
 }): Promise<SeededBlob[]> {
-  const seeded: SeededBlob[] = new Array<SeededBlob>(o.names.length);
   // One random pool, sliced at a different offset per blob: random-looking content without 100k RNG calls.
   const pool = randomBytes(o.size + 4096);
-  await forEachConcurrently(o.names, o.concurrency, async (name, index) => {
+  return mapConcurrently(o.names, o.concurrency, async (name, index) => {
     const offset = (index * 997) % 4096;
     const bytes = pool.subarray(offset, offset + o.size);
     const blob = await uploadSmallBlob(o.container, name, bytes);
-    seeded[index] = blob;
     await o.onUploaded?.(blob, bytes);
+    return blob;
   });
-  return seeded;
 }
 
 /**
@@ -128,16 +126,11 @@ export async function uploadBlobsOfSizes(o: {
   blobs: ReadonlyArray<{ name: string; size: number }>;
   concurrency: number;
 }): Promise<SeededBlob[]> {
-  const seeded: SeededBlob[] = new Array<SeededBlob>(o.blobs.length);
   const largestSmall = Math.max(0, ...o.blobs.map((blob) => blob.size).filter((size) => size <= BLOCK));
   const pool = randomBytes(largestSmall + 4096);
-  await forEachConcurrently(o.blobs, o.concurrency, async ({ name, size }, index) => {
-    if (size > BLOCK) {
-      seeded[index] = await uploadLargeBlob(o.container, name, size);
-      return;
-    }
+  return mapConcurrently(o.blobs, o.concurrency, async ({ name, size }, index) => {
+    if (size > BLOCK) return uploadLargeBlob(o.container, name, size);
     const offset = (index * 997) % 4096;
-    seeded[index] = await uploadSmallBlob(o.container, name, pool.subarray(offset, offset + size));
+    return uploadSmallBlob(o.container, name, pool.subarray(offset, offset + size));
   });
-  return seeded;
 }

@@ -3,7 +3,7 @@ import { azureContainer, blobferryS3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
 import { azureAuth, azureReads, curlReadAll, s3Auth, s3Reads } from '../curl-reads.js';
 import { runMeasured, type Measurement } from '../measure.js';
-import { forEachConcurrently } from '../pool.js';
+import { mapConcurrently } from '../pool.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
 import { profilingNodeArgs, rotate, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadLargeBlob } from '../seed.js';
@@ -42,7 +42,7 @@ export const verifyDeep: Scenario = {
       context.log(`verify-deep: seeding ${count} x ${formatBytes(size)} and backing them up with copyBlobToS3`);
       const s3 = blobferryS3Client(stack);
       const pairs = names.map((name, i) => ({ name, key: keys[i] ?? '' }));
-      await forEachConcurrently(pairs, 2, async ({ name, key }) => {
+      await mapConcurrently(pairs, 2, async ({ name, key }) => {
         await uploadLargeBlob(container, name, size);
         await copyBlobToS3({
           source: { blob: container.getBlobClient(name) },
