@@ -83,7 +83,7 @@ export async function writeObjects(o: {
   const keys = Array.from({ length: o.count }, (_, i) => `${e.bucket}/${o.keyPrefix}${i}`);
   if (o.size <= o.partSize) {
     await mapConcurrently(keys, o.concurrency, async (key) => {
-      const { url, headers } = signS3(e.s3, 'PUT', key);
+      const { url, headers } = await signS3(e.s3, 'PUT', key);
       await send({ agent: e.agent, method: 'PUT', url, headers, body: buffer });
     });
     return o.count * o.size;
@@ -97,21 +97,21 @@ export async function writeObjects(o: {
 /** One object of `size` (> partSize) as a multipart upload, `concurrency` parts in flight; bytes from `buffer`. */
 async function multipartUpload(o: { e: Endpoints; key: string; size: number; buffer: Buffer; partSize: number; concurrency: number }): Promise<void> {
   const { e, key, buffer } = o;
-  const created = signS3(e.s3, 'POST', key, { uploads: '' });
+  const created = await signS3(e.s3, 'POST', key, { uploads: '' });
   const uploadId = xmlValue((await send({ agent: e.agent, method: 'POST', ...created, keepBody: true })).body, 'UploadId');
   if (!uploadId) throw new Error('CreateMultipartUpload returned no UploadId');
   const partCount = Math.ceil(o.size / o.partSize);
   const partIndices = Array.from({ length: partCount }, (_, index) => index);
   const etags = await mapConcurrently(partIndices, o.concurrency, async (index) => {
     const length = Math.min(o.partSize, o.size - index * o.partSize);
-    const part = signS3(e.s3, 'PUT', key, { partNumber: String(index + 1), uploadId });
+    const part = await signS3(e.s3, 'PUT', key, { partNumber: String(index + 1), uploadId });
     const response = await send({ agent: e.agent, method: 'PUT', ...part, body: length === buffer.length ? buffer : buffer.subarray(0, length) });
     return String(response.headers.etag ?? '');
   });
   const manifest = `<CompleteMultipartUpload>${etags
     .map((etag, index) => `<Part><PartNumber>${index + 1}</PartNumber><ETag>${etag}</ETag></Part>`)
     .join('')}</CompleteMultipartUpload>`;
-  const completed = signS3(e.s3, 'POST', key, { uploadId });
+  const completed = await signS3(e.s3, 'POST', key, { uploadId });
   await send({ agent: e.agent, method: 'POST', ...completed, body: Buffer.from(manifest) });
 }
 
@@ -135,7 +135,7 @@ export async function writeObjectsOfSizes(o: {
       await multipartUpload({ e, key, size, buffer, partSize: o.partSize, concurrency: o.partsInFlight });
       return;
     }
-    const { url, headers } = signS3(e.s3, 'PUT', key);
+    const { url, headers } = await signS3(e.s3, 'PUT', key);
     await send({ agent: e.agent, method: 'PUT', url, headers, body: buffer.subarray(0, size) });
   });
   return o.sizes.reduce((sum, size) => sum + size, 0);
@@ -163,7 +163,7 @@ export async function listObjects(o: { e: Endpoints; prefixes: string[]; concurr
     let token: string | undefined;
     do {
       const query: Record<string, string> = { 'list-type': '2', prefix, 'max-keys': '1000', ...(token ? { 'continuation-token': token } : {}) };
-      const signed = signS3(o.e.s3, 'GET', o.e.bucket, query);
+      const signed = await signS3(o.e.s3, 'GET', o.e.bucket, query);
       const page = await send({ agent: o.e.agent, method: 'GET', ...signed, keepBody: true });
       count += countTags(page.body, 'Contents');
       token = xmlValue(page.body, 'IsTruncated') === 'true' ? xmlValue(page.body, 'NextContinuationToken') : undefined;

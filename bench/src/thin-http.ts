@@ -1,8 +1,10 @@
-import { createHash, createHmac } from 'node:crypto';
+import { Sha256 } from '@smithy/core/checksum';
+import { escapeUriPath } from '@smithy/core/protocols';
+import { SHA256_HEADER, SignatureV4, UNSIGNED_PAYLOAD, getCanonicalQuery } from '@smithy/signature-v4';
 import { Agent, request, type IncomingHttpHeaders } from 'node:http';
 
-// The thinnest client that still speaks each endpoint's authenticated protocol: node:http with keep-alive, a
-// SigV4 signer for S3 (UNSIGNED-PAYLOAD, as for streamed uploads), a SAS query string for Azure. The limits are
+// The thinnest client that still speaks each endpoint's authenticated protocol: node:http with keep-alive, the
+// SDK's SigV4 signer for S3 (UNSIGNED-PAYLOAD, as for streamed uploads), a SAS query string for Azure. The limits are
 // measured with it, so they show what the endpoints can do, not what an SDK's middleware costs.
 
 export interface ThinResponse {
@@ -54,15 +56,6 @@ export function send(o: {
   });
 }
 
-const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
-const hmac = (key: Buffer | string, text: string) => createHmac('sha256', key).update(text).digest();
-
-/** RFC 3986 encoding as SigV4 wants it (slashes kept in paths). */
-function encodeRfc3986(text: string, keepSlash: boolean): string {
-  const encoded = encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return keepSlash ? encoded.replace(/%2F/g, '/') : encoded;
-}
-
 export interface S3Target {
   endpoint: string;
   region: string;
@@ -70,37 +63,40 @@ export interface S3Target {
   secretAccessKey: string;
 }
 
-/** A path-style S3 URL and its SigV4 headers (UNSIGNED-PAYLOAD). */
-export function signS3(
+/**
+ * A path-style S3 URL and its SigV4 headers, signed by the AWS SDK's own signer (@smithy/signature-v4, with the
+ * SHA-256 the S3 client gives it) over UNSIGNED-PAYLOAD, as for streamed uploads: the body is never hashed.
+ */
+export async function signS3(
   target: S3Target,
   method: string,
   bucketAndKey: string,
   query: Record<string, string> = {},
   now = new Date(),
-): { url: URL; headers: Record<string, string> } {
-  const url = new URL(target.endpoint);
-  const path = `/${encodeRfc3986(bucketAndKey, true)}`;
-  const canonicalQuery = Object.keys(query)
-    .sort()
-    .map((name) => `${encodeRfc3986(name, false)}=${encodeRfc3986(query[name] ?? '', false)}`)
-    .join('&');
-  const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-  const day = amzDate.slice(0, 8);
-  const headers: Record<string, string> = {
-    host: url.host,
-    'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
-    'x-amz-date': amzDate,
-  };
-  const signedHeaders = Object.keys(headers).sort().join(';');
-  const canonicalHeaders = Object.keys(headers)
-    .sort()
-    .map((name) => `${name}:${headers[name]}\n`)
-    .join('');
-  const canonicalRequest = [method, path, canonicalQuery, canonicalHeaders, signedHeaders, 'UNSIGNED-PAYLOAD'].join('\n');
-  const scope = `${day}/${target.region}/s3/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256Hex(canonicalRequest)].join('\n');
-  const signingKey = hmac(hmac(hmac(hmac(`AWS4${target.secretAccessKey}`, day), target.region), 's3'), 'aws4_request');
-  const signature = createHmac('sha256', signingKey).update(stringToSign).digest('hex');
-  headers.authorization = `AWS4-HMAC-SHA256 Credential=${target.accessKeyId}/${scope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
-  return { url: new URL(`${url.origin}${path}${canonicalQuery ? `?${canonicalQuery}` : ''}`), headers };
+): Promise<{ url: URL; headers: Record<string, string> }> {
+  const endpoint = new URL(target.endpoint);
+  const signer = new SignatureV4({
+    service: 's3',
+    region: target.region,
+    credentials: { accessKeyId: target.accessKeyId, secretAccessKey: target.secretAccessKey },
+    sha256: Sha256,
+    // S3 signs the path as sent (encoded once), not encoded again as other services want it.
+    uriEscapePath: false,
+    applyChecksum: false,
+  });
+  const signed = await signer.sign(
+    {
+      method,
+      protocol: endpoint.protocol,
+      hostname: endpoint.hostname,
+      port: endpoint.port ? Number(endpoint.port) : undefined,
+      path: `/${escapeUriPath(bucketAndKey)}`,
+      query,
+      headers: { host: endpoint.host, [SHA256_HEADER]: UNSIGNED_PAYLOAD },
+    },
+    { signingDate: now },
+  );
+  // The query string as signed (sorted, RFC 3986), so the URL sent is the one the signature covers.
+  const canonicalQuery = getCanonicalQuery(signed);
+  return { url: new URL(`${endpoint.origin}${signed.path}${canonicalQuery ? `?${canonicalQuery}` : ''}`), headers: signed.headers };
 }
