@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { BACKUP_METADATA, backupKeyFor } from '@blobferry/transfer';
+import { backupKeyFor, recordedSourceOf } from '@blobferry/transfer';
 import { startBackupStack } from './local-stack.js';
 
 const VERIFY_ENTRY = fileURLToPath(new URL('../../verify-cli/dist/main.js', import.meta.url));
@@ -71,7 +71,7 @@ async function main(): Promise<number> {
       for (const name of [...pending]) {
         const key = backupKeyFor({ account: azure.accountName, container: azure.sourceContainer, blobName: name }, { prefix: aws.prefix });
         const head = await s3.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: key })).catch(() => undefined);
-        if (head && unquote(head.Metadata?.[BACKUP_METADATA.sourceEtag]) === expected.get(name)) {
+        if (head && recordedSourceOf(head.Metadata).etag === expected.get(name)) {
           pending.delete(name);
           say(`  backed up ${name} -> s3://${aws.bucket}/${key}`);
         }

@@ -1,12 +1,12 @@
 import { DeleteObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
 import type { InvocationContext } from '@azure/functions';
-import { BACKUP_METADATA, backupKeyFor, copyBlobToS3, PermanentTransferError } from '@blobferry/transfer';
+import { backupKeyFor, copyBlobToS3, isDeleteStale, PermanentTransferError, recordedSourceOf } from '@blobferry/transfer';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { type BackupClients, SourceAccountMismatchError } from './clients.js';
 import type { BackupConfig } from './config.js';
 import { errorSummary } from './redact.js';
 import { recordEvent, tracer } from './telemetry.js';
-import { compareSequencers, validateBlobEvent, type ValidBlobEvent } from './validate-event.js';
+import { validateBlobEvent, type ValidBlobEvent } from './validate-event.js';
 
 export interface BackupDeps {
   config: BackupConfig;
@@ -137,15 +137,6 @@ function isPreconditionFailed(error: unknown): boolean {
   return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode === 412;
 }
 
-/** True when the backup in S3 was taken from a blob written after this delete happened. */
-function backupIsNewerThanDelete(head: HeadObjectCommandOutput, event: ValidBlobEvent): boolean {
-  const recordedSequencer = head.Metadata?.[BACKUP_METADATA.sequencer];
-  if (recordedSequencer && event.sequencer) return compareSequencers(recordedSequencer, event.sequencer) > 0;
-  const recordedLastModified = Date.parse(head.Metadata?.[BACKUP_METADATA.sourceLastModified] ?? '');
-  const deletedAt = Date.parse(event.eventTime ?? '');
-  return Number.isFinite(recordedLastModified) && Number.isFinite(deletedAt) && recordedLastModified > deletedAt;
-}
-
 /**
  * `retain` keeps every backup. `delete-marker` (versioned bucket) hides the backup behind a
  * delete marker, the older versions stay, unless the delete is older than what S3 holds:
@@ -163,7 +154,8 @@ async function applyDeletePolicy(event: ValidBlobEvent, deps: BackupDeps): Promi
     if (isNotFound(error)) return { outcome: 'delete-nothing-to-hide', key };
     throw error;
   }
-  if (backupIsNewerThanDelete(head, event)) return { outcome: 'delete-stale', key };
+  // The backup was taken from a blob written after this delete happened.
+  if (isDeleteStale(recordedSourceOf(head.Metadata), event)) return { outcome: 'delete-stale', key };
   // A blob written again after the delete has its own BlobCreated on the way: keep the backup.
   if (await clients.blobClientFor(event.blob).exists()) return { outcome: 'delete-superseded', key };
   try {

@@ -1,4 +1,4 @@
-import { parseBlobUrl } from '@blobferry/transfer';
+import { normalizeSequencer, parseBlobUrl } from '@blobferry/transfer';
 import { type BackupConfig, isSourceAllowed } from './config.js';
 
 export const BLOB_CREATED = 'Microsoft.Storage.BlobCreated';
@@ -21,6 +21,7 @@ export interface ValidBlobEvent {
   eventId: string;
   eventTime: string | undefined;
   blob: BlobRef;
+  /** Lower-case hex (normalizeSequencer of @blobferry/transfer), undefined when the event has none. */
   sequencer: string | undefined;
   /** Only on BlobCreated: the size the event claims; the copy trusts the blob's own properties. */
   contentLength: number | undefined;
@@ -104,7 +105,8 @@ export function validateBlobEvent(
     }
     contentLength = claimed;
   }
-  const sequencer = typeof data.sequencer === 'string' && /^[0-9a-fA-F]+$/.test(data.sequencer) ? data.sequencer : undefined;
+  // Normalised once, here where it enters: the ordering module compares lower-case hex.
+  const sequencer = normalizeSequencer(data.sequencer);
 
   return {
     ok: true,
@@ -118,12 +120,4 @@ export function validateBlobEvent(
       eTag: typeof data.eTag === 'string' ? data.eTag : undefined,
     },
   };
-}
-
-/** Event Grid sequencers are hex strings of one width per account; pad so lexical order is numeric order. */
-export function compareSequencers(a: string, b: string): number {
-  const width = Math.max(a.length, b.length);
-  const left = a.toLowerCase().padStart(width, '0');
-  const right = b.toLowerCase().padStart(width, '0');
-  return left < right ? -1 : left > right ? 1 : 0;
 }

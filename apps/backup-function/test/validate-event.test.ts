@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
-import { BLOB_CREATED, BLOB_DELETED, compareSequencers, validateBlobEvent } from '../src/validate-event.js';
+import { BLOB_CREATED, BLOB_DELETED, validateBlobEvent } from '../src/validate-event.js';
 
 const settings = loadConfig({
   AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/r',
@@ -61,6 +61,17 @@ describe('validateBlobEvent', () => {
     expect(validateBlobEvent(event, config)).toMatchObject({ ok: true, event: { kind: 'deleted', contentLength: undefined } });
   });
 
+  it('normalises the sequencer where the event enters: lower-case hex, anything else dropped', () => {
+    const sequencerOf = (sequencer: unknown) => {
+      const result = validateBlobEvent(created({}, { sequencer }), config);
+      return result.ok ? result.event.sequencer : 'refused';
+    };
+    expect(sequencerOf('0000000000000000000000000000A1B2')).toBe('0000000000000000000000000000a1b2');
+    expect(sequencerOf('not-hex')).toBeUndefined();
+    expect(sequencerOf(42)).toBeUndefined();
+    expect(sequencerOf(undefined)).toBeUndefined();
+  });
+
   it('strips the query (a SAS) from the URL it reports', () => {
     const result = validateBlobEvent(created({}, { url: 'https://srcacct.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg?sv=1&sig=SECRET' }), config);
     expect(result.ok && result.event.blob.url).toBe('https://srcacct.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg');
@@ -89,14 +100,5 @@ describe('validateBlobEvent', () => {
   it('never echoes a SAS in a refusal', () => {
     const reason = reasonOf(created({ topic: undefined }, { url: 'https://intruder.blob.core.windows.net/photos/x?sig=TOPSECRET' }));
     expect(reason).not.toContain('TOPSECRET');
-  });
-});
-
-describe('compareSequencers', () => {
-  it('orders hex sequencers numerically, whatever their width', () => {
-    expect(compareSequencers('000a', '0009')).toBe(1);
-    expect(compareSequencers('a', '000a')).toBe(0);
-    expect(compareSequencers('00000000000000000000000000000100', 'ff')).toBe(1);
-    expect(compareSequencers('0FF', '100')).toBe(-1);
   });
 });

@@ -24,7 +24,8 @@ import {
 } from './s3-capabilities.js';
 import { abortUpload, findResumableUpload, manifestOf, MANIFEST_PART_NUMBER, MAX_CONTENT_PARTS } from './resume.js';
 import { readRange, readSourceSnapshot, readSourceSnapshotWithSmallBody, type SourceSnapshot } from './source.js';
-import { headTarget, judge, storedChecksum, type TargetState, type Verdict } from './target.js';
+import { judge, type TargetState, type Verdict } from './ordering.js';
+import { headTarget, storedChecksum } from './target.js';
 
 // Why a hand-written multipart loop rather than @aws-sdk/lib-storage's Upload: Upload consumes one body
 // stream and decides itself when to call CompleteMultipartUpload. This copy needs (1) every part read

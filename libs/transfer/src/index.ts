@@ -12,6 +12,16 @@ export {
   SourceNotFoundError,
   TargetChangedError,
 } from './errors.js';
-export { BACKUP_METADATA, decodeHeaderValue, encodeHeaderValue, recordedSourceOf, type RecordedSource } from './metadata.js';
+export { BACKUP_METADATA, decodeHeaderValue, encodeHeaderValue } from './metadata.js';
+export {
+  compareSequencers,
+  isDeleteStale,
+  judge,
+  normalizeSequencer,
+  recordedSourceOf,
+  type RecordedSource,
+  type TargetState,
+  type Verdict,
+} from './ordering.js';
 export { httpStatusOf, isRetryable } from './classify.js';
 export type { ChecksumAlgorithm } from './checksum.js';

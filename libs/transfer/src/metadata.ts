@@ -53,26 +53,3 @@ export function targetHeadersFor(snapshot: SourceSnapshot, md5Base64: string | u
     CacheControl: optional(snapshot.cacheControl),
   };
 }
-
-/** What a target object says about the source version it holds. */
-export interface RecordedSource {
-  etag: string | undefined;
-  lastModified: Date | undefined;
-  md5Base64: string | undefined;
-  sequencer: string | undefined;
-}
-
-export function recordedSourceOf(metadata: Record<string, string> | undefined): RecordedSource {
-  const read = (name: string) => {
-    const value = metadata?.[name];
-    return value === undefined ? undefined : decodeHeaderValue(value);
-  };
-  const lastModified = read(BACKUP_METADATA.sourceLastModified);
-  const parsed = lastModified === undefined ? undefined : new Date(lastModified);
-  return {
-    etag: read(BACKUP_METADATA.sourceEtag),
-    lastModified: parsed && !Number.isNaN(parsed.getTime()) ? parsed : undefined,
-    md5Base64: read(BACKUP_METADATA.sourceMd5),
-    sequencer: read(BACKUP_METADATA.sequencer),
-  };
-}

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { BACKUP_METADATA, ContentMd5MismatchError, SourceChangedError, TargetChangedError, decodeHeaderValue, encodeHeaderValue, isRetryable } from '../src/index.js';
-import { recordedSourceOf, targetHeadersFor } from '../src/metadata.js';
+import { targetHeadersFor } from '../src/metadata.js';
+import { recordedSourceOf } from '../src/ordering.js';
 import { isConditionalWriteConflict } from '../src/classify.js';
 import { pipelineParts, splitIntoParts } from '../src/pipeline.js';
-import { judge } from '../src/target.js';
 import { capabilitiesOf, downgradeChecksum, isChecksumRejection, isConditionalWriteRejection } from '../src/s3-capabilities.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { SourceSnapshot } from '../src/source.js';
@@ -51,36 +51,6 @@ describe('metadata', () => {
     const recorded = recordedSourceOf(targetHeadersFor(snapshot, 'md5==', undefined).Metadata);
     expect(recorded).toEqual({ etag: '0x8DC0FFEE', lastModified: snapshot.lastModified, md5Base64: 'md5==', sequencer: undefined });
     expect(recordedSourceOf({ 'source-last-modified': 'garbage' }).lastModified).toBeUndefined();
-  });
-});
-
-describe('judge', () => {
-  const source = { etag: '"e2"', lastModified: new Date('2024-05-01T10:00:00Z'), sequencer: undefined as string | undefined };
-  const target = (recorded: Partial<ReturnType<typeof recordedSourceOf>>) => ({
-    s3Etag: '"s3"',
-    recorded: { etag: undefined, lastModified: undefined, md5Base64: undefined, sequencer: undefined, ...recorded },
-  });
-
-  it('copies when there is no object or the object records nothing', () => {
-    expect(judge({ s3Etag: undefined, recorded: undefined }, source)).toBe('copy');
-    expect(judge(target({}), source)).toBe('copy');
-  });
-
-  it('skips the same ETag', () => {
-    expect(judge(target({ etag: 'e2' }), source)).toBe('skipped-up-to-date');
-  });
-
-  it('prefers sequencers when both sides know them', () => {
-    const older = new Date('2020-01-01T00:00:00Z');
-    expect(judge(target({ etag: 'e3', sequencer: '0000000000000002', lastModified: older }), { ...source, sequencer: '0000000000000001' })).toBe('skipped-newer-in-target');
-    expect(judge(target({ etag: 'e1', sequencer: '0000000000000001' }), { ...source, sequencer: '0000000000000002' })).toBe('copy');
-    expect(judge(target({ etag: 'e1', sequencer: 'ff' }), { ...source, sequencer: '0100' })).toBe('copy');
-  });
-
-  it('falls back to Last-Modified; a tie goes to the copy', () => {
-    expect(judge(target({ etag: 'e3', lastModified: new Date('2024-05-01T10:00:01Z') }), source)).toBe('skipped-newer-in-target');
-    expect(judge(target({ etag: 'e1', lastModified: new Date('2024-05-01T09:59:59Z') }), source)).toBe('copy');
-    expect(judge(target({ etag: 'e1', lastModified: source.lastModified }), source)).toBe('copy');
   });
 });
 
