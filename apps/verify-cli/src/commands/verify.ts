@@ -4,20 +4,20 @@ import type { CliIo } from '../cli-io.js';
 import { EXIT_CODES, EXIT_CODES_HELP, type ExitCode } from '../cli-errors.js';
 import { createProgressDisplay } from '../output/progress.js';
 import { createReporter } from '../output/reporters.js';
-import { createContainerClient, createQueueClient, createS3Client, describeSource } from '../verify/clients.js';
+import { createVerifyClients, describeSource, type VerifyClients } from '../verify/clients.js';
 import { explainFailure } from '../verify/failure-hints.js';
 import { DEFAULT_JOURNAL_PATH, resolveVerifyConfig, type VerifyConfig, type VerifyFlags } from '../verify/verify-config.js';
 
 /** A queue message of an earlier run counts as still waiting for this long (then the blob is enqueued again). */
 const JOURNAL_EXPIRY_MS = 24 * 3600 * 1000;
 
-async function repairOptions(config: VerifyConfig, container: ReturnType<typeof createContainerClient>): Promise<RepairOptions | undefined> {
+async function repairOptions(config: VerifyConfig, { container, queue }: VerifyClients): Promise<RepairOptions | undefined> {
   const repair = config.repair;
   if (!repair) return undefined;
   let viaQueue: QueueRepair | undefined;
-  if (repair.viaQueue) {
+  if (repair.viaQueue && queue) {
     viaQueue = queueRepair({
-      queue: createQueueClient(repair.viaQueue.queue),
+      queue,
       container: config.container,
       blobUrlOf: (name) => container.getBlobClient(name).url,
       journal: await openQueueJournal(repair.viaQueue.journalPath, { expiresAfterMs: JOURNAL_EXPIRY_MS }),
@@ -29,8 +29,8 @@ async function repairOptions(config: VerifyConfig, container: ReturnType<typeof 
 /** Runs one verification as configured by `flags`; resolves to the exit code. */
 export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode> {
   const config = await resolveVerifyConfig(flags, io.env);
-  const container = createContainerClient(config);
-  const s3 = createS3Client(config);
+  const clients = createVerifyClients(config);
+  const { container, s3 } = clients;
   try {
     const keys = keyMappingFor({
       account: container.accountName,
@@ -42,7 +42,7 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
     const targets = { source, target: `s3://${config.bucket}/${keys.keyOf(config.prefix)}` };
     const reporter = createReporter(config.format, io, targets, config.repair !== undefined);
     const progress = createProgressDisplay(io, config.progress);
-    const repair = await repairOptions(config, container);
+    const repair = await repairOptions(config, clients);
     let summary;
     try {
       summary = await reconcile({

@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { DefaultAzureCredential } from '@azure/identity';
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueClient } from '@azure/storage-queue';
 import { fromAzureManagedIdentity, fromAzureTokenCredential } from '@blobferry/federated-credentials';
@@ -29,15 +29,18 @@ function awsCredentials(auth: AwsAuth) {
   }
 }
 
-export function createContainerClient(config: VerifyConfig): ContainerClient {
+/** The run's one Azure credential, made the first time a client signs in with it (see createVerifyClients). */
+type AzureCredentialOf = () => TokenCredential;
+
+function createContainerClient(config: VerifyConfig, azureCredential: AzureCredentialOf): ContainerClient {
   const service =
     config.azure.kind === 'connection-string'
       ? BlobServiceClient.fromConnectionString(config.azure.connectionString, { retryOptions: AZURE_STORAGE_RETRY })
-      : new BlobServiceClient(config.azure.accountUrl, new DefaultAzureCredential(), { retryOptions: AZURE_STORAGE_RETRY });
+      : new BlobServiceClient(config.azure.accountUrl, azureCredential(), { retryOptions: AZURE_STORAGE_RETRY });
   return service.getContainerClient(config.container);
 }
 
-export function createS3Client(config: VerifyConfig): S3Client {
+function createS3Client(config: VerifyConfig): S3Client {
   const credentials = awsCredentials(config.aws);
   return new S3Client({
     ...S3_RETRY,
@@ -54,9 +57,34 @@ export function describeSource(container: ContainerClient, prefix: string): stri
   return `${url.toString().replace(/\/$/, '')}/${prefix}`;
 }
 
-/** The backup queue, as the caller: a connection string, or DefaultAzureCredential (Storage Queue Data Message Sender). */
-export function createQueueClient(target: QueueTarget): QueueClient {
+/** The backup queue, as the caller: a connection string, or the run's Azure credential (Storage Queue Data Message Sender). */
+function createQueueClient(target: QueueTarget, azureCredential: AzureCredentialOf): QueueClient {
   return target.kind === 'connection-string'
     ? new QueueClient(target.connectionString, target.queueName, { retryOptions: AZURE_STORAGE_RETRY })
-    : new QueueClient(target.queueUrl, new DefaultAzureCredential(), { retryOptions: AZURE_STORAGE_RETRY });
+    : new QueueClient(target.queueUrl, azureCredential(), { retryOptions: AZURE_STORAGE_RETRY });
+}
+
+export interface VerifyClients {
+  container: ContainerClient;
+  s3: S3Client;
+  /** With --repair --via-queue: the backup queue. */
+  queue: QueueClient | undefined;
+}
+
+/**
+ * Every client a verify or backfill run talks through, wired once when the run starts. The Azure clients that
+ * sign in (blob service with --account-url, backup queue with --queue-url) share the run's one
+ * DefaultAzureCredential, and with it one token cache. It is made only if one of them signs in: a run on
+ * connection strings (or --local) makes none, so it never reads AZURE_TOKEN_CREDENTIALS, which the constructor
+ * refuses when it names no credential.
+ */
+export function createVerifyClients(config: VerifyConfig): VerifyClients {
+  let credential: TokenCredential | undefined;
+  const azureCredential: AzureCredentialOf = () => (credential ??= new DefaultAzureCredential());
+  const queue = config.repair?.viaQueue?.queue;
+  return {
+    container: createContainerClient(config, azureCredential),
+    s3: createS3Client(config),
+    queue: queue ? createQueueClient(queue, azureCredential) : undefined,
+  };
 }
