@@ -56,13 +56,22 @@ describe('project graph', () => {
     expect(cycleIn(graph.nodes, graph.dependencies)).toBeUndefined();
     expect(Object.keys(graph.nodes)).toEqual(expect.arrayContaining(['@blobferry/transfer', '@blobferry/reconcile', '@blobferry/verify-cli']));
   });
+
+  it('finds a cycle when there is one, and names only the projects on it', () => {
+    const nodes = { app: {}, a: {}, b: {}, c: {}, leaf: {} };
+    const edges = (...targets: string[]) => targets.map((target) => ({ target }));
+    const acyclic = { app: edges('a', 'leaf', 'some-npm-package'), a: edges('b', 'leaf'), b: edges('leaf'), c: edges('b') };
+    expect(cycleIn(nodes, acyclic)).toBeUndefined();
+    expect(cycleIn(nodes, { ...acyclic, b: edges('leaf', 'c'), c: edges('a') })).toEqual(['a', 'b', 'c', 'a']);
+    expect(cycleIn(nodes, { ...acyclic, leaf: edges('leaf') })).toEqual(['leaf', 'leaf']);
+  });
 });
 
-/** The first dependency cycle among workspace projects, as a path, or undefined. */
+/** The first dependency cycle among workspace projects, as the path around it (first project last again), or undefined. */
 function cycleIn(nodes: Record<string, unknown>, dependencies: Record<string, { target: string }[]>): string[] | undefined {
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (name: string, path: string[]): string[] | undefined => {
-    if (state.get(name) === 'visiting') return [...path, name];
+    if (state.get(name) === 'visiting') return [...path.slice(path.indexOf(name)), name];
     if (state.get(name) === 'done') return undefined;
     state.set(name, 'visiting');
     for (const { target } of dependencies[name] ?? []) {
