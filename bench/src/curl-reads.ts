@@ -60,7 +60,7 @@ export async function curlReadAll(o: {
 }
 
 /** Reads whole blobs (or `rangeSize` ranges of them) from Azure with a container SAS. */
-export function azureReads(stack: Stack, container: string, blobs: Array<{ name: string; size: number }>, rangeSize?: number): CurlRead[] {
+export function azureReads(stack: Stack, container: string, blobs: ReadonlyArray<{ name: string; size: number }>, rangeSize?: number): CurlRead[] {
   const urlOf = azureSasUrls(stack);
   return blobs.flatMap(({ name, size }) => {
     const url = urlOf(container, name).href;
@@ -73,6 +73,31 @@ export function azureReads(stack: Stack, container: string, blobs: Array<{ name:
 
 export function azureAuth(): CurlAuth {
   return { headers: AZURE_VERSION };
+}
+
+/**
+ * The Azure read limit of `blobs`: curl reads each blob whole or, given `partSize`, each blob larger than a part
+ * in part-sized ranges, as the tools read them (container SAS); fails unless every byte of every blob arrived.
+ */
+export function curlReadBlobs(o: {
+  stack: Stack;
+  container: string;
+  blobs: ReadonlyArray<{ name: string; size: number }>;
+  partSize?: number;
+  concurrency: number;
+  workDir: string;
+}): Promise<Measurement & { bytes: number }> {
+  const inRanges = (blob: { size: number }) => o.partSize !== undefined && blob.size > o.partSize;
+  return curlReadAll({
+    reads: [
+      ...azureReads(o.stack, o.container, o.blobs.filter((blob) => !inRanges(blob))),
+      ...azureReads(o.stack, o.container, o.blobs.filter(inRanges), o.partSize),
+    ],
+    concurrency: o.concurrency,
+    auth: azureAuth(),
+    workDir: o.workDir,
+    expectBytes: o.blobs.reduce((sum, blob) => sum + blob.size, 0),
+  });
 }
 
 /** Reads whole objects from S3 (path style). */

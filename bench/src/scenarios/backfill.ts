@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BACKFILL_CLI_ENTRY, FROM_SOURCE_NODE_ARGS, REPO_ROOT, backfillArgs, backfillEnv, expectAllEnqueued, writeStackFile } from '../backfill-cli.js';
 import { startBackupHost, type BackupHost, type CopiedBlob } from '../backup-host.js';
 import { azureContainer } from '../clients.js';
-import { azureAuth, azureReads, curlReadAll } from '../curl-reads.js';
+import { curlReadBlobs } from '../curl-reads.js';
 import { queueDepthReader } from '../endpoint-ops.js';
 import { estateBlobs, totalBytes, type EstateBlob } from '../estate.js';
 import { startCloudProcess } from '../local-cloud-process.js';
@@ -173,8 +173,6 @@ export const backfill: Scenario = {
       const stackFile = join(context.workDir, 'backfill-stack.json');
       await writeStackFile(stackFile, stack);
       const rcloneConf = await writeRcloneConfig(context.workDir, stack, { partSize, concurrency });
-      const small = blobs.filter((blob) => blob.size <= partSize);
-      const large = blobs.filter((blob) => blob.size > partSize);
 
       for (let run = 0; run < context.runs; run++) {
         const figures: Partial<RunFigures> = {};
@@ -193,14 +191,8 @@ export const backfill: Scenario = {
             if (inS3 !== count) throw new Error(`rclone copy left ${inS3} of ${count} objects in S3`);
           },
           azureRead: async () => {
-            figures.azureRead = await curlReadAll({
-              // Blobs over a part in part-sized ranges, as both tools read them.
-              reads: [...azureReads(stack, CONTAINER, small), ...azureReads(stack, CONTAINER, large, partSize)],
-              concurrency: filesInFlight,
-              auth: azureAuth(),
-              workDir: context.workDir,
-              expectBytes: bytes,
-            });
+            // Blobs over a part in part-sized ranges, as both tools read them.
+            figures.azureRead = await curlReadBlobs({ stack, container: CONTAINER, blobs, partSize, concurrency: filesInFlight, workDir: context.workDir });
           },
           s3Write: async () => {
             figures.s3Write = await runLimit({

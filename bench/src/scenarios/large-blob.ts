@@ -3,7 +3,7 @@ import { azureContainer, s3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
 import type { Measurement } from '../measure.js';
 import { runMeasured } from '../measure.js';
-import { azureAuth, azureReads, curlReadAll } from '../curl-reads.js';
+import { curlReadBlobs } from '../curl-reads.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
 import { rotate, runLimit, runWorker, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadLargeBlob } from '../seed.js';
@@ -92,13 +92,7 @@ export const largeBlob: Scenario = {
             await expectSize(key, size);
           },
           azureRead: async () => {
-            figures.azureRead = await curlReadAll({
-              reads: azureReads(stack, CONTAINER, [{ name: 'large.bin', size }], partSize),
-              concurrency,
-              auth: azureAuth(),
-              workDir: context.workDir,
-              expectBytes: size,
-            });
+            figures.azureRead = await curlReadBlobs({ stack, container: CONTAINER, blobs: [{ name: 'large.bin', size }], partSize, concurrency, workDir: context.workDir });
           },
           s3Write: async () => {
             figures.s3Write = await runLimit({

@@ -5,7 +5,7 @@ import { startCloudProcess, type CloudProcess } from '../local-cloud-process.js'
 import { runMeasured, type Measurement } from '../measure.js';
 import type { ProcessUsage } from '../proc-usage.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
-import { azureAuth, azureReads, curlReadAll } from '../curl-reads.js';
+import { curlReadBlobs } from '../curl-reads.js';
 import { runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadSmallBlobs } from '../seed.js';
 import { formatBytes, median, percentile, round } from '../stats.js';
@@ -86,12 +86,12 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
     );
 
     context.log(`small-blobs run ${run + 1}/${context.runs}: limits`);
-    const azureRead = await curlReadAll({
-      reads: azureReads(stack, container, names.map((name) => ({ name, size }))),
+    const azureRead = await curlReadBlobs({
+      stack,
+      container,
+      blobs: names.map((name) => ({ name, size })),
       concurrency: filesInFlight,
-      auth: azureAuth(),
       workDir: context.workDir,
-      expectBytes: count * size,
     });
     const s3Write = await runLimit({
       stack,

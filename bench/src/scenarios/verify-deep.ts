@@ -1,7 +1,7 @@
 import { backupKeyFor, copyBlobToS3 } from '@blobferry/transfer';
 import { azureContainer, blobferryS3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
-import { azureAuth, azureReads, curlReadAll, s3Auth, s3Reads } from '../curl-reads.js';
+import { curlReadAll, curlReadBlobs, s3Auth, s3Reads } from '../curl-reads.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { mapConcurrently } from '../pool.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
@@ -74,12 +74,12 @@ export const verifyDeep: Scenario = {
             );
           },
           azureRead: async () => {
-            figures.azureRead = await curlReadAll({
-              reads: azureReads(stack, CONTAINER, names.map((name) => ({ name, size }))),
+            figures.azureRead = await curlReadBlobs({
+              stack,
+              container: CONTAINER,
+              blobs: names.map((name) => ({ name, size })),
               concurrency: filesInFlight,
-              auth: azureAuth(),
               workDir: context.workDir,
-              expectBytes: total,
             });
           },
           s3Read: async () => {
