@@ -11,7 +11,7 @@ import { endpointsFor, listBlobs, listObjects, queueDepthReader, writeObjects, w
 import { uploadBlobsOfSizes, uploadSmallBlobs } from '../src/seed.ts';
 import { signS3 } from '../src/thin-http.ts';
 
-// The limits are measured with a hand-rolled client (SigV4, SAS, raw node:http) and with curl: prove both
+// The limits are measured with a thin client (the SDK's SigV4 signer, SAS, raw node:http) and with curl: prove both
 // against the real emulators, since a limit from requests the endpoint refused or cut short means nothing.
 
 const MiB = 1024 * 1024;
