@@ -2,6 +2,7 @@
 // for uploads from any Azure tool, one readable line per event (or the structured entries with --json).
 import { parseArgs } from 'node:util';
 import { readHostJson } from '@blobferry/functions-host';
+import { keyMappingFor } from '@blobferry/transfer';
 import { COMMITTED_HOST_JSON, DEFAULT_STACK_FILE, startBackupStack } from './local-stack.js';
 import { createTally, terminalLine } from './terminal-lines.js';
 
@@ -55,7 +56,7 @@ process.stderr.write(
     `    az storage blob upload --connection-string "<the string above>" -c ${azure.sourceContainer} -f ./file -n file`,
     `  blob events go to queue "${events.queueName}" (poison: "${events.poisonQueueName}"), consumed by the Functions host (pid ${stack.host().pid})`,
     '',
-    `  S3 backups: s3://${aws.bucket}/${aws.prefix}${azure.accountName}/${azure.sourceContainer}/<blob>`,
+    `  S3 backups: s3://${aws.bucket}/${keyMappingFor({ account: azure.accountName, container: azure.sourceContainer, prefix: aws.prefix }).root}<blob>`,
     `    endpoint ${aws.s3Endpoint} (path style, region ${aws.region})`,
     `    e.g. aws --endpoint-url ${aws.s3Endpoint} s3 ls s3://${aws.bucket}/ --recursive  (profile: blobferry credentials --local)`,
     '',

@@ -1,3 +1,4 @@
+import { KEY_LAYOUTS } from '@blobferry/transfer';
 import { z } from 'zod';
 
 /**
@@ -36,7 +37,6 @@ export const QUEUE_NAME_SETTING = 'BACKUP_QUEUE_NAME';
 /** The runtime moves a message that failed `maxDequeueCount` times (host.json) to this queue. */
 export const poisonQueueOf = (queueName: string): string => `${queueName}-poison`;
 
-export const KEY_LAYOUTS = ['account/container/blob', 'container/blob', 'blob'] as const;
 export const DELETE_POLICIES = ['retain', 'delete-marker'] as const;
 
 const MIB = 1024 * 1024;
@@ -126,7 +126,7 @@ const settingsSchema = z.object({
   KEY_LAYOUT: z
     .enum(KEY_LAYOUTS, { error: `expected one of ${KEY_LAYOUTS.join(', ')}` })
     .optional()
-    .transform((value) => value ?? 'account/container/blob'),
+    .transform((value) => value ?? KEY_LAYOUTS[0]),
   PART_SIZE: byteSize.optional().transform((value) => value ?? 8 * MIB),
   CONCURRENCY: z
     .string()

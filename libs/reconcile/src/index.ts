@@ -9,7 +9,6 @@ export {
   type ReconcileSummary,
 } from './reconcile.js';
 export { DIFFERENCE_KINDS, type Classification, type DifferenceKind } from './classification.js';
-export { keyMappingFor, type KeyMapping } from './key-mapping.js';
 export { ReconcileRequestError, type ObjectError, type Operation, type Service } from './failures.js';
 export { ListingOrderError } from './listing/merge-join.js';
 export type { SourceBlob } from './listing/source-listing.js';

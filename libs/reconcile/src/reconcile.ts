@@ -1,6 +1,6 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
-import { digestBlob, digestObject, recordedSourceOf, type RecordedSource } from '@blobferry/transfer';
+import { digestBlob, digestObject, KeyTooLongError, recordedSourceOf, type KeyMapping, type RecordedSource } from '@blobferry/transfer';
 import pLimit from 'p-limit';
 import {
   classifyFromDigests,
@@ -11,7 +11,6 @@ import {
   type DifferenceKind,
 } from './classification.js';
 import { ObjectRequestFailed, requestFor, type ObjectError } from './failures.js';
-import type { KeyMapping } from './key-mapping.js';
 import { mergeJoin, type ListedPair } from './listing/merge-join.js';
 import type { SourceBlob } from './listing/source-listing.js';
 import type { TargetObject } from './listing/target-listing.js';
@@ -23,7 +22,7 @@ export interface ReconcileOptions {
   /** The container and, optionally, the blob name prefix to reconcile. */
   source: { container: ContainerClient; prefix?: string };
   target: { s3: S3Client; bucket: string };
-  /** Where the container's blobs live in the bucket (`keyMappingFor`). */
+  /** Where the container's blobs live in the bucket (libs/transfer's `keyMappingFor`). */
   keys: KeyMapping;
   /** Hash both sides' bytes for every pair present on both sides. */
   deep?: boolean;
@@ -131,8 +130,21 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     };
   }
 
+  /**
+   * The key a name is backed up under. A name too long for any S3 key has no backup and cannot get one:
+   * it is reported (missing) under the key it would have, and a repair refuses it with KeyTooLongError.
+   */
+  function keyOfPair(name: string): string {
+    try {
+      return keys.keyOf(name);
+    } catch (error) {
+      if (error instanceof KeyTooLongError) return error.key;
+      throw error;
+    }
+  }
+
   async function classify(pair: ListedPair): Promise<Difference | undefined> {
-    const key = keys.keyOf(pair.name);
+    const key = keyOfPair(pair.name);
     const { source, target } = pair;
     let difference: Difference;
     try {

@@ -1,6 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
+import type { KeyMapping } from '@blobferry/transfer';
 import { listingFor, requestFor } from './failures.js';
-import type { KeyMapping } from './key-mapping.js';
 import { listSourceBlobs, listSourceTopLevel, type SourceBlob } from './listing/source-listing.js';
 import { listTargetObjects, listTargetTopLevel, type TargetLocation, type TargetObject } from './listing/target-listing.js';
 import { compareUtf8, inUtf8Order } from './listing/utf8-order.js';

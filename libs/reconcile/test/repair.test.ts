@@ -3,10 +3,10 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { LocalCloud } from '@blobferry/local-cloud';
-import { copyBlobToS3 } from '@blobferry/transfer';
+import { copyBlobToS3, keyMappingFor, type KeyMapping } from '@blobferry/transfer';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keyMappingFor, reconcile, type Difference, type KeyMapping } from '../src/index.js';
+import { reconcile, type Difference } from '../src/index.js';
 import { corruptKeepingMetadata, freshContainer, readObject, recordCommands, s3ClientFor, startCloud } from './support/local-cloud.js';
 
 const MiB = 1024 * 1024;
@@ -24,7 +24,7 @@ describe('reconcile with deep and repair against Azurite and moto', () => {
   /** A fresh container whose blobs are backed up, then corrupted in S3 keeping their metadata. */
   async function corruptBackups(s3: S3Client, blobs: Record<string, Buffer>): Promise<{ container: ContainerClient; keys: KeyMapping; listedEtags: Record<string, string> }> {
     const container = await freshContainer(cloud);
-    const keys = keyMappingFor({ account: container.accountName, container: container.containerName, targetPrefix: 'reconcile/' });
+    const keys = keyMappingFor({ account: container.accountName, container: container.containerName, prefix: 'reconcile/' });
     const listedEtags: Record<string, string> = {};
     for (const [name, data] of Object.entries(blobs)) {
       const blob = container.getBlockBlobClient(name);

@@ -1,39 +1,59 @@
 import { KeyTooLongError } from './errors.js';
 
-export type KeyLayout = 'account/container/blob' | 'container/blob' | 'blob';
+/** Where in the bucket a container's blobs go, after the prefix; the first is the default. */
+export const KEY_LAYOUTS = ['account/container/blob', 'container/blob', 'blob'] as const;
+export type KeyLayout = (typeof KEY_LAYOUTS)[number];
 
 /** S3's limit on a key, in UTF-8 bytes. */
 export const MAX_S3_KEY_BYTES = 1024;
 
 /**
- * What every backup key of a container's blobs starts with: `<prefix><account>/<container>/` by default.
- * Every layout ends the key with the blob name, so a key is this root followed by the name, verbatim.
+ * Where a container's blobs live in S3. Every layout maps a blob name to `root + name`, verbatim (no
+ * normalisation of `//`, `..` or a trailing `/`), so distinct blobs never share a key, and the names'
+ * order is the keys' order under one prefix.
  */
-export function backupKeyRootFor(
-  container: { account: string; container: string },
-  layout: { prefix?: string; layout?: KeyLayout } = {},
-): string {
-  const prefix = layout.prefix ?? '';
-  switch (layout.layout ?? 'account/container/blob') {
+export interface KeyMapping {
+  /** What every key of the container's blobs starts with: `<prefix><account>/<container>/` by default. */
+  root: string;
+  /** The blob's key; throws KeyTooLongError over S3's 1,024 UTF-8 bytes. */
+  keyOf(name: string): string;
+  /** The blob name a key under `root` belongs to; throws for a key outside the root. */
+  nameOf(key: string): string;
+}
+
+function rootOf(o: { account: string; container: string; prefix?: string | undefined; layout?: KeyLayout | undefined }): string {
+  const prefix = o.prefix ?? '';
+  switch (o.layout ?? 'account/container/blob') {
     case 'account/container/blob':
-      return `${prefix}${container.account}/${container.container}/`;
+      return `${prefix}${o.account}/${o.container}/`;
     case 'container/blob':
-      return `${prefix}${container.container}/`;
+      return `${prefix}${o.container}/`;
     case 'blob':
       return prefix;
   }
 }
 
-/**
- * Where a blob's backup lives: `<prefix><account>/<container>/<blob>` by default. The blob name is kept
- * verbatim (no normalisation of `//`, `..` or a trailing `/`), so distinct blobs never share a key.
- */
+export function keyMappingFor(o: { account: string; container: string; prefix?: string | undefined; layout?: KeyLayout | undefined }): KeyMapping {
+  const root = rootOf(o);
+  return {
+    root,
+    keyOf: (name) => {
+      const key = root + name;
+      const keyBytes = Buffer.byteLength(key, 'utf8');
+      if (keyBytes > MAX_S3_KEY_BYTES) throw new KeyTooLongError(key, keyBytes);
+      return key;
+    },
+    nameOf: (key) => {
+      if (!key.startsWith(root)) throw new Error(`S3 key ${JSON.stringify(key)} is not under the key root ${JSON.stringify(root)}`);
+      return key.slice(root.length);
+    },
+  };
+}
+
+/** Where one blob's backup lives: `keyMappingFor(...).keyOf(blobName)`. */
 export function backupKeyFor(
   blob: { account: string; container: string; blobName: string },
-  layout: { prefix?: string; layout?: KeyLayout } = {},
+  layout: { prefix?: string | undefined; layout?: KeyLayout | undefined } = {},
 ): string {
-  const key = backupKeyRootFor(blob, layout) + blob.blobName;
-  const keyBytes = Buffer.byteLength(key, 'utf8');
-  if (keyBytes > MAX_S3_KEY_BYTES) throw new KeyTooLongError(key, keyBytes);
-  return key;
+  return keyMappingFor({ account: blob.account, container: blob.container, ...layout }).keyOf(blob.blobName);
 }

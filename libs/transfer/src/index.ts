@@ -1,5 +1,5 @@
 export { parseBlobUrl, type ParsedBlobUrl } from './blob-url.js';
-export { backupKeyFor, backupKeyRootFor, MAX_S3_KEY_BYTES, type KeyLayout } from './backup-key.js';
+export { backupKeyFor, KEY_LAYOUTS, keyMappingFor, MAX_S3_KEY_BYTES, type KeyLayout, type KeyMapping } from './backup-key.js';
 export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type CopyBlobToS3Options, type CopyResult } from './copy.js';
 export { digestBlob, digestObject } from './digest.js';
 export {

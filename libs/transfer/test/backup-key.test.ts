@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KeyTooLongError, backupKeyFor, backupKeyRootFor, isRetryable, parseBlobUrl } from '../src/index.js';
+import { KEY_LAYOUTS, KeyTooLongError, backupKeyFor, isRetryable, keyMappingFor, parseBlobUrl } from '../src/index.js';
 
 const blob = { account: 'acct01', container: 'photos', blobName: 'a/b.jpg' };
 
@@ -15,12 +15,10 @@ describe('backupKeyFor', () => {
   });
 
   it('puts every layout\'s key as its root followed by the blob name', () => {
-    for (const layout of ['account/container/blob', 'container/blob', 'blob'] as const) {
-      const root = backupKeyRootFor(blob, { prefix: 'p/', layout });
+    for (const layout of KEY_LAYOUTS) {
+      const { root } = keyMappingFor({ ...blob, prefix: 'p/', layout });
       expect(backupKeyFor(blob, { prefix: 'p/', layout })).toBe(`${root}${blob.blobName}`);
     }
-    expect(backupKeyRootFor(blob)).toBe('acct01/photos/');
-    expect(backupKeyRootFor(blob, { layout: 'blob' })).toBe('');
   });
 
   it('keeps odd names verbatim so distinct blobs never collide', () => {
@@ -49,5 +47,43 @@ describe('backupKeyFor', () => {
     expect((error as KeyTooLongError).keyBytes).toBe(1214);
     expect((error as Error).message).toMatch(/shorten the prefix/);
     expect(isRetryable(error)).toBe(false);
+  });
+});
+
+describe('keyMappingFor', () => {
+  const container = { account: 'acct01', container: 'photos' };
+
+  it('lists the layouts once, the default first', () => {
+    expect(KEY_LAYOUTS).toEqual(['account/container/blob', 'container/blob', 'blob']);
+  });
+
+  it('maps names to the keys the backup writes, for every layout, and back', () => {
+    for (const layout of KEY_LAYOUTS) {
+      const keys = keyMappingFor({ ...container, prefix: 'p/', layout });
+      for (const name of ['a.jpg', 'dir/b c.jpg', 'a//b', '', '日本😀']) {
+        const key = keys.keyOf(name);
+        expect(key).toBe(`${keys.root}${name}`);
+        if (name !== '') expect(key).toBe(backupKeyFor({ ...container, blobName: name }, { prefix: 'p/', layout }));
+        expect(keys.nameOf(key)).toBe(name);
+      }
+    }
+  });
+
+  it('names the root every key starts with', () => {
+    expect(keyMappingFor(container).root).toBe('acct01/photos/');
+    expect(keyMappingFor({ ...container, prefix: 'backups/' }).root).toBe('backups/acct01/photos/');
+    expect(keyMappingFor({ ...container, prefix: 'p/', layout: 'container/blob' }).root).toBe('p/photos/');
+    expect(keyMappingFor({ ...container, layout: 'blob' }).root).toBe('');
+  });
+
+  it('enforces the 1,024-byte limit in keyOf', () => {
+    const keys = keyMappingFor({ ...container, prefix: 'p/' });
+    const fits = 'x'.repeat(1024 - keys.root.length);
+    expect(keys.keyOf(fits)).toHaveLength(1024);
+    expect(() => keys.keyOf(`${fits}x`)).toThrow(KeyTooLongError);
+  });
+
+  it('refuses a key outside the root instead of inventing a name', () => {
+    expect(() => keyMappingFor(container).nameOf('other/photos/a.jpg')).toThrow(/not under the key root "acct01\/photos\/"/);
   });
 });

@@ -1,4 +1,5 @@
-import { keyMappingFor, openQueueJournal, queueRepair, reconcile, type QueueRepair, type RepairOptions } from '@blobferry/reconcile';
+import { openQueueJournal, queueRepair, reconcile, type QueueRepair, type RepairOptions } from '@blobferry/reconcile';
+import { keyMappingFor } from '@blobferry/transfer';
 import { Command, Option } from 'commander';
 import type { CliIo } from '../cli-io.js';
 import { EXIT_CODES, EXIT_CODES_HELP, type ExitCode } from '../cli-errors.js';
@@ -6,7 +7,7 @@ import { createProgressDisplay } from '../output/progress.js';
 import { createReporter } from '../output/reporters.js';
 import { createVerifyClients, describeSource, type VerifyClients } from '../verify/clients.js';
 import { explainFailure } from '../verify/failure-hints.js';
-import { DEFAULT_JOURNAL_PATH, resolveVerifyConfig, type VerifyConfig, type VerifyFlags } from '../verify/verify-config.js';
+import { DEFAULT_JOURNAL_PATH, KEY_LAYOUTS_HELP, resolveVerifyConfig, type VerifyConfig, type VerifyFlags } from '../verify/verify-config.js';
 
 /** A queue message of an earlier run counts as still waiting for this long (then the blob is enqueued again). */
 const JOURNAL_EXPIRY_MS = 24 * 3600 * 1000;
@@ -35,7 +36,7 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
     const keys = keyMappingFor({
       account: container.accountName,
       container: config.container,
-      targetPrefix: config.targetPrefix,
+      prefix: config.targetPrefix,
       layout: config.keyLayout,
     });
     const source = describeSource(container, config.prefix);
@@ -76,7 +77,7 @@ function withSourceAndTarget(command: Command): Command {
     .option('--prefix <prefix>', 'only blobs whose names start with this (mapped to S3 through the key layout)')
     .option('--bucket <name>', 'backup bucket')
     .option('--target-prefix <prefix>', 'key prefix the backup writes under')
-    .option('--key-layout <layout>', 'account/container/blob (default), container/blob or blob')
+    .option('--key-layout <layout>', KEY_LAYOUTS_HELP)
     .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile)')
     .option('--s3-endpoint <url>', 'S3 endpoint URL (path-style), for S3-compatible or local endpoints')
     .option('--role-arn <arn>', 'AWS role to assume with the Azure identity (federated, no AWS keys)')

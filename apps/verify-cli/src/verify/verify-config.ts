@@ -1,3 +1,4 @@
+import { KEY_LAYOUTS, type KeyLayout } from '@blobferry/transfer';
 import { z } from 'zod';
 import { ConfigurationError } from '../cli-errors.js';
 import { loadLocalStack, type LocalStack } from '../local-stack.js';
@@ -52,7 +53,7 @@ export interface VerifyConfig {
   prefix: string;
   bucket: string;
   targetPrefix: string;
-  keyLayout: 'account/container/blob' | 'container/blob' | 'blob';
+  keyLayout: KeyLayout;
   region: string | undefined;
   s3Endpoint: string | undefined;
   aws: AwsAuth;
@@ -63,9 +64,9 @@ export interface VerifyConfig {
   progress: 'auto' | 'always' | 'never';
 }
 
-const layoutSchema = z.enum(['account/container/blob', 'container/blob', 'blob'], {
-  error: () => '--key-layout must be one of account/container/blob (default), container/blob, blob',
-});
+/** libs/transfer's KEY_LAYOUTS, for help and errors: the first is the default. */
+export const KEY_LAYOUTS_HELP = KEY_LAYOUTS.map((layout, index) => (index === 0 ? `${layout} (default)` : layout)).join(', ');
+const layoutSchema = z.enum(KEY_LAYOUTS, { error: () => `--key-layout must be one of ${KEY_LAYOUTS_HELP}` });
 const concurrencySchema = z.coerce
   .number({ error: () => '--concurrency must be a whole number from 1 to 256' })
   .int('--concurrency must be a whole number from 1 to 256')
@@ -154,7 +155,7 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
     prefix: flags.prefix ?? '',
     bucket: required(flags.bucket ?? stack?.aws.bucket, 'Name the backup bucket: --bucket <name>.'),
     targetPrefix: flags.targetPrefix ?? stack?.aws.prefix ?? '',
-    keyLayout: parse(layoutSchema, flags.keyLayout ?? 'account/container/blob'),
+    keyLayout: parse(layoutSchema, flags.keyLayout ?? KEY_LAYOUTS[0]),
     region: flags.region ?? stack?.aws.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     s3Endpoint: s3Endpoint === undefined ? undefined : parse(urlSchema('--s3-endpoint'), s3Endpoint),
     aws: awsAuth(flags, stack),
