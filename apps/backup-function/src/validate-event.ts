@@ -1,4 +1,5 @@
 import { normalizeSequencer, parseBlobUrl } from '@blobferry/transfer';
+import { z } from 'zod';
 import { type BackupConfig, isSourceAllowed } from './config.js';
 
 export const BLOB_CREATED = 'Microsoft.Storage.BlobCreated';
@@ -33,10 +34,6 @@ export type EventValidation = { ok: true; event: ValidBlobEvent } | { ok: false;
 const SUBJECT_PATTERN = /^\/blobServices\/default\/containers\/([^/]+)\/blobs\/(.+)$/;
 const TOPIC_ACCOUNT_PATTERN = /\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function safeDecode(text: string): string | undefined {
   try {
     return decodeURIComponent(text);
@@ -50,6 +47,58 @@ function urlWithoutQuery(url: string): string {
   return cut === -1 ? url : url.slice(0, cut);
 }
 
+/** A field kept when it is a string and otherwise ignored: never a reason to refuse. */
+const optionalString = z.string().optional().catch(undefined);
+
+const jsonObject = z.looseObject({});
+const eventIdSchema = z.string().min(1);
+
+/**
+ * The shape of a blob event. Its fields are checked in this order and the first issue is the refusal,
+ * so each message names the field that is wrong (and none echoes data.url: it may carry a SAS).
+ */
+const blobEventSchema = z.looseObject({
+  id: z.string({ error: 'the event has no id' }).min(1, { error: 'the event has no id' }),
+  eventType: z.enum([BLOB_CREATED, BLOB_DELETED], {
+    error: (issue) => `unsupported eventType ${JSON.stringify(String(issue.input))}: expected ${BLOB_CREATED} or ${BLOB_DELETED}`,
+  }),
+  data: z.looseObject(
+    {
+      url: z
+        .string({ error: 'data.url is missing' })
+        .min(1, { error: 'data.url is missing' })
+        .transform((url, ctx): BlobRef => {
+          try {
+            return { ...parseBlobUrl(url), url: urlWithoutQuery(url) };
+          } catch (error) {
+            // parseBlobUrl's message never echoes a query; the issue does not carry the URL either.
+            const reason = error instanceof Error ? error.message : String(error);
+            ctx.issues.push({ code: 'custom', input: undefined, message: `data.url is not a blob URL: ${reason}` });
+            return z.NEVER;
+          }
+        }),
+      // Checked for BlobCreated only, once the source is known to be allowed (blobSize below).
+      contentLength: z.unknown(),
+      // Normalised once, here where it enters: the ordering module compares lower-case hex.
+      sequencer: z.unknown().transform(normalizeSequencer),
+      eTag: optionalString,
+    },
+    { error: 'the event has no data object' },
+  ),
+  subject: z
+    .string({ error: 'the event has no subject' })
+    .regex(SUBJECT_PATTERN, { error: 'subject is not /blobServices/default/containers/<container>/blobs/<blob>' })
+    .transform((subject) => {
+      const [, container = '', blobName = ''] = SUBJECT_PATTERN.exec(subject) ?? [];
+      return { container, blobName };
+    }),
+  topic: optionalString,
+  eventTime: optionalString,
+});
+
+/** A size a block blob can have. */
+const blobSize = z.number().int().min(0).max(MAX_BLOB_BYTES);
+
 /**
  * Decides whether an Event Grid event is a blob event this Function may act on. Anything else is
  * refused with a reason that names what is wrong, and never echoes a query string (it may be a SAS).
@@ -58,40 +107,24 @@ export function validateBlobEvent(
   raw: unknown,
   config: Pick<BackupConfig, 'ALLOWED_SOURCES'>,
 ): EventValidation {
-  if (!isRecord(raw)) return { ok: false, eventId: undefined, reason: 'the event is not a JSON object' };
-  const eventId = typeof raw.id === 'string' && raw.id !== '' ? raw.id : undefined;
+  const object = jsonObject.safeParse(raw);
+  if (!object.success) return { ok: false, eventId: undefined, reason: 'the event is not a JSON object' };
+  // Known before the rest is checked, so a refusal says which event it was.
+  const eventId = eventIdSchema.safeParse(object.data.id).data;
   const refuse = (reason: string): EventValidation => ({ ok: false, eventId, reason });
-  if (!eventId) return refuse('the event has no id');
 
-  const eventType = raw.eventType;
-  if (eventType !== BLOB_CREATED && eventType !== BLOB_DELETED) {
-    return refuse(`unsupported eventType ${JSON.stringify(String(eventType))}: expected ${BLOB_CREATED} or ${BLOB_DELETED}`);
-  }
-  const data = raw.data;
-  if (!isRecord(data)) return refuse('the event has no data object');
-  if (typeof data.url !== 'string' || data.url === '') return refuse('data.url is missing');
+  const parsed = blobEventSchema.safeParse(object.data);
+  if (!parsed.success) return refuse(parsed.error.issues[0]?.message ?? 'the event is not a blob event');
+  const { eventType, data, subject, topic, eventTime } = parsed.data;
+  const blob = data.url;
 
-  let parsed: ReturnType<typeof parseBlobUrl>;
-  try {
-    parsed = parseBlobUrl(data.url);
-  } catch (error) {
-    return refuse(`data.url is not a blob URL: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const blob: BlobRef = { ...parsed, url: urlWithoutQuery(data.url) };
-
-  if (typeof raw.subject !== 'string') return refuse('the event has no subject');
-  const subject = SUBJECT_PATTERN.exec(raw.subject);
-  if (!subject) return refuse('subject is not /blobServices/default/containers/<container>/blobs/<blob>');
-  const [, subjectContainer = '', subjectBlob = ''] = subject;
   // Event Grid puts the raw blob name in the subject; accept a percent-encoded one too.
-  if (subjectContainer !== blob.container || (subjectBlob !== blob.blobName && safeDecode(subjectBlob) !== blob.blobName)) {
+  if (subject.container !== blob.container || (subject.blobName !== blob.blobName && safeDecode(subject.blobName) !== blob.blobName)) {
     return refuse('subject and data.url name different blobs');
   }
-  if (typeof raw.topic === 'string') {
-    const topicAccount = TOPIC_ACCOUNT_PATTERN.exec(raw.topic)?.[1];
-    if (topicAccount && topicAccount.toLowerCase() !== blob.account.toLowerCase()) {
-      return refuse(`topic names storage account ${topicAccount} but data.url names ${blob.account}`);
-    }
+  const topicAccount = topic === undefined ? undefined : TOPIC_ACCOUNT_PATTERN.exec(topic)?.[1];
+  if (topicAccount && topicAccount.toLowerCase() !== blob.account.toLowerCase()) {
+    return refuse(`topic names storage account ${topicAccount} but data.url names ${blob.account}`);
   }
   if (!isSourceAllowed(config, blob.account, blob.container)) {
     return refuse(`source ${blob.account}/${blob.container} is not in ALLOWED_SOURCES`);
@@ -99,25 +132,21 @@ export function validateBlobEvent(
 
   let contentLength: number | undefined;
   if (eventType === BLOB_CREATED) {
-    const claimed = data.contentLength;
-    if (typeof claimed !== 'number' || !Number.isSafeInteger(claimed) || claimed < 0 || claimed > MAX_BLOB_BYTES) {
-      return refuse(`data.contentLength ${JSON.stringify(claimed ?? null)} is not a plausible blob size`);
-    }
-    contentLength = claimed;
+    const size = blobSize.safeParse(data.contentLength);
+    if (!size.success) return refuse(`data.contentLength ${JSON.stringify(data.contentLength ?? null)} is not a plausible blob size`);
+    contentLength = size.data;
   }
-  // Normalised once, here where it enters: the ordering module compares lower-case hex.
-  const sequencer = normalizeSequencer(data.sequencer);
 
   return {
     ok: true,
     event: {
       kind: eventType === BLOB_CREATED ? 'created' : 'deleted',
-      eventId,
-      eventTime: typeof raw.eventTime === 'string' ? raw.eventTime : undefined,
+      eventId: parsed.data.id,
+      eventTime,
       blob,
-      sequencer,
+      sequencer: data.sequencer,
       contentLength,
-      eTag: typeof data.eTag === 'string' ? data.eTag : undefined,
+      eTag: data.eTag,
     },
   };
 }

@@ -79,9 +79,16 @@ describe('validateBlobEvent', () => {
 
   it.each([
     ['not an object', 'hello', /not a JSON object/],
+    ['an array', [created()], /not a JSON object/],
+    ['null', null, /not a JSON object/],
+    ['an empty id', created({ id: '' }), /no id/],
+    ['no type', created({ eventType: undefined }), /unsupported eventType "undefined"/],
     ['no id', created({ id: undefined }), /no id/],
     ['wrong type', created({ eventType: 'Microsoft.Storage.BlobRenamed' }), /unsupported eventType "Microsoft.Storage.BlobRenamed"/],
     ['no data', created({ data: undefined }), /no data object/],
+    ['data an array', created({ data: [] }), /no data object/],
+    ['url not a string', created({}, { url: 42 }), /data.url is missing/],
+    ['no subject', created({ subject: undefined }), /the event has no subject/],
     ['no url', created({}, { url: undefined }), /data.url is missing/],
     ['not a blob url', created({}, { url: 'ftp://example.com/x' }), /data.url is not a blob URL/],
     ['another account', created({ topic: undefined }, { url: 'https://intruder.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg' }), /intruder\/photos is not in ALLOWED_SOURCES/],
@@ -100,5 +107,25 @@ describe('validateBlobEvent', () => {
   it('never echoes a SAS in a refusal', () => {
     const reason = reasonOf(created({ topic: undefined }, { url: 'https://intruder.blob.core.windows.net/photos/x?sig=TOPSECRET' }));
     expect(reason).not.toContain('TOPSECRET');
+    expect(reasonOf(created({}, { url: 'ftp://example.com/x?sig=TOPSECRET' }))).not.toContain('TOPSECRET');
+    expect(reasonOf(created({ subject: '/containers/photos' }, { url: 'https://srcacct.blob.core.windows.net/photos/x?sig=TOPSECRET' }))).not.toContain('TOPSECRET');
+  });
+
+  it('names the first wrong field, in the order they are checked, and the event it refused', () => {
+    expect(validateBlobEvent(created({ eventType: 'Other', data: undefined }), config)).toEqual({
+      ok: false,
+      eventId: 'evt-1',
+      reason: expect.stringMatching(/unsupported eventType "Other"/) as unknown,
+    });
+    expect(reasonOf(created({ id: undefined, eventType: 'Other' }))).toMatch(/no id/);
+    expect(reasonOf(created({ subject: undefined }, { url: 'ftp://example.com/x' }))).toMatch(/data.url is not a blob URL/);
+    expect(reasonOf(created({ topic: undefined }, { url: 'https://intruder.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg', contentLength: -1 }))).toMatch(/not in ALLOWED_SOURCES/);
+    expect(validateBlobEvent(created({ id: 7 }), config)).toMatchObject({ ok: false, eventId: undefined, reason: 'the event has no id' });
+  });
+
+  it('ignores optional fields of the wrong type instead of refusing the event', () => {
+    const result = validateBlobEvent(created({ topic: 42, eventTime: 1 }, { eTag: false, sequencer: { hex: 'a1' } }), config);
+    expect(result).toMatchObject({ ok: true, event: { eventTime: undefined, eTag: undefined, sequencer: undefined } });
+    expect(validateBlobEvent(created(), config)).toMatchObject({ ok: true, event: { eventTime: '2026-01-01T00:00:00Z', eTag: '0x8DC0' } });
   });
 });
