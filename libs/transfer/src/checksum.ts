@@ -25,6 +25,34 @@ export class ContentDigest {
   }
 }
 
+/** A full-object checksum S3 stores and blobferry can recompute from the source alone (`digestBlob`'s `checksum`). */
+export type FullObjectChecksumAlgorithm = Extract<ChecksumAlgorithm, 'CRC32' | 'CRC32C'>;
+
+/**
+ * CRC32 (node:zlib, native, incremental through `crc32(data, previous)`) or CRC32C (@aws-sdk/checksums)
+ * of a whole content fed in order; `finish` gives it as S3 spells it: the 4 bytes big-endian, in base64.
+ */
+export class ContentChecksum {
+  #crc32 = 0;
+  readonly #crc32c: Crc32c | undefined;
+
+  constructor(readonly algorithm: FullObjectChecksumAlgorithm) {
+    this.#crc32c = algorithm === 'CRC32C' ? new Crc32c() : undefined;
+  }
+
+  update(data: Uint8Array): void {
+    if (this.#crc32c) this.#crc32c.update(data);
+    else this.#crc32 = crc32(data, this.#crc32);
+  }
+
+  async finish(): Promise<string> {
+    if (this.#crc32c) return Buffer.from(await this.#crc32c.digest()).toString('base64');
+    const value = Buffer.alloc(4);
+    value.writeUInt32BE(this.#crc32);
+    return value.toString('base64');
+  }
+}
+
 export function md5Base64Of(data: Uint8Array): string {
   return createHash('md5').update(data).digest('base64');
 }

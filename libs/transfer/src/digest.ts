@@ -2,21 +2,37 @@ import { createHash } from 'node:crypto';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { BlobClient } from '@azure/storage-blob';
 import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
-import { ContentDigest } from './checksum.js';
+import { ContentChecksum, ContentDigest, type FullObjectChecksumAlgorithm } from './checksum.js';
 import { pipelineParts, splitIntoParts } from './pipeline.js';
 import { readRange, readSourceSnapshot } from './source.js';
 
 const DIGEST_RANGE_SIZE = 8 * 1024 * 1024;
 const DIGEST_CONCURRENCY = 4;
 
+export interface DigestBlobOptions {
+  blob: BlobClient;
+  abortSignal?: AbortSignal;
+  /**
+   * Compute this S3 full-object checksum (base64, as S3 spells it) instead of the MD5, to compare with
+   * the one S3 stores for the object (`fullObjectChecksumOf`) without reading the object.
+   */
+  checksum?: FullObjectChecksumAlgorithm;
+}
+
 /**
- * MD5 of a blob's current content, read in ETag-pinned ranges (SourceChangedError if it is overwritten
- * meanwhile). Memory stays around 32 MiB whatever the size.
+ * MD5 (or, with `checksum`, that CRC) of a blob's current content, read in ETag-pinned ranges
+ * (SourceChangedError if it is overwritten meanwhile). Memory stays around 32 MiB whatever the size.
  */
-export async function digestBlob(options: { blob: BlobClient; abortSignal?: AbortSignal }): Promise<{ md5Base64: string; bytes: number; etag: string }> {
-  const { blob, abortSignal } = options;
+export async function digestBlob(options: DigestBlobOptions & { checksum?: undefined }): Promise<{ md5Base64: string; bytes: number; etag: string }>;
+export async function digestBlob(
+  options: DigestBlobOptions & { checksum: FullObjectChecksumAlgorithm },
+): Promise<{ checksum: { algorithm: FullObjectChecksumAlgorithm; value: string }; bytes: number; etag: string }>;
+export async function digestBlob(
+  options: DigestBlobOptions,
+): Promise<{ md5Base64?: string; checksum?: { algorithm: FullObjectChecksumAlgorithm; value: string }; bytes: number; etag: string }> {
+  const { blob, abortSignal, checksum } = options;
   const snapshot = await readSourceSnapshot(blob, abortSignal);
-  const digest = new ContentDigest();
+  const digest = checksum ? new ContentChecksum(checksum) : new ContentDigest();
   await pipelineParts({
     parts: splitIntoParts(snapshot.length, DIGEST_RANGE_SIZE),
     concurrency: DIGEST_CONCURRENCY,
@@ -24,8 +40,9 @@ export async function digestBlob(options: { blob: BlobClient; abortSignal?: Abor
     read: (part, signal) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal),
     consumeInOrder: (_part, data) => digest.update(data),
   });
-  const { md5Base64 } = digest.finish();
-  return { md5Base64, bytes: snapshot.length, etag: snapshot.etag };
+  const result = { bytes: snapshot.length, etag: snapshot.etag };
+  if (digest instanceof ContentChecksum) return { checksum: { algorithm: digest.algorithm, value: await digest.finish() }, ...result };
+  return { md5Base64: digest.finish().md5Base64, ...result };
 }
 
 /**

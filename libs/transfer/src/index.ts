@@ -1,7 +1,8 @@
 export { parseBlobUrl, type ParsedBlobUrl } from './blob-url.js';
 export { backupKeyFor, KEY_LAYOUTS, keyMappingFor, MAX_S3_KEY_BYTES, type KeyLayout, type KeyMapping } from './backup-key.js';
 export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type CopyBlobToS3Options, type CopyResult } from './copy.js';
-export { digestBlob, digestObject } from './digest.js';
+export { digestBlob, digestObject, type DigestBlobOptions } from './digest.js';
+export { fullObjectChecksumOf } from './target.js';
 export {
   ContentMd5MismatchError,
   InvalidBlobUrlError,
@@ -24,4 +25,4 @@ export {
   type Verdict,
 } from './ordering.js';
 export { httpStatusOf, isRetryable } from './classify.js';
-export type { ChecksumAlgorithm } from './checksum.js';
+export type { ChecksumAlgorithm, FullObjectChecksumAlgorithm } from './checksum.js';

@@ -1,5 +1,5 @@
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { checksumField, type ChecksumAlgorithm } from './checksum.js';
+import { HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
+import { checksumField, type ChecksumAlgorithm, type FullObjectChecksumAlgorithm } from './checksum.js';
 import { recordedSourceOf, type TargetState } from './ordering.js';
 import { httpStatusOf } from './classify.js';
 
@@ -22,4 +22,29 @@ export async function headTarget(s3: S3Client, bucket: string, key: string, abor
 export async function storedChecksum(s3: S3Client, bucket: string, key: string, algorithm: ChecksumAlgorithm, abortSignal: AbortSignal | undefined) {
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), { abortSignal });
   return { value: head[checksumField[algorithm]], s3Etag: head.ETag };
+}
+
+const COMPOSITE_VALUE = /-\d+$/;
+const MULTIPART_ETAG = /-\d+"?$/;
+
+/**
+ * The full-object CRC32 or CRC32C a HEAD sent with `ChecksumMode: 'ENABLED'` reports: a checksum of the
+ * object's whole content, which S3 validated against the bytes it received when the object was written.
+ * Undefined when there is none to compare a recomputed CRC with:
+ * - `ChecksumType: COMPOSITE`, or a value spelt `<base64>-<parts>`: a checksum of the parts' checksums;
+ * - no `ChecksumType` on a multipart object (ETag `...-N`): moto reports composite checksums that way,
+ *   without the part count, so only a single-part object (whose checksum always covers the whole
+ *   content) is taken at its word when the type is absent;
+ * - only another algorithm (CRC64NVME, SHA*), or no checksum (s3rver, objects written without one).
+ */
+export function fullObjectChecksumOf(head: HeadObjectCommandOutput): { algorithm: FullObjectChecksumAlgorithm; value: string } | undefined {
+  if (head.ChecksumType === 'COMPOSITE') return undefined;
+  for (const algorithm of ['CRC32', 'CRC32C'] as const) {
+    const value = head[checksumField[algorithm]];
+    if (!value) continue;
+    if (COMPOSITE_VALUE.test(value)) return undefined;
+    if (head.ChecksumType === 'FULL_OBJECT' || (head.ChecksumType === undefined && !MULTIPART_ETAG.test(head.ETag ?? ''))) return { algorithm, value };
+    return undefined;
+  }
+  return undefined;
 }
