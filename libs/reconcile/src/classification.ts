@@ -49,8 +49,21 @@ export function classifyWithRecord(source: SourceBlob, target: TargetObject, rec
   return targetMd5s.every((md5) => md5 === source.md5Base64) ? 'inSync' : 'checksumMismatch';
 }
 
-/** Classification from hashing both sides' bytes (`--deep`); `stale` and size evidence stand as found. */
+/**
+ * Classification once `--deep` has compared content (`sameContent`): both sides' MD5s, or the source's
+ * CRC and size against the full-object checksum S3 stores. `stale` and size evidence stand as found.
+ */
+export function classifyFromContent(shallow: Classification, sameContent: boolean): Classification {
+  if (!contentCanDecide(shallow)) return shallow;
+  return sameContent ? 'inSync' : 'checksumMismatch';
+}
+
+/** Whether reading content could change the shallow verdict (it cannot for stale, size or one-sided evidence). */
+export function contentCanDecide(shallow: Classification): boolean {
+  return !(shallow === 'stale' || shallow === 'sizeMismatch' || shallow === 'missing' || shallow === 'extra' || shallow === 'error');
+}
+
+/** Classification from hashing both sides' bytes (`--deep` without a stored full-object checksum). */
 export function classifyFromDigests(shallow: Classification, sourceMd5Base64: string, targetMd5Base64: string): Classification {
-  if (shallow === 'stale' || shallow === 'sizeMismatch' || shallow === 'missing' || shallow === 'extra' || shallow === 'error') return shallow;
-  return sourceMd5Base64 === targetMd5Base64 ? 'inSync' : 'checksumMismatch';
+  return classifyFromContent(shallow, sourceMd5Base64 === targetMd5Base64);
 }

@@ -2,6 +2,7 @@
 // classified, and optionally repaired (here with libs/transfer, or through the backup queue).
 export {
   reconcile,
+  type DeepChecks,
   type Difference,
   type ReconcileCounts,
   type ReconcileOptions,

@@ -1,11 +1,13 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
-import { digestBlob, digestObject, KeyTooLongError, recordedSourceOf, type KeyMapping, type RecordedSource } from '@blobferry/transfer';
+import { digestBlob, digestObject, fullObjectChecksumOf, KeyTooLongError, recordedSourceOf, type KeyMapping, type RecordedSource } from '@blobferry/transfer';
 import pLimit from 'p-limit';
 import {
+  classifyFromContent,
   classifyFromDigests,
   classifyFromListings,
   classifyWithRecord,
+  contentCanDecide,
   DIFFERENCE_KINDS,
   type Classification,
   type DifferenceKind,
@@ -24,7 +26,12 @@ export interface ReconcileOptions {
   target: { s3: S3Client; bucket: string };
   /** Where the container's blobs live in the bucket (libs/transfer's `keyMappingFor`). */
   keys: KeyMapping;
-  /** Hash both sides' bytes for every pair present on both sides. */
+  /**
+   * Check the content of every pair present on both sides (whose listings and metadata do not already
+   * prove it stale or of another size). When S3 stores a full-object CRC32 or CRC32C for the object (as
+   * blobferry's copy writes it), only the blob is read, to recompute that CRC; otherwise both sides are
+   * read and their MD5s compared. `ReconcileSummary.deepChecks` counts each way.
+   */
   deep?: boolean;
   /** Object requests (HEAD, digests, copies, queue messages) in flight at once (default 16). */
   concurrency?: number;
@@ -64,14 +71,33 @@ export interface ReconcileSummary extends ReconcileCounts {
   alreadyQueued: number;
   /** Differences still there after the run (all of them without `repair`). */
   remaining: number;
+  /**
+   * With `deep`: how each pair's content was checked. `storedChecksum`: the blob's CRC against the
+   * full-object checksum S3 stores (HEAD with ChecksumMode; no object bytes read). `bothSides`: the MD5s
+   * of the blob's and the object's bytes (no full-object CRC32/CRC32C stored, e.g. s3rver, objects from
+   * other tools, composite multipart checksums).
+   */
+  deepChecks?: DeepChecks;
   durationMs: number;
+}
+
+export interface DeepChecks {
+  storedChecksum: number;
+  bothSides: number;
 }
 
 const SHARDS_IN_PARALLEL = 4;
 
-async function readRecord(s3: S3Client, bucket: string, key: string, abortSignal: AbortSignal): Promise<RecordedSource> {
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
-  return recordedSourceOf(head.Metadata);
+interface HeadEvidence {
+  record: RecordedSource;
+  /** With `checksumMode`: the full-object CRC32 / CRC32C S3 stores for the object, if any. */
+  checksum: ReturnType<typeof fullObjectChecksumOf>;
+}
+
+/** One HEAD: the object's recorded source version and, with `checksumMode` (deep), its stored full-object checksum. */
+async function readHead(s3: S3Client, bucket: string, key: string, checksumMode: boolean, abortSignal: AbortSignal): Promise<HeadEvidence> {
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(checksumMode ? { ChecksumMode: 'ENABLED' } : {}) }), { abortSignal });
+  return { record: recordedSourceOf(head.Metadata), checksum: checksumMode ? fullObjectChecksumOf(head) : undefined };
 }
 
 /**
@@ -101,32 +127,55 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   let enqueued = 0;
   let alreadyQueued = 0;
   let remaining = 0;
+  const deepChecks: DeepChecks = { storedChecksum: 0, bothSides: 0 };
 
   /** The shallow (and with `deep`, the content) verdict on one pair, with the metadata read for it. */
-  async function evidenceFor(pair: ListedPair, key: string): Promise<{ kind: Classification; record?: RecordedSource; bytes: number }> {
+  async function evidenceFor(pair: ListedPair, key: string): Promise<{ kind: Classification; record?: RecordedSource; bytes: number; deepCheck?: keyof DeepChecks }> {
     const { source, target } = pair;
     const shallow = classifyFromListings(source, target);
     if (!source || !target) {
       if (shallow === 'needsHead') throw new Error(`unreachable: ${key} needs a HEAD without a pair`);
       return { kind: shallow, bytes: source?.size ?? target?.size ?? 0 };
     }
-    let record: RecordedSource | undefined;
+    const deep = options.deep === true;
+    const head = (): Promise<HeadEvidence> =>
+      objectRequests(() => requestFor('s3', 'head', `s3://${bucket}/${key}`, () => readHead(s3, bucket, key, deep, abortSignal)));
+    let evidence: HeadEvidence | undefined;
     let kind: Classification;
     if (shallow === 'needsHead') {
-      record = await objectRequests(() => requestFor('s3', 'head', `s3://${bucket}/${key}`, () => readRecord(s3, bucket, key, abortSignal)));
-      kind = classifyWithRecord(source, target, record);
+      // With `deep`, the same HEAD asks for the stored checksum too.
+      evidence = await head();
+      kind = classifyWithRecord(source, target, evidence.record);
     } else {
       kind = shallow;
     }
-    if (!options.deep) return { kind, ...(record ? { record } : {}), bytes: source.size };
+    if (!deep || !contentCanDecide(kind)) return { kind, ...(evidence ? { record: evidence.record } : {}), bytes: source.size };
+    // Listings alone proved it in sync: one HEAD (no body) for the stored checksum, before reading any content.
+    evidence ??= await head();
+    const { record } = evidence;
+    const blobSubject = `blob ${JSON.stringify(pair.name)}`;
+    const blob = container.getBlobClient(pair.name);
+    const stored = evidence.checksum;
+    if (stored) {
+      // S3 validated this checksum against the bytes it received when the object was written: recomputing
+      // it from the blob proves the content without reading (or paying egress for) the object.
+      const sourceDigest = await objectRequests(() => requestFor('azure', 'digest', blobSubject, () => digestBlob({ blob, checksum: stored.algorithm, abortSignal })));
+      return {
+        kind: classifyFromContent(kind, sourceDigest.checksum.value === stored.value && sourceDigest.bytes === target.size),
+        record,
+        bytes: sourceDigest.bytes,
+        deepCheck: 'storedChecksum',
+      };
+    }
     const [sourceDigest, targetDigest] = await Promise.all([
-      objectRequests(() => requestFor('azure', 'digest', `blob ${JSON.stringify(pair.name)}`, () => digestBlob({ blob: container.getBlobClient(pair.name), abortSignal }))),
+      objectRequests(() => requestFor('azure', 'digest', blobSubject, () => digestBlob({ blob, abortSignal }))),
       objectRequests(() => requestFor('s3', 'digest', `s3://${bucket}/${key}`, () => digestObject({ s3, bucket, key, abortSignal }))),
     ]);
     return {
       kind: classifyFromDigests(kind, sourceDigest.md5Base64, targetDigest.md5Base64),
-      ...(record ? { record } : {}),
+      record,
       bytes: sourceDigest.bytes + targetDigest.bytes,
+      deepCheck: 'bothSides',
     };
   }
 
@@ -151,6 +200,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
       const evidence = await evidenceFor(pair, key);
       progress.bytes += evidence.bytes;
       counts[evidence.kind] += 1;
+      if (evidence.deepCheck) deepChecks[evidence.deepCheck] += 1;
       if (evidence.kind === 'inSync') return undefined;
       difference = { key, kind: evidence.kind, source, target, ...(evidence.record ? { recorded: evidence.record } : {}) };
     } catch (failure) {
@@ -193,5 +243,5 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     stopAll.abort(error);
     throw error;
   }
-  return { ...counts, repaired, enqueued, alreadyQueued, remaining, durationMs: Math.round(performance.now() - started) };
+  return { ...counts, repaired, enqueued, alreadyQueued, remaining, ...(options.deep ? { deepChecks } : {}), durationMs: Math.round(performance.now() - started) };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedSource } from '@blobferry/transfer';
-import { classifyFromDigests, classifyFromListings, classifyWithRecord, md5FromEtag } from '../src/classification.js';
+import { classifyFromContent, classifyFromDigests, classifyFromListings, classifyWithRecord, contentCanDecide, md5FromEtag } from '../src/classification.js';
 import type { SourceBlob } from '../src/listing/source-listing.js';
 import type { TargetObject } from '../src/listing/target-listing.js';
 
@@ -61,5 +61,15 @@ describe('classification with the recorded source version', () => {
     expect(classifyFromDigests('unverifiable', md5Base64, md5Base64)).toBe('inSync');
     expect(classifyFromDigests('inSync', md5Base64, otherBase64)).toBe('checksumMismatch');
     expect(classifyFromDigests('stale', md5Base64, md5Base64)).toBe('stale');
+  });
+
+  it('lets a deep content comparison (both MD5s, or the blob CRC against the stored one) decide only what content can', () => {
+    expect(classifyFromContent('inSync', false)).toBe('checksumMismatch');
+    expect(classifyFromContent('unverifiable', true)).toBe('inSync');
+    expect(classifyFromContent('checksumMismatch', true)).toBe('inSync');
+    for (const kind of ['stale', 'sizeMismatch', 'missing', 'extra', 'error'] as const) {
+      expect(contentCanDecide(kind)).toBe(false);
+      expect(classifyFromContent(kind, true)).toBe(kind);
+    }
   });
 });

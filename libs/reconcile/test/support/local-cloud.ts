@@ -1,21 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { startLocalCloud, type LocalCloud } from '@blobferry/local-cloud';
 
-/** Azurite and moto (the S3 that lists in UTF-8 order and enforces If-Match), logging only warnings. */
-export function startCloud(): Promise<LocalCloud> {
+/**
+ * Azurite and moto (the S3 that lists in UTF-8 order and enforces If-Match), logging only warnings. With
+ * `faultProxy`, both behind local-cloud's fault proxy, whose `cloud.faults.traffic(service)` counts the bytes each served.
+ */
+export function startCloud(options: { faultProxy?: boolean } = {}): Promise<LocalCloud> {
   return startLocalCloud({
     s3: 'moto',
+    faultProxy: options.faultProxy ?? false,
     log: (entry) => {
       if (entry.level === 'warn' || entry.level === 'error') process.stderr.write(`${JSON.stringify(entry)}\n`);
     },
   });
 }
 
-export function s3ClientFor(cloud: LocalCloud): S3Client {
+export function s3ClientFor(cloud: LocalCloud, config: Omit<S3ClientConfig, 'endpoint' | 'region' | 'credentials'> = {}): S3Client {
   const { aws } = cloud.stack;
   return new S3Client({
+    ...config,
     endpoint: aws.s3Endpoint,
     region: aws.region,
     forcePathStyle: true,
