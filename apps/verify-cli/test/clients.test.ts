@@ -33,6 +33,19 @@ describe('createVerifyClients', () => {
     }
   });
 
+  it('makes an S3 client that adds and validates checksums only where an operation requires them', async () => {
+    const config = await resolveVerifyConfig({ connectionString: CONNECTION_STRING, container: 'source', bucket: 'backup' }, {});
+    const { s3 } = createVerifyClients(config);
+    try {
+      // The run computes what it compares itself (--deep: the blob's CRC, or both sides' MD5); the SDK's
+      // response validation would hash every GET body a second time.
+      expect(await s3.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
+      expect(await s3.config.responseChecksumValidation()).toBe('WHEN_REQUIRED');
+    } finally {
+      s3.destroy();
+    }
+  });
+
   it('makes no Azure credential for connection strings', async () => {
     const config = await resolveVerifyConfig(
       { connectionString: CONNECTION_STRING, queueName: 'backup', container: 'source', bucket: 'backup', repair: true, viaQueue: true },

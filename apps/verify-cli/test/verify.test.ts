@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { copyBlobToS3 } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blobferry, seedBackedUp, startLocalBackup, type LocalBackup } from './helpers/local-backup.js';
+import { blobferry, seedBackedUp, seedManyBackedUp, startLocalBackup, type LocalBackup } from './helpers/local-backup.js';
 
 let backup: LocalBackup;
 
@@ -86,12 +86,16 @@ describe('blobferry verify against the local cloud', () => {
 
     const deep = await verify('drift', '--deep', '--json');
     expect(deep.code).toBe(1);
-    expect(kinds(JSON.parse(deep.stdout) as JsonReport)).toEqual({
+    const deepReport = JSON.parse(deep.stdout) as JsonReport;
+    expect(kinds(deepReport)).toEqual({
       [key('deleted.txt')]: 'missing',
       [key('only-in-s3.txt')]: 'extra',
       [key('changed.txt')]: 'stale',
       [key('big.bin')]: 'checksumMismatch',
     });
+    // keep.txt by the CRC32 its copy stored; the rewritten big.bin has no full-object checksum, so both
+    // sides were read (the CLI's S3 client leaves GET bodies to the MD5 it computes); stale needs no content.
+    expect(deepReport.summary.deepChecks).toEqual({ storedChecksum: 1, bothSides: 1 });
 
     const dryRun = await verify('drift', '--deep', '--repair', '--dry-run', '--json');
     expect(dryRun.code).toBe(1);
@@ -176,6 +180,21 @@ describe('blobferry verify against the local cloud', () => {
     const deep = await verify('nomd5', '--deep', '--json');
     expect(JSON.parse(deep.stdout).summary).toMatchObject({ inSync: 2, unverifiable: 0 });
     expect(deep.code).toBe(0);
+  });
+
+  it('says how --deep checked each object: by the checksum S3 stores (the copy writes one), or by reading both sides', async () => {
+    await seedBackedUp(backup, 'deep-ways', { 'copied.txt': 'backed up by blobferry', 'copied.bin': randomBytes(9 * 1024 * 1024) });
+    await seedManyBackedUp(backup, 'deep-ways', ['other-tool.txt']); // a PutObject without any checksum
+
+    const json = await verify('deep-ways', '--deep', '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout).summary).toMatchObject({ inSync: 3, deepChecks: { storedChecksum: 2, bothSides: 1 } });
+    const table = await verify('deep-ways', '--deep');
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/\ndeep: S3 checksum +2\ndeep: both sides +1\n/);
+    // Without --deep nothing reads content, so there are no deep checks to count.
+    expect(JSON.parse((await verify('deep-ways', '--json')).stdout).summary).not.toHaveProperty('deepChecks');
+    expect((await verify('deep-ways')).stdout).not.toMatch(/deep:/);
   });
 
   it('prints a table by default; progress on stderr only when it is a terminal', async () => {

@@ -48,6 +48,8 @@ export function summaryJson(summary: ReconcileSummary, targets: RunTargets) {
     enqueued: summary.enqueued,
     alreadyQueued: summary.alreadyQueued,
     remaining: summary.remaining,
+    // With --deep: how many pairs were checked against S3's stored checksum, and how many by reading both sides.
+    ...(summary.deepChecks ? { deepChecks: { storedChecksum: summary.deepChecks.storedChecksum, bothSides: summary.deepChecks.bothSides } } : {}),
     durationMs: summary.durationMs,
   };
 }

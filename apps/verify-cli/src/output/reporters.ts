@@ -62,6 +62,13 @@ function tableReporter(io: CliIo, targets: RunTargets, repairing: boolean): Repo
             ] as [string, number][])
           : []),
         ['remaining', summary.remaining],
+        // --deep: content checked against the checksum S3 stores (only the blob read), or by reading both sides.
+        ...(summary.deepChecks
+          ? ([
+              ['deep: S3 checksum', summary.deepChecks.storedChecksum],
+              ['deep: both sides', summary.deepChecks.bothSides],
+            ] as [string, number][])
+          : []),
       ];
       for (const [label, count] of counts) io.stdout.write(`${label.padEnd(KIND_WIDTH)}  ${String(count).padStart(12)}\n`);
       io.stdout.write(`${'duration'.padEnd(KIND_WIDTH)}  ${`${(summary.durationMs / 1000).toFixed(1)} s`.padStart(12)}\n`);

@@ -40,10 +40,18 @@ function createContainerClient(config: VerifyConfig, azureCredential: AzureCrede
   return service.getContainerClient(config.container);
 }
 
+/**
+ * The run's S3 client. Checksums only when an operation requires them (WHEN_REQUIRED, both ways): the
+ * code computes what it needs itself (the copy its CRC and Content-MD5, `--deep` the MD5 of an object it
+ * reads when no full-object checksum is stored), and the SDK's own response validation would hash every
+ * GET body a second time.
+ */
 function createS3Client(config: VerifyConfig): S3Client {
   const credentials = awsCredentials(config.aws);
   return new S3Client({
     ...S3_RETRY,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     ...(config.region ? { region: config.region } : {}),
     ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}),
     ...(credentials ? { credentials } : {}),
