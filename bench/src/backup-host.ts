@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { processUsage, type ProcessUsage } from './proc-usage.js';
 import { profilingNodeArgs } from './scenario.js';
 
-// The backup function as it runs on Azure, on the local clouds: apps/backup-function's app (its sources, named
-// by path: the bench is a tool and may not import an app) in tools/functions-host's host, a process of its own
+// The backup function as it runs on Azure, on the local clouds: apps/backup-function's deployed package (the
+// bundle `nx build` zips, named by path: the bench is a tool and may not import an app) in tools/functions-host's host, a process of its own
 // that takes the Event Grid events from the backup queue as the Functions runtime does, with the app's committed
 // host.json. The app logs one JSON entry per message (`event: 'backupBlob'`, its `outcome`, `key`, `durationMs`,
 // `dequeueCount`) and the host stamps each entry with its `time`: that is when a copy was complete in S3.
@@ -36,6 +36,8 @@ export function backupAppSettings(
     AWS_STS_ENDPOINT: stack.aws.stsEndpoint,
     S3_ENDPOINT: stack.aws.s3Endpoint,
     S3_FORCE_PATH_STYLE: 'true',
+    S3_CHECKSUM: stack.aws.s3Features.checksum,
+    S3_CONDITIONAL_WRITES: String(stack.aws.s3Features.conditionalWrites),
     AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
     BACKUP_QUEUE: stack.azure.connectionString,
     BACKUP_QUEUE_NAME: stack.events.queueName,

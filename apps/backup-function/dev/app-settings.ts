@@ -21,6 +21,8 @@ export function appSettingsForStack(
     AWS_STS_ENDPOINT: stack.aws.stsEndpoint,
     S3_ENDPOINT: stack.aws.s3Endpoint,
     S3_FORCE_PATH_STYLE: 'true',
+    S3_CHECKSUM: stack.aws.s3Features.checksum,
+    S3_CONDITIONAL_WRITES: String(stack.aws.s3Features.conditionalWrites),
     AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
     // The queue trigger's connection, read by the Functions host: a connection string locally, where
     // Azure uses BACKUP_QUEUE__queueServiceUri with the managed identity.

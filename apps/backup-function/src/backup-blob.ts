@@ -113,7 +113,12 @@ async function backUpCreatedBlob(event: ValidBlobEvent, deps: BackupDeps) {
       ...(event.sequencer ? { sequencer: event.sequencer } : {}),
       ...(event.contentLength !== undefined ? { lengthHint: event.contentLength } : {}),
     },
-    target: { s3: clients.s3, bucket: config.BACKUP_BUCKET, key },
+    target: {
+      s3: clients.s3,
+      bucket: config.BACKUP_BUCKET,
+      key,
+      features: { checksum: config.S3_CHECKSUM, conditionalWrites: config.S3_CONDITIONAL_WRITES },
+    },
     partSize: config.PART_SIZE,
     concurrency: config.CONCURRENCY,
   });

@@ -21,6 +21,8 @@ export const SETTING_NAMES = [
   'AWS_STS_ENDPOINT',
   'S3_ENDPOINT',
   'S3_FORCE_PATH_STYLE',
+  'S3_CHECKSUM',
+  'S3_CONDITIONAL_WRITES',
   'AZURE_STORAGE_CONNECTION_STRING',
 ] as const;
 
@@ -38,6 +40,7 @@ export const QUEUE_NAME_SETTING = 'BACKUP_QUEUE_NAME';
 export const poisonQueueOf = (queueName: string): string => `${queueName}-poison`;
 
 export const DELETE_POLICIES = ['retain', 'delete-marker'] as const;
+export const S3_CHECKSUMS = ['CRC32', 'CRC32C', 'none'] as const;
 
 const MIB = 1024 * 1024;
 /** S3's own bounds for a part (the last part may be smaller). */
@@ -144,6 +147,15 @@ const settingsSchema = z.object({
   AWS_STS_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
   S3_ENDPOINT: z.url({ error: 'expected an http(s) URL' }).optional(),
   S3_FORCE_PATH_STYLE: booleanText,
+  // What the S3 endpoint does (libs/transfer's S3EndpointFeatures); Amazon S3's by default.
+  S3_CHECKSUM: z
+    .enum(S3_CHECKSUMS, { error: `expected one of ${S3_CHECKSUMS.join(', ')}` })
+    .optional()
+    .transform((value) => value ?? 'CRC32'),
+  S3_CONDITIONAL_WRITES: z
+    .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+    .optional()
+    .transform((value) => value === undefined || value === 'true' || value === '1'),
   AZURE_STORAGE_CONNECTION_STRING: optionalText,
 });
 

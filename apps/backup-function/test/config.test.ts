@@ -22,6 +22,8 @@ describe('loadConfig', () => {
       CONCURRENCY: 4,
       DELETE_POLICY: 'retain',
       S3_FORCE_PATH_STYLE: false,
+      S3_CHECKSUM: 'CRC32',
+      S3_CONDITIONAL_WRITES: true,
       ALLOWED_SOURCES: [
         { account: 'photosacct', container: 'photos' },
         { account: 'logsacct', container: '*' },
@@ -30,8 +32,24 @@ describe('loadConfig', () => {
   });
 
   it('reads units, booleans and optional overrides', () => {
-    const result = loadConfig({ ...required, PART_SIZE: '16MiB', CONCURRENCY: '8', S3_FORCE_PATH_STYLE: 'true', AZURE_CLIENT_ID: '', KEY_LAYOUT: 'blob' });
-    expect(result.ok && result.config).toMatchObject({ PART_SIZE: 16 * 1024 * 1024, CONCURRENCY: 8, S3_FORCE_PATH_STYLE: true, KEY_LAYOUT: 'blob' });
+    const result = loadConfig({
+      ...required,
+      PART_SIZE: '16MiB',
+      CONCURRENCY: '8',
+      S3_FORCE_PATH_STYLE: 'true',
+      AZURE_CLIENT_ID: '',
+      KEY_LAYOUT: 'blob',
+      S3_CHECKSUM: 'none',
+      S3_CONDITIONAL_WRITES: 'false',
+    });
+    expect(result.ok && result.config).toMatchObject({
+      PART_SIZE: 16 * 1024 * 1024,
+      CONCURRENCY: 8,
+      S3_FORCE_PATH_STYLE: true,
+      KEY_LAYOUT: 'blob',
+      S3_CHECKSUM: 'none',
+      S3_CONDITIONAL_WRITES: false,
+    });
     // An app setting deployed as '' counts as unset: system-assigned identity.
     expect(result.ok && result.config.AZURE_CLIENT_ID).toBeUndefined();
   });
@@ -51,6 +69,8 @@ describe('loadConfig', () => {
       AWS_ROLE_ARN: 'role/blobferry',
       PART_SIZE: '1MiB',
       DELETE_POLICY: 'purge',
+      S3_CHECKSUM: 'MD5',
+      S3_CONDITIONAL_WRITES: 'yes',
       ALLOWED_SOURCES: 'Not An Account',
       S3_ENDPOINT: 'AccountKey=supersecretkey',
     });
@@ -60,6 +80,8 @@ describe('loadConfig', () => {
     expect(text).toMatch(/^AWS_ROLE_ARN: expected arn:aws:iam::/m);
     expect(text).toMatch(/^PART_SIZE: S3 parts must be at least 5 MiB/m);
     expect(text).toMatch(/^DELETE_POLICY: expected one of retain, delete-marker/m);
+    expect(text).toMatch(/^S3_CHECKSUM: expected one of CRC32, CRC32C, none/m);
+    expect(text).toMatch(/^S3_CONDITIONAL_WRITES: expected true or false/m);
     expect(text).toMatch(/^ALLOWED_SOURCES: "Not An Account" is not "account\/container"/m);
     expect(text).toMatch(/^S3_ENDPOINT:/m);
     expect(text).not.toContain('supersecretkey');

@@ -27,6 +27,7 @@ const localStackSchema = z.object({
     roleArn: z.string(),
     emulatorAccessKeyId: z.string(),
     emulatorSecretAccessKey: z.string(),
+    s3Features: z.object({ checksum: z.enum(['CRC32', 'none']), conditionalWrites: z.boolean() }),
   }),
   identity: z.object({
     tenantId: z.string(),

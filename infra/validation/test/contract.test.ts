@@ -35,8 +35,18 @@ const cfnParameters = template['Parameters'] as Record<string, Record<string, un
 const cfnOutputs = template['Outputs'] as Record<string, unknown>;
 const params = bicepParams(mainBicep);
 
-/** Settings the Function reads that only a local run sets: endpoint overrides and Azurite's key. */
-const LOCAL_ONLY_SETTINGS = ['AWS_STS_ENDPOINT', 'S3_ENDPOINT', 'S3_FORCE_PATH_STYLE', 'AZURE_STORAGE_CONNECTION_STRING'];
+/**
+ * Settings the Function reads that only a local run (or an S3-compatible store) sets: endpoint overrides,
+ * what such an endpoint does with checksums and conditional writes (the defaults are Amazon S3's), Azurite's key.
+ */
+const LOCAL_ONLY_SETTINGS = [
+  'AWS_STS_ENDPOINT',
+  'S3_ENDPOINT',
+  'S3_FORCE_PATH_STYLE',
+  'S3_CHECKSUM',
+  'S3_CONDITIONAL_WRITES',
+  'AZURE_STORAGE_CONNECTION_STRING',
+];
 
 /** Settings the Functions host itself reads (identity-based host storage, Entra-authenticated telemetry). */
 const HOST_SETTINGS = [

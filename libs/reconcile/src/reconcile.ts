@@ -1,6 +1,6 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
-import { digestBlob, digestObject, fullObjectChecksumOf, KeyTooLongError, recordedSourceOf, type KeyMapping, type RecordedSource } from '@blobferry/transfer';
+import { digestBlob, digestObject, fullObjectChecksumOf, KeyTooLongError, recordedSourceOf, type KeyMapping, type RecordedSource, type S3EndpointFeatures } from '@blobferry/transfer';
 import pLimit from 'p-limit';
 import {
   classifyFromContent,
@@ -23,7 +23,8 @@ import { planShards } from './shards.js';
 export interface ReconcileOptions {
   /** The container and, optionally, the blob name prefix to reconcile. */
   source: { container: ContainerClient; prefix?: string };
-  target: { s3: S3Client; bucket: string };
+  /** `features`: what the endpoint does with checksums and conditional writes (default: Amazon S3's). */
+  target: { s3: S3Client; bucket: string; features?: S3EndpointFeatures };
   /** Where the container's blobs live in the bucket (libs/transfer's `keyMappingFor`). */
   keys: KeyMapping;
   /**
@@ -214,7 +215,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     }
     const repair = options.repair;
     if (repair) {
-      difference.repair = await objectRequests(() => repairDifference({ difference, container, s3, bucket, ...repair, abortSignal }));
+      difference.repair = await objectRequests(() => repairDifference({ difference, container, s3, bucket, ...(options.target.features ? { features: options.target.features } : {}), ...repair, abortSignal }));
     }
     return difference;
   }

@@ -15,13 +15,7 @@ import { ContentMd5MismatchError, KeyTooLongError, ObjectTooLargeError, Permanen
 import { stripQuotes, targetHeadersFor } from './metadata.js';
 import { pipelineParts, splitIntoParts, type PartRange } from './pipeline.js';
 import { isConditionalWriteConflict, isRetryable } from './classify.js';
-import {
-  capabilitiesOf,
-  downgradeChecksum,
-  isChecksumRejection,
-  isConditionalWriteRejection,
-  type EndpointCapabilities,
-} from './s3-capabilities.js';
+import { AMAZON_S3_FEATURES, checksumAlgorithmOf, explainRejection, type S3EndpointFeatures } from './s3-endpoint.js';
 import { abortUpload, findResumableUpload, manifestOf, MANIFEST_PART_NUMBER, MAX_CONTENT_PARTS } from './resume.js';
 import { readRange, readSourceSnapshot, readSourceSnapshotWithSmallBody, type SourceSnapshot } from './source.js';
 import { judge, type TargetState, type Verdict } from './ordering.js';
@@ -54,9 +48,10 @@ export interface CopyBlobToS3Options {
    * although it records this source version (a repair of a corrupt backup): that exact object is
    * overwritten, conditionally on still being it (If-Match, on endpoints that enforce conditional writes),
    * instead of being called up to date.
-   * Any other object at the key is judged as usual.
+   * Any other object at the key is judged as usual. `features`: what the endpoint does with checksums
+   * and conditional writes (default: Amazon S3's, see S3EndpointFeatures).
    */
-  target: { s3: S3Client; bucket: string; key: string; replace?: { s3Etag: string } };
+  target: { s3: S3Client; bucket: string; key: string; replace?: { s3Etag: string }; features?: S3EndpointFeatures };
   /** Bytes per part (default 8 MiB, at least 5 MiB); grows so 10,000 parts cover the blob. Blobs up to this size take one PutObject. */
   partSize?: number;
   /** Parts read/uploaded at once (default 4). Memory is about partSize x concurrency. */
@@ -90,7 +85,9 @@ interface CopyContext {
   key: string;
   replaceS3Etag: string | undefined;
   snapshot: SourceSnapshot;
-  capabilities: EndpointCapabilities;
+  features: S3EndpointFeatures;
+  /** The target as the first HeadObject saw it, which the commit is conditional on; undefined when not read (a small blob created optimistically). */
+  seen: TargetState | undefined;
   abortSignal: AbortSignal | undefined;
   onProgress: CopyBlobToS3Options['onProgress'];
   started: number;
@@ -116,16 +113,26 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
   if (keyBytes === 0) throw new PermanentTransferError('target key is empty');
   const abortSignal = options.abortSignal;
 
-  // The source read and the target HEAD are independent, so they run at once: a blob up to partSize
-  // arrives with its properties in one GET (wasted only when the verdict is a skip), a larger one
-  // costs that GET's headers and continues in ETag-pinned parts.
+  const features = options.target.features ?? AMAZON_S3_FEATURES;
+  const replaceS3Etag = options.target.replace?.s3Etag;
+  // A blob up to partSize arrives with its properties in one GET; a larger one costs that GET's headers
+  // and continues in ETag-pinned parts. Where the endpoint enforces conditional writes, a small blob is
+  // written without reading the target first: `If-None-Match: *` creates the key or fails with 412,
+  // and only then is the target read and judged (a duplicate delivery pays one wasted PutObject body
+  // for the request a fresh blob saves). Otherwise the target HEAD runs beside the source read.
   const announcedLarge = options.source.lengthHint !== undefined && options.source.lengthHint > partSize;
-  const [source, target] = await Promise.all([
-    announcedLarge
-      ? readSourceSnapshot(blob, abortSignal).then((snapshot) => ({ snapshot, body: undefined }))
-      : readSourceSnapshotWithSmallBody(blob, partSize, abortSignal),
-    headTarget(s3, bucket, key, abortSignal),
-  ]);
+  const readSource = announcedLarge
+    ? readSourceSnapshot(blob, abortSignal).then((snapshot) => ({ snapshot, body: undefined }))
+    : readSourceSnapshotWithSmallBody(blob, partSize, abortSignal);
+  const createOptimistically = features.conditionalWrites && replaceS3Etag === undefined && !announcedLarge;
+  let source: Awaited<typeof readSource>;
+  let target: TargetState | undefined;
+  if (createOptimistically) {
+    source = await readSource;
+    if (source.snapshot.length > partSize) target = await headTarget(s3, bucket, key, abortSignal);
+  } else {
+    [source, target] = await Promise.all([readSource, headTarget(s3, bucket, key, abortSignal)]);
+  }
   const { snapshot } = source;
   if (snapshot.length > MAX_OBJECT_SIZE) {
     throw new ObjectTooLargeError(`blob is ${snapshot.length} bytes, over S3's 5 TiB object limit`);
@@ -136,16 +143,19 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
     s3,
     bucket,
     key,
-    replaceS3Etag: options.target.replace?.s3Etag,
+    replaceS3Etag,
     snapshot,
-    capabilities: capabilitiesOf(s3),
+    features,
+    seen: target,
     abortSignal,
     onProgress: options.onProgress,
     started,
   };
 
-  const verdict = verdictFor(context, target);
-  if (verdict !== 'copy') return skipped(context, verdict, target.recorded?.md5Base64);
+  if (target) {
+    const verdict = verdictFor(context, target);
+    if (verdict !== 'copy') return skipped(context, verdict, target.recorded?.md5Base64);
+  }
 
   if (snapshot.length <= partSize) return putSingleObject(context, source.body);
   const grownPartSize = Math.max(partSize, Math.ceil(snapshot.length / MAX_CONTENT_PARTS / MiB) * MiB);
@@ -177,37 +187,42 @@ type CommitOutcome<T> = { written: T } | { skipped: Exclude<Verdict, 'copy'>; re
 
 /**
  * The ordering guard around the one request that makes content visible (PutObject or
- * CompleteMultipartUpload): re-check the target right before it (catches a newer source that landed
- * while we streamed, on every endpoint), then write conditionally on the target being exactly what we
- * just saw (closes the remaining gap where the endpoint enforces If-Match / If-None-Match).
+ * CompleteMultipartUpload). Where the endpoint enforces conditional writes, the write is conditional on
+ * the target being exactly what the first HeadObject saw (If-None-Match: * or If-Match: its ETag), or on
+ * there being no object when the target was not read, so a newer copy that landed meanwhile makes it fail
+ * with 412 and the target is judged again. Where the
+ * endpoint ignores the conditions, the target is re-read right before the write instead, which catches a
+ * newer copy that landed while we streamed but leaves the gap between that read and the write open.
  */
 async function commitGuarded<T>(
   context: CopyContext,
   write: (conditions: ConditionalHeaders) => Promise<T>,
 ): Promise<CommitOutcome<T>> {
-  const { s3, bucket, key, abortSignal, capabilities } = context;
-  const current = await headTarget(s3, bucket, key, abortSignal);
-  const verdict = verdictFor(context, current);
-  if (verdict !== 'copy') return { skipped: verdict, recordedMd5: current.recorded?.md5Base64 };
-
-  for (;;) {
-    const conditions: ConditionalHeaders = !capabilities.conditionalWrites
-      ? {}
-      : current.s3Etag === undefined
-        ? { IfNoneMatch: '*' }
-        : { IfMatch: current.s3Etag };
+  const { s3, bucket, key, abortSignal, features } = context;
+  if (!features.conditionalWrites) {
+    const current = await headTarget(s3, bucket, key, abortSignal);
+    const verdict = verdictFor(context, current);
+    if (verdict !== 'copy') return { skipped: verdict, recordedMd5: current.recorded?.md5Base64 };
+    try {
+      return { written: await write({}) };
+    } catch (error) {
+      throw explainRejection(error, features, `s3://${bucket}/${key}`);
+    }
+  }
+  // An unread target is assumed absent once; a 412 then reads it and the write is tried once more, on it.
+  let seen = context.seen;
+  for (let attempt = seen === undefined ? 2 : 1; ; attempt--) {
+    const conditions: ConditionalHeaders = seen?.s3Etag === undefined ? { IfNoneMatch: '*' } : { IfMatch: seen.s3Etag };
     try {
       return { written: await write(conditions) };
     } catch (error) {
-      if (capabilities.conditionalWrites && isConditionalWriteRejection(error)) {
-        capabilities.conditionalWrites = false;
-        continue;
+      if (!isConditionalWriteConflict(error)) throw explainRejection(error, features, `s3://${bucket}/${key}`);
+      seen = await headTarget(s3, bucket, key, abortSignal);
+      const settled = verdictFor(context, seen);
+      if (settled !== 'copy') return { skipped: settled, recordedMd5: seen.recorded?.md5Base64 };
+      if (attempt <= 1) {
+        throw new TargetChangedError(`s3://${bucket}/${key} was replaced by another writer during the copy; retry to re-evaluate`, { cause: error });
       }
-      if (!isConditionalWriteConflict(error)) throw error;
-      const after = await headTarget(s3, bucket, key, abortSignal);
-      const settled = verdictFor(context, after);
-      if (settled !== 'copy') return { skipped: settled, recordedMd5: after.recorded?.md5Base64 };
-      throw new TargetChangedError(`s3://${bucket}/${key} was replaced by another writer during the copy; retry to re-evaluate`, { cause: error });
     }
   }
 }
@@ -223,7 +238,7 @@ function echoedChecksum(response: object, algorithm: ChecksumAlgorithm | undefin
 
 /** `readBody` is the content already read with the snapshot, when it was. */
 async function putSingleObject(context: CopyContext, readBody: Buffer | undefined): Promise<CopyResult> {
-  const { blob, snapshot, s3, bucket, key, abortSignal, capabilities } = context;
+  const { blob, snapshot, s3, bucket, key, abortSignal, features } = context;
   const body =
     readBody ??
     (snapshot.length === 0
@@ -235,35 +250,25 @@ async function putSingleObject(context: CopyContext, readBody: Buffer | undefine
   }
   const headers = targetHeadersFor(snapshot, md5Base64, context.sequencer);
 
+  const algorithm = checksumAlgorithmOf(features);
+  const checksumBase64 = algorithm ? await checksumOf(algorithm, body) : undefined;
   const outcome = await commitGuarded(context, async (conditions) => {
-    for (;;) {
-      const algorithm = capabilities.checksum;
-      const checksumBase64 = algorithm ? await checksumOf(algorithm, body) : undefined;
-      try {
-        const response = await s3.send(
-          new PutObjectCommand({
-            Bucket: bucket,
-            Key: key,
-            Body: body,
-            ContentLength: body.length,
-            // S3 rejects the body if it does not hash to this: integrity on every endpoint.
-            ContentMD5: md5Base64,
-            ...headers,
-            ...conditions,
-            ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
-            ...checksumFields(algorithm, checksumBase64),
-          }),
-          { abortSignal },
-        );
-        return echoedChecksum(response, algorithm, checksumBase64);
-      } catch (error) {
-        if (algorithm && isChecksumRejection(error)) {
-          downgradeChecksum(capabilities);
-          continue;
-        }
-        throw error;
-      }
-    }
+    const response = await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
+        // S3 rejects the body if it does not hash to this: integrity on every endpoint.
+        ContentMD5: md5Base64,
+        ...headers,
+        ...conditions,
+        ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+        ...checksumFields(algorithm, checksumBase64),
+      }),
+      { abortSignal },
+    );
+    return echoedChecksum(response, algorithm, checksumBase64);
   });
   if ('skipped' in outcome) return skipped(context, outcome.skipped, outcome.recordedMd5);
   context.onProgress?.({ bytes: body.length, totalBytes: body.length });
@@ -279,29 +284,22 @@ async function putSingleObject(context: CopyContext, readBody: Buffer | undefine
   };
 }
 
-async function createUpload(context: CopyContext, headers: ReturnType<typeof targetHeadersFor>, withChecksum: boolean) {
-  const { s3, bucket, key, abortSignal, capabilities } = context;
-  for (;;) {
-    const algorithm = withChecksum ? capabilities.checksum : undefined;
-    try {
-      const response = await s3.send(
-        new CreateMultipartUploadCommand({
-          Bucket: bucket,
-          Key: key,
-          ...headers,
-          ...(algorithm ? { ChecksumAlgorithm: algorithm, ChecksumType: 'FULL_OBJECT' } : {}),
-        }),
-        { abortSignal },
-      );
-      if (!response.UploadId) throw new Error(`S3 returned no UploadId for s3://${bucket}/${key}`);
-      return { uploadId: response.UploadId, algorithm };
-    } catch (error) {
-      if (algorithm && isChecksumRejection(error)) {
-        downgradeChecksum(capabilities);
-        continue;
-      }
-      throw error;
-    }
+async function createUpload(context: CopyContext, headers: ReturnType<typeof targetHeadersFor>, algorithm: ChecksumAlgorithm | undefined): Promise<string> {
+  const { s3, bucket, key, abortSignal, features } = context;
+  try {
+    const response = await s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        ...headers,
+        ...(algorithm ? { ChecksumAlgorithm: algorithm, ChecksumType: 'FULL_OBJECT' } : {}),
+      }),
+      { abortSignal },
+    );
+    if (!response.UploadId) throw new Error(`S3 returned no UploadId for s3://${bucket}/${key}`);
+    return response.UploadId;
+  } catch (error) {
+    throw explainRejection(error, features, `s3://${bucket}/${key}`);
   }
 }
 
@@ -332,7 +330,8 @@ async function uploadPart(
 }
 
 async function putMultipart(context: CopyContext, partSize: number, concurrency: number): Promise<CopyResult> {
-  const { blob, snapshot, s3, bucket, key, abortSignal, capabilities } = context;
+  const { blob, snapshot, s3, bucket, key, abortSignal, features } = context;
+  const algorithm = checksumAlgorithmOf(features);
   const parts = splitIntoParts(snapshot.length, partSize);
   const read = (part: PartRange, signal: AbortSignal) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal);
 
@@ -345,20 +344,8 @@ async function putMultipart(context: CopyContext, partSize: number, concurrency:
   const declaredMd5 = snapshot.contentMd5Base64;
   const headers = targetHeadersFor(snapshot, declaredMd5, context.sequencer);
   const manifest = manifestOf(key, snapshot, partSize);
-  const resumable = await findResumableUpload(context, {
-        manifest,
-        parts,
-        algorithm: capabilities.multipartChecksum ? capabilities.checksum : undefined,
-        abortSignal,
-      });
-  let uploadId: string;
-  let algorithm: ChecksumAlgorithm | undefined;
-  if (resumable) {
-    uploadId = resumable.uploadId;
-    algorithm = capabilities.multipartChecksum ? capabilities.checksum : undefined;
-  } else {
-    ({ uploadId, algorithm } = await createUpload(context, headers, capabilities.multipartChecksum));
-  }
+  const resumable = await findResumableUpload(context, { manifest, parts, algorithm, abortSignal });
+  const uploadId = resumable?.uploadId ?? (await createUpload(context, headers, algorithm));
   const kept = resumable?.kept ?? new Map<number, { etag: string; size: number; checksumBase64: string | undefined }>();
   // MD5 is fed in order; each part's CRC is computed once, sent with the part (so the SDK does not
   // compute it again) and combined into the full-object value (see crc-combine.ts). Kept parts are not
@@ -434,11 +421,13 @@ async function putMultipart(context: CopyContext, partSize: number, concurrency:
   if (algorithm && checksumBase64 && !checksum) {
     // Complete did not confirm our value (real S3 does): ask what the endpoint stored.
     const stored = await storedChecksum(s3, bucket, key, algorithm, abortSignal);
+    // Another writer may have replaced our object since Complete: then the HEAD says nothing about ours.
+    const stillOurs = stored.s3Etag === outcome.written.ETag;
     if (stored.value === checksumBase64) checksum = { algorithm, value: checksumBase64 };
-    else if (stored.value !== undefined) {
+    else if (stillOurs && stored.value !== undefined) {
       throw new PermanentTransferError(
         `s3://${bucket}/${key}: the endpoint stored full-object ${algorithm} ${stored.value}, not ${checksumBase64} as the parts combine to; every validating read of it will fail. ` +
-          'The endpoint does not implement S3 full-object checksums (moto needs its awscrt package); fix the endpoint or turn multipart checksums off for it.',
+          "The endpoint does not implement S3 full-object checksums (moto needs its awscrt package); fix the endpoint or declare its checksum feature 'none'.",
       );
     }
   }

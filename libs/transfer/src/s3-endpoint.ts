@@ -1,41 +1,47 @@
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { ChecksumAlgorithm } from './checksum.js';
 import { httpStatusOf } from './classify.js';
 
-// What an S3 endpoint accepts, learned by trying and remembered per S3Client (one client = one endpoint).
-// Real S3 takes everything. Measured on the emulators this workspace runs:
-// - moto 5.x: stores and echoes CRC32/CRC64NVME/CRC32C on PutObject and UploadPart, accepts a full-object
-//   checksum on CompleteMultipartUpload without echoing it, enforces If-None-Match / If-Match (412).
-// - s3rver 3.7: silently ignores checksum and conditional headers (no rejection, no echo).
-// Endpoints that *reject* a feature (400/501 naming it) get it switched off for that client and the
-// request is repeated without it. Endpoints that *ignore* a feature cannot be told apart from ones that
-// honour it without a destructive probe, which is why the copy always re-checks the target right before
-// committing, and reports a checksum only when the endpoint echoed the value back.
-export interface EndpointCapabilities {
-  checksum: ChecksumAlgorithm | undefined;
+/**
+ * What the S3 endpoint does with the two features the copy leans on, stated by whoever makes the
+ * S3 client (a setting, or the local cloud's stack file) and fixed for the client's life: a copy never
+ * changes its behaviour because of what an earlier copy ran into.
+ *
+ * Measured on the endpoints this workspace runs:
+ * - Amazon S3: stores and returns CRC32/CRC32C/CRC64NVME full-object checksums, enforces If-None-Match
+ *   and If-Match on PutObject and CompleteMultipartUpload (412, or 409 for a concurrent conflict).
+ * - moto 5.x with `awscrt` and `crc32c` installed (the local cloud installs both): the same.
+ * - s3rver 3.7: silently ignores checksum and conditional headers (no rejection, no echo).
+ */
+export interface S3EndpointFeatures {
   /**
-   * Whether a multipart upload may carry a full-object checksum. Switched off when the endpoint stores a
-   * different full-object value than the one we computed: moto without its optional `awscrt`/`crc32c`
-   * Python packages silently computes CRC32 in their place, and every AWS SDK reader (which validates
-   * checksums by default) would then reject the object.
+   * The full-object checksum written with every object, beside Content-MD5 (`none`: Content-MD5 only).
+   * CRC32 is computed natively (node:zlib); CRC32C in JavaScript.
    */
-  multipartChecksum: boolean;
+  checksum: Extract<ChecksumAlgorithm, 'CRC32' | 'CRC32C'> | 'none';
+  /**
+   * Whether the endpoint enforces If-None-Match / If-Match. When it does, the conditional commit *is*
+   * the ordering guard (a write that lost a race fails with 412 and is re-judged), so the copy reads
+   * the target once. When it does not, the copy re-reads the target right before committing, which
+   * narrows the race to that gap but cannot close it.
+   */
   conditionalWrites: boolean;
 }
 
-const capabilitiesByClient = new WeakMap<S3Client, EndpointCapabilities>();
+/** Amazon S3, the default. */
+export const AMAZON_S3_FEATURES: S3EndpointFeatures = { checksum: 'CRC32', conditionalWrites: true };
 
-export function capabilitiesOf(s3: S3Client): EndpointCapabilities {
-  let capabilities = capabilitiesByClient.get(s3);
-  if (!capabilities) {
-    capabilities = { checksum: 'CRC32', multipartChecksum: true, conditionalWrites: true };
-    capabilitiesByClient.set(s3, capabilities);
-  }
-  return capabilities;
+/** The algorithm to send, or undefined for none. */
+export function checksumAlgorithmOf(features: S3EndpointFeatures): Extract<ChecksumAlgorithm, 'CRC32' | 'CRC32C'> | undefined {
+  return features.checksum === 'none' ? undefined : features.checksum;
 }
 
-export function downgradeChecksum(capabilities: EndpointCapabilities): void {
-  capabilities.checksum = capabilities.checksum === 'CRC32' ? 'CRC32C' : undefined;
+/**
+ * The endpoint refused a feature its S3EndpointFeatures say it has: a configuration error, reported with
+ * what to change. Retryable on purpose (a plain Error): the event waits in the queue, or its poison queue,
+ * until the configuration is fixed, instead of being dropped.
+ */
+export class EndpointFeatureRejectedError extends Error {
+  override name = 'EndpointFeatureRejectedError';
 }
 
 function rejectionMentioning(error: unknown, pattern: RegExp): boolean {
@@ -53,4 +59,23 @@ export function isChecksumRejection(error: unknown): boolean {
 
 export function isConditionalWriteRejection(error: unknown): boolean {
   return rejectionMentioning(error, /if-none-match|if-match|conditional/i);
+}
+
+/** Turns an endpoint's refusal of a configured feature into an error that says which setting to change. */
+export function explainRejection(error: unknown, features: S3EndpointFeatures, where: string): unknown {
+  if (features.checksum !== 'none' && isChecksumRejection(error)) {
+    return new EndpointFeatureRejectedError(
+      `${where}: the S3 endpoint refused the ${features.checksum} checksum; set the endpoint's checksum feature to ` +
+        `${features.checksum === 'CRC32' ? 'CRC32C or none' : 'none'} (Function: S3_CHECKSUM, CLI: --s3-checksum)`,
+      { cause: error },
+    );
+  }
+  if (features.conditionalWrites && isConditionalWriteRejection(error)) {
+    return new EndpointFeatureRejectedError(
+      `${where}: the S3 endpoint refused a conditional write (If-None-Match / If-Match); declare that it does not enforce them ` +
+        '(Function: S3_CONDITIONAL_WRITES=false, CLI: --s3-conditional-writes false)',
+      { cause: error },
+    );
+  }
+  return error;
 }

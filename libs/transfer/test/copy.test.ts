@@ -5,6 +5,7 @@ import { BlobClient, BlockBlobClient, newPipeline, type ContainerClient, type Re
 import {
   BACKUP_METADATA,
   ContentMd5MismatchError,
+  EndpointFeatureRejectedError,
   KeyTooLongError,
   SourceChangedError,
   backupKeyFor,
@@ -13,6 +14,7 @@ import {
   digestObject,
   isRetryable,
   parseBlobUrl,
+  type S3EndpointFeatures,
 } from '../src/index.js';
 import { MiB, beforeCommand, faultsOf, bytes, freshContainer, md5Of, objectExists, openUploads, readObject, recordCommands, s3ClientFor, type CloudEndpoints } from './support/clients.js';
 import type { LocalCloud } from '@blobferry/local-cloud';
@@ -26,6 +28,8 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
   let stack: CloudEndpoints;
   let container: ContainerClient;
   let bucket: string;
+  /** What this flavour does with checksums and conditional writes, as its stack declares. */
+  let features: S3EndpointFeatures;
   /** Shared by tests that add no middleware, so capabilities learned once are reused as in production. */
   let shared: S3Client;
   const s3 = () => s3ClientFor(stack);
@@ -40,6 +44,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     cloud = await startCloud(flavour);
     stack = cloud.stack;
     bucket = stack.aws.bucket;
+    features = stack.aws.s3Features;
     container = await freshContainer(stack);
     shared = s3();
   }, 240_000);
@@ -62,7 +67,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const client = shared;
     const progress: number[] = [];
     const key = keyFor(blob.name);
-    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize, onProgress: (p) => progress.push(p.bytes) });
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, onProgress: (p) => progress.push(p.bytes) });
 
     expect(result).toMatchObject({ outcome: 'copied', key, bytes: size, parts: expectedParts, md5Base64: md5Of(data) });
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
@@ -95,7 +100,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     });
     const client = s3();
     const key = keyFor(blob.name);
-    await copyBlobToS3({ source: { blob, sequencer: '00000000000000000000000000017a9b' }, target: { s3: client, bucket, key } });
+    await copyBlobToS3({ source: { blob, sequencer: '00000000000000000000000000017a9b' }, target: { s3: client, bucket, key, features } });
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     expect(head).toMatchObject({ ContentType: 'text/plain; charset=utf-8', ContentEncoding: 'identity', ContentLanguage: 'de-CH', ContentDisposition: 'attachment; filename="h.txt"', CacheControl: 'max-age=60' });
     expect(head.Metadata).toMatchObject({ 'blob-owner': 'alice', 'blob-project': 'ferry', [BACKUP_METADATA.sequencer]: '00000000000000000000000000017a9b' });
@@ -114,7 +119,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
       expect(parsed.blobName, name).toBe(name);
       const key = backupKeyFor(parsed, { prefix: 'odd/' });
       expect(key).toBe(`${prefix}${name}`);
-      const result = await copyBlobToS3({ source: { blob: new BlobClient(blob.url, blob.credential) }, target: { s3: client, bucket, key } });
+      const result = await copyBlobToS3({ source: { blob: new BlobClient(blob.url, blob.credential) }, target: { s3: client, bucket, key, features } });
       expect(result.outcome, name).toBe('copied');
       expect((await readObject(client, bucket, key)).equals(data), name).toBe(true);
     }
@@ -124,7 +129,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const dotted = `${prefix}dots/../up/./here`;
     const plain = container.getBlockBlobClient('plain.txt');
     await plain.upload('dots', 4);
-    await copyBlobToS3({ source: { blob: plain }, target: { s3: client, bucket, key: dotted } });
+    await copyBlobToS3({ source: { blob: plain }, target: { s3: client, bucket, key: dotted, features } });
     expect((await readObject(client, bucket, dotted)).toString()).toBe('dots');
 
     const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
@@ -141,7 +146,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const expectedPage = Buffer.alloc(6 * MiB);
     written.copy(expectedPage, MiB);
     const pageKey = keyFor(page.name);
-    expect(await copyBlobToS3({ source: { blob: page }, target: { s3: client, bucket, key: pageKey }, partSize })).toMatchObject({ outcome: 'copied', parts: 2 });
+    expect(await copyBlobToS3({ source: { blob: page }, target: { s3: client, bucket, key: pageKey, features }, partSize })).toMatchObject({ outcome: 'copied', parts: 2 });
     expect((await readObject(client, bucket, pageKey)).equals(expectedPage)).toBe(true);
 
     const append = container.getAppendBlobClient('log.txt');
@@ -149,11 +154,11 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const chunks = [bytes(1000), bytes(2000), bytes(3)];
     for (const chunk of chunks) await append.appendBlock(chunk, chunk.length);
     const appendKey = keyFor(append.name);
-    expect(await copyBlobToS3({ source: { blob: append }, target: { s3: client, bucket, key: appendKey } })).toMatchObject({ outcome: 'copied', bytes: 3003 });
+    expect(await copyBlobToS3({ source: { blob: append }, target: { s3: client, bucket, key: appendKey, features } })).toMatchObject({ outcome: 'copied', bytes: 3003 });
     expect((await readObject(client, bucket, appendKey)).equals(Buffer.concat(chunks))).toBe(true);
   });
 
-  it('copies a fresh small blob with one Azure GET, its target HEAD running alongside', async () => {
+  it('copies a fresh small blob with one Azure GET and, where conditional writes are enforced, no target HEAD', async () => {
     const written = container.getBlockBlobClient('small-requests.bin');
     const data = bytes(64 * 1024);
     await written.upload(data, data.length);
@@ -180,20 +185,23 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
       timeline.push('s3 HeadObject');
     });
     const key = keyFor(blob.name);
-    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize });
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize });
     expect(result).toMatchObject({ outcome: 'copied', bytes: data.length, parts: 1, md5Base64: md5Of(data) });
     // Was: Azure HEAD (getProperties) + GET, S3 HeadObject, HeadObject (pre-commit re-check), PutObject.
+    // Enforced conditional writes: one PutObject with If-None-Match: *, which is the whole ordering guard.
+    // Ignored: the target HEAD beside the source read, and the re-check right before the write.
     expect(azureRequests).toEqual([`GET bytes=0-${partSize - 1}`]);
-    expect(commands).toEqual(['HeadObjectCommand', 'HeadObjectCommand', 'PutObjectCommand']);
+    expect(commands).toEqual(features.conditionalWrites ? ['PutObjectCommand'] : ['HeadObjectCommand', 'HeadObjectCommand', 'PutObjectCommand']);
     // The target HEAD is sent before any Azure answer arrived: it does not wait for the source.
-    expect(timeline.indexOf('s3 HeadObject')).toBeLessThan(timeline.findIndex((entry) => entry.endsWith(' answered')));
+    if (!features.conditionalWrites) expect(timeline.indexOf('s3 HeadObject')).toBeLessThan(timeline.findIndex((entry) => entry.endsWith(' answered')));
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
 
     azureRequests.length = 0;
     commands.length = 0;
-    expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize })).toMatchObject({ outcome: 'skipped-up-to-date' });
+    expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize })).toMatchObject({ outcome: 'skipped-up-to-date' });
     expect(azureRequests).toEqual([`GET bytes=0-${partSize - 1}`]);
-    expect(commands).toEqual(['HeadObjectCommand']);
+    // Enforced: the create is refused (412), then the target is read and judged.
+    expect(commands).toEqual(features.conditionalWrites ? ['PutObjectCommand', 'HeadObjectCommand'] : ['HeadObjectCommand']);
   });
 
   it('skips a duplicate copy of the same ETag without writing', async () => {
@@ -202,12 +210,13 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     await blob.upload(data, data.length);
     const client = s3();
     const key = keyFor(blob.name);
-    await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key } });
+    await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features } });
     const before = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     const commands = recordCommands(client);
-    const again = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key } });
+    const again = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features } });
     expect(again).toMatchObject({ outcome: 'skipped-up-to-date', bytes: 0, parts: 0, md5Base64: md5Of(data) });
-    expect(commands).toEqual(['HeadObjectCommand']);
+    // Enforced conditional writes: the optimistic create is refused (412) before the target is read.
+    expect(commands).toEqual(features.conditionalWrites ? ['PutObjectCommand', 'HeadObjectCommand'] : ['HeadObjectCommand']);
     const after = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     expect(after.ETag).toBe(before.ETag);
   });
@@ -218,7 +227,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     for (const size of [6 * MiB, 7 * MiB, 100]) {
       const data = bytes(size);
       await blob.uploadData(data);
-      expect((await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key }, partSize })).outcome).toBe('copied');
+      expect((await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key, features }, partSize })).outcome).toBe('copied');
       expect((await readObject(shared, bucket, key)).equals(data)).toBe(true);
     }
   });
@@ -234,9 +243,9 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     await blob.upload('version 2', 9);
     const key = keyFor(blob.name);
 
-    expect((await copyBlobToS3({ source: { blob, sequencer: '0002' }, target: { s3: client, bucket, key } })).outcome).toBe('copied');
-    expect((await copyBlobToS3({ source: { blob: older, sequencer: '0001' }, target: { s3: client, bucket, key } })).outcome).toBe('skipped-newer-in-target');
-    expect((await copyBlobToS3({ source: { blob: older }, target: { s3: client, bucket, key } })).outcome).toBe('skipped-newer-in-target');
+    expect((await copyBlobToS3({ source: { blob, sequencer: '0002' }, target: { s3: client, bucket, key, features } })).outcome).toBe('copied');
+    expect((await copyBlobToS3({ source: { blob: older, sequencer: '0001' }, target: { s3: client, bucket, key, features } })).outcome).toBe('skipped-newer-in-target');
+    expect((await copyBlobToS3({ source: { blob: older }, target: { s3: client, bucket, key, features } })).outcome).toBe('skipped-newer-in-target');
     expect((await readObject(client, bucket, key)).toString()).toBe('version 2');
   });
 
@@ -247,16 +256,19 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const client = s3();
     const key = keyFor(blob.name);
     const commands = recordCommands(client);
-    // The second HeadObject is the re-check right before CompleteMultipartUpload: another worker has just
-    // finished copying a newer version.
-    beforeCommand(client, 'HeadObjectCommand', 2, async () => {
+    // Another worker has just finished copying a newer version, right before CompleteMultipartUpload (or,
+    // where the endpoint ignores conditions, right before the re-check that precedes it).
+    const landNewer = async () => {
       await s3ClientFor(stack).send(
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'newer', Metadata: { [BACKUP_METADATA.sourceEtag]: 'newer', [BACKUP_METADATA.sourceLastModified]: new Date(Date.now() + 60_000).toISOString() } }),
       );
-    });
-    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize });
+    };
+    if (features.conditionalWrites) beforeCommand(client, 'CompleteMultipartUploadCommand', 1, landNewer);
+    else beforeCommand(client, 'HeadObjectCommand', 2, landNewer);
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize });
     expect(result.outcome).toBe('skipped-newer-in-target');
-    expect(commands).not.toContain('CompleteMultipartUploadCommand');
+    // Enforced: the conditional Complete (If-None-Match: *) was refused. Ignored: it was never sent.
+    if (!features.conditionalWrites) expect(commands).not.toContain('CompleteMultipartUploadCommand');
     expect((await readObject(client, bucket, key)).toString()).toBe('newer');
     await expectNoOpenUploads(client, key, commands);
   });
@@ -277,7 +289,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const client = s3();
     const key = keyFor(writer.name);
     const commands = recordCommands(client);
-    const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize, concurrency: 1 }).catch((error: unknown) => error);
+    const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(SourceChangedError);
     expect(isRetryable(failure)).toBe(true);
     expect(await objectExists(client, bucket, key)).toBe(false);
@@ -295,7 +307,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const client = s3();
     const commands = recordCommands(client);
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 403 });
-    const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize }).catch((error: unknown) => error);
+    const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize }).catch((error: unknown) => error);
     expect((failure as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(403);
     expect(isRetryable(failure)).toBe(true);
     expect(await objectExists(client, bucket, key)).toBe(false);
@@ -305,7 +317,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
 
     // Five 503s on one part: more than the SDK's default three tries, fewer than the seven of S3_RETRY.
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 503, times: 5 });
-    expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize })).toMatchObject({ outcome: 'copied', parts: 3 });
+    expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize })).toMatchObject({ outcome: 'copied', parts: 3 });
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
     if (flavour === 'moto') expect(await openUploads(client, bucket, key)).toBe(0);
   });
@@ -319,12 +331,12 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const client = s3();
     // The first run stops for good at part 4, after parts 1-3 reached S3 (concurrency 1 keeps the order).
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=4', status: 403 });
-    await expect(copyBlobToS3({ source: { blob, lengthHint: data.length }, target: { s3: client, bucket, key }, partSize, concurrency: 1 })).rejects.toThrow();
+    await expect(copyBlobToS3({ source: { blob, lengthHint: data.length }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 })).rejects.toThrow();
     expect(await objectExists(client, bucket, key)).toBe(false);
 
     const commands = recordCommands(client);
     const before = faults.traffic('azure').responseBytes;
-    const result = await copyBlobToS3({ source: { blob, lengthHint: data.length }, target: { s3: client, bucket, key }, partSize, concurrency: 1 });
+    const result = await copyBlobToS3({ source: { blob, lengthHint: data.length }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 });
     const azureBytes = faults.traffic('azure').responseBytes - before;
 
     expect(result).toMatchObject({ outcome: 'copied', bytes: data.length, parts: 5 });
@@ -353,13 +365,13 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const first = bytes(12 * MiB);
     await blob.uploadData(first);
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=3', status: 403 });
-    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize, concurrency: 1 })).rejects.toThrow();
+    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 })).rejects.toThrow();
     expect(await openUploads(client, bucket, key)).toBe(1);
 
     // Same version, other part size: its parts would be cut elsewhere.
     const commands = recordCommands(client);
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 403 });
-    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize: 6 * MiB, concurrency: 1 })).rejects.toThrow();
+    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize: 6 * MiB, concurrency: 1 })).rejects.toThrow();
     expect(commands).toContain('AbortMultipartUploadCommand');
     expect(commands).toContain('CreateMultipartUploadCommand');
     expect(await openUploads(client, bucket, key)).toBe(1);
@@ -367,7 +379,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     // A new version of the blob: the upload left open holds parts of the old one.
     const second = bytes(12 * MiB);
     await blob.uploadData(second);
-    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize: 6 * MiB });
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize: 6 * MiB });
     expect(result).toMatchObject({ outcome: 'copied', parts: 2, md5Base64: md5Of(second) });
     expect((await readObject(client, bucket, key)).equals(second)).toBe(true);
     expect(await openUploads(client, bucket, key)).toBe(0);
@@ -381,13 +393,13 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const faults = faultsOf(cloud);
     const client = s3();
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=3', status: 403 });
-    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize, concurrency: 1 })).rejects.toThrow();
+    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 })).rejects.toThrow();
     // Part 2 replaced by a short one, as a writer cut off mid-part would leave it.
     const [upload] = (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? [];
     await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload?.UploadId, PartNumber: 2, Body: data.subarray(0, MiB) }));
 
     const commands = recordCommands(client);
-    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize });
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize });
     expect(commands.slice(0, commands.indexOf('CreateMultipartUploadCommand'))).toContain('AbortMultipartUploadCommand');
     expect(result).toMatchObject({ outcome: 'copied', parts: 3, md5Base64: md5Of(data) });
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
@@ -402,7 +414,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     if (!faults) throw new Error('local cloud started without its fault proxy');
 
     faults.failNext({ service: 's3', method: 'HEAD', pathIncludes: encodeURIComponent('head-403.txt'), status: 403 });
-    expect(await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key } })).toMatchObject({ outcome: 'copied' });
+    expect(await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key, features } })).toMatchObject({ outcome: 'copied' });
     expect((await readObject(shared, bucket, key)).equals(data)).toBe(true);
   });
 
@@ -427,7 +439,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     if (!faults) throw new Error('local cloud started without its fault proxy');
     faults.failNext({ service: 'azure', method: 'GET', pathIncludes: blob.name, status: 503, times: 6 });
     faults.failNext({ service: 'azure', method: 'GET', pathIncludes: blob.name, status: 200, afterBytes: 1 * MiB });
-    const result = await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key }, partSize });
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key, features }, partSize });
     expect(result).toMatchObject({ outcome: 'copied', md5Base64: md5Of(data) });
     expect((await readObject(shared, bucket, key)).equals(data)).toBe(true);
   });
@@ -440,7 +452,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
       await blob.setHTTPHeaders({ blobContentMD5: md5Buffer('something else'), blobContentType: 'application/octet-stream' });
       const key = keyFor(name);
       const commands = recordCommands(client);
-      const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key }, partSize }).catch((error: unknown) => error);
+      const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize }).catch((error: unknown) => error);
       expect(failure, name).toBeInstanceOf(ContentMd5MismatchError);
       expect(isRetryable(failure)).toBe(false);
       expect(commands).not.toContain('CompleteMultipartUploadCommand');
@@ -459,7 +471,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const controller = new AbortController();
     const failure = await copyBlobToS3({
       source: { blob },
-      target: { s3: client, bucket, key },
+      target: { s3: client, bucket, key, features },
       partSize,
       concurrency: 1,
       abortSignal: controller.signal,
@@ -481,7 +493,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const blob = container.getBlockBlobClient('checksum.bin');
     await blob.upload(bytes(1000), 1000);
     const key = keyFor(blob.name);
-    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key } });
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features } });
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
     expect(result.checksum).toEqual({ algorithm: 'CRC32', value: head.ChecksumCRC32 });
 
@@ -490,11 +502,11 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     beforeCommand(client, 'PutObjectCommand', 1, async () => {
       await s3ClientFor(stack).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'newer', Metadata: { [BACKUP_METADATA.sourceLastModified]: new Date(Date.now() + 60_000).toISOString() } }));
     });
-    expect((await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key } })).outcome).toBe('skipped-newer-in-target');
+    expect((await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features } })).outcome).toBe('skipped-newer-in-target');
     expect((await readObject(client, bucket, key)).toString()).toBe('newer');
   });
 
-  it.runIf(flavour === 'moto')('falls back to CRC32C when the endpoint rejects CRC32, and remembers that', async () => {
+  it.runIf(flavour === 'moto')('writes CRC32C when the endpoint is declared to take CRC32C, and explains a refused checksum', async () => {
     const client = s3();
     let rejections = 0;
     client.middlewareStack.add(
@@ -508,13 +520,32 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
       },
       { step: 'initialize', name: 'reject-crc32' },
     );
-    for (const name of ['fallback-1.bin', 'fallback-2.bin']) {
-      const blob = container.getBlockBlobClient(name);
-      await blob.upload(bytes(100), 100);
-      const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key: keyFor(name) } });
-      expect(result.checksum?.algorithm).toBe('CRC32C');
+    const blob = container.getBlockBlobClient('refused-checksum.bin');
+    await blob.upload(bytes(100), 100);
+    const key = keyFor(blob.name);
+    // Declared CRC32, refused: a retryable configuration error that names the setting; nothing written.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features } }).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(EndpointFeatureRejectedError);
+      expect((failure as Error).message).toMatch(/S3_CHECKSUM/);
+      expect(isRetryable(failure)).toBe(true);
     }
-    expect(rejections).toBe(1);
+    // The same copy again asks again: no copy learns from an earlier one.
+    expect(rejections).toBe(2);
+    expect(await objectExists(client, bucket, key)).toBe(false);
+
+    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features: { ...features, checksum: 'CRC32C' } } });
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    expect(result.checksum).toEqual({ algorithm: 'CRC32C', value: head.ChecksumCRC32C });
+  });
+
+  it('reads no target for a fresh small blob where conditional writes are enforced, twice where they are not', async () => {
+    const blob = container.getBlockBlobClient('head-count.txt');
+    await blob.upload(bytes(1000), 1000);
+    const client = s3();
+    const commands = recordCommands(client);
+    await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key: keyFor(blob.name), features } });
+    expect(commands.filter((name) => name === 'HeadObjectCommand').length).toBe(features.conditionalWrites ? 0 : 2);
   });
 });
 

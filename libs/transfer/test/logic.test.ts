@@ -4,8 +4,7 @@ import { targetHeadersFor } from '../src/metadata.js';
 import { recordedSourceOf } from '../src/ordering.js';
 import { isConditionalWriteConflict } from '../src/classify.js';
 import { pipelineParts, splitIntoParts } from '../src/pipeline.js';
-import { capabilitiesOf, downgradeChecksum, isChecksumRejection, isConditionalWriteRejection } from '../src/s3-capabilities.js';
-import { S3Client } from '@aws-sdk/client-s3';
+import { AMAZON_S3_FEATURES, EndpointFeatureRejectedError, explainRejection, isChecksumRejection, isConditionalWriteRejection } from '../src/s3-endpoint.js';
 import type { SourceSnapshot } from '../src/source.js';
 
 const snapshot: SourceSnapshot = {
@@ -154,14 +153,17 @@ describe('endpoint capabilities', () => {
     expect(isConditionalWriteConflict(s3Error('InternalError', 500))).toBe(false);
   });
 
-  it('remembers downgrades per client: CRC32, then CRC32C, then none', () => {
-    const first = new S3Client({ region: 'us-east-1' });
-    const second = new S3Client({ region: 'us-east-1' });
-    expect(capabilitiesOf(first).checksum).toBe('CRC32');
-    downgradeChecksum(capabilitiesOf(first));
-    expect(capabilitiesOf(first).checksum).toBe('CRC32C');
-    downgradeChecksum(capabilitiesOf(first));
-    expect(capabilitiesOf(first).checksum).toBeUndefined();
-    expect(capabilitiesOf(second)).toEqual({ checksum: 'CRC32', multipartChecksum: true, conditionalWrites: true });
+  it('turns a refused configured feature into a retryable error that names the setting, and leaves other failures alone', () => {
+    const refusedChecksum = explainRejection(s3Error('InvalidRequest', 400, 'Checksum algorithm CRC32 is not supported'), AMAZON_S3_FEATURES, 's3://b/k');
+    expect(refusedChecksum).toBeInstanceOf(EndpointFeatureRejectedError);
+    expect((refusedChecksum as Error).message).toMatch(/refused the CRC32 checksum.*CRC32C or none.*S3_CHECKSUM/);
+    expect(isRetryable(refusedChecksum)).toBe(true);
+    const refusedCondition = explainRejection(s3Error('NotImplemented', 501, 'If-None-Match is not implemented'), { checksum: 'none', conditionalWrites: true }, 's3://b/k');
+    expect((refusedCondition as Error).message).toMatch(/S3_CONDITIONAL_WRITES=false/);
+    // Nothing to explain when the feature is not in use, or the failure is not a refusal.
+    const conflict = s3Error('PreconditionFailed', 412);
+    expect(explainRejection(conflict, AMAZON_S3_FEATURES, 's3://b/k')).toBe(conflict);
+    const unsupported = s3Error('InvalidRequest', 400, 'Checksum algorithm CRC32 is not supported');
+    expect(explainRejection(unsupported, { checksum: 'none', conditionalWrites: false }, 's3://b/k')).toBe(unsupported);
   });
 });

@@ -51,7 +51,8 @@ export interface LocalCloudOptions {
    * S3 implementation: moto (default; installed into a venv under `.local-cloud/moto-venv` on first start),
    * s3rver (a fallback that cannot store every valid key, see S3RVER_LIMITS), or any S3 endpoint.
    */
-  s3?: 's3rver' | 'moto' | { endpoint: string; accessKeyId: string; secretAccessKey: string; region?: string };
+  /** An external S3 is taken to behave like Amazon S3 unless `features` says otherwise. */
+  s3?: 's3rver' | 'moto' | { endpoint: string; accessKeyId: string; secretAccessKey: string; region?: string; features?: Stack['aws']['s3Features'] };
   /** `free` (default) picks free ports; `default` uses DEFAULT_PORTS. */
   ports?: 'free' | 'default';
   /** Keep Azurite's and s3rver's data (and dead letters) in this folder; in-memory/temp by default. */
@@ -124,6 +125,7 @@ async function startS3(options: LocalCloudOptions, log: Log): Promise<RunningS3>
     endpoint: s3.endpoint.replace(/\/+$/, ''),
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
     region: s3.region,
+    features: s3.features ?? { checksum: 'CRC32', conditionalWrites: true },
     children: [],
     stop: async () => undefined,
   };
@@ -276,6 +278,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         roleArn: sts.roleArn,
         emulatorAccessKeyId: s3.credentials.accessKeyId,
         emulatorSecretAccessKey: s3.credentials.secretAccessKey,
+        s3Features: s3.features,
       },
       identity: {
         tenantId: identity.tenantId,

@@ -31,6 +31,11 @@ export interface Stack {
     /** The only key pair the S3 emulator accepts; STS hands it out (with a session token) on success. */
     emulatorAccessKeyId: string;
     emulatorSecretAccessKey: string;
+    /**
+     * What the S3 emulator does with checksums and conditional writes (libs/transfer's S3EndpointFeatures):
+     * moto stores CRC32 full-object checksums and enforces If-None-Match / If-Match; s3rver ignores both.
+     */
+    s3Features: { checksum: 'CRC32' | 'none'; conditionalWrites: boolean };
   };
   identity: {
     tenantId: string;

@@ -48,7 +48,7 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
     try {
       summary = await reconcile({
         source: { container, prefix: config.prefix },
-        target: { s3, bucket: config.bucket },
+        target: { s3, bucket: config.bucket, features: config.s3Features },
         keys,
         deep: config.deep,
         concurrency: config.concurrency,
@@ -80,6 +80,8 @@ function withSourceAndTarget(command: Command): Command {
     .option('--key-layout <layout>', KEY_LAYOUTS_HELP)
     .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile)')
     .option('--s3-endpoint <url>', 'S3 endpoint URL (path-style), for S3-compatible or local endpoints')
+    .option('--s3-checksum <algorithm>', "full-object checksum repairs write: CRC32 (default, Amazon S3), CRC32C, or none for a store that refuses both")
+    .option('--s3-conditional-writes <true|false>', 'whether the S3 endpoint enforces If-None-Match / If-Match (default true, as Amazon S3 does)')
     .option('--role-arn <arn>', 'AWS role to assume with the Azure identity (federated, no AWS keys)')
     .option('--audience <uri>', 'Entra audience the role trust policy pins (with --role-arn)')
     .option('--managed-identity-client-id <id>', 'user-assigned managed identity to federate (default: system-assigned)')

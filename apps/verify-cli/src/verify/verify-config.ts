@@ -1,3 +1,4 @@
+import { AMAZON_S3_FEATURES, type S3EndpointFeatures } from '@blobferry/transfer';
 import { KEY_LAYOUTS, type KeyLayout } from '@blobferry/transfer';
 import { z } from 'zod';
 import { ConfigurationError } from '../cli-errors.js';
@@ -14,6 +15,8 @@ export interface VerifyFlags {
   keyLayout?: string;
   region?: string;
   s3Endpoint?: string;
+  s3Checksum?: string;
+  s3ConditionalWrites?: string;
   roleArn?: string;
   audience?: string;
   managedIdentityClientId?: string;
@@ -56,6 +59,8 @@ export interface VerifyConfig {
   keyLayout: KeyLayout;
   region: string | undefined;
   s3Endpoint: string | undefined;
+  /** What the S3 endpoint does with checksums and conditional writes; Amazon S3's unless told (or --local). */
+  s3Features: S3EndpointFeatures;
   aws: AwsAuth;
   deep: boolean;
   repair: { dryRun: boolean; deleteExtra: boolean; viaQueue?: { queue: QueueTarget; journalPath: string } } | undefined;
@@ -67,6 +72,12 @@ export interface VerifyConfig {
 /** libs/transfer's KEY_LAYOUTS, for help and errors: the first is the default. */
 export const KEY_LAYOUTS_HELP = KEY_LAYOUTS.map((layout, index) => (index === 0 ? `${layout} (default)` : layout)).join(', ');
 const layoutSchema = z.enum(KEY_LAYOUTS, { error: () => `--key-layout must be one of ${KEY_LAYOUTS_HELP}` });
+const s3ChecksumSchema = z.enum(['CRC32', 'CRC32C', 'none'], {
+  error: () => '--s3-checksum must be one of CRC32 (default), CRC32C, none',
+});
+const s3ConditionalWritesSchema = z
+  .enum(['true', 'false'], { error: () => '--s3-conditional-writes must be true (default) or false' })
+  .transform((value) => value === 'true');
 const concurrencySchema = z.coerce
   .number({ error: () => '--concurrency must be a whole number from 1 to 256' })
   .int('--concurrency must be a whole number from 1 to 256')
@@ -158,6 +169,13 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
     keyLayout: parse(layoutSchema, flags.keyLayout ?? KEY_LAYOUTS[0]),
     region: flags.region ?? stack?.aws.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     s3Endpoint: s3Endpoint === undefined ? undefined : parse(urlSchema('--s3-endpoint'), s3Endpoint),
+    s3Features: {
+      checksum: flags.s3Checksum === undefined ? (stack?.aws.s3Features.checksum ?? AMAZON_S3_FEATURES.checksum) : parse(s3ChecksumSchema, flags.s3Checksum),
+      conditionalWrites:
+        flags.s3ConditionalWrites === undefined
+          ? (stack?.aws.s3Features.conditionalWrites ?? AMAZON_S3_FEATURES.conditionalWrites)
+          : parse(s3ConditionalWritesSchema, flags.s3ConditionalWrites),
+    },
     aws: awsAuth(flags, stack),
     deep: flags.deep ?? false,
     repair: flags.repair

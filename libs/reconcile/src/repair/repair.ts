@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
-import { copyBlobToS3 } from '@blobferry/transfer';
+import { copyBlobToS3, type S3EndpointFeatures } from '@blobferry/transfer';
 import type { Difference } from '../reconcile.js';
 import type { QueueRepair } from './queue-repair.js';
 
@@ -57,6 +57,7 @@ export async function repairDifference(o: RepairOptions & {
   container: ContainerClient;
   s3: S3Client;
   bucket: string;
+  features?: S3EndpointFeatures;
   abortSignal?: AbortSignal;
 }): Promise<RepairResult> {
   const { difference, s3, bucket, abortSignal } = o;
@@ -75,7 +76,13 @@ export async function repairDifference(o: RepairOptions & {
     const listed = difference.target;
     const result = await copyBlobToS3({
       source: { blob: o.container.getBlobClient(difference.source?.name ?? '') },
-      target: { s3, bucket, key: difference.key, ...(listed ? { replace: { s3Etag: listed.etag } } : {}) },
+      target: {
+        s3,
+        bucket,
+        key: difference.key,
+        ...(o.features ? { features: o.features } : {}),
+        ...(listed ? { replace: { s3Etag: listed.etag } } : {}),
+      },
       abortSignal,
     });
     if (result.outcome === 'skipped-newer-in-target') {

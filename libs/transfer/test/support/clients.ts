@@ -5,7 +5,14 @@ import { AZURE_STORAGE_RETRY, S3_RETRY } from '@blobferry/retry-policy';
 
 export interface CloudEndpoints {
   azure: { connectionString: string };
-  aws: { region: string; s3Endpoint: string; bucket: string; emulatorAccessKeyId: string; emulatorSecretAccessKey: string };
+  aws: {
+    region: string;
+    s3Endpoint: string;
+    bucket: string;
+    emulatorAccessKeyId: string;
+    emulatorSecretAccessKey: string;
+    s3Features: { checksum: 'CRC32' | 'none'; conditionalWrites: boolean };
+  };
 }
 
 export const MiB = 1024 * 1024;

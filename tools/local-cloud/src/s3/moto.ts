@@ -97,6 +97,7 @@ export async function startMoto(o: { port: number; venvDir: string; log: (entry:
     kind: 'moto',
     endpoint: `http://127.0.0.1:${port}`,
     credentials: { ...MOTO_KEY_PAIR },
+    features: { checksum: 'CRC32', conditionalWrites: true },
     children: [child],
     stop: () => child.stop(),
   };

@@ -1,4 +1,5 @@
 import type { ManagedChild } from '../child-process.js';
+import type { Stack } from '../types.js';
 
 /** An S3 endpoint the stack uses, with the one key pair it accepts. */
 export interface RunningS3 {
@@ -6,6 +7,8 @@ export interface RunningS3 {
   endpoint: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   region?: string;
+  /** What it does with checksums and conditional writes (Stack's `aws.s3Features`). */
+  features: Stack['aws']['s3Features'];
   children: ManagedChild[];
   stop(): Promise<void>;
 }

@@ -32,6 +32,8 @@ export async function startS3rver(o: { port: number; persistDir?: string }): Pro
       kind: 's3rver',
       endpoint: `http://127.0.0.1:${match[2]}`,
       credentials: { ...S3RVER_KEY_PAIR },
+      // It ignores both: sending a checksum would only cost CPU, and the copy must re-check before committing.
+      features: { checksum: 'none', conditionalWrites: false },
       children: [child],
       stop: cleanup,
     };
