@@ -1,25 +1,9 @@
-import type { Stack } from '@blobferry/local-cloud';
-import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { VERIFY_BIN } from './verify-cli.js';
 
-// `blobferry backfill` as the issue's proof runs it: apps/verify-cli's sources named by path (the bench is a tool and
-// may not import an app), run by Node with tsx from the repository root, in its own process. `--local --stack`
-// takes the source account, the bucket, the backup queue and the federated AWS credentials (the local identity
-// plane and STS) from the local cloud's stack file, so the bench writes the stack it got from the cloud process.
-
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const BACKFILL_CLI_ENTRY = fileURLToPath(new URL('../../apps/verify-cli/src/main.ts', import.meta.url));
-
-/** Node's own flags for running the CLI from its sources (`@blobferry/source` resolves the libs to theirs too). */
-export const FROM_SOURCE_NODE_ARGS = ['--conditions=@blobferry/source', '--import', 'tsx'];
-
-/**
- * The stack file `--stack` reads: the Stack exactly as the cloud process printed it, which is the shape
- * apps/verify-cli/src/local-stack.ts validates (`.local-cloud/stack.json`). Private: it holds the account key.
- */
-export async function writeStackFile(path: string, stack: Stack): Promise<void> {
-  await writeFile(path, `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
-}
+// `blobferry backfill` as a user runs it: apps/verify-cli's built bin (the bench is a tool and may not import an
+// app, so it names the bin by path), in its own process. `--local --stack` takes the source account, the bucket,
+// the backup queue and the federated AWS credentials (the local identity plane and STS) from the local cloud's
+// stack file, so the bench writes the stack it got from the cloud process (local-cloud's writeStackFile).
 
 /** The CLI's arguments after Node's: everything from the stack file but the run's container, prefix and journal. */
 export function backfillArgs(o: {
@@ -30,7 +14,7 @@ export function backfillArgs(o: {
   concurrency: number;
 }): string[] {
   return [
-    BACKFILL_CLI_ENTRY,
+    VERIFY_BIN,
     'backfill',
     '--local',
     '--stack',

@@ -10,7 +10,7 @@ import { profilingNodeArgs } from './scenario.js';
 // host.json. The app logs one JSON entry per message (`event: 'backupBlob'`, its `outcome`, `key`, `durationMs`,
 // `dequeueCount`) and the host stamps each entry with its `time`: that is when a copy was complete in S3.
 
-const APP_ENTRY = fileURLToPath(new URL('../../apps/backup-function/src/index.ts', import.meta.url));
+const APP_ENTRY = fileURLToPath(new URL('../../apps/backup-function/dist/package/dist/index.js', import.meta.url));
 const HOST_JSON = fileURLToPath(new URL('../../apps/backup-function/host.json', import.meta.url));
 
 /**

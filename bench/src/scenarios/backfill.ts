@@ -2,7 +2,8 @@ import type { Stack } from '@blobferry/local-cloud';
 import { backupKeyFor } from '@blobferry/transfer';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BACKFILL_CLI_ENTRY, FROM_SOURCE_NODE_ARGS, REPO_ROOT, backfillArgs, backfillEnv, expectAllEnqueued, writeStackFile } from '../backfill-cli.js';
+import { writeStackFile } from '@blobferry/local-cloud';
+import { backfillArgs, backfillEnv, expectAllEnqueued } from '../backfill-cli.js';
 import { startBackupHost, type BackupHost, type CopiedBlob } from '../backup-host.js';
 import { azureContainer } from '../clients.js';
 import { curlReadBlobs } from '../curl-reads.js';
@@ -92,7 +93,6 @@ async function backfillRun(o: {
     const cli = await runMeasured(
       process.execPath,
       [
-        ...FROM_SOURCE_NODE_ARGS,
         ...profilingNodeArgs(),
         ...backfillArgs({
           stackFile: o.stackFile,
@@ -102,7 +102,7 @@ async function backfillRun(o: {
           concurrency: filesInFlight,
         }),
       ],
-      { env: backfillEnv(), cwd: REPO_ROOT },
+      { env: backfillEnv(), cwd: context.workDir },
     );
     const summary = expectAllEnqueued(cli.stdout, blobs.length);
     context.log(`backfill run ${run + 1}/${context.runs}: ${summary.enqueued} enqueued in ${round(cli.wallS, 1)} s, waiting for the queue to drain`);
@@ -287,7 +287,7 @@ function summarize(o: { count: number; largeCount: number; bytes: number; filesI
     targets: [],
     notes: [
       `measured path: ${PATH}`,
-      `blobferry's rate is from the start of the backfill command (${BACKFILL_CLI_ENTRY.slice(REPO_ROOT.length)}, run by Node with tsx) to the backup queue seen empty with every blob's copy logged and every object counted in S3; rclone's is its own process's wall time over the same container`,
+      `blobferry's rate is from the start of the backfill command (apps/verify-cli's built bin) to the backup queue seen empty with every blob's copy logged and every object counted in S3; rclone's is its own process's wall time over the same container`,
       'blobferry cpuS is the sum of the CLI process (GNU time, its start-up from source included) and the Functions host process (utime+stime from /proc, read just before it is stopped, start-up included: hostStartupCpuS is the part spent before the backfill began); peakRssMiB is the larger of the two processes\' peaks (cliPeakRssMiB under GNU time, hostPeakRssMiB VmHWM), which run on different machines in production',
       `cliWallS/enqueueObjectsPerS: the backfill command alone (listing both sides, classifying, writing the messages); cliListAndEnqueueS is its own summary's durationMs (start-up excluded); drainObjectsPerS: copies per second from the first copy to the last; queueDepthPeak: the most messages seen waiting (sampled every ${QUEUE_SAMPLE_MS} ms); firstCopyAfterMs includes the idle host's polling back-off (host.json maxPollingInterval)`,
       'one Functions host: on Azure, Flex Consumption adds instances as the queue grows (each with the same messages in flight); here the whole drain runs on one',

@@ -1,4 +1,4 @@
-import { registerHooks } from 'node:module';
+import { createRequire, registerHooks } from 'node:module';
 
 /**
  * `@azure/functions` registers each `app.*` function with `require('@azure/functions-core')`, a
@@ -79,4 +79,13 @@ export function installFunctionsCore(): FunctionsCoreStandIn {
     },
   });
   return standIn;
+}
+
+/**
+ * The host's own `@azure/functions` (its HttpRequest, HttpResponse, InvocationContext), loaded after
+ * installFunctionsCore because it requires `@azure/functions-core` as it loads. Required rather than
+ * imported: the package is a bundled CommonJS file whose named exports Node's ESM loader cannot detect.
+ */
+export function azureFunctionsLibrary(): typeof import('@azure/functions') {
+  return createRequire(import.meta.url)('@azure/functions') as typeof import('@azure/functions');
 }

@@ -7,7 +7,11 @@ import { fileURLToPath } from 'node:url';
 // host the way the platform replaces a recycled instance.
 
 export interface FunctionsHostOptions {
-  /** Module that registers the functions (TypeScript is fine: the host runs with tsx). */
+  /**
+   * Module that registers the functions: TypeScript sources (the host then runs with tsx and the
+   * workspace's `@blobferry/source` condition), or a built JavaScript bundle such as the deployed package's
+   * `dist/index.js`, which the host loads as Node would on Azure, without tsx.
+   */
   appEntry: string;
   hostJsonPath: string;
   /** The app settings; the host process gets them as its environment, as on Azure. */
@@ -38,13 +42,12 @@ const MAIN = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './main.ts'
 
 export async function startFunctionsHost(o: FunctionsHostOptions): Promise<FunctionsHostProcess> {
   const log = o.log ?? ((entry) => process.stdout.write(`${JSON.stringify(entry)}\n`));
+  const fromSource = MAIN.endsWith('.ts') || /\.[cm]?ts$/.test(o.appEntry);
   const child = spawn(
     process.execPath,
     [
       ...(o.nodeArgs ?? []),
-      '--conditions=@blobferry/source',
-      '--import',
-      import.meta.resolve('tsx'),
+      ...(fromSource ? ['--conditions=@blobferry/source', '--import', import.meta.resolve('tsx')] : []),
       MAIN,
       '--app',
       o.appEntry,

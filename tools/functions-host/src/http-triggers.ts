@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { RegisteredFunction } from './functions-core.js';
+import { azureFunctionsLibrary, type RegisteredFunction } from './functions-core.js';
 import { triggerOf, type Invoker } from './invoker.js';
 
 // HTTP triggers at `/api/<route>`, the way the Functions host serves them. Function keys are not checked:
@@ -47,7 +47,7 @@ export async function startHttpTriggers(o: {
   port: number;
   log: (entry: Record<string, unknown>) => void;
 }): Promise<{ port: number; close(): Promise<void> }> {
-  const { HttpRequest, HttpResponse } = await import('@azure/functions');
+  const { HttpRequest, HttpResponse } = azureFunctionsLibrary();
   const httpFunctions = o.functions.filter((fn) => triggerOf(fn)?.type === 'httpTrigger');
 
   async function handle(request: IncomingMessage, url: URL, response: ServerResponse): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { format } from 'node:util';
-import type { CoreBinding, RegisteredFunction } from './functions-core.js';
+import { azureFunctionsLibrary, type CoreBinding, type RegisteredFunction } from './functions-core.js';
 
 export function triggerOf(fn: RegisteredFunction): CoreBinding | undefined {
   return Object.values(fn.bindings).find((binding) => binding.direction === 'in' && binding.type.endsWith('Trigger'));
@@ -12,7 +12,7 @@ export interface Invoker {
 }
 
 export async function createInvoker(log: (entry: Record<string, unknown>) => void): Promise<Invoker> {
-  const { InvocationContext } = await import('@azure/functions');
+  const { InvocationContext } = azureFunctionsLibrary();
   return {
     async invoke(fn, input, triggerMetadata) {
       const invocationId = randomUUID();
