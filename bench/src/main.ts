@@ -26,7 +26,7 @@ const program = new Command('bench')
   .option('--quick', 'small sizes and counts, one run each: about a minute')
   .addOption(new Option('--scenario <name>', 'run one scenario').choices(SCENARIOS.map((s) => s.name)))
   .option('--runs <n>', 'runs per measurement (median reported); default 3, or 1 with --quick', (v) => Number.parseInt(v, 10))
-  .addOption(new Option('--s3 <kind>', 'S3 endpoint of the local cloud').choices(['s3rver', 'moto']).default('s3rver'))
+  .addOption(new Option('--s3 <kind>', 'S3 endpoint of the local cloud').choices(['moto', 's3rver']).default('moto'))
   .option('--json', 'print one JSON document on stdout (the table goes to stderr)')
   .option('--no-save', 'do not write bench/results/<date>.json and latest.json');
 program.parse();

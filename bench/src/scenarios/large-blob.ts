@@ -156,6 +156,7 @@ export const largeBlob: Scenario = {
         fractionOfLimit,
         targets: [
           { target: '>= 1.2x rclone', met: ratioVsRclone >= 1.2, actual: `${ratioVsRclone}x` },
+          { target: 'CPU-seconds <= rclone\'s', met: blobferry.cpuS <= rclone.cpuS, actual: `${blobferry.cpuS} vs ${rclone.cpuS} s` },
           { target: '>= 0.9 of the limit', met: fractionOfLimit >= 0.9, actual: `${fractionOfLimit}` },
           {
             target: `peak RSS <= ${RSS_TARGET_MIB} MiB`,

@@ -126,7 +126,7 @@ export const verifyDeep: Scenario = {
         },
         ratioVsRclone: round(blobferry.mbPerS / rclone.mbPerS),
         fractionOfLimit: round(blobferry.mbPerS / limit),
-        targets: [],
+        targets: [{ target: '>= 1.0x rclone check --download', met: blobferry.mbPerS >= rclone.mbPerS, actual: `${round(blobferry.mbPerS / rclone.mbPerS)}x` }],
         notes: [
           `bothSidesSequentialMbPerS: reading one side after the other at solo speed (${bothSides} MiB/s), the bound when the CPUs, not the endpoints, are the bottleneck`,
         ],
