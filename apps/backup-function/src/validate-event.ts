@@ -78,9 +78,9 @@ const blobEventSchema = z.looseObject({
           }
         }),
       // Checked for BlobCreated only, once the source is known to be allowed (blobSize below).
-      contentLength: z.unknown(),
+      contentLength: z.unknown().optional(),
       // Normalised once, here where it enters: the ordering module compares lower-case hex.
-      sequencer: z.unknown().transform(normalizeSequencer),
+      sequencer: z.unknown().optional().transform(normalizeSequencer),
       eTag: optionalString,
     },
     { error: 'the event has no data object' },

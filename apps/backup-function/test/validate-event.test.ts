@@ -61,6 +61,18 @@ describe('validateBlobEvent', () => {
     expect(validateBlobEvent(event, config)).toMatchObject({ ok: true, event: { kind: 'deleted', contentLength: undefined } });
   });
 
+  it('accepts events whose optional fields are absent, as JSON from a queue message carries them', () => {
+    // JSON drops undefined: a BlobDeleted has no data.contentLength, a backfill message (libs/reconcile's
+    // backfillEvent) no data.sequencer and no topic.
+    const deleted = JSON.parse(
+      JSON.stringify(created({ eventType: BLOB_DELETED, topic: undefined }, { contentLength: undefined, sequencer: undefined, eTag: undefined })),
+    ) as Record<string, unknown>;
+    expect(Object.keys(deleted.data as object)).not.toContain('contentLength');
+    expect(validateBlobEvent(deleted, config)).toMatchObject({ ok: true, event: { kind: 'deleted', contentLength: undefined, sequencer: undefined } });
+    const backfill = JSON.parse(JSON.stringify(created({ topic: undefined, eventTime: undefined }, { api: 'BlobferryBackfill', backfill: true, sequencer: undefined })));
+    expect(validateBlobEvent(backfill, config)).toMatchObject({ ok: true, event: { kind: 'created', contentLength: 42, sequencer: undefined, eventTime: undefined } });
+  });
+
   it('normalises the sequencer where the event enters: lower-case hex, anything else dropped', () => {
     const sequencerOf = (sequencer: unknown) => {
       const result = validateBlobEvent(created({}, { sequencer }), config);
