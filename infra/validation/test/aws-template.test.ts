@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { loadCloudFormation, readWorkspaceFile } from './sources.js';
+import { parseTemplate } from '@blobferry/cloudformation';
+import { readWorkspaceFile } from './sources.js';
 
 type Json = Record<string, unknown>;
 
-const template = loadCloudFormation(readWorkspaceFile('infra/aws-iam/template.yaml'));
+const template = parseTemplate(readWorkspaceFile('infra/aws-iam/template.yaml'), 'infra/aws-iam/template.yaml');
 const resources = template['Resources'] as Record<string, Json>;
 const parameters = template['Parameters'] as Record<string, Json>;
 const propertiesOf = (logicalId: string) => resources[logicalId]?.['Properties'] as Json;

@@ -1,3 +1,4 @@
+import { parseTemplate } from '@blobferry/cloudformation';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -9,7 +10,6 @@ import {
   bicepParams,
   exportedString,
   exportedStringArray,
-  loadCloudFormation,
   readWorkspaceFile,
   workspaceRoot,
 } from './sources.js';
@@ -30,7 +30,7 @@ const hostJson = JSON.parse(readWorkspaceFile('apps/backup-function/host.json'))
 const queues = hostJson.extensions?.queues ?? {};
 /** infra/README.md with its line breaks folded, so a claim may wrap. */
 const infraReadme = readWorkspaceFile('infra/README.md').replace(/\s+/g, ' ');
-const template = loadCloudFormation(readWorkspaceFile('infra/aws-iam/template.yaml'));
+const template = parseTemplate(readWorkspaceFile('infra/aws-iam/template.yaml'), 'infra/aws-iam/template.yaml');
 const cfnParameters = template['Parameters'] as Record<string, Record<string, unknown>>;
 const cfnOutputs = template['Outputs'] as Record<string, unknown>;
 const params = bicepParams(mainBicep);

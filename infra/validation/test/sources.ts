@@ -1,36 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 
 export const workspaceRoot = resolve(import.meta.dirname, '../../..');
 
 export function readWorkspaceFile(...segments: string[]): string {
   return readFileSync(join(workspaceRoot, ...segments), 'utf8');
-}
-
-/**
- * Loads a CloudFormation template, turning short-form tags into the long form CloudFormation
- * itself uses (`!Sub x` -> `{ "Fn::Sub": x }`, `!GetAtt A.B` -> `{ "Fn::GetAtt": ["A", "B"] }`).
- */
-export function loadCloudFormation(text: string): Record<string, unknown> {
-  const document = parseDocument(text);
-  if (document.errors.length > 0) throw new Error(`template is not valid YAML: ${document.errors[0]?.message ?? ''}`);
-  return toLongForm(document.contents) as Record<string, unknown>;
-}
-
-function toLongForm(node: unknown): unknown {
-  let value: unknown;
-  if (isScalar(node)) value = node.value;
-  else if (isSeq(node)) value = node.items.map(toLongForm);
-  else if (isMap(node)) {
-    value = Object.fromEntries(node.items.map((pair) => [String(isScalar(pair.key) ? pair.key.value : pair.key), toLongForm(pair.value)]));
-  } else return null;
-  const tag = (node as Node).tag;
-  if (!tag?.startsWith('!') || tag.startsWith('!!')) return value;
-  const name = tag.slice(1);
-  if (name === 'Ref' || name === 'Condition') return { [name]: value };
-  if (name === 'GetAtt' && typeof value === 'string') return { 'Fn::GetAtt': value.split('.', 2) };
-  return { [`Fn::${name}`]: value };
 }
 
 /** The `{ ... }` block that follows `marker` in Bicep source, braces balanced. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateTemplate, parseTemplate, TemplateError } from '../src/sts/cloudformation.js';
+import { evaluateTemplate, parseTemplate, TemplateError } from '@blobferry/cloudformation';
 import { loadIamModel } from '../src/sts/iam-model.js';
 import { AWS_IAM_TEMPLATE_PATH } from '../src/workspace-paths.js';
 

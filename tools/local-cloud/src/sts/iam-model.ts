@@ -7,7 +7,7 @@ import {
   parseTemplate,
   roleArn,
   roleId,
-} from './cloudformation.js';
+} from '@blobferry/cloudformation';
 import type { PolicyDocument } from './trust-policy.js';
 
 // The slice of IAM the local STS needs, as the template would create it.

@@ -8,7 +8,7 @@ import { STS_API_VERSION, assumeRoleWithWebIdentityXml, errorXml } from './query
 import { IssuerKeys } from './web-identity-verifier.js';
 import { closeServer } from '../close-server.js';
 
-export { TemplateError } from './cloudformation.js';
+export { TemplateError } from '@blobferry/cloudformation';
 export { shippedTrust } from './shipped-trust.js';
 
 export interface StartStsOptions {

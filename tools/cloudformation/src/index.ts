@@ -1,0 +1,12 @@
+export {
+  evaluateTemplate,
+  isRecord,
+  oidcProviderArn,
+  parseTemplate,
+  roleArn,
+  roleId,
+  TemplateError,
+  type EvaluatedTemplate,
+  type EvaluateTemplateOptions,
+  type TemplateResource,
+} from './template.js';
