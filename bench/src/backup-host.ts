@@ -1,5 +1,5 @@
 import { readHostJson, startFunctionsHost, type FunctionsHostProcess } from '@blobferry/functions-host';
-import type { Stack } from '@blobferry/local-cloud';
+import { backupFunctionSettings, type Stack } from '@blobferry/local-cloud';
 import { fileURLToPath } from 'node:url';
 import { processUsage, type ProcessUsage } from './proc-usage.js';
 import { profilingNodeArgs } from './scenario.js';
@@ -14,35 +14,19 @@ const APP_ENTRY = fileURLToPath(new URL('../../apps/backup-function/dist/package
 const HOST_JSON = fileURLToPath(new URL('../../apps/backup-function/host.json', import.meta.url));
 
 /**
- * The app settings for a stack, as apps/backup-function/dev/app-settings.ts sets them (the identity endpoint,
- * the local STS and S3, Azurite by connection string, the queue trigger's BACKUP_QUEUE connection and
- * BACKUP_QUEUE_NAME), plus the run's own prefix, every container of the account, and the bench's tuning.
- * A setting that drifts from the app's makes its /api/health fail, and the run with it.
+ * The app settings for a stack (local-cloud's backupFunctionSettings, as npm start uses them), with the
+ * run's own prefix, every container of the account, and the bench's tuning.
  */
 export function backupAppSettings(
   stack: Stack,
   o: { keyPrefix: string; partSize: number; concurrency: number },
 ): Record<string, string> {
   return {
-    AWS_ROLE_ARN: stack.aws.roleArn,
-    AWS_REGION: stack.aws.region,
-    BACKUP_BUCKET: stack.aws.bucket,
+    ...backupFunctionSettings(stack),
     BACKUP_PREFIX: o.keyPrefix,
-    TOKEN_AUDIENCE: stack.identity.audience,
-    AZURE_CLIENT_ID: stack.identity.backupIdentity.clientId,
     ALLOWED_SOURCES: `${stack.azure.accountName}/*`,
     PART_SIZE: String(o.partSize),
     CONCURRENCY: String(o.concurrency),
-    AWS_STS_ENDPOINT: stack.aws.stsEndpoint,
-    S3_ENDPOINT: stack.aws.s3Endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-    S3_CHECKSUM: stack.aws.s3Features.checksum,
-    S3_CONDITIONAL_WRITES: String(stack.aws.s3Features.conditionalWrites),
-    AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
-    BACKUP_QUEUE: stack.azure.connectionString,
-    BACKUP_QUEUE_NAME: stack.events.queueName,
-    IDENTITY_ENDPOINT: stack.identity.identityEndpoint,
-    IDENTITY_HEADER: stack.identity.identityHeader,
   };
 }
 

@@ -1,36 +1,10 @@
-import type { Stack } from '@blobferry/local-cloud';
-import { QUEUE_CONNECTION, QUEUE_NAME_SETTING, type SettingName } from '../src/config.js';
+import { backupFunctionSettings, type Stack } from '@blobferry/local-cloud';
+import type { SettingName } from '../src/config.js';
 
-/**
- * The app settings the Function gets on Azure, pointed at the local cloud instead: the identity
- * endpoint (App Service style, as on Functions), the local STS and S3, and Azurite's blob and queue
- * services by connection string (Azurite speaks plain http, where the SDK refuses to send a bearer token).
- */
+/** The app settings for a local stack (local-cloud's backupFunctionSettings), with the caller's overrides. */
 export function appSettingsForStack(
   stack: Stack,
   overrides: Partial<Record<SettingName, string>> = {},
 ): Record<string, string> {
-  return {
-    AWS_ROLE_ARN: stack.aws.roleArn,
-    AWS_REGION: stack.aws.region,
-    BACKUP_BUCKET: stack.aws.bucket,
-    BACKUP_PREFIX: stack.aws.prefix,
-    TOKEN_AUDIENCE: stack.identity.audience,
-    AZURE_CLIENT_ID: stack.identity.backupIdentity.clientId,
-    ALLOWED_SOURCES: `${stack.azure.accountName}/${stack.azure.sourceContainer}`,
-    AWS_STS_ENDPOINT: stack.aws.stsEndpoint,
-    S3_ENDPOINT: stack.aws.s3Endpoint,
-    S3_FORCE_PATH_STYLE: 'true',
-    S3_CHECKSUM: stack.aws.s3Features.checksum,
-    S3_CONDITIONAL_WRITES: String(stack.aws.s3Features.conditionalWrites),
-    AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
-    // The queue trigger's connection, read by the Functions host: a connection string locally, where
-    // Azure uses BACKUP_QUEUE__queueServiceUri with the managed identity.
-    [QUEUE_CONNECTION]: stack.azure.connectionString,
-    [QUEUE_NAME_SETTING]: stack.events.queueName,
-    // Read by @azure/identity's ManagedIdentityCredential, exactly as the Functions platform sets them.
-    IDENTITY_ENDPOINT: stack.identity.identityEndpoint,
-    IDENTITY_HEADER: stack.identity.identityHeader,
-    ...overrides,
-  };
+  return { ...backupFunctionSettings(stack), ...overrides };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isSourceAllowed, loadConfig, SETTING_NAMES } from '../src/config.js';
+import { backupFunctionSettings, type Stack } from '@blobferry/local-cloud';
+import { isSourceAllowed, loadConfig, QUEUE_CONNECTION, QUEUE_NAME_SETTING, SETTING_NAMES } from '../src/config.js';
 
 const required = {
   AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/blobferry-backup',
@@ -94,6 +95,34 @@ describe('loadConfig', () => {
     const named = result.ok ? [] : result.errors.map((error) => error.split(':')[0]);
     expect(named.every((name) => (SETTING_NAMES as readonly string[]).includes(name ?? ''))).toBe(true);
     expect(new Set(SETTING_NAMES).size).toBe(SETTING_NAMES.length);
+  });
+
+  it("accepts every setting the local cloud gives it, and the local cloud gives only settings someone reads", () => {
+    const stack = {
+      azure: { accountName: 'devstoreaccount1', sourceContainer: 'source', connectionString: 'UseDevelopmentStorage=true' },
+      aws: {
+        roleArn: 'arn:aws:iam::000000000000:role/blobferry-backup',
+        region: 'us-east-1',
+        bucket: 'blobferry-backup',
+        prefix: '',
+        stsEndpoint: 'http://127.0.0.1:4599',
+        s3Endpoint: 'http://127.0.0.1:4568',
+        s3Features: { checksum: 'none', conditionalWrites: false },
+      },
+      identity: {
+        audience: 'api://blobferry-backup',
+        backupIdentity: { clientId: 'c0ffee00-0000-4000-8000-000000000001' },
+        identityEndpoint: 'http://127.0.0.1:4600/msi/token',
+        identityHeader: 'header',
+      },
+      events: { queueName: 'blob-events' },
+    } as unknown as Stack;
+    const settings = backupFunctionSettings(stack);
+    // Read by the Functions runtime (the trigger's connection and queue name) or by @azure/identity.
+    const readElsewhere = [QUEUE_CONNECTION, QUEUE_NAME_SETTING, 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER'];
+    expect(Object.keys(settings).filter((name) => !(SETTING_NAMES as readonly string[]).includes(name) && !readElsewhere.includes(name))).toEqual([]);
+    const result = loadConfig(settings);
+    expect(result.ok ? result.config : result.errors).toMatchObject({ S3_CHECKSUM: 'none', S3_CONDITIONAL_WRITES: false, ALLOWED_SOURCES: [{ account: 'devstoreaccount1', container: 'source' }] });
   });
 });
 

@@ -1,4 +1,5 @@
 export { startLocalCloud, writeStackFile } from './local-cloud.js';
+export { backupFunctionSettings } from './function-settings.js';
 export type { EventOptions, LocalCloud, LocalCloudOptions, Log } from './local-cloud.js';
 export type { BlobCreatedEventData, DeadLetteredEvent, EventGridEvent, ManagedIdentityInfo, Stack } from './types.js';
 export type { FaultRule, FaultService } from './fault-proxy.js';

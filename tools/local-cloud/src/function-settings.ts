@@ -1,0 +1,34 @@
+import type { Stack } from './types.js';
+
+/**
+ * The app settings the backup Function (apps/backup-function) gets on Azure, pointed at this local cloud:
+ * the identity endpoint (App Service style, as on Functions), the local STS and S3 (and what that S3 does
+ * with checksums and conditional writes), Azurite's blob and queue services by connection string (Azurite
+ * speaks plain http, where the SDK refuses to send a bearer token), and the queue trigger's connection.
+ * One home for npm start, the app's tests and the bench; the app's own tests check that its configuration
+ * accepts every one of them (apps/backup-function/test/config.test.ts).
+ */
+export function backupFunctionSettings(stack: Stack): Record<string, string> {
+  return {
+    AWS_ROLE_ARN: stack.aws.roleArn,
+    AWS_REGION: stack.aws.region,
+    BACKUP_BUCKET: stack.aws.bucket,
+    BACKUP_PREFIX: stack.aws.prefix,
+    TOKEN_AUDIENCE: stack.identity.audience,
+    AZURE_CLIENT_ID: stack.identity.backupIdentity.clientId,
+    ALLOWED_SOURCES: `${stack.azure.accountName}/${stack.azure.sourceContainer}`,
+    AWS_STS_ENDPOINT: stack.aws.stsEndpoint,
+    S3_ENDPOINT: stack.aws.s3Endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    S3_CHECKSUM: stack.aws.s3Features.checksum,
+    S3_CONDITIONAL_WRITES: String(stack.aws.s3Features.conditionalWrites),
+    AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
+    // The queue trigger's connection, read by the Functions host: a connection string locally, where
+    // Azure uses BACKUP_QUEUE__queueServiceUri with the managed identity.
+    BACKUP_QUEUE: stack.azure.connectionString,
+    BACKUP_QUEUE_NAME: stack.events.queueName,
+    // Read by @azure/identity's ManagedIdentityCredential, exactly as the Functions platform sets them.
+    IDENTITY_ENDPOINT: stack.identity.identityEndpoint,
+    IDENTITY_HEADER: stack.identity.identityHeader,
+  };
+}
