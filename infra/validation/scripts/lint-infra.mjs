@@ -1,9 +1,11 @@
 // `npm run lint:infra`: cfn-lint on infra/aws-iam/template.yaml, checkov on it and on infra/bicep.
-// The linters live in .tools/infra-venv (pinned, installed by .ci/infra-tools.sh, which this runs
-// first: it returns at once when they are already there). Every skipped check is justified next
+// The linters live in .tools/infra-venv, pinned and installed by `bash .ci/infra-tools.sh` (.ci/run
+// runs it before lint). This cached Nx target installs nothing itself: it fails, naming that command,
+// when the linters or their pinned versions are missing. Every skipped check is justified next
 // to the resource it concerns. checkov exits 0 on a file it cannot parse, so parse errors and
 // empty scans are failures here.
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,9 +19,11 @@ function run(command, args, options = {}) {
   return result;
 }
 
-const install = run('bash', ['.ci/infra-tools.sh'], { stdio: 'inherit' });
-if (install.status !== 0) {
-  console.error('lint:infra: installing cfn-lint and checkov failed (see above); they come from PyPI into .tools/infra-venv');
+const stamp = join(workspaceRoot, '.tools/infra-venv/.requirements');
+const requirements = join(workspaceRoot, 'infra/validation/requirements.txt');
+const installed = ['cfn-lint', 'checkov'].every((tool) => existsSync(join(venvBin, tool))) && existsSync(stamp) && readFileSync(stamp, 'utf8') === readFileSync(requirements, 'utf8');
+if (!installed) {
+  console.error('lint:infra: cfn-lint and checkov (pinned in infra/validation/requirements.txt) are not in .tools/infra-venv; install them with: bash .ci/infra-tools.sh');
   process.exit(1);
 }
 
