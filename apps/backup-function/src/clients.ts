@@ -44,6 +44,10 @@ export function createClients(
     });
   const s3 = new S3Client({
     ...S3_RETRY,
+    // The copy sends the checksum S3_CHECKSUM names (and none with 'none', for a store that refuses them);
+    // the SDK adds none of its own and validates no response it was not asked to.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
     region: config.AWS_REGION,
     credentials: awsCredentials,
     ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),

@@ -227,6 +227,28 @@ async function commitGuarded<T>(
   }
 }
 
+/**
+ * Signs the request without hashing its body (`x-amz-content-sha256: UNSIGNED-PAYLOAD`, which S3 accepts
+ * for PutObject and UploadPart). For a Buffer body the SDK would otherwise SHA-256 every byte just for the
+ * signature (about a second of CPU per GiB here), although S3 already checks the body against the
+ * Content-MD5 and full-object checksum the copy sends, and TLS protects it on the way. Over a plain-http
+ * endpoint (only the local cloud) the body is then guarded by those checksums, not by the signature.
+ */
+function withUnsignedPayload<C extends PutObjectCommand | UploadPartCommand>(command: C): C {
+  // The build step of either command's stack, typed once for both (their input types differ).
+  type BuildArgs = { request: unknown };
+  type BuildStack = { add(middleware: (next: (args: BuildArgs) => Promise<unknown>) => (args: BuildArgs) => Promise<unknown>, options: { step: 'build'; name: string }): void };
+  (command.middlewareStack as unknown as BuildStack).add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'blobferryUnsignedPayload' },
+  );
+  return command;
+}
+
 function checksumFields(algorithm: ChecksumAlgorithm | undefined, value: string | undefined): Record<string, string> {
   return algorithm && value ? { [checksumField[algorithm]]: value } : {};
 }
@@ -254,18 +276,20 @@ async function putSingleObject(context: CopyContext, readBody: Buffer | undefine
   const checksumBase64 = algorithm ? await checksumOf(algorithm, body) : undefined;
   const outcome = await commitGuarded(context, async (conditions) => {
     const response = await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: body,
-        ContentLength: body.length,
-        // S3 rejects the body if it does not hash to this: integrity on every endpoint.
-        ContentMD5: md5Base64,
-        ...headers,
-        ...conditions,
-        ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
-        ...checksumFields(algorithm, checksumBase64),
-      }),
+      withUnsignedPayload(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          // S3 rejects the body if it does not hash to this: integrity on every endpoint.
+          ContentMD5: md5Base64,
+          ...headers,
+          ...conditions,
+          ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+          ...checksumFields(algorithm, checksumBase64),
+        }),
+      ),
       { abortSignal },
     );
     return echoedChecksum(response, algorithm, checksumBase64);
@@ -314,16 +338,18 @@ async function uploadPart(
   const { s3, bucket, key } = context;
   const checksumBase64 = algorithm ? await checksumOf(algorithm, data) : undefined;
   const response = await s3.send(
-    new UploadPartCommand({
-      Bucket: bucket,
-      Key: key,
-      UploadId: uploadId,
-      PartNumber: partNumber,
-      Body: data,
-      ContentLength: data.length,
-      ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
-      ...checksumFields(algorithm, checksumBase64),
-    }),
+    withUnsignedPayload(
+      new UploadPartCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: uploadId,
+        PartNumber: partNumber,
+        Body: data,
+        ContentLength: data.length,
+        ...(algorithm ? { ChecksumAlgorithm: algorithm } : {}),
+        ...checksumFields(algorithm, checksumBase64),
+      }),
+    ),
     { abortSignal },
   );
   return { etag: response.ETag, checksumBase64, echoedChecksum: algorithm ? response[checksumField[algorithm]] : undefined };

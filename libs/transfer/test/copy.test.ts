@@ -539,6 +539,29 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     expect(result.checksum).toEqual({ algorithm: 'CRC32C', value: head.ChecksumCRC32C });
   });
 
+  it('signs every data-carrying request without hashing its body (UNSIGNED-PAYLOAD), leaving integrity to Content-MD5 and the checksum', async () => {
+    const client = s3();
+    const signed: Array<{ command: string; payload: string | undefined }> = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const request = args.request as { headers: Record<string, string> };
+        signed.push({ command: context.commandName ?? '?', payload: request.headers['x-amz-content-sha256'] });
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'record-payload-signing', priority: 'low' },
+    );
+    for (const [name, size] of [['unsigned-single.bin', 1000], ['unsigned-multipart.bin', 6 * MiB]] as const) {
+      const blob = container.getBlockBlobClient(name);
+      const data = bytes(size);
+      await blob.uploadData(data);
+      await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key: keyFor(name), features }, partSize });
+      expect((await readObject(client, bucket, keyFor(name))).equals(data)).toBe(true);
+    }
+    const dataRequests = signed.filter((entry) => entry.command === 'PutObjectCommand' || entry.command === 'UploadPartCommand');
+    expect(dataRequests.length).toBeGreaterThanOrEqual(3);
+    expect(dataRequests.every((entry) => entry.payload === 'UNSIGNED-PAYLOAD')).toBe(true);
+  });
+
   it('reads no target for a fresh small blob where conditional writes are enforced, twice where they are not', async () => {
     const blob = container.getBlockBlobClient('head-count.txt');
     await blob.upload(bytes(1000), 1000);
