@@ -36,7 +36,7 @@ interface BlobferryFigures {
   /** The CLI's own time listing, classifying and enqueueing (its summary's durationMs: start-up excluded). */
   cliListAndEnqueueS: number;
   host: ProcessUsage;
-  /** Host CPU spent before the backfill started (loading the app from source with tsx, the health check). */
+  /** Host CPU spent before the backfill started (loading the deployed bundle, the health check). */
   hostStartupCpuS: number;
   maxInFlight: number;
   firstCopyAfterMs: number;
@@ -150,7 +150,7 @@ async function backfillRun(o: {
 }
 
 const PATH =
-  'blobferry backfill (apps/verify-cli from source, its own process: list + classify, one Event Grid-shaped message per missing blob) -> backup queue (Azurite) -> apps/backup-function backupBlob (queue trigger) in the tools/functions-host process, federated credentials via the local STS, libs/transfer copy';
+  'blobferry backfill (apps/verify-cli, the built bin, its own process: list + classify, one Event Grid-shaped message per missing blob) -> backup queue (Azurite) -> apps/backup-function (the deployed bundle): backupBlob (queue trigger) in the tools/functions-host process, federated credentials via the local STS, libs/transfer copy';
 
 export const backfill: Scenario = {
   name: 'backfill',
@@ -288,7 +288,7 @@ function summarize(o: { count: number; largeCount: number; bytes: number; filesI
     notes: [
       `measured path: ${PATH}`,
       `blobferry's rate is from the start of the backfill command (apps/verify-cli's built bin) to the backup queue seen empty with every blob's copy logged and every object counted in S3; rclone's is its own process's wall time over the same container`,
-      'blobferry cpuS is the sum of the CLI process (GNU time, its start-up from source included) and the Functions host process (utime+stime from /proc, read just before it is stopped, start-up included: hostStartupCpuS is the part spent before the backfill began); peakRssMiB is the larger of the two processes\' peaks (cliPeakRssMiB under GNU time, hostPeakRssMiB VmHWM), which run on different machines in production',
+      'blobferry cpuS is the sum of the CLI process (GNU time, its start-up included) and the Functions host process (utime+stime from /proc, read just before it is stopped, start-up included: hostStartupCpuS is the part spent before the backfill began); peakRssMiB is the larger of the two processes\' peaks (cliPeakRssMiB under GNU time, hostPeakRssMiB VmHWM), which run on different machines in production',
       `cliWallS/enqueueObjectsPerS: the backfill command alone (listing both sides, classifying, writing the messages); cliListAndEnqueueS is its own summary's durationMs (start-up excluded); drainObjectsPerS: copies per second from the first copy to the last; queueDepthPeak: the most messages seen waiting (sampled every ${QUEUE_SAMPLE_MS} ms); firstCopyAfterMs includes the idle host's polling back-off (host.json maxPollingInterval)`,
       'one Functions host: on Azure, Flex Consumption adds instances as the queue grows (each with the same messages in flight); here the whole drain runs on one',
       'the limit: reading every blob from Azurite with curl (blobs over a part in part-sized ranges) and writing the same sizes to S3 with the thin client (16 objects in flight, 4 parts each), each alone',

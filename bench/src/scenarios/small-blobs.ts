@@ -124,7 +124,7 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
 }
 
 const PATH =
-  'local Event Grid -> backup queue (Azurite) -> apps/backup-function backupBlob (queue trigger) in the tools/functions-host process, federated credentials via the local STS, libs/transfer copy';
+  'local Event Grid -> backup queue (Azurite) -> apps/backup-function (the deployed bundle): backupBlob (queue trigger) in the tools/functions-host process, federated credentials via the local STS, libs/transfer copy';
 
 export const smallBlobs: Scenario = {
   name: 'small-blobs',
