@@ -114,7 +114,7 @@ export const verifyDeep: Scenario = {
       const bothSides = round(1 / (1 / azureRead.mbPerS + 1 / s3Read.mbPerS));
       return {
         name: 'verify-deep',
-        description: `${count} objects of ${formatBytes(size)} (${formatBytes(total)}) read on both sides and compared; rate = source bytes verified per second; rclone check --download --checkers ${filesInFlight}`,
+        description: `${count} objects of ${formatBytes(size)} (${formatBytes(total)}) verified by content; rate = source bytes verified per second. blobferry verify --deep reads each blob and compares its CRC32 with the full-object checksum S3 stored at upload (the seed's copies carry one), reading no S3 bytes; rclone check --download --checkers ${filesInFlight} reads both sides`,
         blobferry,
         rclone,
         limit: {

@@ -3,8 +3,10 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { BlobClient } from '@azure/storage-blob';
 import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
 import { ContentChecksum, ContentDigest, type FullObjectChecksumAlgorithm } from './checksum.js';
+import pLimit from 'p-limit';
+import { combineChecksums } from './crc-combine.js';
 import { pipelineParts, splitIntoParts } from './pipeline.js';
-import { readRange, readSourceSnapshot } from './source.js';
+import { readRange, readSourceSnapshot, streamRange } from './source.js';
 
 const DIGEST_RANGE_SIZE = 8 * 1024 * 1024;
 const DIGEST_CONCURRENCY = 4;
@@ -32,16 +34,39 @@ export async function digestBlob(
 ): Promise<{ md5Base64?: string; checksum?: { algorithm: FullObjectChecksumAlgorithm; value: string }; bytes: number; etag: string }> {
   const { blob, abortSignal, checksum } = options;
   const snapshot = await readSourceSnapshot(blob, abortSignal);
-  const digest = checksum ? new ContentChecksum(checksum) : new ContentDigest();
+  const parts = splitIntoParts(snapshot.length, DIGEST_RANGE_SIZE);
+  const result = { bytes: snapshot.length, etag: snapshot.etag };
+  if (checksum) {
+    // A CRC needs no order: each range's CRC is computed from its chunks as they stream in (no range is
+    // assembled in memory), and the ranges' CRCs are combined in order (crc-combine.ts).
+    const limit = pLimit(DIGEST_CONCURRENCY);
+    const controller = new AbortController();
+    const signal = abortSignal ? AbortSignal.any([abortSignal, controller.signal]) : controller.signal;
+    const rangeChecksums = await Promise.all(
+      parts.map((part) =>
+        limit(async () => {
+          const crc = new ContentChecksum(checksum);
+          await streamRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, (chunk) => crc.update(chunk));
+          return { checksumBase64: await crc.finish(), bytes: part.count };
+        }).catch((error: unknown) => {
+          // The first failure stops the other ranges; queued ones never start.
+          limit.clearQueue();
+          controller.abort();
+          throw error;
+        }),
+      ),
+    );
+    const value = rangeChecksums.length === 0 ? await new ContentChecksum(checksum).finish() : combineChecksums(checksum, rangeChecksums);
+    return { checksum: { algorithm: checksum, value }, ...result };
+  }
+  const digest = new ContentDigest();
   await pipelineParts({
-    parts: splitIntoParts(snapshot.length, DIGEST_RANGE_SIZE),
+    parts,
     concurrency: DIGEST_CONCURRENCY,
     abortSignal,
     read: (part, signal) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal),
     consumeInOrder: (_part, data) => digest.update(data),
   });
-  const result = { bytes: snapshot.length, etag: snapshot.etag };
-  if (digest instanceof ContentChecksum) return { checksum: { algorithm: digest.algorithm, value: await digest.finish() }, ...result };
   return { md5Base64: digest.finish().md5Base64, ...result };
 }
 

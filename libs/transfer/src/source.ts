@@ -165,13 +165,42 @@ export async function readRange(
 async function readExactly(body: NodeJS.ReadableStream, count: number, offset: number): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(count);
   let filled = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    if (filled + chunk.length > count) throw new TruncatedReadError(`Azure returned more than the ${count} bytes asked for`);
+  await consumeExactly(body, count, offset, (chunk) => {
     chunk.copy(buffer, filled);
     filled += chunk.length;
-  }
-  if (filled !== count) throw new TruncatedReadError(`Azure returned ${filled} of ${count} bytes at offset ${offset}`);
+  });
   return buffer;
+}
+
+/** Hands each chunk of a range's body to `onChunk` as it arrives; fails unless exactly `count` bytes came. */
+async function consumeExactly(body: NodeJS.ReadableStream, count: number, offset: number, onChunk: (chunk: Buffer) => void): Promise<void> {
+  let received = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (received + chunk.length > count) throw new TruncatedReadError(`Azure returned more than the ${count} bytes asked for`);
+    onChunk(chunk);
+    received += chunk.length;
+  }
+  if (received !== count) throw new TruncatedReadError(`Azure returned ${received} of ${count} bytes at offset ${offset}`);
+}
+
+/**
+ * `readRange` without assembling the range: each chunk goes to `onChunk` as it arrives (a digest that
+ * needs no contiguous copy of the bytes). Same ETag pinning, resumes and errors as readRange.
+ */
+export async function streamRange(
+  blob: BlobClient,
+  range: { offset: number; count: number; etag: string },
+  abortSignal: AbortSignal | undefined,
+  onChunk: (chunk: Buffer) => void,
+): Promise<void> {
+  try {
+    const response = await blob.download(range.offset, range.count, { conditions: { ifMatch: range.etag }, abortSignal, maxRetryRequests: DOWNLOAD_RESUMES });
+    const body = response.readableStreamBody;
+    if (!body) throw new Error('Azure download returned no body stream');
+    await consumeExactly(body, range.count, range.offset, onChunk);
+  } catch (error) {
+    throw mapReadError(error, blob, range.count, range.offset, abortSignal);
+  }
 }
 
 function mapReadError(error: unknown, blob: BlobClient, count: number, offset: number, abortSignal: AbortSignal | undefined): unknown {

@@ -90,6 +90,10 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     else expect([stored.ChecksumCRC32, stored.ChecksumCRC64NVME, stored.ChecksumCRC32C]).toEqual([undefined, undefined, undefined]);
     expect(await digestObject({ s3: client, bucket, key })).toEqual({ md5Base64: md5Of(data), bytes: size });
     expect(await digestBlob({ blob })).toEqual({ md5Base64: md5Of(data), bytes: size, etag: properties.etag });
+    // The CRC path streams each 8 MiB range and combines the ranges' CRCs in order (64 MiB: 8 ranges).
+    for (const algorithm of ['CRC32', 'CRC32C'] as const) {
+      expect(await digestBlob({ blob, checksum: algorithm })).toEqual({ checksum: { algorithm, value: await checksumOf(algorithm, data) }, bytes: size, etag: properties.etag });
+    }
   });
 
   it('carries the standard headers, blob metadata and the sequencer', async () => {
