@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { backupFunctionSettings, type Stack } from '@blobferry/local-cloud';
 import { isSourceAllowed, loadConfig, QUEUE_CONNECTION, QUEUE_NAME_SETTING, SETTING_NAMES } from '../src/config.js';
@@ -95,6 +96,11 @@ describe('loadConfig', () => {
     const named = result.ok ? [] : result.errors.map((error) => error.split(':')[0]);
     expect(named.every((name) => (SETTING_NAMES as readonly string[]).includes(name ?? ''))).toBe(true);
     expect(new Set(SETTING_NAMES).size).toBe(SETTING_NAMES.length);
+  });
+
+  it('documents every setting in the app README\'s configuration table', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(SETTING_NAMES.filter((name) => !readme.includes(`| \`${name}\` |`))).toEqual([]);
   });
 
   it("accepts every setting the local cloud gives it, and the local cloud gives only settings someone reads", () => {
