@@ -3,7 +3,6 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { BlobClient } from '@azure/storage-blob';
 import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
 import { ContentChecksum, ContentDigest, type FullObjectChecksumAlgorithm } from './checksum.js';
-import pLimit from 'p-limit';
 import { combineChecksums } from './crc-combine.js';
 import { pipelineParts, splitIntoParts } from './pipeline.js';
 import { readRange, readSourceSnapshot, streamRange } from './source.js';
@@ -37,25 +36,20 @@ export async function digestBlob(
   const parts = splitIntoParts(snapshot.length, DIGEST_RANGE_SIZE);
   const result = { bytes: snapshot.length, etag: snapshot.etag };
   if (checksum) {
-    // A CRC needs no order: each range's CRC is computed from its chunks as they stream in (no range is
-    // assembled in memory), and the ranges' CRCs are combined in order (crc-combine.ts).
-    const limit = pLimit(DIGEST_CONCURRENCY);
-    const controller = new AbortController();
-    const signal = abortSignal ? AbortSignal.any([abortSignal, controller.signal]) : controller.signal;
-    const rangeChecksums = await Promise.all(
-      parts.map((part) =>
-        limit(async () => {
-          const crc = new ContentChecksum(checksum);
-          await streamRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, (chunk) => crc.update(chunk));
-          return { checksumBase64: await crc.finish(), bytes: part.count };
-        }).catch((error: unknown) => {
-          // The first failure stops the other ranges; queued ones never start.
-          limit.clearQueue();
-          controller.abort();
-          throw error;
-        }),
-      ),
-    );
+    // Each range's CRC is computed from its chunks as they stream in (no range is assembled in memory),
+    // and the ranges' CRCs are combined in order (crc-combine.ts).
+    const rangeChecksums: { checksumBase64: string; bytes: number }[] = [];
+    await pipelineParts({
+      parts,
+      concurrency: DIGEST_CONCURRENCY,
+      abortSignal,
+      read: async (part, signal) => {
+        const crc = new ContentChecksum(checksum);
+        await streamRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, (chunk) => crc.update(chunk));
+        return { checksumBase64: await crc.finish(), bytes: part.count };
+      },
+      consumeInOrder: (_part, rangeChecksum) => rangeChecksums.push(rangeChecksum),
+    });
     const value = rangeChecksums.length === 0 ? await new ContentChecksum(checksum).finish() : combineChecksums(checksum, rangeChecksums);
     return { checksum: { algorithm: checksum, value }, ...result };
   }

@@ -28,7 +28,8 @@ function turn(): Turn {
 
 /**
  * Reads parts concurrently, hands each one to `consumeInOrder` strictly in part order (for hashes that
- * must see the bytes in sequence), then to `process` (for example an upload) concurrently.
+ * must see the bytes in sequence), then to `process` (for example an upload) concurrently. What a read
+ * yields is the part's bytes, or anything else the caller makes of them while they stream (a range's CRC).
  *
  * Memory: at most `concurrency` parts are held at once, because a part's buffer lives only inside its
  * p-limit slot and no slot starts reading before one frees up. Nothing reads ahead of the slots.
@@ -37,13 +38,13 @@ function turn(): Turn {
  * reading, and that first error is rethrown once every slot has settled (so the caller can clean up
  * knowing no request is still running).
  */
-export async function pipelineParts(options: {
+export async function pipelineParts<T = Buffer>(options: {
   parts: PartRange[];
   concurrency: number;
   abortSignal: AbortSignal | undefined;
-  read: (part: PartRange, abortSignal: AbortSignal) => Promise<Buffer>;
-  consumeInOrder: (part: PartRange, data: Buffer) => void;
-  process?: (part: PartRange, data: Buffer, abortSignal: AbortSignal) => Promise<void>;
+  read: (part: PartRange, abortSignal: AbortSignal) => Promise<T>;
+  consumeInOrder: (part: PartRange, data: T) => void;
+  process?: (part: PartRange, data: T, abortSignal: AbortSignal) => Promise<void>;
 }): Promise<void> {
   const failFast = new AbortController();
   const abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, failFast.signal]) : failFast.signal;
