@@ -1,4 +1,4 @@
-import { KEY_LAYOUTS } from '@blobferry/transfer';
+import { KEY_LAYOUTS, S3_CHECKSUMS } from '@blobferry/transfer';
 import { z } from 'zod';
 
 /**
@@ -40,7 +40,6 @@ export const QUEUE_NAME_SETTING = 'BACKUP_QUEUE_NAME';
 export const poisonQueueOf = (queueName: string): string => `${queueName}-poison`;
 
 export const DELETE_POLICIES = ['retain', 'delete-marker'] as const;
-export const S3_CHECKSUMS = ['CRC32', 'CRC32C', 'none'] as const;
 
 const MIB = 1024 * 1024;
 /** S3's own bounds for a part (the last part may be smaller). */

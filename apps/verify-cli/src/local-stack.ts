@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { S3_CHECKSUMS } from '@blobferry/transfer';
 import { z } from 'zod';
 
 // Production code may not import @blobferry/local-cloud, so the shape of `.local-cloud/stack.json`
@@ -27,7 +28,7 @@ const localStackSchema = z.object({
     roleArn: z.string(),
     emulatorAccessKeyId: z.string(),
     emulatorSecretAccessKey: z.string(),
-    s3Features: z.object({ checksum: z.enum(['CRC32', 'none']), conditionalWrites: z.boolean() }),
+    s3Features: z.object({ checksum: z.enum(S3_CHECKSUMS), conditionalWrites: z.boolean() }),
   }),
   identity: z.object({
     tenantId: z.string(),

@@ -59,12 +59,12 @@ export function md5Base64Of(data: Uint8Array): string {
 
 /** The S3 additional checksum (base64, as S3 spells it) of some bytes. */
 export async function checksumOf(algorithm: ChecksumAlgorithm, data: Uint8Array): Promise<string> {
-  if (algorithm === 'CRC32') {
-    const value = Buffer.alloc(4);
-    value.writeUInt32BE(crc32(data));
-    return value.toString('base64');
+  if (algorithm === 'CRC64NVME') {
+    const crc = new Crc64Nvme();
+    crc.update(data);
+    return Buffer.from(await crc.digest()).toString('base64');
   }
-  const crc = algorithm === 'CRC64NVME' ? new Crc64Nvme() : new Crc32c();
+  const crc = new ContentChecksum(algorithm);
   crc.update(data);
-  return Buffer.from(await crc.digest()).toString('base64');
+  return crc.finish();
 }

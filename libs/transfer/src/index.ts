@@ -26,4 +26,4 @@ export {
 } from './ordering.js';
 export { httpStatusOf, isRetryable } from './classify.js';
 export type { ChecksumAlgorithm, FullObjectChecksumAlgorithm } from './checksum.js';
-export { AMAZON_S3_FEATURES, EndpointFeatureRejectedError, type S3EndpointFeatures } from './s3-endpoint.js';
+export { AMAZON_S3_FEATURES, EndpointFeatureRejectedError, S3_CHECKSUMS, type S3EndpointFeatures } from './s3-endpoint.js';

@@ -1,4 +1,4 @@
-import { AMAZON_S3_FEATURES, type S3EndpointFeatures } from '@blobferry/transfer';
+import { AMAZON_S3_FEATURES, S3_CHECKSUMS, type S3EndpointFeatures } from '@blobferry/transfer';
 import { KEY_LAYOUTS, type KeyLayout } from '@blobferry/transfer';
 import { z } from 'zod';
 import { ConfigurationError } from '../cli-errors.js';
@@ -72,8 +72,8 @@ export interface VerifyConfig {
 /** libs/transfer's KEY_LAYOUTS, for help and errors: the first is the default. */
 export const KEY_LAYOUTS_HELP = KEY_LAYOUTS.map((layout, index) => (index === 0 ? `${layout} (default)` : layout)).join(', ');
 const layoutSchema = z.enum(KEY_LAYOUTS, { error: () => `--key-layout must be one of ${KEY_LAYOUTS_HELP}` });
-const s3ChecksumSchema = z.enum(['CRC32', 'CRC32C', 'none'], {
-  error: () => '--s3-checksum must be one of CRC32 (default), CRC32C, none',
+const s3ChecksumSchema = z.enum(S3_CHECKSUMS, {
+  error: () => `--s3-checksum must be one of ${S3_CHECKSUMS.map((name) => (name === AMAZON_S3_FEATURES.checksum ? `${name} (default)` : name)).join(', ')}`,
 });
 const s3ConditionalWritesSchema = z
   .enum(['true', 'false'], { error: () => '--s3-conditional-writes must be true (default) or false' })
