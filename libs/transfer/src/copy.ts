@@ -359,7 +359,15 @@ async function putMultipart(context: CopyContext, partSize: number, concurrency:
   const { blob, snapshot, s3, bucket, key, abortSignal, features } = context;
   const algorithm = checksumAlgorithmOf(features);
   const parts = splitIntoParts(snapshot.length, partSize);
-  const read = (part: PartRange, signal: AbortSignal) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal);
+  // A part's buffer (partSize bytes, whatever the part's own size) is read into again once its upload has
+  // succeeded, so at most `concurrency` exist: a fresh 8 MiB buffer per part costs the kernel's page faults
+  // to map it and V8's full collections to free it. A failed part's buffer is not reused (its request may
+  // still hold it), nor is any after the copy.
+  const spareBuffers: Buffer[] = [];
+  const read = async (part: PartRange, signal: AbortSignal) => {
+    const buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(partSize);
+    return { buffer, data: await readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer) };
+  };
 
   // `source-md5` is user metadata, fixed by CreateMultipartUpload before the streamed MD5 exists, so it
   // is recorded only when known up front: the blob's declared Content-MD5 (the streamed MD5 must match
@@ -394,8 +402,8 @@ async function putMultipart(context: CopyContext, partSize: number, concurrency:
       concurrency,
       abortSignal,
       read,
-      consumeInOrder: (_part, data) => digest?.update(data),
-      process: async (part, data, signal) => {
+      consumeInOrder: (_part, { data }) => digest?.update(data),
+      process: async (part, { buffer, data }, signal) => {
         const uploaded = await uploadPart(context, uploadId, algorithm, part.partNumber, data, signal);
         if (uploaded.checksumBase64 !== undefined) partChecksums[part.partNumber - 1] = { checksumBase64: uploaded.checksumBase64, bytes: data.length };
         completedParts[part.partNumber - 1] = {
@@ -404,6 +412,7 @@ async function putMultipart(context: CopyContext, partSize: number, concurrency:
           ...(algorithm ? checksumFields(algorithm, uploaded.echoedChecksum) : {}),
         };
         uploadedBytes += data.length;
+        spareBuffers.push(buffer);
         context.onProgress?.({ bytes: uploadedBytes, totalBytes: snapshot.length });
       },
     });

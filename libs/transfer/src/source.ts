@@ -144,26 +144,29 @@ class TruncatedReadError extends Error {
 }
 
 /**
- * Reads exactly `count` bytes at `offset` of the version `etag` into one buffer. `count` must be > 0:
- * the SDK reads to the end of the blob for a count of 0.
+ * Reads exactly `count` bytes at `offset` of the version `etag` into one buffer: `into` when given (at
+ * least `count` bytes; the result is its first `count`), else a new one. `count` must be > 0: the SDK
+ * reads to the end of the blob for a count of 0.
  */
 export async function readRange(
   blob: BlobClient,
   range: { offset: number; count: number; etag: string },
   abortSignal: AbortSignal | undefined,
+  into?: Buffer,
 ): Promise<Buffer> {
+  if (into && into.length < range.count) throw new RangeError(`a ${into.length}-byte buffer cannot hold a ${range.count}-byte range`);
   try {
     const response = await blob.download(range.offset, range.count, { conditions: { ifMatch: range.etag }, abortSignal, maxRetryRequests: DOWNLOAD_RESUMES });
     const body = response.readableStreamBody;
     if (!body) throw new Error('Azure download returned no body stream');
-    return await readExactly(body, range.count, range.offset);
+    return await readExactly(body, range.count, range.offset, into?.subarray(0, range.count));
   } catch (error) {
     throw mapReadError(error, blob, range.count, range.offset, abortSignal);
   }
 }
 
-async function readExactly(body: NodeJS.ReadableStream, count: number, offset: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(count);
+async function readExactly(body: NodeJS.ReadableStream, count: number, offset: number, into?: Buffer): Promise<Buffer> {
+  const buffer = into ?? Buffer.allocUnsafe(count);
   let filled = 0;
   await consumeExactly(body, count, offset, (chunk) => {
     chunk.copy(buffer, filled);

@@ -1,5 +1,5 @@
 // The real data path: Azurite -> copyBlobToS3 -> s3rver and moto, over loopback HTTP.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BlobClient, BlockBlobClient, newPipeline, type ContainerClient, type RequestPolicy, type WebResource } from '@azure/storage-blob';
 import {
@@ -160,6 +160,23 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const appendKey = keyFor(append.name);
     expect(await copyBlobToS3({ source: { blob: append }, target: { s3: client, bucket, key: appendKey, features } })).toMatchObject({ outcome: 'copied', bytes: 3003 });
     expect((await readObject(client, bucket, appendKey)).equals(Buffer.concat(chunks))).toBe(true);
+  });
+
+  it('reads the parts into `concurrency` buffers, each reused once its part is uploaded', async () => {
+    const data = bytes(8 * partSize + 123);
+    const blob = container.getBlockBlobClient('reused-buffers.bin');
+    await blob.uploadData(data, { maxSingleShotSize: 256 * MiB });
+    const key = keyFor(blob.name);
+    const allocations = vi.spyOn(Buffer, 'allocUnsafe');
+    try {
+      const result = await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key, features }, partSize, concurrency: 2 });
+      expect(result).toMatchObject({ outcome: 'copied', parts: 9, md5Base64: md5Of(data) });
+      expect(allocations.mock.calls.filter(([size]) => size === partSize)).toHaveLength(2);
+    } finally {
+      allocations.mockRestore();
+    }
+    // A buffer handed to a second part before the first one's upload was done would show here.
+    expect((await readObject(shared, bucket, key)).equals(data)).toBe(true);
   });
 
   it('copies a fresh small blob with one Azure GET and, where conditional writes are enforced, no target HEAD', async () => {
