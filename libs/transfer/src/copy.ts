@@ -13,7 +13,7 @@ import { ContentDigest, checksumField, checksumOf, md5Base64Of, type ChecksumAlg
 import { combineChecksums } from './crc-combine.js';
 import { ContentMd5MismatchError, KeyTooLongError, ObjectTooLargeError, PermanentTransferError, SourceChangedError, TargetChangedError } from './errors.js';
 import { stripQuotes, targetHeadersFor } from './metadata.js';
-import { pipelineParts, splitIntoParts, type PartRange } from './pipeline.js';
+import { pipelineParts, reusableBuffers, splitIntoParts, type PartRange } from './pipeline.js';
 import { isConditionalWriteConflict, isRetryable } from './classify.js';
 import { AMAZON_S3_FEATURES, checksumAlgorithmOf, explainRejection, type S3EndpointFeatures } from './s3-endpoint.js';
 import { abortUpload, findResumableUpload, manifestOf, MANIFEST_PART_NUMBER, MAX_CONTENT_PARTS } from './resume.js';
@@ -359,13 +359,11 @@ async function putMultipart(context: CopyContext, partSize: number, concurrency:
   const { blob, snapshot, s3, bucket, key, abortSignal, features } = context;
   const algorithm = checksumAlgorithmOf(features);
   const parts = splitIntoParts(snapshot.length, partSize);
-  // A part's buffer (partSize bytes, whatever the part's own size) is read into again once its upload has
-  // succeeded, so at most `concurrency` exist: a fresh 8 MiB buffer per part costs the kernel's page faults
-  // to map it and V8's full collections to free it. A failed part's buffer is not reused (its request may
-  // still hold it), nor is any after the copy.
-  const spareBuffers: Buffer[] = [];
+  // A part's buffer is read into again once its upload has succeeded; a failed part's is dropped (its
+  // request may still hold it).
+  const buffers = reusableBuffers(partSize);
   const read = async (part: PartRange, signal: AbortSignal) => {
-    const buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(partSize);
+    const buffer = buffers.take();
     return { buffer, data: await readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer) };
   };
 
@@ -412,7 +410,7 @@ async function putMultipart(context: CopyContext, partSize: number, concurrency:
           ...(algorithm ? checksumFields(algorithm, uploaded.echoedChecksum) : {}),
         };
         uploadedBytes += data.length;
-        spareBuffers.push(buffer);
+        buffers.giveBack(buffer);
         context.onProgress?.({ bytes: uploadedBytes, totalBytes: snapshot.length });
       },
     });

@@ -4,7 +4,7 @@ import type { BlobClient } from '@azure/storage-blob';
 import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
 import { ContentChecksum, ContentDigest, type FullObjectChecksumAlgorithm } from './checksum.js';
 import { combineChecksums } from './crc-combine.js';
-import { pipelineParts, splitIntoParts } from './pipeline.js';
+import { pipelineParts, reusableBuffers, splitIntoParts } from './pipeline.js';
 import { readRange, readSourceSnapshot, streamRange } from './source.js';
 
 const DIGEST_RANGE_SIZE = 8 * 1024 * 1024;
@@ -53,13 +53,21 @@ export async function digestBlob(
     const value = rangeChecksums.length === 0 ? await new ContentChecksum(checksum).finish() : combineChecksums(checksum, rangeChecksums);
     return { checksum: { algorithm: checksum, value }, ...result };
   }
+  // MD5 needs the ranges in order, so a range read ahead of its turn is held in one of the buffers.
   const digest = new ContentDigest();
+  const buffers = reusableBuffers(DIGEST_RANGE_SIZE);
   await pipelineParts({
     parts,
     concurrency: DIGEST_CONCURRENCY,
     abortSignal,
-    read: (part, signal) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal),
-    consumeInOrder: (_part, data) => digest.update(data),
+    read: async (part, signal) => {
+      const buffer = buffers.take();
+      return { buffer, data: await readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer) };
+    },
+    consumeInOrder: (_part, { buffer, data }) => {
+      digest.update(data);
+      buffers.giveBack(buffer);
+    },
   });
   return { md5Base64: digest.finish().md5Base64, ...result };
 }

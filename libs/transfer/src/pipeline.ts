@@ -15,6 +15,20 @@ export function splitIntoParts(length: number, partSize: number): PartRange[] {
   return parts;
 }
 
+/**
+ * Part buffers of `size` bytes that a pipeline hands back once it is done with their bytes, so it holds at
+ * most `concurrency` of them: a fresh 8 MiB buffer per part costs the kernel's page faults to map it and
+ * V8's full collections to free it (a 1 GiB copy: 8.45 -> 6.42 CPU-s). Only a buffer no request still
+ * holds may be given back.
+ */
+export function reusableBuffers(size: number): { take(): Buffer; giveBack(buffer: Buffer): void } {
+  const spare: Buffer[] = [];
+  return {
+    take: () => spare.pop() ?? Buffer.allocUnsafe(size),
+    giveBack: (buffer) => void spare.push(buffer),
+  };
+}
+
 interface Turn {
   promise: Promise<void>;
   done: () => void;
