@@ -1,3 +1,6 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire, findPackageJSON } from 'node:module';
+import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { resolveBindingExpression, queueServiceFor } from './connections.js';
 import { installFunctionsCore } from './functions-core.js';
@@ -26,12 +29,31 @@ export interface Runtime {
   drain(): Promise<void>;
 }
 
+/**
+ * Loads the app as the Functions Node.js worker does (its loadScriptFile): import() for an ES module
+ * (.mjs, or a file in a `"type": "module"` package), require() otherwise, so a CommonJS bundle such as
+ * the deployed package is not scanned for ES exports first (about 0.25 s of CPU for 4.6 MiB).
+ */
+async function loadApp(entry: string): Promise<void> {
+  if (await isEsModule(entry)) await import(pathToFileURL(entry).href);
+  else createRequire(import.meta.url)(entry);
+}
+
+export async function isEsModule(entry: string): Promise<boolean> {
+  const extension = extname(entry);
+  if (extension === '.mjs' || extension === '.mts') return true;
+  if (extension === '.cjs' || extension === '.cts') return false;
+  const packageJson = findPackageJSON(pathToFileURL(entry));
+  if (!packageJson) return false;
+  return (JSON.parse(await readFile(packageJson, 'utf8')) as { type?: unknown }).type === 'module';
+}
+
 /** Loads the app, then serves its triggers. Runs inside the host process (see main.ts). */
 export async function runFunctions(o: RuntimeOptions): Promise<Runtime> {
   const hostJson = await readHostJson(o.hostJsonPath);
   const core = installFunctionsCore();
   core.systemLog = (level, category, message) => o.log({ source: 'functions', level, category, message });
-  await import(pathToFileURL(o.appEntry).href);
+  await loadApp(o.appEntry);
   const functions = [...core.functions.values()];
   const invoker = await createInvoker(o.log);
 
