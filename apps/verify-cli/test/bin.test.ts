@@ -6,7 +6,6 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 const execFileAsync = promisify(execFile);
-const workspaceDir = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 async function blobferryProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -20,11 +19,8 @@ async function blobferryProcess(args: string[]): Promise<{ code: number; stdout:
 }
 
 beforeAll(async () => {
-  // The bin runs compiled code, so it and the libraries it imports are built first (as `nx build` would).
-  const tsc = `${workspaceDir}node_modules/typescript/bin/tsc`;
-  for (const project of ['libs/retry-policy', 'libs/transfer', 'libs/federated-credentials', 'libs/reconcile', 'apps/verify-cli']) {
-    await execFileAsync(process.execPath, [tsc, '-p', `${workspaceDir}${project}/tsconfig.lib.json`]);
-  }
+  // The bin is the bundle `nx build` writes (scripts/bundle.mjs, from the sources): build it as that would.
+  await execFileAsync(process.execPath, [fileURLToPath(new URL('../scripts/bundle.mjs', import.meta.url))]);
 }, 180_000);
 
 describe('the blobferry bin', () => {
