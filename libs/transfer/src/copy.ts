@@ -362,10 +362,8 @@ async function putMultipart(context: CopyContext, partSize: number, concurrency:
   // A part's buffer is read into again once its upload has succeeded; a failed part's is dropped (its
   // request may still hold it).
   const buffers = reusableBuffers(partSize);
-  const read = async (part: PartRange, signal: AbortSignal) => {
-    const buffer = buffers.take();
-    return { buffer, data: await readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer) };
-  };
+  const read = (part: PartRange, signal: AbortSignal) =>
+    buffers.readInto((buffer) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer));
 
   // `source-md5` is user metadata, fixed by CreateMultipartUpload before the streamed MD5 exists, so it
   // is recorded only when known up front: the blob's declared Content-MD5 (the streamed MD5 must match

@@ -60,10 +60,7 @@ export async function digestBlob(
     parts,
     concurrency: DIGEST_CONCURRENCY,
     abortSignal,
-    read: async (part, signal) => {
-      const buffer = buffers.take();
-      return { buffer, data: await readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer) };
-    },
+    read: (part, signal) => buffers.readInto((buffer) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer)),
     consumeInOrder: (_part, { buffer, data }) => {
       digest.update(data);
       buffers.giveBack(buffer);
