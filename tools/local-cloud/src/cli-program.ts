@@ -1,9 +1,13 @@
 import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from './local-cloud.js';
+import { ensureMotoVenv } from './s3/moto.js';
 import type { Stack } from './types.js';
+import { DEFAULT_MOTO_VENV_DIR } from './workspace-paths.js';
 
 // `local-cloud up`: runs the stack in the foreground until SIGINT/SIGTERM, then stops every child.
+// `local-cloud prepare`: the first-run install `up` would otherwise do (moto into its venv), so that CI
+// provisions it once, before any test starts a stack under a deadline.
 // Kept apart from the bin entry so tests can drive it with their own signal source and output.
 
 export interface CliIo {
@@ -14,6 +18,16 @@ export interface CliIo {
   log?: LocalCloudOptions['log'];
   /** Called once the stack is up (tests use it to look at the running stack). */
   onReady?: (cloud: LocalCloud) => void;
+}
+
+interface PrepareOptions {
+  motoVenv: string;
+}
+
+async function prepare(options: PrepareOptions, io: CliIo): Promise<void> {
+  const venvDir = resolve(options.motoVenv);
+  const server = await ensureMotoVenv({ venvDir, log: (entry) => io.stdout(String(entry.msg)) });
+  io.stdout(`moto is installed: ${server}`);
 }
 
 interface UpOptions {
@@ -104,5 +118,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<void> {
         .default('user-assigned'),
     )
     .action((options: UpOptions) => up(options, io));
+  program
+    .command('prepare')
+    .description('install what `up` installs on its first start (moto into its venv), then exit')
+    .option('--moto-venv <dir>', 'where the moto venv lives', DEFAULT_MOTO_VENV_DIR)
+    .action((options: PrepareOptions) => prepare(options, io));
   await program.parseAsync(argv);
 }

@@ -1,10 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../src/cli-program.js';
 import type { LocalCloud, Stack } from '../src/index.js';
+import { DEFAULT_MOTO_VENV_DIR } from '../src/workspace-paths.js';
 import { processGroupGone } from './process-gone.js';
 import { required } from './required.js';
 
@@ -56,4 +58,15 @@ describe('local-cloud up', () => {
       }),
     ).rejects.toThrow(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
   });
+});
+
+describe('local-cloud prepare', () => {
+  it('installs moto into the venv (once; later runs find it) and prints where its server is', async () => {
+    const lines: string[] = [];
+    const io = { stdout: (line: string) => lines.push(line), signals: new EventEmitter(), env: {} };
+    await runCli(['node', 'local-cloud', 'prepare', '--moto-venv', DEFAULT_MOTO_VENV_DIR], io);
+    const server = join(DEFAULT_MOTO_VENV_DIR, 'bin', 'moto_server');
+    expect(lines.at(-1)).toBe(`moto is installed: ${server}`);
+    await expect(access(server, constants.X_OK)).resolves.toBeUndefined();
+  }, 240_000);
 });
