@@ -44,6 +44,8 @@ export interface BackupHost {
   pid: number;
   /** Messages one host works on at most: host.json's batchSize + newBatchThreshold. */
   maxInFlight: number;
+  /** Messages per receive: host.json's batchSize. */
+  batchSize: number;
   /** Resolves with the first `copied` entry of each key once every one of `keys` is copied. */
   copied(keys: string[], timeoutMs: number): Promise<Map<string, CopiedBlob>>;
   /** Every `outcome` the app logged, counted (at-least-once delivery: duplicates show as skipped-up-to-date). */
@@ -105,6 +107,7 @@ export async function startBackupHost(o: {
   return {
     pid: host.pid,
     maxInFlight: queues.batchSize + queues.newBatchThreshold,
+    batchSize: queues.batchSize,
     copied: (keys, timeoutMs) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => {

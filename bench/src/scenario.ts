@@ -73,7 +73,8 @@ export function rotate<T>(items: readonly T[], run: number): T[] {
  * Runs one endpoint operation (limit-worker) and times the operation itself, from inside the worker: the limit
  * is the endpoint's rate, so the worker's own start-up is not part of it.
  */
-export async function runLimit(args: Record<string, unknown>): Promise<Measurement & { objects: number; bytes: number }> {
-  const { measurement, result } = await runWorker<{ durationMs: number; objects: number; bytes: number }>('limit-worker', args);
-  return { ...measurement, wallS: result.durationMs / 1000, objects: result.objects, bytes: result.bytes };
+export async function runLimit(args: Record<string, unknown>): Promise<Measurement & { objects: number; bytes: number; opCpuS: number }> {
+  const { measurement, result } = await runWorker<{ durationMs: number; objects: number; bytes: number; cpuS: number }>('limit-worker', args);
+  // opCpuS: the worker's CPU over the operation itself, as it measured it (its start-up excluded).
+  return { ...measurement, wallS: result.durationMs / 1000, objects: result.objects, bytes: result.bytes, opCpuS: result.cpuS };
 }

@@ -10,6 +10,7 @@ import { curlReadBlobs } from '../curl-reads.js';
 import { queueDepthReader } from '../endpoint-ops.js';
 import { estateBlobs, totalBytes, type EstateBlob } from '../estate.js';
 import { startCloudProcess } from '../local-cloud-process.js';
+import { BLOBFERRY_ROLES, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, type MachineCpu } from '../machine-cpu.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import type { ProcessUsage } from '../proc-usage.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
@@ -47,11 +48,14 @@ interface BlobferryFigures {
   functionDurationsMs: number[];
   redelivered: number;
   outcomes: Record<string, number>;
+  /** Where the machine's CPU went from the start of the backfill command to the queue drained. */
+  machine: MachineCpu;
 }
 
 interface RunFigures {
   blobferry: BlobferryFigures;
-  rclone: Measurement;
+  /** rclone's run, and where the machine's CPU went during it. */
+  rclone: Measurement & { machine: MachineCpu };
   azureRead: Measurement;
   s3Write: Measurement;
 }
@@ -82,6 +86,7 @@ async function backfillRun(o: {
     const hostStartupCpuS = (await host.usage()).cpuS;
 
     context.log(`backfill run ${run + 1}/${context.runs}: blobferry backfill of ${blobs.length} blobs (${round(o.bytes / MiB, 1)} MiB)`);
+    const cpuAtStart = await snapshotCpu();
     const startedAt = Date.now();
     let queueDepthPeak = 0;
     const sampler = (async () => {
@@ -114,6 +119,8 @@ async function backfillRun(o: {
       await sleep(20);
     }
     const drainedAt = Date.now();
+    // The CLI has exited by now: GNU time measured it.
+    const machine = cpuBetween(cpuAtStart, await snapshotCpu(), { 'blobferry CLI': cli.cpuS });
     sampling = false;
     await sampler;
     // Just before stopping: stopping drains the host, and its exit takes /proc/<pid> away.
@@ -141,6 +148,7 @@ async function backfillRun(o: {
       functionDurationsMs: firsts.map((copy) => copy.durationMs),
       redelivered: firsts.filter((copy) => copy.dequeueCount > 1).length,
       outcomes,
+      machine,
     };
   } finally {
     sampling = false;
@@ -182,11 +190,14 @@ export const backfill: Scenario = {
           },
           rclone: async () => {
             const target = `backfill/rclone/${run}`;
-            figures.rclone = await runMeasured(
+            const cpuBefore = await snapshotCpu();
+            const rclone = await runMeasured(
               'rclone',
               ['copy', `azure:${CONTAINER}`, `s3:${stack.aws.bucket}/${target}`, '--transfers', String(filesInFlight), '--checkers', String(filesInFlight), ...RCLONE_COMMON_FLAGS],
               { env: rcloneEnv(rcloneConf) },
             );
+            // rclone has exited by now: GNU time measured it.
+            figures.rclone = { ...rclone, machine: cpuBetween(cpuBefore, await snapshotCpu(), { rclone: rclone.cpuS }) };
             const inS3 = await objectsUnder(stack, `${target}/`);
             if (inS3 !== count) throw new Error(`rclone copy left ${inS3} of ${count} objects in S3`);
           },
@@ -235,6 +246,8 @@ function summarize(o: { count: number; largeCount: number; bytes: number; filesI
   const toMbPerS = (perS: number) => round((perS * bytes) / count / MiB);
   const durationP = (p: number) => mid((r) => percentile(bf(r).functionDurationsMs, p), 0);
   const maxInFlight = runs[0]?.blobferry.maxInFlight ?? 0;
+  const blobferryMachine = medianCpu(runs.map((r) => bf(r).machine));
+  const rcloneMachine = medianCpu(runs.map((r) => r.rclone.machine));
   return {
     name: 'backfill',
     description:
@@ -266,6 +279,7 @@ function summarize(o: { count: number; largeCount: number; bytes: number; filesI
       maxInFlight,
       redelivered: Math.max(...runs.map((r) => bf(r).redelivered)),
       outcomes: runs[0]?.blobferry.outcomes ?? {},
+      machineCpu: { ...blobferryMachine },
       path: PATH,
     },
     rclone: {
@@ -274,6 +288,7 @@ function summarize(o: { count: number; largeCount: number; bytes: number; filesI
       wallS: mid((r) => r.rclone.wallS),
       cpuS: mid((r) => r.rclone.cpuS),
       peakRssMiB: peak((r) => r.rclone.peakRssMiB),
+      machineCpu: { ...rcloneMachine },
     },
     limit: {
       objectsPerS: round(limit, 1),
@@ -281,6 +296,8 @@ function summarize(o: { count: number; largeCount: number; bytes: number; filesI
       boundBy: azureRead <= s3Write ? 'azurite-read' : 's3-write',
       azuriteReadObjectsPerS: round(azureRead, 1),
       s3WriteObjectsPerS: round(s3Write, 1),
+      machineCpuObjectsPerS: cpuBoundObjectsPerS(blobferryMachine, count),
+      withoutBlobferryCpuObjectsPerS: cpuBoundObjectsPerS(blobferryMachine, count, BLOBFERRY_ROLES),
     },
     ratioVsRclone: round(blobferryObjectsPerS / rcloneObjectsPerS),
     fractionOfLimit: round(blobferryObjectsPerS / limit),
@@ -290,6 +307,7 @@ function summarize(o: { count: number; largeCount: number; bytes: number; filesI
       `blobferry's rate is from the start of the backfill command (apps/verify-cli's built bin) to the backup queue seen empty with every blob's copy logged and every object counted in S3; rclone's is its own process's wall time over the same container`,
       'blobferry cpuS is the sum of the CLI process (GNU time, its start-up included) and the Functions host process (utime+stime from /proc, read just before it is stopped, start-up included: hostStartupCpuS is the part spent before the backfill began); peakRssMiB is the larger of the two processes\' peaks (cliPeakRssMiB under GNU time, hostPeakRssMiB VmHWM), which run on different machines in production',
       `cliWallS/enqueueObjectsPerS: the backfill command alone (listing both sides, classifying, writing the messages); cliListAndEnqueueS is its own summary's durationMs (start-up excluded); drainObjectsPerS: copies per second from the first copy to the last; queueDepthPeak: the most messages seen waiting (sampled every ${QUEUE_SAMPLE_MS} ms); firstCopyAfterMs includes the idle host's polling back-off (host.json maxPollingInterval)`,
+      `machineCpu: where the ${blobferryMachine.cores} cores' time went in each tool's window (blobferry: the backfill command's start to the queue drained; rclone: its run), by process role, median of runs; busyCores near ${blobferryMachine.cores} means the window was bound by the machine, not by one process. limit.machineCpuObjectsPerS: ${blobferryMachine.cores} cores over blobferry's window's CPU-seconds per object, every process together; withoutBlobferryCpuObjectsPerS: the same without blobferry's own processes (the CLI and the Functions host), the rate no blobferry could pass on this machine however little CPU it used`,
       'one Functions host: on Azure, Flex Consumption adds instances as the queue grows (each with the same messages in flight); here the whole drain runs on one',
       'the limit: reading every blob from Azurite with curl (blobs over a part in part-sized ranges) and writing the same sizes to S3 with the thin client (16 objects in flight, 4 parts each), each alone',
     ],

@@ -2,6 +2,7 @@ import { backupKeyFor } from '@blobferry/transfer';
 import { startBackupHost, type BackupHost } from '../backup-host.js';
 import { azureContainer } from '../clients.js';
 import { startCloudProcess, type CloudProcess } from '../local-cloud-process.js';
+import { BLOBFERRY_ROLES, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, type MachineCpu } from '../machine-cpu.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import type { ProcessUsage } from '../proc-usage.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
@@ -32,8 +33,13 @@ interface RunFigures {
   redelivered: number;
   outcomes: Record<string, number>;
   rclone: Measurement;
+  /** Where the machine's CPU went from the first upload to the last copy, and during rclone's run. */
+  blobferryMachine: MachineCpu;
+  rcloneMachine: MachineCpu;
   azureRead: Measurement;
   s3Write: Measurement;
+  /** The same blobs through the SDK requests alone (sdk-floor.ts): what blobferry's CPU cannot go below. */
+  sdkFloor: { cpuS: number; wallS: number };
 }
 
 async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
@@ -54,10 +60,12 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
     const startupCpuS = (await host.usage()).cpuS;
 
     context.log(`small-blobs run ${run + 1}/${context.runs}: uploading ${count} x ${formatBytes(size)} (the host backs them up meanwhile)`);
+    const cpuAtUpload = await snapshotCpu();
     const uploadStartedAt = Date.now();
     const seeded = await uploadSmallBlobs({ container: client, names, size, concurrency: filesInFlight });
     const uploadEndedAt = Date.now();
     const copies = await host.copied(names.map(keyOf), 120_000 + count * 200);
+    const blobferryMachine = cpuBetween(cpuAtUpload, await snapshotCpu());
     // Just before stopping: stopping drains the host, and its exit takes /proc/<pid> away.
     const usage = await host.usage();
     const outcomes = host.outcomes();
@@ -70,6 +78,7 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
 
     context.log(`small-blobs run ${run + 1}/${context.runs}: rclone copy`);
     const rcloneConf = await writeRcloneConfig(context.workDir, stack, { partSize, concurrency });
+    const cpuBeforeRclone = await snapshotCpu();
     const rclone = await runMeasured(
       'rclone',
       [
@@ -84,6 +93,8 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
       ],
       { env: rcloneEnv(rcloneConf) },
     );
+    // rclone has exited by now: GNU time measured it.
+    const rcloneMachine = cpuBetween(cpuBeforeRclone, await snapshotCpu(), { rclone: rclone.cpuS });
 
     context.log(`small-blobs run ${run + 1}/${context.runs}: limits`);
     const azureRead = await curlReadBlobs({
@@ -102,6 +113,16 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
       partSize,
       concurrency: filesInFlight,
     });
+    const floor = await runLimit({
+      stack,
+      op: 'sdk-floor',
+      container,
+      names,
+      keyPrefix: `small/sdk-floor/${run}/`,
+      batchSize: host.batchSize,
+      inFlight: host.maxInFlight,
+      concurrency: filesInFlight,
+    });
     return {
       blobferry: usage,
       startupCpuS,
@@ -114,8 +135,11 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
       redelivered: firsts.filter(({ copy }) => copy.dequeueCount > 1).length,
       outcomes,
       rclone,
+      blobferryMachine,
+      rcloneMachine,
       azureRead,
       s3Write,
+      sdkFloor: { cpuS: floor.opCpuS, wallS: floor.wallS },
     };
   } finally {
     await host?.stop();
@@ -141,6 +165,10 @@ export const smallBlobs: Scenario = {
     const azureRead = round(median(runs.map((r) => perS(r.azureRead))), 1);
     const s3Write = round(median(runs.map((r) => perS(r.s3Write))), 1);
     const limit = Math.min(azureRead, s3Write);
+    const blobferryMachine = medianCpu(runs.map((r) => r.blobferryMachine));
+    const rcloneMachine = medianCpu(runs.map((r) => r.rcloneMachine));
+    const sdkFloorCpuS = round(median(runs.map((r) => r.sdkFloor.cpuS)));
+
     const ratioVsRclone = round(blobferryObjectsPerS / rcloneObjectsPerS);
     const latencyP = (pick: (r: RunFigures) => number[], p: number) => round(median(runs.map((r) => percentile(pick(r), p))), 0);
     const maxInFlight = runs[0]?.maxInFlight ?? 0;
@@ -163,6 +191,7 @@ export const smallBlobs: Scenario = {
         cpuS: round(median(runs.map((r) => r.blobferry.cpuS))),
         startupCpuS: round(median(runs.map((r) => r.startupCpuS))),
         peakRssMiB: peak((r) => r.blobferry),
+        machineCpu: { ...blobferryMachine },
         path: PATH,
       },
       rclone: {
@@ -170,12 +199,17 @@ export const smallBlobs: Scenario = {
         wallS: round(median(runs.map((r) => r.rclone.wallS))),
         cpuS: round(median(runs.map((r) => r.rclone.cpuS))),
         peakRssMiB: peak((r) => r.rclone),
+        machineCpu: { ...rcloneMachine },
       },
       limit: {
         objectsPerS: limit,
         boundBy: azureRead <= s3Write ? 'azurite-read' : 's3-write',
         azuriteReadObjectsPerS: azureRead,
         s3WriteObjectsPerS: s3Write,
+        machineCpuObjectsPerS: cpuBoundObjectsPerS(blobferryMachine, count),
+        withoutBlobferryCpuObjectsPerS: cpuBoundObjectsPerS(blobferryMachine, count, BLOBFERRY_ROLES),
+        sdkFloorCpuS,
+        sdkFloorCpuPerObjectVsRclone: round(sdkFloorCpuS / Math.max(median(runs.map((r) => r.rclone.cpuS)), 1e-9)),
       },
       ratioVsRclone,
       fractionOfLimit: round(blobferryObjectsPerS / limit),
@@ -191,6 +225,8 @@ export const smallBlobs: Scenario = {
         `measured path: ${PATH}`,
         'blobferry objects/s is end to end (first upload to the last copy logged by the function: upload window, event delivery and queue included); rclone objects/s is its run over the already uploaded set',
         'blobferry cpuS and peakRssMiB are the Functions host process\'s (utime+stime and VmHWM from /proc, read just before it is stopped), start-up included; startupCpuS is the part spent before the first upload (loading the deployed bundle, the health check\'s STS exchange)',
+        `machineCpu: where the ${blobferryMachine.cores} cores' time went in each tool's window (blobferry: first upload to last copy, the bench's own uploads included; rclone: its run), by process role, median of runs; busyCores near ${blobferryMachine.cores} means the window was bound by the machine, not by one process. limit.machineCpuObjectsPerS: ${blobferryMachine.cores} cores over blobferry's window's CPU-seconds per object, every process together; withoutBlobferryCpuObjectsPerS: the same without the Functions host, the rate no blobferry could pass on this machine however little CPU it used`,
+        `limit.sdkFloorCpuS: the CPU-seconds of the SDK requests alone for the same ${count} blobs (bench/src/sdk-floor.ts: queue receive in batches and delete, blob GET, conditional PutObject with Content-MD5 and CRC32, the same clients and options as the function, no host, logs or blobferry logic), start-up excluded; sdkFloorCpuPerObjectVsRclone: that over rclone's CPU-seconds, the least blobferry's CPU per object could be with these SDKs`,
         'latency: from Azure acknowledging the upload to the function\'s `copied` log entry; firstCopyAfterMs: from the first upload to the first copy (an idle host polls the empty queue with a back-off up to host.json\'s maxPollingInterval); functionDuration is the function\'s own time per message (its durationMs); redelivered counts blobs first copied from a message received more than once; outcomes counts every message (duplicates show as skipped-up-to-date)',
       ],
     };

@@ -234,7 +234,7 @@ async function commitGuarded<T>(
  * Content-MD5 and full-object checksum the copy sends, and TLS protects it on the way. Over a plain-http
  * endpoint (only the local cloud) the body is then guarded by those checksums, not by the signature.
  */
-function withUnsignedPayload<C extends PutObjectCommand | UploadPartCommand>(command: C): C {
+export function withUnsignedPayload<C extends PutObjectCommand | UploadPartCommand>(command: C): C {
   // The build step of either command's stack, typed once for both (their input types differ).
   type BuildArgs = { request: unknown };
   type BuildStack = { add(middleware: (next: (args: BuildArgs) => Promise<unknown>) => (args: BuildArgs) => Promise<unknown>, options: { step: 'build'; name: string }): void };

@@ -1,0 +1,143 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { clockTicksPerSecond, cpuTicksOfStat } from './proc-usage.js';
+import { median } from './stats.js';
+
+// Where the machine's CPU went during a measured window. The emulators and the tool under test share the same
+// cores, so when a scenario is bound by the machine rather than by one process, this shows by whom: every
+// process the bench started (the local cloud's emulators, the Functions host, the CLI, the bench itself, which
+// also plays the users who upload), by role, and the machine's busy time from /proc/stat, which includes any
+// process outside the bench.
+
+export interface CpuSnapshot {
+  at: number;
+  /** Busy ticks of all CPUs together (/proc/stat: user, nice, system, irq, softirq, steal). */
+  machineBusyTicks: number;
+  /** utime + stime of each process under the bench, and its role. */
+  processes: Map<number, { role: string; ticks: number }>;
+}
+
+export interface MachineCpu {
+  wallS: number;
+  cores: number;
+  /** Cores busy on average over the window, of `cores`. */
+  busyCores: number;
+  /** CPU-seconds by role; `outside the bench` is the machine's busy time that no process of the bench used. */
+  cpuSByRole: Record<string, number>;
+}
+
+/** The busy ticks on the first ("cpu") line of /proc/stat. */
+export function busyTicksOfProcStat(text: string): number {
+  const line = text.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) throw new Error('no "cpu" line in /proc/stat');
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = [user, nice, system, irq, softirq, steal].map((v) => v ?? 0);
+  if (busy.some((v) => !Number.isFinite(v))) throw new Error(`not a /proc/stat cpu line: ${line}`);
+  return busy.reduce((a, b) => a + b, 0);
+}
+
+/** The parent pid (field 4) of a /proc/<pid>/stat line. */
+export function parentPidOfStat(stat: string): number {
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** The roles that are blobferry itself; every other role is an emulator, the bench, rclone or the machine. */
+export const BLOBFERRY_ROLES = ['functions-host (blobferry)', 'blobferry CLI'];
+
+const ROLES: [RegExp, string][] = [
+  [/azurite\/dist\/src\/blob\//, 'azurite-blob'],
+  [/azurite\/dist\/src\/queue\//, 'azurite-queue'],
+  [/moto_server|moto\.server/, 'moto'],
+  [/s3rver/, 's3rver'],
+  [/cloud-runner/, 'local-cloud (Event Grid, identity, STS)'],
+  [/tools\/functions-host\//, BLOBFERRY_ROLES[0] as string],
+  [/apps\/verify-cli\//, BLOBFERRY_ROLES[1] as string],
+  // GNU time's own process has rclone in its command line and next to no CPU of its own.
+  [/\brclone\b/, 'rclone'],
+];
+
+/** The role of a process by its command line (NUL-separated as in /proc/<pid>/cmdline). */
+export function roleOfCommand(cmdline: string): string {
+  const text = cmdline.replaceAll('\0', ' ');
+  return ROLES.find(([pattern]) => pattern.test(text))?.[1] ?? 'other';
+}
+
+async function readOrUndefined(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return undefined; // the process exited meanwhile
+  }
+}
+
+/** The machine's busy ticks and the CPU ticks of every process in the tree under `rootPid` (the bench). */
+export async function snapshotCpu(rootPid = process.pid): Promise<CpuSnapshot> {
+  const machineBusyTicks = busyTicksOfProcStat(await readFile('/proc/stat', 'utf8'));
+  const stats = new Map<number, string>();
+  await Promise.all(
+    (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(async (name) => {
+      const stat = await readOrUndefined(`/proc/${name}/stat`);
+      if (stat) stats.set(Number(name), stat);
+    }),
+  );
+  const children = new Map<number, number[]>();
+  for (const [pid, stat] of stats) {
+    const parent = parentPidOfStat(stat);
+    children.set(parent, [...(children.get(parent) ?? []), pid]);
+  }
+  const processes = new Map<number, { role: string; ticks: number }>();
+  const pending = [rootPid];
+  while (pending.length > 0) {
+    const pid = pending.pop() as number;
+    const stat = stats.get(pid);
+    if (stat === undefined) continue;
+    const role = pid === rootPid ? 'bench (uploads, waiting)' : roleOfCommand((await readOrUndefined(`/proc/${pid}/cmdline`)) ?? '');
+    processes.set(pid, { role, ticks: cpuTicksOfStat(stat) });
+    pending.push(...(children.get(pid) ?? []));
+  }
+  return { at: performance.now(), machineBusyTicks, processes };
+}
+
+/**
+ * The CPU used between two snapshots, by role. A process that started after `from` counts from zero; one that
+ * exited before `to` is missing from `to` and counts nothing (measure such a process itself, e.g. with GNU time,
+ * and pass it as `exited`).
+ */
+export function cpuBetween(from: CpuSnapshot, to: CpuSnapshot, exited: Record<string, number> = {}): MachineCpu {
+  const tick = clockTicksPerSecond();
+  const cpuSByRole: Record<string, number> = { ...exited };
+  for (const [pid, { role, ticks }] of to.processes) {
+    const delta = (ticks - (from.processes.get(pid)?.ticks ?? 0)) / tick;
+    cpuSByRole[role] = (cpuSByRole[role] ?? 0) + delta;
+  }
+  const wallS = (to.at - from.at) / 1000;
+  const machineS = (to.machineBusyTicks - from.machineBusyTicks) / tick;
+  const benchS = Object.values(cpuSByRole).reduce((a, b) => a + b, 0);
+  cpuSByRole['outside the bench'] = Math.max(0, machineS - benchS);
+  for (const role of Object.keys(cpuSByRole)) cpuSByRole[role] = Math.round((cpuSByRole[role] ?? 0) * 100) / 100;
+  return { wallS: Math.round(wallS * 100) / 100, cores: cpus().length, busyCores: Math.round((machineS / wallS) * 100) / 100, cpuSByRole };
+}
+
+/** Per role, the median over runs (wall time and busy cores too): one figure set for a scenario's report. */
+export function medianCpu(runs: MachineCpu[]): MachineCpu {
+  const roles = [...new Set(runs.flatMap((run) => Object.keys(run.cpuSByRole)))];
+  const of = (pick: (run: MachineCpu) => number) => Math.round(median(runs.map(pick)) * 100) / 100;
+  return {
+    wallS: of((run) => run.wallS),
+    cores: runs[0]?.cores ?? cpus().length,
+    busyCores: of((run) => run.busyCores),
+    cpuSByRole: Object.fromEntries(roles.map((role) => [role, of((run) => run.cpuSByRole[role] ?? 0)])),
+  };
+}
+
+/**
+ * What the window's cores could finish per second if every process but those of the `except` roles spent, per
+ * object, what it spent in the window: with `except` = BLOBFERRY_ROLES, the rate no blobferry could pass there,
+ * however little CPU it used.
+ */
+export function cpuBoundObjectsPerS(cpu: MachineCpu, objects: number, except: string[] = []): number {
+  const cpuS = Object.entries(cpu.cpuSByRole)
+    .filter(([role]) => !except.includes(role))
+    .reduce((sum, [, seconds]) => sum + seconds, 0);
+  return Math.round(((cpu.cores * objects) / cpuS) * 10) / 10;
+}
