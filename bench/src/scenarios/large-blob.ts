@@ -15,11 +15,19 @@ import { MiB, formatBytes, median, round } from '../stats.js';
 const CONTAINER = 'bench-large';
 const RSS_TARGET_MIB = 256;
 
+/** What the blobferry-copy worker prints: its copy's own duration and its memory at its peak RSS. */
+interface CopyWorkerResult {
+  durationMs: number;
+  memoryAtPeakRss: Record<string, number>;
+}
+
+type CopyMeasurement = Measurement & { memoryAtPeakRss: Record<string, number> };
+
 interface RunFigures {
-  blobferry: Measurement;
+  blobferry: CopyMeasurement;
   /** copyBlobToS3's own duration, without the process start-up. */
   blobferryCopyS: number;
-  blobferrySmall: Measurement;
+  blobferrySmall: CopyMeasurement;
   /** First run only: a secondary figure, not worth three more 1 GiB copies on a shared 2-core machine. */
   blobferryNoMd5?: Measurement;
   rclone: Measurement;
@@ -55,7 +63,7 @@ export const largeBlob: Scenario = {
         const steps: Record<Exclude<keyof RunFigures, 'blobferryCopyS'>, () => Promise<void>> = {
           blobferry: async () => {
             const key = `large/blobferry/${run}`;
-            const { measurement, result } = await runWorker<{ durationMs: number }>('blobferry-copy', {
+            const { measurement, result } = await runWorker<CopyWorkerResult>('blobferry-copy', {
               stack,
               container: CONTAINER,
               blobName: 'large.bin',
@@ -63,15 +71,21 @@ export const largeBlob: Scenario = {
               partSize,
               concurrency,
             });
-            figures.blobferry = measurement;
+            figures.blobferry = { ...measurement, memoryAtPeakRss: result.memoryAtPeakRss };
             figures.blobferryCopyS = result.durationMs / 1000;
             await expectSize(key, size);
           },
           blobferrySmall: async () => {
             const key = `large/blobferry-comparison/${run}`;
-            figures.blobferrySmall = (
-              await runWorker('blobferry-copy', { stack, container: CONTAINER, blobName: 'comparison.bin', key, partSize, concurrency })
-            ).measurement;
+            const { measurement, result } = await runWorker<CopyWorkerResult>('blobferry-copy', {
+              stack,
+              container: CONTAINER,
+              blobName: 'comparison.bin',
+              key,
+              partSize,
+              concurrency,
+            });
+            figures.blobferrySmall = { ...measurement, memoryAtPeakRss: result.memoryAtPeakRss };
             await expectSize(key, comparisonSize);
           },
           blobferryNoMd5: async () => {
@@ -120,8 +134,11 @@ export const largeBlob: Scenario = {
         cpuS: round(median(runs.map((r) => pick(r).cpuS))),
         peakRssMiB: round(Math.max(...runs.map((r) => pick(r).peakRssMiB)), 1),
       });
-      const blobferry = summarize((r) => r.blobferry, size);
-      const comparison = summarize((r) => r.blobferrySmall, comparisonSize);
+      // What the resident memory was made of at the peak, in the run with the largest peak (the one reported).
+      const memoryAtPeakRss = (pick: (r: RunFigures) => CopyMeasurement) =>
+        runs.map(pick).reduce((a, b) => (b.peakRssMiB > a.peakRssMiB ? b : a)).memoryAtPeakRss;
+      const blobferry = { ...summarize((r) => r.blobferry, size), memoryAtPeakRss: memoryAtPeakRss((r) => r.blobferry) };
+      const comparison = { ...summarize((r) => r.blobferrySmall, comparisonSize), memoryAtPeakRss: memoryAtPeakRss((r) => r.blobferrySmall) };
       const first = runs[0]?.blobferryNoMd5;
       const withoutContentMd5 = first && {
         mbPerS: round(size / MiB / first.wallS),
@@ -173,6 +190,7 @@ export const largeBlob: Scenario = {
         notes: [
           'the blob carries a Content-MD5 (as azcopy --put-md5 writes it); withoutContentMd5 (first run only) is the same copy of a blob without one, as SDK block uploads leave it',
           'rates are bytes over the wall time of the tool\'s process (start-up included); copyOnlyMbPerS is copyBlobToS3\'s own duration',
+          'memoryAtPeakRss (blobferry, and the comparison size): process.memoryUsage() at the highest of samples taken every 50 ms in the copy worker without forcing a GC, in the run with the largest peak: V8 heap (heapTotal, of which heapUsed live or not yet collected) and external memory (of which arrayBuffers: Buffers such as part buffers and socket chunks); the rest of the RSS is code, stacks and the allocator',
           'limit: Azurite ranged reads alone (curl) and S3 multipart writes alone (thin Node client, timed inside the worker), same part size and parts in flight',
         ],
       };
