@@ -42,7 +42,7 @@ export function parentPidOfStat(stat: string): number {
 }
 
 /** The roles that are blobferry itself; every other role is an emulator, the bench, rclone or the machine. */
-export const BLOBFERRY_ROLES = ['functions-host (blobferry)', 'blobferry CLI'];
+export const BLOBFERRY_ROLES = ['functions-host (blobferry)', 'blobferry CLI', 'blobferry copy'];
 
 const ROLES: [RegExp, string][] = [
   [/azurite\/dist\/src\/blob\//, 'azurite-blob'],
@@ -52,6 +52,8 @@ const ROLES: [RegExp, string][] = [
   [/cloud-runner/, 'local-cloud (Event Grid, identity, STS)'],
   [/tools\/functions-host\//, BLOBFERRY_ROLES[0] as string],
   [/apps\/verify-cli\//, BLOBFERRY_ROLES[1] as string],
+  [/workers\/blobferry-copy\./, BLOBFERRY_ROLES[2] as string],
+  [/workers\/limit-worker\./, 'thin client (limit)'],
   // GNU time's own process has rclone in its command line and next to no CPU of its own.
   [/\brclone\b/, 'rclone'],
 ];
@@ -140,4 +142,14 @@ export function cpuBoundObjectsPerS(cpu: MachineCpu, objects: number, except: st
     .filter(([role]) => !except.includes(role))
     .reduce((sum, [, seconds]) => sum + seconds, 0);
   return Math.round(((cpu.cores * objects) / cpuS) * 10) / 10;
+}
+
+/**
+ * Runs `work` (a tool in its own process under GNU time, which has exited when `work` resolves) and says where the
+ * machine's CPU went meanwhile, the tool's own CPU under `role`.
+ */
+export async function withMachineCpu<T extends { cpuS: number }>(role: string, work: () => Promise<T>): Promise<T & { machine: MachineCpu }> {
+  const from = await snapshotCpu();
+  const measured = await work();
+  return { ...measured, machine: cpuBetween(from, await snapshotCpu(), { [role]: measured.cpuS }) };
 }

@@ -25,7 +25,10 @@ describe('roleOfCommand', () => {
     expect(roleOfCommand('node\0/w/tools/functions-host/dist/main.js\0--app\0/w/apps/backup-function/dist/index.js')).toBe('functions-host (blobferry)');
     expect(roleOfCommand('node\0/w/apps/verify-cli/dist/main.js\0backfill')).toBe('blobferry CLI');
     expect(roleOfCommand('/usr/bin/time\0-o\0/tmp/t\0rclone\0copy')).toBe('rclone');
-    expect(roleOfCommand('/tmp/blobferry-clone/bench/dist/workers/limit-worker.js')).toBe('other');
+    expect(roleOfCommand('node\0/w/bench/dist/workers/blobferry-copy.js\0{}')).toBe('blobferry copy');
+    expect(roleOfCommand('node\0/tmp/blobferry-clone/bench/dist/workers/limit-worker.js\0{}')).toBe('thin client (limit)');
+    expect(roleOfCommand('node\0/tmp/blobferry-clone/bench/dist/cloud-runner.js')).toBe('local-cloud (Event Grid, identity, STS)');
+    expect(roleOfCommand('python3\0-m\0http.server')).toBe('other');
   });
 });
 

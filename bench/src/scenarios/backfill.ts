@@ -10,7 +10,7 @@ import { curlReadBlobs } from '../curl-reads.js';
 import { queueDepthReader } from '../endpoint-ops.js';
 import { estateBlobs, totalBytes, type EstateBlob } from '../estate.js';
 import { startCloudProcess } from '../local-cloud-process.js';
-import { BLOBFERRY_ROLES, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, type MachineCpu } from '../machine-cpu.js';
+import { BLOBFERRY_ROLES, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import type { ProcessUsage } from '../proc-usage.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
@@ -190,14 +190,11 @@ export const backfill: Scenario = {
           },
           rclone: async () => {
             const target = `backfill/rclone/${run}`;
-            const cpuBefore = await snapshotCpu();
-            const rclone = await runMeasured(
+            figures.rclone = await withMachineCpu('rclone', () => runMeasured(
               'rclone',
               ['copy', `azure:${CONTAINER}`, `s3:${stack.aws.bucket}/${target}`, '--transfers', String(filesInFlight), '--checkers', String(filesInFlight), ...RCLONE_COMMON_FLAGS],
               { env: rcloneEnv(rcloneConf) },
-            );
-            // rclone has exited by now: GNU time measured it.
-            figures.rclone = { ...rclone, machine: cpuBetween(cpuBefore, await snapshotCpu(), { rclone: rclone.cpuS }) };
+            ));
             const inS3 = await objectsUnder(stack, `${target}/`);
             if (inS3 !== count) throw new Error(`rclone copy left ${inS3} of ${count} objects in S3`);
           },

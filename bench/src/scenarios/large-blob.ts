@@ -1,6 +1,7 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { azureContainer, s3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
+import { BLOBFERRY_ROLES, medianCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
 import type { Measurement } from '../measure.js';
 import { runMeasured } from '../measure.js';
 import { curlReadBlobs } from '../curl-reads.js';
@@ -24,15 +25,15 @@ interface CopyWorkerResult {
 type CopyMeasurement = Measurement & { memoryAtPeakRss: Record<string, number> };
 
 interface RunFigures {
-  blobferry: CopyMeasurement;
+  blobferry: CopyMeasurement & { machine: MachineCpu };
   /** copyBlobToS3's own duration, without the process start-up. */
   blobferryCopyS: number;
   blobferrySmall: CopyMeasurement;
   /** First run only: a secondary figure, not worth three more 1 GiB copies on a shared 2-core machine. */
   blobferryNoMd5?: Measurement;
-  rclone: Measurement;
+  rclone: Measurement & { machine: MachineCpu };
   azureRead: Measurement;
-  s3Write: Measurement;
+  s3Write: Measurement & { machine: MachineCpu };
 }
 
 export const largeBlob: Scenario = {
@@ -63,16 +64,19 @@ export const largeBlob: Scenario = {
         const steps: Record<Exclude<keyof RunFigures, 'blobferryCopyS'>, () => Promise<void>> = {
           blobferry: async () => {
             const key = `large/blobferry/${run}`;
-            const { measurement, result } = await runWorker<CopyWorkerResult>('blobferry-copy', {
-              stack,
-              container: CONTAINER,
-              blobName: 'large.bin',
-              key,
-              partSize,
-              concurrency,
+            const copied = await withMachineCpu(BLOBFERRY_ROLES[2] as string, async () => {
+              const { measurement, result } = await runWorker<CopyWorkerResult>('blobferry-copy', {
+                stack,
+                container: CONTAINER,
+                blobName: 'large.bin',
+                key,
+                partSize,
+                concurrency,
+              });
+              return { ...measurement, memoryAtPeakRss: result.memoryAtPeakRss, copyS: result.durationMs / 1000 };
             });
-            figures.blobferry = { ...measurement, memoryAtPeakRss: result.memoryAtPeakRss };
-            figures.blobferryCopyS = result.durationMs / 1000;
+            figures.blobferry = copied;
+            figures.blobferryCopyS = copied.copyS;
             await expectSize(key, size);
           },
           blobferrySmall: async () => {
@@ -98,10 +102,10 @@ export const largeBlob: Scenario = {
           },
           rclone: async () => {
             const key = `large/rclone/${run}`;
-            figures.rclone = await runMeasured(
-              'rclone',
-              ['copyto', `azure:${CONTAINER}/large.bin`, `s3:${bucket}/${key}`, ...RCLONE_COMMON_FLAGS],
-              { env: rcloneEnv(rcloneConf) },
+            figures.rclone = await withMachineCpu('rclone', () =>
+              runMeasured('rclone', ['copyto', `azure:${CONTAINER}/large.bin`, `s3:${bucket}/${key}`, ...RCLONE_COMMON_FLAGS], {
+                env: rcloneEnv(rcloneConf),
+              }),
             );
             await expectSize(key, size);
           },
@@ -109,15 +113,9 @@ export const largeBlob: Scenario = {
             figures.azureRead = await curlReadBlobs({ stack, container: CONTAINER, blobs: [{ name: 'large.bin', size }], partSize, concurrency, workDir: context.workDir });
           },
           s3Write: async () => {
-            figures.s3Write = await runLimit({
-                stack,
-                op: 's3-write',
-                keyPrefix: `large/limit/${run}/`,
-                count: 1,
-                size,
-                partSize,
-                concurrency,
-              });
+            figures.s3Write = await withMachineCpu('thin client (limit)', () =>
+              runLimit({ stack, op: 's3-write', keyPrefix: `large/limit/${run}/`, count: 1, size, partSize, concurrency }),
+            );
           },
         };
         for (const step of rotate(Object.keys(steps) as Array<keyof typeof steps>, run)) {
@@ -137,7 +135,11 @@ export const largeBlob: Scenario = {
       // What the resident memory was made of at the peak, in the run with the largest peak (the one reported).
       const memoryAtPeakRss = (pick: (r: RunFigures) => CopyMeasurement) =>
         runs.map(pick).reduce((a, b) => (b.peakRssMiB > a.peakRssMiB ? b : a)).memoryAtPeakRss;
-      const blobferry = { ...summarize((r) => r.blobferry, size), memoryAtPeakRss: memoryAtPeakRss((r) => r.blobferry) };
+      const blobferry = {
+        ...summarize((r) => r.blobferry, size),
+        memoryAtPeakRss: memoryAtPeakRss((r) => r.blobferry),
+        machineCpu: { ...medianCpu(runs.map((r) => r.blobferry.machine)) },
+      };
       const comparison = { ...summarize((r) => r.blobferrySmall, comparisonSize), memoryAtPeakRss: memoryAtPeakRss((r) => r.blobferrySmall) };
       const first = runs[0]?.blobferryNoMd5;
       const withoutContentMd5 = first && {
@@ -147,7 +149,7 @@ export const largeBlob: Scenario = {
         peakRssMiB: round(first.peakRssMiB, 1),
         runs: 1,
       };
-      const rclone = summarize((r) => r.rclone, size);
+      const rclone = { ...summarize((r) => r.rclone, size), machineCpu: { ...medianCpu(runs.map((r) => r.rclone.machine)) } };
       const azureRead = summarize((r) => r.azureRead, size);
       const s3Write = summarize((r) => r.s3Write, size);
       const limitMbPerS = Math.min(azureRead.mbPerS, s3Write.mbPerS);
@@ -168,6 +170,7 @@ export const largeBlob: Scenario = {
           boundBy: azureRead.mbPerS <= s3Write.mbPerS ? 'azurite-read' : 's3-write',
           azuriteReadMbPerS: azureRead.mbPerS,
           s3WriteMbPerS: s3Write.mbPerS,
+          s3WriteMachineCpu: { ...medianCpu(runs.map((r) => r.s3Write.machine)) },
         },
         ratioVsRclone,
         fractionOfLimit,
@@ -191,6 +194,7 @@ export const largeBlob: Scenario = {
           'the blob carries a Content-MD5 (as azcopy --put-md5 writes it); withoutContentMd5 (first run only) is the same copy of a blob without one, as SDK block uploads leave it',
           'rates are bytes over the wall time of the tool\'s process (start-up included); copyOnlyMbPerS is copyBlobToS3\'s own duration',
           'memoryAtPeakRss (blobferry, and the comparison size): process.memoryUsage() at the highest of samples taken every 50 ms in the copy worker without forcing a GC, in the run with the largest peak: V8 heap (heapTotal, of which heapUsed live or not yet collected) and external memory (of which arrayBuffers: Buffers such as part buffers and socket chunks); the rest of the RSS is code, stacks and the allocator',
+          'machineCpu (blobferry, rclone, and the S3 write limit): where the cores\' time went during that process\'s run, by process role, median of runs (see bench/README.md); moto answers every request under one Python interpreter lock, so moto near 1 CPU-second per second of wall time means moto bounds the window',
           'limit: Azurite ranged reads alone (curl) and S3 multipart writes alone (thin Node client, timed inside the worker), same part size and parts in flight',
         ],
       };

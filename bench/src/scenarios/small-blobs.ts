@@ -2,7 +2,7 @@ import { backupKeyFor } from '@blobferry/transfer';
 import { startBackupHost, type BackupHost } from '../backup-host.js';
 import { azureContainer } from '../clients.js';
 import { startCloudProcess, type CloudProcess } from '../local-cloud-process.js';
-import { BLOBFERRY_ROLES, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, type MachineCpu } from '../machine-cpu.js';
+import { BLOBFERRY_ROLES, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import type { ProcessUsage } from '../proc-usage.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
@@ -32,10 +32,10 @@ interface RunFigures {
   /** Blobs whose first copy came from a message received more than once. */
   redelivered: number;
   outcomes: Record<string, number>;
-  rclone: Measurement;
-  /** Where the machine's CPU went from the first upload to the last copy, and during rclone's run. */
+  /** rclone's run, and where the machine's CPU went during it. */
+  rclone: Measurement & { machine: MachineCpu };
+  /** Where the machine's CPU went from the first upload to the last copy. */
   blobferryMachine: MachineCpu;
-  rcloneMachine: MachineCpu;
   azureRead: Measurement;
   s3Write: Measurement;
   /** The same blobs through the SDK requests alone (sdk-floor.ts): what blobferry's CPU cannot go below. */
@@ -78,8 +78,7 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
 
     context.log(`small-blobs run ${run + 1}/${context.runs}: rclone copy`);
     const rcloneConf = await writeRcloneConfig(context.workDir, stack, { partSize, concurrency });
-    const cpuBeforeRclone = await snapshotCpu();
-    const rclone = await runMeasured(
+    const rclone = await withMachineCpu('rclone', () => runMeasured(
       'rclone',
       [
         'copy',
@@ -92,9 +91,7 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
         ...RCLONE_COMMON_FLAGS,
       ],
       { env: rcloneEnv(rcloneConf) },
-    );
-    // rclone has exited by now: GNU time measured it.
-    const rcloneMachine = cpuBetween(cpuBeforeRclone, await snapshotCpu(), { rclone: rclone.cpuS });
+    ));
 
     context.log(`small-blobs run ${run + 1}/${context.runs}: limits`);
     const azureRead = await curlReadBlobs({
@@ -136,7 +133,6 @@ async function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
       outcomes,
       rclone,
       blobferryMachine,
-      rcloneMachine,
       azureRead,
       s3Write,
       sdkFloor: { cpuS: floor.opCpuS, wallS: floor.wallS },
@@ -166,7 +162,7 @@ export const smallBlobs: Scenario = {
     const s3Write = round(median(runs.map((r) => perS(r.s3Write))), 1);
     const limit = Math.min(azureRead, s3Write);
     const blobferryMachine = medianCpu(runs.map((r) => r.blobferryMachine));
-    const rcloneMachine = medianCpu(runs.map((r) => r.rcloneMachine));
+    const rcloneMachine = medianCpu(runs.map((r) => r.rclone.machine));
     const sdkFloorCpuS = round(median(runs.map((r) => r.sdkFloor.cpuS)));
 
     const ratioVsRclone = round(blobferryObjectsPerS / rcloneObjectsPerS);
