@@ -41,8 +41,14 @@ export function parentPidOfStat(stat: string): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
+/** The Functions host running the backup function (small-blobs). */
+export const HOST_ROLE = 'functions-host (blobferry)';
+/** The blobferry CLI (backfill, verify). */
+export const CLI_ROLE = 'blobferry CLI';
+/** The bench's worker around libs/transfer's copy (large-blob). */
+export const COPY_ROLE = 'blobferry copy';
 /** The roles that are blobferry itself; every other role is an emulator, the bench, rclone or the machine. */
-export const BLOBFERRY_ROLES = ['functions-host (blobferry)', 'blobferry CLI', 'blobferry copy'];
+export const BLOBFERRY_ROLES = [HOST_ROLE, CLI_ROLE, COPY_ROLE];
 
 const ROLES: [RegExp, string][] = [
   [/azurite\/dist\/src\/blob\//, 'azurite-blob'],
@@ -50,9 +56,9 @@ const ROLES: [RegExp, string][] = [
   [/moto_server|moto\.server/, 'moto'],
   [/s3rver/, 's3rver'],
   [/cloud-runner/, 'local-cloud (Event Grid, identity, STS)'],
-  [/tools\/functions-host\//, BLOBFERRY_ROLES[0] as string],
-  [/apps\/verify-cli\//, BLOBFERRY_ROLES[1] as string],
-  [/workers\/blobferry-copy\./, BLOBFERRY_ROLES[2] as string],
+  [/tools\/functions-host\//, HOST_ROLE],
+  [/apps\/verify-cli\//, CLI_ROLE],
+  [/workers\/blobferry-copy\./, COPY_ROLE],
   [/workers\/limit-worker\./, 'thin client (limit)'],
   // GNU time's own process has rclone in its command line and next to no CPU of its own.
   [/\brclone\b/, 'rclone'],

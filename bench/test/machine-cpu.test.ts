@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { BLOBFERRY_ROLES, busyTicksOfProcStat, cpuBetween, cpuBoundObjectsPerS, medianCpu, parentPidOfStat, roleOfCommand, snapshotCpu } from '../src/machine-cpu.ts';
+import { BLOBFERRY_ROLES, HOST_ROLE, busyTicksOfProcStat, cpuBetween, cpuBoundObjectsPerS, medianCpu, parentPidOfStat, roleOfCommand, snapshotCpu } from '../src/machine-cpu.ts';
 
 describe('busyTicksOfProcStat', () => {
   it('adds user, nice, system, irq, softirq and steal of the "cpu" line, not idle or iowait', () => {
@@ -33,11 +33,11 @@ describe('roleOfCommand', () => {
 });
 
 describe('medianCpu and cpuBoundObjectsPerS', () => {
-  const window = (host: number, moto: number) => ({ wallS: 10, cores: 2, busyCores: 1.9, cpuSByRole: { [BLOBFERRY_ROLES[0] as string]: host, moto } });
+  const window = (host: number, moto: number) => ({ wallS: 10, cores: 2, busyCores: 1.9, cpuSByRole: { [HOST_ROLE]: host, moto } });
 
   it('take the median per role, a role missing from a run counting as 0', () => {
     const runs = [window(8, 10), window(6, 12), { wallS: 12, cores: 2, busyCores: 1.5, cpuSByRole: { moto: 11 } }];
-    expect(medianCpu(runs)).toEqual({ wallS: 10, cores: 2, busyCores: 1.9, cpuSByRole: { [BLOBFERRY_ROLES[0] as string]: 6, moto: 11 } });
+    expect(medianCpu(runs)).toEqual({ wallS: 10, cores: 2, busyCores: 1.9, cpuSByRole: { [HOST_ROLE]: 6, moto: 11 } });
   });
 
   it('bound the rate by the cores over the CPU per object, with or without blobferry', () => {

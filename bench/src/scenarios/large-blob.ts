@@ -1,7 +1,7 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { azureContainer, s3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
-import { BLOBFERRY_ROLES, medianCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
+import { COPY_ROLE, medianCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
 import type { Measurement } from '../measure.js';
 import { runMeasured } from '../measure.js';
 import { curlReadBlobs } from '../curl-reads.js';
@@ -58,46 +58,32 @@ export const largeBlob: Scenario = {
         if (head.ContentLength !== bytes) throw new Error(`${key} has ${head.ContentLength} bytes, expected ${bytes}`);
       };
 
+      /** One blob copied by libs/transfer in the copy worker, with its measurement and its memory at peak RSS. */
+      const copyWorker = async (blobName: string, key: string) => {
+        const { measurement, result } = await runWorker<CopyWorkerResult>('blobferry-copy', { stack, container: CONTAINER, blobName, key, partSize, concurrency });
+        return { ...measurement, memoryAtPeakRss: result.memoryAtPeakRss, copyS: result.durationMs / 1000 };
+      };
+
       const runs: RunFigures[] = [];
       for (let run = 0; run < context.runs; run++) {
         const figures: Partial<RunFigures> = {};
         const steps: Record<Exclude<keyof RunFigures, 'blobferryCopyS'>, () => Promise<void>> = {
           blobferry: async () => {
             const key = `large/blobferry/${run}`;
-            const copied = await withMachineCpu(BLOBFERRY_ROLES[2] as string, async () => {
-              const { measurement, result } = await runWorker<CopyWorkerResult>('blobferry-copy', {
-                stack,
-                container: CONTAINER,
-                blobName: 'large.bin',
-                key,
-                partSize,
-                concurrency,
-              });
-              return { ...measurement, memoryAtPeakRss: result.memoryAtPeakRss, copyS: result.durationMs / 1000 };
-            });
+            const copied = await withMachineCpu(COPY_ROLE, () => copyWorker('large.bin', key));
             figures.blobferry = copied;
             figures.blobferryCopyS = copied.copyS;
             await expectSize(key, size);
           },
           blobferrySmall: async () => {
             const key = `large/blobferry-comparison/${run}`;
-            const { measurement, result } = await runWorker<CopyWorkerResult>('blobferry-copy', {
-              stack,
-              container: CONTAINER,
-              blobName: 'comparison.bin',
-              key,
-              partSize,
-              concurrency,
-            });
-            figures.blobferrySmall = { ...measurement, memoryAtPeakRss: result.memoryAtPeakRss };
+            figures.blobferrySmall = await copyWorker('comparison.bin', key);
             await expectSize(key, comparisonSize);
           },
           blobferryNoMd5: async () => {
             if (run > 0) return;
             const key = `large/blobferry-no-md5/${run}`;
-            figures.blobferryNoMd5 = (
-              await runWorker('blobferry-copy', { stack, container: CONTAINER, blobName: 'large-no-md5.bin', key, partSize, concurrency })
-            ).measurement;
+            figures.blobferryNoMd5 = await copyWorker('large-no-md5.bin', key);
             await expectSize(key, size);
           },
           rclone: async () => {
