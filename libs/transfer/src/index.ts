@@ -1,6 +1,8 @@
 export { parseBlobUrl, type ParsedBlobUrl } from './blob-url.js';
 export { backupKeyFor, KEY_LAYOUTS, keyMappingFor, MAX_S3_KEY_BYTES, type KeyLayout, type KeyMapping } from './backup-key.js';
-export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, withUnsignedPayload, type CopyBlobToS3Options, type CopyResult } from './copy.js';
+export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type CopyBlobToS3Options } from './copy.js';
+export type { CopyResult } from './copy-context.js';
+export { withUnsignedPayload } from './unsigned-payload.js';
 export { digestBlob, digestObject, type DigestBlobOptions } from './digest.js';
 export { fullObjectChecksumOf } from './target.js';
 export {

@@ -1,10 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import { startLocalCloud, type LocalCloud } from '@blobferry/local-cloud';
 
 export type S3Flavour = 's3rver' | 'moto';
 
-/** s3rver always; moto too where python3 is there to run it (local-cloud installs it into a venv). */
-export const s3Flavours: S3Flavour[] = spawnSync('python3', ['--version']).status === 0 ? ['s3rver', 'moto'] : ['s3rver'];
+/**
+ * Both, always: moto is the faithful S3 (checksums, conditional writes, resumable uploads), so a machine
+ * without python3 fails moto's start with local-cloud's message naming the install, instead of the moto
+ * half of the suite vanishing.
+ */
+export const s3Flavours: S3Flavour[] = ['s3rver', 'moto'];
 
 /** Azurite + the chosen S3 behind local-cloud's fault proxy, on free ports, logging only warnings. */
 export async function startCloud(s3: S3Flavour): Promise<LocalCloud> {
