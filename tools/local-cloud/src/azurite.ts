@@ -15,7 +15,9 @@ const require = createRequire(import.meta.url);
 /** Starts one Azurite service (pinned package) and resolves once it listens. Port 0 picks a free port. */
 export async function startAzurite(o: { service: 'blob' | 'queue'; port: number; persistDir?: string }): Promise<RunningAzurite> {
   const main = require.resolve(`azurite/dist/src/${o.service}/main.js`);
-  const args = [main, '--disableTelemetry', '--skipApiVersionCheck', `--${o.service}Host`, '127.0.0.1', `--${o.service}Port`, String(o.port)];
+  // --silent: no access-log line per request, which nobody reads and which cost both Azurite and this
+  // process CPU on the cores the tools under test share (start-up messages and errors still print).
+  const args = [main, '--disableTelemetry', '--skipApiVersionCheck', '--silent', `--${o.service}Host`, '127.0.0.1', `--${o.service}Port`, String(o.port)];
   if (o.persistDir) {
     await mkdir(o.persistDir, { recursive: true });
     args.push('--location', o.persistDir);

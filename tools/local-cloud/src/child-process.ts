@@ -64,6 +64,7 @@ export function spawnChild(o: {
   });
   const ready = new Promise<RegExpMatchArray>((resolve, reject) => {
     let seen = '';
+    let isReady = false;
     const timer = setTimeout(
       () => reject(new Error(`${o.name} did not become ready within ${o.startTimeoutMs ?? 60_000} ms. Output:\n${recent}`)),
       o.startTimeoutMs ?? 60_000,
@@ -71,9 +72,13 @@ export function spawnChild(o: {
     const onData = (chunk: Buffer) => {
       const text = chunk.toString('utf8');
       recent = (recent + text).slice(-4000);
+      // Once ready, the output is only kept for error messages: a busy child logs a line per request.
+      if (isReady) return;
       seen = (seen + text).slice(-4000);
       const match = seen.match(o.readyPattern);
       if (match) {
+        isReady = true;
+        seen = '';
         clearTimeout(timer);
         resolve(match);
       }

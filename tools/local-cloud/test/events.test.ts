@@ -82,6 +82,25 @@ describe('BlobCreated delivery to an in-process handler', () => {
     expect(required(second, 'second sequencer') > required(first, 'first sequencer')).toBe(true);
   });
 
+  it('announces each blob type created by Put Blob with the properties Azure then reports for it', async () => {
+    const container = sourceContainer(cloud);
+    await container.getBlockBlobClient('types/block.bin').upload(Buffer.alloc(7), 7);
+    await container.getPageBlobClient('types/page.vhd').create(1024, { blobHTTPHeaders: { blobContentType: 'application/x-vhd' } });
+    await container.getAppendBlobClient('types/append.log').create({ blobHTTPHeaders: { blobContentType: 'text/plain' } });
+    await cloud.events.idle();
+
+    for (const name of ['types/block.bin', 'types/page.vhd', 'types/append.log']) {
+      const event = received.find((e) => e.subject.endsWith(`/blobs/${name}`)) as EventGridEvent<{ contentType: string; contentLength: number; blobType: string }> | undefined;
+      const properties = await container.getBlobClient(name).getProperties();
+      expect([name, event?.data.blobType, event?.data.contentLength, event?.data.contentType]).toEqual([
+        name,
+        properties.blobType,
+        properties.contentLength,
+        properties.contentType,
+      ]);
+    }
+  });
+
   it('notices blobs in every container, not only the source container', async () => {
     const other = BlobServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getContainerClient('another');
     await other.createIfNotExists();

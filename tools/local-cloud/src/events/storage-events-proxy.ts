@@ -1,8 +1,8 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { closeServer } from '../close-server.js';
-import type { EventGridEvent } from '../types.js';
+import type { BlobCreatedEventData, EventGridEvent } from '../types.js';
 import { blobCreatedEvent, blobDeletedEvent, createSequencer } from './blob-created-event.js';
 
 // Azure Storage raises BlobCreated and BlobDeleted itself, as part of the operation. Azurite does not, so
@@ -39,6 +39,35 @@ function announcedApi(request: IncomingMessage, url: URL): BlobApi | undefined {
   return undefined;
 }
 
+type CreatedBlobProperties = Pick<BlobCreatedEventData, 'contentType' | 'contentLength' | 'blobType'>;
+
+/** Where a Put Blob request says how long the new blob is, by the blob type it creates. */
+const PUT_BLOB_LENGTH: Record<BlobCreatedEventData['blobType'], (headers: IncomingHttpHeaders) => string | undefined> = {
+  BlockBlob: (headers) => headers['content-length'],
+  PageBlob: (headers) => stringHeader(headers['x-ms-blob-content-length']),
+  AppendBlob: () => '0',
+};
+
+function stringHeader(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * What a successful Put Blob committed, from its own request (Azure's Put Blob rules): the type it names,
+ * the content type from x-ms-blob-content-type, else Content-Type, else application/octet-stream, and the
+ * length of the body (a block blob), x-ms-blob-content-length (a page blob) or 0 (a new append blob).
+ * PutBlockList and CopyBlob do not say their length, so their properties are read back from Azurite.
+ */
+export function putBlobProperties(headers: IncomingHttpHeaders): CreatedBlobProperties | undefined {
+  const blobType = stringHeader(headers['x-ms-blob-type']);
+  if (blobType === undefined || !Object.hasOwn(PUT_BLOB_LENGTH, blobType)) return undefined;
+  const type = blobType as BlobCreatedEventData['blobType'];
+  const contentLength = Number(PUT_BLOB_LENGTH[type](headers) ?? Number.NaN);
+  if (!Number.isSafeInteger(contentLength) || contentLength < 0) return undefined;
+  const contentType = stringHeader(headers['x-ms-blob-content-type']) ?? stringHeader(headers['content-type']) ?? 'application/octet-stream';
+  return { blobType: type, contentLength, contentType };
+}
+
 /** `/<account>/<container>/<blob name>` (Azurite's path style); undefined for account and container requests. */
 function blobPath(url: URL): { container: string; blobName: string } | undefined {
   const match = /^\/[^/]+\/([^/]+)\/(.+)$/s.exec(url.pathname);
@@ -56,7 +85,7 @@ export async function startStorageEventsProxy(o: {
   /** 0 picks a free port. */
   port: number;
   accountName: string;
-  /** Signs the property look-ups made for BlobCreated's contentLength and contentType. */
+  /** Signs the property look-ups made for BlobCreated's contentLength and contentType (PutBlockList, CopyBlob). */
   upstreamConnectionString: string;
   /** The blob endpoint clients see (goes into `data.url`). */
   publicBlobEndpoint: () => string;
@@ -95,18 +124,20 @@ export async function startStorageEventsProxy(o: {
       o.raise(blobDeletedEvent({ ...common, contentType: 'application/octet-stream', blobType: 'BlockBlob' }));
       return;
     }
-    // Read under the per-blob lock, so these are the properties of the version this operation committed.
+    const { etag, ...properties }: CreatedBlobProperties & { etag?: string } =
+      (api === 'PutBlob' ? putBlobProperties(request.headers) : undefined) ?? (await readProperties(blob));
+    o.raise(blobCreatedEvent({ ...common, api, eTag: String(response.headers.etag ?? etag ?? ''), ...properties }));
+  }
+
+  /** Read under the per-blob lock, so these are the properties of the version this operation committed. */
+  async function readProperties(blob: { container: string; blobName: string }): Promise<CreatedBlobProperties & { etag?: string }> {
     const properties = await service.getContainerClient(blob.container).getBlobClient(blob.blobName).getProperties();
-    o.raise(
-      blobCreatedEvent({
-        ...common,
-        api,
-        eTag: String(response.headers.etag ?? properties.etag ?? ''),
-        contentType: properties.contentType ?? 'application/octet-stream',
-        contentLength: properties.contentLength ?? 0,
-        blobType: properties.blobType ?? 'BlockBlob',
-      }),
-    );
+    return {
+      ...(properties.etag ? { etag: properties.etag } : {}),
+      contentType: properties.contentType ?? 'application/octet-stream',
+      contentLength: properties.contentLength ?? 0,
+      blobType: properties.blobType ?? 'BlockBlob',
+    };
   }
 
   function forward(request: IncomingMessage, response: ServerResponse, onResponse?: (upstreamResponse: IncomingMessage) => Promise<void>): Promise<void> {
