@@ -41,6 +41,10 @@ export function parentPidOfStat(stat: string): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
 }
 
+/** How a scenario's `machineCpu` of each tool reads, for its notes. */
+export const MACHINE_CPU_NOTE =
+  "machineCpu (blobferry, rclone): where the cores' time went during that tool's run, by process role, median of runs (see bench/README.md)";
+
 /** The Functions host running the backup function (small-blobs). */
 export const HOST_ROLE = 'functions-host (blobferry)';
 /** The blobferry CLI (backfill, verify). */

@@ -1,6 +1,7 @@
 import { backupKeyFor, copyBlobToS3 } from '@blobferry/transfer';
 import { azureContainer, blobferryS3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
+import { CLI_ROLE, MACHINE_CPU_NOTE, medianCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
 import { curlReadAll, curlReadBlobs, s3Auth, s3Reads } from '../curl-reads.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { mapConcurrently } from '../pool.js';
@@ -18,8 +19,8 @@ const CONTAINER = 'verify-deep';
 const TARGET_PREFIX = 'vd/';
 
 interface RunFigures {
-  blobferry: Measurement;
-  rclone: Measurement;
+  blobferry: Measurement & { machine: MachineCpu };
+  rclone: Measurement & { machine: MachineCpu };
   azureRead: Measurement;
   s3Read: Measurement;
 }
@@ -59,18 +60,20 @@ export const verifyDeep: Scenario = {
         const figures: Partial<RunFigures> = {};
         const steps: Record<keyof RunFigures, () => Promise<void>> = {
           blobferry: async () => {
-            figures.blobferry = await runMeasured(
-              process.execPath,
-              [...profilingNodeArgs(), ...verifyArgs({ stack, container: CONTAINER, targetPrefix: TARGET_PREFIX, deep: true })],
-              { env: verifyEnv(stack) },
+            figures.blobferry = await withMachineCpu(CLI_ROLE, () =>
+              runMeasured(process.execPath, [...profilingNodeArgs(), ...verifyArgs({ stack, container: CONTAINER, targetPrefix: TARGET_PREFIX, deep: true })], {
+                env: verifyEnv(stack),
+              }),
             );
             expectAllInSync(figures.blobferry.stdout, count);
           },
           rclone: async () => {
-            figures.rclone = await runMeasured(
-              'rclone',
-              ['check', '--download', `azure:${CONTAINER}`, `s3:${stack.aws.bucket}/${targetRoot}`, '--checkers', String(filesInFlight), ...RCLONE_COMMON_FLAGS],
-              { env: rcloneEnv(rcloneConf) },
+            figures.rclone = await withMachineCpu('rclone', () =>
+              runMeasured(
+                'rclone',
+                ['check', '--download', `azure:${CONTAINER}`, `s3:${stack.aws.bucket}/${targetRoot}`, '--checkers', String(filesInFlight), ...RCLONE_COMMON_FLAGS],
+                { env: rcloneEnv(rcloneConf) },
+              ),
             );
           },
           azureRead: async () => {
@@ -105,8 +108,8 @@ export const verifyDeep: Scenario = {
         cpuS: round(median(runs.map((r) => pick(r).cpuS))),
         peakRssMiB: round(Math.max(...runs.map((r) => pick(r).peakRssMiB)), 1),
       });
-      const blobferry = summarize((r) => r.blobferry);
-      const rclone = summarize((r) => r.rclone);
+      const blobferry = { ...summarize((r) => r.blobferry), machineCpu: { ...medianCpu(runs.map((r) => r.blobferry.machine)) } };
+      const rclone = { ...summarize((r) => r.rclone), machineCpu: { ...medianCpu(runs.map((r) => r.rclone.machine)) } };
       const azureRead = summarize((r) => r.azureRead);
       const s3Read = summarize((r) => r.s3Read);
       const limit = Math.min(azureRead.mbPerS, s3Read.mbPerS);
@@ -128,6 +131,7 @@ export const verifyDeep: Scenario = {
         fractionOfLimit: round(blobferry.mbPerS / limit),
         targets: [{ target: '>= 1.0x rclone check --download', met: blobferry.mbPerS >= rclone.mbPerS, actual: `${round(blobferry.mbPerS / rclone.mbPerS)}x` }],
         notes: [
+          MACHINE_CPU_NOTE,
           `bothSidesSequentialMbPerS: reading one side after the other at solo speed (${bothSides} MiB/s), the bound when the CPUs, not the endpoints, are the bottleneck`,
         ],
       };

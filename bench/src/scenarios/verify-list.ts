@@ -3,6 +3,7 @@ import { backupKeyFor } from '@blobferry/transfer';
 import { join } from 'node:path';
 import { azureContainer, s3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
+import { CLI_ROLE, MACHINE_CPU_NOTE, medianCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
 import { profilingNodeArgs, rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
@@ -58,10 +59,10 @@ async function seed(o: {
 }
 
 interface SizeFigures {
-  blobferry: Measurement;
+  blobferry: Measurement & { machine: MachineCpu };
   /** Largest live heap (after a full GC) of an extra, untimed blobferry run; first run only. */
   liveHeapMiB?: number;
-  rclone: Measurement;
+  rclone: Measurement & { machine: MachineCpu };
   azureList: Measurement;
   s3List: Measurement;
 }
@@ -98,19 +99,21 @@ export const verifyList: Scenario = {
         const figures: Partial<SizeFigures> = {};
         const steps: Record<Exclude<keyof SizeFigures, 'liveHeapMiB'>, () => Promise<void>> = {
           blobferry: async () => {
-            figures.blobferry = await runMeasured(
-              process.execPath,
-              [...profilingNodeArgs(), ...verifyArgs({ stack, container: dataset.container, targetPrefix: TARGET_PREFIX })],
-              { env: verifyEnv(stack) },
+            figures.blobferry = await withMachineCpu(CLI_ROLE, () =>
+              runMeasured(process.execPath, [...profilingNodeArgs(), ...verifyArgs({ stack, container: dataset.container, targetPrefix: TARGET_PREFIX })], {
+                env: verifyEnv(stack),
+              }),
             );
             expectAllInSync(figures.blobferry.stdout, dataset.count);
           },
           rclone: async () => {
             // Exit 0 only when every file matches in size and MD5: a wrong answer fails the bench.
-            figures.rclone = await runMeasured(
-              'rclone',
-              ['check', `azure:${dataset.container}`, `s3:${stack.aws.bucket}/${dataset.targetRoot}`, '--checkers', String(filesInFlight), ...RCLONE_COMMON_FLAGS],
-              { env: rcloneEnv(rcloneConf) },
+            figures.rclone = await withMachineCpu('rclone', () =>
+              runMeasured(
+                'rclone',
+                ['check', `azure:${dataset.container}`, `s3:${stack.aws.bucket}/${dataset.targetRoot}`, '--checkers', String(filesInFlight), ...RCLONE_COMMON_FLAGS],
+                { env: rcloneEnv(rcloneConf) },
+              ),
             );
           },
           azureList: async () => {
@@ -164,9 +167,10 @@ export const verifyList: Scenario = {
           peakRssMiB: round(Math.max(...runs.map((f) => pick(f).peakRssMiB)), 1),
         };
       };
-      const blobferry = summarize(count, (f) => f.blobferry);
+      const machineCpuAt = (n: number, pick: (f: SizeFigures) => { machine: MachineCpu }) => ({ ...medianCpu((bySize.get(n) ?? []).map((f) => pick(f).machine)) });
+      const blobferry = { ...summarize(count, (f) => f.blobferry), machineCpu: machineCpuAt(count, (f) => f.blobferry) };
       const blobferrySmall = summarize(comparisonCount, (f) => f.blobferry);
-      const rclone = summarize(count, (f) => f.rclone);
+      const rclone = { ...summarize(count, (f) => f.rclone), machineCpu: machineCpuAt(count, (f) => f.rclone) };
       const rcloneSmall = summarize(comparisonCount, (f) => f.rclone);
       const azureList = summarize(count, (f) => f.azureList);
       const s3List = summarize(count, (f) => f.s3List);
@@ -204,6 +208,7 @@ export const verifyList: Scenario = {
           },
         ],
         notes: [
+          MACHINE_CPU_NOTE,
           'memory: peak RSS includes garbage V8 has not collected yet; the live heap (largest heap in use right after a forced full GC, sampled every 250 ms in an extra untimed run) shows what the tool retains',
           `the limit lists each side alone, one stream per folder, ${filesInFlight} folders at once`,
           'seeding (not measured) writes the S3 side through s3rver\'s own store class when the endpoint is s3rver; the local cloud persists to a scratch folder here (Azurite on disk too)',
