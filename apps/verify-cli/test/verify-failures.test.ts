@@ -116,8 +116,8 @@ describe('blobferry verify when requests fail', () => {
 
   it('reports a blob gone while --deep reads it as an error difference and goes on', async () => {
     await seedBackedUp(backup, 'vanishing', { 'stays.txt': 'stays', 'goes.txt': 'goes' });
-    // The digest opens the blob with a HEAD (getProperties): Azure answers 404 as for a blob deleted mid-run.
-    faults().failNext({ service: 'azure', method: 'HEAD', pathIncludes: 'vanishing/goes.txt', status: 404 });
+    // The digest opens the blob with its first ranged GET: Azure answers 404 as for a blob deleted mid-run.
+    faults().failNext({ service: 'azure', method: 'GET', pathIncludes: 'vanishing/goes.txt', status: 404 });
     const result = await verify('vanishing', '--deep', '--json');
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as JsonReport;

@@ -4,10 +4,17 @@ import type { BlobClient } from '@azure/storage-blob';
 import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
 import { ContentChecksum, ContentDigest, type FullObjectChecksumAlgorithm } from './checksum.js';
 import { combineChecksums } from './crc-combine.js';
-import { pipelineParts, reusableBuffers, splitIntoParts } from './pipeline.js';
-import { readRange, readSourceSnapshot, streamRange } from './source.js';
+import { pipelineParts, reusableBuffers, splitIntoParts, type PartRange } from './pipeline.js';
+import { openFirstRange, readRange, streamRange } from './source.js';
 
+/** The MD5 holds a range read ahead of its turn in a buffer: 4 of these per blob. */
 const DIGEST_RANGE_SIZE = 8 * 1024 * 1024;
+/**
+ * A CRC streams each range without holding it, so its ranges can be larger: fewer requests for
+ * Azure to serve and the client to make (verify-deep, 128 x 16 MiB: CLI 5.64 -> 4.83 CPU-s and
+ * Azurite 5.79 -> 4.74 against 8 MiB ranges, one GET per blob instead of a getProperties and two).
+ */
+const CHECKSUM_RANGE_SIZE = 16 * 1024 * 1024;
 const DIGEST_CONCURRENCY = 4;
 
 export interface DigestBlobOptions {
@@ -21,7 +28,8 @@ export interface DigestBlobOptions {
 }
 
 /**
- * MD5 (or, with `checksum`, that CRC) of a blob's current content, read in ETag-pinned ranges
+ * MD5 (or, with `checksum`, that CRC) of a blob's current content, read in ranges, 4 at a time: the
+ * first range's GET also yields the ETag and length, and the others are pinned to that ETag
  * (SourceChangedError if it is overwritten meanwhile). Memory stays around 32 MiB whatever the size.
  */
 export async function digestBlob(options: DigestBlobOptions & { checksum?: undefined }): Promise<{ md5Base64: string; bytes: number; etag: string }>;
@@ -32,41 +40,54 @@ export async function digestBlob(
   options: DigestBlobOptions,
 ): Promise<{ md5Base64?: string; checksum?: { algorithm: FullObjectChecksumAlgorithm; value: string }; bytes: number; etag: string }> {
   const { blob, abortSignal, checksum } = options;
-  const snapshot = await readSourceSnapshot(blob, abortSignal);
-  const parts = splitIntoParts(snapshot.length, DIGEST_RANGE_SIZE);
+  const rangeSize = checksum ? CHECKSUM_RANGE_SIZE : DIGEST_RANGE_SIZE;
+  const first = await openFirstRange(blob, rangeSize, abortSignal);
+  const { snapshot } = first;
+  const parts = splitIntoParts(snapshot.length, rangeSize);
+  const isFirst = (part: PartRange) => part.offset === 0 && part.count === first.count;
   const result = { bytes: snapshot.length, etag: snapshot.etag };
-  if (checksum) {
-    // Each range's CRC is computed from its chunks as they stream in (no range is assembled in memory),
-    // and the ranges' CRCs are combined in order (crc-combine.ts).
-    const rangeChecksums: { checksumBase64: string; bytes: number }[] = [];
+  try {
+    if (checksum) {
+      // Each range's CRC is computed from its chunks as they stream in (no range is assembled in memory),
+      // and the ranges' CRCs are combined in order (crc-combine.ts).
+      const rangeChecksums: { checksumBase64: string; bytes: number }[] = [];
+      await pipelineParts({
+        parts,
+        concurrency: DIGEST_CONCURRENCY,
+        abortSignal,
+        read: async (part, signal) => {
+          const crc = new ContentChecksum(checksum);
+          const onChunk = (chunk: Buffer) => crc.update(chunk);
+          if (isFirst(part)) await first.consume(onChunk, signal);
+          else await streamRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, onChunk);
+          return { checksumBase64: await crc.finish(), bytes: part.count };
+        },
+        consumeInOrder: (_part, rangeChecksum) => rangeChecksums.push(rangeChecksum),
+      });
+      const value = rangeChecksums.length === 0 ? await new ContentChecksum(checksum).finish() : combineChecksums(checksum, rangeChecksums);
+      return { checksum: { algorithm: checksum, value }, ...result };
+    }
+    // MD5 needs the ranges in order, so a range read ahead of its turn is held in one of the buffers.
+    const digest = new ContentDigest();
+    const buffers = reusableBuffers(DIGEST_RANGE_SIZE);
     await pipelineParts({
       parts,
       concurrency: DIGEST_CONCURRENCY,
       abortSignal,
-      read: async (part, signal) => {
-        const crc = new ContentChecksum(checksum);
-        await streamRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, (chunk) => crc.update(chunk));
-        return { checksumBase64: await crc.finish(), bytes: part.count };
+      read: (part, signal) =>
+        buffers.readInto((buffer) =>
+          isFirst(part) ? first.readInto(buffer, signal) : readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer),
+        ),
+      consumeInOrder: (_part, { buffer, data }) => {
+        digest.update(data);
+        buffers.giveBack(buffer);
       },
-      consumeInOrder: (_part, rangeChecksum) => rangeChecksums.push(rangeChecksum),
     });
-    const value = rangeChecksums.length === 0 ? await new ContentChecksum(checksum).finish() : combineChecksums(checksum, rangeChecksums);
-    return { checksum: { algorithm: checksum, value }, ...result };
+    return { md5Base64: digest.finish().md5Base64, ...result };
+  } finally {
+    // A pipeline that stopped before reading the first range leaves its body open.
+    first.discard();
   }
-  // MD5 needs the ranges in order, so a range read ahead of its turn is held in one of the buffers.
-  const digest = new ContentDigest();
-  const buffers = reusableBuffers(DIGEST_RANGE_SIZE);
-  await pipelineParts({
-    parts,
-    concurrency: DIGEST_CONCURRENCY,
-    abortSignal,
-    read: (part, signal) => buffers.readInto((buffer) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer)),
-    consumeInOrder: (_part, { buffer, data }) => {
-      digest.update(data);
-      buffers.giveBack(buffer);
-    },
-  });
-  return { md5Base64: digest.finish().md5Base64, ...result };
 }
 
 /**

@@ -77,29 +77,40 @@ function totalOfContentRange(contentRange: string | undefined): number | undefin
 }
 
 /**
- * The snapshot and, when the blob is at most `maxBodyBytes` long, its whole content, from one ranged
- * GET of the first `maxBodyBytes` instead of getProperties followed by a GET: a ranged answer carries
- * every property getProperties does, the total length in Content-Range (for an append blob, its
- * committed length at that ETag, as getProperties reports) and the whole blob's MD5 in
- * x-ms-blob-content-md5. A larger blob's body is dropped unread (the caller copies it in ETag-pinned
- * parts); an empty blob, which has no first byte to range over (416), falls back to getProperties.
+ * An open ranged GET of a blob's first bytes, sent instead of getProperties followed by a GET: a ranged
+ * answer carries every property getProperties does, the total length in Content-Range (for an append
+ * blob, its committed length at that ETag, as getProperties reports) and the whole blob's MD5 in
+ * x-ms-blob-content-md5. `count` bytes (the first min(maxCount, length)) wait in the body, for `consume`
+ * or `discard`. An empty blob, which has no first byte to range over (416), falls back to getProperties
+ * with nothing to consume (`count` 0, and so also if the blob grew in between).
  */
-export async function readSourceSnapshotWithSmallBody(
-  blob: BlobClient,
-  maxBodyBytes: number,
-  abortSignal: AbortSignal | undefined,
-): Promise<{ snapshot: SourceSnapshot; body: Buffer | undefined }> {
+export interface FirstRange {
+  snapshot: SourceSnapshot;
+  count: number;
+  /** Hands each chunk of the first `count` bytes to `onChunk`; an abort of `abortSignal` ends the read. */
+  consume(onChunk: (chunk: Buffer) => void, abortSignal?: AbortSignal): Promise<void>;
+  /** `consume` into one buffer: `into` when given (at least `count` bytes; the result is its first `count`). */
+  readInto(into: Buffer | undefined, abortSignal?: AbortSignal): Promise<Buffer>;
+  /** Drops the body unread (harmless once it is consumed). */
+  discard(): void;
+}
+
+/** A first range with no byte in it: the blob's properties and no body. */
+function nothingToRead(snapshot: SourceSnapshot): FirstRange {
+  return { snapshot, count: 0, consume: () => Promise.resolve(), readInto: () => Promise.resolve(Buffer.alloc(0)), discard: () => undefined };
+}
+
+export async function openFirstRange(blob: BlobClient, maxCount: number, abortSignal: AbortSignal | undefined): Promise<FirstRange> {
   let response;
   try {
-    response = await blob.download(0, maxBodyBytes, { abortSignal, maxRetryRequests: DOWNLOAD_RESUMES });
+    response = await blob.download(0, maxCount, { abortSignal, maxRetryRequests: DOWNLOAD_RESUMES });
   } catch (error) {
     if (httpStatusOf(error) === 416 || blobErrorCode(error) === 'InvalidRange') {
-      const snapshot = await readSourceSnapshot(blob, abortSignal);
-      return { snapshot, body: snapshot.length === 0 ? Buffer.alloc(0) : undefined };
+      return nothingToRead(await readSourceSnapshot(blob, abortSignal));
     }
     throw notFound(error, blob);
   }
-  const stream = response.readableStreamBody;
+  const stream = response.readableStreamBody as (NodeJS.ReadableStream & { destroy(): void }) | undefined;
   if (!stream) throw new Error('Azure download returned no body stream');
   const length = totalOfContentRange(response.contentRange) ?? response.contentLength;
   // The response exposes its headers as getters, so they are picked out rather than spread.
@@ -115,15 +126,43 @@ export async function readSourceSnapshotWithSmallBody(
     metadata: response.metadata,
   };
   const snapshot = snapshotOf(blob, headers, length);
-  if (snapshot.length > maxBodyBytes) {
-    (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
-    return { snapshot, body: undefined };
+  const count = Math.min(maxCount, snapshot.length);
+  const consume = async (onChunk: (chunk: Buffer) => void, consumeSignal?: AbortSignal) => {
+    const stop = () => stream.destroy();
+    consumeSignal?.addEventListener('abort', stop, { once: true });
+    try {
+      await consumeExactly(stream, count, 0, onChunk);
+    } catch (error) {
+      // The read answers to two signals: the request's and the consumer's; either one aborting is final.
+      throw mapReadError(error, blob, count, 0, consumeSignal?.aborted ? consumeSignal : abortSignal);
+    } finally {
+      consumeSignal?.removeEventListener('abort', stop);
+    }
+  };
+  return {
+    snapshot,
+    count,
+    consume,
+    readInto: async (into, consumeSignal) => collect(rangeBuffer(count, into), (onChunk) => consume(onChunk, consumeSignal)),
+    discard: () => stream.destroy(),
+  };
+}
+
+/**
+ * The snapshot and, when the blob is at most `maxBodyBytes` long, its whole content, from one ranged
+ * GET (openFirstRange). A larger blob's body is dropped unread (the caller copies it in ETag-pinned parts).
+ */
+export async function readSourceSnapshotWithSmallBody(
+  blob: BlobClient,
+  maxBodyBytes: number,
+  abortSignal: AbortSignal | undefined,
+): Promise<{ snapshot: SourceSnapshot; body: Buffer | undefined }> {
+  const first = await openFirstRange(blob, maxBodyBytes, abortSignal);
+  if (first.count !== first.snapshot.length) {
+    first.discard();
+    return { snapshot: first.snapshot, body: undefined };
   }
-  try {
-    return { snapshot, body: await readExactly(stream, snapshot.length, 0) };
-  } catch (error) {
-    throw mapReadError(error, blob, snapshot.length, 0, abortSignal);
-  }
+  return { snapshot: first.snapshot, body: await first.readInto(undefined, abortSignal) };
 }
 
 /** Maps "that version is gone" (412 ConditionNotMet on ifMatch, or 404 mid-copy) to SourceChangedError. */
@@ -154,21 +193,27 @@ export async function readRange(
   abortSignal: AbortSignal | undefined,
   into?: Buffer,
 ): Promise<Buffer> {
-  if (into && into.length < range.count) throw new RangeError(`a ${into.length}-byte buffer cannot hold a ${range.count}-byte range`);
+  const buffer = rangeBuffer(range.count, into);
   try {
     const response = await blob.download(range.offset, range.count, { conditions: { ifMatch: range.etag }, abortSignal, maxRetryRequests: DOWNLOAD_RESUMES });
     const body = response.readableStreamBody;
     if (!body) throw new Error('Azure download returned no body stream');
-    return await readExactly(body, range.count, range.offset, into?.subarray(0, range.count));
+    return await collect(buffer, (onChunk) => consumeExactly(body, range.count, range.offset, onChunk));
   } catch (error) {
     throw mapReadError(error, blob, range.count, range.offset, abortSignal);
   }
 }
 
-async function readExactly(body: NodeJS.ReadableStream, count: number, offset: number, into?: Buffer): Promise<Buffer> {
-  const buffer = into ?? Buffer.allocUnsafe(count);
+/** The first `count` bytes of `into` (a RangeError if it is shorter), or a new buffer of `count`. */
+function rangeBuffer(count: number, into: Buffer | undefined): Buffer {
+  if (into && into.length < count) throw new RangeError(`a ${into.length}-byte buffer cannot hold a ${count}-byte range`);
+  return into?.subarray(0, count) ?? Buffer.allocUnsafe(count);
+}
+
+/** The bytes that `consume` hands over, gathered into `buffer` in order. */
+async function collect(buffer: Buffer, consume: (onChunk: (chunk: Buffer) => void) => Promise<void>): Promise<Buffer> {
   let filled = 0;
-  await consumeExactly(body, count, offset, (chunk) => {
+  await consume((chunk) => {
     chunk.copy(buffer, filled);
     filled += chunk.length;
   });

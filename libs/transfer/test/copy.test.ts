@@ -90,7 +90,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     else expect([stored.ChecksumCRC32, stored.ChecksumCRC64NVME, stored.ChecksumCRC32C]).toEqual([undefined, undefined, undefined]);
     expect(await digestObject({ s3: client, bucket, key })).toEqual({ md5Base64: md5Of(data), bytes: size });
     expect(await digestBlob({ blob })).toEqual({ md5Base64: md5Of(data), bytes: size, etag: properties.etag });
-    // The CRC path streams each 8 MiB range and combines the ranges' CRCs in order (64 MiB: 8 ranges).
+    // The CRC path streams each 16 MiB range and combines the ranges' CRCs in order (64 MiB: 4 ranges).
     for (const algorithm of ['CRC32', 'CRC32C'] as const) {
       expect(await digestBlob({ blob, checksum: algorithm })).toEqual({ checksum: { algorithm, value: await checksumOf(algorithm, data) }, bytes: size, etag: properties.etag });
     }
@@ -315,6 +315,44 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     expect(isRetryable(failure)).toBe(true);
     expect(await objectExists(client, bucket, key)).toBe(false);
     await expectNoOpenUploads(client, key, commands);
+  });
+
+  it('digests a blob with one GET per range: the first yields the snapshot, the others are pinned to its ETag', async () => {
+    const writer = container.getBlockBlobClient('digest-ranges.bin');
+    await writer.uploadData(bytes(20 * MiB));
+    const requests: string[] = [];
+    const pipeline = newPipeline(writer.credential);
+    pipeline.factories.unshift({
+      create: (next: RequestPolicy) => ({
+        sendRequest: async (request: WebResource) => {
+          requests.push(`${request.method} ${request.headers.get('x-ms-range') ?? ''} ${request.headers.get('if-match') ?? 'unpinned'}`);
+          return next.sendRequest(request);
+        },
+      }),
+    });
+    const blob = new BlockBlobClient(writer.url, pipeline);
+    const { etag } = await writer.getProperties();
+    // The MD5 holds ranges read ahead of their turn, in 8 MiB buffers; a CRC streams 16 MiB ranges.
+    expect(await digestBlob({ blob })).toMatchObject({ bytes: 20 * MiB, etag });
+    expect(requests.toSorted()).toEqual(
+      [`GET bytes=0-${8 * MiB - 1} unpinned`, `GET bytes=${8 * MiB}-${16 * MiB - 1} ${etag}`, `GET bytes=${16 * MiB}-${20 * MiB - 1} ${etag}`].toSorted(),
+    );
+    requests.length = 0;
+    expect(await digestBlob({ blob, checksum: 'CRC32' })).toMatchObject({ bytes: 20 * MiB, etag });
+    expect(requests.toSorted()).toEqual([`GET bytes=0-${16 * MiB - 1} unpinned`, `GET bytes=${16 * MiB}-${20 * MiB - 1} ${etag}`].toSorted());
+
+    // An overwrite between the first range and the others is caught, whichever digest reads the blob.
+    let reads = 0;
+    class OverwrittenDuringDigest extends BlobClient {
+      override async download(...args: Parameters<BlobClient['download']>) {
+        if (args[0] !== undefined && args[0] > 0 && ++reads === 1) await writer.uploadData(bytes(20 * MiB));
+        return super.download(...args);
+      }
+    }
+    const overwritten = new OverwrittenDuringDigest(writer.url, writer.credential);
+    await expect(digestBlob({ blob: overwritten })).rejects.toBeInstanceOf(SourceChangedError);
+    reads = 0;
+    await expect(digestBlob({ blob: overwritten, checksum: 'CRC32' })).rejects.toBeInstanceOf(SourceChangedError);
   });
 
   it('keeps the upload open (nothing visible) when a part is refused, and retries a transient part failure', async () => {
