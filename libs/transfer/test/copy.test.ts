@@ -23,6 +23,37 @@ import { checksumOf } from '../src/checksum.js';
 
 const partSize = 5 * MiB;
 
+/** `written` through a pipeline that shows `onSend` every Azure request before it goes, and `onAnswered` its answer. */
+function observedBlob(written: BlockBlobClient, onSend: (request: WebResource) => void, onAnswered?: (request: WebResource) => void): BlockBlobClient {
+  const pipeline = newPipeline(written.credential);
+  pipeline.factories.unshift({
+    create: (next: RequestPolicy) => ({
+      sendRequest: async (request: WebResource) => {
+        onSend(request);
+        const response = await next.sendRequest(request);
+        onAnswered?.(request);
+        return response;
+      },
+    }),
+  });
+  return new BlockBlobClient(written.url, pipeline);
+}
+
+/** A client of `writer`'s blob that overwrites it with `size` new bytes right before its first read past offset 0. */
+function overwrittenBeforeSecondRange(writer: BlockBlobClient, size: number): BlobClient {
+  let overwritten = false;
+  class OverwrittenMidRead extends BlobClient {
+    override async download(...args: Parameters<BlobClient['download']>) {
+      if (args[0] !== undefined && args[0] > 0 && !overwritten) {
+        overwritten = true;
+        await writer.uploadData(bytes(size));
+      }
+      return super.download(...args);
+    }
+  }
+  return new OverwrittenMidRead(writer.url, writer.credential);
+}
+
 describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
   let cloud: LocalCloud;
   let stack: CloudEndpoints;
@@ -187,19 +218,14 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const azureRequests: string[] = [];
     /** Azure requests and S3 commands in the order they were sent, to show the two reads overlap. */
     const timeline: string[] = [];
-    const pipeline = newPipeline(written.credential);
-    pipeline.factories.unshift({
-      create: (next: RequestPolicy) => ({
-        sendRequest: async (request: WebResource) => {
-          azureRequests.push(`${request.method} ${request.headers.get('x-ms-range') ?? ''}`.trim());
-          timeline.push(`azure ${request.method}`);
-          const response = await next.sendRequest(request);
-          timeline.push(`azure ${request.method} answered`);
-          return response;
-        },
-      }),
-    });
-    const blob = new BlockBlobClient(written.url, pipeline);
+    const blob = observedBlob(
+      written,
+      (request) => {
+        azureRequests.push(`${request.method} ${request.headers.get('x-ms-range') ?? ''}`.trim());
+        timeline.push(`azure ${request.method}`);
+      },
+      (request) => timeline.push(`azure ${request.method} answered`),
+    );
     const client = s3();
     const commands = recordCommands(client);
     beforeCommand(client, 'HeadObjectCommand', 1, async () => {
@@ -298,15 +324,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const data = bytes(16 * MiB);
     const writer = container.getBlockBlobClient('overwritten.bin');
     await writer.uploadData(data);
-    let reads = 0;
-    // The overwrite lands between the first and the second ranged read.
-    class OverwrittenDuringCopy extends BlobClient {
-      override async download(...args: Parameters<BlobClient['download']>) {
-        if (args[0] !== undefined && args[0] > 0 && ++reads === 1) await writer.uploadData(bytes(16 * MiB));
-        return super.download(...args);
-      }
-    }
-    const blob = new OverwrittenDuringCopy(writer.url, writer.credential);
+    const blob = overwrittenBeforeSecondRange(writer, 16 * MiB);
     const client = s3();
     const key = keyFor(writer.name);
     const commands = recordCommands(client);
@@ -321,16 +339,9 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const writer = container.getBlockBlobClient('digest-ranges.bin');
     await writer.uploadData(bytes(20 * MiB));
     const requests: string[] = [];
-    const pipeline = newPipeline(writer.credential);
-    pipeline.factories.unshift({
-      create: (next: RequestPolicy) => ({
-        sendRequest: async (request: WebResource) => {
-          requests.push(`${request.method} ${request.headers.get('x-ms-range') ?? ''} ${request.headers.get('if-match') ?? 'unpinned'}`);
-          return next.sendRequest(request);
-        },
-      }),
+    const blob = observedBlob(writer, (request) => {
+      requests.push(`${request.method} ${request.headers.get('x-ms-range') ?? ''} ${request.headers.get('if-match') ?? 'unpinned'}`);
     });
-    const blob = new BlockBlobClient(writer.url, pipeline);
     const { etag } = await writer.getProperties();
     // The MD5 holds ranges read ahead of their turn, in 8 MiB buffers; a CRC streams 16 MiB ranges.
     expect(await digestBlob({ blob })).toMatchObject({ bytes: 20 * MiB, etag });
@@ -342,17 +353,8 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     expect(requests.toSorted()).toEqual([`GET bytes=0-${16 * MiB - 1} unpinned`, `GET bytes=${16 * MiB}-${20 * MiB - 1} ${etag}`].toSorted());
 
     // An overwrite between the first range and the others is caught, whichever digest reads the blob.
-    let reads = 0;
-    class OverwrittenDuringDigest extends BlobClient {
-      override async download(...args: Parameters<BlobClient['download']>) {
-        if (args[0] !== undefined && args[0] > 0 && ++reads === 1) await writer.uploadData(bytes(20 * MiB));
-        return super.download(...args);
-      }
-    }
-    const overwritten = new OverwrittenDuringDigest(writer.url, writer.credential);
-    await expect(digestBlob({ blob: overwritten })).rejects.toBeInstanceOf(SourceChangedError);
-    reads = 0;
-    await expect(digestBlob({ blob: overwritten, checksum: 'CRC32' })).rejects.toBeInstanceOf(SourceChangedError);
+    await expect(digestBlob({ blob: overwrittenBeforeSecondRange(writer, 20 * MiB) })).rejects.toBeInstanceOf(SourceChangedError);
+    await expect(digestBlob({ blob: overwrittenBeforeSecondRange(writer, 20 * MiB), checksum: 'CRC32' })).rejects.toBeInstanceOf(SourceChangedError);
   });
 
   it('keeps the upload open (nothing visible) when a part is refused, and retries a transient part failure', async () => {
