@@ -33,7 +33,8 @@ export const AZURE_STORAGE_RETRY = { maxTries: 7, retryDelayInMs: 200, maxRetryD
 
 /**
  * How often a download whose body is cut off mid-stream picks up where it stopped (a new ranged request,
- * pinned to the same version, tried under the policy above). Azure: `maxRetryRequests` of `download`.
+ * pinned to the same version, tried under the policy above): libs/transfer's source.ts for Azure (the
+ * SDK's own `maxRetryRequests` stops at a dropped connection), digestObject for S3.
  */
 export const DOWNLOAD_RESUMES = 3;
 

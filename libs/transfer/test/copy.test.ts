@@ -18,6 +18,7 @@ import {
 } from '../src/index.js';
 import { MiB, beforeCommand, faultsOf, bytes, freshContainer, md5Of, objectExists, openUploads, readObject, recordCommands, s3ClientFor, type CloudEndpoints } from './support/clients.js';
 import type { LocalCloud } from '@blobferry/local-cloud';
+import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
 import { s3Flavours, startCloud } from './support/cloud.js';
 import { checksumOf } from '../src/checksum.js';
 
@@ -355,6 +356,44 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     // An overwrite between the first range and the others is caught, whichever digest reads the blob.
     await expect(digestBlob({ blob: overwrittenBeforeSecondRange(writer, 20 * MiB) })).rejects.toBeInstanceOf(SourceChangedError);
     await expect(digestBlob({ blob: overwrittenBeforeSecondRange(writer, 20 * MiB), checksum: 'CRC32' })).rejects.toBeInstanceOf(SourceChangedError);
+  });
+
+  it('resumes an Azure range cut mid-body where it broke off, pinned to its ETag, and fails retryably once every resume is cut too', async () => {
+    const writer = container.getBlockBlobClient('digest-cut.bin');
+    const data = bytes(20 * MiB);
+    await writer.uploadData(data);
+    const { etag } = await writer.getProperties();
+    const ranges: { start: number; pin: string }[] = [];
+    const blob = observedBlob(writer, (request) => {
+      ranges.push({ start: Number(/bytes=(\d+)-/.exec(request.headers.get('x-ms-range') ?? '')?.[1]), pin: request.headers.get('if-match') ?? 'unpinned' });
+    });
+    const faults = faultsOf(cloud);
+    const cut = { service: 'azure', method: 'GET', pathIncludes: writer.name, status: 200, afterBytes: 1 * MiB } as const;
+    // A CRC streams 16 MiB ranges, the first from the GET that gave the snapshot; an MD5 buffers 8 MiB ranges.
+    for (const [checksum, rangeSize] of [['CRC32', 16 * MiB], [undefined, 8 * MiB]] as const) {
+      ranges.length = 0;
+      const before = faults.traffic('azure').responseBytes;
+      faults.failNext(cut);
+      const digest = await (checksum ? digestBlob({ blob, checksum }) : digestBlob({ blob }));
+      expect(digest).toMatchObject(checksum ? { checksum: { algorithm: checksum, value: await checksumOf(checksum, data) } } : { md5Base64: md5Of(data) });
+      // One GET more than ranges: the rest of the cut range, from the byte where it broke off.
+      const resumes = ranges.filter((range) => range.start % rangeSize !== 0);
+      expect(ranges).toHaveLength(Math.ceil(data.length / rangeSize) + 1);
+      expect(resumes).toEqual([{ start: expect.any(Number), pin: etag }]);
+      expect(faults.traffic('azure').responseBytes - before).toBeLessThan(data.length + MiB / 2);
+    }
+
+    // A one-range blob whose first GET and every resume are cut: the digest fails, and a retry can finish it.
+    const small = container.getBlockBlobClient('digest-cut-always.bin');
+    await small.uploadData(bytes(6 * MiB));
+    for (const checksum of ['CRC32', undefined] as const) {
+      faults.failNext({ ...cut, pathIncludes: small.name, times: DOWNLOAD_RESUMES + 1 });
+      const digestSmall = () => (checksum ? digestBlob({ blob: small, checksum }) : digestBlob({ blob: small }));
+      const failure = await digestSmall().catch((error: unknown) => error);
+      expect(failure, checksum ?? 'MD5').toMatchObject({ name: 'TruncatedReadError' });
+      expect(isRetryable(failure), checksum ?? 'MD5').toBe(true);
+      expect(await digestSmall()).toMatchObject({ bytes: 6 * MiB });
+    }
   });
 
   it('keeps the upload open (nothing visible) when a part is refused, and retries a transient part failure', async () => {
