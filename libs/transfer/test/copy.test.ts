@@ -40,6 +40,16 @@ function observedBlob(written: BlockBlobClient, onSend: (request: WebResource) =
   return new BlockBlobClient(written.url, pipeline);
 }
 
+/** A client of `written`'s blob and the GETs it sends: where each range starts, and the ETag it is pinned to. */
+function recordedReads(written: BlockBlobClient): { blob: BlockBlobClient; reads: { start: number; pin: string }[] } {
+  const reads: { start: number; pin: string }[] = [];
+  const blob = observedBlob(written, (request) => {
+    if (request.method !== 'GET') return;
+    reads.push({ start: Number(/bytes=(\d+)-/.exec(request.headers.get('x-ms-range') ?? '')?.[1]), pin: request.headers.get('if-match') ?? 'unpinned' });
+  });
+  return { blob, reads };
+}
+
 /** A client of `writer`'s blob that overwrites it with `size` new bytes right before its first read past offset 0. */
 function overwrittenBeforeSecondRange(writer: BlockBlobClient, size: number): BlobClient {
   let overwritten = false;
@@ -363,10 +373,7 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const data = bytes(20 * MiB);
     await writer.uploadData(data);
     const { etag } = await writer.getProperties();
-    const ranges: { start: number; pin: string }[] = [];
-    const blob = observedBlob(writer, (request) => {
-      ranges.push({ start: Number(/bytes=(\d+)-/.exec(request.headers.get('x-ms-range') ?? '')?.[1]), pin: request.headers.get('if-match') ?? 'unpinned' });
-    });
+    const { blob, reads: ranges } = recordedReads(writer);
     const faults = faultsOf(cloud);
     const cut = { service: 'azure', method: 'GET', pathIncludes: writer.name, status: 200, afterBytes: 1 * MiB } as const;
     // A CRC streams 16 MiB ranges, the first from the GET that gave the snapshot; an MD5 buffers 8 MiB ranges.
@@ -542,6 +549,22 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const result = await copyBlobToS3({ source: { blob }, target: { s3: shared, bucket, key, features }, partSize });
     expect(result).toMatchObject({ outcome: 'copied', md5Base64: md5Of(data) });
     expect((await readObject(shared, bucket, key)).equals(data)).toBe(true);
+  });
+
+  it('resumes a part read cut mid-body from where it broke off, so the copy needs no second delivery', async () => {
+    const writer = container.getBlockBlobClient('part-cut.bin');
+    const data = bytes(11 * MiB);
+    await writer.uploadData(data);
+    const { etag } = await writer.getProperties();
+    const { blob, reads } = recordedReads(writer);
+    const key = keyFor(writer.name);
+    // Announced as large, the copy reads only parts (no first GET of part 1 with the properties), so the cut hits a part.
+    faultsOf(cloud).failNext({ service: 'azure', method: 'GET', pathIncludes: writer.name, status: 200, afterBytes: 1 * MiB });
+    const result = await copyBlobToS3({ source: { blob, lengthHint: data.length }, target: { s3: shared, bucket, key, features }, partSize });
+    expect(result).toMatchObject({ outcome: 'copied', parts: 3, md5Base64: md5Of(data) });
+    expect((await readObject(shared, bucket, key)).equals(data)).toBe(true);
+    expect(reads).toHaveLength(4);
+    expect(reads.filter((read) => read.start % partSize !== 0)).toEqual([{ start: expect.any(Number), pin: etag }]);
   });
 
   it('never completes when the content contradicts the declared Content-MD5', async () => {
