@@ -132,7 +132,7 @@ export async function openFirstRange(blob: BlobClient, maxCount: number, abortSi
   const range = { offset: 0, count, etag: snapshot.etag };
   // The read answers to two signals, the request's and the consumer's; either one aborting is final.
   const consume = (onChunk: (chunk: Buffer) => void, consumeSignal?: AbortSignal) =>
-    streamPinned(blob, range, consumeSignal ? anySignal(abortSignal, consumeSignal) : abortSignal, onChunk, body);
+    streamPinned(blob, range, abortSignal && consumeSignal ? AbortSignal.any([abortSignal, consumeSignal]) : (consumeSignal ?? abortSignal), onChunk, body);
   return {
     snapshot,
     count,
@@ -140,10 +140,6 @@ export async function openFirstRange(blob: BlobClient, maxCount: number, abortSi
     readInto: async (into, consumeSignal) => collect(rangeBuffer(count, into), (onChunk) => consume(onChunk, consumeSignal)),
     discard: () => body.destroy(),
   };
-}
-
-function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal {
-  return AbortSignal.any(signals.filter((signal) => signal !== undefined));
 }
 
 /**
@@ -209,7 +205,7 @@ export async function streamRange(
   abortSignal: AbortSignal | undefined,
   onChunk: (chunk: Buffer) => void,
 ): Promise<void> {
-  await streamPinned(blob, range, abortSignal, onChunk);
+  return streamPinned(blob, range, abortSignal, onChunk);
 }
 
 /** The first `count` bytes of `into` (a RangeError if it is shorter), or a new buffer of `count`. */
@@ -281,7 +277,6 @@ async function openBody(blob: BlobClient, range: { offset: number; count: number
  */
 async function consumeExactly(body: Readable, count: number, onChunk: (chunk: Buffer) => void, abortSignal: AbortSignal | undefined): Promise<void> {
   let received = 0;
-  let handlerError: unknown;
   const stop = () => body.destroy();
   if (abortSignal?.aborted) stop();
   else abortSignal?.addEventListener('abort', stop, { once: true });
@@ -291,18 +286,15 @@ async function consumeExactly(body: Readable, count: number, onChunk: (chunk: Bu
       onChunk(chunk);
       received += chunk.length;
     } catch (error) {
-      handlerError = error;
-      body.destroy();
+      // `finished` rejects with the error the stream is destroyed with.
+      body.destroy(error as Error);
     }
   });
   try {
     await finished(body);
-  } catch (error) {
-    throw handlerError ?? error;
   } finally {
     abortSignal?.removeEventListener('abort', stop);
   }
-  if (handlerError) throw handlerError;
   if (received !== count) throw new CutOffError(`Azure's answer ended after ${received} of ${count} bytes`);
 }
 
@@ -312,7 +304,7 @@ async function consumeExactly(body: Readable, count: number, onChunk: (chunk: Bu
  * that ended short as a plain "Data corruption failure"; only the caller's own signal makes an abort final.
  */
 function readFailure(error: unknown, abortSignal: AbortSignal | undefined): unknown {
-  if (abortSignal?.aborted || error instanceof CutOffError || error instanceof TruncatedReadError) return error;
+  if (abortSignal?.aborted) return error;
   if (isAbortError(error) || (error as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE') return new CutOffError('the connection dropped mid-body', { cause: error });
   if (error instanceof Error && error.message.startsWith('Data corruption failure: received less data')) return new CutOffError(error.message, { cause: error });
   return error;
