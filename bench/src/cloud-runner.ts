@@ -1,5 +1,6 @@
 import { startLocalCloud } from '@blobferry/local-cloud';
 import { writeSync } from 'node:fs';
+import type { BenchS3 } from './scenario.js';
 
 // Child-process entry: holds one local cloud (Azurite's Blob and Queue services, the S3 endpoint, identity plane,
 // event delivery) in a process of its own, so the tools measured never carry its CPU or memory. Prints
@@ -7,7 +8,7 @@ import { writeSync } from 'node:fs';
 // closes by itself).
 
 interface RunnerOptions {
-  s3: 's3rver' | 'moto';
+  s3: BenchS3;
   /**
    * BlobCreated/BlobDeleted delivered into the backup queue (stack.events.queueName), as infra/bicep subscribes
    * them; `concurrency` is the local Event Grid's deliveries in flight. Events are off when absent.

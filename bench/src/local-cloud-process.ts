@@ -1,6 +1,7 @@
 import type { Stack } from '@blobferry/local-cloud';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { BenchS3 } from './scenario.js';
 
 // Starts tools/local-cloud in a separate process (see cloud-runner.ts) and hands back its stack.
 
@@ -11,7 +12,7 @@ export interface CloudProcess {
 }
 
 export async function startCloudProcess(options: {
-  s3: 's3rver' | 'moto';
+  s3: BenchS3;
   /** Blob events into the backup queue (see cloud-runner.ts); off when absent. */
   events?: { concurrency?: number };
   persistDir?: string;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { createRequire } from 'node:module';
 import { rcloneVersion } from './rclone.js';
+import type { BenchS3 } from './scenario.js';
 
 // The machine the figures were taken on: they mean little without it.
 
@@ -24,7 +25,14 @@ function osName(): string {
   }
 }
 
-export function describeMachine(s3: 's3rver' | 'moto'): Record<string, unknown> {
+function describeS3(s3: BenchS3): string {
+  if (s3 === 's3rver') return `s3rver ${packageVersion('s3rver')} (files on local disk), loopback HTTP`;
+  if (s3 === 'moto') return 'moto server (in-memory), loopback HTTP';
+  // Its CPU is not the bench's to attribute: machineCpu counts it under 'outside the bench'.
+  return `external S3 at ${s3.endpoint}, run outside the bench`;
+}
+
+export function describeMachine(s3: BenchS3): Record<string, unknown> {
   const cores = cpus();
   return {
     cpus: cores.length,
@@ -34,7 +42,7 @@ export function describeMachine(s3: 's3rver' | 'moto'): Record<string, unknown> 
     node: process.version,
     rclone: rcloneVersion(),
     azureEndpoint: `Azurite ${packageVersion('azurite')} (in-memory), loopback HTTP`,
-    s3Endpoint: s3 === 's3rver' ? `s3rver ${packageVersion('s3rver')} (files on local disk), loopback HTTP` : 'moto server (in-memory), loopback HTTP',
+    s3Endpoint: describeS3(s3),
     loadAverageAtStart: loadavg().map((value) => Math.round(value * 100) / 100),
     note: 'the local clouds and the tool under test share these CPUs; each tool and each emulator is its own process',
   };

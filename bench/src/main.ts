@@ -3,11 +3,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ACCESS_KEY_VARIABLE, externalS3, SECRET_KEY_VARIABLE } from './external-s3.js';
 import { describeMachine } from './machine.js';
 import { gnuTime } from './measure.js';
 import { PROFILES } from './profile.js';
 import { renderReport, type BenchReport } from './report.js';
-import type { Scenario, ScenarioResult } from './scenario.js';
+import type { BenchS3, Scenario, ScenarioResult } from './scenario.js';
 import { backfill } from './scenarios/backfill.js';
 import { largeBlob } from './scenarios/large-blob.js';
 import { smallBlobs } from './scenarios/small-blobs.js';
@@ -27,6 +28,9 @@ const program = new Command('bench')
   .addOption(new Option('--scenario <name>', 'run one scenario').choices(SCENARIOS.map((s) => s.name)))
   .option('--runs <n>', 'runs per measurement (median reported); default 3, or 1 with --quick', (v) => Number.parseInt(v, 10))
   .addOption(new Option('--s3 <kind>', 'S3 endpoint of the local cloud').choices(['moto', 's3rver']).default('moto'))
+  .addOption(
+    new Option('--s3-endpoint <url>', `an S3 server you run yourself, in place of moto (key pair from ${ACCESS_KEY_VARIABLE} and ${SECRET_KEY_VARIABLE})`).conflicts('s3'),
+  )
   .option('--json', 'print one JSON document on stdout (the table goes to stderr)')
   .option('--no-save', 'do not write bench/results/<date>.json and latest.json');
 program.parse();
@@ -35,6 +39,7 @@ const options = program.opts<{
   scenario?: string;
   runs?: number;
   s3: 's3rver' | 'moto';
+  s3Endpoint?: string;
   json?: boolean;
   save: boolean;
 }>();
@@ -50,6 +55,17 @@ try {
   process.exit(2);
 }
 
+function chosenS3(): BenchS3 {
+  if (options.s3Endpoint === undefined) return options.s3;
+  try {
+    return externalS3(options.s3Endpoint, process.env);
+  } catch (error) {
+    log((error as Error).message);
+    process.exit(2);
+  }
+}
+const s3 = chosenS3();
+
 const profile = PROFILES[options.quick ? 'quick' : 'full'];
 const runs = options.runs ?? profile.defaultRuns;
 const selected = SCENARIOS.filter((scenario) => !options.scenario || scenario.name === options.scenario);
@@ -59,7 +75,7 @@ const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z
 const resultsName = `${stamp}${profile.name === 'quick' ? '-quick' : ''}${options.scenario ? `-${options.scenario}` : ''}.json`;
 const results: ScenarioResult[] = [];
 const failures: Array<{ name: string; error: string }> = [];
-const machine = describeMachine(options.s3);
+const machine = describeMachine(s3);
 
 function reportSoFar(): BenchReport {
   return {
@@ -87,7 +103,7 @@ try {
   for (const scenario of selected) {
     log(`scenario ${scenario.name} (${profile.name}, ${runs} run(s))`);
     try {
-      results.push(await scenario.run({ profile, runs, s3: options.s3, workDir, log }));
+      results.push(await scenario.run({ profile, runs, s3, workDir, log }));
     } catch (error) {
       // One broken scenario must not cost the others' figures: record it and go on.
       const message = error instanceof Error ? error.message : String(error);

@@ -1,3 +1,4 @@
+import type { LocalCloudOptions } from '@blobferry/local-cloud';
 import { fileURLToPath } from 'node:url';
 import { runMeasured, type Measurement, type RunOptions } from './measure.js';
 import type { Profile } from './profile.js';
@@ -5,10 +6,13 @@ import { parseResult } from './workers/worker-io.js';
 
 // What every scenario gets and gives back.
 
+/** The local cloud's S3: moto, s3rver, or an endpoint run outside the bench (`--s3-endpoint`). */
+export type BenchS3 = NonNullable<LocalCloudOptions['s3']>;
+
 export interface BenchContext {
   profile: Profile;
   runs: number;
-  s3: 's3rver' | 'moto';
+  s3: BenchS3;
   /** Scratch folder for this bench run (rclone.conf, stack files); removed at the end. */
   workDir: string;
   log(message: string): void;
