@@ -1,4 +1,5 @@
-import type { BlobItem, ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
+import { listBlobsPage } from './list-blobs-page.js';
 import { prefetched } from './prefetch.js';
 
 /** What the Azure listing says of a blob: enough to classify it without reading it. */
@@ -13,21 +14,13 @@ export interface SourceBlob {
 
 const PAGE_SIZE = 5000;
 
-export function toSourceBlob(item: BlobItem): SourceBlob {
-  const md5 = item.properties.contentMD5;
-  return {
-    name: item.name,
-    etag: item.properties.etag,
-    size: item.properties.contentLength ?? 0,
-    md5Base64: md5 && md5.length > 0 ? Buffer.from(md5).toString('base64') : undefined,
-    lastModified: item.properties.lastModified,
-  };
-}
-
 async function* listPages(container: ContainerClient, prefix: string, abortSignal?: AbortSignal): AsyncGenerator<SourceBlob[]> {
-  for await (const page of container.listBlobsFlat({ prefix, abortSignal }).byPage({ maxPageSize: PAGE_SIZE })) {
-    yield page.segment.blobItems.map(toSourceBlob);
-  }
+  let marker: string | undefined;
+  do {
+    const page = await listBlobsPage(container, { prefix, ...(marker ? { marker } : {}), maxResults: PAGE_SIZE }, abortSignal);
+    yield page.blobs;
+    marker = page.nextMarker;
+  } while (marker);
 }
 
 /** Every blob whose name starts with `prefix`, in the service's listing order, one page fetched ahead. */
@@ -45,12 +38,7 @@ export async function listSourceTopLevel(
   prefix: string,
   abortSignal?: AbortSignal,
 ): Promise<{ blobs: SourceBlob[]; prefixes: string[] } | undefined> {
-  const pages = container.listBlobsByHierarchy('/', { prefix, abortSignal }).byPage({ maxPageSize: PAGE_SIZE });
-  const first = await pages.next();
-  if (first.done) return { blobs: [], prefixes: [] };
-  if (first.value.continuationToken) return undefined;
-  return {
-    blobs: first.value.segment.blobItems.map(toSourceBlob),
-    prefixes: (first.value.segment.blobPrefixes ?? []).map((blobPrefix) => blobPrefix.name),
-  };
+  const page = await listBlobsPage(container, { prefix, delimiter: '/', maxResults: PAGE_SIZE }, abortSignal);
+  if (page.nextMarker) return undefined;
+  return { blobs: page.blobs, prefixes: page.prefixes };
 }
