@@ -1,4 +1,4 @@
-import type { BlobItem, ContainerClient } from '@azure/storage-blob';
+import { ContainerClient, ContainerSASPermissions, type BlobItem } from '@azure/storage-blob';
 import type { LocalCloud } from '@blobferry/local-cloud';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeXmlText, listBlobsPage, parseBlobsPage } from '../src/listing/list-blobs-page.js';
@@ -121,6 +121,13 @@ describe('listBlobsPage against Azurite', () => {
     await gone.delete();
     await expect(listBlobsPage(gone, { prefix: '', maxResults: 10 })).rejects.toMatchObject({ name: 'RestError', statusCode: 404, code: 'ContainerNotFound' });
     await expect(gone.listBlobsFlat().byPage().next()).rejects.toMatchObject({ statusCode: 404, code: 'ContainerNotFound' });
+  });
+
+  it('lists through a client made from a SAS URL, whose query the listing\'s parameters join', async () => {
+    const sasUrl = await container.generateSasUrl({ permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000) });
+    const viaSas = new ContainerClient(sasUrl);
+    const page = await listBlobsPage(viaSas, { prefix: 'dir/', maxResults: 10 });
+    expect(page.blobs.map((entry) => entry.name)).toEqual(['dir/a', 'dir/sub/b']);
   });
 
   it('honours abortSignal', async () => {

@@ -48,8 +48,11 @@ export async function listBlobsPage(
     ['maxresults', String(o.maxResults)],
   ];
   // encodeURIComponent, as the SDK writes its query: URLSearchParams' form encoding ('+' for a space, '%21' for
-  // '!') is not what the shared-key signature canonicalizes, and Azure then refuses the signature.
-  const url = new URL(`${container.url}?${query.flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${encodeURIComponent(value)}`])).join('&')}`);
+  // '!') is not what the shared-key signature canonicalizes, and Azure then refuses the signature. A client
+  // made from a SAS URL already carries a query (the SAS), which the listing's parameters join.
+  const url = new URL(container.url);
+  const listing = query.flatMap(([name, value]) => (value === undefined ? [] : [`${name}=${encodeURIComponent(value)}`])).join('&');
+  url.search = url.search ? `${url.search}&${listing}` : `?${listing}`;
   const request = createPipelineRequest({
     url: url.toString(),
     method: 'GET',
@@ -123,10 +126,9 @@ function detached(text: string): string {
 /** `<Name>` as the service wrote it; `Encoded="true"` means percent-encoded (names with characters XML cannot hold). */
 function nameOf(xml: string, from: number, to: number): string {
   const start = requireIndex(xml, '<Name', from);
-  const open = xml.indexOf('>', start);
-  if (open > to) throw new Error('List Blobs entry has no Name');
-  const text = elementText(xml, 'Name', from, to) ?? '';
-  return /\bEncoded\s*=\s*"true"/.test(xml.slice(start, open)) ? decodeURIComponent(text) : text;
+  if (start > to) throw new Error('List Blobs entry has no Name');
+  const text = elementText(xml, 'Name', start, to) ?? '';
+  return /\bEncoded\s*=\s*"true"/.test(xml.slice(start, xml.indexOf('>', start))) ? decodeURIComponent(text) : text;
 }
 
 /**
@@ -158,9 +160,9 @@ const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quo
 /** XML character data: the five named entities, numeric references and CDATA sections. */
 export function decodeXmlText(text: string): string {
   if (!text.includes('&') && !text.includes('<![CDATA[')) return text;
-  return text.replace(/<!\[CDATA\[([\s\S]*?)\]\]>|&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (whole, cdata: string | undefined, entity: string | undefined) => {
+  // The pattern matches a CDATA section or an entity, so exactly one of the two groups is set.
+  return text.replace(/<!\[CDATA\[([\s\S]*?)\]\]>|&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (_match, cdata: string | undefined, entity: string) => {
     if (cdata !== undefined) return cdata;
-    if (entity === undefined) return whole;
     if (entity.startsWith('#x')) return String.fromCodePoint(Number.parseInt(entity.slice(2), 16));
     if (entity.startsWith('#')) return String.fromCodePoint(Number.parseInt(entity.slice(1), 10));
     const named = NAMED_ENTITIES[entity];
