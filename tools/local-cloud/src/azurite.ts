@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { spawnChild, type ManagedChild } from './child-process.js';
 import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME } from './constants.js';
@@ -11,13 +12,15 @@ export interface RunningAzurite {
 }
 
 const require = createRequire(import.meta.url);
+/** Loaded into each Azurite process: see the file for the emulator cost it removes. */
+const AZURITE_PRELOAD = fileURLToPath(new URL('../preload/azurite-lokijs.cjs', import.meta.url));
 
 /** Starts one Azurite service (pinned package) and resolves once it listens. Port 0 picks a free port. */
 export async function startAzurite(o: { service: 'blob' | 'queue'; port: number; persistDir?: string }): Promise<RunningAzurite> {
   const main = require.resolve(`azurite/dist/src/${o.service}/main.js`);
   // --silent: no access-log line per request, which nobody reads and which cost both Azurite and this
   // process CPU on the cores the tools under test share (start-up messages and errors still print).
-  const args = [main, '--disableTelemetry', '--skipApiVersionCheck', '--silent', `--${o.service}Host`, '127.0.0.1', `--${o.service}Port`, String(o.port)];
+  const args = ['--require', AZURITE_PRELOAD, main, '--disableTelemetry', '--skipApiVersionCheck', '--silent', `--${o.service}Host`, '127.0.0.1', `--${o.service}Port`, String(o.port)];
   if (o.persistDir) {
     await mkdir(o.persistDir, { recursive: true });
     args.push('--location', o.persistDir);
