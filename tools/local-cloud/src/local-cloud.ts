@@ -228,7 +228,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // The queue and its poison queue exist before anything runs, as infra/bicep creates them.
     await Promise.all([
       ensureContainer(connectionString, SOURCE_CONTAINER),
-      ensureBucket({ endpoint: s3Endpoint, region, credentials: s3.credentials, bucket: BACKUP_BUCKET }),
+      // Versioned as infra/aws-iam makes it; s3rver has no versioning (NotImplemented).
+      ensureBucket({ endpoint: s3Endpoint, region, credentials: s3.credentials, bucket: BACKUP_BUCKET, versioned: s3.kind !== 's3rver' }),
       queues.getQueueClient(BACKUP_QUEUE_NAME).createIfNotExists(),
       queues.getQueueClient(`${BACKUP_QUEUE_NAME}-poison`).createIfNotExists(),
     ]);
