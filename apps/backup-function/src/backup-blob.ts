@@ -2,6 +2,7 @@ import { DeleteObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput } 
 import type { InvocationContext } from '@azure/functions';
 import { backupKeyFor, copyBlobToS3, isDeleteStale, PermanentTransferError, recordedSourceOf } from '@blobferry/transfer';
 import { SpanStatusCode } from '@opentelemetry/api';
+import { assertVersioningEnabled } from './bucket-versioning.js';
 import { type BackupClients, SourceAccountMismatchError } from './clients.js';
 import type { BackupConfig } from './config.js';
 import { errorSummary } from './redact.js';
@@ -145,7 +146,8 @@ function isPreconditionFailed(error: unknown): boolean {
 /**
  * `retain` keeps every backup. `delete-marker` (versioned bucket) hides the backup behind a
  * delete marker, the older versions stay, unless the delete is older than what S3 holds:
- * deliveries arrive out of order and a late delete must never hide a newer blob.
+ * deliveries arrive out of order and a late delete must never hide a newer blob. No delete is
+ * sent to a bucket whose versioning is not Enabled (bucket-versioning.ts).
  */
 async function applyDeletePolicy(event: ValidBlobEvent, deps: BackupDeps): Promise<EventOutcome> {
   const { config, clients } = deps;
@@ -163,6 +165,7 @@ async function applyDeletePolicy(event: ValidBlobEvent, deps: BackupDeps): Promi
   if (isDeleteStale(recordedSourceOf(head.Metadata), event)) return { outcome: 'delete-stale', key };
   // A blob written again after the delete has its own BlobCreated on the way: keep the backup.
   if (await clients.blobClientFor(event.blob).exists()) return { outcome: 'delete-superseded', key };
+  await assertVersioningEnabled(clients.s3, config.BACKUP_BUCKET);
   try {
     await clients.s3.send(
       new DeleteObjectCommand({ Bucket: config.BACKUP_BUCKET, Key: key, ...(head.ETag ? { IfMatch: head.ETag } : {}) }),

@@ -1,4 +1,5 @@
 import type { HttpResponseInit } from '@azure/functions';
+import { assertVersioningEnabled } from './bucket-versioning.js';
 import type { BackupClients } from './clients.js';
 import type { ConfigResult } from './config.js';
 import { errorSummary } from './redact.js';
@@ -21,6 +22,8 @@ export interface HealthReport {
     | { valid: false; errors: string[] };
   /** Whether AWS credentials can be obtained right now; only their expiration is ever shown. */
   credentials: { obtained: true; expiration: string | undefined } | { obtained: false; error: string };
+  /** With DELETE_POLICY=delete-marker only: whether the bucket's versioning lets a delete only add a marker. */
+  deleteMarkers?: { safe: true } | { safe: false; error: string };
 }
 
 async function probeCredentials(clients: BackupClients): Promise<HealthReport['credentials']> {
@@ -41,6 +44,15 @@ async function probeCredentials(clients: BackupClients): Promise<HealthReport['c
   }
 }
 
+async function probeDeleteMarkers(clients: BackupClients, bucket: string): Promise<NonNullable<HealthReport['deleteMarkers']>> {
+  try {
+    await assertVersioningEnabled(clients.s3, bucket, AbortSignal.timeout(CREDENTIALS_TIMEOUT_MS));
+    return { safe: true };
+  } catch (error) {
+    return { safe: false, error: errorSummary(error) };
+  }
+}
+
 export async function checkHealth(configResult: ConfigResult, clients: BackupClients | undefined): Promise<HealthReport> {
   if (!configResult.ok || !clients) {
     return {
@@ -51,8 +63,9 @@ export async function checkHealth(configResult: ConfigResult, clients: BackupCli
   }
   const { config } = configResult;
   const credentials = await probeCredentials(clients);
+  const deleteMarkers = config.DELETE_POLICY === 'delete-marker' && credentials.obtained ? await probeDeleteMarkers(clients, config.BACKUP_BUCKET) : undefined;
   return {
-    status: credentials.obtained ? 'healthy' : 'unhealthy',
+    status: credentials.obtained && deleteMarkers?.safe !== false ? 'healthy' : 'unhealthy',
     config: {
       valid: true,
       bucket: config.BACKUP_BUCKET,
@@ -64,6 +77,7 @@ export async function checkHealth(configResult: ConfigResult, clients: BackupCli
       identity: config.AZURE_CLIENT_ID ? 'user-assigned' : 'system-assigned',
     },
     credentials,
+    ...(deleteMarkers ? { deleteMarkers } : {}),
   };
 }
 

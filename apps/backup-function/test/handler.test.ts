@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { CreateBucketCommand, GetObjectCommand, type GetObjectCommandOutput, ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import type { BlobClient } from '@azure/storage-blob';
 import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blobferry/local-cloud';
 import { SourceChangedError } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
+import { UnversionedBucketError } from '../src/bucket-versioning.js';
 import { createClients } from '../src/clients.js';
+import { checkHealth } from '../src/health.js';
 import { blobEvent, type CapturedLog, sameBytes, configForStack, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';
 
 const MIB = 1024 * 1024;
@@ -32,6 +35,10 @@ afterAll(async () => {
 async function upload(name: string, content: Buffer): Promise<{ etag: string; contentLength: number }> {
   const response = await sourceContainer(cloud.stack).getBlockBlobClient(name).uploadData(content, { blockSize: 4 * MIB });
   return { etag: (response.etag ?? '').replace(/"/g, ''), contentLength: content.length };
+}
+
+async function bodyOf(object: GetObjectCommandOutput): Promise<Buffer> {
+  return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
 }
 
 async function deliver(event: unknown, withDeps: BackupDeps = deps) {
@@ -202,6 +209,49 @@ describe('delete policies', () => {
     const realDelete = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted' });
     expect((await deliver(realDelete, marking)).result.outcome).toBe('delete-marker-written');
     expect(await reader.read('deleted-marker.txt')).toBeUndefined();
+    // Hidden, not gone: the local bucket is versioned as infra/aws-iam makes it, so the backup's version stays.
+    const key = reader.keyOf('deleted-marker.txt');
+    const history = await reader.s3.send(new ListObjectVersionsCommand({ Bucket: cloud.stack.aws.bucket, Prefix: key }));
+    expect(history.DeleteMarkers?.filter((marker) => marker.Key === key && marker.IsLatest)).toHaveLength(1);
+    const kept = history.Versions?.find((version) => version.Key === key && version.Size === content.length);
+    const keptBytes = await reader.s3.send(new GetObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: key, VersionId: kept?.VersionId }));
+    expect(sameBytes(await bodyOf(keptBytes), content)).toBe(true);
     expect((await deliver(realDelete, marking)).result.outcome).toBe('delete-nothing-to-hide');
+  });
+
+  it('delete-marker: sends no delete to a bucket whose versioning is not Enabled, and says what to fix', async () => {
+    // A bucket of the operator's (CreateBucket=false), never versioned, then suspended: a delete there would
+    // remove the backup for good.
+    const bucket = 'operators-unversioned-bucket';
+    await reader.s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    const config = configForStack(cloud.stack, { DELETE_POLICY: 'delete-marker', BACKUP_BUCKET: bucket });
+    const marking: BackupDeps = { config, clients: createClients(config) };
+    onTestFinished(() => marking.clients.s3.destroy());
+    const content = Buffer.from('the only copy');
+    const key = reader.keyOf('unversioned.txt');
+    await deliver(blobEvent(cloud.stack, 'unversioned.txt', await upload('unversioned.txt', content)), marking);
+    await sourceContainer(cloud.stack).deleteBlob('unversioned.txt');
+    const stillThere = async () => {
+      const object = await reader.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return sameBytes(await bodyOf(object), content);
+    };
+
+    for (const state of ['never versioned', 'Suspended'] as const) {
+      if (state === 'Suspended') await reader.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
+      const logs: CapturedLog[] = [];
+      const attempt = handleBlobEvent(blobEvent(cloud.stack, 'unversioned.txt', { eventType: 'Microsoft.Storage.BlobDeleted' }), invocationContext(logs), marking);
+      // Thrown, so the message is retried and then kept in the poison queue: the delete is not lost either.
+      await expect(attempt).rejects.toThrow(UnversionedBucketError);
+      await expect(attempt).rejects.toThrow(state === 'Suspended' ? /which is Suspended/ : /which is not versioned/);
+      expect(logs[0]?.entry).toMatchObject({ outcome: 'will-retry' });
+      expect(String(logs[0]?.entry.reason)).toMatch(/Enable versioning on the bucket, or set DELETE_POLICY=retain/);
+      expect(await stillThere()).toBe(true);
+      expect((await checkHealth({ ok: true, config }, marking.clients)).deleteMarkers).toMatchObject({ safe: false });
+    }
+
+    await reader.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+    expect((await checkHealth({ ok: true, config }, marking.clients)).deleteMarkers).toEqual({ safe: true });
+    const { result } = await deliver(blobEvent(cloud.stack, 'unversioned.txt', { eventType: 'Microsoft.Storage.BlobDeleted' }), marking);
+    expect(result.outcome).toBe('delete-marker-written');
   });
 });

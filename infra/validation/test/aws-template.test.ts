@@ -20,6 +20,8 @@ function allStatements(statements: unknown[]): Json[] {
 
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 const bucketArn = 'arn:${AWS::Partition}:s3:::${BucketName}';
+/** The only actions granted on the bucket itself rather than on objects under the prefix. */
+const BUCKET_ACTIONS = ['s3:ListBucket', 's3:GetBucketVersioning'];
 
 describe('the role can touch nothing but the backup bucket', () => {
   const policies = propertiesOf('BackupRole')['Policies'] as { PolicyDocument: { Statement: unknown[] } }[];
@@ -30,6 +32,7 @@ describe('the role can touch nothing but the backup bucket', () => {
       'ReadWriteBackupObjects',
       'ListBackupPrefix',
       'DeleteMarkersUnderPrefix',
+      'CheckVersioningBeforeDeletes',
       'EncryptWithBackupKey',
     ]);
     for (const statement of statements) expect(statement['Effect']).toBe('Allow');
@@ -57,7 +60,7 @@ describe('the role can touch nothing but the backup bucket', () => {
       for (const resource of list(statement['Resource'])) {
         if (actions.every((action) => action.startsWith('kms:'))) {
           expect(resource).toEqual({ Ref: 'KmsKeyArn' });
-        } else if (actions.includes('s3:ListBucket')) {
+        } else if (actions.every((action) => BUCKET_ACTIONS.includes(action))) {
           expect(resource).toEqual({ 'Fn::Sub': bucketArn });
         } else {
           expect(resource).toEqual({ 'Fn::Sub': `${bucketArn}/\${BucketPrefix}*` });
@@ -71,6 +74,19 @@ describe('the role can touch nothing but the backup bucket', () => {
     expect(listing?.['Condition']).toEqual({
       'Fn::If': ['WholeBucket', { Ref: 'AWS::NoValue' }, { StringLike: { 's3:prefix': [{ 'Fn::Sub': '${BucketPrefix}*' }] } }],
     });
+  });
+
+  it('deletes, and reads the bucket versioning that makes a delete safe, only with AllowDeleteMarkers', () => {
+    const policy = (propertiesOf('BackupRole')['Policies'] as { PolicyDocument: { Statement: Json[] } }[])[0]?.PolicyDocument.Statement ?? [];
+    const grantedWithDeleteMarkers = (sid: string) =>
+      policy.some((statement) => {
+        const branches = statement['Fn::If'] as [string, Json, Json] | undefined;
+        return branches?.[0] === 'GrantDeleteMarkers' && branches[1]['Sid'] === sid && 'Ref' in branches[2];
+      });
+    expect(grantedWithDeleteMarkers('DeleteMarkersUnderPrefix')).toBe(true);
+    expect(grantedWithDeleteMarkers('CheckVersioningBeforeDeletes')).toBe(true);
+    const versioning = statements.find((statement) => statement['Sid'] === 'CheckVersioningBeforeDeletes');
+    expect(versioning?.['Action']).toBe('s3:GetBucketVersioning');
   });
 
   it('uses the KMS key only through S3', () => {
