@@ -66,3 +66,23 @@ export function rcloneVersion(): string {
     throw new Error('rclone is not installed: on Debian, `apt-get install -y rclone` (the bench compares against it)');
   }
 }
+
+/**
+ * rclone retries a whole copy when an attempt ends in errors (`--retries`, 3 by default), so its wall time then
+ * holds the failed attempts as well. They are read from its log (ERROR level, which RCLONE_COMMON_FLAGS keeps:
+ * "Attempt 1/3 failed with 1 errors and: ...") so that a peer's failure shows beside its figures instead of
+ * hiding in a rate. This is how moto's refusal of rclone's `HEAD ?versionId=null` on an unversioned bucket
+ * would have been seen (bench/README.md).
+ */
+export function failedAttempts(stderr: string): string[] {
+  return stderr.split('\n').flatMap((line) => {
+    const attempt = /\bERROR : (Attempt \d+\/\d+ failed\b.*)$/.exec(line.trimEnd());
+    return attempt?.[1] ? [attempt[1]] : [];
+  });
+}
+
+/** The failed attempts of every run of a scenario, for its rclone figures: nothing when every first attempt succeeded. */
+export function retriedAttempts(runs: { stderr: string }[]): { failedAttempts?: number; firstFailedAttempt?: string } {
+  const failed = runs.flatMap((run) => failedAttempts(run.stderr));
+  return failed.length === 0 ? {} : { failedAttempts: failed.length, firstFailedAttempt: failed[0] };
+}

@@ -1,6 +1,6 @@
 import type { Stack } from '@blobferry/local-cloud';
 import { describe, expect, it } from 'vitest';
-import { rcloneConfig, rcloneEnv } from '../src/rclone.ts';
+import { failedAttempts, rcloneConfig, rcloneEnv, retriedAttempts } from '../src/rclone.ts';
 
 const stack = {
   azure: { accountName: 'devstoreaccount1', accountKey: 'a2V5', blobEndpoint: 'http://127.0.0.1:41000/devstoreaccount1' },
@@ -32,5 +32,31 @@ describe('rclone config', () => {
       delete process.env.AWS_CA_BUNDLE;
       delete process.env.RCLONE_S3_ENDPOINT;
     }
+  });
+});
+
+describe('rclone attempts that failed and were retried', () => {
+  // rclone 1.60's own log, --log-level ERROR, from a 1 GiB copyto to moto on an unversioned bucket: moto
+  // refused the HEAD ?versionId=null after CompleteMultipartUpload, and rclone's second attempt found the copy.
+  const retried = [
+    '2026/12/06 03:30:20 ERROR : large.bin: Failed to copy: BadRequest: Bad Request',
+    '\tstatus code: 400, request id: JGCOjURrcLGlK7V85iNdIIhuEPF7oD3nr89Pb2VRVXPiVoxNwZcS, host id: ',
+    '2026/12/06 03:30:20 ERROR : Attempt 1/3 failed with 1 errors and: BadRequest: Bad Request',
+    '\tstatus code: 400, request id: JGCOjURrcLGlK7V85iNdIIhuEPF7oD3nr89Pb2VRVXPiVoxNwZcS, host id: ',
+    '2026/12/06 03:30:20 ERROR : Attempt 2/3 succeeded',
+    '',
+  ].join('\n');
+
+  it('reads each failed attempt from the log, and not the one that succeeded', () => {
+    expect(failedAttempts(retried)).toEqual(['Attempt 1/3 failed with 1 errors and: BadRequest: Bad Request']);
+    expect(failedAttempts('')).toEqual([]);
+  });
+
+  it('counts them over a scenario\'s runs, and says nothing when every first attempt succeeded', () => {
+    expect(retriedAttempts([{ stderr: retried }, { stderr: '' }, { stderr: retried }])).toEqual({
+      failedAttempts: 2,
+      firstFailedAttempt: 'Attempt 1/3 failed with 1 errors and: BadRequest: Bad Request',
+    });
+    expect(retriedAttempts([{ stderr: '' }, { stderr: '2026/12/06 03:30:20 ERROR : Attempt 2/3 succeeded\n' }])).toEqual({});
   });
 });

@@ -13,7 +13,7 @@ import { startCloudProcess } from '../local-cloud-process.js';
 import { BLOBFERRY_ROLES, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import type { ProcessUsage } from '../proc-usage.js';
-import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
+import { RCLONE_COMMON_FLAGS, rcloneEnv, retriedAttempts, writeRcloneConfig } from '../rclone.js';
 import { profilingNodeArgs, rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadBlobsOfSizes } from '../seed.js';
 import { MiB, median, percentile, round } from '../stats.js';
@@ -286,6 +286,7 @@ function summarize(o: { count: number; largeCount: number; bytes: number; filesI
       cpuS: mid((r) => r.rclone.cpuS),
       peakRssMiB: peak((r) => r.rclone.peakRssMiB),
       machineCpu: { ...rcloneMachine },
+      ...retriedAttempts(runs.map((r) => r.rclone)),
     },
     limit: {
       objectsPerS: round(limit, 1),

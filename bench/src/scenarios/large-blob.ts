@@ -5,7 +5,7 @@ import { COPY_ROLE, medianCpu, withMachineCpu, type MachineCpu } from '../machin
 import type { Measurement } from '../measure.js';
 import { runMeasured } from '../measure.js';
 import { curlReadBlobs } from '../curl-reads.js';
-import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
+import { RCLONE_COMMON_FLAGS, rcloneEnv, retriedAttempts, writeRcloneConfig } from '../rclone.js';
 import { rotate, runLimit, runWorker, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadLargeBlob } from '../seed.js';
 import { MiB, formatBytes, median, round } from '../stats.js';
@@ -135,7 +135,7 @@ export const largeBlob: Scenario = {
         peakRssMiB: round(first.peakRssMiB, 1),
         runs: 1,
       };
-      const rclone = { ...summarize((r) => r.rclone, size), machineCpu: { ...medianCpu(runs.map((r) => r.rclone.machine)) } };
+      const rclone = { ...summarize((r) => r.rclone, size), machineCpu: { ...medianCpu(runs.map((r) => r.rclone.machine)) }, ...retriedAttempts(runs.map((r) => r.rclone)) };
       const azureRead = summarize((r) => r.azureRead, size);
       const s3Write = summarize((r) => r.s3Write, size);
       const limitMbPerS = Math.min(azureRead.mbPerS, s3Write.mbPerS);

@@ -5,7 +5,7 @@ import { startCloudProcess, type CloudProcess } from '../local-cloud-process.js'
 import { BLOBFERRY_ROLES, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import type { ProcessUsage } from '../proc-usage.js';
-import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
+import { RCLONE_COMMON_FLAGS, rcloneEnv, retriedAttempts, writeRcloneConfig } from '../rclone.js';
 import { curlReadBlobs } from '../curl-reads.js';
 import { runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadSmallBlobs } from '../seed.js';
@@ -196,6 +196,7 @@ export const smallBlobs: Scenario = {
         cpuS: round(median(runs.map((r) => r.rclone.cpuS))),
         peakRssMiB: peak((r) => r.rclone),
         machineCpu: { ...rcloneMachine },
+        ...retriedAttempts(runs.map((r) => r.rclone)),
       },
       limit: {
         objectsPerS: limit,

@@ -5,7 +5,7 @@ import { CLI_ROLE, MACHINE_CPU_NOTE, medianCpu, withMachineCpu, type MachineCpu 
 import { curlReadAll, curlReadBlobs, s3Auth, s3Reads } from '../curl-reads.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { mapConcurrently } from '../pool.js';
-import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
+import { RCLONE_COMMON_FLAGS, rcloneEnv, retriedAttempts, writeRcloneConfig } from '../rclone.js';
 import { profilingNodeArgs, rotate, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadLargeBlob } from '../seed.js';
 import { MiB, formatBytes, median, round } from '../stats.js';
@@ -109,7 +109,7 @@ export const verifyDeep: Scenario = {
         peakRssMiB: round(Math.max(...runs.map((r) => pick(r).peakRssMiB)), 1),
       });
       const blobferry = { ...summarize((r) => r.blobferry), machineCpu: { ...medianCpu(runs.map((r) => r.blobferry.machine)) } };
-      const rclone = { ...summarize((r) => r.rclone), machineCpu: { ...medianCpu(runs.map((r) => r.rclone.machine)) } };
+      const rclone = { ...summarize((r) => r.rclone), machineCpu: { ...medianCpu(runs.map((r) => r.rclone.machine)) }, ...retriedAttempts(runs.map((r) => r.rclone)) };
       const azureRead = summarize((r) => r.azureRead);
       const s3Read = summarize((r) => r.s3Read);
       const limit = Math.min(azureRead.mbPerS, s3Read.mbPerS);

@@ -5,7 +5,7 @@ import { azureContainer, s3Client } from '../clients.js';
 import { startCloudProcess } from '../local-cloud-process.js';
 import { CLI_ROLE, MACHINE_CPU_NOTE, medianCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
 import { runMeasured, type Measurement } from '../measure.js';
-import { RCLONE_COMMON_FLAGS, rcloneEnv, writeRcloneConfig } from '../rclone.js';
+import { RCLONE_COMMON_FLAGS, rcloneEnv, retriedAttempts, writeRcloneConfig } from '../rclone.js';
 import { profilingNodeArgs, rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { backupMetadata, putBackupObject, uploadSmallBlobs } from '../seed.js';
 import { s3rverDirectWriter, type DirectObjectWriter } from '../s3rver-store.js';
@@ -170,7 +170,7 @@ export const verifyList: Scenario = {
       const machineCpuAt = (n: number, pick: (f: SizeFigures) => { machine: MachineCpu }) => ({ ...medianCpu((bySize.get(n) ?? []).map((f) => pick(f).machine)) });
       const blobferry = { ...summarize(count, (f) => f.blobferry), machineCpu: machineCpuAt(count, (f) => f.blobferry) };
       const blobferrySmall = summarize(comparisonCount, (f) => f.blobferry);
-      const rclone = { ...summarize(count, (f) => f.rclone), machineCpu: machineCpuAt(count, (f) => f.rclone) };
+      const rclone = { ...summarize(count, (f) => f.rclone), machineCpu: machineCpuAt(count, (f) => f.rclone), ...retriedAttempts([...bySize.values()].flat().map((f) => f.rclone)) };
       const rcloneSmall = summarize(comparisonCount, (f) => f.rclone);
       const azureList = summarize(count, (f) => f.azureList);
       const s3List = summarize(count, (f) => f.s3List);
