@@ -4,7 +4,8 @@ import type { BackupClients } from './clients.js';
 import type { ConfigResult } from './config.js';
 import { errorSummary } from './redact.js';
 
-const CREDENTIALS_TIMEOUT_MS = 15_000;
+/** How long each probe of the health check (credentials, bucket versioning) may take. */
+const PROBE_TIMEOUT_MS = 15_000;
 
 export interface HealthReport {
   status: 'healthy' | 'unhealthy';
@@ -31,8 +32,8 @@ async function probeCredentials(clients: BackupClients): Promise<HealthReport['c
   try {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`no credentials within ${CREDENTIALS_TIMEOUT_MS / 1000} s: is the identity endpoint or STS reachable?`)),
-        CREDENTIALS_TIMEOUT_MS,
+        () => reject(new Error(`no credentials within ${PROBE_TIMEOUT_MS / 1000} s: is the identity endpoint or STS reachable?`)),
+        PROBE_TIMEOUT_MS,
       );
     });
     const credentials = await Promise.race([clients.awsCredentials(), timeout]);
@@ -46,7 +47,7 @@ async function probeCredentials(clients: BackupClients): Promise<HealthReport['c
 
 async function probeDeleteMarkers(clients: BackupClients, bucket: string): Promise<NonNullable<HealthReport['deleteMarkers']>> {
   try {
-    await assertVersioningEnabled(clients.s3, bucket, AbortSignal.timeout(CREDENTIALS_TIMEOUT_MS));
+    await assertVersioningEnabled(clients.s3, bucket, AbortSignal.timeout(PROBE_TIMEOUT_MS));
     return { safe: true };
   } catch (error) {
     return { safe: false, error: errorSummary(error) };

@@ -5,7 +5,7 @@ import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blob
 import { SourceChangedError } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
-import { UnversionedBucketError } from '../src/bucket-versioning.js';
+import { UnsafeDeleteError } from '../src/bucket-versioning.js';
 import { createClients } from '../src/clients.js';
 import { checkHealth } from '../src/health.js';
 import { blobEvent, type CapturedLog, sameBytes, configForStack, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';
@@ -241,7 +241,7 @@ describe('delete policies', () => {
       const logs: CapturedLog[] = [];
       const attempt = handleBlobEvent(blobEvent(cloud.stack, 'unversioned.txt', { eventType: 'Microsoft.Storage.BlobDeleted' }), invocationContext(logs), marking);
       // Thrown, so the message is retried and then kept in the poison queue: the delete is not lost either.
-      await expect(attempt).rejects.toThrow(UnversionedBucketError);
+      await expect(attempt).rejects.toThrow(UnsafeDeleteError);
       await expect(attempt).rejects.toThrow(state === 'Suspended' ? /which is Suspended/ : /which is not versioned/);
       expect(logs[0]?.entry).toMatchObject({ outcome: 'will-retry' });
       expect(String(logs[0]?.entry.reason)).toMatch(/Enable versioning on the bucket, or set DELETE_POLICY=retain/);
