@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand, type GetObjectCommandOutput, ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import type { BlobClient } from '@azure/storage-blob';
 import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blobferry/local-cloud';
 import { SourceChangedError } from '@blobferry/transfer';
@@ -8,7 +8,7 @@ import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
 import { UnsafeDeleteError } from '../src/bucket-versioning.js';
 import { createClients } from '../src/clients.js';
 import { checkHealth } from '../src/health.js';
-import { blobEvent, type CapturedLog, sameBytes, configForStack, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';
+import { blobEvent, bodyOf, type CapturedLog, sameBytes, configForStack, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';
 
 const MIB = 1024 * 1024;
 let cloud: LocalCloud;
@@ -35,10 +35,6 @@ afterAll(async () => {
 async function upload(name: string, content: Buffer): Promise<{ etag: string; contentLength: number }> {
   const response = await sourceContainer(cloud.stack).getBlockBlobClient(name).uploadData(content, { blockSize: 4 * MIB });
   return { etag: (response.etag ?? '').replace(/"/g, ''), contentLength: content.length };
-}
-
-async function bodyOf(object: GetObjectCommandOutput): Promise<Buffer> {
-  return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
 }
 
 async function deliver(event: unknown, withDeps: BackupDeps = deps) {

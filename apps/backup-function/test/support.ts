@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type GetObjectCommandOutput, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvocationContext } from '@azure/functions';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { Stack } from '@blobferry/local-cloud';
@@ -85,6 +85,11 @@ export function sourceContainer(stack: Stack): ContainerClient {
 }
 
 /** Reads S3 with the emulator's own key pair: the test's view, independent of the app's credentials. */
+/** The bytes of a GetObject answer. */
+export async function bodyOf(object: GetObjectCommandOutput): Promise<Buffer> {
+  return Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+}
+
 export function s3Reader(stack: Stack) {
   const s3 = new S3Client({
     region: stack.aws.region,
@@ -100,7 +105,7 @@ export function s3Reader(stack: Stack) {
     async read(blobName: string): Promise<Buffer | undefined> {
       try {
         const object = await s3.send(new GetObjectCommand({ Bucket: stack.aws.bucket, Key: keyOf(blobName) }));
-        return Buffer.from(await (object.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray());
+        return await bodyOf(object);
       } catch (error) {
         if ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
         throw error;
