@@ -21,7 +21,7 @@ function allStatements(statements: unknown[]): Json[] {
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 const bucketArn = 'arn:${AWS::Partition}:s3:::${BucketName}';
 /** The only actions granted on the bucket itself rather than on objects under the prefix. */
-const BUCKET_ACTIONS = ['s3:ListBucket', 's3:GetBucketVersioning'];
+const BUCKET_ACTIONS = ['s3:ListBucket', 's3:ListBucketMultipartUploads', 's3:GetBucketVersioning'];
 
 describe('the role can touch nothing but the backup bucket', () => {
   const policies = propertiesOf('BackupRole')['Policies'] as { PolicyDocument: { Statement: unknown[] } }[];
@@ -30,6 +30,7 @@ describe('the role can touch nothing but the backup bucket', () => {
   it('has statements in every branch, and only Allow', () => {
     expect(statements.map((statement) => statement['Sid'])).toEqual([
       'ReadWriteBackupObjects',
+      'FindOpenUploadsToResume',
       'ListBackupPrefix',
       'DeleteMarkersUnderPrefix',
       'CheckVersioningBeforeDeletes',
