@@ -62,7 +62,9 @@ async function waitHealthy(host: FunctionsHostProcess): Promise<void> {
  */
 export async function startBackupStack(options: BackupStackOptions = {}): Promise<BackupStack> {
   const log = options.log ?? ((entry: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(entry)}\n`));
-  const cloud = await startLocalCloud({ ...options.localCloud, events: options.localCloud?.events ?? {}, log });
+  // The role is deployed as infra/aws-iam would be for these settings: AllowDeleteMarkers goes with DELETE_POLICY.
+  const role = { allowDeleteMarkers: options.settings?.DELETE_POLICY === 'delete-marker' };
+  const cloud = await startLocalCloud({ role, ...options.localCloud, events: options.localCloud?.events ?? {}, log });
   let supervisor: Promise<SupervisedFunctionsHost> | undefined;
   const settings = appSettingsForStack(cloud.stack, options.settings);
   const stackFile = options.stackFile;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import type { BlobClient } from '@azure/storage-blob';
 import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blobferry/local-cloud';
 import { SourceChangedError } from '@blobferry/transfer';
@@ -17,7 +17,9 @@ let reader: ReturnType<typeof s3Reader>;
 let restoreEnvironment: (() => void) | undefined;
 
 beforeAll(async () => {
-  cloud = await startLocalCloud({ log: () => undefined });
+  // The role as infra/aws-iam makes it with AllowDeleteMarkers=true (the delete-marker tests need it), on an
+  // operator's own bucket, never versioned until the delete-policy tests turn versioning on.
+  cloud = await startLocalCloud({ role: { allowDeleteMarkers: true }, bucket: { versioned: false }, log: () => undefined });
   // The managed-identity endpoint the Functions platform announces to @azure/identity (IDENTITY_ENDPOINT,
   // IDENTITY_HEADER): the only way to point the real ManagedIdentityCredential at the local identity plane.
   restoreEnvironment = useLocalManagedIdentity(cloud.stack.identity, 'app-service');
@@ -184,43 +186,11 @@ describe('delete policies', () => {
     expect(sameBytes(await reader.read('deleted-retain.txt'), content)).toBe(true);
   });
 
-  it('delete-marker: hides the backup, but never because of a delete older than the backup or of a re-created blob', async () => {
-    const config = configForStack(cloud.stack, { DELETE_POLICY: 'delete-marker' });
-    const marking: BackupDeps = { config, clients: deps.clients };
-    const staleDelete = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted', sequencer: nextSequencer() });
-    const content = Buffer.from('second life');
-    const blob = await upload('deleted-marker.txt', content);
-    await deliver(blobEvent(cloud.stack, 'deleted-marker.txt', blob), marking);
-    await sourceContainer(cloud.stack).deleteBlob('deleted-marker.txt');
-
-    expect((await deliver(staleDelete, marking)).result.outcome).toBe('delete-stale');
-    expect(sameBytes(await reader.read('deleted-marker.txt'), content)).toBe(true);
-
-    await upload('deleted-marker.txt', Buffer.from('re-created'));
-    const whileRecreated = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted' });
-    expect((await deliver(whileRecreated, marking)).result.outcome).toBe('delete-superseded');
-    expect(sameBytes(await reader.read('deleted-marker.txt'), content)).toBe(true);
-
-    await sourceContainer(cloud.stack).deleteBlob('deleted-marker.txt');
-    const realDelete = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted' });
-    expect((await deliver(realDelete, marking)).result.outcome).toBe('delete-marker-written');
-    expect(await reader.read('deleted-marker.txt')).toBeUndefined();
-    // Hidden, not gone: the local bucket is versioned as infra/aws-iam makes it, so the backup's version stays.
-    const key = reader.keyOf('deleted-marker.txt');
-    const history = await reader.s3.send(new ListObjectVersionsCommand({ Bucket: cloud.stack.aws.bucket, Prefix: key }));
-    expect(history.DeleteMarkers?.filter((marker) => marker.Key === key && marker.IsLatest)).toHaveLength(1);
-    const kept = history.Versions?.find((version) => version.Key === key && version.Size === content.length);
-    const keptBytes = await reader.s3.send(new GetObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: key, VersionId: kept?.VersionId }));
-    expect(sameBytes(await bodyOf(keptBytes), content)).toBe(true);
-    expect((await deliver(realDelete, marking)).result.outcome).toBe('delete-nothing-to-hide');
-  });
-
   it('delete-marker: sends no delete to a bucket whose versioning is not Enabled, and says what to fix', async () => {
-    // A bucket of the operator's (CreateBucket=false), never versioned, then suspended: a delete there would
-    // remove the backup for good.
-    const bucket = 'operators-unversioned-bucket';
-    await reader.s3.send(new CreateBucketCommand({ Bucket: bucket }));
-    const config = configForStack(cloud.stack, { DELETE_POLICY: 'delete-marker', BACKUP_BUCKET: bucket });
+    // The operator's own bucket (CreateBucket=false), never versioned, then suspended: a delete there would
+    // remove the backup for good. This test leaves it Enabled, which the next one needs.
+    const bucket = cloud.stack.aws.bucket;
+    const config = configForStack(cloud.stack, { DELETE_POLICY: 'delete-marker' });
     const marking: BackupDeps = { config, clients: createClients(config) };
     onTestFinished(() => marking.clients.s3.destroy());
     const content = Buffer.from('the only copy');
@@ -249,5 +219,36 @@ describe('delete policies', () => {
     expect((await checkHealth({ ok: true, config }, marking.clients)).deleteMarkers).toEqual({ safe: true });
     const { result } = await deliver(blobEvent(cloud.stack, 'unversioned.txt', { eventType: 'Microsoft.Storage.BlobDeleted' }), marking);
     expect(result.outcome).toBe('delete-marker-written');
+  });
+
+  it('delete-marker: hides the backup, but never because of a delete older than the backup or of a re-created blob', async () => {
+    const config = configForStack(cloud.stack, { DELETE_POLICY: 'delete-marker' });
+    const marking: BackupDeps = { config, clients: deps.clients };
+    const staleDelete = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted', sequencer: nextSequencer() });
+    const content = Buffer.from('second life');
+    const blob = await upload('deleted-marker.txt', content);
+    await deliver(blobEvent(cloud.stack, 'deleted-marker.txt', blob), marking);
+    await sourceContainer(cloud.stack).deleteBlob('deleted-marker.txt');
+
+    expect((await deliver(staleDelete, marking)).result.outcome).toBe('delete-stale');
+    expect(sameBytes(await reader.read('deleted-marker.txt'), content)).toBe(true);
+
+    await upload('deleted-marker.txt', Buffer.from('re-created'));
+    const whileRecreated = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted' });
+    expect((await deliver(whileRecreated, marking)).result.outcome).toBe('delete-superseded');
+    expect(sameBytes(await reader.read('deleted-marker.txt'), content)).toBe(true);
+
+    await sourceContainer(cloud.stack).deleteBlob('deleted-marker.txt');
+    const realDelete = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted' });
+    expect((await deliver(realDelete, marking)).result.outcome).toBe('delete-marker-written');
+    expect(await reader.read('deleted-marker.txt')).toBeUndefined();
+    // Hidden, not gone: the bucket is versioned (Enabled by the test before), so the backup's version stays.
+    const key = reader.keyOf('deleted-marker.txt');
+    const history = await reader.s3.send(new ListObjectVersionsCommand({ Bucket: cloud.stack.aws.bucket, Prefix: key }));
+    expect(history.DeleteMarkers?.filter((marker) => marker.Key === key && marker.IsLatest)).toHaveLength(1);
+    const kept = history.Versions?.find((version) => version.Key === key && version.Size === content.length);
+    const keptBytes = await reader.s3.send(new GetObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: key, VersionId: kept?.VersionId }));
+    expect(sameBytes(await bodyOf(keptBytes), content)).toBe(true);
+    expect((await deliver(realDelete, marking)).result.outcome).toBe('delete-nothing-to-hide');
   });
 });

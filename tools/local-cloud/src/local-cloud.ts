@@ -20,7 +20,9 @@ import { startStorageEventsProxy } from './events/storage-events-proxy.js';
 import { FaultRules, startFaultProxy, type FaultRule, type FaultService, type Traffic } from './fault-proxy.js';
 import { DEFAULT_AUDIENCE, startIdentityPlane, type IdentityPlane, type MintTokenOptions } from './identity/index.js';
 import { ensureBucket } from './s3/ensure-bucket.js';
+import { startIamGateway } from './s3/iam-gateway.js';
 import { startMoto } from './s3/moto.js';
+import { RoleSessions } from './iam/sessions.js';
 import type { RunningS3 } from './s3/running-s3.js';
 import { startS3rver } from './s3/s3rver.js';
 import { shippedTrust, startSts, type Sts } from './sts/index.js';
@@ -61,6 +63,16 @@ export interface LocalCloudOptions {
   stackFile?: string | false;
   /** Whose principal id the role's trust policy admits (default the user-assigned backup identity). */
   trust?: 'user-assigned' | 'system-assigned';
+  /**
+   * infra/aws-iam parameters of the role whose policies S3 enforces: `allowDeleteMarkers` is its
+   * AllowDeleteMarkers (default false, as in the template), which DELETE_POLICY=delete-marker needs.
+   */
+  role?: { allowDeleteMarkers?: boolean };
+  /**
+   * `versioned: false` creates the backup bucket never versioned, as an operator's own bucket may be
+   * (infra/aws-iam with CreateBucket=false); by default it is versioned as the template creates it.
+   */
+  bucket?: { versioned?: boolean };
   /** Lifetime of managed-identity tokens (default 3600 s). */
   tokenLifetimeSeconds?: number;
   /** Put a fault-injecting proxy in front of Azurite and S3; the stack's endpoints point at it. */
@@ -111,7 +123,8 @@ export const S3RVER_LIMITS =
 
 async function startS3(options: LocalCloudOptions, log: Log): Promise<RunningS3> {
   const s3 = options.s3 ?? 'moto';
-  const port = options.ports === 'default' ? DEFAULT_PORTS.s3 : 0;
+  // An emulator sits behind the IAM gateway, which takes the public port.
+  const port = 0;
   if (s3 === 's3rver') {
     log({ level: 'warn', msg: 's3rver is a fallback S3 that loses some valid keys', limits: S3RVER_LIMITS });
     return startS3rver({ port, persistDir: options.persistDir && join(options.persistDir, 's3rver') });
@@ -174,6 +187,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     checkAborted();
 
     const trustedPrincipal = options.trust === 'system-assigned' ? identity.systemIdentity : identity.backupIdentity;
+    const sessions = s3.kind === 'external' ? undefined : new RoleSessions();
     const sts = await startSts({
       host: '127.0.0.1',
       port: defaultPorts ? DEFAULT_PORTS.sts : 0,
@@ -184,12 +198,31 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         principalId: trustedPrincipal.principalId,
         bucket: BACKUP_BUCKET,
         bucketPrefix: BACKUP_PREFIX,
+        allowDeleteMarkers: options.role?.allowDeleteMarkers ?? false,
       }),
-      credentials: s3.credentials,
+      credentials: sessions ?? s3.credentials,
       accountId: AWS_ACCOUNT_ID,
       log,
     });
     closers.push(() => sts.close());
+
+    // S3 as Amazon enforces it: the emulators check no signature and no permission, so the gateway in front
+    // of them does. An external endpoint checks its own keys, and every session gets those.
+    let gatedS3Endpoint = s3.endpoint;
+    if (sessions) {
+      const gateway = await startIamGateway({
+        upstream: s3.endpoint,
+        region: s3.region ?? AWS_REGION,
+        accountId: AWS_ACCOUNT_ID,
+        administrator: s3.credentials,
+        sessions,
+        roles: sts.model.roles,
+        port: defaultPorts ? DEFAULT_PORTS.s3 : 0,
+        log,
+      });
+      closers.push(() => gateway.close());
+      gatedS3Endpoint = gateway.endpoint;
+    }
 
     // The blob endpoint every client sees is the storage-events proxy (Azure raises events as part of
     // each operation); a fault proxy, when asked for, stands in front of it and of S3.
@@ -206,13 +239,13 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
     closers.push(() => storage.close());
     let blobEndpoint = `${storage.origin}/${AZURITE_ACCOUNT_NAME}`;
-    let s3Endpoint = s3.endpoint;
+    let s3Endpoint = gatedS3Endpoint;
     let faults: LocalCloud['faults'];
     if (options.faultProxy) {
       const rules = new FaultRules();
       const [azureProxy, s3Proxy] = await Promise.all([
         startFaultProxy({ service: 'azure', upstream: storage.origin, rules, log }),
-        startFaultProxy({ service: 's3', upstream: s3.endpoint, rules, log }),
+        startFaultProxy({ service: 's3', upstream: gatedS3Endpoint, rules, log }),
       ]);
       closers.push(() => azureProxy.close(), () => s3Proxy.close());
       blobEndpoint = `${azureProxy.endpoint}/${AZURITE_ACCOUNT_NAME}`;
@@ -229,7 +262,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     await Promise.all([
       ensureContainer(connectionString, SOURCE_CONTAINER),
       // Versioned as infra/aws-iam makes it; s3rver has no versioning (NotImplemented).
-      ensureBucket({ endpoint: s3Endpoint, region, credentials: s3.credentials, bucket: BACKUP_BUCKET, versioned: s3.kind !== 's3rver' }),
+      ensureBucket({ endpoint: s3Endpoint, region, credentials: s3.credentials, bucket: BACKUP_BUCKET, versioned: s3.kind !== 's3rver' && options.bucket?.versioned !== false }),
       queues.getQueueClient(BACKUP_QUEUE_NAME).createIfNotExists(),
       queues.getQueueClient(`${BACKUP_QUEUE_NAME}-poison`).createIfNotExists(),
     ]);

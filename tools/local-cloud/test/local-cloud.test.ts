@@ -20,6 +20,7 @@ import {
   type LocalCloud,
   type Stack,
 } from '../src/index.js';
+import { signatureOf } from '../src/s3/sigv4.js';
 import { processGroupGone } from './process-gone.js';
 import { required } from './required.js';
 
@@ -94,28 +95,35 @@ describe('startLocalCloud (Azurite blob + queue + moto + identity plane + STS)',
     expect(await got.Body?.transformToString()).toBe('hello s3');
   });
 
-  it('answers Expect: 100-continue as S3 does, so an SDK sends a large body at once', async () => {
+  it('answers Expect: 100-continue as S3 does: it asks a signed request for its body, and refuses an unsigned one without it', async () => {
     // The AWS SDKs send PUTs over 2 MB with Expect: 100-continue; a server that never answers it makes each
     // such request wait out the SDK's continue timeout (6 s in @smithy/node-http-handler).
-    const url = new URL(`/${BACKUP_BUCKET}/expect-continue.bin`, cloud.stack.aws.s3Endpoint);
-    const answered = await new Promise<{ continued: boolean; status: number | undefined }>((resolve, reject) => {
-      let continued = false;
-      const body = Buffer.alloc(3 * 1024 * 1024, 1);
-      const request = httpRequest(url, { method: 'PUT', headers: { expect: '100-continue', 'content-length': body.length } });
-      request.once('continue', () => {
-        continued = true;
-        request.end(body);
+    const { aws } = cloud.stack;
+    const url = new URL(`/${BACKUP_BUCKET}/expect-continue.bin`, aws.s3Endpoint);
+    const body = Buffer.alloc(3 * 1024 * 1024, 1);
+    const put = (headers: Record<string, string>) =>
+      new Promise<{ continued: boolean; status: number | undefined }>((resolve, reject) => {
+        let continued = false;
+        const request = httpRequest(url, { method: 'PUT', headers: { expect: '100-continue', 'content-length': String(body.length), ...headers } });
+        request.once('continue', () => {
+          continued = true;
+          request.end(body);
+        });
+        request.on('response', (response) => {
+          response.resume();
+          resolve({ continued, status: response.statusCode });
+        });
+        request.on('error', reject);
+        request.flushHeaders();
       });
-      request.on('response', (response) => {
-        response.resume();
-        resolve({ continued, status: response.statusCode });
-      });
-      request.on('error', reject);
-      request.flushHeaders();
-    });
-    expect(answered.continued).toBe(true);
-    // moto accepts any signature (documented limit); the point is the interim answer before the body.
-    expect(answered.status).toBe(200);
+
+    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const scope = { accessKeyId: aws.emulatorAccessKeyId, date: amzDate.slice(0, 8), region: aws.region, service: 's3', signedHeaders: ['host', 'x-amz-content-sha256', 'x-amz-date'] };
+    const headers = { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': amzDate };
+    const signature = signatureOf({ method: 'PUT', rawUrl: url.pathname, headers }, scope, aws.emulatorSecretAccessKey).toString('hex');
+    const authorization = `AWS4-HMAC-SHA256 Credential=${scope.accessKeyId}/${scope.date}/${scope.region}/s3/aws4_request, SignedHeaders=${scope.signedHeaders.join(';')}, Signature=${signature}`;
+    expect(await put({ ...headers, authorization })).toEqual({ continued: true, status: 200 });
+    expect(await put({})).toEqual({ continued: false, status: 403 });
   });
 
   it('pages ListObjectsV2 listings with continuation tokens', async () => {

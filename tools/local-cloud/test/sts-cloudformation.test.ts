@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateTemplate, parseTemplate, TemplateError } from '@blobferry/cloudformation';
-import { loadIamModel } from '../src/sts/iam-model.js';
+import { loadIamModel } from '../src/iam/model.js';
 import { AWS_IAM_TEMPLATE_PATH } from '../src/workspace-paths.js';
 
 const TENANT = '4f6c2a1e-8b3d-4e5f-9a7c-0d1e2f3a4b5c';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateTrustPolicy, type PolicyStatement, type TrustRequest } from '../src/sts/trust-policy.js';
+import { evaluateTrustPolicy, type PolicyStatement, type TrustRequest } from '../src/iam/policy.js';
 
 const PROVIDER = 'arn:aws:iam::000000000000:oidc-provider/sts.windows.net/tenant/';
 const KEY = 'sts.windows.net/tenant/';
@@ -58,6 +58,6 @@ describe('trust policy evaluation', () => {
     expect(allows([allow, deny], { [`${KEY}:sub`]: 'fine' })).toBe(true);
     expect(allows([allow, deny], { [`${KEY}:sub`]: 'banned' })).toBe(false);
     expect(allows({ Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } }, {})).toBe(false);
-    expect(evaluateTrustPolicy({ Statement: [] }, request({}))).toEqual({ allowed: false, reason: 'no statement allows this request' });
+    expect(evaluateTrustPolicy({ Statement: [] }, request({}))).toEqual({ allowed: false, reason: 'no statement allows this request', explicitDeny: false });
   });
 });

@@ -28,7 +28,9 @@ export interface LocalBackup {
 export async function startLocalBackup(options: { faultProxy?: boolean } = {}): Promise<LocalBackup> {
   const directory = await mkdtemp(join(tmpdir(), 'verify-cli-'));
   const stackFile = join(directory, 'stack.json');
-  const cloud = await startLocalCloud({ s3: 'moto', stackFile, faultProxy: options.faultProxy ?? false, log: () => undefined });
+  // `--local` verifies as the backup role; `--repair --delete-extra` needs its s3:DeleteObject, which
+  // infra/aws-iam grants with AllowDeleteMarkers=true.
+  const cloud = await startLocalCloud({ s3: 'moto', stackFile, role: { allowDeleteMarkers: true }, faultProxy: options.faultProxy ?? false, log: () => undefined });
   const { stack } = cloud;
   const s3Config: S3ClientConfig = {
     endpoint: stack.aws.s3Endpoint,

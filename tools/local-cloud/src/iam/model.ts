@@ -8,7 +8,7 @@ import {
   roleArn,
   roleId,
 } from '@blobferry/cloudformation';
-import type { PolicyDocument } from './trust-policy.js';
+import type { PolicyDocument } from './policy.js';
 
 // The slice of IAM the local STS needs, as the template would create it.
 
@@ -25,6 +25,8 @@ export interface IamRole {
   roleId: string;
   maxSessionDurationSeconds: number;
   trustPolicy: PolicyDocument;
+  /** Its inline policies (`Policies`): what its sessions may do. */
+  policies: readonly PolicyDocument[];
 }
 
 export interface IamModel {
@@ -78,12 +80,21 @@ export function buildIamModel(
     if (resource.type === 'AWS::IAM::Role') {
       const name = evaluated.ref(resource.logicalId);
       const maxSession = evaluated.evaluate(resource.properties['MaxSessionDuration']);
+      const managed = evaluated.evaluate(resource.properties['ManagedPolicyArns']);
+      if (Array.isArray(managed) && managed.length > 0) {
+        throw new TemplateError(`${resource.logicalId}.ManagedPolicyArns: the local IAM models inline Policies only, so it cannot enforce what a managed policy grants`);
+      }
+      const inline = evaluated.evaluate(resource.properties['Policies']) ?? [];
+      if (!Array.isArray(inline)) throw new TemplateError(`${resource.logicalId}.Policies must be a list`);
       roles.push({
         arn: roleArn(accountId, name),
         name,
         roleId: roleId(name),
         maxSessionDurationSeconds: maxSession === undefined ? 3600 : Number(maxSession),
-        trustPolicy: policyDocument(resource.logicalId, evaluated.evaluate(resource.properties['AssumeRolePolicyDocument'])),
+        trustPolicy: policyDocument(`${resource.logicalId}.AssumeRolePolicyDocument`, evaluated.evaluate(resource.properties['AssumeRolePolicyDocument'])),
+        policies: inline.map((policy, index) =>
+          policyDocument(`${resource.logicalId}.Policies[${index}].PolicyDocument`, isRecord(policy) ? policy['PolicyDocument'] : undefined),
+        ),
       });
     }
   }
@@ -100,17 +111,17 @@ export function buildIamModel(
   return { accountId, providers, roles };
 }
 
-function policyDocument(logicalId: string, value: unknown): PolicyDocument {
+function policyDocument(where: string, value: unknown): PolicyDocument {
   let document = value;
   if (typeof value === 'string') {
     try {
       document = JSON.parse(value);
     } catch (error) {
-      throw new TemplateError(`${logicalId}.AssumeRolePolicyDocument is not valid JSON: ${(error as Error).message}`);
+      throw new TemplateError(`${where} is not valid JSON: ${(error as Error).message}`);
     }
   }
   if (!isRecord(document) || document['Statement'] === undefined) {
-    throw new TemplateError(`${logicalId}.AssumeRolePolicyDocument must be a policy document with a Statement`);
+    throw new TemplateError(`${where} must be a policy document with a Statement`);
   }
   return document as unknown as PolicyDocument;
 }

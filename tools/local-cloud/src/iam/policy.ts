@@ -1,6 +1,7 @@
-// IAM policy evaluation for a role trust policy, limited to what AssumeRoleWithWebIdentity needs:
-// Federated principals, Action/NotAction, and the string condition operators (with IfExists and
-// the ForAnyValue/ForAllValues set qualifiers). An explicit Deny wins; nothing allowed means denied.
+// IAM policy evaluation, limited to what the local STS and S3 gateway need: a role's trust policy
+// (Federated principals) and its identity policies (Resource/NotResource), Action/NotAction, and the
+// String, Bool and Numeric condition operators (with IfExists and the ForAnyValue/ForAllValues set
+// qualifiers). An explicit Deny wins; nothing allowed means denied.
 
 export type ConditionBlock = Record<string, Record<string, string | string[]>>;
 
@@ -11,6 +12,8 @@ export interface PolicyStatement {
   NotPrincipal?: unknown;
   Action?: string | string[];
   NotAction?: string | string[];
+  Resource?: string | string[];
+  NotResource?: string | string[];
   Condition?: ConditionBlock;
 }
 
@@ -27,34 +30,63 @@ export interface TrustRequest {
   context: Record<string, string | readonly string[]>;
 }
 
-export type TrustDecision = { allowed: true; statement: string } | { allowed: false; reason: string };
-
-export function evaluateTrustPolicy(policy: PolicyDocument, request: TrustRequest): TrustDecision {
-  const statements = Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
-  const context = new Map(Object.entries(request.context).map(([key, value]) => [key.toLowerCase(), toList(value)]));
-  let allowedBy: string | undefined;
-  for (const [index, statement] of statements.entries()) {
-    if (!statementApplies(statement, request, context)) continue;
-    const name = statement.Sid ?? `Statement[${index}]`;
-    if (statement.Effect === 'Deny') return { allowed: false, reason: `explicitly denied by ${name}` };
-    if (statement.Effect === 'Allow') allowedBy ??= name;
-  }
-  return allowedBy ? { allowed: true, statement: allowedBy } : { allowed: false, reason: 'no statement allows this request' };
+/** A request against a principal's identity policies: the action, the ARN it acts on, its condition keys. */
+export interface IdentityRequest {
+  action: string;
+  resource: string;
+  context: Record<string, string | readonly string[]>;
 }
 
-function statementApplies(
-  statement: PolicyStatement,
-  request: TrustRequest,
-  context: Map<string, readonly string[]>,
-): boolean {
-  if (statement.NotPrincipal !== undefined) return false;
-  if (!principalMatches(statement.Principal, request.federatedPrincipal)) return false;
-  if (statement.Action !== undefined && !toList(statement.Action).some((pattern) => actionMatches(pattern, request.action))) {
-    return false;
+export type PolicyDecision = { allowed: true; statement: string } | { allowed: false; reason: string; explicitDeny: boolean };
+export type TrustDecision = PolicyDecision;
+
+export function evaluateTrustPolicy(policy: PolicyDocument, request: TrustRequest): TrustDecision {
+  return evaluate([policy], request.context, 'no statement allows this request', (statement) =>
+    statement.NotPrincipal === undefined && principalMatches(statement.Principal, request.federatedPrincipal) && actionApplies(statement, request.action),
+  );
+}
+
+/** Evaluates every identity policy of a principal together, as IAM does (a Deny in any of them wins). */
+export function evaluateIdentityPolicies(policies: readonly PolicyDocument[], request: IdentityRequest): PolicyDecision {
+  return evaluate(policies, request.context, `no identity-based policy allows the ${request.action} action`, (statement) =>
+    statement.Principal === undefined && actionApplies(statement, request.action) && resourceApplies(statement, request.resource),
+  );
+}
+
+function evaluate(
+  policies: readonly PolicyDocument[],
+  requestContext: Record<string, string | readonly string[]>,
+  notAllowed: string,
+  applies: (statement: PolicyStatement) => boolean,
+): PolicyDecision {
+  const context = new Map(Object.entries(requestContext).map(([key, value]) => [key.toLowerCase(), toList(value)]));
+  let allowedBy: string | undefined;
+  for (const policy of policies) {
+    const statements = Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
+    for (const [index, statement] of statements.entries()) {
+      if (!applies(statement) || !conditionsHold(statement, context)) continue;
+      const name = statement.Sid ?? `Statement[${index}]`;
+      if (statement.Effect === 'Deny') return { allowed: false, reason: `explicitly denied by ${name}`, explicitDeny: true };
+      if (statement.Effect === 'Allow') allowedBy ??= name;
+    }
   }
-  if (statement.NotAction !== undefined && toList(statement.NotAction).some((pattern) => actionMatches(pattern, request.action))) {
-    return false;
-  }
+  return allowedBy ? { allowed: true, statement: allowedBy } : { allowed: false, reason: notAllowed, explicitDeny: false };
+}
+
+function actionApplies(statement: PolicyStatement, action: string): boolean {
+  if (statement.Action === undefined && statement.NotAction === undefined) return false;
+  if (statement.Action !== undefined && !toList(statement.Action).some((pattern) => globToRegExp(pattern, 'i').test(action))) return false;
+  return statement.NotAction === undefined || !toList(statement.NotAction).some((pattern) => globToRegExp(pattern, 'i').test(action));
+}
+
+/** ARNs match case-sensitively, with IAM wildcards; a statement names Resource or NotResource. */
+function resourceApplies(statement: PolicyStatement, resource: string): boolean {
+  if (statement.Resource !== undefined) return toList(statement.Resource).some((pattern) => globToRegExp(pattern, '').test(resource));
+  if (statement.NotResource !== undefined) return !toList(statement.NotResource).some((pattern) => globToRegExp(pattern, '').test(resource));
+  return false;
+}
+
+function conditionsHold(statement: PolicyStatement, context: Map<string, readonly string[]>): boolean {
   return Object.entries(statement.Condition ?? {}).every(([operator, conditions]) =>
     Object.entries(conditions).every(([key, expected]) => conditionHolds(operator, context.get(key.toLowerCase()), toList(expected))),
   );
@@ -65,10 +97,6 @@ function principalMatches(principal: PolicyStatement['Principal'], federated: st
   if (principal === undefined) return false;
   const federatedPrincipals = principal['Federated'];
   return federatedPrincipals !== undefined && toList(federatedPrincipals).includes(federated);
-}
-
-function actionMatches(pattern: string, action: string): boolean {
-  return globToRegExp(pattern, 'i').test(action);
 }
 
 function conditionHolds(operator: string, actual: readonly string[] | undefined, expected: readonly string[]): boolean {
@@ -111,9 +139,29 @@ function valueMatcher(operator: string): ((value: string, pattern: string) => bo
     case 'StringLike':
     case 'StringNotLike':
       return (value, pattern) => globToRegExp(pattern, '').test(value);
+    case 'Bool':
+      return (value, pattern) => value.toLowerCase() === pattern.toLowerCase();
+    case 'NumericEquals':
+    case 'NumericNotEquals':
+      return numeric((value, bound) => value === bound);
+    case 'NumericLessThan':
+      return numeric((value, bound) => value < bound);
+    case 'NumericLessThanEquals':
+      return numeric((value, bound) => value <= bound);
+    case 'NumericGreaterThan':
+      return numeric((value, bound) => value > bound);
+    case 'NumericGreaterThanEquals':
+      return numeric((value, bound) => value >= bound);
     default:
       return undefined;
   }
+}
+
+function numeric(compare: (value: number, bound: number) => boolean): (value: string, pattern: string) => boolean {
+  return (value, pattern) => {
+    const [number, bound] = [Number(value), Number(pattern)];
+    return Number.isFinite(number) && Number.isFinite(bound) && compare(number, bound);
+  };
 }
 
 /** IAM wildcards: `*` any run of characters, `?` one character; everything else literal. */

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { NOT_AUTHORIZED, StsError } from './errors.js';
-import type { IamModel, IamRole, OidcProvider } from './iam-model.js';
+import type { IamModel, IamRole, OidcProvider } from '../iam/model.js';
 import type { AssumeRoleWithWebIdentityResult } from './query-protocol.js';
-import { evaluateTrustPolicy } from './trust-policy.js';
+import { evaluateTrustPolicy } from '../iam/policy.js';
+import { RoleSessions } from '../iam/sessions.js';
 import { decodeWebIdentityToken, type IssuerKeys } from './web-identity-verifier.js';
 
 // AssumeRoleWithWebIdentity, checked in the order AWS checks: request parameters, role, token
@@ -17,7 +18,12 @@ export interface AssumeRoleDependencies {
   /** AWS provider URL -> the local issuer URL that stands for it (and serves its keys). */
   issuerAliases: Readonly<Record<string, string>>;
   keys: IssuerKeys;
-  credentials: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * Where session keys come from: a key pair of their own per session, registered for the S3 gateway that
+   * enforces the role's policies, or (for an S3 endpoint the local cloud does not front) that endpoint's own
+   * static pair, which then works for every session alike.
+   */
+  credentials: RoleSessions | { accessKeyId: string; secretAccessKey: string };
   /** Sessions last this long whatever was asked (a test hook: see Sts.issueSessionsOf). */
   sessionSeconds?: number;
   now?: () => Date;
@@ -81,15 +87,22 @@ export async function assumeRoleWithWebIdentity(
     throw new StsError('AccessDenied', NOT_AUTHORIZED, `${role.arn}: ${decision.reason} (sub ${subject}, aud ${audience})`);
   }
 
+  const expiration = new Date(now.getTime() + (deps.sessionSeconds ?? durationSeconds) * 1000);
+  const assumedRoleArn = `arn:aws:sts::${deps.model.accountId}:assumed-role/${role.name}/${request.roleSessionName}`;
+  const credentials =
+    deps.credentials instanceof RoleSessions
+      ? deps.credentials.issue({ roleArn: role.arn, assumedRoleArn, expiration })
+      : { ...deps.credentials, sessionToken: randomBytes(96).toString('base64'), expiration };
   const result: AssumeRoleWithWebIdentityResult = {
     credentials: {
-      ...deps.credentials,
-      sessionToken: randomBytes(96).toString('base64'),
-      expiration: new Date(now.getTime() + (deps.sessionSeconds ?? durationSeconds) * 1000),
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      sessionToken: credentials.sessionToken,
+      expiration,
     },
     subjectFromWebIdentityToken: subject,
     assumedRoleUser: {
-      arn: `arn:aws:sts::${deps.model.accountId}:assumed-role/${role.name}/${request.roleSessionName}`,
+      arn: assumedRoleArn,
       assumedRoleId: `${role.roleId}:${request.roleSessionName}`,
     },
     provider: provider.arn,

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { assumeRoleWithWebIdentity } from './assume-role-with-web-identity.js';
 import { StsError } from './errors.js';
-import { loadIamModel } from './iam-model.js';
+import { type IamModel, loadIamModel } from '../iam/model.js';
+import type { RoleSessions } from '../iam/sessions.js';
 import { STS_API_VERSION, assumeRoleWithWebIdentityXml, errorXml } from './query-protocol.js';
 import { IssuerKeys } from './web-identity-verifier.js';
 import { closeServer } from '../close-server.js';
@@ -20,8 +21,12 @@ export interface StartStsOptions {
   templateParameters: Record<string, string>;
   /** AWS provider URL (`https://sts.windows.net/<tenant>/`) -> local issuer URL standing for it. */
   issuerAliases: Record<string, string>;
-  /** The key pair handed out on success (the S3 emulator's own; emulators accept no other). */
-  credentials: { accessKeyId: string; secretAccessKey: string };
+  /**
+   * What a session's keys are: its own pair, registered in these RoleSessions for the S3 gateway that
+   * enforces the role's policies; or, for an S3 endpoint the local cloud does not front, that endpoint's
+   * static pair (which it alone checks).
+   */
+  credentials: RoleSessions | { accessKeyId: string; secretAccessKey: string };
   accountId?: string;
   log?: (entry: Record<string, unknown>) => void;
 }
@@ -32,6 +37,8 @@ export interface Sts {
   endpoint: string;
   /** ARN of the template's (first) role. */
   roleArn: string;
+  /** The OIDC providers and roles read from the template (the S3 gateway enforces the roles' policies). */
+  model: IamModel;
   /** Every HTTP request received, answered or failed. */
   requestCount(): number;
   /** The next `times` (default 1) requests fail with this error before any other check. */
@@ -130,6 +137,7 @@ export async function startSts(options: StartStsOptions): Promise<Sts> {
   return {
     endpoint,
     roleArn: firstRole.arn,
+    model,
     requestCount: () => requests,
     failNext(code, times = 1) {
       if (times > 0) faults.push({ code, remaining: times });

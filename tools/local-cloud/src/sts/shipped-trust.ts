@@ -14,6 +14,8 @@ export function shippedTrust(o: {
   principalId: string;
   bucket: string;
   bucketPrefix?: string;
+  /** Template parameter AllowDeleteMarkers. */
+  allowDeleteMarkers?: boolean;
 }): Pick<StartStsOptions, 'templatePath' | 'templateParameters' | 'issuerAliases'> {
   return {
     templatePath: AWS_IAM_TEMPLATE_PATH,
@@ -23,6 +25,7 @@ export function shippedTrust(o: {
       Audience: o.audience,
       BucketName: o.bucket,
       ...(o.bucketPrefix !== undefined ? { BucketPrefix: o.bucketPrefix } : {}),
+      ...(o.allowDeleteMarkers !== undefined ? { AllowDeleteMarkers: String(o.allowDeleteMarkers) } : {}),
     },
     issuerAliases: { [`https://sts.windows.net/${o.tenantId}/`]: o.issuer },
   };
