@@ -1,6 +1,6 @@
-import { DeleteObjectCommand, HeadObjectCommand, type HeadObjectCommandOutput } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { InvocationContext } from '@azure/functions';
-import { backupKeyFor, copyBlobToS3, isDeleteStale, PermanentTransferError, recordedSourceOf } from '@blobferry/transfer';
+import { backupKeyFor, copyBlobToS3, headTarget, isDeleteStale, PermanentTransferError } from '@blobferry/transfer';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { assertVersioningEnabled } from './bucket-versioning.js';
 import { type BackupClients, SourceAccountMismatchError } from './clients.js';
@@ -134,11 +134,6 @@ async function backUpCreatedBlob(event: ValidBlobEvent, deps: BackupDeps) {
   return { result, extra };
 }
 
-function isNotFound(error: unknown): boolean {
-  const meta = (error as { $metadata?: { httpStatusCode?: number }; name?: string } | undefined) ?? {};
-  return meta.$metadata?.httpStatusCode === 404 || meta.name === 'NotFound' || meta.name === 'NoSuchKey';
-}
-
 function isPreconditionFailed(error: unknown): boolean {
   return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode === 412;
 }
@@ -154,21 +149,17 @@ async function applyDeletePolicy(event: ValidBlobEvent, deps: BackupDeps): Promi
   const key = backupKeyFor(event.blob, { prefix: config.BACKUP_PREFIX, layout: config.KEY_LAYOUT });
   if (config.DELETE_POLICY === 'retain') return { outcome: 'delete-retained', key };
 
-  let head: HeadObjectCommandOutput;
-  try {
-    head = await clients.s3.send(new HeadObjectCommand({ Bucket: config.BACKUP_BUCKET, Key: key }));
-  } catch (error) {
-    if (isNotFound(error)) return { outcome: 'delete-nothing-to-hide', key };
-    throw error;
-  }
+  // headTarget reads a 403 as "no object", as S3 answers for a missing key to a role that may list only its prefix.
+  const target = await headTarget(clients.s3, config.BACKUP_BUCKET, key, undefined);
+  if (target.s3Etag === undefined) return { outcome: 'delete-nothing-to-hide', key };
   // The backup was taken from a blob written after this delete happened.
-  if (isDeleteStale(recordedSourceOf(head.Metadata), event)) return { outcome: 'delete-stale', key };
+  if (isDeleteStale(target.recorded, event)) return { outcome: 'delete-stale', key };
   // A blob written again after the delete has its own BlobCreated on the way: keep the backup.
   if (await clients.blobClientFor(event.blob).exists()) return { outcome: 'delete-superseded', key };
   await assertVersioningEnabled(clients.s3, config.BACKUP_BUCKET);
   try {
     await clients.s3.send(
-      new DeleteObjectCommand({ Bucket: config.BACKUP_BUCKET, Key: key, ...(head.ETag ? { IfMatch: head.ETag } : {}) }),
+      new DeleteObjectCommand({ Bucket: config.BACKUP_BUCKET, Key: key, IfMatch: target.s3Etag }),
     );
   } catch (error) {
     // A newer backup landed between the check and the delete: it wins.

@@ -4,7 +4,7 @@ export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type CopyBlobToS3
 export type { CopyResult } from './copy-context.js';
 export { withUnsignedPayload } from './unsigned-payload.js';
 export { digestBlob, digestObject, type DigestBlobOptions } from './digest.js';
-export { fullObjectChecksumOf } from './target.js';
+export { fullObjectChecksumOf, headTarget } from './target.js';
 export {
   ContentMd5MismatchError,
   InvalidBlobUrlError,

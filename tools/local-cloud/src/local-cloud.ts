@@ -71,8 +71,10 @@ export interface LocalCloudOptions {
   /**
    * `versioned: false` creates the backup bucket never versioned, as an operator's own bucket may be
    * (infra/aws-iam with CreateBucket=false); by default it is versioned as the template creates it.
+   * `prefix` (e.g. `backups/`, default none) is the key prefix backups go under: the role's BucketPrefix,
+   * which confines its writes and listings to it, and the stack's `aws.prefix`.
    */
-  bucket?: { versioned?: boolean };
+  bucket?: { versioned?: boolean; prefix?: string };
   /** Lifetime of managed-identity tokens (default 3600 s). */
   tokenLifetimeSeconds?: number;
   /** Put a fault-injecting proxy in front of Azurite and S3; the stack's endpoints point at it. */
@@ -188,6 +190,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     const trustedPrincipal = options.trust === 'system-assigned' ? identity.systemIdentity : identity.backupIdentity;
     const sessions = s3.kind === 'external' ? undefined : new RoleSessions();
+    const backupPrefix = options.bucket?.prefix ?? BACKUP_PREFIX;
     const sts = await startSts({
       host: '127.0.0.1',
       port: defaultPorts ? DEFAULT_PORTS.sts : 0,
@@ -197,7 +200,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         audience: identity.audience,
         principalId: trustedPrincipal.principalId,
         bucket: BACKUP_BUCKET,
-        bucketPrefix: BACKUP_PREFIX,
+        bucketPrefix: backupPrefix,
         allowDeleteMarkers: options.role?.allowDeleteMarkers ?? false,
       }),
       credentials: sessions ?? s3.credentials,
@@ -307,7 +310,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         region,
         s3Endpoint,
         bucket: BACKUP_BUCKET,
-        prefix: BACKUP_PREFIX,
+        prefix: backupPrefix,
         stsEndpoint: sts.endpoint,
         roleArn: sts.roleArn,
         emulatorAccessKeyId: s3.credentials.accessKeyId,

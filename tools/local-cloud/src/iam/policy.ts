@@ -164,12 +164,21 @@ function numeric(compare: (value: number, bound: number) => boolean): (value: st
   };
 }
 
+/** Policies are few and fixed while requests are many (the S3 gateway checks each one): compile once. */
+const compiledPatterns = new Map<string, RegExp>();
+
 /** IAM wildcards: `*` any run of characters, `?` one character; everything else literal. */
 function globToRegExp(pattern: string, flags: string): RegExp {
-  const body = [...pattern]
-    .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
-    .join('');
-  return new RegExp(`^${body}$`, `s${flags}`);
+  const cacheKey = `${flags}:${pattern}`;
+  let compiled = compiledPatterns.get(cacheKey);
+  if (!compiled) {
+    const body = [...pattern]
+      .map((char) => (char === '*' ? '.*' : char === '?' ? '.' : char.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+      .join('');
+    compiled = new RegExp(`^${body}$`, `s${flags}`);
+    if (compiledPatterns.size < 10_000) compiledPatterns.set(cacheKey, compiled);
+  }
+  return compiled;
 }
 
 function toList(value: string | readonly string[]): readonly string[] {
