@@ -59,7 +59,7 @@ const ROLES: [RegExp, string][] = [
   [/azurite\/dist\/src\/queue\//, 'azurite-queue'],
   [/moto_server|moto\.server/, 'moto'],
   [/s3rver/, 's3rver'],
-  [/cloud-runner/, 'local-cloud (Event Grid, identity, STS)'],
+  [/cloud-runner/, 'local-cloud (Event Grid, identity, STS, S3 gateway)'],
   [/tools\/functions-host\//, HOST_ROLE],
   [/apps\/verify-cli\//, CLI_ROLE],
   [/workers\/blobferry-copy\./, COPY_ROLE],

@@ -27,7 +27,7 @@ describe('roleOfCommand', () => {
     expect(roleOfCommand('/usr/bin/time\0-o\0/tmp/t\0rclone\0copy')).toBe('rclone');
     expect(roleOfCommand('node\0/w/bench/dist/workers/blobferry-copy.js\0{}')).toBe('blobferry copy');
     expect(roleOfCommand('node\0/tmp/blobferry-clone/bench/dist/workers/limit-worker.js\0{}')).toBe('thin client (limit)');
-    expect(roleOfCommand('node\0/tmp/blobferry-clone/bench/dist/cloud-runner.js')).toBe('local-cloud (Event Grid, identity, STS)');
+    expect(roleOfCommand('node\0/tmp/blobferry-clone/bench/dist/cloud-runner.js')).toBe('local-cloud (Event Grid, identity, STS, S3 gateway)');
     expect(roleOfCommand('python3\0-m\0http.server')).toBe('other');
   });
 });
