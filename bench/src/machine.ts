@@ -26,8 +26,9 @@ function osName(): string {
 }
 
 function describeS3(s3: BenchS3): string {
-  if (s3 === 's3rver') return `s3rver ${packageVersion('s3rver')} (files on local disk), loopback HTTP`;
-  if (s3 === 'moto') return 'moto server (in-memory), loopback HTTP';
+  // Both emulators sit behind the local cloud's S3 gateway (signatures and the role's policies checked).
+  if (s3 === 's3rver') return `s3rver ${packageVersion('s3rver')} (files on local disk) behind the local cloud's S3 gateway, loopback HTTP`;
+  if (s3 === 'moto') return "moto server (in-memory) behind the local cloud's S3 gateway, loopback HTTP";
   // Its CPU is not the bench's to attribute: machineCpu counts it under 'outside the bench'.
   return `external S3 at ${s3.endpoint}, run outside the bench`;
 }
