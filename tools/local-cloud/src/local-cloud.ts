@@ -20,9 +20,9 @@ import { startStorageEventsProxy } from './events/storage-events-proxy.js';
 import { FaultRules, startFaultProxy, type FaultRule, type FaultService, type Traffic } from './fault-proxy.js';
 import { DEFAULT_AUDIENCE, startIdentityPlane, type IdentityPlane, type MintTokenOptions } from './identity/index.js';
 import { ensureBucket } from './s3/ensure-bucket.js';
+import { RoleSessions } from './iam/sessions.js';
 import { startIamGateway } from './s3/iam-gateway.js';
 import { startMoto } from './s3/moto.js';
-import { RoleSessions } from './iam/sessions.js';
 import type { RunningS3 } from './s3/running-s3.js';
 import { startS3rver } from './s3/s3rver.js';
 import { shippedTrust, startSts, type Sts } from './sts/index.js';
@@ -191,6 +191,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const trustedPrincipal = options.trust === 'system-assigned' ? identity.systemIdentity : identity.backupIdentity;
     const sessions = s3.kind === 'external' ? undefined : new RoleSessions();
     const backupPrefix = options.bucket?.prefix ?? BACKUP_PREFIX;
+    const region = s3.region ?? AWS_REGION;
     const sts = await startSts({
       host: '127.0.0.1',
       port: defaultPorts ? DEFAULT_PORTS.sts : 0,
@@ -215,7 +216,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     if (sessions) {
       const gateway = await startIamGateway({
         upstream: s3.endpoint,
-        region: s3.region ?? AWS_REGION,
+        region,
         accountId: AWS_ACCOUNT_ID,
         administrator: s3.credentials,
         sessions,
@@ -260,7 +261,6 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const queueEndpoint = `${azuriteQueue.origin}/${AZURITE_ACCOUNT_NAME}`;
     const connectionString = azuriteConnectionString({ blob: blobEndpoint, queue: queueEndpoint });
     const queues = QueueServiceClient.fromConnectionString(connectionString);
-    const region = s3.region ?? AWS_REGION;
     // The queue and its poison queue exist before anything runs, as infra/bicep creates them.
     await Promise.all([
       ensureContainer(connectionString, SOURCE_CONTAINER),

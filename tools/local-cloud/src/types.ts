@@ -28,7 +28,10 @@ export interface Stack {
     prefix: string;
     stsEndpoint: string;
     roleArn: string;
-    /** The only key pair the S3 emulator accepts; STS hands it out (with a session token) on success. */
+    /**
+     * The account administrator's key pair, allowed everything by the S3 gateway (the emulator's own pair). STS
+     * gives each role session a pair of its own, held to the role's policies (an external endpoint: this pair).
+     */
     emulatorAccessKeyId: string;
     emulatorSecretAccessKey: string;
     /**

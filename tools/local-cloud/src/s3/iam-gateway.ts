@@ -126,12 +126,14 @@ export async function startIamGateway(o: IamGatewayOptions): Promise<IamGateway>
     }
     let body: Buffer | undefined;
     if (method === 'POST' && url.searchParams.has('delete') && operation.bucket !== undefined && caller.policies !== undefined) {
+      // DeleteObjects names its keys in the body: it has to be read before it can be allowed.
+      if (expectsContinue) response.writeContinue();
       body = await readBody(request, MAX_DELETE_BODY_BYTES);
-      await authorize(caller, deleteObjectsPermissions(operation.bucket, body.toString('utf8'), { 'aws:SecureTransport': 'false' }), operation.bucket);
+      await authorize(caller, deleteObjectsPermissions(operation.bucket, body.toString('utf8'), operation.context), operation.bucket);
     }
     await authorize(caller, operation.permissions ?? [], operation.bucket);
     const hideMissing = operation.readsObject && operation.bucket !== undefined && !mayList(caller, operation.bucket);
-    if (expectsContinue) response.writeContinue();
+    if (expectsContinue && body === undefined) response.writeContinue();
     forward(request, response, { body, hideMissing });
   };
 

@@ -19,6 +19,8 @@ export interface S3Operation {
   permissions: RequiredPermission[] | undefined;
   /** A GET or HEAD of an object: S3 answers 403, not 404, for a missing key unless the caller may list the bucket. */
   readsObject: boolean;
+  /** The request's condition keys (aws:SecureTransport, the s3: header keys). */
+  context: Record<string, string>;
 }
 
 const BUCKET_SUBRESOURCES: Record<string, Partial<Record<string, string>>> = {
@@ -118,8 +120,8 @@ export function s3Operation(method: string, url: URL, headers: IncomingHttpHeade
     const value = headers[name];
     if (typeof value === 'string') context[`s3:${name}`] = value;
   }
-  const known = (permissions: RequiredPermission[]): S3Operation => ({ bucket, key, permissions, readsObject: false });
-  const unknown: S3Operation = { bucket, key, permissions: undefined, readsObject: false };
+  const known = (permissions: RequiredPermission[]): S3Operation => ({ bucket, key, permissions, readsObject: false, context });
+  const unknown: S3Operation = { bucket, key, permissions: undefined, readsObject: false, context };
 
   if (bucket === undefined) return method === 'GET' ? known([{ action: 's3:ListAllMyBuckets', resource: '*', context }]) : unknown;
   const bucketArn = `arn:aws:s3:::${bucket}`;
