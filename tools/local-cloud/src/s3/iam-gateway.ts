@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { closeServer } from '../close-server.js';
+import { readRequestBody } from '../request-body.js';
+import { escapeXml } from '../xml-text.js';
 import type { IamRole } from '../iam/model.js';
 import { evaluateIdentityPolicies } from '../iam/policy.js';
 import type { RoleSessions } from '../iam/sessions.js';
@@ -67,10 +69,9 @@ export async function startIamGateway(o: IamGatewayOptions): Promise<IamGateway>
     if (Number.isNaN(signedAt) || Math.abs(Date.now() - signedAt) > MAX_CLOCK_SKEW_MS) {
       throw new S3AuthError('RequestTimeTooSkewed', 403, 'The difference between the request time and the current time is too large.');
     }
-    const rawUrl = request.url ?? '/';
-    const method = request.method ?? 'GET';
+    const signed = { method: request.method ?? 'GET', rawUrl: request.url ?? '/', headers: request.headers };
     if (auth.accessKeyId === o.administrator.accessKeyId) {
-      verifySignature({ method, rawUrl, headers: request.headers }, auth, o.administrator.secretAccessKey);
+      verifySignature(signed, auth, o.administrator.secretAccessKey);
       return { arn: `arn:aws:iam::${o.accountId}:root`, policies: undefined };
     }
     const session = o.sessions.find(auth.accessKeyId);
@@ -78,7 +79,7 @@ export async function startIamGateway(o: IamGatewayOptions): Promise<IamGateway>
     if (request.headers['x-amz-security-token'] !== session.sessionToken) {
       throw new S3AuthError('InvalidToken', 400, 'The provided token is malformed or otherwise invalid.');
     }
-    verifySignature({ method, rawUrl, headers: request.headers }, auth, session.secretAccessKey);
+    verifySignature(signed, auth, session.secretAccessKey);
     if (Date.now() >= session.expiration.getTime()) throw new S3AuthError('ExpiredToken', 400, 'The provided token has expired.');
     return { arn: session.assumedRoleArn, policies: policiesByRole.get(session.roleArn) ?? [] };
   };
@@ -128,7 +129,7 @@ export async function startIamGateway(o: IamGatewayOptions): Promise<IamGateway>
     if (method === 'POST' && url.searchParams.has('delete') && operation.bucket !== undefined && caller.policies !== undefined) {
       // DeleteObjects names its keys in the body: it has to be read before it can be allowed.
       if (expectsContinue) response.writeContinue();
-      body = await readBody(request, MAX_DELETE_BODY_BYTES);
+      body = await readRequestBody(request, MAX_DELETE_BODY_BYTES, () => new S3AuthError('MaxMessageLengthExceeded', 400, 'Your request was too big.'));
       await authorize(caller, deleteObjectsPermissions(operation.bucket, body.toString('utf8'), operation.context), operation.bucket);
     }
     await authorize(caller, operation.permissions ?? [], operation.bucket);
@@ -208,19 +209,4 @@ function sendError(request: IncomingMessage, response: ServerResponse, error: S3
       : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message><RequestId>${requestId}</RequestId><HostId>local-cloud</HostId></Error>`;
   response.writeHead(error.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': requestId });
   response.end(body);
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-async function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new S3AuthError('MaxMessageLengthExceeded', 400, 'Your request was too big.');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }

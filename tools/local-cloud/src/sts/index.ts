@@ -8,6 +8,7 @@ import type { RoleSessions } from '../iam/sessions.js';
 import { STS_API_VERSION, assumeRoleWithWebIdentityXml, errorXml } from './query-protocol.js';
 import { IssuerKeys } from './web-identity-verifier.js';
 import { closeServer } from '../close-server.js';
+import { readRequestBody } from '../request-body.js';
 
 export { TemplateError } from '@blobferry/cloudformation';
 export { shippedTrust } from './shipped-trust.js';
@@ -154,14 +155,8 @@ async function readParameters(request: IncomingMessage): Promise<URLSearchParams
   const params = new URL(request.url ?? '/', 'http://local').searchParams;
   if (request.method === 'GET') return params;
   if (request.method !== 'POST') throw new StsError('InvalidAction', `HTTP method ${String(request.method)} is not supported`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new StsError('ValidationError', 'Request body too large');
-    chunks.push(chunk);
-  }
-  for (const [key, value] of new URLSearchParams(Buffer.concat(chunks).toString('utf8'))) params.set(key, value);
+  const body = await readRequestBody(request, MAX_BODY_BYTES, () => new StsError('ValidationError', 'Request body too large'));
+  for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.set(key, value);
   return params;
 }
 

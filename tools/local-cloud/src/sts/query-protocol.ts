@@ -1,3 +1,5 @@
+import { escapeXml } from '../xml-text.js';
+
 // The AWS Query protocol as STS speaks it: parameters in a form body or query string, XML answers.
 
 export const STS_API_VERSION = '2011-06-15';
@@ -55,8 +57,4 @@ export function errorXml(error: { code: string; message: string }, requestId: st
 /** AWS timestamps in STS answers carry whole seconds: 2026-01-01T12:00:00Z. */
 export function isoSeconds(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&'"]/g, (char) => `&#${char.charCodeAt(0)};`);
 }
