@@ -8,7 +8,7 @@ import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
 import { UnsafeDeleteError } from '../src/bucket-versioning.js';
 import { createClients } from '../src/clients.js';
 import { checkHealth } from '../src/health.js';
-import { blobEvent, bodyOf, type CapturedLog, sameBytes, configForStack, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';
+import { blobEvent, bodyOf, type CapturedLog, sameBytes, configForStack, deliverEvent, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';
 
 const MIB = 1024 * 1024;
 let cloud: LocalCloud;
@@ -39,11 +39,7 @@ async function upload(name: string, content: Buffer): Promise<{ etag: string; co
   return { etag: (response.etag ?? '').replace(/"/g, ''), contentLength: content.length };
 }
 
-async function deliver(event: unknown, withDeps: BackupDeps = deps) {
-  const logs: CapturedLog[] = [];
-  const result = await handleBlobEvent(event, invocationContext(logs), withDeps);
-  return { result, logs };
-}
+const deliver = (event: unknown, withDeps: BackupDeps = deps) => deliverEvent(event, withDeps);
 
 describe('backupBlob handler (real InvocationContext, local cloud)', () => {
   it('copies a new blob byte for byte and logs one structured line', async () => {

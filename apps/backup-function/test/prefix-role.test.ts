@@ -1,9 +1,9 @@
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blobferry/local-cloud';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
+import type { BackupDeps } from '../src/backup-blob.js';
 import { createClients } from '../src/clients.js';
-import { blobEvent, type CapturedLog, configForStack, invocationContext, s3Reader, sameBytes, sourceContainer } from './support.js';
+import { blobEvent, configForStack, deliverEvent, s3Reader, sameBytes, sourceContainer } from './support.js';
 
 // The role as infra/aws-iam makes it with a BucketPrefix: it may write, read and list only under the prefix.
 // Amazon S3 then answers 403, not 404, for a missing key (the role may not list the whole bucket); the local
@@ -26,10 +26,7 @@ afterAll(async () => {
   await cloud?.stop();
 });
 
-async function deliver(event: unknown) {
-  const logs: CapturedLog[] = [];
-  return { result: await handleBlobEvent(event, invocationContext(logs), deps), logs };
-}
+const deliver = (event: unknown) => deliverEvent(event, deps);
 
 describe('a role confined to a key prefix (BucketPrefix)', () => {
   it('backs up under the prefix, and may not write or list outside it', async () => {

@@ -12,6 +12,7 @@ import type { Stack } from '@blobferry/local-cloud';
 import { backupKeyFor } from '@blobferry/transfer';
 import { appSettingsForStack } from '../dev/app-settings.js';
 import { COMMITTED_HOST_JSON } from '../dev/local-stack.js';
+import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
 import { type BackupConfig, loadConfig, type SettingName } from '../src/config.js';
 
 export interface CapturedLog {
@@ -36,6 +37,13 @@ export function invocationContext(logs: CapturedLog[]): InvocationContext {
       logs.push({ level, entry, text });
     },
   });
+}
+
+/** Runs the queue trigger's handler on one event, as the host would, and returns what it logged. */
+export async function deliverEvent(event: unknown, deps: BackupDeps): Promise<{ result: Awaited<ReturnType<typeof handleBlobEvent>>; logs: CapturedLog[] }> {
+  const logs: CapturedLog[] = [];
+  const result = await handleBlobEvent(event, invocationContext(logs), deps);
+  return { result, logs };
 }
 
 export function configForStack(stack: Stack, overrides: Partial<Record<SettingName, string>> = {}): BackupConfig {
