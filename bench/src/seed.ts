@@ -1,6 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
-import { BACKUP_METADATA } from '@blobferry/transfer';
+import { BACKUP_METADATA } from '@blobferry/contract';
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { mapConcurrently } from './pool.js';
 

@@ -1,5 +1,5 @@
 import { backupFunctionSettings, type Stack } from '@blobferry/local-cloud';
-import type { SettingName } from '../src/config.js';
+import type { SettingName } from '@blobferry/contract';
 
 /** The app settings for a local stack (local-cloud's backupFunctionSettings), with the caller's overrides. */
 export function appSettingsForStack(

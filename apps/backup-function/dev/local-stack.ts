@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { superviseFunctionsHost, type FunctionsHostProcess, type SupervisedFunctionsHost } from '@blobferry/functions-host';
 import { type LocalCloud, type LocalCloudOptions, type Stack, startLocalCloud, writeStackFile } from '@blobferry/local-cloud';
-import type { SettingName } from '../src/config.js';
+import type { SettingName } from '@blobferry/contract';
 import { appSettingsForStack } from './app-settings.js';
 
 export const DEFAULT_STACK_FILE = fileURLToPath(new URL('../../../.local-cloud/stack.json', import.meta.url));

@@ -1,7 +1,7 @@
 import { app } from '@azure/functions';
 import { handleBlobEvent } from './backup-blob.js';
 import { type BackupClients, createClients } from './clients.js';
-import { type ConfigResult, QUEUE_CONNECTION, QUEUE_NAME_SETTING } from './config.js';
+import { QUEUE_CONNECTION, QUEUE_NAME_SETTING, type SettingsResult } from '@blobferry/contract';
 import { healthResponse } from './health.js';
 import { errorSummary } from './redact.js';
 import { startAzureMonitor } from './telemetry.js';
@@ -15,7 +15,7 @@ export const BACKUP_FUNCTION_NAME = 'backupBlob';
  * finally kept in the poison queue, never lost, while someone fixes the setting) and /api/health names
  * the broken settings. `clients` replaces the ones built from the configuration (tests).
  */
-export function registerBackupApp(configResult: ConfigResult, deps: { clients?: BackupClients } = {}): void {
+export function registerBackupApp(configResult: SettingsResult, deps: { clients?: BackupClients } = {}): void {
   let clients: BackupClients | undefined;
   if (configResult.ok) {
     clients = deps.clients ?? createClients(configResult.config);

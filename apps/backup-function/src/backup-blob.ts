@@ -4,13 +4,13 @@ import { backupKeyFor, copyBlobToS3, headTarget, isDeleteStale, PermanentTransfe
 import { SpanStatusCode } from '@opentelemetry/api';
 import { assertVersioningEnabled } from './bucket-versioning.js';
 import { type BackupClients, SourceAccountMismatchError } from './clients.js';
-import type { BackupConfig } from './config.js';
+import type { BackupSettings } from '@blobferry/contract';
 import { errorSummary } from './redact.js';
 import { recordEvent, tracer } from './telemetry.js';
 import { validateBlobEvent, type ValidBlobEvent } from './validate-event.js';
 
 export interface BackupDeps {
-  config: BackupConfig;
+  config: BackupSettings;
   clients: BackupClients;
 }
 

@@ -3,7 +3,7 @@ import type { TokenCredential } from '@azure/identity';
 import { type BlobClient, BlobServiceClient } from '@azure/storage-blob';
 import { fromAzureTokenCredential, managedIdentityCredential } from '@blobferry/federated-credentials';
 import { AZURE_STORAGE_RETRY, S3_RETRY } from '@blobferry/retry-policy';
-import type { BackupConfig } from './config.js';
+import type { BackupSettings } from '@blobferry/contract';
 import type { BlobRef } from './validate-event.js';
 
 type AwsCredentialIdentityProvider = ReturnType<typeof fromAzureTokenCredential>;
@@ -28,7 +28,7 @@ export class SourceAccountMismatchError extends Error {
  * `awsCredentials` replace the ones built from the configuration (tests).
  */
 export function createClients(
-  config: BackupConfig,
+  config: BackupSettings,
   options: { azureCredential?: TokenCredential; awsCredentials?: AwsCredentialIdentityProvider } = {},
 ): BackupClients {
   const azureCredential =
@@ -56,7 +56,7 @@ export function createClients(
   return { s3, azureCredential, awsCredentials, blobClientFor: blobClientFactory(config, azureCredential) };
 }
 
-function blobClientFactory(config: BackupConfig, credential: TokenCredential): (blob: BlobRef) => BlobClient {
+function blobClientFactory(config: BackupSettings, credential: TokenCredential): (blob: BlobRef) => BlobClient {
   const connectionString = config.AZURE_STORAGE_CONNECTION_STRING;
   if (connectionString) {
     // Local use (Azurite): Azurite serves plain http, where a bearer token may not be sent, so

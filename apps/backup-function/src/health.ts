@@ -1,7 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 import { assertVersioningEnabled } from './bucket-versioning.js';
 import type { BackupClients } from './clients.js';
-import type { ConfigResult } from './config.js';
+import type { SettingsResult } from '@blobferry/contract';
 import { errorSummary } from './redact.js';
 
 /** How long each probe of the health check (credentials, bucket versioning) may take. */
@@ -54,7 +54,7 @@ async function probeDeleteMarkers(clients: BackupClients, bucket: string): Promi
   }
 }
 
-export async function checkHealth(configResult: ConfigResult, clients: BackupClients | undefined): Promise<HealthReport> {
+export async function checkHealth(configResult: SettingsResult, clients: BackupClients | undefined): Promise<HealthReport> {
   if (!configResult.ok || !clients) {
     return {
       status: 'unhealthy',
@@ -82,7 +82,7 @@ export async function checkHealth(configResult: ConfigResult, clients: BackupCli
   };
 }
 
-export async function healthResponse(configResult: ConfigResult, clients: BackupClients | undefined): Promise<HttpResponseInit> {
+export async function healthResponse(configResult: SettingsResult, clients: BackupClients | undefined): Promise<HttpResponseInit> {
   const report = await checkHealth(configResult, clients);
   return {
     status: report.status === 'healthy' ? 200 : 503,

@@ -1,5 +1,5 @@
 // The Functions entry point: app settings are read once, at start-up, and wired into the app.
 import { registerBackupApp } from './app.js';
-import { loadConfig } from './config.js';
+import { parseBackupSettings } from '@blobferry/contract';
 
-registerBackupApp(loadConfig(process.env));
+registerBackupApp(parseBackupSettings(process.env));

@@ -1,6 +1,6 @@
 import { normalizeSequencer, parseBlobUrl } from '@blobferry/transfer';
 import { z } from 'zod';
-import { type BackupConfig, isSourceAllowed } from './config.js';
+import { type BackupSettings, isSourceAllowed } from '@blobferry/contract';
 
 export const BLOB_CREATED = 'Microsoft.Storage.BlobCreated';
 export const BLOB_DELETED = 'Microsoft.Storage.BlobDeleted';
@@ -105,7 +105,7 @@ const blobSize = z.number().int().min(0).max(MAX_BLOB_BYTES);
  */
 export function validateBlobEvent(
   raw: unknown,
-  config: Pick<BackupConfig, 'ALLOWED_SOURCES'>,
+  config: Pick<BackupSettings, 'ALLOWED_SOURCES'>,
 ): EventValidation {
   const object = jsonObject.safeParse(raw);
   if (!object.success) return { ok: false, eventId: undefined, reason: 'the event is not a JSON object' };

@@ -13,7 +13,7 @@ import { backupKeyFor } from '@blobferry/transfer';
 import { appSettingsForStack } from '../dev/app-settings.js';
 import { COMMITTED_HOST_JSON } from '../dev/local-stack.js';
 import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
-import { type BackupConfig, loadConfig, type SettingName } from '../src/config.js';
+import { type BackupSettings, parseBackupSettings, type SettingName } from '@blobferry/contract';
 
 export interface CapturedLog {
   level: string;
@@ -46,8 +46,8 @@ export async function deliverEvent(event: unknown, deps: BackupDeps): Promise<{ 
   return { result, logs };
 }
 
-export function configForStack(stack: Stack, overrides: Partial<Record<SettingName, string>> = {}): BackupConfig {
-  const result = loadConfig(appSettingsForStack(stack, overrides));
+export function configForStack(stack: Stack, overrides: Partial<Record<SettingName, string>> = {}): BackupSettings {
+  const result = parseBackupSettings(appSettingsForStack(stack, overrides));
   if (!result.ok) throw new Error(result.errors.join('; '));
   return result.config;
 }

@@ -4,7 +4,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handleBlobEvent } from '../src/backup-blob.js';
 import type { BackupClients } from '../src/clients.js';
-import { loadConfig } from '../src/config.js';
+import { parseBackupSettings } from '@blobferry/contract';
 import { healthResponse } from '../src/health.js';
 import { type CapturedLog, invocationContext } from './support.js';
 
@@ -13,7 +13,7 @@ const spans = new InMemorySpanExporter();
 const metricExporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
 const metricReader = new PeriodicExportingMetricReader({ exporter: metricExporter, exportIntervalMillis: 60_000 });
 
-const configResult = loadConfig({
+const configResult = parseBackupSettings({
   AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/blobferry-backup',
   AWS_REGION: 'eu-west-1',
   BACKUP_BUCKET: 'bucket-name',
@@ -77,7 +77,7 @@ describe('GET /api/health', () => {
   });
 
   it('answers 503 naming the broken settings', async () => {
-    const response = await healthResponse(loadConfig({ AWS_REGION: 'nowhere' }), undefined);
+    const response = await healthResponse(parseBackupSettings({ AWS_REGION: 'nowhere' }), undefined);
     expect(response.status).toBe(503);
     const body = response.jsonBody as { config: { valid: boolean; errors: string[] } };
     expect(body.config.valid).toBe(false);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { parseBackupSettings } from '@blobferry/contract';
 import { BLOB_CREATED, BLOB_DELETED, validateBlobEvent } from '../src/validate-event.js';
 
-const settings = loadConfig({
+const settings = parseBackupSettings({
   AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/r',
   AWS_REGION: 'eu-west-1',
   BACKUP_BUCKET: 'b-bucket',

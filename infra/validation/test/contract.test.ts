@@ -1,4 +1,5 @@
 import { parseTemplate } from '@blobferry/cloudformation';
+import { DELETE_POLICIES, KEY_LAYOUTS, poisonQueueOf, QUEUE_CONNECTION, QUEUE_NAME_SETTING, SETTING_NAMES } from '@blobferry/contract';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -8,20 +9,15 @@ import {
   bicepObjectVarKeys,
   bicepOutputs,
   bicepParams,
-  exportedString,
-  exportedStringArray,
   readWorkspaceFile,
   workspaceRoot,
 } from './sources.js';
 
-// The names three places must agree on: the Function's settings (apps/backup-function), the app
-// settings Bicep deploys, and the values the CloudFormation stack and the Bicep deployment hand to
-// each other. Read as text, so this project depends on no app code.
+// The names three places must agree on: the Function's settings (libs/contract), the app settings Bicep
+// deploys, and the values the CloudFormation stack and the Bicep deployment hand to each other. The
+// contract is imported from libs/contract, so this project depends on no app code.
 const mainBicep = readWorkspaceFile('infra/bicep/main.bicep');
 const functionAppBicep = readWorkspaceFile('infra/bicep/modules/function-app.bicep');
-const configSource = readWorkspaceFile('apps/backup-function/src/config.ts');
-/** Where the key layouts are defined once (the Function's config and the verify CLI import them). */
-const backupKeySource = readWorkspaceFile('libs/transfer/src/backup-key.ts');
 const hostJson = JSON.parse(readWorkspaceFile('apps/backup-function/host.json')) as {
   functionTimeout?: string;
   extensionBundle?: { id: string; version: string };
@@ -56,10 +52,11 @@ const HOST_SETTINGS = [
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
 ];
 
-// The queue trigger's contract, declared by apps/backup-function/src/config.ts.
-const queueConnection = exportedString(configSource, 'QUEUE_CONNECTION');
-const queueNameSetting = exportedString(configSource, 'QUEUE_NAME_SETTING');
-const poisonSuffix = /export const poisonQueueOf = \(queueName: string\): string => `\$\{queueName\}([^`]+)`/.exec(configSource)?.[1];
+// The queue trigger's contract (libs/contract).
+const queueConnection = QUEUE_CONNECTION;
+const queueNameSetting = QUEUE_NAME_SETTING;
+/** What poisonQueueOf appends to a queue's name. */
+const poisonSuffix = poisonQueueOf('');
 /** An identity-based connection: the runtime reads <connection>__queueServiceUri, __credential and __clientId. */
 const queueConnectionSettings = ['queueServiceUri', 'credential', 'clientId'].map((suffix) => `${queueConnection}__${suffix}`);
 
@@ -71,7 +68,7 @@ function deployedBackupSettings(): string[] {
 }
 
 describe('Function settings deployed by Bicep', () => {
-  const settingNames = exportedStringArray(configSource, 'SETTING_NAMES');
+  const settingNames: readonly string[] = SETTING_NAMES;
   const deployed = deployedBackupSettings();
   const hostDeployed = bicepObjectVarKeys(functionAppBicep, ['identityHostSettings', 'userAssignedHostSettings']);
 
@@ -108,8 +105,8 @@ describe('Function settings deployed by Bicep', () => {
   });
 
   it('offers exactly the DELETE_POLICY and KEY_LAYOUT values the Function accepts', () => {
-    expect(params.get('deletePolicy')?.allowed).toEqual(exportedStringArray(configSource, 'DELETE_POLICIES'));
-    expect(params.get('keyLayout')?.allowed).toEqual(['', ...exportedStringArray(backupKeySource, 'KEY_LAYOUTS')]);
+    expect(params.get('deletePolicy')?.allowed).toEqual([...DELETE_POLICIES]);
+    expect(params.get('keyLayout')?.allowed).toEqual(['', ...KEY_LAYOUTS]);
   });
 
   it('delivers events into the queue the trigger reads, and creates the poison queue the runtime writes', () => {

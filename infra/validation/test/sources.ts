@@ -52,13 +52,6 @@ export function bicepOutputs(source: string): string[] {
   return [...source.matchAll(/^output (\w+) /gm)].map((match) => match[1] ?? '');
 }
 
-/** The string literals of `export const NAME = [...]` in a TypeScript source. */
-export function exportedStringArray(source: string, name: string): string[] {
-  const match = new RegExp(`export const ${name} = \\[([^\\]]*)\\]`).exec(source);
-  if (!match) throw new Error(`export const ${name} = [...] not found`);
-  return [...(match[1] ?? '').matchAll(/'([^']+)'/g)].map((m) => m[1] ?? '');
-}
-
 export interface BicepResource {
   /** The symbolic name. */
   name: string;
@@ -114,9 +107,3 @@ export function bicepObjectVarKeys(source: string, names: string[]): string[] {
   });
 }
 
-/** The string value of `export const NAME = '...'` in a TypeScript source. */
-export function exportedString(source: string, name: string): string {
-  const match = new RegExp(`export const ${name} = '([^']+)'`).exec(source);
-  if (!match) throw new Error(`export const ${name} = '...' not found`);
-  return match[1] ?? '';
-}

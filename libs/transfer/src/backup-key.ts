@@ -1,11 +1,5 @@
+import { keyRootOf, MAX_S3_KEY_BYTES, type KeyRootOptions } from '@blobferry/contract';
 import { KeyTooLongError } from './errors.js';
-
-/** Where in the bucket a container's blobs go, after the prefix; the first is the default. */
-export const KEY_LAYOUTS = ['account/container/blob', 'container/blob', 'blob'] as const;
-export type KeyLayout = (typeof KEY_LAYOUTS)[number];
-
-/** S3's limit on a key, in UTF-8 bytes. */
-export const MAX_S3_KEY_BYTES = 1024;
 
 /**
  * Where a container's blobs live in S3. Every layout maps a blob name to `root + name`, verbatim (no
@@ -21,20 +15,8 @@ export interface KeyMapping {
   nameOf(key: string): string;
 }
 
-function rootOf(o: { account: string; container: string; prefix?: string | undefined; layout?: KeyLayout | undefined }): string {
-  const prefix = o.prefix ?? '';
-  switch (o.layout ?? 'account/container/blob') {
-    case 'account/container/blob':
-      return `${prefix}${o.account}/${o.container}/`;
-    case 'container/blob':
-      return `${prefix}${o.container}/`;
-    case 'blob':
-      return prefix;
-  }
-}
-
-export function keyMappingFor(o: { account: string; container: string; prefix?: string | undefined; layout?: KeyLayout | undefined }): KeyMapping {
-  const root = rootOf(o);
+export function keyMappingFor(options: KeyRootOptions): KeyMapping {
+  const root = keyRootOf(options);
   return {
     root,
     keyOf: (name) => {
@@ -53,7 +35,7 @@ export function keyMappingFor(o: { account: string; container: string; prefix?: 
 /** Where one blob's backup lives: `keyMappingFor(...).keyOf(blobName)`. */
 export function backupKeyFor(
   blob: { account: string; container: string; blobName: string },
-  layout: { prefix?: string | undefined; layout?: KeyLayout | undefined } = {},
+  layout: Omit<KeyRootOptions, 'account' | 'container'> = {},
 ): string {
   return keyMappingFor({ account: blob.account, container: blob.container, ...layout }).keyOf(blob.blobName);
 }

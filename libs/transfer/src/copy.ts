@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { BlobClient } from '@azure/storage-blob';
-import { MAX_S3_KEY_BYTES } from './backup-key.js';
+import { MAX_S3_KEY_BYTES } from '@blobferry/contract';
 import { skipped, verdictFor, type CopyContext, type CopyResult, type ProgressListener } from './copy-context.js';
 import { KeyTooLongError, ObjectTooLargeError, PermanentTransferError } from './errors.js';
 import { putMultipart } from './multipart.js';

@@ -1,5 +1,5 @@
 export { parseBlobUrl, type ParsedBlobUrl } from './blob-url.js';
-export { backupKeyFor, KEY_LAYOUTS, keyMappingFor, MAX_S3_KEY_BYTES, type KeyLayout, type KeyMapping } from './backup-key.js';
+export { backupKeyFor, keyMappingFor, type KeyMapping } from './backup-key.js';
 export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type CopyBlobToS3Options } from './copy.js';
 export type { CopyResult } from './copy-context.js';
 export { withUnsignedPayload } from './unsigned-payload.js';
@@ -15,7 +15,7 @@ export {
   SourceNotFoundError,
   TargetChangedError,
 } from './errors.js';
-export { BACKUP_METADATA, decodeHeaderValue, encodeHeaderValue } from './metadata.js';
+export { decodeHeaderValue, encodeHeaderValue } from './metadata.js';
 export {
   compareSequencers,
   isDeleteStale,
@@ -28,4 +28,4 @@ export {
 } from './ordering.js';
 export { httpStatusOf, isRetryable } from './classify.js';
 export type { ChecksumAlgorithm, FullObjectChecksumAlgorithm } from './checksum.js';
-export { AMAZON_S3_FEATURES, EndpointFeatureRejectedError, S3_CHECKSUMS, type S3EndpointFeatures } from './s3-endpoint.js';
+export { AMAZON_S3_FEATURES, EndpointFeatureRejectedError, type S3EndpointFeatures } from './s3-endpoint.js';

@@ -1,13 +1,5 @@
+import { BACKUP_METADATA } from '@blobferry/contract';
 import type { SourceSnapshot } from './source.js';
-
-/** S3 user-metadata names (sent as `x-amz-meta-<name>`) that a copy writes and verify reads. */
-export const BACKUP_METADATA = {
-  sourceEtag: 'source-etag',
-  sourceLastModified: 'source-last-modified',
-  sourceMd5: 'source-md5',
-  sequencer: 'source-sequencer',
-  blobMetadataPrefix: 'blob-',
-} as const;
 
 // S3 user metadata travels in HTTP headers and must be printable US-ASCII. Anything else is stored as an
 // RFC 2047 encoded word, `=?UTF-8?B?<base64 of the UTF-8 bytes>?=`, which is also how S3 itself returns

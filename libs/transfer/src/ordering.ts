@@ -1,4 +1,5 @@
-import { BACKUP_METADATA, decodeHeaderValue, stripQuotes } from './metadata.js';
+import { BACKUP_METADATA } from '@blobferry/contract';
+import { decodeHeaderValue, stripQuotes } from './metadata.js';
 
 // Which version of a blob is newer: the one home of that question. Event Grid's sequencer orders the
 // writes to one blob exactly; Last-Modified is the fallback when one side does not know a sequencer.

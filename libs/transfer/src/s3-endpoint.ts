@@ -1,3 +1,4 @@
+import type { S3Checksum } from '@blobferry/contract';
 import type { FullObjectChecksumAlgorithm } from './checksum.js';
 import { httpStatusOf } from './classify.js';
 
@@ -17,7 +18,7 @@ export interface S3EndpointFeatures {
    * The full-object checksum written with every object, beside Content-MD5 (`none`: Content-MD5 only).
    * CRC32 is computed natively (node:zlib); CRC32C in JavaScript.
    */
-  checksum: (typeof S3_CHECKSUMS)[number];
+  checksum: S3Checksum;
   /**
    * Whether the endpoint enforces If-None-Match / If-Match. When it does, the conditional commit *is*
    * the ordering guard (a write that lost a race fails with 412 and is re-judged), so the copy reads
@@ -26,9 +27,6 @@ export interface S3EndpointFeatures {
    */
   conditionalWrites: boolean;
 }
-
-/** The values `S3EndpointFeatures.checksum` takes, for settings and flags that name it. */
-export const S3_CHECKSUMS = ['CRC32', 'CRC32C', 'none'] as const satisfies readonly (FullObjectChecksumAlgorithm | 'none')[];
 
 /** Amazon S3, the default. */
 export const AMAZON_S3_FEATURES: S3EndpointFeatures = { checksum: 'CRC32', conditionalWrites: true };

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { KEY_LAYOUTS, KeyTooLongError, backupKeyFor, isRetryable, keyMappingFor, parseBlobUrl } from '../src/index.js';
+import { KEY_LAYOUTS } from '@blobferry/contract';
+import { isRetryable } from '../src/classify.js';
+import { KeyTooLongError } from '../src/errors.js';
+import { backupKeyFor, keyMappingFor, parseBlobUrl } from '../src/index.js';
 
 const blob = { account: 'acct01', container: 'photos', blobName: 'a/b.jpg' };
 

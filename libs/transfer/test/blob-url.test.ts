@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidBlobUrlError, PermanentTransferError, isRetryable, parseBlobUrl } from '../src/index.js';
+import { isRetryable } from '../src/classify.js';
+import { InvalidBlobUrlError, PermanentTransferError } from '../src/errors.js';
+import { parseBlobUrl } from '../src/index.js';
 
 describe('parseBlobUrl', () => {
   it('parses host-style Azure URLs', () => {

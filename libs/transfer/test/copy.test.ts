@@ -2,20 +2,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { BlobClient, BlockBlobClient, newPipeline, type ContainerClient, type RequestPolicy, type WebResource } from '@azure/storage-blob';
-import {
-  BACKUP_METADATA,
-  ContentMd5MismatchError,
-  EndpointFeatureRejectedError,
-  KeyTooLongError,
-  SourceChangedError,
-  backupKeyFor,
-  copyBlobToS3,
-  digestBlob,
-  digestObject,
-  isRetryable,
-  parseBlobUrl,
-  type S3EndpointFeatures,
-} from '../src/index.js';
+import { BACKUP_METADATA } from '@blobferry/contract';
+import { isRetryable } from '../src/classify.js';
+import { ContentMd5MismatchError, KeyTooLongError, SourceChangedError } from '../src/errors.js';
+import { EndpointFeatureRejectedError } from '../src/s3-endpoint.js';
+import { backupKeyFor, copyBlobToS3, digestBlob, digestObject, parseBlobUrl, type S3EndpointFeatures } from '../src/index.js';
 import { MiB, beforeCommand, faultsOf, bytes, freshContainer, md5Of, objectExists, openUploads, readObject, recordCommands, s3ClientFor, type CloudEndpoints } from './support/clients.js';
 import type { LocalCloud } from '@blobferry/local-cloud';
 import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';

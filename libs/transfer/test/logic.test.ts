@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BACKUP_METADATA, ContentMd5MismatchError, SourceChangedError, TargetChangedError, decodeHeaderValue, encodeHeaderValue, isRetryable } from '../src/index.js';
+import { BACKUP_METADATA } from '@blobferry/contract';
+import { isRetryable } from '../src/classify.js';
+import { ContentMd5MismatchError, SourceChangedError, TargetChangedError } from '../src/errors.js';
+import { decodeHeaderValue, encodeHeaderValue } from '../src/metadata.js';
 import { targetHeadersFor } from '../src/metadata.js';
 import { recordedSourceOf } from '../src/ordering.js';
 import { isConditionalWriteConflict } from '../src/classify.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BACKUP_METADATA, compareSequencers, isDeleteStale, judge, normalizeSequencer, recordedSourceOf, type RecordedSource } from '../src/index.js';
+import { BACKUP_METADATA } from '@blobferry/contract';
+import { compareSequencers, isDeleteStale, judge, normalizeSequencer, recordedSourceOf, type RecordedSource } from '../src/ordering.js';
 
 const record = (fields: Partial<RecordedSource> = {}): RecordedSource => ({
   etag: undefined,

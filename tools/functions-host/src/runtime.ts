@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire, findPackageJSON } from 'node:module';
 import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { poisonQueueOf } from '@blobferry/contract';
 import { resolveBindingExpression, queueServiceFor } from './connections.js';
 import { installFunctionsCore } from './functions-core.js';
 import { readHostJson } from './host-json.js';
@@ -69,7 +70,7 @@ export async function runFunctions(o: RuntimeOptions): Promise<Runtime> {
       startQueueListener({
         functionName: fn.name,
         queue,
-        poisonQueue: service.getQueueClient(`${queueName}-poison`),
+        poisonQueue: service.getQueueClient(poisonQueueOf(queueName)),
         options: hostJson.queues,
         leaseMs: o.leaseMs,
         log: o.log,

@@ -1,3 +1,5 @@
+import { DEFAULT_BACKUP_QUEUE_NAME } from '@blobferry/contract';
+
 // Fixed names and well-known values of the local stack. Azurite and s3rver only accept their own
 // built-in key pairs, so those are constants too (they are public, documented emulator keys).
 
@@ -5,8 +7,8 @@ export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1';
 export const AZURITE_ACCOUNT_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 export const SOURCE_CONTAINER = 'source';
-/** The queue the Event Grid subscription writes to (infra/bicep deploys the same name); poison: `<name>-poison`. */
-export const BACKUP_QUEUE_NAME = 'blob-events';
+/** The queue the Event Grid subscription writes to, as infra/bicep deploys it. */
+export const BACKUP_QUEUE_NAME = DEFAULT_BACKUP_QUEUE_NAME;
 
 export const AWS_REGION = 'us-east-1';
 export const AWS_ACCOUNT_ID = '000000000000';

@@ -1,4 +1,4 @@
-import type { Stack } from './types.js';
+import { QUEUE_CONNECTION, QUEUE_NAME_SETTING, type SettingName, type Stack } from '@blobferry/contract';
 
 /**
  * The app settings the backup Function (apps/backup-function) gets on Azure, pointed at this local cloud:
@@ -8,7 +8,7 @@ import type { Stack } from './types.js';
  * One home for npm start, the app's tests and the bench; the app's own tests check that its configuration
  * accepts every one of them (apps/backup-function/test/config.test.ts).
  */
-export function backupFunctionSettings(stack: Stack): Record<string, string> {
+export function backupFunctionSettings(stack: Stack): Partial<Record<SettingName, string>> & Record<string, string> {
   return {
     AWS_ROLE_ARN: stack.aws.roleArn,
     AWS_REGION: stack.aws.region,
@@ -25,8 +25,8 @@ export function backupFunctionSettings(stack: Stack): Record<string, string> {
     AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
     // The queue trigger's connection, read by the Functions host: a connection string locally, where
     // Azure uses BACKUP_QUEUE__queueServiceUri with the managed identity.
-    BACKUP_QUEUE: stack.azure.connectionString,
-    BACKUP_QUEUE_NAME: stack.events.queueName,
+    [QUEUE_CONNECTION]: stack.azure.connectionString,
+    [QUEUE_NAME_SETTING]: stack.events.queueName,
     // Read by @azure/identity's ManagedIdentityCredential, exactly as the Functions platform sets them.
     IDENTITY_ENDPOINT: stack.identity.identityEndpoint,
     IDENTITY_HEADER: stack.identity.identityHeader,

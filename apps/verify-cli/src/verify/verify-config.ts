@@ -1,8 +1,8 @@
-import { AMAZON_S3_FEATURES, S3_CHECKSUMS, type S3EndpointFeatures } from '@blobferry/transfer';
-import { KEY_LAYOUTS, type KeyLayout } from '@blobferry/transfer';
+import { KEY_LAYOUTS, S3_CHECKSUMS, type KeyLayout, type Stack } from '@blobferry/contract';
+import { AMAZON_S3_FEATURES, type S3EndpointFeatures } from '@blobferry/transfer';
 import { z } from 'zod';
 import { ConfigurationError } from '../cli-errors.js';
-import { loadLocalStack, type LocalStack } from '../local-stack.js';
+import { loadLocalStack } from '../local-stack.js';
 
 /** The verify command's flags as commander hands them over. */
 export interface VerifyFlags {
@@ -96,7 +96,7 @@ function required(value: string | undefined, fix: string): string {
   return value;
 }
 
-function awsAuth(flags: VerifyFlags, stack: LocalStack | undefined): AwsAuth {
+function awsAuth(flags: VerifyFlags, stack: Stack | undefined): AwsAuth {
   if (flags.roleArn || flags.audience) {
     return {
       kind: 'federated',
@@ -120,7 +120,7 @@ function awsAuth(flags: VerifyFlags, stack: LocalStack | undefined): AwsAuth {
   return { kind: 'default-chain' };
 }
 
-function azureAuth(flags: VerifyFlags, env: Record<string, string | undefined>, stack: LocalStack | undefined): AzureAuth {
+function azureAuth(flags: VerifyFlags, env: Record<string, string | undefined>, stack: Stack | undefined): AzureAuth {
   const connectionString = flags.connectionString ?? (flags.accountUrl ? undefined : (stack?.azure.connectionString ?? env.AZURE_STORAGE_CONNECTION_STRING));
   if (connectionString) return { kind: 'connection-string', connectionString };
   if (flags.accountUrl) return { kind: 'default-credential', accountUrl: parse(urlSchema('--account-url'), flags.accountUrl) };
@@ -134,7 +134,7 @@ function azureAuth(flags: VerifyFlags, env: Record<string, string | undefined>, 
 /** Where a backfill's journal lives unless --journal says otherwise: the working directory. */
 export const DEFAULT_JOURNAL_PATH = '.blobferry/backfill-journal.ndjson';
 
-function queueTarget(flags: VerifyFlags, azure: AzureAuth, stack: LocalStack | undefined): QueueTarget {
+function queueTarget(flags: VerifyFlags, azure: AzureAuth, stack: Stack | undefined): QueueTarget {
   if (flags.queueUrl) return { kind: 'default-credential', queueUrl: parse(urlSchema('--queue-url'), flags.queueUrl) };
   const queueName = flags.queueName ?? stack?.events.queueName;
   if (queueName && azure.kind === 'connection-string') return { kind: 'connection-string', connectionString: azure.connectionString, queueName };

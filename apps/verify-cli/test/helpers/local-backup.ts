@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { startLocalCloud, type LocalCloud } from '@blobferry/local-cloud';
-import { BACKUP_METADATA, backupKeyFor, copyBlobToS3 } from '@blobferry/transfer';
+import { BACKUP_METADATA } from '@blobferry/contract';
+import { backupKeyFor, copyBlobToS3 } from '@blobferry/transfer';
 import pLimit from 'p-limit';
 import { run } from '../../src/run.js';
 

@@ -1,5 +1,5 @@
 import type { QueueClient } from '@azure/storage-queue';
-import { backfillEvent } from './backfill-message.js';
+import { backfillMessage } from '@blobferry/contract';
 import type { QueueJournal } from './queue-journal.js';
 import type { Difference } from '../reconcile.js';
 
@@ -14,7 +14,7 @@ export function queueRepair(o: { queue: QueueClient; container: string; blobUrlO
       const blob = difference.source;
       if (!blob) throw new Error(`unreachable: ${difference.key} has no source blob to enqueue`);
       if (o.journal.holds(difference.key, blob.etag)) return 'already-queued';
-      const event = backfillEvent({ blob, blobUrl: o.blobUrlOf(blob.name), container: o.container });
+      const event = backfillMessage({ blob, blobUrl: o.blobUrlOf(blob.name), container: o.container });
       // JSON text, as Event Grid writes it (host.json messageEncoding "none"); no expiry, as the subscription sets.
       await o.queue.sendMessage(JSON.stringify(event), { messageTimeToLive: -1, abortSignal });
       await o.journal.record(difference.key, blob.etag);

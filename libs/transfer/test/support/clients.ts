@@ -2,6 +2,7 @@ import { randomBytes, randomUUID, createHash } from 'node:crypto';
 import { GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { AZURE_STORAGE_RETRY, S3_RETRY } from '@blobferry/retry-policy';
+import type { S3EndpointFeatures } from '../../src/s3-endpoint.js';
 
 export interface CloudEndpoints {
   azure: { connectionString: string };
@@ -11,7 +12,7 @@ export interface CloudEndpoints {
     bucket: string;
     emulatorAccessKeyId: string;
     emulatorSecretAccessKey: string;
-    s3Features: { checksum: 'CRC32' | 'none'; conditionalWrites: boolean };
+    s3Features: S3EndpointFeatures;
   };
 }
 

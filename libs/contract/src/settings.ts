@@ -1,5 +1,9 @@
-import { KEY_LAYOUTS, S3_CHECKSUMS } from '@blobferry/transfer';
 import { z } from 'zod';
+import { KEY_LAYOUTS } from './key-layouts.js';
+
+/** The full-object checksums a backup can write (S3_CHECKSUM), and `none` for a store that refuses both. */
+export const S3_CHECKSUMS = ['CRC32', 'CRC32C', 'none'] as const;
+export type S3Checksum = (typeof S3_CHECKSUMS)[number];
 
 /**
  * Every app setting the Function reads. infra/bicep's drift test compares this list with the
@@ -27,17 +31,6 @@ export const SETTING_NAMES = [
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
-
-/**
- * The queue trigger's connection, resolved by the Functions runtime (not by this app): on Azure the
- * identity-based settings `BACKUP_QUEUE__queueServiceUri`, `BACKUP_QUEUE__credential` (managedidentity)
- * and `BACKUP_QUEUE__clientId`; locally `BACKUP_QUEUE` holds an Azurite connection string.
- */
-export const QUEUE_CONNECTION = 'BACKUP_QUEUE';
-/** The app setting that names the queue Event Grid writes to; the trigger reads it as `%BACKUP_QUEUE_NAME%`. */
-export const QUEUE_NAME_SETTING = 'BACKUP_QUEUE_NAME';
-/** The runtime moves a message that failed `maxDequeueCount` times (host.json) to this queue. */
-export const poisonQueueOf = (queueName: string): string => `${queueName}-poison`;
 
 export const DELETE_POLICIES = ['retain', 'delete-marker'] as const;
 
@@ -158,16 +151,16 @@ const settingsSchema = z.object({
   AZURE_STORAGE_CONNECTION_STRING: optionalText,
 });
 
-export type BackupConfig = z.output<typeof settingsSchema>;
+export type BackupSettings = z.output<typeof settingsSchema>;
 
-export type ConfigResult = { ok: true; config: BackupConfig } | { ok: false; errors: string[] };
+export type SettingsResult = { ok: true; config: BackupSettings } | { ok: false; errors: string[] };
 
 /**
  * Parses the app settings once. Errors name the setting and say what it should hold; they never
  * echo a value, because AZURE_STORAGE_CONNECTION_STRING and the Application Insights
  * connection string carry keys.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): ConfigResult {
+export function parseBackupSettings(env: Record<string, string | undefined>): SettingsResult {
   const input: Record<string, string> = {};
   for (const name of SETTING_NAMES) {
     const value = env[name];
@@ -180,7 +173,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return { ok: false, errors };
 }
 
-export function isSourceAllowed(config: Pick<BackupConfig, 'ALLOWED_SOURCES'>, account: string, container: string): boolean {
+export function isSourceAllowed(config: Pick<BackupSettings, 'ALLOWED_SOURCES'>, account: string, container: string): boolean {
   const accountName = account.toLowerCase();
   return config.ALLOWED_SOURCES.some(
     (entry) => entry.account === accountName && (entry.container === '*' || entry.container === container),

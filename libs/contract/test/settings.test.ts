@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { isSourceAllowed, parseBackupSettings, SETTING_NAMES } from '../src/index.js';
+
+const required = {
+  AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/blobferry-backup',
+  AWS_REGION: 'eu-west-1',
+  BACKUP_BUCKET: 'my-backups',
+  ALLOWED_SOURCES: 'photosacct/photos, logsacct/*',
+};
+
+describe('parseBackupSettings', () => {
+  it('applies documented defaults', () => {
+    const result = parseBackupSettings(required);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.config.AZURE_CLIENT_ID).toBeUndefined();
+    expect(result.config).toMatchObject({
+      BACKUP_PREFIX: '',
+      TOKEN_AUDIENCE: 'api://blobferry-backup',
+      KEY_LAYOUT: 'account/container/blob',
+      PART_SIZE: 8 * 1024 * 1024,
+      CONCURRENCY: 4,
+      DELETE_POLICY: 'retain',
+      S3_FORCE_PATH_STYLE: false,
+      S3_CHECKSUM: 'CRC32',
+      S3_CONDITIONAL_WRITES: true,
+      ALLOWED_SOURCES: [
+        { account: 'photosacct', container: 'photos' },
+        { account: 'logsacct', container: '*' },
+      ],
+    });
+  });
+
+  it('reads units, booleans and optional overrides', () => {
+    const result = parseBackupSettings({
+      ...required,
+      PART_SIZE: '16MiB',
+      CONCURRENCY: '8',
+      S3_FORCE_PATH_STYLE: 'true',
+      AZURE_CLIENT_ID: '',
+      KEY_LAYOUT: 'blob',
+      S3_CHECKSUM: 'none',
+      S3_CONDITIONAL_WRITES: 'false',
+    });
+    expect(result.ok && result.config).toMatchObject({
+      PART_SIZE: 16 * 1024 * 1024,
+      CONCURRENCY: 8,
+      S3_FORCE_PATH_STYLE: true,
+      KEY_LAYOUT: 'blob',
+      S3_CHECKSUM: 'none',
+      S3_CONDITIONAL_WRITES: false,
+    });
+    // An app setting deployed as '' counts as unset: system-assigned identity.
+    expect(result.ok && result.config.AZURE_CLIENT_ID).toBeUndefined();
+  });
+
+  it('names every missing required setting', () => {
+    const result = parseBackupSettings({});
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    for (const name of ['AWS_ROLE_ARN', 'AWS_REGION', 'BACKUP_BUCKET', 'ALLOWED_SOURCES']) {
+      expect(result.errors.some((error) => error.startsWith(`${name}:`))).toBe(true);
+    }
+  });
+
+  it('explains invalid values by setting name without echoing secrets', () => {
+    const result = parseBackupSettings({
+      ...required,
+      AWS_ROLE_ARN: 'role/blobferry',
+      PART_SIZE: '1MiB',
+      DELETE_POLICY: 'purge',
+      S3_CHECKSUM: 'MD5',
+      S3_CONDITIONAL_WRITES: 'yes',
+      ALLOWED_SOURCES: 'Not An Account',
+      S3_ENDPOINT: 'AccountKey=supersecretkey',
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const text = result.errors.join('\n');
+    expect(text).toMatch(/^AWS_ROLE_ARN: expected arn:aws:iam::/m);
+    expect(text).toMatch(/^PART_SIZE: S3 parts must be at least 5 MiB/m);
+    expect(text).toMatch(/^DELETE_POLICY: expected one of retain, delete-marker/m);
+    expect(text).toMatch(/^S3_CHECKSUM: expected one of CRC32, CRC32C, none/m);
+    expect(text).toMatch(/^S3_CONDITIONAL_WRITES: expected true or false/m);
+    expect(text).toMatch(/^ALLOWED_SOURCES: "Not An Account" is not "account\/container"/m);
+    expect(text).toMatch(/^S3_ENDPOINT:/m);
+    expect(text).not.toContain('supersecretkey');
+  });
+
+  it('lists every setting the schema reads (the infra drift test relies on it)', () => {
+    const everySetting = Object.fromEntries(SETTING_NAMES.map((name) => [name, 'x']));
+    // Every listed name is read: an invalid value for each one is reported by name (or accepted).
+    const result = parseBackupSettings(everySetting);
+    const named = result.ok ? [] : result.errors.map((error) => error.split(':')[0]);
+    expect(named.every((name) => (SETTING_NAMES as readonly string[]).includes(name ?? ''))).toBe(true);
+    expect(new Set(SETTING_NAMES).size).toBe(SETTING_NAMES.length);
+  });
+
+});
+
+describe('isSourceAllowed', () => {
+  const result = parseBackupSettings(required);
+  if (!result.ok) throw new Error(result.errors.join('; '));
+  it('admits listed containers and whole accounts, nothing else', () => {
+    expect(isSourceAllowed(result.config, 'photosacct', 'photos')).toBe(true);
+    expect(isSourceAllowed(result.config, 'PhotosAcct', 'photos')).toBe(true);
+    expect(isSourceAllowed(result.config, 'photosacct', 'private')).toBe(false);
+    expect(isSourceAllowed(result.config, 'logsacct', 'anything')).toBe(true);
+    expect(isSourceAllowed(result.config, 'otheracct', 'photos')).toBe(false);
+  });
+});
