@@ -10,6 +10,10 @@ export const DEFAULT_STACK_FILE = fileURLToPath(new URL('../../../.local-cloud/s
 const APP_ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 export const COMMITTED_HOST_JSON = fileURLToPath(new URL('../host.json', import.meta.url));
 
+export interface DrainedOptions {
+  timeoutMs?: number;
+}
+
 export interface BackupStackOptions {
   /** Written once the host can back up any blob uploaded from then on (and again for each new host); removed on stop. */
   stackFile?: string | false;
@@ -44,7 +48,7 @@ export interface BackupStack {
   queue: QueueClient;
   poisonQueue: QueueClient;
   /** Resolves once every event raised so far is in the queue and the queue is empty (handled or poisoned). */
-  drained(o?: { timeoutMs?: number }): Promise<void>;
+  drained(o?: DrainedOptions): Promise<void>;
   stop(): Promise<void>;
 }
 

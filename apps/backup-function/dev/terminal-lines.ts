@@ -16,7 +16,11 @@ function where(entry: Record<string, unknown>): string {
 }
 
 /** The line for one entry, or undefined for entries that are not news to a user. */
-export function terminalLine(entry: Record<string, unknown>, o: { maxDequeueCount: number }): string | undefined {
+export interface TerminalLineOptions {
+  maxDequeueCount: number;
+}
+
+export function terminalLine(entry: Record<string, unknown>, o: TerminalLineOptions): string | undefined {
   if (entry.event === 'backupBlob') {
     const attempt = typeof entry.dequeueCount === 'number' ? ` (attempt ${entry.dequeueCount} of ${o.maxDequeueCount})` : '';
     switch (entry.outcome) {

@@ -150,7 +150,7 @@ async function applyDeletePolicy(event: ValidBlobEvent, deps: BackupDeps): Promi
   if (config.DELETE_POLICY === 'retain') return { outcome: 'delete-retained', key };
 
   // headTarget reads a 403 as "no object", as S3 answers for a missing key to a role that may list only its prefix.
-  const target = await headTarget(clients.s3, config.BACKUP_BUCKET, key, undefined);
+  const target = await headTarget({ s3: clients.s3, bucket: config.BACKUP_BUCKET, key });
   if (target.s3Etag === undefined) return { outcome: 'delete-nothing-to-hide', key };
   // The backup was taken from a blob written after this delete happened.
   if (isDeleteStale(target.recorded, event)) return { outcome: 'delete-stale', key };

@@ -60,10 +60,18 @@ export function nextSequencer(): string {
   return lastSequencer.toString(16).padStart(32, '0');
 }
 
+export interface BlobEventOptions {
+  eventType?: string;
+  etag?: string;
+  contentLength?: number;
+  sequencer?: string;
+  container?: string;
+}
+
 export function blobEvent(
   stack: Stack,
   blobName: string,
-  o: { eventType?: string; etag?: string; contentLength?: number; sequencer?: string; container?: string } = {},
+  o: BlobEventOptions = {},
 ) {
   const container = o.container ?? stack.azure.sourceContainer;
   const path = blobName.split('/').map(encodeURIComponent).join('/');
@@ -130,7 +138,13 @@ export function s3Reader(stack: Stack) {
   };
 }
 
-export async function waitFor(condition: () => Promise<boolean>, o: { timeoutMs: number; intervalMs?: number; what: string }): Promise<void> {
+export interface WaitForOptions {
+  timeoutMs: number;
+  intervalMs?: number;
+  what: string;
+}
+
+export async function waitFor(condition: () => Promise<boolean>, o: WaitForOptions): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out after ${o.timeoutMs} ms waiting for ${o.what}`);

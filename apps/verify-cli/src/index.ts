@@ -1,4 +1,4 @@
-export { run, createProgram } from './run.js';
+// The `blobferry` command as a function, for embedding and tests: arguments in, exit code out.
+export { run } from './run.js';
 export type { CliIo } from './cli-io.js';
-export { EXIT_CODES, ConfigurationError, RuntimeFailure, type ExitCode } from './cli-errors.js';
-export { loadLocalStack, LocalStackError, DEFAULT_STACK_PATH } from './local-stack.js';
+export { EXIT_CODES, type ExitCode } from './cli-errors.js';

@@ -3,5 +3,5 @@ export { fromAzureManagedIdentity, type FromAzureManagedIdentityOptions } from '
 export { managedIdentityCredential, type ManagedIdentitySelector } from './identity.js';
 export { credentialProcessOutput, type CredentialProcessOutput } from './credential-process.js';
 export { writeWebIdentityTokenFile, type WriteWebIdentityTokenFileOptions } from './web-identity-token-file.js';
-export { FederatedCredentialsError, scrubJwts, type FederatedCredentialsErrorCode } from './errors.js';
+export { FederatedCredentialsError, type FederatedCredentialsErrorCode } from './errors.js';
 export { decodeTokenClaims, type TokenClaims } from './token-claims.js';

@@ -25,10 +25,7 @@ function targetSubject(target: TargetLocation, keyPrefix: string): string {
   return `s3://${target.bucket}/${keyPrefix}`;
 }
 
-function flatShard(
-  o: { container: ContainerClient; target: TargetLocation; keys: KeyMapping; abortSignal?: AbortSignal },
-  prefix: string,
-): Shard {
+function flatShard(o: Omit<PlanShardsOptions, 'prefix'>, prefix: string): Shard {
   return {
     label: prefix,
     sources: () =>
@@ -43,13 +40,15 @@ function flatShard(
  * level, which the one-page discovery listing already holds. When either side's level spans more than
  * one page, folder discovery would cost as much as the listing itself: then it is one shard.
  */
-export async function planShards(o: {
+export interface PlanShardsOptions {
   container: ContainerClient;
   target: TargetLocation;
   keys: KeyMapping;
   prefix: string;
   abortSignal?: AbortSignal;
-}): Promise<Shard[]> {
+}
+
+export async function planShards(o: PlanShardsOptions): Promise<Shard[]> {
   const [sourceLevel, targetLevel] = await Promise.all([
     requestFor('azure', 'list', sourceSubject(o.container, o.prefix), () => listSourceTopLevel(o.container, o.prefix, o.abortSignal)),
     requestFor('s3', 'list', targetSubject(o.target, o.keys.keyOf(o.prefix)), () => listTargetTopLevel(o.target, o.keys.keyOf(o.prefix), o.abortSignal)),

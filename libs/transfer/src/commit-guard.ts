@@ -25,7 +25,7 @@ export async function commitGuarded<T>(
 ): Promise<CommitOutcome<T>> {
   const { s3, bucket, key, abortSignal, features } = context;
   if (!features.conditionalWrites) {
-    const current = await headTarget(s3, bucket, key, abortSignal);
+    const current = await headTarget({ s3, bucket, key, abortSignal });
     const verdict = verdictFor(context, current);
     if (verdict !== 'copy') return { skipped: verdict, recordedMd5: current.recorded?.md5Base64 };
     try {
@@ -42,7 +42,7 @@ export async function commitGuarded<T>(
       return { written: await write(conditions) };
     } catch (error) {
       if (!isConditionalWriteConflict(error)) throw explainRejection(error, features, `s3://${bucket}/${key}`);
-      seen = await headTarget(s3, bucket, key, abortSignal);
+      seen = await headTarget({ s3, bucket, key, abortSignal });
       const settled = verdictFor(context, seen);
       if (settled !== 'copy') return { skipped: settled, recordedMd5: seen.recorded?.md5Base64 };
       if (attempt <= 1) {

@@ -82,9 +82,9 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
   let target: TargetState | undefined;
   if (createOptimistically) {
     source = await readSource;
-    if (source.snapshot.length > partSize) target = await headTarget(s3, bucket, key, abortSignal);
+    if (source.snapshot.length > partSize) target = await headTarget({ s3, bucket, key, abortSignal });
   } else {
-    [source, target] = await Promise.all([readSource, headTarget(s3, bucket, key, abortSignal)]);
+    [source, target] = await Promise.all([readSource, headTarget({ s3, bucket, key, abortSignal })]);
   }
   const { snapshot } = source;
   if (snapshot.length > MAX_OBJECT_SIZE) {

@@ -97,10 +97,14 @@ export async function abortUpload(target: Target, uploadId: string): Promise<voi
  * Uploads of this key that cannot be resumed (another version, another part size, no manifest, a part of
  * the wrong size) are aborted. Endpoints that cannot list uploads resume nothing.
  */
-export async function findResumableUpload(
-  target: Target,
-  o: { manifest: Buffer; parts: PartRange[]; algorithm: ChecksumAlgorithm | undefined; abortSignal: AbortSignal | undefined },
-): Promise<ResumableUpload | undefined> {
+export interface FindResumableUploadOptions {
+  manifest: Buffer;
+  parts: PartRange[];
+  algorithm: ChecksumAlgorithm | undefined;
+  abortSignal: AbortSignal | undefined;
+}
+
+export async function findResumableUpload(target: Target, o: FindResumableUploadOptions): Promise<ResumableUpload | undefined> {
   let uploadIds: string[];
   try {
     uploadIds = await listUploadIds(target, o.abortSignal);

@@ -3,7 +3,16 @@ import { checksumField, type ChecksumAlgorithm, type FullObjectChecksumAlgorithm
 import { recordedSourceOf, type TargetState } from './ordering.js';
 import { httpStatusOf } from './classify.js';
 
-export async function headTarget(s3: S3Client, bucket: string, key: string, abortSignal: AbortSignal | undefined): Promise<TargetState> {
+export interface HeadTargetOptions {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  abortSignal?: AbortSignal | undefined;
+}
+
+/** What the object at `key` records of the source version it holds; no object (404, or 403, see below) is `s3Etag: undefined`. */
+export async function headTarget(options: HeadTargetOptions): Promise<TargetState> {
+  const { s3, bucket, key, abortSignal } = options;
   try {
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
     return { s3Etag: head.ETag, recorded: recordedSourceOf(head.Metadata) };

@@ -1,3 +1,4 @@
+import { FederatedCredentialsError } from '@blobferry/federated-credentials';
 import { ListingOrderError, ReconcileRequestError } from '@blobferry/reconcile';
 import { httpStatusOf } from '@blobferry/retry-policy';
 import { ConfigurationError, RuntimeFailure } from '../cli-errors.js';
@@ -27,7 +28,7 @@ function configurationHint(error: unknown): string | undefined {
   if (name === 'CredentialUnavailableError' || name === 'AuthenticationRequiredError' || name === 'AuthenticationError') {
     return `Azure sign-in failed: ${message}. Run \`az login\`, use a managed identity, or pass --connection-string.`;
   }
-  if (name === 'FederatedCredentialsError' && REFUSED_IDENTITY.has(code)) return message;
+  if (error instanceof FederatedCredentialsError && REFUSED_IDENTITY.has(error.code)) return message;
   if (code === 'ContainerNotFound') return `The source container does not exist: ${message}. Check --container and --account-url.`;
   if (code === 'AuthorizationPermissionMismatch' || code === 'AuthorizationFailure' || code === 'AuthenticationFailed') {
     return `Azure refused the listing (${code}): give the identity the "Storage Blob Data Reader" role on the account, or check the connection string.`;

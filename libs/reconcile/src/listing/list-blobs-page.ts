@@ -33,10 +33,17 @@ function pipelineOf(container: ContainerClient): PipelineSender {
   return context as PipelineSender;
 }
 
+export interface ListBlobsPageOptions {
+  prefix: string;
+  delimiter?: string;
+  marker?: string;
+  maxResults: number;
+}
+
 /** Lists one page (at most `maxResults` entries) of the blobs under `prefix`, after `marker`. */
 export async function listBlobsPage(
   container: ContainerClient,
-  o: { prefix: string; delimiter?: string; marker?: string; maxResults: number },
+  o: ListBlobsPageOptions,
   abortSignal?: AbortSignal,
 ): Promise<BlobsPage> {
   const query: Array<[string, string | undefined]> = [

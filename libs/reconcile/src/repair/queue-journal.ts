@@ -18,7 +18,13 @@ export interface QueueJournal {
   record(key: string, etag: string): Promise<void>;
 }
 
-export async function openQueueJournal(path: string, o: { expiresAfterMs: number; now?: () => number }): Promise<QueueJournal> {
+export interface OpenQueueJournalOptions {
+  /** An entry older than this no longer counts. */
+  expiresAfterMs: number;
+  now?: () => number;
+}
+
+export async function openQueueJournal(path: string, o: OpenQueueJournalOptions): Promise<QueueJournal> {
   const now = o.now ?? Date.now;
   const recent = new Map<string, string>();
   let text = '';

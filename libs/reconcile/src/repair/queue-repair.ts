@@ -8,7 +8,14 @@ export interface QueueRepair {
   enqueue(difference: Difference, abortSignal?: AbortSignal): Promise<'enqueued' | 'already-queued'>;
 }
 
-export function queueRepair(o: { queue: QueueClient; container: string; blobUrlOf: (name: string) => string; journal: QueueJournal }): QueueRepair {
+export interface QueueRepairOptions {
+  queue: QueueClient;
+  container: string;
+  blobUrlOf: (name: string) => string;
+  journal: QueueJournal;
+}
+
+export function queueRepair(o: QueueRepairOptions): QueueRepair {
   return {
     async enqueue(difference, abortSignal) {
       const blob = difference.source;
