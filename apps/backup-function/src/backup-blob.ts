@@ -1,8 +1,6 @@
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { InvocationContext } from '@azure/functions';
-import { backupKeyFor, copyBlobToS3, headTarget, isDeleteStale, PermanentTransferError } from '@blobferry/transfer';
+import { backupKeyFor, copyBlobToS3, deleteBackup, PermanentTransferError, type DeleteBackupOutcome } from '@blobferry/transfer';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { assertVersioningEnabled } from './bucket-versioning.js';
 import { type BackupClients, SourceAccountMismatchError } from './clients.js';
 import type { BackupSettings } from '@blobferry/contract';
 import { errorSummary } from './redact.js';
@@ -134,37 +132,32 @@ async function backUpCreatedBlob(event: ValidBlobEvent, deps: BackupDeps) {
   return { result, extra };
 }
 
-function isPreconditionFailed(error: unknown): boolean {
-  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode === 412;
-}
-
 /**
- * `retain` keeps every backup. `delete-marker` (versioned bucket) hides the backup behind a
- * delete marker, the older versions stay, unless the delete is older than what S3 holds:
- * deliveries arrive out of order and a late delete must never hide a newer blob. No delete is
- * sent to a bucket whose versioning is not Enabled (bucket-versioning.ts).
+ * `retain` keeps every backup. `delete-marker` (versioned bucket) hides the backup behind a delete marker,
+ * the older versions stay, under libs/transfer's rules for deletes (deleteBackup): never a backup newer than
+ * the delete (deliveries arrive out of order), never one whose blob exists again, never on a bucket whose
+ * versioning is not Enabled (an UnsafeDeleteError: retried, then kept in the poison queue).
  */
 async function applyDeletePolicy(event: ValidBlobEvent, deps: BackupDeps): Promise<EventOutcome> {
   const { config, clients } = deps;
   const key = backupKeyFor(event.blob, { prefix: config.BACKUP_PREFIX, layout: config.KEY_LAYOUT });
   if (config.DELETE_POLICY === 'retain') return { outcome: 'delete-retained', key };
-
-  // headTarget reads a 403 as "no object", as S3 answers for a missing key to a role that may list only its prefix.
-  const target = await headTarget({ s3: clients.s3, bucket: config.BACKUP_BUCKET, key });
-  if (target.s3Etag === undefined) return { outcome: 'delete-nothing-to-hide', key };
-  // The backup was taken from a blob written after this delete happened.
-  if (isDeleteStale(target.recorded, event)) return { outcome: 'delete-stale', key };
-  // A blob written again after the delete has its own BlobCreated on the way: keep the backup.
-  if (await clients.blobClientFor(event.blob).exists()) return { outcome: 'delete-superseded', key };
-  await assertVersioningEnabled(clients.s3, config.BACKUP_BUCKET);
-  try {
-    await clients.s3.send(
-      new DeleteObjectCommand({ Bucket: config.BACKUP_BUCKET, Key: key, IfMatch: target.s3Etag }),
-    );
-  } catch (error) {
-    // A newer backup landed between the check and the delete: it wins.
-    if (isPreconditionFailed(error)) return { outcome: 'delete-stale', key };
-    throw error;
-  }
-  return { outcome: 'delete-marker-written', key };
+  const outcome = await deleteBackup({
+    s3: clients.s3,
+    bucket: config.BACKUP_BUCKET,
+    key,
+    deleteEvent: event,
+    // A blob written again after the delete has its own BlobCreated on the way: keep the backup.
+    sourceExists: () => clients.blobClientFor(event.blob).exists(),
+  });
+  return { outcome: DELETE_OUTCOMES[outcome], key };
 }
+
+const DELETE_OUTCOMES = {
+  'nothing-to-hide': 'delete-nothing-to-hide',
+  stale: 'delete-stale',
+  // Without `ifMatch`, a conflict at the delete itself is a newer backup landing: stale.
+  changed: 'delete-stale',
+  superseded: 'delete-superseded',
+  'marker-written': 'delete-marker-written',
+} as const satisfies Record<DeleteBackupOutcome, EventOutcome['outcome']>;

@@ -1,5 +1,5 @@
 import type { HttpResponseInit } from '@azure/functions';
-import { assertVersioningEnabled } from './bucket-versioning.js';
+import { assertVersioningEnabled } from '@blobferry/transfer';
 import type { BackupClients } from './clients.js';
 import type { SettingsResult } from '@blobferry/contract';
 import { errorSummary } from './redact.js';
@@ -47,7 +47,7 @@ async function probeCredentials(clients: BackupClients): Promise<HealthReport['c
 
 async function probeDeleteMarkers(clients: BackupClients, bucket: string): Promise<NonNullable<HealthReport['deleteMarkers']>> {
   try {
-    await assertVersioningEnabled(clients.s3, bucket, AbortSignal.timeout(PROBE_TIMEOUT_MS));
+    await assertVersioningEnabled({ s3: clients.s3, bucket, abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     return { safe: true };
   } catch (error) {
     return { safe: false, error: errorSummary(error) };

@@ -5,7 +5,7 @@ import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blob
 import { SourceChangedError } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
-import { UnsafeDeleteError } from '../src/bucket-versioning.js';
+import { UnsafeDeleteError } from '@blobferry/transfer';
 import { createClients } from '../src/clients.js';
 import { checkHealth } from '../src/health.js';
 import { blobEvent, bodyOf, type CapturedLog, sameBytes, configForStack, deliverEvent, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';

@@ -215,7 +215,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     }
     const repair = options.repair;
     if (repair) {
-      difference.repair = await objectRequests(() => repairDifference({ difference, container, s3, bucket, ...(options.target.features ? { features: options.target.features } : {}), ...repair, abortSignal }));
+      difference.repair = await objectRequests(() => repairDifference({ difference, container, s3, bucket, keys, ...(options.target.features ? { features: options.target.features } : {}), ...repair, abortSignal }));
     }
     return difference;
   }

@@ -1,10 +1,10 @@
 // reconcile({ deep, repair }) — the engine of `blobferry verify --deep --repair` — against Azurite and moto:
 // a corrupt object is replaced in place (If-Match on the ETag it listed), never deleted first.
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadObjectCommand, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { LocalCloud } from '@blobferry/local-cloud';
 import { copyBlobToS3, keyMappingFor, type KeyMapping } from '@blobferry/transfer';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reconcile, type Difference } from '../src/index.js';
 import { corruptKeepingMetadata, freshContainer, readObject, recordCommands, s3ClientFor, startCloud } from './support/local-cloud.js';
@@ -96,5 +96,47 @@ describe('reconcile with deep and repair against Azurite and moto', () => {
     expect(summary).toMatchObject({ checksumMismatch: 1, repaired: 0, remaining: 1 });
     expect(sent.map((command) => command.name).filter((name) => !['ListObjectsV2Command', 'HeadObjectCommand', 'GetObjectCommand'].includes(name))).toEqual([]);
     expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: keys.keyOf('planned.bin') }))).ETag).toBe(listedEtags['planned.bin']);
+  });
+
+  // --delete-extra follows libs/transfer's rules for deletes (deleteBackup), as the Function's DELETE_POLICY does:
+  // only the object listed, only as a delete marker, and never on a bucket whose versioning is not Enabled,
+  // where a delete would remove the backup for good.
+  it('deletes an extra object only as a delete marker on a versioned bucket, conditionally on the ETag it listed', async () => {
+    const s3 = s3ClientFor(cloud);
+    const container = await freshContainer(cloud);
+    const keys = keyMappingFor({ account: container.accountName, container: container.containerName, prefix: 'extra/' });
+    const key = keys.keyOf('orphan.txt');
+    const put = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'no blob has this name' }));
+    const sent = recordCommands(s3);
+    const differences: Difference[] = [];
+
+    const summary = await reconcile({ source: { container }, target: { s3, bucket }, keys, repair: { deleteExtra: true }, onDifference: (difference) => differences.push(difference) });
+
+    expect(summary).toMatchObject({ extra: 1, repaired: 1, remaining: 0 });
+    expect(differences[0]?.repair).toEqual({ action: 'delete', status: 'done' });
+    const deletes = sent.filter((command) => command.name === 'DeleteObjectCommand');
+    expect(deletes.map((command) => [command.input.Key, command.input.IfMatch, command.input.VersionId])).toEqual([[key, put.ETag, undefined]]);
+    const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
+    expect(versions.DeleteMarkers?.map((marker) => marker.IsLatest)).toEqual([true]);
+    expect(versions.Versions?.map((version) => version.ETag)).toEqual([put.ETag]);
+  });
+
+  it('refuses to delete an extra object from a bucket that is not versioned, and says what to change', async () => {
+    const s3 = s3ClientFor(cloud);
+    const plainBucket = `plain-${randomUUID().slice(0, 8)}`;
+    await s3.send(new CreateBucketCommand({ Bucket: plainBucket }));
+    const container = await freshContainer(cloud);
+    const keys = keyMappingFor({ account: container.accountName, container: container.containerName });
+    const key = keys.keyOf('orphan.txt');
+    const put = await s3.send(new PutObjectCommand({ Bucket: plainBucket, Key: key, Body: 'the only copy' }));
+    const sent = recordCommands(s3);
+    const differences: Difference[] = [];
+
+    const summary = await reconcile({ source: { container }, target: { s3, bucket: plainBucket }, keys, repair: { deleteExtra: true }, onDifference: (difference) => differences.push(difference) });
+
+    expect(summary).toMatchObject({ extra: 1, repaired: 0, remaining: 1 });
+    expect(differences[0]?.repair).toMatchObject({ action: 'delete', status: 'failed', detail: expect.stringMatching(/needs versioning Enabled on bucket .* which is not versioned.*Enable versioning on the bucket/) });
+    expect(sent.map((command) => command.name)).not.toContain('DeleteObjectCommand');
+    expect((await s3.send(new HeadObjectCommand({ Bucket: plainBucket, Key: key }))).ETag).toBe(put.ETag);
   });
 });

@@ -1,12 +1,13 @@
-// What other projects use: the copy, the key mapping, the ordering rules, the digests verify compares,
-// and the errors callers branch on.
+// What other projects use: one copy, one delete, the key mapping, the digests verify compares, and the
+// errors callers branch on.
 export { parseBlobUrl } from './blob-url.js';
 export { backupKeyFor, keyMappingFor, type KeyMapping } from './backup-key.js';
 export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type CopyBlobToS3Options } from './copy.js';
 export type { CopyResult } from './copy-context.js';
+export { assertVersioningEnabled, deleteBackup, UnsafeDeleteError, type AssertVersioningEnabledOptions, type DeleteBackupOptions, type DeleteBackupOutcome } from './delete-backup.js';
 export { withUnsignedPayload } from './unsigned-payload.js';
 export { digestBlob, digestObject, type DigestBlobOptions } from './digest.js';
-export { fullObjectChecksumOf, headTarget } from './target.js';
+export { fullObjectChecksumOf } from './target.js';
 export { KeyTooLongError, PermanentTransferError, SourceChangedError, SourceNotFoundError } from './errors.js';
-export { isDeleteStale, normalizeSequencer, recordedSourceOf, type RecordedSource } from './ordering.js';
+export { normalizeSequencer, recordedSourceOf, type RecordedSource } from './ordering.js';
 export { AMAZON_S3_FEATURES, type S3EndpointFeatures } from './s3-endpoint.js';

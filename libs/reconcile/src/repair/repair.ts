@@ -1,6 +1,6 @@
-import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
-import { copyBlobToS3, type S3EndpointFeatures } from '@blobferry/transfer';
+import { copyBlobToS3, deleteBackup, type KeyMapping, type DeleteBackupOutcome, type S3EndpointFeatures } from '@blobferry/transfer';
 import type { Difference } from '../reconcile.js';
 import type { QueueRepair } from './queue-repair.js';
 
@@ -15,6 +15,13 @@ export interface RepairResult {
   status: 'done' | 'planned' | 'skipped' | 'failed';
   detail?: string;
 }
+
+const DELETE_SKIPPED: Record<Exclude<DeleteBackupOutcome, 'marker-written'>, string> = {
+  'nothing-to-hide': 'the object is gone already',
+  stale: 'the object holds a blob written after the run listed it; verify again',
+  changed: 'the object changed since it was listed; verify again',
+  superseded: 'the blob exists again at the source; verify again',
+};
 
 /** How differences are mended: copied here, or enqueued for the Function fleet (extras are never deleted through it). */
 export interface RepairOptions {
@@ -52,14 +59,17 @@ function skippedDetail(difference: Difference, options: RepairOptions): string {
  * so a corrupt object that still records the blob's current version is overwritten, conditionally on
  * still being that object, and S3 never goes without a current version.
  */
-export async function repairDifference(o: RepairOptions & {
+export interface RepairDifferenceOptions extends RepairOptions {
   difference: Difference;
   container: ContainerClient;
   s3: S3Client;
   bucket: string;
+  keys: KeyMapping;
   features?: S3EndpointFeatures;
   abortSignal?: AbortSignal;
-}): Promise<RepairResult> {
+}
+
+export async function repairDifference(o: RepairDifferenceOptions): Promise<RepairResult> {
   const { difference, s3, bucket, abortSignal } = o;
   const action = actionFor(difference, o);
   if (action === 'none') return { action, status: 'skipped', detail: skippedDetail(difference, o) };
@@ -70,8 +80,17 @@ export async function repairDifference(o: RepairOptions & {
       return sent === 'enqueued' ? { action, status: 'done' } : { action, status: 'skipped', detail: 'a message for this version is still queued from an earlier run' };
     }
     if (action === 'delete') {
-      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: difference.key }), { abortSignal });
-      return { action, status: 'done' };
+      // libs/transfer's rules for deletes: only the object listed, only while its blob is still gone, and only
+      // as a delete marker on a bucket whose versioning is Enabled (an UnsafeDeleteError otherwise: failed).
+      const outcome = await deleteBackup({
+        s3,
+        bucket,
+        key: difference.key,
+        ...(difference.target ? { ifMatch: difference.target.etag } : {}),
+        sourceExists: () => o.container.getBlobClient(o.keys.nameOf(difference.key)).exists({ abortSignal }),
+        abortSignal,
+      });
+      return outcome === 'marker-written' ? { action, status: 'done' } : { action, status: 'skipped', detail: DELETE_SKIPPED[outcome] };
     }
     const listed = difference.target;
     const result = await copyBlobToS3({
