@@ -6,13 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { backupKeyFor, recordedSourceOf } from '@blobferry/transfer';
+import { blobferryBin } from './blobferry-bin.js';
 import { startBackupStack } from './local-stack.js';
 
-const VERIFY_ENTRY = fileURLToPath(new URL('../../verify-cli/dist/main.js', import.meta.url));
+const VERIFY_ENTRY = blobferryBin();
 const BACKUP_DEADLINE_MS = 60_000;
 const MIB = 1024 * 1024;
 

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { format } from 'node:util';
 import { GetObjectCommand, type GetObjectCommandOutput, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvocationContext } from '@azure/functions';
@@ -11,6 +10,7 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { Stack } from '@blobferry/local-cloud';
 import { backupKeyFor } from '@blobferry/transfer';
 import { appSettingsForStack } from '../dev/app-settings.js';
+import { blobferryBin } from '../dev/blobferry-bin.js';
 import { COMMITTED_HOST_JSON } from '../dev/local-stack.js';
 import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
 import { type BackupSettings, parseBackupSettings, type SettingName } from '@blobferry/contract';
@@ -169,7 +169,8 @@ export async function hostJsonWith(queues: Record<string, unknown>): Promise<str
   return path;
 }
 
-const CLI = fileURLToPath(new URL('../../verify-cli/src/main.ts', import.meta.url));
+/** apps/verify-cli's bin, run from its TypeScript sources (the `@blobferry/source` condition, with tsx). */
+const CLI = blobferryBin();
 
 export interface CliRun {
   code: number;

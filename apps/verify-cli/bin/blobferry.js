@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// npm links a workspace's bin when it installs, before anything is built: this committed launcher
-// exists by then, so `npx blobferry` works on a fresh clone once the CLI is built.
+// npm links a workspace's bin when it installs, before anything is built. So that `npx blobferry` works
+// right after `npm ci` without every install (CI's, the bench's) paying for a build, the first run bundles
+// the CLI (esbuild, about a second); `npx nx build verify-cli` rebuilds it after a change. Under the
+// `@blobferry/source` condition (tests, with tsx) `#main` is the TypeScript source and nothing is built.
 import { existsSync } from 'node:fs';
 
-const main = new URL('../dist/main.js', import.meta.url);
+const main = new URL(import.meta.resolve('#main'));
 if (!existsSync(main)) {
-  console.error('blobferry: the CLI is not built yet; run `npx nx build verify-cli` first.');
-  process.exit(2);
+  process.stderr.write('blobferry: building the CLI on first use (about a second; `npx nx build verify-cli` rebuilds it)\n');
+  await import('../scripts/bundle.mjs');
 }
 await import(main.href);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { EXIT_CODES, EXIT_CODES_HELP, RuntimeFailure, type ExitCode } from './cli-errors.js';
@@ -14,9 +15,16 @@ function routeThroughIo(command: Command, io: CliIo): void {
   for (const subcommand of command.commands) routeThroughIo(subcommand, io);
 }
 
+/** package.json's version: one directory up from this module, in the sources and in dist alike. */
+function packageVersion(): string {
+  const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return packageJson.version;
+}
+
 export function createProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('blobferry')
     .description('Verify, repair and backfill the S3 backup of an Azure Blob Storage container')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(add --help for the options)')
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
   program.addCommand(verifyCommand(io, setExitCode));

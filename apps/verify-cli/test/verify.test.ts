@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -11,6 +15,8 @@ import {
 import { copyBlobToS3 } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blobferry, seedBackedUp, seedManyBackedUp, startLocalBackup, type LocalBackup } from './helpers/local-backup.js';
+
+const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 let backup: LocalBackup;
 
@@ -243,5 +249,15 @@ describe('blobferry verify against the local cloud', () => {
     const help = await blobferry(['verify', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--delete-extra/);
+
+    const version = await blobferry(['--version']);
+    expect(version).toEqual({ code: 0, stdout: `${packageJson.version}\n`, stderr: '' });
   });
+
+  // What `npx blobferry` runs: the linked bin, without the source condition, built on first use if need be.
+  it('runs through its bin as installed, printing the version', async () => {
+    const bin = fileURLToPath(new URL('../bin/blobferry.js', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, '--version'], { env: { PATH: process.env.PATH ?? '' } });
+    expect(stdout.trim().split('\n').at(-1)).toBe(packageJson.version);
+  }, 120_000);
 });
