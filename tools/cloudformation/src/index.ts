@@ -1,12 +1,4 @@
-export {
-  evaluateTemplate,
-  isRecord,
-  oidcProviderArn,
-  parseTemplate,
-  roleArn,
-  roleId,
-  TemplateError,
-  type EvaluatedTemplate,
-  type EvaluateTemplateOptions,
-  type TemplateResource,
-} from './template.js';
+export { evaluateTemplate } from './evaluate-template.js';
+export { parseTemplate } from './parse.js';
+export { oidcProviderArn, roleArn, roleId } from './resource-ids.js';
+export { TemplateError } from './template-error.js';

@@ -2,7 +2,6 @@ import { readFile } from 'node:fs/promises';
 import {
   TemplateError,
   evaluateTemplate,
-  isRecord,
   oidcProviderArn,
   parseTemplate,
   roleArn,
@@ -134,4 +133,8 @@ function federatedPrincipals(policy: PolicyDocument): string[] {
     const federated = principal['Federated'];
     return Array.isArray(federated) ? federated.map(String) : federated === undefined ? [] : [String(federated)];
   });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
