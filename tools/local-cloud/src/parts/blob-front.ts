@@ -1,0 +1,105 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { QueueClient } from '@azure/storage-queue';
+import { azuriteConnectionString, type RunningAzurite } from '../azurite.js';
+import { AZURITE_ACCOUNT_NAME, DEFAULT_PORTS } from '../constants.js';
+import { storageAccountTopic } from '../events/blob-created-event.js';
+import { EventDelivery, type DeliveryTarget } from '../events/delivery.js';
+import { startStorageEventsProxy } from '../events/storage-events-proxy.js';
+import { FaultRules, startFaultProxy } from '../fault-proxy.js';
+import type { EventOptions, LocalCloud, LocalCloudOptions, Log } from '../local-cloud.js';
+import type { Closers } from './closers.js';
+
+// The blob endpoint every client sees is the storage-events proxy (Azure raises events as part of each
+// operation); a fault proxy, when asked for, stands in front of it and of S3.
+
+export interface BlobFront {
+  /** The blob endpoint clients use (`<origin>/<account>`). */
+  blobEndpoint: string;
+  /** S3 as clients reach it: through the fault proxy when there is one. */
+  s3Endpoint: string;
+  faults: LocalCloud['faults'];
+  events: LocalCloud['events'];
+  /** Delivers the events the blob endpoint raises from now on (none are delivered before). */
+  deliverEvents(delivery: DeliverEventsOptions): void;
+}
+
+export interface DeliverEventsOptions {
+  events: EventOptions;
+  /** The backup queue, the target unless `events.target` names another. */
+  queue: QueueClient;
+  deadLetterDir: string;
+}
+
+export async function startBlobFront(options: LocalCloudOptions, upstreams: { azuriteBlob: RunningAzurite; s3Endpoint: string }, closers: Closers, log: Log): Promise<BlobFront> {
+  let delivery: EventDelivery | undefined;
+  let publicBlobEndpoint = '';
+  const storage = await startStorageEventsProxy({
+    upstream: upstreams.azuriteBlob.origin,
+    port: options.ports === 'default' ? DEFAULT_PORTS.blob : 0,
+    accountName: AZURITE_ACCOUNT_NAME,
+    upstreamConnectionString: azuriteConnectionString({ blob: `${upstreams.azuriteBlob.origin}/${AZURITE_ACCOUNT_NAME}` }),
+    publicBlobEndpoint: () => publicBlobEndpoint,
+    raise: (event) => delivery?.enqueue(event),
+    log,
+  });
+  closers.add(() => storage.close());
+  const front = options.faultProxy
+    ? await startFaultProxies({ blobOrigin: storage.origin, s3Endpoint: upstreams.s3Endpoint }, closers, log)
+    : { blobOrigin: storage.origin, s3Endpoint: upstreams.s3Endpoint, faults: undefined };
+  publicBlobEndpoint = `${front.blobOrigin}/${AZURITE_ACCOUNT_NAME}`;
+  return {
+    blobEndpoint: publicBlobEndpoint,
+    s3Endpoint: front.s3Endpoint,
+    faults: front.faults,
+    events: {
+      idle: async () => {
+        await storage.idle();
+        await delivery?.idle();
+      },
+      delivered: () => delivery?.delivered() ?? [],
+      deadLettered: () => delivery?.deadLettered() ?? [],
+    },
+    deliverEvents: (deliverOptions) => {
+      const started = startEventDelivery(deliverOptions, log);
+      closers.add(async () => started.close());
+      delivery = started;
+    },
+  };
+}
+
+async function startFaultProxies(upstreams: { blobOrigin: string; s3Endpoint: string }, closers: Closers, log: Log) {
+  const rules = new FaultRules();
+  const [azureProxy, s3Proxy] = await Promise.all([
+    startFaultProxy({ service: 'azure', upstream: upstreams.blobOrigin, rules, log }),
+    startFaultProxy({ service: 's3', upstream: upstreams.s3Endpoint, rules, log }),
+  ]);
+  closers.add(() => azureProxy.close(), () => s3Proxy.close());
+  const faults: NonNullable<LocalCloud['faults']> = { failNext: (rule) => rules.failNext(rule), traffic: (service) => rules.traffic(service) };
+  return { blobOrigin: azureProxy.endpoint, s3Endpoint: s3Proxy.endpoint, faults };
+}
+
+function startEventDelivery({ events, queue, deadLetterDir }: DeliverEventsOptions, log: Log): EventDelivery {
+  const requested = events.target ?? 'queue';
+  const target: DeliveryTarget = requested === 'queue' ? { queue } : requested;
+  return new EventDelivery({
+    target,
+    maxAttempts: events.maxAttempts ?? 5,
+    initialBackoffMs: events.initialBackoffMs ?? 500,
+    maxBackoffMs: events.maxBackoffMs ?? 30_000,
+    concurrency: events.concurrency ?? 8,
+    deadLetterDir,
+    topic: storageAccountTopic(AZURITE_ACCOUNT_NAME),
+    log,
+  });
+}
+
+/** Where events that exhaust their attempts go: beside the persisted data or stack.json, else a temporary folder. */
+export async function deadLetterDir(options: LocalCloudOptions, closers: Closers): Promise<string> {
+  if (options.persistDir) return join(options.persistDir, 'dead-letter');
+  if (options.stackFile) return join(dirname(options.stackFile), 'dead-letter');
+  const temporary = await mkdtemp(join(tmpdir(), 'local-cloud-dead-letter-'));
+  closers.add(() => rm(temporary, { recursive: true, force: true }));
+  return temporary;
+}
