@@ -30,6 +30,21 @@ export function backupAppSettings(
   };
 }
 
+/** The committed host.json's queue settings, as one host applies them. */
+export interface HostQueueLimits {
+  /** Messages per receive. */
+  batchSize: number;
+  /** A new batch is fetched once this many or fewer are left in flight. */
+  newBatchThreshold: number;
+  /** Messages one host works on at most: batchSize + newBatchThreshold. */
+  maxInFlight: number;
+}
+
+export async function hostQueueLimits(): Promise<HostQueueLimits> {
+  const { batchSize, newBatchThreshold } = (await readHostJson(HOST_JSON)).queues;
+  return { batchSize, newBatchThreshold, maxInFlight: batchSize + newBatchThreshold };
+}
+
 /** One `copied` entry of the app's log. */
 export interface CopiedBlob {
   key: string;
@@ -44,8 +59,6 @@ export interface BackupHost {
   pid: number;
   /** Messages one host works on at most: host.json's batchSize + newBatchThreshold. */
   maxInFlight: number;
-  /** Messages per receive: host.json's batchSize. */
-  batchSize: number;
   /** Resolves with the first `copied` entry of each key once every one of `keys` is copied. */
   copied(keys: string[], timeoutMs: number): Promise<Map<string, CopiedBlob>>;
   /** Every `outcome` the app logged, counted (at-least-once delivery: duplicates show as skipped-up-to-date). */
@@ -65,7 +78,7 @@ export async function startBackupHost(o: {
   concurrency: number;
   log(message: string): void;
 }): Promise<BackupHost> {
-  const queues = (await readHostJson(HOST_JSON)).queues;
+  const queues = await hostQueueLimits();
   const first = new Map<string, CopiedBlob>();
   const outcomes: Record<string, number> = {};
   let fatal: Error | undefined;
@@ -106,8 +119,7 @@ export async function startBackupHost(o: {
   const exited = host.exited.then(({ code, signal }) => new Error(`the Functions host exited (code ${code}, signal ${signal})`));
   return {
     pid: host.pid,
-    maxInFlight: queues.batchSize + queues.newBatchThreshold,
-    batchSize: queues.batchSize,
+    maxInFlight: queues.maxInFlight,
     copied: (keys, timeoutMs) =>
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => {

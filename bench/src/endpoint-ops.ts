@@ -178,11 +178,16 @@ export function approximateMessagesOf(headers: Record<string, string | string[] 
   return Number(Array.isArray(value) ? value[0] : (value ?? NaN));
 }
 
+export interface QueueDepthReader {
+  depth(): Promise<number>;
+  close(): void;
+}
+
 /**
  * Reads how many messages the backup queue holds (Get Queue Metadata with an account SAS for the queue service):
  * how the bench sees the queue fill while a backfill enqueues and drain while the Functions host consumes.
  */
-export function queueDepthReader(stack: Stack, queueName: string): { depth(): Promise<number>; close(): void } {
+export function queueDepthReader(stack: Stack, queueName: string): QueueDepthReader {
   const credential = new StorageSharedKeyCredential(stack.azure.accountName, stack.azure.accountKey);
   const sas = generateAccountSASQueryParameters(
     {

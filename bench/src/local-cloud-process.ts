@@ -11,12 +11,14 @@ export interface CloudProcess {
   stop(): Promise<void>;
 }
 
-export async function startCloudProcess(options: {
+export interface StartCloudProcessOptions {
   s3: BenchS3;
   /** Blob events into the backup queue (see cloud-runner.ts); off when absent. */
   events?: { concurrency?: number };
   persistDir?: string;
-}): Promise<CloudProcess> {
+}
+
+export async function startCloudProcess(options: StartCloudProcessOptions): Promise<CloudProcess> {
   const runner = fileURLToPath(new URL('./cloud-runner.js', import.meta.url));
   const child = spawn(process.execPath, [runner, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderrTail = '';
@@ -51,4 +53,14 @@ export async function startCloudProcess(options: {
       clearTimeout(killer);
     },
   };
+}
+
+/** Runs `use` on a local cloud of its own, stopped afterwards whether `use` succeeds or throws. */
+export async function withCloudProcess<T>(options: StartCloudProcessOptions, use: (stack: Stack) => Promise<T>): Promise<T> {
+  const cloud = await startCloudProcess(options);
+  try {
+    return await use(cloud.stack);
+  } finally {
+    await cloud.stop();
+  }
 }

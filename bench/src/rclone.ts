@@ -2,6 +2,8 @@ import type { Stack } from '@blobferry/local-cloud';
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { withMachineCpu, type MachineCpu } from './machine-cpu.js';
+import { runMeasured, type Measurement } from './measure.js';
 
 // rclone (Debian's package) against the same local clouds, tuned like blobferry: same part size, same number of
 // parts in flight, same number of files in flight. Remotes are named `azure` and `s3`.
@@ -56,7 +58,12 @@ export function rcloneEnv(configPath: string): NodeJS.ProcessEnv {
 }
 
 /** Flags every rclone run gets: quiet, no progress output, no bucket creation probes. */
-export const RCLONE_COMMON_FLAGS = ['--log-level', 'ERROR', '--stats', '0', '--s3-no-check-bucket'];
+const RCLONE_COMMON_FLAGS = ['--log-level', 'ERROR', '--stats', '0', '--s3-no-check-bucket'];
+
+/** `rclone <args>` with the config at `configPath`, measured in its own process, and where the machine's CPU went. */
+export function runRclone(configPath: string, args: string[]): Promise<Measurement & { machine: MachineCpu }> {
+  return withMachineCpu('rclone', () => runMeasured('rclone', [...args, ...RCLONE_COMMON_FLAGS], { env: rcloneEnv(configPath) }));
+}
 
 export function rcloneVersion(): string {
   try {

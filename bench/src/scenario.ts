@@ -67,12 +67,6 @@ export async function runWorker<T>(
   return { measurement, result: parseResult<T>(measurement.stdout) };
 }
 
-/** Rotates `items` by `run`, so no tool always goes first (warm caches, GC debt left by the previous one). */
-export function rotate<T>(items: readonly T[], run: number): T[] {
-  const shift = run % Math.max(1, items.length);
-  return [...items.slice(shift), ...items.slice(0, shift)];
-}
-
 /**
  * Runs one endpoint operation (limit-worker) and times the operation itself, from inside the worker: the limit
  * is the endpoint's rate, so the worker's own start-up is not part of it.

@@ -1,5 +1,8 @@
 import type { Stack } from '@blobferry/local-cloud';
 import { fileURLToPath } from 'node:url';
+import { CLI_ROLE, withMachineCpu, type MachineCpu } from './machine-cpu.js';
+import { runMeasured, type Measurement } from './measure.js';
+import { profilingNodeArgs } from './scenario.js';
 
 // `blobferry verify` as a user runs it: apps/verify-cli's built bin, in its own process. Azure by connection
 // string (AZURE_STORAGE_CONNECTION_STRING), AWS by the standard chain (the emulator's key pair in the environment), like rclone's keys: the
@@ -7,7 +10,14 @@ import { fileURLToPath } from 'node:url';
 
 export const VERIFY_BIN = fileURLToPath(new URL('../../apps/verify-cli/dist/main.js', import.meta.url));
 
-export function verifyArgs(o: { stack: Stack; container: string; targetPrefix: string; deep?: boolean }): string[] {
+export interface VerifyArgsOptions {
+  stack: Stack;
+  container: string;
+  targetPrefix: string;
+  deep?: boolean;
+}
+
+export function verifyArgs(o: VerifyArgsOptions): string[] {
   return [
     VERIFY_BIN,
     'verify',
@@ -36,6 +46,19 @@ export function verifyEnv(stack: Stack): NodeJS.ProcessEnv {
     AWS_ACCESS_KEY_ID: stack.aws.emulatorAccessKeyId,
     AWS_SECRET_ACCESS_KEY: stack.aws.emulatorSecretAccessKey,
   };
+}
+
+/**
+ * `blobferry verify` measured in its own process (profiled in place when asked), and where the machine's CPU
+ * went; throws unless it found all `objects` in sync.
+ */
+export async function runVerify(options: VerifyArgsOptions & { objects: number }): Promise<Measurement & { machine: MachineCpu }> {
+  const { objects, ...args } = options;
+  const measured = await withMachineCpu(CLI_ROLE, () =>
+    runMeasured(process.execPath, [...profilingNodeArgs(), ...verifyArgs(args)], { env: verifyEnv(args.stack) }),
+  );
+  expectAllInSync(measured.stdout, objects);
+  return measured;
 }
 
 export interface VerifySummary {

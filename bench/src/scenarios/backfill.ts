@@ -3,18 +3,20 @@ import { backupKeyFor } from '@blobferry/transfer';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeStackFile } from '@blobferry/local-cloud';
+import { alternatingRuns, type RunSteps } from '../alternating-runs.js';
 import { backfillArgs, backfillEnv, expectAllEnqueued } from '../backfill-cli.js';
 import { startBackupHost, type BackupHost, type CopiedBlob } from '../backup-host.js';
 import { azureContainer } from '../clients.js';
 import { curlReadBlobs } from '../curl-reads.js';
-import { queueDepthReader } from '../endpoint-ops.js';
+import { queueDepthReader, type QueueDepthReader } from '../endpoint-ops.js';
 import { estateBlobs, totalBytes, type EstateBlob } from '../estate.js';
-import { startCloudProcess } from '../local-cloud-process.js';
-import { BLOBFERRY_ROLES, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, withMachineCpu, type MachineCpu } from '../machine-cpu.js';
+import { withCloudProcess } from '../local-cloud-process.js';
+import { BLOBFERRY_ROLES, CLI_ROLE, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, type MachineCpu } from '../machine-cpu.js';
 import { runMeasured, type Measurement } from '../measure.js';
+import { medianUsage } from '../median-figures.js';
 import type { ProcessUsage } from '../proc-usage.js';
-import { RCLONE_COMMON_FLAGS, rcloneEnv, retriedAttempts, writeRcloneConfig } from '../rclone.js';
-import { profilingNodeArgs, rotate, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { retriedAttempts, runRclone, writeRcloneConfig } from '../rclone.js';
+import { profilingNodeArgs, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadBlobsOfSizes } from '../seed.js';
 import { MiB, median, percentile, round } from '../stats.js';
 
@@ -64,65 +66,105 @@ async function objectsUnder(stack: Stack, prefix: string): Promise<number> {
   return (await runLimit({ stack, op: 's3-list', prefixes: [prefix], concurrency: 1 })).objects;
 }
 
-async function backfillRun(o: {
+/** What every run of the scenario works on: the seeded estate and the files that name the stack to the tools. */
+interface BackfillSetup {
   context: BenchContext;
   stack: Stack;
   stackFile: string;
+  rcloneConf: string;
   blobs: EstateBlob[];
   bytes: number;
-  run: number;
-}): Promise<BlobferryFigures> {
-  const { context, stack, blobs, run } = o;
-  const { filesInFlight, partSize, concurrency } = context.profile.tuning;
+}
+
+/** Seeds the estate (not measured) and writes the stack file the CLI reads and rclone's config. */
+async function prepare(context: BenchContext, stack: Stack): Promise<BackfillSetup> {
+  const { count, largeCount } = context.profile.backfill;
+  if (stack.events.delivery !== 'off') throw new Error(`the local cloud delivers events (${stack.events.delivery}); a backfill needs them off`);
+  const blobs = estateBlobs(count, largeCount);
+  const bytes = totalBytes(blobs);
+  const seedStarted = Date.now();
+  const container = azureContainer(stack, CONTAINER);
+  await container.createIfNotExists();
+  await uploadBlobsOfSizes({ container, blobs, concurrency: SEED_CONCURRENCY });
+  const seedS = round((Date.now() - seedStarted) / 1000, 1);
+  context.log(`backfill: seeded ${count} blobs (${round(bytes / MiB, 1)} MiB, ${largeCount} over 16 MiB) in ${seedS} s`);
+  const stackFile = join(context.workDir, 'backfill-stack.json');
+  await writeStackFile(stackFile, stack);
+  const rcloneConf = await writeRcloneConfig(context.workDir, stack, context.profile.tuning);
+  return { context, stack, stackFile, rcloneConf, blobs, bytes };
+}
+
+/** Reads the queue's length every QUEUE_SAMPLE_MS until stopped; `stop` resolves with the most seen. */
+function sampleQueuePeak(queue: QueueDepthReader): { stop(): Promise<number> } {
+  let sampling = true;
+  let peak = 0;
+  const sampler = (async () => {
+    while (sampling) {
+      peak = Math.max(peak, await queue.depth());
+      await sleep(QUEUE_SAMPLE_MS);
+    }
+  })();
+  return {
+    stop: async () => {
+      sampling = false;
+      await sampler;
+      return peak;
+    },
+  };
+}
+
+/** Waits for the queue to be seen empty: once every blob is copied, its last messages are being deleted. */
+async function waitForEmptyQueue(queue: QueueDepthReader, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await queue.depth()) !== 0) {
+    if (Date.now() > deadline) {
+      throw new Error(`every blob is copied but the backup queue still holds messages after ${timeoutMs / 1000} s`);
+    }
+    await sleep(20);
+  }
+}
+
+/** `blobferry backfill` of the estate under the run's prefix, measured in its own process. */
+function runBackfillCli(setup: BackfillSetup, keyPrefix: string, run: number): Promise<Measurement> {
+  const { context } = setup;
+  const args = backfillArgs({
+    stackFile: setup.stackFile,
+    container: CONTAINER,
+    targetPrefix: keyPrefix,
+    journal: join(context.workDir, `backfill-journal-${run}-${Date.now()}.ndjson`),
+    concurrency: context.profile.tuning.filesInFlight,
+  });
+  return runMeasured(process.execPath, [...profilingNodeArgs(), ...args], { env: backfillEnv(), cwd: context.workDir });
+}
+
+/** blobferry's step: a Functions host started, then the backfill command, until the queue is drained. */
+async function backfillRun(setup: BackfillSetup, run: number): Promise<BlobferryFigures> {
+  const { context, stack, blobs, bytes } = setup;
+  const { partSize, concurrency } = context.profile.tuning;
   const keyPrefix = `backfill/blobferry/${run}/`;
   const keys = blobs.map((blob) => backupKeyFor({ account: stack.azure.accountName, container: CONTAINER, blobName: blob.name }, { prefix: keyPrefix }));
   const queue = queueDepthReader(stack, stack.events.queueName);
   let host: BackupHost | undefined;
-  let sampling = true;
+  let queuePeak: { stop(): Promise<number> } | undefined;
   try {
     const before = await queue.depth();
     if (before !== 0) throw new Error(`the backup queue holds ${before} messages before the backfill (events should be off)`);
     host = await startBackupHost({ stack, keyPrefix, partSize, concurrency, log: context.log });
     const hostStartupCpuS = (await host.usage()).cpuS;
 
-    context.log(`backfill run ${run + 1}/${context.runs}: blobferry backfill of ${blobs.length} blobs (${round(o.bytes / MiB, 1)} MiB)`);
+    context.log(`backfill run ${run + 1}/${context.runs}: blobferry backfill of ${blobs.length} blobs (${round(bytes / MiB, 1)} MiB)`);
     const cpuAtStart = await snapshotCpu();
     const startedAt = Date.now();
-    let queueDepthPeak = 0;
-    const sampler = (async () => {
-      while (sampling) {
-        queueDepthPeak = Math.max(queueDepthPeak, await queue.depth());
-        await sleep(QUEUE_SAMPLE_MS);
-      }
-    })();
-    const cli = await runMeasured(
-      process.execPath,
-      [
-        ...profilingNodeArgs(),
-        ...backfillArgs({
-          stackFile: o.stackFile,
-          container: CONTAINER,
-          targetPrefix: keyPrefix,
-          journal: join(context.workDir, `backfill-journal-${run}-${Date.now()}.ndjson`),
-          concurrency: filesInFlight,
-        }),
-      ],
-      { env: backfillEnv(), cwd: context.workDir },
-    );
+    queuePeak = sampleQueuePeak(queue);
+    const cli = await runBackfillCli(setup, keyPrefix, run);
     const summary = expectAllEnqueued(cli.stdout, blobs.length);
     context.log(`backfill run ${run + 1}/${context.runs}: ${summary.enqueued} enqueued in ${round(cli.wallS, 1)} s, waiting for the queue to drain`);
-    const copies = await host.copied(keys, 120_000 + blobs.length * 250 + (o.bytes / MiB) * 200);
-    // Every blob copied; the last messages are deleted just after their copy is logged.
-    const drainDeadline = Date.now() + 60_000;
-    while ((await queue.depth()) !== 0) {
-      if (Date.now() > drainDeadline) throw new Error('every blob is copied but the backup queue still holds messages after 60 s');
-      await sleep(20);
-    }
+    const copies = await host.copied(keys, 120_000 + blobs.length * 250 + (bytes / MiB) * 200);
+    await waitForEmptyQueue(queue, 60_000);
     const drainedAt = Date.now();
     // The CLI has exited by now: GNU time measured it.
-    const machine = cpuBetween(cpuAtStart, await snapshotCpu(), { 'blobferry CLI': cli.cpuS });
-    sampling = false;
-    await sampler;
+    const machine = cpuBetween(cpuAtStart, await snapshotCpu(), { [CLI_ROLE]: cli.cpuS });
+    const queueDepthPeak = await queuePeak.stop();
     // Just before stopping: stopping drains the host, and its exit takes /proc/<pid> away.
     const usage = await host.usage();
     const outcomes = host.outcomes();
@@ -151,10 +193,46 @@ async function backfillRun(o: {
       machine,
     };
   } finally {
-    sampling = false;
+    // On the way out after a failure: the run's own error is the one to report.
+    await queuePeak?.stop().catch(() => undefined);
     await host?.stop();
     queue.close();
   }
+}
+
+function stepsOf(setup: BackfillSetup, run: number): RunSteps<RunFigures> {
+  const { context, stack, blobs } = setup;
+  const { filesInFlight, partSize, concurrency } = context.profile.tuning;
+  return {
+    blobferry: () => backfillRun(setup, run),
+    rclone: async () => {
+      const target = `backfill/rclone/${run}`;
+      const measured = await runRclone(setup.rcloneConf, [
+        'copy',
+        `azure:${CONTAINER}`,
+        `s3:${stack.aws.bucket}/${target}`,
+        '--transfers',
+        String(filesInFlight),
+        '--checkers',
+        String(filesInFlight),
+      ]);
+      const inS3 = await objectsUnder(stack, `${target}/`);
+      if (inS3 !== blobs.length) throw new Error(`rclone copy left ${inS3} of ${blobs.length} objects in S3`);
+      return measured;
+    },
+    // Blobs over a part in part-sized ranges, as both tools read them.
+    azureRead: () => curlReadBlobs({ stack, container: CONTAINER, blobs, partSize, concurrency: filesInFlight, workDir: context.workDir }),
+    s3Write: () =>
+      runLimit({
+        stack,
+        op: 's3-write-sizes',
+        keyPrefix: `backfill/limit/${run}/`,
+        sizes: blobs.map((blob) => blob.size),
+        partSize,
+        concurrency: filesInFlight,
+        partsInFlight: concurrency,
+      }),
+  };
 }
 
 const PATH =
@@ -162,73 +240,18 @@ const PATH =
 
 export const backfill: Scenario = {
   name: 'backfill',
-  async run(context: BenchContext): Promise<ScenarioResult> {
-    const { count, largeCount } = context.profile.backfill;
-    const { filesInFlight, partSize, concurrency } = context.profile.tuning;
-    const blobs = estateBlobs(count, largeCount);
-    const bytes = totalBytes(blobs);
-    // No events: an estate that predates the subscription. The backup queue exists all the same.
-    const cloud = await startCloudProcess({ s3: context.s3 });
-    const runs: RunFigures[] = [];
-    try {
-      const { stack } = cloud;
-      if (stack.events.delivery !== 'off') throw new Error(`the local cloud delivers events (${stack.events.delivery}); a backfill needs them off`);
-      const seedStarted = Date.now();
-      const container = azureContainer(stack, CONTAINER);
-      await container.createIfNotExists();
-      await uploadBlobsOfSizes({ container, blobs, concurrency: SEED_CONCURRENCY });
-      context.log(`backfill: seeded ${count} blobs (${round(bytes / MiB, 1)} MiB, ${largeCount} over 16 MiB) in ${round((Date.now() - seedStarted) / 1000, 1)} s`);
-      const stackFile = join(context.workDir, 'backfill-stack.json');
-      await writeStackFile(stackFile, stack);
-      const rcloneConf = await writeRcloneConfig(context.workDir, stack, { partSize, concurrency });
-
-      for (let run = 0; run < context.runs; run++) {
-        const figures: Partial<RunFigures> = {};
-        const steps: Record<keyof RunFigures, () => Promise<void>> = {
-          blobferry: async () => {
-            figures.blobferry = await backfillRun({ context, stack, stackFile, blobs, bytes, run });
-          },
-          rclone: async () => {
-            const target = `backfill/rclone/${run}`;
-            figures.rclone = await withMachineCpu('rclone', () => runMeasured(
-              'rclone',
-              ['copy', `azure:${CONTAINER}`, `s3:${stack.aws.bucket}/${target}`, '--transfers', String(filesInFlight), '--checkers', String(filesInFlight), ...RCLONE_COMMON_FLAGS],
-              { env: rcloneEnv(rcloneConf) },
-            ));
-            const inS3 = await objectsUnder(stack, `${target}/`);
-            if (inS3 !== count) throw new Error(`rclone copy left ${inS3} of ${count} objects in S3`);
-          },
-          azureRead: async () => {
-            // Blobs over a part in part-sized ranges, as both tools read them.
-            figures.azureRead = await curlReadBlobs({ stack, container: CONTAINER, blobs, partSize, concurrency: filesInFlight, workDir: context.workDir });
-          },
-          s3Write: async () => {
-            figures.s3Write = await runLimit({
-              stack,
-              op: 's3-write-sizes',
-              keyPrefix: `backfill/limit/${run}/`,
-              sizes: blobs.map((blob) => blob.size),
-              partSize,
-              concurrency: filesInFlight,
-              partsInFlight: concurrency,
-            });
-          },
-        };
-        for (const step of rotate(Object.keys(steps) as Array<keyof RunFigures>, run)) {
-          if (step !== 'blobferry') context.log(`backfill run ${run + 1}/${context.runs}: ${step}`);
-          await steps[step]();
-        }
-        runs.push(figures as RunFigures);
-      }
-    } finally {
-      await cloud.stop();
-    }
-    return summarize({ count, largeCount, bytes, filesInFlight, runs });
-  },
+  // No events: an estate that predates the subscription. The backup queue exists all the same.
+  run: (context) =>
+    withCloudProcess({ s3: context.s3 }, async (stack) => {
+      const setup = await prepare(context, stack);
+      const runs = await alternatingRuns({ context, label: 'backfill', stepsOf: (run) => stepsOf(setup, run) });
+      return summarize(context, setup.bytes, runs);
+    }),
 };
 
-function summarize(o: { count: number; largeCount: number; bytes: number; filesInFlight: number; runs: RunFigures[] }): ScenarioResult {
-  const { count, bytes, runs } = o;
+function summarize(context: BenchContext, bytes: number, runs: RunFigures[]): ScenarioResult {
+  const { count, largeCount } = context.profile.backfill;
+  const { filesInFlight } = context.profile.tuning;
   const mid = (pick: (r: RunFigures) => number, digits = 2) => round(median(runs.map(pick)), digits);
   const peak = (pick: (r: RunFigures) => number) => round(Math.max(...runs.map(pick)), 1);
   const objectsPerS = (wallS: number) => count / wallS;
@@ -248,9 +271,9 @@ function summarize(o: { count: number; largeCount: number; bytes: number; filesI
   return {
     name: 'backfill',
     description:
-      `${count} existing blobs of mixed sizes (${round(bytes / MiB, 1)} MiB, ${o.largeCount} over 16 MiB, the rest from 0 B to about 2 MiB) on a stack without events: ` +
+      `${count} existing blobs of mixed sizes (${round(bytes / MiB, 1)} MiB, ${largeCount} over 16 MiB, the rest from 0 B to about 2 MiB) on a stack without events: ` +
       `blobferry backfill enqueues one message per blob S3 lacks, the backup function in one Functions host copies ` +
-      `(up to ${maxInFlight} messages in flight: the committed host.json); rclone copy with --transfers ${o.filesInFlight}`,
+      `(up to ${maxInFlight} messages in flight: the committed host.json); rclone copy with --transfers ${filesInFlight}`,
     blobferry: {
       objectsPerS: round(blobferryObjectsPerS, 1),
       mbPerS: toMbPerS(blobferryObjectsPerS),
@@ -282,9 +305,7 @@ function summarize(o: { count: number; largeCount: number; bytes: number; filesI
     rclone: {
       objectsPerS: round(rcloneObjectsPerS, 1),
       mbPerS: toMbPerS(rcloneObjectsPerS),
-      wallS: mid((r) => r.rclone.wallS),
-      cpuS: mid((r) => r.rclone.cpuS),
-      peakRssMiB: peak((r) => r.rclone.peakRssMiB),
+      ...medianUsage(runs.map((r) => r.rclone)),
       machineCpu: { ...rcloneMachine },
       ...retriedAttempts(runs.map((r) => r.rclone)),
     },
