@@ -1,5 +1,6 @@
 import type { LocalCloudOptions } from '@blobferry/local-cloud';
 import { fileURLToPath } from 'node:url';
+import type { LimitRequest, LimitResult } from './limit-operations.js';
 import { runMeasured, type Measurement, type RunOptions } from './measure.js';
 import type { Profile } from './profile.js';
 import { parseResult } from './workers/worker-io.js';
@@ -68,11 +69,11 @@ export async function runWorker<T>(
 }
 
 /**
- * Runs one endpoint operation (limit-worker) and times the operation itself, from inside the worker: the limit
+ * Runs one limit operation in the limit worker and times the operation itself, from inside the worker: the limit
  * is the endpoint's rate, so the worker's own start-up is not part of it.
  */
-export async function runLimit(args: Record<string, unknown>): Promise<Measurement & { objects: number; bytes: number; opCpuS: number }> {
-  const { measurement, result } = await runWorker<{ durationMs: number; objects: number; bytes: number; cpuS: number }>('limit-worker', args);
+export async function runLimit(request: LimitRequest): Promise<Measurement & { objects: number; bytes: number; opCpuS: number }> {
+  const { measurement, result } = await runWorker<LimitResult>('limit-worker', request);
   // opCpuS: the worker's CPU over the operation itself, as it measured it (its start-up excluded).
   return { ...measurement, wallS: result.durationMs / 1000, objects: result.objects, bytes: result.bytes, opCpuS: result.cpuS };
 }

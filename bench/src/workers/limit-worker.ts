@@ -1,20 +1,12 @@
-import type { Stack } from '@blobferry/local-cloud';
 import { endpointsFor, listBlobs, listObjects, writeObjects, writeObjectsOfSizes } from '../endpoint-ops.js';
-import { sdkFloor, type SdkFloorOptions } from '../sdk-floor.js';
+import type { LimitRequest, LimitResult } from '../limit-operations.js';
+import { sdkFloor } from '../sdk-floor.js';
 import { printResult, workerArgs } from './worker-io.js';
 
-// One endpoint operation on its own, in its own process: a half of a scenario's limit (writes and listings;
-// reads are measured with curl, see curl-reads.ts), or the SDK floor of a small blob's copy (sdk-floor.ts).
+// One endpoint operation on its own, in its own process (limit-operations.ts): a half of a scenario's limit
+// (writes and listings; reads are measured with curl, see curl-reads.ts), or the SDK floor of a small blob's copy.
 
-export type LimitOperation =
-  | { op: 's3-write'; keyPrefix: string; count: number; size: number; partSize: number; concurrency: number }
-  /** One object per size, `concurrency` objects in flight, `partsInFlight` parts of each multipart upload. */
-  | { op: 's3-write-sizes'; keyPrefix: string; sizes: number[]; partSize: number; concurrency: number; partsInFlight: number }
-  | { op: 'azure-list'; container: string; prefixes: string[]; concurrency: number }
-  | { op: 's3-list'; prefixes: string[]; concurrency: number }
-  | ({ op: 'sdk-floor'; concurrency: number } & Omit<SdkFloorOptions, 'stack'>);
-
-const args = workerArgs<{ stack: Stack } & LimitOperation>();
+const args = workerArgs<LimitRequest>();
 const e = endpointsFor(args.stack, args.concurrency);
 const started = performance.now();
 const cpuAtStart = process.cpuUsage();
@@ -51,5 +43,5 @@ printResult({
   objects,
   durationMs: timedBySdkFloor?.durationMs ?? performance.now() - started,
   cpuS: timedBySdkFloor?.cpuS ?? (cpu.user + cpu.system) / 1e6,
-});
+} satisfies LimitResult);
 e.agent.destroy();
