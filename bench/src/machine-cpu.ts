@@ -45,6 +45,11 @@ export function parentPidOfStat(stat: string): number {
 export const MACHINE_CPU_NOTE =
   "machineCpu (blobferry, rclone): where the cores' time went during that tool's run, by process role, median of runs (see bench/README.md)";
 
+/** How `limit.machineCpuObjectsPerS` and `limit.withoutBlobferryCpuObjectsPerS` read, for a scenario's notes. */
+export const MACHINE_CPU_BOUND_NOTE =
+  "limit.machineCpuObjectsPerS, withoutBlobferryCpuObjectsPerS: the rates the cores allow at blobferry's window's CPU per object, " +
+  "with and without blobferry's own processes";
+
 /** The Functions host running the backup function (small-blobs). */
 export const HOST_ROLE = 'functions-host (blobferry)';
 /** The blobferry CLI (backfill, verify). */

@@ -42,6 +42,9 @@ export interface ScenarioResult {
   notes: string[];
 }
 
+/** Every scenario's last note: its notes are short, the figures are explained in the README. */
+export const FIGURES_NOTE = 'what each figure means: bench/README.md, "Reading a report"';
+
 export interface Scenario {
   name: string;
   run(context: BenchContext): Promise<ScenarioResult>;

@@ -11,21 +11,28 @@ import { curlReadBlobs } from '../curl-reads.js';
 import { queueDepthReader, type QueueDepthReader } from '../endpoint-ops.js';
 import { estateBlobs, totalBytes, type EstateBlob } from '../estate.js';
 import { withCloudProcess } from '../local-cloud-process.js';
-import { BLOBFERRY_ROLES, CLI_ROLE, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, type MachineCpu } from '../machine-cpu.js';
+import {
+  BLOBFERRY_ROLES,
+  CLI_ROLE,
+  MACHINE_CPU_BOUND_NOTE,
+  MACHINE_CPU_NOTE,
+  cpuBetween,
+  cpuBoundObjectsPerS,
+  medianCpu,
+  snapshotCpu,
+  type MachineCpu,
+} from '../machine-cpu.js';
 import { runMeasured, type Measurement } from '../measure.js';
 import { medianUsage } from '../median-figures.js';
 import type { ProcessUsage } from '../proc-usage.js';
 import { retriedAttempts, runRclone, writeRcloneConfig } from '../rclone.js';
-import { profilingNodeArgs, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { FIGURES_NOTE, profilingNodeArgs, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadBlobsOfSizes } from '../seed.js';
 import { MiB, median, percentile, round } from '../stats.js';
 
-// Backing up an existing estate through the Function fleet (issue 16): blobs that predate the Event Grid
-// subscription, on a local cloud started without events, so nothing reaches the queue or S3 by itself. The bench
-// starts the backup function's Functions host (its own process), then runs `blobferry backfill` (its own process):
-// it lists the container and the bucket prefix, classifies like verify and writes one queue message per blob S3
-// lacks; the host consumes them and copies. blobferry's rate is from the start of the backfill command to the
-// queue drained with every object in S3; rclone's is `rclone copy` of the same container, in the same run.
+// Backing up an existing estate (blobs that predate the event subscription, on a cloud without events) through
+// the Function fleet: `blobferry backfill` enqueues one message per blob S3 lacks, the backup function in its
+// Functions host copies; against `rclone copy` of the same container. bench/README.md, "backfill".
 
 const CONTAINER = 'estate';
 const SEED_CONCURRENCY = 16;
@@ -142,7 +149,9 @@ async function backfillRun(setup: BackfillSetup, run: number): Promise<Blobferry
   const { context, stack, blobs, bytes } = setup;
   const { partSize, concurrency } = context.profile.tuning;
   const keyPrefix = `backfill/blobferry/${run}/`;
-  const keys = blobs.map((blob) => backupKeyFor({ account: stack.azure.accountName, container: CONTAINER, blobName: blob.name }, { prefix: keyPrefix }));
+  const keys = blobs.map((blob) =>
+    backupKeyFor({ account: stack.azure.accountName, container: CONTAINER, blobName: blob.name }, { prefix: keyPrefix }),
+  );
   const queue = queueDepthReader(stack, stack.events.queueName);
   let host: BackupHost | undefined;
   let queuePeak: { stop(): Promise<number> } | undefined;
@@ -235,8 +244,14 @@ function stepsOf(setup: BackfillSetup, run: number): RunSteps<RunFigures> {
   };
 }
 
-const PATH =
-  'blobferry backfill (apps/verify-cli, the built bin, its own process: list + classify, one Event Grid-shaped message per missing blob) -> backup queue (Azurite) -> apps/backup-function (the deployed bundle): backupBlob (queue trigger) in the tools/functions-host process, federated credentials via the local STS, libs/transfer copy';
+/** The path a blob takes through blobferry in this scenario (the report's `blobferry.path`). */
+const PATH = [
+  'blobferry backfill (apps/verify-cli, the built bin, its own process: list + classify, ' +
+    'one Event Grid-shaped message per missing blob)',
+  'backup queue (Azurite)',
+  'apps/backup-function (the deployed bundle): backupBlob (queue trigger) in the tools/functions-host process, ' +
+    'federated credentials via the local STS, libs/transfer copy',
+].join(' -> ');
 
 export const backfill: Scenario = {
   name: 'backfill',
@@ -271,7 +286,8 @@ function summarize(context: BenchContext, bytes: number, runs: RunFigures[]): Sc
   return {
     name: 'backfill',
     description:
-      `${count} existing blobs of mixed sizes (${round(bytes / MiB, 1)} MiB, ${largeCount} over 16 MiB, the rest from 0 B to about 2 MiB) on a stack without events: ` +
+      `${count} existing blobs of mixed sizes (${round(bytes / MiB, 1)} MiB, ${largeCount} over 16 MiB, ` +
+      `the rest from 0 B to about 2 MiB) on a stack without events: ` +
       `blobferry backfill enqueues one message per blob S3 lacks, the backup function in one Functions host copies ` +
       `(up to ${maxInFlight} messages in flight: the committed host.json); rclone copy with --transfers ${filesInFlight}`,
     blobferry: {
@@ -323,12 +339,13 @@ function summarize(context: BenchContext, bytes: number, runs: RunFigures[]): Sc
     targets: [],
     notes: [
       `measured path: ${PATH}`,
-      `blobferry's rate is from the start of the backfill command (apps/verify-cli's built bin) to the backup queue seen empty with every blob's copy logged and every object counted in S3; rclone's is its own process's wall time over the same container`,
-      'blobferry cpuS is the sum of the CLI process (GNU time, its start-up included) and the Functions host process (utime+stime from /proc, read just before it is stopped, start-up included: hostStartupCpuS is the part spent before the backfill began); peakRssMiB is the larger of the two processes\' peaks (cliPeakRssMiB under GNU time, hostPeakRssMiB VmHWM), which run on different machines in production',
-      `cliWallS/enqueueObjectsPerS: the backfill command alone (listing both sides, classifying, writing the messages); cliListAndEnqueueS is its own summary's durationMs (start-up excluded); drainObjectsPerS: copies per second from the first copy to the last; queueDepthPeak: the most messages seen waiting (sampled every ${QUEUE_SAMPLE_MS} ms); firstCopyAfterMs includes the idle host's polling back-off (host.json maxPollingInterval)`,
-      `machineCpu: where the ${blobferryMachine.cores} cores' time went in each tool's window (blobferry: the backfill command's start to the queue drained; rclone: its run), by process role, median of runs; busyCores near ${blobferryMachine.cores} means the window was bound by the machine, not by one process. limit.machineCpuObjectsPerS: ${blobferryMachine.cores} cores over blobferry's window's CPU-seconds per object, every process together; withoutBlobferryCpuObjectsPerS: the same without blobferry's own processes (the CLI and the Functions host), the rate no blobferry could pass on this machine however little CPU it used`,
-      'one Functions host: on Azure, Flex Consumption adds instances as the queue grows (each with the same messages in flight); here the whole drain runs on one',
-      'the limit: reading every blob from Azurite with curl (blobs over a part in part-sized ranges) and writing the same sizes to S3 with the thin client (16 objects in flight, 4 parts each), each alone',
+      'rate: blobferry\'s from the backfill command\'s start to the queue drained, every object in S3; rclone\'s over its run',
+      'cpuS: the CLI\'s plus the Functions host\'s, start-up included; peakRssMiB: the larger of the two processes\' peaks',
+      `queueDepthPeak: sampled every ${QUEUE_SAMPLE_MS} ms; drainObjectsPerS: from the first copy to the last, one Functions host`,
+      MACHINE_CPU_NOTE,
+      MACHINE_CPU_BOUND_NOTE,
+      'limit: Azurite reads of the set (curl) and S3 writes of the same sizes (thin client), each alone',
+      FIGURES_NOTE,
     ],
   };
 }

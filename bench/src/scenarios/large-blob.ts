@@ -8,7 +8,7 @@ import { COPY_ROLE, medianCpu, withMachineCpu, type MachineCpu } from '../machin
 import type { Measurement } from '../measure.js';
 import { medianMbPerS, medianUsage } from '../median-figures.js';
 import { retriedAttempts, runRclone, writeRcloneConfig } from '../rclone.js';
-import { runLimit, runWorker, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { FIGURES_NOTE, runLimit, runWorker, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadLargeBlob } from '../seed.js';
 import { MiB, formatBytes, median, round } from '../stats.js';
 
@@ -193,11 +193,12 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
       },
     ],
     notes: [
-      'the blob carries a Content-MD5 (as azcopy --put-md5 writes it); withoutContentMd5 (first run only) is the same copy of a blob without one, as SDK block uploads leave it',
-      'rates are bytes over the wall time of the tool\'s process (start-up included); copyOnlyMbPerS is copyBlobToS3\'s own duration',
-      'memoryAtPeakRss (blobferry, and the comparison size): process.memoryUsage() at the highest of samples taken every 50 ms in the copy worker without forcing a GC, in the run with the largest peak: V8 heap (heapTotal, of which heapUsed live or not yet collected) and external memory (of which arrayBuffers: Buffers such as part buffers and socket chunks); the rest of the RSS is code, stacks and the allocator',
-      'machineCpu (blobferry, rclone, and the S3 write limit): where the cores\' time went during that process\'s run, by process role, median of runs (see bench/README.md); moto answers every request under one Python interpreter lock, so moto near 1 CPU-second per second of wall time means moto bounds the window',
-      'limit: Azurite ranged reads alone (curl) and S3 multipart writes alone (thin Node client, timed inside the worker), same part size and parts in flight',
+      'the blob carries a Content-MD5; withoutContentMd5 (first run only) is the same copy of a blob without one',
+      'rates over the tool\'s process, start-up included; copyOnlyMbPerS over copyBlobToS3\'s own duration',
+      'memoryAtPeakRss: the copy worker\'s process.memoryUsage() at its highest RSS sample, in the run with the largest peak',
+      'machineCpu (blobferry, rclone, limit.s3WriteMachineCpu): where the cores\' time went during that run, by process role',
+      'limit: Azurite ranged reads (curl) and S3 multipart writes (thin client), each alone, same part size and parts in flight',
+      FIGURES_NOTE,
     ],
   };
 }

@@ -5,21 +5,26 @@ import { hostQueueLimits, startBackupHost, type BackupHost } from '../backup-hos
 import { azureContainer } from '../clients.js';
 import { curlReadBlobs } from '../curl-reads.js';
 import { withCloudProcess } from '../local-cloud-process.js';
-import { BLOBFERRY_ROLES, cpuBetween, cpuBoundObjectsPerS, medianCpu, snapshotCpu, type MachineCpu } from '../machine-cpu.js';
+import {
+  BLOBFERRY_ROLES,
+  MACHINE_CPU_BOUND_NOTE,
+  MACHINE_CPU_NOTE,
+  cpuBetween,
+  cpuBoundObjectsPerS,
+  medianCpu,
+  snapshotCpu,
+  type MachineCpu,
+} from '../machine-cpu.js';
 import type { Measurement } from '../measure.js';
 import { medianObjectsPerS, medianUsage } from '../median-figures.js';
 import type { ProcessUsage } from '../proc-usage.js';
 import { retriedAttempts, runRclone, writeRcloneConfig } from '../rclone.js';
-import { runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { FIGURES_NOTE, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadSmallBlobs } from '../seed.js';
 import { formatBytes, median, percentile, round } from '../stats.js';
 
-// Many small blobs backed up by blobferry through the real event path against `rclone copy` of the same set.
-// Each upload to the local blob endpoint raises BlobCreated; the local Event Grid writes it into the backup
-// queue (Azurite's Queue service); the Functions host, a process of its own, runs the backup function's queue
-// trigger, which copies with libs/transfer. blobferry's rate is end to end, from the first upload to the last
-// object in S3 (the upload window, event delivery and the queue included); rclone's is its own run over the
-// finished set. Latency is per blob, from Azure acknowledging the upload to the function logging the copy.
+// Many small blobs backed up by blobferry through the real event path (upload, BlobCreated, backup queue, the
+// backup function in its Functions host) against `rclone copy` of the same set: bench/README.md, "small-blobs".
 
 /** blobferry's step of one run: the uploads that raise the events, and the host's copies. */
 interface BlobferryFigures {
@@ -158,8 +163,13 @@ function oneRun(context: BenchContext, run: number): Promise<RunFigures> {
   });
 }
 
-const PATH =
-  'local Event Grid -> backup queue (Azurite) -> apps/backup-function (the deployed bundle): backupBlob (queue trigger) in the tools/functions-host process, federated credentials via the local STS, libs/transfer copy';
+/** The path a blob takes through blobferry in this scenario (the report's `blobferry.path`). */
+const PATH = [
+  'local Event Grid',
+  'backup queue (Azurite)',
+  'apps/backup-function (the deployed bundle): backupBlob (queue trigger) in the tools/functions-host process, ' +
+    'federated credentials via the local STS, libs/transfer copy',
+].join(' -> ');
 
 export const smallBlobs: Scenario = {
   name: 'small-blobs',
@@ -190,7 +200,8 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
     name: 'small-blobs',
     description:
       `${count} blobs of ${formatBytes(size)}, each announced by BlobCreated through the backup queue to the backup function ` +
-      `(up to ${maxInFlight} messages in flight: the committed host.json's batchSize + newBatchThreshold); rclone copy with --transfers ${filesInFlight}`,
+      `(up to ${maxInFlight} messages in flight: the committed host.json's batchSize + newBatchThreshold); ` +
+      `rclone copy with --transfers ${filesInFlight}`,
     blobferry: {
       objectsPerS: blobferryObjectsPerS,
       latencyP50Ms: latencyP((r) => r.latenciesMs, 50),
@@ -236,11 +247,13 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
     ],
     notes: [
       `measured path: ${PATH}`,
-      'blobferry objects/s is end to end (first upload to the last copy logged by the function: upload window, event delivery and queue included); rclone objects/s is its run over the already uploaded set',
-      'blobferry cpuS and peakRssMiB are the Functions host process\'s (utime+stime and VmHWM from /proc, read just before it is stopped), start-up included; startupCpuS is the part spent before the first upload (loading the deployed bundle, the health check\'s STS exchange)',
-      `machineCpu: where the ${blobferryMachine.cores} cores' time went in each tool's window (blobferry: first upload to last copy, the bench's own uploads included; rclone: its run), by process role, median of runs; busyCores near ${blobferryMachine.cores} means the window was bound by the machine, not by one process. limit.machineCpuObjectsPerS: ${blobferryMachine.cores} cores over blobferry's window's CPU-seconds per object, every process together; withoutBlobferryCpuObjectsPerS: the same without the Functions host, the rate no blobferry could pass on this machine however little CPU it used`,
-      `limit.sdkFloorCpuS: the CPU-seconds of the SDK requests alone for the same ${count} blobs (bench/src/sdk-floor.ts: queue receive in batches and delete, blob GET, conditional PutObject with Content-MD5 and CRC32, the same clients and options as the function, no host, logs or blobferry logic), start-up excluded; sdkFloorCpuPerObjectVsRclone: that over rclone's CPU-seconds, the least blobferry's CPU per object could be with these SDKs`,
-      'latency: from Azure acknowledging the upload to the function\'s `copied` log entry; firstCopyAfterMs: from the first upload to the first copy (an idle host polls the empty queue with a back-off up to host.json\'s maxPollingInterval); functionDuration is the function\'s own time per message (its durationMs); redelivered counts blobs first copied from a message received more than once; outcomes counts every message (duplicates show as skipped-up-to-date)',
+      'objects/s: blobferry\'s from the first upload to the last copy logged, rclone\'s over its run on the uploaded set',
+      'cpuS, peakRssMiB: the Functions host process\'s, start-up included (startupCpuS: its part before the first upload)',
+      MACHINE_CPU_NOTE,
+      MACHINE_CPU_BOUND_NOTE,
+      `limit.sdkFloorCpuS: the SDK requests alone for the same ${count} blobs (src/sdk-floor.ts), start-up excluded`,
+      'latency: from the upload acknowledged to the copy logged; functionDuration: the function\'s own time per message',
+      FIGURES_NOTE,
     ],
   };
 }

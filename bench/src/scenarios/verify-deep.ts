@@ -9,7 +9,7 @@ import type { Measurement } from '../measure.js';
 import { medianMbPerS, medianUsage } from '../median-figures.js';
 import { mapConcurrently } from '../pool.js';
 import { retriedAttempts, runRclone, writeRcloneConfig } from '../rclone.js';
-import type { BenchContext, Scenario, ScenarioResult } from '../scenario.js';
+import { FIGURES_NOTE, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { uploadLargeBlob } from '../seed.js';
 import { formatBytes, round } from '../stats.js';
 import { runVerify } from '../verify-cli.js';
@@ -126,7 +126,10 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
   const bothSides = round(1 / (1 / azureRead.mbPerS + 1 / s3Read.mbPerS));
   return {
     name: 'verify-deep',
-    description: `${count} objects of ${formatBytes(size)} (${formatBytes(total)}) verified by content; rate = source bytes verified per second. blobferry verify --deep reads each blob and compares its CRC32 with the full-object checksum S3 stored at upload (the seed's copies carry one), reading no S3 bytes; rclone check --download --checkers ${filesInFlight} reads both sides`,
+    description:
+      `${count} objects of ${formatBytes(size)} (${formatBytes(total)}) verified by content; rate = source bytes verified per second. ` +
+      `blobferry verify --deep compares each blob's CRC32 with the one S3 stored, reading no S3 bytes; ` +
+      `rclone check --download --checkers ${filesInFlight} reads both sides`,
     blobferry,
     rclone,
     limit: {
@@ -138,10 +141,13 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
     },
     ratioVsRclone: round(blobferry.mbPerS / rclone.mbPerS),
     fractionOfLimit: round(blobferry.mbPerS / limit),
-    targets: [{ target: '>= 1.0x rclone check --download', met: blobferry.mbPerS >= rclone.mbPerS, actual: `${round(blobferry.mbPerS / rclone.mbPerS)}x` }],
+    targets: [
+      { target: '>= 1.0x rclone check --download', met: blobferry.mbPerS >= rclone.mbPerS, actual: `${round(blobferry.mbPerS / rclone.mbPerS)}x` },
+    ],
     notes: [
       MACHINE_CPU_NOTE,
-      `bothSidesSequentialMbPerS: reading one side after the other at solo speed (${bothSides} MiB/s), the bound when the CPUs, not the endpoints, are the bottleneck`,
+      `bothSidesSequentialMbPerS: one side read after the other at solo speed (${bothSides} MiB/s), the bound when the CPUs are`,
+      FIGURES_NOTE,
     ],
   };
 }

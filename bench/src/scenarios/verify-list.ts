@@ -8,7 +8,7 @@ import { MACHINE_CPU_NOTE, medianCpu, type MachineCpu } from '../machine-cpu.js'
 import { runMeasured, type Measurement } from '../measure.js';
 import { medianObjectsPerS, medianUsage } from '../median-figures.js';
 import { retriedAttempts, runRclone, writeRcloneConfig } from '../rclone.js';
-import { runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
+import { FIGURES_NOTE, runLimit, type BenchContext, type Scenario, type ScenarioResult } from '../scenario.js';
 import { backupMetadata, putBackupObject, uploadSmallBlobs } from '../seed.js';
 import { s3rverDirectWriter, type DirectObjectWriter } from '../s3rver-store.js';
 import { round } from '../stats.js';
@@ -207,7 +207,9 @@ function summarize(context: BenchContext, bySize: Map<number, SizeFigures[]>): S
   const small = `at${comparisonCount}`;
   return {
     name: 'verify-list',
-    description: `${count} in-sync pairs (${perFolder} per folder, ${objectSize} B each), listed and compared; also ${comparisonCount} for memory; rclone check --checkers ${filesInFlight}`,
+    description:
+      `${count} in-sync pairs (${perFolder} per folder, ${objectSize} B each), listed and compared; ` +
+      `also ${comparisonCount} for memory; rclone check --checkers ${filesInFlight}`,
     blobferry: {
       ...blobferry,
       liveHeapMiB: liveHeap(count),
@@ -234,9 +236,9 @@ function summarize(context: BenchContext, bySize: Map<number, SizeFigures[]>): S
     ],
     notes: [
       MACHINE_CPU_NOTE,
-      'memory: peak RSS includes garbage V8 has not collected yet; the live heap (largest heap in use right after a forced full GC, sampled every 250 ms in an extra untimed run) shows what the tool retains',
+      'memory: the live heap (after forced full GCs, in an extra untimed run) is what the tool retains; peak RSS holds garbage too',
       `the limit lists each side alone, one stream per folder, ${filesInFlight} folders at once`,
-      'seeding (not measured) writes the S3 side through s3rver\'s own store class when the endpoint is s3rver; the local cloud persists to a scratch folder here (Azurite on disk too)',
+      FIGURES_NOTE,
     ],
   };
 }
