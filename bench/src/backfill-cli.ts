@@ -1,9 +1,9 @@
 import { VERIFY_BIN } from './verify-cli.js';
 
-// `blobferry backfill` as a user runs it: apps/verify-cli's built bin (the bench is a tool and may not import an
-// app, so it names the bin by path), in its own process. `--local --stack` takes the source account, the bucket,
-// the backup queue and the federated AWS credentials (the local identity plane and STS) from the local cloud's
-// stack file, so the bench writes the stack it got from the cloud process (local-cloud's writeStackFile).
+// `blobferry backfill` as a user runs it: apps/verify-cli's built command (VERIFY_BIN), in its own process.
+// `--local --stack` takes the source account, the bucket, the backup queue and the federated AWS credentials (the
+// local identity plane and STS) from the local cloud's stack file, so the bench writes the stack it got from the
+// cloud process (local-cloud's writeStackFile).
 
 /** The CLI's arguments after Node's: everything from the stack file but the run's container, prefix and journal. */
 export function backfillArgs(o: {

@@ -1,17 +1,18 @@
 import { readHostJson, startFunctionsHost, type FunctionsHostProcess } from '@blobferry/functions-host';
 import { backupFunctionSettings, type Stack } from '@blobferry/local-cloud';
-import { fileURLToPath } from 'node:url';
+import { exportedFile } from './exported-file.js';
 import { processUsage, type ProcessUsage } from './proc-usage.js';
 import { profilingNodeArgs } from './scenario.js';
 
-// The backup function as it runs on Azure, on the local clouds: apps/backup-function's deployed package (the
-// bundle `nx build` zips, named by path: the bench is a tool and may not import an app) in tools/functions-host's host, a process of its own
-// that takes the Event Grid events from the backup queue as the Functions runtime does, with the app's committed
-// host.json. The app logs one JSON entry per message (`event: 'backupBlob'`, its `outcome`, `key`, `durationMs`,
-// `dequeueCount`) and the host stamps each entry with its `time`: that is when a copy was complete in S3.
+// The backup function as it runs on Azure, on the local clouds: apps/backup-function's deployed bundle (what
+// `nx build` zips; the bench is a tool and may not import an app, so it runs the file the app exports) in
+// tools/functions-host's host, a process of its own that takes the Event Grid events from the backup queue as
+// the Functions runtime does, with the app's committed host.json. The app logs one JSON entry per message
+// (`event: 'backupBlob'`, its `outcome`, `key`, `durationMs`, `dequeueCount`) and the host stamps each entry with
+// its `time`: that is when a copy was complete in S3.
 
-const APP_ENTRY = fileURLToPath(new URL('../../apps/backup-function/dist/package/dist/index.js', import.meta.url));
-const HOST_JSON = fileURLToPath(new URL('../../apps/backup-function/host.json', import.meta.url));
+const APP_ENTRY = exportedFile('@blobferry/backup-function/deployed-entry');
+const HOST_JSON = exportedFile('@blobferry/backup-function/host.json');
 
 /**
  * The app settings for a stack (local-cloud's backupFunctionSettings, as npm start uses them), with the

@@ -1,14 +1,15 @@
 import type { Stack } from '@blobferry/local-cloud';
-import { fileURLToPath } from 'node:url';
+import { exportedFile } from './exported-file.js';
 import { CLI_ROLE, withMachineCpu, type MachineCpu } from './machine-cpu.js';
 import { runMeasured, type Measurement } from './measure.js';
 import { profilingNodeArgs } from './scenario.js';
 
-// `blobferry verify` as a user runs it: apps/verify-cli's built bin, in its own process. Azure by connection
+// `blobferry verify` as a user runs it: apps/verify-cli's built command, in its own process. Azure by connection
 // string (AZURE_STORAGE_CONNECTION_STRING), AWS by the standard chain (the emulator's key pair in the environment), like rclone's keys: the
 // federated exchange costs one STS call, the same for any object count, so it is left out of the comparison.
 
-export const VERIFY_BIN = fileURLToPath(new URL('../../apps/verify-cli/dist/main.js', import.meta.url));
+/** The built `blobferry` command, as apps/verify-cli exports it for tools that run it. */
+export const VERIFY_BIN = exportedFile('@blobferry/verify-cli/cli');
 
 export interface VerifyArgsOptions {
   stack: Stack;
