@@ -1,6 +1,6 @@
 // Second half of `nx build verify-cli` (after tsc, which emits the library API and its types): the
-// `blobferry` command as one ES module, dist/main.js. Loading the SDKs as hundreds of separate ES
-// modules cost about 0.8 CPU-s at every start (`blobferry --help` included); one bundled file, 0.35.
+// `blobferry` command as one ES module, dist/main.js. Every start (`blobferry --help` included)
+// loads the SDKs, which as hundreds of separate ES modules cost more CPU than one bundled file.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';

@@ -11,9 +11,7 @@ import { openFirstRange, readRange, streamRange } from './source.js';
 const DIGEST_RANGE_SIZE = 8 * 1024 * 1024;
 /**
  * A CRC streams each range without holding it, so its ranges can be larger: fewer requests for
- * Azure to serve and the client to make (verify-deep, 128 x 16 MiB, one GET per blob instead of a
- * getProperties and two 8 MiB GETs; means of 3 alternated pairs: CLI 5.21 -> 4.67 CPU-s, Azurite
- * 5.24 -> 4.67).
+ * Azure to serve and the client to make (a 16 MiB blob is one GET).
  */
 const CHECKSUM_RANGE_SIZE = 16 * 1024 * 1024;
 const DIGEST_CONCURRENCY = 4;

@@ -18,9 +18,8 @@ export function splitIntoParts(length: number, partSize: number): PartRange[] {
 /**
  * Part buffers of `size` bytes that a pipeline hands back once it is done with their bytes, so it holds at
  * most `concurrency` of them: a fresh 8 MiB buffer per part costs the kernel's page faults to map it and
- * V8's full collections to free it (a 1 GiB copy: 8.45 -> 6.42 CPU-s). `readInto` lends one to a read and
- * yields both, the buffer for `giveBack` and the bytes read into it. Only a buffer no request still holds
- * may be given back.
+ * V8's full collections to free it. `readInto` lends one to a read and yields both, the buffer for
+ * `giveBack` and the bytes read into it. Only a buffer no request still holds may be given back.
  */
 export function reusableBuffers(size: number): {
   readInto(read: (buffer: Buffer) => Promise<Buffer>): Promise<{ buffer: Buffer; data: Buffer }>;

@@ -273,7 +273,7 @@ async function openBody(blob: BlobClient, range: { offset: number; count: number
  * Hands each chunk of a body to `onChunk` as it arrives; a CutOffError when it ends short, a
  * TruncatedReadError when it holds more than `count` bytes. A 'data' listener, not `for await`: the
  * SDK's RetriableReadableStream pauses and resumes its source around every chunk it buffers for an async
- * iterator, which cost a quarter of a 16 MiB range's read CPU in a micro-benchmark (bench/README).
+ * iterator, which costs CPU on every chunk.
  */
 async function consumeExactly(body: Readable, count: number, onChunk: (chunk: Buffer) => void, abortSignal: AbortSignal | undefined): Promise<void> {
   let received = 0;
