@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the infrastructure linters (cfn-lint, checkov; both from PyPI) into a virtualenv at
-# .tools/infra-venv, pinned by infra/validation/requirements.txt. Idempotent: a stamp holding the
-# requirements it was built from lets a second run return at once.
+# Installs the infrastructure linters (cfn-lint, checkov) and checkov's Bicep parser (pycep-parser,
+# which the infra tests read Bicep with), all from PyPI, into a virtualenv at .tools/infra-venv,
+# pinned by infra/validation/requirements.txt. Idempotent: a stamp holding the requirements it was
+# built from lets a second run return at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.tools/infra-venv
