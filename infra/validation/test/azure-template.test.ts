@@ -1,21 +1,19 @@
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  bicepBlockAfter,
-  bicepParams,
-  bicepResources,
-  bicepStringArray,
-  bicepStringVars,
-  bicepVar,
-  readWorkspaceFile,
-  workspaceRoot,
-} from './sources.js';
+  bicepTemplate,
+  bicepText,
+  functionArguments,
+  objectKeysDeep,
+  roleAssignments,
+  stringLiterals,
+  valueAt,
+  type BicepResource,
+  type BicepTemplate,
+} from './bicep.js';
+import { bicepFiles, readWorkspaceFile } from './sources.js';
 
-const module = (name: string) => readWorkspaceFile('infra/bicep/modules', name);
-const bicepFiles = ['main.bicep', ...readdirSync(join(workspaceRoot, 'infra/bicep/modules')).map((name) => `modules/${name}`)];
-const allBicep = bicepFiles.map((name) => readWorkspaceFile('infra/bicep', name)).join('\n');
-const mainBicep = readWorkspaceFile('infra/bicep/main.bicep');
+const module = (name: string) => bicepTemplate(`modules/${name}`);
+const main = bicepTemplate('main.bicep');
 
 // Built-in role definition ids (docs: "Azure built-in roles for Storage" / "for Monitor").
 const ROLES = {
@@ -32,53 +30,22 @@ const ROLES = {
 /** The custom role's symbolic name stands for its role id. */
 const UPDATE_ROLE = 'queueMessageUpdateRoleDefinitionId';
 
-interface Assignment {
-  file: string;
-  resource: string;
-  principal: string;
-  role: string;
-  scope: string;
-  condition: string | undefined;
-}
+/** Every role assignment in the Bicep, with its file; its role id resolved from the file's vars. */
+const assignments = bicepFiles.flatMap((file) => roleAssignments(bicepTemplate(file)).map((assignment) => ({ file, ...assignment })));
 
-/** Every role assignment in the Bicep, with its principal, role id (resolved from the file's vars) and scope. */
-function roleAssignments(): Assignment[] {
-  return bicepFiles.flatMap((file) => {
-    const source = readWorkspaceFile('infra/bicep', file);
-    const vars = bicepStringVars(source);
-    return bicepResources(source, 'Microsoft.Authorization/roleAssignments@').map((resource) => {
-      const field = (name: string) => new RegExp(`\\n\\s+${name}: (.+)\\n`).exec(resource.block)?.[1]?.trim() ?? '';
-      const roleExpression = field('roleDefinitionId');
-      const builtIn = /^subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', (\w+)\)$/.exec(roleExpression)?.[1];
-      return {
-        file,
-        resource: resource.name,
-        principal: field('principalId'),
-        role: builtIn ? (vars.get(builtIn) ?? `unresolved ${builtIn}`) : roleExpression,
-        scope: field('scope'),
-        condition: resource.condition,
-      };
-    });
-  });
-}
-
-/** The existing/declared resource a symbolic name refers to in a file, e.g. its type. */
-function resourceType(file: string, symbol: string): string {
-  const base = symbol.replace(/\[.*\]$/, '');
-  const match = new RegExp(`^resource ${base} '([^@']+)@`, 'm').exec(readWorkspaceFile('infra/bicep', file));
-  return match?.[1] ?? `no resource ${base} in ${file}`;
-}
+/** The resources of a template whose type is `type`. */
+const resourcesOfType = (template: BicepTemplate, type: string): BicepResource[] =>
+  [...template.resources.values()].filter((resource) => resource.type === type);
 
 describe('role assignments', () => {
-  const assignments = roleAssignments();
-
   it('use only the data-plane roles listed here, never Owner, Contributor or a key-listing role', () => {
-    const roleIds = new Set([...allBicep.matchAll(/'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'/g)].map((match) => match[1]));
+    const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    const roleIds = new Set(bicepFiles.flatMap((file) => stringLiterals(bicepTemplate(file))).filter((literal) => guid.test(literal)));
     expect([...roleIds].sort()).toEqual(Object.values(ROLES).sort());
   });
 
   it('are exactly these: principal, role and scope of each', () => {
-    const table = assignments.map(({ file, resource, principal, role, scope }) => ({ file, resource, principal, role, scope }));
+    const table = assignments.map(({ file, resource, principalId: principal, role, scope }) => ({ file, resource, principal, role, scope }));
     expect(table).toEqual(
       expect.arrayContaining([
         // Function identity
@@ -100,7 +67,7 @@ describe('role assignments', () => {
   });
 
   it('are scoped to one queue, one container or one resource, never to an account holding queues for a queue role', () => {
-    const scopeTypes = Object.fromEntries(assignments.map((a) => [a.resource, resourceType(a.file, a.scope)]));
+    const scopeTypes = Object.fromEntries(assignments.map((a) => [a.resource, a.scopeResource?.type ?? `no resource for ${a.scope} in ${a.file}`]));
     expect(scopeTypes).toEqual({
       containerReaders: 'Microsoft.Storage/storageAccounts/blobServices/containers',
       hostStorageOwner: 'Microsoft.Storage/storageAccounts',
@@ -114,38 +81,44 @@ describe('role assignments', () => {
       operatorQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
     });
     const roles = module('host-roles.bicep');
-    expect(bicepBlockAfter(roles, "resource backupQueue 'Microsoft.Storage/storageAccounts/queueServices/queues")).toContain('name: backupQueueName');
-    expect(bicepBlockAfter(roles, "resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues")).toContain('name: poisonQueueName');
+    for (const [queue, name] of [['backupQueue', 'backupQueueName'], ['poisonQueue', 'poisonQueueName']] as const) {
+      const declared = roles.resources.get(queue);
+      expect(declared?.type).toBe('Microsoft.Storage/storageAccounts/queueServices/queues');
+      expect(bicepText(declared?.body['name'])).toBe(name);
+    }
   });
 
   it('give the Function Update Message through a custom role with that one data action (or, by choice, the built-in Contributor)', () => {
     const roles = module('host-roles.bicep');
-    const [definition] = bicepResources(roles, 'Microsoft.Authorization/roleDefinitions@');
-    expect(definition?.condition).toBe('customUpdateRole');
-    expect(definition?.block).toContain("dataActions: ['Microsoft.Storage/storageAccounts/queueServices/queues/messages/write']");
-    expect(definition?.block).toContain('actions: []');
-    expect(definition?.block).toContain('assignableScopes: [resourceGroup().id]');
-    expect(roles).toContain("var customUpdateRole = queueMessageUpdateRole == 'CustomRole'");
-    expect(bicepVar(roles, 'queueMessageUpdateRoleId')).toBe('customUpdateRole ? queueMessageUpdater.name : storageQueueDataContributorRoleId');
-    expect(bicepVar(roles, UPDATE_ROLE)).toBe("subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueMessageUpdateRoleId)");
-    expect(bicepParams(mainBicep).get('queueMessageUpdateRole')).toMatchObject({ allowed: ['CustomRole', 'StorageQueueDataContributor'], hasDefault: true });
-    expect(mainBicep).toContain("param queueMessageUpdateRole string = 'CustomRole'");
+    const [definition] = resourcesOfType(roles, 'Microsoft.Authorization/roleDefinitions');
+    expect(bicepText(definition?.condition)).toBe('customUpdateRole');
+    expect(definition?.properties['permissions']).toMatchObject([
+      { dataActions: ['Microsoft.Storage/storageAccounts/queueServices/queues/messages/write'], actions: [] },
+    ]);
+    expect(bicepText(definition?.properties['assignableScopes'])).toBe('[resourceGroup().id]');
+    expect(bicepText(roles.vars.get('customUpdateRole'))).toBe("queueMessageUpdateRole == 'CustomRole'");
+    expect(bicepText(roles.vars.get('queueMessageUpdateRoleId'))).toBe('customUpdateRole ? queueMessageUpdater.name : storageQueueDataContributorRoleId');
+    expect(bicepText(roles.vars.get(UPDATE_ROLE))).toBe("subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueMessageUpdateRoleId)");
+    expect(main.params.get('queueMessageUpdateRole')).toMatchObject({
+      type: 'string',
+      default: 'CustomRole',
+      allowed: ['CustomRole', 'StorageQueueDataContributor'],
+    });
   });
 
   it('give an operator exactly Message Sender on the backup queue, and only when operatorPrincipalId is set', () => {
-    const operator = assignments.filter((a) => a.principal.startsWith('operator'));
+    const operator = assignments.filter((a) => a.principalId.startsWith('operator'));
     expect(operator.map((a) => [a.resource, a.role, a.scope, a.condition])).toEqual([
       ['operatorQueueSender', ROLES.storageQueueDataMessageSender, 'backupQueue', '!empty(operatorPrincipalId)'],
     ]);
-    expect(bicepBlockAfter(module('host-roles.bicep'), "resource operatorQueueSender 'Microsoft.Authorization/roleAssignments")).toContain(
-      'principalType: operatorPrincipalType',
-    );
-    expect(mainBicep).toContain("param operatorPrincipalId string = ''");
-    expect(bicepParams(mainBicep).get('operatorPrincipalType')?.allowed).toEqual(['User', 'Group', 'ServicePrincipal']);
-    const hostRoles = bicepBlockAfter(mainBicep, "module hostRoles 'modules/host-roles.bicep'");
-    expect(hostRoles).toContain('operatorPrincipalId: operatorPrincipalId');
-    expect(hostRoles).toContain('operatorPrincipalType: operatorPrincipalType');
-    // No other module is handed the operator.
+    expect(operator[0]?.principalType).toBe('operatorPrincipalType');
+    expect(main.params.get('operatorPrincipalId')).toMatchObject({ type: 'string', default: '' });
+    expect(main.params.get('operatorPrincipalType')?.allowed).toEqual(['User', 'Group', 'ServicePrincipal']);
+    const hostRoles = main.modules.get('hostRoles');
+    expect(hostRoles?.path).toBe('modules/host-roles.bicep');
+    expect(bicepText(hostRoles?.params['operatorPrincipalId'])).toBe('operatorPrincipalId');
+    expect(bicepText(hostRoles?.params['operatorPrincipalType'])).toBe('operatorPrincipalType');
+    // No other module is handed the operator (not even in a comment).
     const others = bicepFiles.filter((file) => !['main.bicep', 'modules/host-roles.bicep'].includes(file));
     expect(others.filter((file) => readWorkspaceFile('infra/bicep', file).includes('operatorPrincipal'))).toEqual([]);
   });
@@ -159,79 +132,95 @@ describe('the backup queue', () => {
   const storage = module('host-storage.bicep');
 
   it('lives in the host account, which accepts identities only', () => {
-    const [account] = bicepResources(storage, 'Microsoft.Storage/storageAccounts@');
-    for (const setting of ['allowSharedKeyAccess: false', "minimumTlsVersion: 'TLS1_2'", 'allowBlobPublicAccess: false', 'supportsHttpsTrafficOnly: true']) {
-      expect(account?.block).toContain(setting);
-    }
-    const queues = bicepResources(storage, 'Microsoft.Storage/storageAccounts/queueServices/queues@');
-    expect(queues.map((q) => [q.name, /name: (\w+)/.exec(q.block)?.[1], q.condition])).toEqual([
+    const [account] = resourcesOfType(storage, 'Microsoft.Storage/storageAccounts');
+    expect(account?.properties).toMatchObject({
+      allowSharedKeyAccess: false,
+      minimumTlsVersion: 'TLS1_2',
+      allowBlobPublicAccess: false,
+      supportsHttpsTrafficOnly: true,
+    });
+    const queues = resourcesOfType(storage, 'Microsoft.Storage/storageAccounts/queueServices/queues');
+    expect(queues.map((q) => [q.name, bicepText(q.body['name']), q.condition])).toEqual([
       ['backupQueue', 'backupQueueName', undefined],
       ['poisonQueue', 'poisonQueueName', undefined],
     ]);
-    expect(bicepBlockAfter(mainBicep, "module eventSubscription 'modules/event-subscription.bicep'")).toContain(
-      'queueStorageAccountId: hostStorage.outputs.id',
-    );
+    expect(bicepText(main.modules.get('eventSubscription')?.params['queueStorageAccountId'])).toBe('hostStorage.outputs.id');
   });
 });
 
 describe('event delivery', () => {
   const source = module('event-subscription.bicep');
-  const subscription = bicepBlockAfter(source, "resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions");
-  const delivery = bicepBlockAfter(subscription, 'deliveryWithResourceIdentity:');
+  const subscription = source.resources.get('subscription');
+  const properties = subscription?.properties ?? {};
+  const delivery = valueAt(properties, 'deliveryWithResourceIdentity');
+  /** The advanced filters, each written as Bicep. */
+  const advancedFilters = () => [valueAt(properties, 'filter', 'advancedFilters') ?? []].flat().map(bicepText);
+  /** The strings of an array variable; fails the test on anything else. */
+  const stringArrayVar = (name: string): string[] => {
+    const value = source.vars.get(name);
+    expect(Array.isArray(value) && value.every((item) => typeof item === 'string'), `var ${name} is an array of string literals`).toBe(true);
+    return value as string[];
+  };
 
   it('writes to the Storage queue with the system topic identity, messages never expiring, in the Event Grid schema', () => {
-    expect(delivery).toContain("identity: { type: 'SystemAssigned' }");
-    expect(delivery).toContain("endpointType: 'StorageQueue'");
-    expect(delivery).toContain('resourceId: queueStorageAccountId');
-    expect(delivery).toContain('queueName: queueName');
-    expect(delivery).toContain('queueMessageTimeToLiveInSeconds: -1');
-    expect(subscription).toContain("eventDeliverySchema: 'EventGridSchema'");
+    expect(subscription?.type).toBe('Microsoft.EventGrid/systemTopics/eventSubscriptions');
+    expect(valueAt(delivery, 'identity')).toEqual({ type: 'SystemAssigned' });
+    expect(valueAt(delivery, 'destination', 'endpointType')).toBe('StorageQueue');
+    const queue = valueAt(delivery, 'destination', 'properties');
+    expect(bicepText(valueAt(queue, 'resourceId'))).toBe('queueStorageAccountId');
+    expect(bicepText(valueAt(queue, 'queueName'))).toBe('queueName');
+    expect(bicepText(valueAt(queue, 'queueMessageTimeToLiveInSeconds'))).toBe('-1');
+    expect(properties['eventDeliverySchema']).toBe('EventGridSchema');
     // The only destination is the identity-based one.
-    expect(subscription.replace(delivery, '')).not.toMatch(/\bdestination:/);
-    expect(module('source.bicep')).toMatch(/resource systemTopic [^\n]+\n(?:.*\n)*? {2}identity: \{ type: 'SystemAssigned' \}/);
+    const { deliveryWithResourceIdentity: _identityBased, ...otherProperties } = properties;
+    expect(objectKeysDeep(otherProperties)).not.toContain('destination');
+    expect(module('source.bicep').resources.get('systemTopic')?.body['identity']).toEqual({ type: 'SystemAssigned' });
   });
 
   it('delivers BlobCreated, and BlobDeleted with DELETE_POLICY=delete-marker', () => {
-    expect(bicepVar(source, 'eventTypes')).toBe(
+    expect(bicepText(source.vars.get('eventTypes'))).toBe(
       "includeBlobDeleted ? ['Microsoft.Storage.BlobCreated', 'Microsoft.Storage.BlobDeleted'] : ['Microsoft.Storage.BlobCreated']",
     );
-    expect(subscription).toContain('includedEventTypes: eventTypes');
-    expect(mainBicep).toContain("includeBlobDeleted: deletePolicy == 'delete-marker'");
+    expect(bicepText(valueAt(properties, 'filter', 'includedEventTypes'))).toBe('eventTypes');
+    expect(bicepText(main.modules.get('eventSubscription')?.params['includeBlobDeleted'])).toBe("deletePolicy == 'delete-marker'");
   });
 
   it('passes only operations that complete or delete a blob (data.api StringIn), never CreateFile or SftpCreate', () => {
-    const completed = bicepStringArray(bicepVar(source, 'blobCompletedApis'));
-    const deleted = bicepStringArray(bicepVar(source, 'blobDeletedApis'));
+    const completed = stringArrayVar('blobCompletedApis');
+    const deleted = stringArrayVar('blobDeletedApis');
     expect(completed).toEqual(['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose', 'SftpCommit']);
     expect(deleted).toEqual(['DeleteBlob', 'DeleteFile', 'SftpRemove']);
     expect([...completed, ...deleted]).not.toEqual(expect.arrayContaining(['CreateFile']));
     expect([...completed, ...deleted]).not.toEqual(expect.arrayContaining(['SftpCreate']));
-    expect(bicepVar(source, 'deliveredApis')).toBe('includeBlobDeleted ? concat(blobCompletedApis, blobDeletedApis) : blobCompletedApis');
-    expect(subscription).toMatch(/operatorType: 'StringIn'\n\s+key: 'data\.api'\n\s+values: deliveredApis/);
+    expect(bicepText(source.vars.get('deliveredApis'))).toBe('includeBlobDeleted ? concat(blobCompletedApis, blobDeletedApis) : blobCompletedApis');
+    expect(advancedFilters()).toContain("{ operatorType: 'StringIn', key: 'data.api', values: deliveredApis }");
   });
 
   it('keeps the subject prefix filter per allowed container', () => {
-    expect(subscription).toMatch(/operatorType: 'StringBeginsWith'\n\s+key: 'subject'\n\s+values: subjectPrefixes/);
-    expect(source).toContain("var subjectPrefixes = [for container in containerNames: '/blobServices/default/containers/${container}/blobs/']");
+    expect(advancedFilters()).toContain("{ operatorType: 'StringBeginsWith', key: 'subject', values: subjectPrefixes }");
+    expect(bicepText(source.vars.get('subjectPrefixes'))).toBe("[for container in containerNames: '/blobServices/default/containers/${container}/blobs/']");
   });
 
   it('stays within Event Grid\'s 25 advanced-filter values per subscription', () => {
-    const maxContainers = Number(/@maxLength\((\d+)\)\nparam containerNames array/.exec(source)?.[1]);
-    const apiValues = bicepStringArray(bicepVar(source, 'blobCompletedApis')).length + bicepStringArray(bicepVar(source, 'blobDeletedApis')).length;
+    const containerNames = source.params.get('containerNames');
+    expect(containerNames?.type).toBe('array');
+    const maxContainers = Number(containerNames?.decorators.get('max_length'));
+    const apiValues = stringArrayVar('blobCompletedApis').length + stringArrayVar('blobDeletedApis').length;
     expect(maxContainers + apiValues).toBeLessThanOrEqual(25);
-    expect(mainBicep).toContain(`(at most ${maxContainers}:`);
+    expect(main.params.get('sourceContainers')?.description).toContain(`(at most ${maxContainers}:`);
   });
 
   it('retries, then dead-letters with the topic identity (no storage key or SAS)', () => {
-    expect(subscription).toContain('maxDeliveryAttempts: maxDeliveryAttempts');
-    const deadLetter = bicepBlockAfter(subscription, 'deadLetterWithResourceIdentity:');
-    expect(deadLetter).toContain("identity: { type: 'SystemAssigned' }");
-    expect(deadLetter).toContain("endpointType: 'StorageBlob'");
+    expect(bicepText(valueAt(properties, 'retryPolicy', 'maxDeliveryAttempts'))).toBe('maxDeliveryAttempts');
+    const deadLetter = valueAt(properties, 'deadLetterWithResourceIdentity');
+    expect(valueAt(deadLetter, 'identity')).toEqual({ type: 'SystemAssigned' });
+    expect(valueAt(deadLetter, 'deadLetterDestination', 'endpointType')).toBe('StorageBlob');
   });
 
   it('is created by the one deployment, after the topic\'s roles', () => {
-    expect(mainBicep).toContain("module eventSubscription 'modules/event-subscription.bicep' = {");
-    expect(bicepBlockAfter(mainBicep, "module eventSubscription 'modules/event-subscription.bicep'")).toContain('dependsOn: [hostRoles]');
+    const eventSubscription = main.modules.get('eventSubscription');
+    expect(eventSubscription).toMatchObject({ path: 'modules/event-subscription.bicep', condition: undefined, loop: undefined });
+    expect(bicepText(eventSubscription?.body['dependsOn'])).toBe('[hostRoles]');
   });
 });
 
@@ -239,33 +228,39 @@ describe('alerts', () => {
   const alerts = module('alerts.bicep');
 
   it('fire on failed invocations, exceptions and dead-lettered events', () => {
-    expect(alerts).toContain("metricName: 'requests/failed'");
-    expect(alerts).toContain("metricName: 'exceptions/count'");
-    expect(alerts).toContain("metricName: 'DeadLetteredCount'");
+    const criteria = resourcesOfType(alerts, 'Microsoft.Insights/metricAlerts').flatMap((alert) => valueAt(alert.properties, 'criteria', 'allOf') ?? []);
+    const metricNames = criteria.map((criterion) => valueAt(criterion, 'metricName'));
+    expect(metricNames).toEqual(expect.arrayContaining(['requests/failed', 'exceptions/count', 'DeadLetteredCount']));
   });
 
   it('fire when a message lands in the poison queue, from the queue\'s own write log or the runtime\'s warning', () => {
-    const [rule] = bicepResources(alerts, 'Microsoft.Insights/scheduledQueryRules@');
+    const [rule] = resourcesOfType(alerts, 'Microsoft.Insights/scheduledQueryRules');
     expect(rule?.condition).toBeUndefined();
-    expect(rule?.block).toContain('query: poisonQueueQuery');
-    expect(rule?.block).toContain('scopes: [workspaceId]');
-    expect(rule?.block).toMatch(/operator: 'GreaterThan'\n\s+threshold: 0/);
-    expect(rule?.block).toContain('severity: 1');
-    expect(rule?.block).toContain('actionGroups: notify ? [actionGroup.id] : []');
-    const fullQuery = alerts.slice(alerts.indexOf('var poisonQueueQuery = join(['), alerts.indexOf("], '\\n')"));
+    const ruleProperties = rule?.properties ?? {};
+    const criterion = valueAt(ruleProperties, 'criteria', 'allOf', 0);
+    expect(bicepText(valueAt(criterion, 'query'))).toBe('poisonQueueQuery');
+    expect(criterion).toMatchObject({ operator: 'GreaterThan', threshold: 0 });
+    expect(bicepText(ruleProperties['scopes'])).toBe('[workspaceId]');
+    expect(ruleProperties['severity']).toBe(1);
+    expect(bicepText(valueAt(ruleProperties, 'actions', 'actionGroups'))).toBe('notify ? [actionGroup.id] : []');
+    // join([...lines], '\n'): the lines as written between their quotes (so \' stays escaped).
+    const [lines, separator] = functionArguments(alerts.vars.get('poisonQueueQuery'), 'join') ?? [];
+    expect(separator).toBe('\\n');
+    const fullQuery = [lines ?? []].flat().join('\n');
     expect(fullQuery).toContain('StorageQueueLogs');
     expect(fullQuery).toContain("OperationName == \\'PutMessage\\'");
     expect(fullQuery).toContain("Uri contains \\'/${poisonQueueName}/messages\\'");
     expect(fullQuery).toContain('AppTraces');
     expect(fullQuery).toContain('Moving message to queue \\\'${poisonQueueName}\\\'');
     // The queue service's write operations reach the workspace the rule queries.
-    const [diagnostics] = bicepResources(alerts, 'Microsoft.Insights/diagnosticSettings@');
-    expect(diagnostics?.block).toContain('scope: queueService');
-    expect(diagnostics?.block).toContain('workspaceId: workspaceId');
-    expect(diagnostics?.block).toMatch(/category: 'StorageWrite'\n\s+enabled: true/);
-    const wired = bicepBlockAfter(mainBicep, "module alerts 'modules/alerts.bicep'");
-    expect(wired).toContain('poisonQueueName: hostStorage.outputs.poisonQueueName');
-    expect(wired).toContain('queueStorageAccountName: hostStorage.outputs.name');
-    expect(wired).toContain('workspaceId: monitoring.outputs.workspaceId');
+    const [diagnostics] = resourcesOfType(alerts, 'Microsoft.Insights/diagnosticSettings');
+    expect(bicepText(diagnostics?.body['scope'])).toBe('queueService');
+    expect(bicepText(diagnostics?.properties['workspaceId'])).toBe('workspaceId');
+    expect(diagnostics?.properties['logs']).toContainEqual({ category: 'StorageWrite', enabled: true });
+    const wired = main.modules.get('alerts');
+    expect(wired?.path).toBe('modules/alerts.bicep');
+    expect(bicepText(wired?.params['poisonQueueName'])).toBe('hostStorage.outputs.poisonQueueName');
+    expect(bicepText(wired?.params['queueStorageAccountName'])).toBe('hostStorage.outputs.name');
+    expect(bicepText(wired?.params['workspaceId'])).toBe('monitoring.outputs.workspaceId');
   });
 });

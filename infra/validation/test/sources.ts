@@ -1,7 +1,15 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const workspaceRoot = resolve(import.meta.dirname, '../../..');
+
+/** The Bicep files, as paths under infra/bicep: main.bicep and its modules. */
+export const bicepFiles = [
+  'main.bicep',
+  ...readdirSync(join(workspaceRoot, 'infra/bicep/modules'))
+    .filter((name) => name.endsWith('.bicep'))
+    .map((name) => `modules/${name}`),
+];
 
 export function readWorkspaceFile(...segments: string[]): string {
   return readFileSync(join(workspaceRoot, ...segments), 'utf8');
@@ -50,50 +58,6 @@ export function bicepParams(source: string): Map<string, BicepParam> {
 /** Names of top-level `output` declarations of a Bicep file. */
 export function bicepOutputs(source: string): string[] {
   return [...source.matchAll(/^output (\w+) /gm)].map((match) => match[1] ?? '');
-}
-
-export interface BicepResource {
-  /** The symbolic name. */
-  name: string;
-  /** `resourceType@apiVersion` as declared. */
-  type: string;
-  /** The condition of `= if (...)`, or undefined for an unconditional resource. */
-  condition: string | undefined;
-  /** The body, braces included. */
-  block: string;
-}
-
-/** Top-level `resource` declarations whose type starts with `typePrefix` (e.g. 'Microsoft.Authorization/roleAssignments@'). */
-export function bicepResources(source: string, typePrefix: string): BicepResource[] {
-  // `= {`, `= if (cond) {` or a loop `= [ for ...: {` (its block is the loop body).
-  const declaration = /^resource (\w+) '([^']+)'(?: existing)? = (?:if \((.*)\) )?[{[]/gm;
-  return [...source.matchAll(declaration)]
-    .filter((match) => (match[2] ?? '').startsWith(typePrefix))
-    .map((match) => ({
-      name: match[1] ?? '',
-      type: match[2] ?? '',
-      condition: match[3],
-      block: bicepBlockAfter(source.slice(match.index), '='),
-    }));
-}
-
-/** `var name = 'literal'` declarations of a Bicep file. */
-export function bicepStringVars(source: string): Map<string, string> {
-  return new Map([...source.matchAll(/^var (\w+) = '([^'$]*)'$/gm)].map((match) => [match[1] ?? '', match[2] ?? '']));
-}
-
-/** The string literals of a Bicep array literal such as `['a', 'b']`. */
-export function bicepStringArray(expression: string): string[] {
-  const match = /^\[(.*)\]$/s.exec(expression.trim());
-  if (!match) throw new Error(`not an array literal: ${expression}`);
-  return [...(match[1] ?? '').matchAll(/'([^']*)'/g)].map((m) => m[1] ?? '');
-}
-
-/** The expression assigned by `var name = ...` (one line). */
-export function bicepVar(source: string, name: string): string {
-  const match = new RegExp(`^var ${name} = (.+)$`, 'm').exec(source);
-  if (!match) throw new Error(`var ${name} not found`);
-  return match[1] ?? '';
 }
 
 /** Keys of the object literals assigned to the given `var`s (`var x = { A: ..., B: ... }` or `cond ? { ... } : {}`). */
