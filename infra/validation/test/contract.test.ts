@@ -1,14 +1,12 @@
 import { parseTemplate } from '@blobferry/cloudformation';
 import { DELETE_POLICIES, KEY_LAYOUTS, poisonQueueOf, QUEUE_CONNECTION, QUEUE_NAME_SETTING, SETTING_NAMES } from '@blobferry/contract';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { bicepTemplate, bicepText, functionArguments, identifierName, objectVarEntries, valueAt, type BicepTemplate } from './bicep.js';
 import {
-  bicepBlockAfter,
-  bicepObjectVarKeys,
-  bicepOutputs,
-  bicepParams,
+  bicepFiles,
   readWorkspaceFile,
   workspaceRoot,
 } from './sources.js';
@@ -16,8 +14,10 @@ import {
 // The names three places must agree on: the Function's settings (libs/contract), the app settings Bicep
 // deploys, and the values the CloudFormation stack and the Bicep deployment hand to each other. The
 // contract is imported from libs/contract, so this project depends on no app code.
-const mainBicep = readWorkspaceFile('infra/bicep/main.bicep');
-const functionAppBicep = readWorkspaceFile('infra/bicep/modules/function-app.bicep');
+const main = bicepTemplate('main.bicep');
+const functionApp = bicepTemplate('modules/function-app.bicep');
+/** The Function app itself, the site function-app.bicep declares. */
+const functionAppSite = () => [...functionApp.resources.values()].find((resource) => resource.type === 'Microsoft.Web/sites');
 const hostJson = JSON.parse(readWorkspaceFile('apps/backup-function/host.json')) as {
   functionTimeout?: string;
   extensionBundle?: { id: string; version: string };
@@ -29,7 +29,7 @@ const infraReadme = readWorkspaceFile('infra/README.md').replace(/\s+/g, ' ');
 const template = parseTemplate(readWorkspaceFile('infra/aws-iam/template.yaml'), 'infra/aws-iam/template.yaml');
 const cfnParameters = template['Parameters'] as Record<string, Record<string, unknown>>;
 const cfnOutputs = template['Outputs'] as Record<string, unknown>;
-const params = bicepParams(mainBicep);
+const params = main.params;
 
 /**
  * Settings the Function reads that only a local run (or an S3-compatible store) sets: endpoint overrides,
@@ -60,24 +60,34 @@ const poisonSuffix = poisonQueueOf('');
 /** An identity-based connection: the runtime reads <connection>__queueServiceUri, __credential and __clientId. */
 const queueConnectionSettings = ['queueServiceUri', 'credential', 'clientId'].map((suffix) => `${queueConnection}__${suffix}`);
 
-/** The names of the app settings the app settings vars of main.bicep hold (merged into backupAppSettings). */
-function deployedBackupSettings(): string[] {
-  const merged = /^var backupAppSettings = union\(([^)]*)\)$/m.exec(mainBicep)?.[1];
+/**
+ * The app settings the given object vars hold (`{ NAME: value }`, or either branch of `cond ? { ... } : {}`),
+ * each value written as Bicep.
+ */
+function settingsOf(template: BicepTemplate, varNames: string[]): Map<string, string> {
+  return new Map(varNames.flatMap((name) => objectVarEntries(template, name)).map(([setting, value]) => [setting, bicepText(value)]));
+}
+
+/** The app settings the app settings vars of main.bicep hold (merged into backupAppSettings). */
+function deployedBackupSettings(): Map<string, string> {
+  const merged = functionArguments(main.vars.get('backupAppSettings'), 'union');
   expect(merged, 'main.bicep merges the app settings in var backupAppSettings = union(...)').toBeDefined();
-  return bicepObjectVarKeys(mainBicep, (merged ?? '').split(',').map((name) => name.trim()));
+  return settingsOf(main, (merged ?? []).map((arg) => identifierName(arg) ?? bicepText(arg)));
 }
 
 describe('Function settings deployed by Bicep', () => {
   const settingNames: readonly string[] = SETTING_NAMES;
-  const deployed = deployedBackupSettings();
-  const hostDeployed = bicepObjectVarKeys(functionAppBicep, ['identityHostSettings', 'userAssignedHostSettings']);
+  const deployedSettings = deployedBackupSettings();
+  const deployed = [...deployedSettings.keys()];
+  const hostSettings = settingsOf(functionApp, ['identityHostSettings', 'userAssignedHostSettings']);
+  const hostDeployed = [...hostSettings.keys()];
 
   it('deploys only settings the Function or the Functions runtime reads', () => {
     expect(deployed.length).toBeGreaterThanOrEqual(16);
     const readByFunctionOrRuntime = [...settingNames, ...queueConnectionSettings, queueNameSetting];
     expect(deployed.filter((name) => !readByFunctionOrRuntime.includes(name))).toEqual([]);
     expect(hostDeployed.sort()).toEqual([...HOST_SETTINGS].sort());
-    expect(functionAppBicep).toContain('var appSettings = union(identityHostSettings, userAssignedHostSettings, backupAppSettings)');
+    expect(bicepText(functionApp.vars.get('appSettings'))).toBe('union(identityHostSettings, userAssignedHostSettings, backupAppSettings)');
   });
 
   it('connects the queue trigger with the identity, not a connection string', () => {
@@ -85,14 +95,14 @@ describe('Function settings deployed by Bicep', () => {
     expect(queueNameSetting).toBe('BACKUP_QUEUE_NAME');
     expect(deployed).toEqual(expect.arrayContaining([...queueConnectionSettings, queueNameSetting]));
     expect(deployed).not.toContain(queueConnection);
-    expect(mainBicep).toContain(`${queueConnection}__queueServiceUri: hostStorage.outputs.queueServiceUri`);
-    expect(mainBicep).toContain(`${queueConnection}__credential: 'managedidentity'`);
-    expect(mainBicep).toContain(`var queueClientIdSetting = userAssigned ? { ${queueConnection}__clientId: identity.properties.clientId } : {}`);
-    expect(mainBicep).toContain(`${queueNameSetting}: hostStorage.outputs.backupQueueName`);
+    expect(deployedSettings.get(`${queueConnection}__queueServiceUri`)).toBe('hostStorage.outputs.queueServiceUri');
+    expect(deployedSettings.get(`${queueConnection}__credential`)).toBe("'managedidentity'");
+    expect(bicepText(main.vars.get('queueClientIdSetting'))).toBe(`userAssigned ? { ${queueConnection}__clientId: identity.properties.clientId } : {}`);
+    expect(deployedSettings.get(queueNameSetting)).toBe('hostStorage.outputs.backupQueueName');
     // https://<account>.queue.core.windows.net, the form the contract names (no trailing slash)
-    expect(readWorkspaceFile('infra/bicep/modules/host-storage.bicep')).toContain(
-      "output queueServiceUri string = 'https://${account.name}.queue.${environment().suffixes.storage}'",
-    );
+    const queueServiceUri = bicepTemplate('modules/host-storage.bicep').outputs.get('queueServiceUri');
+    expect(queueServiceUri?.type).toBe('string');
+    expect(bicepText(queueServiceUri?.value)).toBe("'https://${account.name}.queue.${environment().suffixes.storage}'");
   });
 
   it('deploys every setting the Function reads, except the local-only overrides', () => {
@@ -101,7 +111,7 @@ describe('Function settings deployed by Bicep', () => {
   });
 
   it('sets AZURE_CLIENT_ID only for a user-assigned identity', () => {
-    expect(mainBicep).toMatch(/var clientIdSetting = userAssigned \? \{ AZURE_CLIENT_ID: identity\.properties\.clientId \} : \{\}/);
+    expect(bicepText(main.vars.get('clientIdSetting'))).toBe('userAssigned ? { AZURE_CLIENT_ID: identity.properties.clientId } : {}');
   });
 
   it('offers exactly the DELETE_POLICY and KEY_LAYOUT values the Function accepts', () => {
@@ -110,25 +120,26 @@ describe('Function settings deployed by Bicep', () => {
   });
 
   it('delivers events into the queue the trigger reads, and creates the poison queue the runtime writes', () => {
-    expect(mainBicep).toContain("param backupQueueName string = 'blob-events'");
+    expect(params.get('backupQueueName')).toMatchObject({ type: 'string', default: 'blob-events' });
     // Event Grid writes into the same queue BACKUP_QUEUE_NAME names.
-    expect(bicepBlockAfter(mainBicep, "module eventSubscription 'modules/event-subscription.bicep'")).toContain(
-      'queueName: hostStorage.outputs.backupQueueName',
-    );
+    const eventSubscription = main.modules.get('eventSubscription');
+    expect(eventSubscription?.path).toBe('modules/event-subscription.bicep');
+    expect(bicepText(eventSubscription?.params['queueName'])).toBe('hostStorage.outputs.backupQueueName');
     expect(poisonSuffix).toBe('-poison');
-    expect(mainBicep).toContain(`var poisonQueueName = '\${backupQueueName}${poisonSuffix}'`);
-    const hostStorage = bicepBlockAfter(mainBicep, "module hostStorage 'modules/host-storage.bicep'");
-    expect(hostStorage).toContain('backupQueueName: backupQueueName');
-    expect(hostStorage).toContain('poisonQueueName: poisonQueueName');
+    expect(main.vars.get('poisonQueueName')).toBe(`\${backupQueueName}${poisonSuffix}`);
+    const hostStorage = main.modules.get('hostStorage');
+    expect(hostStorage?.path).toBe('modules/host-storage.bicep');
+    expect(bicepText(hostStorage?.params['backupQueueName'])).toBe('backupQueueName');
+    expect(bicepText(hostStorage?.params['poisonQueueName'])).toBe('poisonQueueName');
     // Leaves room for the suffix in a 63-character queue name.
-    expect(mainBicep).toMatch(new RegExp(`@maxLength\\(${63 - (poisonSuffix ?? '').length}\\)\\nparam backupQueueName string`));
+    expect(params.get('backupQueueName')?.decorators.get('max_length')).toBe(63 - (poisonSuffix ?? '').length);
   });
 
   it('no longer targets a function endpoint (no webhook-era settings or parameters)', () => {
-    const allBicep = ['main.bicep', ...readdirSync(join(workspaceRoot, 'infra/bicep/modules')).map((name) => `modules/${name}`)]
-      .map((name) => readWorkspaceFile('infra/bicep', name))
-      .join('\n');
-    expect(allBicep).not.toMatch(/AzureFunction|functionResourceId|subscribeFunction|param functionName/);
+    const allBicep = bicepFiles.map((name) => readWorkspaceFile('infra/bicep', name)).join('\n');
+    // Not even in a comment.
+    expect(allBicep).not.toMatch(/AzureFunction|functionResourceId|subscribeFunction/);
+    expect(bicepFiles.filter((file) => bicepTemplate(file).params.has('functionName'))).toEqual([]);
   });
 });
 
@@ -182,8 +193,10 @@ describe('values handed between the Azure and AWS deployments', () => {
     ['BucketName', 'backupBucket', 'BACKUP_BUCKET'],
   ];
 
+  const deployedSettings = deployedBackupSettings();
+
   it.each(azureToAws)('Bicep output %s feeds CloudFormation parameter %s', (output, parameter) => {
-    expect(bicepOutputs(mainBicep)).toContain(output);
+    expect([...main.outputs.keys()]).toContain(output);
     expect(cfnParameters[parameter], `template parameter ${parameter}`).toBeDefined();
     expect(cfnParameters[parameter]?.['Default'], `${parameter} must be given, not defaulted`).toBeUndefined();
   });
@@ -191,13 +204,13 @@ describe('values handed between the Azure and AWS deployments', () => {
   it.each(awsToAzure)('CloudFormation output %s feeds Bicep parameter %s, deployed as %s', (output, parameter, setting) => {
     expect(cfnOutputs[output], `template output ${output}`).toBeDefined();
     expect(params.get(parameter), `main.bicep param ${parameter}`).toBeDefined();
-    expect(mainBicep).toMatch(new RegExp(`\\n  ${setting}: ${parameter}\\n`));
+    expect(deployedSettings.get(setting)).toBe(parameter);
   });
 
   it('uses the same prefix on both sides', () => {
     expect(cfnParameters['BucketPrefix']).toBeDefined();
-    expect(mainBicep).toMatch(/\n {2}BACKUP_PREFIX: backupPrefix\n/);
-    expect(mainBicep).toMatch(/\n {2}TOKEN_AUDIENCE: tokenAudience\n/);
+    expect(deployedSettings.get('BACKUP_PREFIX')).toBe('backupPrefix');
+    expect(deployedSettings.get('TOKEN_AUDIENCE')).toBe('tokenAudience');
   });
 
   it('trusts the issuer the Function\'s tokens carry (v1: https://sts.windows.net/<tenant>/)', () => {
@@ -212,7 +225,7 @@ describe('deployment inputs', () => {
     const file = JSON.parse(readWorkspaceFile('infra/bicep/main.parameters.json')) as { parameters: Record<string, unknown> };
     const given = Object.keys(file.parameters);
     expect(given.filter((name) => !params.has(name))).toEqual([]);
-    const required = [...params.values()].filter((param) => !param.hasDefault).map((param) => param.name);
+    const required = [...params.values()].filter((param) => param.default === undefined).map((param) => param.name);
     expect(required.filter((name) => !given.includes(name))).toEqual([]);
   });
 
@@ -228,7 +241,7 @@ describe('deployment inputs', () => {
     const service = azure.services['backup-function'];
     expect(service).toMatchObject({ project: 'apps/backup-function', language: 'js', host: 'function', dist: 'dist/package' });
     // azd finds the app by this tag on the site.
-    expect(readWorkspaceFile('infra/bicep/modules/function-app.bicep')).toContain("'azd-service-name': 'backup-function'");
+    expect(bicepText(functionAppSite()?.body['tags'])).toBe("union(tags, { 'azd-service-name': 'backup-function' })");
     const build = readWorkspaceFile('apps/backup-function/scripts/build-package.mjs');
     // Its default output folder is dist/, the deployable package dist/package/.
     expect(build).toContain("join(projectRoot, 'dist')");
@@ -237,7 +250,6 @@ describe('deployment inputs', () => {
 });
 
 describe('no storage keys anywhere', () => {
-  const bicepFiles = ['main.bicep', ...readdirSync(join(workspaceRoot, 'infra/bicep/modules')).map((name) => `modules/${name}`)];
   const sources = bicepFiles.map((name) => [name, readWorkspaceFile('infra/bicep', name)] as const);
 
   it.each(sources)('%s never reads a key or builds a key-bearing connection string', (_name, source) => {
@@ -246,19 +258,26 @@ describe('no storage keys anywhere', () => {
   });
 
   it('every storage account it creates refuses shared keys', () => {
-    const accounts = sources.flatMap(([name, source]) =>
-      [...source.matchAll(/resource \w+ 'Microsoft\.Storage\/storageAccounts@[^']+' = \{/g)].map((match) => [name, bicepBlockAfter(source.slice(match.index), '=')] as const),
+    const accounts = bicepFiles.flatMap((file) =>
+      [...bicepTemplate(file).resources.values()]
+        .filter((resource) => resource.type === 'Microsoft.Storage/storageAccounts' && !resource.existing)
+        .map((resource) => [`${file} ${resource.name}`, resource] as const),
     );
     expect(accounts.length).toBe(2);
-    for (const [name, block] of accounts) expect(block, name).toContain('allowSharedKeyAccess: false');
+    for (const [name, account] of accounts) expect(account.properties['allowSharedKeyAccess'], name).toBe(false);
   });
 
   it('the host reaches its storage with the managed identity', () => {
-    const functionApp = readWorkspaceFile('infra/bicep/modules/function-app.bicep');
-    expect(functionApp).toContain("AzureWebJobsStorage__credential: 'managedidentity'");
-    expect(functionApp).toContain('AzureWebJobsStorage__accountName: hostStorageAccountName');
-    expect(functionApp).toContain('AzureWebJobsStorage__clientId: userAssignedClientId');
-    expect(functionApp).toContain("type: 'UserAssignedIdentity'");
-    expect(functionApp).toMatch(/runtime: \{\s+name: 'node'\s+version: '22'\s+\}/);
+    const hostSettings = settingsOf(functionApp, ['identityHostSettings', 'userAssignedHostSettings']);
+    expect(hostSettings.get('AzureWebJobsStorage__credential')).toBe("'managedidentity'");
+    expect(hostSettings.get('AzureWebJobsStorage__accountName')).toBe('hostStorageAccountName');
+    expect(hostSettings.get('AzureWebJobsStorage__clientId')).toBe('userAssignedClientId');
+    // The deployment package too: the plan reads it with the app's identity.
+    const site = functionAppSite();
+    expect(bicepText(valueAt(site?.properties, 'functionAppConfig', 'deployment', 'storage', 'authentication'))).toBe('deploymentAuthentication');
+    expect(bicepText(functionApp.vars.get('deploymentAuthentication'))).toBe(
+      "userAssigned ? { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: userAssignedIdentityId } : { type: 'SystemAssignedIdentity' }",
+    );
+    expect(valueAt(site?.properties, 'functionAppConfig', 'runtime')).toEqual({ name: 'node', version: '22' });
   });
 });
