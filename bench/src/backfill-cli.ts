@@ -5,14 +5,16 @@ import { VERIFY_BIN } from './verify-cli.js';
 // local identity plane and STS) from the local cloud's stack file, so the bench writes the stack it got from the
 // cloud process (local-cloud's writeStackFile).
 
-/** The CLI's arguments after Node's: everything from the stack file but the run's container, prefix and journal. */
-export function backfillArgs(o: {
+export interface BackfillArgsOptions {
   stackFile: string;
   container: string;
   targetPrefix: string;
   journal: string;
   concurrency: number;
-}): string[] {
+}
+
+/** The CLI's arguments after Node's: everything from the stack file but the run's container, prefix and journal. */
+export function backfillArgs(o: BackfillArgsOptions): string[] {
   return [
     VERIFY_BIN,
     'backfill',

@@ -14,13 +14,19 @@ import { profilingNodeArgs } from './scenario.js';
 const APP_ENTRY = exportedFile('@blobferry/backup-function/deployed-entry');
 const HOST_JSON = exportedFile('@blobferry/backup-function/host.json');
 
+export interface BackupAppSettingsOptions {
+  keyPrefix: string;
+  partSize: number;
+  concurrency: number;
+}
+
 /**
  * The app settings for a stack (local-cloud's backupFunctionSettings, as npm start uses them), with the
  * run's own prefix, every container of the account, and the bench's tuning.
  */
 export function backupAppSettings(
   stack: Stack,
-  o: { keyPrefix: string; partSize: number; concurrency: number },
+  o: BackupAppSettingsOptions,
 ): Record<string, string> {
   return {
     ...backupFunctionSettings(stack),
@@ -72,13 +78,15 @@ export interface BackupHost {
 /** Outcomes that say the run is broken (a wrong setting, a refused event): no point waiting for the timeout. */
 const FATAL_OUTCOMES = new Set(['refused', 'failed-permanent']);
 
-export async function startBackupHost(o: {
+export interface StartBackupHostOptions {
   stack: Stack;
   keyPrefix: string;
   partSize: number;
   concurrency: number;
   log(message: string): void;
-}): Promise<BackupHost> {
+}
+
+export async function startBackupHost(o: StartBackupHostOptions): Promise<BackupHost> {
   const queues = await hostQueueLimits();
   const first = new Map<string, CopiedBlob>();
   const outcomes: Record<string, number> = {};

@@ -39,14 +39,16 @@ export function curlReadConfig(reads: CurlRead[], concurrency: number, auth: Cur
   return `${lines.join('\n')}\n`;
 }
 
-/** Runs the reads with curl under GNU time; fails unless every byte asked for arrived. */
-export async function curlReadAll(o: {
+export interface CurlReadAllOptions {
   reads: CurlRead[];
   concurrency: number;
   auth: CurlAuth;
   workDir: string;
   expectBytes: number;
-}): Promise<Measurement & { bytes: number }> {
+}
+
+/** Runs the reads with curl under GNU time; fails unless every byte asked for arrived. */
+export async function curlReadAll(o: CurlReadAllOptions): Promise<Measurement & { bytes: number }> {
   const config = join(o.workDir, `curl-reads-${process.hrtime.bigint()}.conf`);
   // The config holds a signing secret or SAS: private to this user.
   await writeFile(config, curlReadConfig(o.reads, o.concurrency, o.auth), { mode: 0o600 });
@@ -75,18 +77,20 @@ export function azureAuth(): CurlAuth {
   return { headers: AZURE_VERSION };
 }
 
-/**
- * The Azure read limit of `blobs`: curl reads each blob whole or, given `partSize`, each blob larger than a part
- * in part-sized ranges, as the tools read them (container SAS); fails unless every byte of every blob arrived.
- */
-export function curlReadBlobs(o: {
+export interface CurlReadBlobsOptions {
   stack: Stack;
   container: string;
   blobs: ReadonlyArray<{ name: string; size: number }>;
   partSize?: number;
   concurrency: number;
   workDir: string;
-}): Promise<Measurement & { bytes: number }> {
+}
+
+/**
+ * The Azure read limit of `blobs`: curl reads each blob whole or, given `partSize`, each blob larger than a part
+ * in part-sized ranges, as the tools read them (container SAS); fails unless every byte of every blob arrived.
+ */
+export function curlReadBlobs(o: CurlReadBlobsOptions): Promise<Measurement & { bytes: number }> {
   const inRanges = (blob: { size: number }) => o.partSize !== undefined && blob.size > o.partSize;
   return curlReadAll({
     reads: [

@@ -69,15 +69,17 @@ function countTags(xml: string, tag: string): number {
   return xml.split(`<${tag}>`).length - 1;
 }
 
-/** Writes `count` objects of `size` bytes; objects larger than `partSize` go up as multipart uploads. */
-export async function writeObjects(o: {
+export interface WriteObjectsOptions {
   e: Endpoints;
   keyPrefix: string;
   count: number;
   size: number;
   partSize: number;
   concurrency: number;
-}): Promise<number> {
+}
+
+/** Writes `count` objects of `size` bytes; objects larger than `partSize` go up as multipart uploads. */
+export async function writeObjects(o: WriteObjectsOptions): Promise<number> {
   const { e } = o;
   const buffer = Buffer.alloc(Math.min(o.size, o.partSize), 0x5a);
   const keys = Array.from({ length: o.count }, (_, i) => `${e.bucket}/${o.keyPrefix}${i}`);
@@ -94,8 +96,17 @@ export async function writeObjects(o: {
   return o.count * o.size;
 }
 
+interface MultipartUploadOptions {
+  e: Endpoints;
+  key: string;
+  size: number;
+  buffer: Buffer;
+  partSize: number;
+  concurrency: number;
+}
+
 /** One object of `size` (> partSize) as a multipart upload, `concurrency` parts in flight; bytes from `buffer`. */
-async function multipartUpload(o: { e: Endpoints; key: string; size: number; buffer: Buffer; partSize: number; concurrency: number }): Promise<void> {
+async function multipartUpload(o: MultipartUploadOptions): Promise<void> {
   const { e, key, buffer } = o;
   const created = await signS3(e.s3, 'POST', key, { uploads: '' });
   const uploadId = xmlValue((await send({ agent: e.agent, method: 'POST', ...created, keepBody: true })).body, 'UploadId');
@@ -115,18 +126,20 @@ async function multipartUpload(o: { e: Endpoints; key: string; size: number; buf
   await send({ agent: e.agent, method: 'POST', ...completed, body: Buffer.from(manifest) });
 }
 
-/**
- * Writes one object per entry of `sizes`, `filesInFlight` at once, as the tools copy a mixed set: one PUT up to
- * `partSize`, above it a multipart upload with `partsInFlight` parts in flight.
- */
-export async function writeObjectsOfSizes(o: {
+export interface WriteObjectsOfSizesOptions {
   e: Endpoints;
   keyPrefix: string;
   sizes: number[];
   partSize: number;
   filesInFlight: number;
   partsInFlight: number;
-}): Promise<number> {
+}
+
+/**
+ * Writes one object per entry of `sizes`, `filesInFlight` at once, as the tools copy a mixed set: one PUT up to
+ * `partSize`, above it a multipart upload with `partsInFlight` parts in flight.
+ */
+export async function writeObjectsOfSizes(o: WriteObjectsOfSizesOptions): Promise<number> {
   const { e } = o;
   const buffer = Buffer.alloc(Math.min(Math.max(0, ...o.sizes), o.partSize), 0x5a);
   await mapConcurrently(o.sizes, o.filesInFlight, async (size, i) => {
@@ -141,8 +154,15 @@ export async function writeObjectsOfSizes(o: {
   return o.sizes.reduce((sum, size) => sum + size, 0);
 }
 
+export interface ListBlobsOptions {
+  e: Endpoints;
+  container: string;
+  prefixes: string[];
+  concurrency: number;
+}
+
 /** Lists every blob under each prefix (prefixes listed in parallel); returns the count. */
-export async function listBlobs(o: { e: Endpoints; container: string; prefixes: string[]; concurrency: number }): Promise<number> {
+export async function listBlobs(o: ListBlobsOptions): Promise<number> {
   let count = 0;
   await mapConcurrently(o.prefixes, o.concurrency, async (prefix) => {
     let marker: string | undefined;
@@ -156,8 +176,14 @@ export async function listBlobs(o: { e: Endpoints; container: string; prefixes: 
   return count;
 }
 
+export interface ListObjectsOptions {
+  e: Endpoints;
+  prefixes: string[];
+  concurrency: number;
+}
+
 /** Lists every object under each prefix (ListObjectsV2, prefixes listed in parallel); returns the count. */
-export async function listObjects(o: { e: Endpoints; prefixes: string[]; concurrency: number }): Promise<number> {
+export async function listObjects(o: ListObjectsOptions): Promise<number> {
   let count = 0;
   await mapConcurrently(o.prefixes, o.concurrency, async (prefix) => {
     let token: string | undefined;

@@ -1,5 +1,13 @@
 import { createRequire } from 'node:module';
 
+export interface PutOptions {
+  bucket: string;
+  key: string;
+  bytes: Buffer;
+  contentType: string;
+  metadata: Record<string, string>;
+}
+
 // Seeding 100k objects through s3rver's HTTP API costs more CPU than the benchmark itself (about 6 ms per object
 // on this machine: SigV4, XML, three file writes). s3rver keeps no state besides its folder, so its own store
 // class can write the very same files directly. Used for seeding only; every measured request goes over HTTP.
@@ -18,7 +26,7 @@ const S3Object = require('s3rver/lib/models/object.js') as new (
 ) => unknown;
 
 export interface DirectObjectWriter {
-  put(o: { bucket: string; key: string; bytes: Buffer; contentType: string; metadata: Record<string, string> }): Promise<void>;
+  put(o: PutOptions): Promise<void>;
 }
 
 /** Writes objects straight into the folder of a running s3rver (`-d <directory>`). */

@@ -71,14 +71,16 @@ async function uploadSmallBlob(container: ContainerClient, name: string, bytes: 
   return seededBlob(name, bytes.length, response, md5Base64);
 }
 
-/** Uploads many small blobs (single PutBlob each, so Azure records their Content-MD5). */
-export async function uploadSmallBlobs(o: {
+export interface UploadSmallBlobsOptions {
   container: ContainerClient;
   names: string[];
   size: number;
   concurrency: number;
   onUploaded?: (blob: SeededBlob, bytes: Buffer) => Promise<void>;
-}): Promise<SeededBlob[]> {
+}
+
+/** Uploads many small blobs (single PutBlob each, so Azure records their Content-MD5). */
+export async function uploadSmallBlobs(o: UploadSmallBlobsOptions): Promise<SeededBlob[]> {
   // One random pool, sliced at a different offset per blob: random-looking content without 100k RNG calls.
   const pool = randomBytes(o.size + 4096);
   return mapConcurrently(o.names, o.concurrency, async (name, index) => {
@@ -90,12 +92,20 @@ export async function uploadSmallBlobs(o: {
   });
 }
 
+export interface PutBackupObjectOptions {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  blob: SeededBlob;
+  bytes: Buffer;
+}
+
 /**
  * Writes the S3 object a blobferry copy of `blob` would have written (same bytes, same provenance metadata as
  * libs/transfer's targetHeadersFor), without copying: seeding 100k in-sync pairs through the copy would take
  * longer than the benchmark itself.
  */
-export async function putBackupObject(o: { s3: S3Client; bucket: string; key: string; blob: SeededBlob; bytes: Buffer }): Promise<void> {
+export async function putBackupObject(o: PutBackupObjectOptions): Promise<void> {
   await o.s3.send(
     new PutObjectCommand({
       Bucket: o.bucket,
@@ -117,15 +127,17 @@ export function backupMetadata(blob: SeededBlob): Record<string, string> {
   };
 }
 
+export interface UploadBlobsOfSizesOptions {
+  container: ContainerClient;
+  blobs: ReadonlyArray<{ name: string; size: number }>;
+  concurrency: number;
+}
+
 /**
  * Uploads a set of blobs of mixed sizes: up to 8 MiB as one PutBlob with its Content-MD5, above it in 8 MiB
  * blocks (uploadLargeBlob, Content-MD5 set as azcopy --put-md5 does). Blobs are uploaded `concurrency` at once.
  */
-export async function uploadBlobsOfSizes(o: {
-  container: ContainerClient;
-  blobs: ReadonlyArray<{ name: string; size: number }>;
-  concurrency: number;
-}): Promise<SeededBlob[]> {
+export async function uploadBlobsOfSizes(o: UploadBlobsOfSizesOptions): Promise<SeededBlob[]> {
   const largestSmall = Math.max(0, ...o.blobs.map((blob) => blob.size).filter((size) => size <= BLOCK));
   const pool = randomBytes(largestSmall + 4096);
   return mapConcurrently(o.blobs, o.concurrency, async ({ name, size }, index) => {

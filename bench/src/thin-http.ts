@@ -19,14 +19,16 @@ export function keepAliveAgent(sockets: number): Agent {
   return new Agent({ keepAlive: true, maxSockets: sockets });
 }
 
-export function send(o: {
+export interface SendOptions {
   agent: Agent;
   method: string;
   url: URL;
   headers?: Record<string, string>;
   body?: Buffer;
   keepBody?: boolean;
-}): Promise<ThinResponse> {
+}
+
+export function send(o: SendOptions): Promise<ThinResponse> {
   return new Promise((resolve, reject) => {
     const req = request(
       o.url,

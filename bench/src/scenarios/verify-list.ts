@@ -34,13 +34,15 @@ function folderName(index: number): string {
   return `d${String(index).padStart(3, '0')}/`;
 }
 
-async function seed(o: {
+interface SeedOptions {
   stack: Stack;
   dataset: Dataset;
   perFolder: number;
   objectSize: number;
   direct: DirectObjectWriter | undefined;
-}): Promise<void> {
+}
+
+async function seed(o: SeedOptions): Promise<void> {
   const { stack, dataset } = o;
   const container = azureContainer(stack, dataset.container);
   await container.createIfNotExists();

@@ -41,12 +41,14 @@ function sendJson(response: ServerResponse, status: number, body: unknown): void
   response.end(text);
 }
 
-export async function startHttpTriggers(o: {
+export interface StartHttpTriggersOptions {
   functions: RegisteredFunction[];
   invoker: Invoker;
   port: number;
   log: (entry: Record<string, unknown>) => void;
-}): Promise<{ port: number; close(): Promise<void> }> {
+}
+
+export async function startHttpTriggers(o: StartHttpTriggersOptions): Promise<{ port: number; close(): Promise<void> }> {
   const { HttpRequest, HttpResponse } = azureFunctionsLibrary();
   const httpFunctions = o.functions.filter((fn) => triggerOf(fn)?.type === 'httpTrigger');
 

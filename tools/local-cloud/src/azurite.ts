@@ -15,8 +15,14 @@ const require = createRequire(import.meta.url);
 /** Loaded into each Azurite process: see the file for the emulator cost it removes. */
 const AZURITE_PRELOAD = fileURLToPath(new URL('../preload/azurite-lokijs.cjs', import.meta.url));
 
+export interface StartAzuriteOptions {
+  service: 'blob' | 'queue';
+  port: number;
+  persistDir?: string;
+}
+
 /** Starts one Azurite service (pinned package) and resolves once it listens. Port 0 picks a free port. */
-export async function startAzurite(o: { service: 'blob' | 'queue'; port: number; persistDir?: string }): Promise<RunningAzurite> {
+export async function startAzurite(o: StartAzuriteOptions): Promise<RunningAzurite> {
   const main = require.resolve(`azurite/dist/src/${o.service}/main.js`);
   // --silent: no access-log line per request, which nobody reads and which cost both Azurite and this
   // process CPU on the cores the tools under test share (start-up messages and errors still print).

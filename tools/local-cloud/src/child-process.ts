@@ -34,7 +34,7 @@ function installExitHook(): void {
   });
 }
 
-export function spawnChild(o: {
+export interface SpawnChildOptions {
   name: string;
   command: string;
   args: string[];
@@ -42,7 +42,9 @@ export function spawnChild(o: {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   startTimeoutMs?: number;
-}): ManagedChild {
+}
+
+export function spawnChild(o: SpawnChildOptions): ManagedChild {
   installExitHook();
   const child: ChildProcess = spawn(o.command, o.args, {
     cwd: o.cwd,

@@ -99,12 +99,14 @@ export class FaultRules {
   }
 }
 
-export async function startFaultProxy(o: {
+export interface StartFaultProxyOptions {
   service: FaultService;
   upstream: string;
   rules: FaultRules;
   log: (entry: Record<string, unknown>) => void;
-}): Promise<FaultProxy> {
+}
+
+export async function startFaultProxy(o: StartFaultProxyOptions): Promise<FaultProxy> {
   const upstream = new URL(o.upstream);
   const forward = (request: IncomingMessage, response: ServerResponse, rule?: ArmedRule) => {
     o.rules.count(o.service, 'requests', 1);

@@ -79,7 +79,7 @@ function blobPath(url: URL): { container: string; blobName: string } | undefined
   }
 }
 
-export async function startStorageEventsProxy(o: {
+export interface StartStorageEventsProxyOptions {
   /** Azurite's origin, `http://127.0.0.1:PORT`. */
   upstream: string;
   /** 0 picks a free port. */
@@ -91,7 +91,9 @@ export async function startStorageEventsProxy(o: {
   publicBlobEndpoint: () => string;
   raise: (event: EventGridEvent) => void;
   log: (entry: Record<string, unknown>) => void;
-}): Promise<StorageEventsProxy> {
+}
+
+export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions): Promise<StorageEventsProxy> {
   const upstream = new URL(o.upstream);
   const service = BlobServiceClient.fromConnectionString(o.upstreamConnectionString);
   const nextSequencer = createSequencer();

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
 
+export interface IssueSessionOptions {
+  roleArn: string;
+  assumedRoleArn: string;
+  expiration: Date;
+}
+
 // Temporary credentials the local STS issues, one key pair per session as AWS STS issues them, so the
 // S3 gateway can tell whose request it is, refuse it once the session has expired, and enforce that
 // role's policies.
@@ -22,7 +28,7 @@ const KEEP_EXPIRED_MS = 24 * 60 * 60 * 1000;
 export class RoleSessions {
   readonly #byAccessKeyId = new Map<string, RoleSession>();
 
-  issue(o: { roleArn: string; assumedRoleArn: string; expiration: Date }): RoleSession {
+  issue(o: IssueSessionOptions): RoleSession {
     const now = Date.now();
     for (const [id, session] of this.#byAccessKeyId) if (session.expiration.getTime() + KEEP_EXPIRED_MS < now) this.#byAccessKeyId.delete(id);
     const session: RoleSession = {

@@ -1,4 +1,5 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
+import { poisonQueueOf } from '@blobferry/contract';
 import { ensureContainer } from '../azurite.js';
 import { BACKUP_BUCKET, BACKUP_QUEUE_NAME, SOURCE_CONTAINER } from '../constants.js';
 import { ensureBucket } from '../s3/ensure-bucket.js';
@@ -24,6 +25,6 @@ export async function createBackupResources(options: CreateBackupResourcesOption
     // Versioned as infra/aws-iam makes it; s3rver has no versioning (NotImplemented).
     ensureBucket({ endpoint: options.s3Endpoint, region: options.region, credentials: s3.credentials, bucket: BACKUP_BUCKET, versioned: s3.kind !== 's3rver' && options.versioned }),
     options.queues.getQueueClient(BACKUP_QUEUE_NAME).createIfNotExists(),
-    options.queues.getQueueClient(`${BACKUP_QUEUE_NAME}-poison`).createIfNotExists(),
+    options.queues.getQueueClient(poisonQueueOf(BACKUP_QUEUE_NAME)).createIfNotExists(),
   ]);
 }

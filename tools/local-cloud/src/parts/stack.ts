@@ -1,5 +1,6 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { poisonQueueOf } from '@blobferry/contract';
 import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, BACKUP_BUCKET, BACKUP_QUEUE_NAME, SOURCE_CONTAINER } from '../constants.js';
 import type { IdentityPlane } from '../identity/index.js';
 import type { LocalCloudOptions } from '../local-cloud.js';
@@ -52,7 +53,7 @@ export function buildStack({ azure, aws, identity, events, deadLetterDir }: Buil
     events: {
       delivery: !events ? 'off' : typeof events.target === 'object' ? ('webhookUrl' in events.target ? 'webhook' : 'handler') : 'queue',
       queueName: BACKUP_QUEUE_NAME,
-      poisonQueueName: `${BACKUP_QUEUE_NAME}-poison`,
+      poisonQueueName: poisonQueueOf(BACKUP_QUEUE_NAME),
       deadLetter: deadLetterDir,
     },
   };

@@ -1,17 +1,19 @@
 import { CreateBucketCommand, HeadBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 
-/**
- * Creates the bucket if missing: also the first real request, proving the S3 endpoint answers. A bucket
- * created here is versioned when `versioned` is set, as infra/aws-iam creates the real one (a delete then
- * only adds a delete marker); an existing bucket is left as its owner configured it.
- */
-export async function ensureBucket(o: {
+export interface EnsureBucketOptions {
   endpoint: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   bucket: string;
   versioned: boolean;
-}): Promise<void> {
+}
+
+/**
+ * Creates the bucket if missing: also the first real request, proving the S3 endpoint answers. A bucket
+ * created here is versioned when `versioned` is set, as infra/aws-iam creates the real one (a delete then
+ * only adds a delete marker); an existing bucket is left as its owner configured it.
+ */
+export async function ensureBucket(o: EnsureBucketOptions): Promise<void> {
   const s3 = new S3Client({ endpoint: o.endpoint, region: o.region, credentials: o.credentials, forcePathStyle: true });
   try {
     try {

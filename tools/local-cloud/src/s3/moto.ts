@@ -49,8 +49,13 @@ async function withInstallLock<T>(venvDir: string, work: () => Promise<T>): Prom
   }
 }
 
+export interface EnsureMotoVenvOptions {
+  venvDir: string;
+  log: (entry: Record<string, unknown>) => void;
+}
+
 /** Creates the venv and installs the pinned moto server once; later starts reuse it. */
-export async function ensureMotoVenv(o: { venvDir: string; log: (entry: Record<string, unknown>) => void }): Promise<string> {
+export async function ensureMotoVenv(o: EnsureMotoVenvOptions): Promise<string> {
   const server = join(o.venvDir, 'bin', 'moto_server');
   const marker = join(o.venvDir, '.requirements');
   const wanted = `${MOTO_REQUIREMENTS.join('\n')}\n`;
@@ -76,8 +81,14 @@ export async function ensureMotoVenv(o: { venvDir: string; log: (entry: Record<s
   });
 }
 
+export interface StartMotoOptions {
+  port: number;
+  venvDir: string;
+  log: (entry: Record<string, unknown>) => void;
+}
+
 /** moto keeps everything in memory; it cannot persist (documented limit). */
-export async function startMoto(o: { port: number; venvDir: string; log: (entry: Record<string, unknown>) => void }): Promise<RunningS3> {
+export async function startMoto(o: StartMotoOptions): Promise<RunningS3> {
   const server = await ensureMotoVenv(o);
   const child = spawnChild({
     name: 'moto',

@@ -8,8 +8,13 @@ import type { RunningS3 } from './running-s3.js';
 
 const require = createRequire(import.meta.url);
 
+export interface StartS3rverOptions {
+  port: number;
+  persistDir?: string;
+}
+
 /** s3rver always stores on disk: a temp folder (removed on stop) unless `persistDir` is given. */
-export async function startS3rver(o: { port: number; persistDir?: string }): Promise<RunningS3> {
+export async function startS3rver(o: StartS3rverOptions): Promise<RunningS3> {
   const directory = o.persistDir ?? (await mkdtemp(join(tmpdir(), 'local-cloud-s3rver-')));
   await mkdir(directory, { recursive: true });
   const bin = require.resolve('s3rver/bin/s3rver.js');

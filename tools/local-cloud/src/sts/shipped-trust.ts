@@ -1,12 +1,7 @@
 import { AWS_IAM_TEMPLATE_PATH } from '../workspace-paths.js';
 import type { StartStsOptions } from './index.js';
 
-/**
- * The STS options that evaluate the shipped infra/aws-iam template for one local tenant: its
- * parameters, and the local issuer standing for Entra's `https://sts.windows.net/<tenant>/`, which the
- * template's OIDC provider names.
- */
-export function shippedTrust(o: {
+export interface ShippedTrustOptions {
   tenantId: string;
   issuer: string;
   audience: string;
@@ -16,7 +11,14 @@ export function shippedTrust(o: {
   bucketPrefix?: string;
   /** Template parameter AllowDeleteMarkers. */
   allowDeleteMarkers?: boolean;
-}): Pick<StartStsOptions, 'templatePath' | 'templateParameters' | 'issuerAliases'> {
+}
+
+/**
+ * The STS options that evaluate the shipped infra/aws-iam template for one local tenant: its
+ * parameters, and the local issuer standing for Entra's `https://sts.windows.net/<tenant>/`, which the
+ * template's OIDC provider names.
+ */
+export function shippedTrust(o: ShippedTrustOptions): Pick<StartStsOptions, 'templatePath' | 'templateParameters' | 'issuerAliases'> {
   return {
     templatePath: AWS_IAM_TEMPLATE_PATH,
     templateParameters: {
