@@ -7,6 +7,7 @@ import {
   roleArn,
   roleId,
 } from '@blobferry/cloudformation';
+import { z } from 'zod';
 import type { PolicyDocument } from './policy.js';
 
 // The slice of IAM the local STS needs, as the template would create it.
@@ -92,7 +93,7 @@ export function buildIamModel(
         maxSessionDurationSeconds: maxSession === undefined ? 3600 : Number(maxSession),
         trustPolicy: policyDocument(`${resource.logicalId}.AssumeRolePolicyDocument`, evaluated.evaluate(resource.properties['AssumeRolePolicyDocument'])),
         policies: inline.map((policy, index) =>
-          policyDocument(`${resource.logicalId}.Policies[${index}].PolicyDocument`, isRecord(policy) ? policy['PolicyDocument'] : undefined),
+          policyDocument(`${resource.logicalId}.Policies[${index}].PolicyDocument`, inlinePolicySchema.safeParse(policy).data?.PolicyDocument),
         ),
       });
     }
@@ -110,6 +111,10 @@ export function buildIamModel(
   return { accountId, providers, roles };
 }
 
+const inlinePolicySchema = z.looseObject({ PolicyDocument: z.unknown() });
+const policyDocumentSchema = z.looseObject({ Statement: z.unknown().refine((statement) => statement !== undefined) });
+const federatedPrincipalSchema = z.looseObject({ Federated: z.union([z.string(), z.array(z.string())]).optional() });
+
 function policyDocument(where: string, value: unknown): PolicyDocument {
   let document = value;
   if (typeof value === 'string') {
@@ -119,22 +124,14 @@ function policyDocument(where: string, value: unknown): PolicyDocument {
       throw new TemplateError(`${where} is not valid JSON: ${(error as Error).message}`);
     }
   }
-  if (!isRecord(document) || document['Statement'] === undefined) {
-    throw new TemplateError(`${where} must be a policy document with a Statement`);
-  }
-  return document as unknown as PolicyDocument;
+  if (!policyDocumentSchema.safeParse(document).success) throw new TemplateError(`${where} must be a policy document with a Statement`);
+  return document as PolicyDocument;
 }
 
 function federatedPrincipals(policy: PolicyDocument): string[] {
   const statements = Array.isArray(policy.Statement) ? policy.Statement : [policy.Statement];
   return statements.flatMap((statement) => {
-    const principal = statement.Principal;
-    if (!isRecord(principal)) return [];
-    const federated = principal['Federated'];
-    return Array.isArray(federated) ? federated.map(String) : federated === undefined ? [] : [String(federated)];
+    const federated = federatedPrincipalSchema.safeParse(statement.Principal).data?.Federated;
+    return Array.isArray(federated) ? federated : federated === undefined ? [] : [federated];
   });
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
