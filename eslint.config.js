@@ -1,4 +1,5 @@
 import nx from '@nx/eslint-plugin';
+import prettier from 'eslint-config-prettier';
 
 // Who may import whom. Production code: apps -> libs, libs -> libs, tools -> libs.
 // Nothing but tests, benchmarks and the local dev host may import tools (tools/local-cloud).
@@ -38,4 +39,6 @@ export default [
   { files: testFiles, rules: boundaries(testConstraints) },
   // Every project's vitest.config.ts shares the workspace's test preset by relative path.
   { files: ['**/vitest.config.ts'], rules: { '@nx/enforce-module-boundaries': 'off' } },
+  // Layout is Prettier's (npm run lint:format); no ESLint rule argues with it.
+  prettier,
 ];
