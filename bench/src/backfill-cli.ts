@@ -56,7 +56,9 @@ export interface BackfillSummary {
 export function expectAllEnqueued(stdout: string, blobs: number): BackfillSummary {
   const summary = (JSON.parse(stdout) as { summary: BackfillSummary }).summary;
   if (summary.enqueued !== blobs || summary.missing !== blobs) {
-    throw new Error(`blobferry backfill enqueued ${summary.enqueued} of ${blobs} blobs (missing ${summary.missing}): ${JSON.stringify(summary)}`);
+    throw new Error(
+      `blobferry backfill enqueued ${summary.enqueued} of ${blobs} blobs (missing ${summary.missing}): ${JSON.stringify(summary)}`,
+    );
   }
   return summary;
 }

@@ -24,10 +24,7 @@ export interface BackupAppSettingsOptions {
  * The app settings for a stack (local-cloud's backupFunctionSettings, as npm start uses them), with the
  * run's own prefix, every container of the account, and the bench's tuning.
  */
-export function backupAppSettings(
-  stack: Stack,
-  o: BackupAppSettingsOptions,
-): Record<string, string> {
+export function backupAppSettings(stack: Stack, o: BackupAppSettingsOptions): Record<string, string> {
   return {
     ...backupFunctionSettings(stack),
     BACKUP_PREFIX: o.keyPrefix,
@@ -133,7 +130,9 @@ export async function startBackupHost(o: StartBackupHostOptions): Promise<Backup
       new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           const missing = keys.filter((key) => !first.has(key)).length;
-          reject(new Error(`${missing} of ${keys.length} blobs were not copied within ${timeoutMs} ms (outcomes: ${JSON.stringify(outcomes)})`));
+          reject(
+            new Error(`${missing} of ${keys.length} blobs were not copied within ${timeoutMs} ms (outcomes: ${JSON.stringify(outcomes)})`),
+          );
         }, timeoutMs);
         const settle = (error?: Error) => {
           clearTimeout(timer);

@@ -9,7 +9,10 @@ export function azureContainer(stack: Stack, container: string): ContainerClient
   return BlobServiceClient.fromConnectionString(stack.azure.connectionString).getContainerClient(container);
 }
 
-function emulatorS3Client(stack: Stack, checksums: Pick<S3ClientConfig, 'requestChecksumCalculation' | 'responseChecksumValidation'>): S3Client {
+function emulatorS3Client(
+  stack: Stack,
+  checksums: Pick<S3ClientConfig, 'requestChecksumCalculation' | 'responseChecksumValidation'>,
+): S3Client {
   return new S3Client({
     endpoint: stack.aws.s3Endpoint,
     region: stack.aws.region,

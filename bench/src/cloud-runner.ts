@@ -26,9 +26,7 @@ const cloud = await startLocalCloud({
   ports: 'free',
   stackFile: false,
   ...(options.persistDir ? { persistDir: options.persistDir } : {}),
-  events: options.events
-    ? { target: 'queue', ...(options.events.concurrency ? { concurrency: options.events.concurrency } : {}) }
-    : false,
+  events: options.events ? { target: 'queue', ...(options.events.concurrency ? { concurrency: options.events.concurrency } : {}) } : false,
   log: process.env.BLOBFERRY_BENCH_CLOUD_LOG ? (entry) => process.stderr.write(`${JSON.stringify(entry)}\n`) : quiet,
 });
 writeSync(1, `STACK ${JSON.stringify(cloud.stack)}\n`);

@@ -62,13 +62,19 @@ export async function curlReadAll(o: CurlReadAllOptions): Promise<Measurement & 
 }
 
 /** Reads whole blobs (or `rangeSize` ranges of them) from Azure with a container SAS. */
-export function azureReads(stack: Stack, container: string, blobs: ReadonlyArray<{ name: string; size: number }>, rangeSize?: number): CurlRead[] {
+export function azureReads(
+  stack: Stack,
+  container: string,
+  blobs: ReadonlyArray<{ name: string; size: number }>,
+  rangeSize?: number,
+): CurlRead[] {
   const urlOf = azureSasUrls(stack);
   return blobs.flatMap(({ name, size }) => {
     const url = urlOf(container, name).href;
     if (!rangeSize) return [{ url }];
     const reads: CurlRead[] = [];
-    for (let offset = 0; offset < size; offset += rangeSize) reads.push({ url, range: `${offset}-${Math.min(size, offset + rangeSize) - 1}` });
+    for (let offset = 0; offset < size; offset += rangeSize)
+      reads.push({ url, range: `${offset}-${Math.min(size, offset + rangeSize) - 1}` });
     return reads;
   });
 }
@@ -94,7 +100,11 @@ export function curlReadBlobs(o: CurlReadBlobsOptions): Promise<Measurement & { 
   const inRanges = (blob: { size: number }) => o.partSize !== undefined && blob.size > o.partSize;
   return curlReadAll({
     reads: [
-      ...azureReads(o.stack, o.container, o.blobs.filter((blob) => !inRanges(blob))),
+      ...azureReads(
+        o.stack,
+        o.container,
+        o.blobs.filter((blob) => !inRanges(blob)),
+      ),
       ...azureReads(o.stack, o.container, o.blobs.filter(inRanges), o.partSize),
     ],
     concurrency: o.concurrency,

@@ -62,7 +62,12 @@ export const AZURE_VERSION = { 'x-ms-version': '2021-08-06' };
 
 function xmlValue(xml: string, tag: string): string | undefined {
   const match = new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml);
-  return match?.[1]?.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'");
+  return match?.[1]
+    ?.replace(/&amp;/g, '&')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'");
 }
 
 function countTags(xml: string, tag: string): number {
@@ -116,7 +121,12 @@ async function multipartUpload(o: MultipartUploadOptions): Promise<void> {
   const etags = await mapConcurrently(partIndices, o.concurrency, async (index) => {
     const length = Math.min(o.partSize, o.size - index * o.partSize);
     const part = await signS3(e.s3, 'PUT', key, { partNumber: String(index + 1), uploadId });
-    const response = await send({ agent: e.agent, method: 'PUT', ...part, body: length === buffer.length ? buffer : buffer.subarray(0, length) });
+    const response = await send({
+      agent: e.agent,
+      method: 'PUT',
+      ...part,
+      body: length === buffer.length ? buffer : buffer.subarray(0, length),
+    });
     return String(response.headers.etag ?? '');
   });
   const manifest = `<CompleteMultipartUpload>${etags
@@ -167,8 +177,20 @@ export async function listBlobs(o: ListBlobsOptions): Promise<number> {
   await mapConcurrently(o.prefixes, o.concurrency, async (prefix) => {
     let marker: string | undefined;
     do {
-      const query: Record<string, string> = { restype: 'container', comp: 'list', prefix, maxresults: '5000', ...(marker ? { marker } : {}) };
-      const page = await send({ agent: o.e.agent, method: 'GET', url: o.e.azureUrl(o.container, undefined, query), headers: AZURE_VERSION, keepBody: true });
+      const query: Record<string, string> = {
+        restype: 'container',
+        comp: 'list',
+        prefix,
+        maxresults: '5000',
+        ...(marker ? { marker } : {}),
+      };
+      const page = await send({
+        agent: o.e.agent,
+        method: 'GET',
+        url: o.e.azureUrl(o.container, undefined, query),
+        headers: AZURE_VERSION,
+        keepBody: true,
+      });
       count += countTags(page.body, 'Blob');
       marker = xmlValue(page.body, 'NextMarker') || undefined;
     } while (marker);
@@ -188,7 +210,12 @@ export async function listObjects(o: ListObjectsOptions): Promise<number> {
   await mapConcurrently(o.prefixes, o.concurrency, async (prefix) => {
     let token: string | undefined;
     do {
-      const query: Record<string, string> = { 'list-type': '2', prefix, 'max-keys': '1000', ...(token ? { 'continuation-token': token } : {}) };
+      const query: Record<string, string> = {
+        'list-type': '2',
+        prefix,
+        'max-keys': '1000',
+        ...(token ? { 'continuation-token': token } : {}),
+      };
       const signed = await signS3(o.e.s3, 'GET', o.e.bucket, query);
       const page = await send({ agent: o.e.agent, method: 'GET', ...signed, keepBody: true });
       count += countTags(page.body, 'Contents');

@@ -92,10 +92,12 @@ export async function snapshotCpu(rootPid = process.pid): Promise<CpuSnapshot> {
   const machineBusyTicks = busyTicksOfProcStat(await readFile('/proc/stat', 'utf8'));
   const stats = new Map<number, string>();
   await Promise.all(
-    (await readdir('/proc')).filter((name) => /^\d+$/.test(name)).map(async (name) => {
-      const stat = await readOrUndefined(`/proc/${name}/stat`);
-      if (stat) stats.set(Number(name), stat);
-    }),
+    (await readdir('/proc'))
+      .filter((name) => /^\d+$/.test(name))
+      .map(async (name) => {
+        const stat = await readOrUndefined(`/proc/${name}/stat`);
+        if (stat) stats.set(Number(name), stat);
+      }),
   );
   const children = new Map<number, number[]>();
   for (const [pid, stat] of stats) {
@@ -163,7 +165,10 @@ export function cpuBoundObjectsPerS(cpu: MachineCpu, objects: number, except: st
  * Runs `work` (a tool in its own process under GNU time, which has exited when `work` resolves) and says where the
  * machine's CPU went meanwhile, the tool's own CPU under `role`.
  */
-export async function withMachineCpu<T extends { cpuS: number }>(role: string, work: () => Promise<T>): Promise<T & { machine: MachineCpu }> {
+export async function withMachineCpu<T extends { cpuS: number }>(
+  role: string,
+  work: () => Promise<T>,
+): Promise<T & { machine: MachineCpu }> {
   const from = await snapshotCpu();
   const measured = await work();
   return { ...measured, machine: cpuBetween(from, await snapshotCpu(), { [role]: measured.cpuS }) };

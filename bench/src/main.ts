@@ -29,7 +29,10 @@ const program = new Command('bench')
   .option('--runs <n>', 'runs per measurement (median reported); default 3, or 1 with --quick', (v) => Number.parseInt(v, 10))
   .addOption(new Option('--s3 <kind>', 'S3 endpoint of the local cloud').choices(['moto', 's3rver']).default('moto'))
   .addOption(
-    new Option('--s3-endpoint <url>', `an S3 server you run yourself, in place of moto (key pair from ${ACCESS_KEY_VARIABLE} and ${SECRET_KEY_VARIABLE})`).conflicts('s3'),
+    new Option(
+      '--s3-endpoint <url>',
+      `an S3 server you run yourself, in place of moto (key pair from ${ACCESS_KEY_VARIABLE} and ${SECRET_KEY_VARIABLE})`,
+    ).conflicts('s3'),
   )
   .option('--json', 'print one JSON document on stdout (the table goes to stderr)')
   .option('--no-save', 'do not write bench/results/<date>.json and latest.json');
@@ -71,7 +74,10 @@ const runs = options.runs ?? profile.defaultRuns;
 const selected = SCENARIOS.filter((scenario) => !options.scenario || scenario.name === options.scenario);
 const workDir = await mkdtemp(join(tmpdir(), 'blobferry-bench-'));
 const startedAt = new Date();
-const stamp = startedAt.toISOString().replace(/[:]/g, '-').replace(/\.\d+Z$/, 'Z');
+const stamp = startedAt
+  .toISOString()
+  .replace(/[:]/g, '-')
+  .replace(/\.\d+Z$/, 'Z');
 const resultsName = `${stamp}${profile.name === 'quick' ? '-quick' : ''}${options.scenario ? `-${options.scenario}` : ''}.json`;
 const results: ScenarioResult[] = [];
 const failures: Array<{ name: string; error: string }> = [];

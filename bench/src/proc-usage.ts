@@ -23,7 +23,10 @@ export function clockTicksPerSecond(): number {
  * included; reaped children are not.
  */
 export function cpuTicksOfStat(stat: string): number {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ');
+  const fields = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .trim()
+    .split(' ');
   // fields[0] is field 3 (state), so field n is fields[n - 3].
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);

@@ -80,6 +80,8 @@ export function renderReport(report: BenchReport): string {
     '',
     'Targets:',
     ...targets,
-    ...(report.failures?.length ? ['', 'FAILED scenarios:', ...report.failures.map((f) => `- ${f.name}: ${f.error.split('\n')[0] ?? ''}`)] : []),
+    ...(report.failures?.length
+      ? ['', 'FAILED scenarios:', ...report.failures.map((f) => `- ${f.name}: ${f.error.split('\n')[0] ?? ''}`)]
+      : []),
   ].join('\n');
 }

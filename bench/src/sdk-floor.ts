@@ -48,7 +48,9 @@ async function bodyOf(stream: NodeJS.ReadableStream | undefined): Promise<Buffer
 
 export async function sdkFloor(o: SdkFloorOptions): Promise<SdkFloorResult> {
   const { stack } = o;
-  const blobs = BlobServiceClient.fromConnectionString(stack.azure.connectionString, { retryOptions: AZURE_STORAGE_RETRY }).getContainerClient(o.container);
+  const blobs = BlobServiceClient.fromConnectionString(stack.azure.connectionString, {
+    retryOptions: AZURE_STORAGE_RETRY,
+  }).getContainerClient(o.container);
   const queue = QueueServiceClient.fromConnectionString(stack.azure.connectionString).getQueueClient(`sdk-floor-${process.pid}`);
   const s3 = new S3Client({
     ...S3_RETRY,

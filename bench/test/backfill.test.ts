@@ -26,7 +26,12 @@ describe('the estate a backfill copies', () => {
 
   it('is the same set every time, and the profiles ask for the sizes the issue names', () => {
     expect(estateBlobs(200, 2)).toEqual(estateBlobs(200, 2));
-    expect(totalBytes([{ name: 'a', size: 3 }, { name: 'b', size: 4 }])).toBe(7);
+    expect(
+      totalBytes([
+        { name: 'a', size: 3 },
+        { name: 'b', size: 4 },
+      ]),
+    ).toBe(7);
     const quick = estateBlobs(PROFILES.quick.backfill.count, PROFILES.quick.backfill.largeCount);
     expect(quick).toHaveLength(200);
     expect(quick.filter((blob) => blob.size > 16 * MiB)).toHaveLength(2);
@@ -42,7 +47,13 @@ describe('the estate a backfill copies', () => {
 
 describe('blobferry backfill as the bench runs it', () => {
   it('names the CLI by path and takes everything but the container, prefix and journal from the stack file', () => {
-    const args = backfillArgs({ stackFile: '/w/stack.json', container: 'estate', targetPrefix: 'backfill/blobferry/0/', journal: '/w/j-0.ndjson', concurrency: 16 });
+    const args = backfillArgs({
+      stackFile: '/w/stack.json',
+      container: 'estate',
+      targetPrefix: 'backfill/blobferry/0/',
+      journal: '/w/j-0.ndjson',
+      concurrency: 16,
+    });
     expect(args[0]).toBe(VERIFY_BIN);
     expect(VERIFY_BIN).toMatch(/apps\/verify-cli\/dist\/main\.js$/);
     expect(args.slice(1)).toEqual([
@@ -63,7 +74,7 @@ describe('blobferry backfill as the bench runs it', () => {
     ]);
   });
 
-  it('runs the CLI without the bench\'s AWS_* and AZURE_* variables', () => {
+  it("runs the CLI without the bench's AWS_* and AZURE_* variables", () => {
     process.env.AWS_PROFILE = 'someone';
     process.env.AZURE_CLIENT_ID = 'someone';
     try {
@@ -77,9 +88,12 @@ describe('blobferry backfill as the bench runs it', () => {
     }
   });
 
-
   it('accepts a summary only when every blob was missing and enqueued once', () => {
-    const stdout = (summary: Record<string, number>) => JSON.stringify({ summary: { missing: 3, enqueued: 3, alreadyQueued: 0, remaining: 0, durationMs: 120, ...summary }, differences: [] });
+    const stdout = (summary: Record<string, number>) =>
+      JSON.stringify({
+        summary: { missing: 3, enqueued: 3, alreadyQueued: 0, remaining: 0, durationMs: 120, ...summary },
+        differences: [],
+      });
     expect(expectAllEnqueued(stdout({}), 3)).toMatchObject({ enqueued: 3, durationMs: 120 });
     expect(() => expectAllEnqueued(stdout({ enqueued: 0, alreadyQueued: 3 }), 3)).toThrow(/enqueued 0 of 3/);
     expect(() => expectAllEnqueued(stdout({ missing: 2, enqueued: 2 }), 3)).toThrow(/enqueued 2 of 3/);

@@ -7,7 +7,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { azureContainer, s3Client } from '../src/clients.ts';
 import { azureAuth, azureReads, curlReadAll, curlReadBlobs, s3Auth, s3Reads } from '../src/curl-reads.ts';
-import { endpointsFor, listBlobs, listObjects, queueDepthReader, writeObjects, writeObjectsOfSizes, type Endpoints } from '../src/endpoint-ops.ts';
+import {
+  endpointsFor,
+  listBlobs,
+  listObjects,
+  queueDepthReader,
+  writeObjects,
+  writeObjectsOfSizes,
+  type Endpoints,
+} from '../src/endpoint-ops.ts';
 import { uploadBlobsOfSizes, uploadSmallBlobs } from '../src/seed.ts';
 import { signS3 } from '../src/thin-http.ts';
 
@@ -41,14 +49,24 @@ describe('thin endpoint client', () => {
   curl.it('reads blobs with curl, whole and in ranges, counting every byte once', async () => {
     const blobs = ['a/1', 'a/2', 'b/ü 3'].map((name) => ({ name, size: 3 * MiB + 5 }));
     const expectBytes = 3 * (3 * MiB + 5);
-    const whole = await curlReadAll({ reads: azureReads(cloud.stack, 'thin', blobs), concurrency: 2, auth: azureAuth(), workDir, expectBytes });
+    const whole = await curlReadAll({
+      reads: azureReads(cloud.stack, 'thin', blobs),
+      concurrency: 2,
+      auth: azureAuth(),
+      workDir,
+      expectBytes,
+    });
     expect(whole.bytes).toBe(expectBytes);
     const ranged = azureReads(cloud.stack, 'thin', blobs, MiB);
     expect(ranged).toHaveLength(12);
     expect(ranged[3]?.range).toBe(`${3 * MiB}-${3 * MiB + 4}`);
-    await expect(curlReadAll({ reads: ranged, concurrency: 4, auth: azureAuth(), workDir, expectBytes })).resolves.toMatchObject({ bytes: expectBytes });
+    await expect(curlReadAll({ reads: ranged, concurrency: 4, auth: azureAuth(), workDir, expectBytes })).resolves.toMatchObject({
+      bytes: expectBytes,
+    });
     // A read that comes back short is an error, not a fast limit.
-    await expect(curlReadAll({ reads: ranged, concurrency: 4, auth: azureAuth(), workDir, expectBytes: expectBytes + 1 })).rejects.toThrow(/expected/);
+    await expect(curlReadAll({ reads: ranged, concurrency: 4, auth: azureAuth(), workDir, expectBytes: expectBytes + 1 })).rejects.toThrow(
+      /expected/,
+    );
   });
 
   it('lists blobs by prefix', async () => {
@@ -80,8 +98,16 @@ describe('thin endpoint client', () => {
     const now = new Date('2026-01-02T03:04:05Z');
     const target = { endpoint: 'http://127.0.0.1:4568', region: 'us-east-1', accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret/key+1' };
     const scope = 'Credential=AKIDEXAMPLE/20260102/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date';
-    const list = await signS3(target, 'GET', 'bucket/some key/ü', { 'list-type': '2', prefix: 'a b/ü', 'continuation-token': 'x=y&z' }, now);
-    expect(list.url.href).toBe('http://127.0.0.1:4568/bucket/some%20key/%C3%BC?continuation-token=x%3Dy%26z&list-type=2&prefix=a%20b%2F%C3%BC');
+    const list = await signS3(
+      target,
+      'GET',
+      'bucket/some key/ü',
+      { 'list-type': '2', prefix: 'a b/ü', 'continuation-token': 'x=y&z' },
+      now,
+    );
+    expect(list.url.href).toBe(
+      'http://127.0.0.1:4568/bucket/some%20key/%C3%BC?continuation-token=x%3Dy%26z&list-type=2&prefix=a%20b%2F%C3%BC',
+    );
     expect(list.headers).toEqual({
       host: '127.0.0.1:4568',
       'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
@@ -90,12 +116,16 @@ describe('thin endpoint client', () => {
     });
     const create = await signS3(target, 'POST', "bucket/k(1)*!'~.bin", { uploads: '' }, now);
     expect(create.url.href).toBe('http://127.0.0.1:4568/bucket/k%281%29%2A%21%27~.bin?uploads=');
-    expect(create.headers.authorization).toBe(`AWS4-HMAC-SHA256 ${scope}, Signature=9af3773fcc39b4c8f85949c0a438d6bf4131d43329cd975dd7c091aab88d158d`);
+    expect(create.headers.authorization).toBe(
+      `AWS4-HMAC-SHA256 ${scope}, Signature=9af3773fcc39b4c8f85949c0a438d6bf4131d43329cd975dd7c091aab88d158d`,
+    );
   });
 
   it('writes a set of mixed sizes (empty, single PUT, multipart) with the size of each', async () => {
     const sizes = [0, 1000, 12 * MiB, 5 * MiB];
-    await expect(writeObjectsOfSizes({ e, keyPrefix: 'thin/mixed/', sizes, partSize: 5 * MiB, filesInFlight: 3, partsInFlight: 2 })).resolves.toBe(17 * MiB + 1000);
+    await expect(
+      writeObjectsOfSizes({ e, keyPrefix: 'thin/mixed/', sizes, partSize: 5 * MiB, filesInFlight: 3, partsInFlight: 2 }),
+    ).resolves.toBe(17 * MiB + 1000);
     const s3 = s3Client(cloud.stack);
     for (const [index, size] of sizes.entries()) {
       const head = await s3.send(new HeadObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: `thin/mixed/${index}` }));
@@ -117,9 +147,13 @@ describe('thin endpoint client', () => {
     expect(seeded.every((blob) => blob.etag && blob.md5Base64)).toBe(true);
     const reads = [...azureReads(cloud.stack, 'mixed', blobs.slice(0, 2)), ...azureReads(cloud.stack, 'mixed', blobs.slice(2), 4 * MiB)];
     expect(reads).toHaveLength(5);
-    await expect(curlReadAll({ reads, concurrency: 3, auth: azureAuth(), workDir, expectBytes: 9 * MiB + 7 + 1234 })).resolves.toMatchObject({ bytes: 9 * MiB + 7 + 1234 });
+    await expect(
+      curlReadAll({ reads, concurrency: 3, auth: azureAuth(), workDir, expectBytes: 9 * MiB + 7 + 1234 }),
+    ).resolves.toMatchObject({ bytes: 9 * MiB + 7 + 1234 });
     // The scenarios' Azure read limit: the same reads (blobs over a part in part-sized ranges), every byte counted.
-    await expect(curlReadBlobs({ stack: cloud.stack, container: 'mixed', blobs, partSize: 4 * MiB, concurrency: 3, workDir })).resolves.toMatchObject({
+    await expect(
+      curlReadBlobs({ stack: cloud.stack, container: 'mixed', blobs, partSize: 4 * MiB, concurrency: 3, workDir }),
+    ).resolves.toMatchObject({
       bytes: 9 * MiB + 7 + 1234,
     });
   });

@@ -5,7 +5,11 @@ const keys = { [ACCESS_KEY_VARIABLE]: 'bench-access', [SECRET_KEY_VARIABLE]: 'be
 
 describe('externalS3 (--s3-endpoint)', () => {
   it('takes the endpoint from the flag and its key pair from the environment', () => {
-    expect(externalS3('http://127.0.0.1:8333/', keys)).toEqual({ endpoint: 'http://127.0.0.1:8333', accessKeyId: 'bench-access', secretAccessKey: 'bench-secret' });
+    expect(externalS3('http://127.0.0.1:8333/', keys)).toEqual({
+      endpoint: 'http://127.0.0.1:8333',
+      accessKeyId: 'bench-access',
+      secretAccessKey: 'bench-secret',
+    });
   });
 
   it('names the variables that are missing, and never echoes the one that is set', () => {

@@ -1,7 +1,17 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { BLOBFERRY_ROLES, HOST_ROLE, busyTicksOfProcStat, cpuBetween, cpuBoundObjectsPerS, medianCpu, parentPidOfStat, roleOfCommand, snapshotCpu } from '../src/machine-cpu.ts';
+import {
+  BLOBFERRY_ROLES,
+  HOST_ROLE,
+  busyTicksOfProcStat,
+  cpuBetween,
+  cpuBoundObjectsPerS,
+  medianCpu,
+  parentPidOfStat,
+  roleOfCommand,
+  snapshotCpu,
+} from '../src/machine-cpu.ts';
 
 describe('busyTicksOfProcStat', () => {
   it('adds user, nice, system, irq, softirq and steal of the "cpu" line, not idle or iowait', () => {
@@ -22,12 +32,16 @@ describe('roleOfCommand', () => {
     expect(roleOfCommand('node\0/w/node_modules/azurite/dist/src/blob/main.js\0--blobPort\x000')).toBe('azurite-blob');
     expect(roleOfCommand('node\0/w/node_modules/azurite/dist/src/queue/main.js')).toBe('azurite-queue');
     expect(roleOfCommand('/w/.local-cloud/moto-venv/bin/python\0/w/.local-cloud/moto-venv/bin/moto_server\0-H')).toBe('moto');
-    expect(roleOfCommand('node\0/w/tools/functions-host/dist/main.js\0--app\0/w/apps/backup-function/dist/index.js')).toBe('functions-host (blobferry)');
+    expect(roleOfCommand('node\0/w/tools/functions-host/dist/main.js\0--app\0/w/apps/backup-function/dist/index.js')).toBe(
+      'functions-host (blobferry)',
+    );
     expect(roleOfCommand('node\0/w/apps/verify-cli/dist/main.js\0backfill')).toBe('blobferry CLI');
     expect(roleOfCommand('/usr/bin/time\0-o\0/tmp/t\0rclone\0copy')).toBe('rclone');
     expect(roleOfCommand('node\0/w/bench/dist/workers/blobferry-copy.js\0{}')).toBe('blobferry copy');
     expect(roleOfCommand('node\0/tmp/blobferry-clone/bench/dist/workers/limit-worker.js\0{}')).toBe('thin client (limit)');
-    expect(roleOfCommand('node\0/tmp/blobferry-clone/bench/dist/cloud-runner.js')).toBe('local-cloud (Event Grid, identity, STS, S3 gateway)');
+    expect(roleOfCommand('node\0/tmp/blobferry-clone/bench/dist/cloud-runner.js')).toBe(
+      'local-cloud (Event Grid, identity, STS, S3 gateway)',
+    );
     expect(roleOfCommand('python3\0-m\0http.server')).toBe('other');
   });
 });

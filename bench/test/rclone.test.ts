@@ -52,7 +52,7 @@ describe('rclone attempts that failed and were retried', () => {
     expect(failedAttempts('')).toEqual([]);
   });
 
-  it('counts them over a scenario\'s runs, and says nothing when every first attempt succeeded', () => {
+  it("counts them over a scenario's runs, and says nothing when every first attempt succeeded", () => {
     expect(retriedAttempts([{ stderr: retried }, { stderr: '' }, { stderr: retried }])).toEqual({
       failedAttempts: 2,
       firstFailedAttempt: 'Attempt 1/3 failed with 1 errors and: BadRequest: Bad Request',

@@ -2,7 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { renderReport, type BenchReport } from '../src/report.ts';
 
 const report: BenchReport = {
-  machine: { cpus: 2, cpuModel: 'AMD EPYC', memoryGiB: 23.5, os: 'Debian 12', node: 'v22.23.3', rclone: 'v1.60.1', s3Endpoint: 's3rver', azureEndpoint: 'Azurite' },
+  machine: {
+    cpus: 2,
+    cpuModel: 'AMD EPYC',
+    memoryGiB: 23.5,
+    os: 'Debian 12',
+    node: 'v22.23.3',
+    rclone: 'v1.60.1',
+    s3Endpoint: 's3rver',
+    azureEndpoint: 'Azurite',
+  },
   profile: 'full',
   runs: 3,
   startedAt: '2026-11-22T05:40:00.000Z',
@@ -54,7 +63,9 @@ describe('renderReport', () => {
         },
       ],
     };
-    const row = renderReport(mixed).split('\n').find((line) => line.startsWith('| backfill'));
+    const row = renderReport(mixed)
+      .split('\n')
+      .find((line) => line.startsWith('| backfill'));
     expect(row).toContain('40 obj/s, 6.5 MiB/s');
     expect(row).toContain('300 obj/s, 48.75 MiB/s (azurite-read)');
   });

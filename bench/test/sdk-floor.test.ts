@@ -42,7 +42,9 @@ describe('sdkFloor', () => {
   });
 
   it('fails rather than count a blob twice: the objects exist, so the conditional PutObject is refused', async () => {
-    await expect(sdkFloor({ stack: cloud.stack, container: 'floor', names: names.slice(0, 1), keyPrefix: 'floor/', batchSize: 1, inFlight: 1 })).rejects.toMatchObject({
+    await expect(
+      sdkFloor({ stack: cloud.stack, container: 'floor', names: names.slice(0, 1), keyPrefix: 'floor/', batchSize: 1, inFlight: 1 }),
+    ).rejects.toMatchObject({
       $metadata: { httpStatusCode: 412 },
     });
   });

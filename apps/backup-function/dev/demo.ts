@@ -44,7 +44,9 @@ async function main(): Promise<number> {
   const stack = await startBackupStack({ stackFile, settings: { PART_SIZE: '5MiB' }, log: (entry) => logs.push(entry) });
   try {
     const { azure, aws } = stack.cloud.stack;
-    say(`Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. Source: ${azure.blobEndpoint}/${azure.sourceContainer}; backups: s3://${aws.bucket}/${aws.prefix} at ${aws.s3Endpoint}`);
+    say(
+      `Ready in ${((Date.now() - started) / 1000).toFixed(1)} s. Source: ${azure.blobEndpoint}/${azure.sourceContainer}; backups: s3://${aws.bucket}/${aws.prefix} at ${aws.s3Endpoint}`,
+    );
     const container = BlobServiceClient.fromConnectionString(azure.connectionString).getContainerClient(azure.sourceContainer);
 
     const expected = new Map<string, string>(); // blob name -> etag of the version that must be in S3
@@ -81,13 +83,16 @@ async function main(): Promise<number> {
     s3.destroy();
     if (pending.size > 0) {
       say(`Not backed up within ${BACKUP_DEADLINE_MS / 1000} s: ${[...pending].join(', ')}`);
-      for (const entry of logs.filter((line) => line.level === 'error' || line.level === 'warning').slice(-20)) say(`  ${JSON.stringify(entry)}`);
+      for (const entry of logs.filter((line) => line.level === 'error' || line.level === 'warning').slice(-20))
+        say(`  ${JSON.stringify(entry)}`);
       return 1;
     }
 
     say('\n$ blobferry verify --local');
     const verdict = await runVerify(stackFile);
-    say(`\n${verdict === 0 ? 'In sync' : 'NOT in sync'} (verify exit code ${verdict}); demo took ${((Date.now() - started) / 1000).toFixed(1)} s.`);
+    say(
+      `\n${verdict === 0 ? 'In sync' : 'NOT in sync'} (verify exit code ${verdict}); demo took ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+    );
     return verdict;
   } finally {
     await stack.stop();

@@ -7,7 +7,11 @@ import { COMMITTED_HOST_JSON, DEFAULT_STACK_FILE, startBackupStack } from './loc
 import { createTally, terminalLine } from './terminal-lines.js';
 
 const { values: flags } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, 'no-events': { type: 'boolean', default: false }, 'free-ports': { type: 'boolean', default: false } },
+  options: {
+    json: { type: 'boolean', default: false },
+    'no-events': { type: 'boolean', default: false },
+    'free-ports': { type: 'boolean', default: false },
+  },
 });
 const { maxDequeueCount } = (await readHostJson(COMMITTED_HOST_JSON)).queues;
 const tally = createTally();
@@ -21,7 +25,9 @@ const log = (entry: Record<string, unknown>) => {
   if (line) process.stdout.write(`${new Date().toTimeString().slice(0, 8)}  ${line}\n`);
 };
 
-process.stderr.write('starting the local cloud (Azurite blob + queue, S3 on moto, identity plane, STS, Event Grid) and the Functions host...\n');
+process.stderr.write(
+  'starting the local cloud (Azurite blob + queue, S3 on moto, identity plane, STS, Event Grid) and the Functions host...\n',
+);
 const stack = await startBackupStack({
   stackFile: DEFAULT_STACK_FILE,
   localCloud: { ports: flags['free-ports'] ? 'free' : 'default', ...(flags['no-events'] ? { events: false } : {}) },

@@ -12,7 +12,9 @@ const text = (value: unknown) => (value === undefined || value === null ? '' : S
 /** The key (or URL) with control characters escaped, so a name with a tab or newline stays on its line. */
 function where(entry: Record<string, unknown>): string {
   const name = text(entry.key) || text(entry.url) || text(entry.eventId) || 'an event';
-  return [...name].map((character) => (character < ' ' || character === '\u007f' ? JSON.stringify(character).slice(1, -1) : character)).join('');
+  return [...name]
+    .map((character) => (character < ' ' || character === '\u007f' ? JSON.stringify(character).slice(1, -1) : character))
+    .join('');
 }
 
 /** The line for one entry, or undefined for entries that are not news to a user. */
@@ -47,9 +49,11 @@ export function terminalLine(entry: Record<string, unknown>, o: TerminalLineOpti
   }
   // One-time setup a user waits for (the first start installs moto).
   if (entry.setup === true) return `setup       ${text(entry.msg)}`;
-  if (entry.msg === 'event dead-lettered') return `DEAD-LETTER event for ${text(entry.subject)}: ${text(entry.error)} (file ${text(entry.file)})`;
+  if (entry.msg === 'event dead-lettered')
+    return `DEAD-LETTER event for ${text(entry.subject)}: ${text(entry.error)} (file ${text(entry.file)})`;
   if (entry.source === 'supervisor') return `host        ${text(entry.msg)}${entry.error ? `: ${text(entry.error)}` : ''}`;
-  if (entry.level === 'error') return `error       ${text(entry.msg) || text(entry.message) || text(entry.problem)}${entry.error ? `: ${text(entry.error)}` : ''}`;
+  if (entry.level === 'error')
+    return `error       ${text(entry.msg) || text(entry.message) || text(entry.problem)}${entry.error ? `: ${text(entry.error)}` : ''}`;
   return undefined;
 }
 

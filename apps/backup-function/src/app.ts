@@ -35,7 +35,9 @@ export function registerBackupApp(configResult: SettingsResult, deps: { clients?
     connection: QUEUE_CONNECTION,
     handler: async (message, context) => {
       if (!configResult.ok || !clients) {
-        throw new Error(`invalid app settings, fix them and the message will be retried: ${configResult.ok ? '' : configResult.errors.join('; ')}`);
+        throw new Error(
+          `invalid app settings, fix them and the message will be retried: ${configResult.ok ? '' : configResult.errors.join('; ')}`,
+        );
       }
       await handleBlobEvent(message, context, { config: configResult.config, clients });
     },

@@ -64,7 +64,8 @@ export async function checkHealth(configResult: SettingsResult, clients: BackupC
   }
   const { config } = configResult;
   const credentials = await probeCredentials(clients);
-  const deleteMarkers = config.DELETE_POLICY === 'delete-marker' && credentials.obtained ? await probeDeleteMarkers(clients, config.BACKUP_BUCKET) : undefined;
+  const deleteMarkers =
+    config.DELETE_POLICY === 'delete-marker' && credentials.obtained ? await probeDeleteMarkers(clients, config.BACKUP_BUCKET) : undefined;
   return {
     status: credentials.obtained && deleteMarkers?.safe !== false ? 'healthy' : 'unhealthy',
     config: {

@@ -103,10 +103,7 @@ const blobSize = z.number().int().min(0).max(MAX_BLOB_BYTES);
  * Decides whether an Event Grid event is a blob event this Function may act on. Anything else is
  * refused with a reason that names what is wrong, and never echoes a query string (it may be a SAS).
  */
-export function validateBlobEvent(
-  raw: unknown,
-  config: Pick<BackupSettings, 'ALLOWED_SOURCES'>,
-): EventValidation {
+export function validateBlobEvent(raw: unknown, config: Pick<BackupSettings, 'ALLOWED_SOURCES'>): EventValidation {
   const object = jsonObject.safeParse(raw);
   if (!object.success) return { ok: false, eventId: undefined, reason: 'the event is not a JSON object' };
   // Known before the rest is checked, so a refusal says which event it was.

@@ -73,7 +73,13 @@ describe('blob names on the default stack', () => {
     await sourceContainer(stack.cloud.stack).getBlockBlobClient(name).upload('too long', 8);
     await stack.drained();
     const attempts = logs.filter((entry) => entry.event === 'backupBlob' && String(entry.url).endsWith(name));
-    expect(attempts).toMatchObject([{ outcome: 'failed-permanent', dequeueCount: 1, reason: expect.stringMatching(/1025 UTF-8 bytes.*shorten the prefix or use a shorter layout/) }]);
+    expect(attempts).toMatchObject([
+      {
+        outcome: 'failed-permanent',
+        dequeueCount: 1,
+        reason: expect.stringMatching(/1025 UTF-8 bytes.*shorten the prefix or use a shorter layout/),
+      },
+    ]);
     expect((await stack.poisonQueue.peekMessages()).peekedMessageItems).toEqual([]);
   });
 });

@@ -4,13 +4,13 @@ import { backupFunctionSettings, type Stack } from '@blobferry/local-cloud';
 import { parseBackupSettings, QUEUE_CONNECTION, QUEUE_NAME_SETTING, SETTING_NAMES } from '@blobferry/contract';
 
 // The settings schema itself is tested where it lives (libs/contract); these hold the app to it.
-describe('the Function\'s settings', () => {
-  it('documents every setting in the app README\'s configuration table', () => {
+describe("the Function's settings", () => {
+  it("documents every setting in the app README's configuration table", () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
     expect(SETTING_NAMES.filter((name) => !readme.includes(`| \`${name}\` |`))).toEqual([]);
   });
 
-  it("accepts every setting the local cloud gives it, and the local cloud gives only settings someone reads", () => {
+  it('accepts every setting the local cloud gives it, and the local cloud gives only settings someone reads', () => {
     const stack = {
       azure: { accountName: 'devstoreaccount1', sourceContainer: 'source', connectionString: 'UseDevelopmentStorage=true' },
       aws: {
@@ -33,9 +33,14 @@ describe('the Function\'s settings', () => {
     const settings = backupFunctionSettings(stack);
     // Read by the Functions runtime (the trigger's connection and queue name) or by @azure/identity.
     const readElsewhere = [QUEUE_CONNECTION, QUEUE_NAME_SETTING, 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER'];
-    expect(Object.keys(settings).filter((name) => !(SETTING_NAMES as readonly string[]).includes(name) && !readElsewhere.includes(name))).toEqual([]);
+    expect(
+      Object.keys(settings).filter((name) => !(SETTING_NAMES as readonly string[]).includes(name) && !readElsewhere.includes(name)),
+    ).toEqual([]);
     const result = parseBackupSettings(settings);
-    expect(result.ok ? result.config : result.errors).toMatchObject({ S3_CHECKSUM: 'none', S3_CONDITIONAL_WRITES: false, ALLOWED_SOURCES: [{ account: 'devstoreaccount1', container: 'source' }] });
+    expect(result.ok ? result.config : result.errors).toMatchObject({
+      S3_CHECKSUM: 'none',
+      S3_CONDITIONAL_WRITES: false,
+      ALLOWED_SOURCES: [{ account: 'devstoreaccount1', container: 'source' }],
+    });
   });
 });
-

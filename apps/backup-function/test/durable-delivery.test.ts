@@ -71,7 +71,9 @@ describe('durable delivery', () => {
     const started = Date.now();
     const key = s3Reader(stack.cloud.stack).keyOf(name);
     const watcher = watchKey(key, size);
-    await sourceContainer(stack.cloud.stack).getBlockBlobClient(name).uploadData(content, { blockSize: 4 * MiB });
+    await sourceContainer(stack.cloud.stack)
+      .getBlockBlobClient(name)
+      .uploadData(content, { blockSize: 4 * MiB });
     await stack.drained({ timeoutMs: 200_000 });
     const { foreign } = await watcher.stop();
 
@@ -83,43 +85,58 @@ describe('durable delivery', () => {
     const invocations = logs.filter((entry) => entry.event === 'backupBlob' && String(entry.url).includes('longer-than-a-minute'));
     expect(invocations.map((entry) => [entry.outcome, entry.dequeueCount])).toEqual([['copied', 1]]);
     const copiedAt = Date.parse(String(logs.find((entry) => entry === invocations[0])?.time ?? ''));
-    const deletions = logs.filter((entry) => entry.msg === 'message deleted' && entry.functionName === 'backupBlob' && Date.parse(String(entry.time)) >= started);
+    const deletions = logs.filter(
+      (entry) => entry.msg === 'message deleted' && entry.functionName === 'backupBlob' && Date.parse(String(entry.time)) >= started,
+    );
     expect(deletions.filter((entry) => Date.parse(String(entry.time)) >= copiedAt)).toHaveLength(1);
     expect(foreign).toEqual([]);
-    process.stdout.write(`${JSON.stringify({ proof: 'copy longer than 60 s', size, tookMs: Date.now() - started, s3Written: s3Bytes, ratio: s3Bytes / size, invocations: invocations.length })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ proof: 'copy longer than 60 s', size, tookMs: Date.now() - started, s3Written: s3Bytes, ratio: s3Bytes / size, invocations: invocations.length })}\n`,
+    );
   });
 
-  it('finishes a 256 MiB copy after the host is killed mid-copy, re-reading at most concurrency x partSize', { timeout: 300_000 }, async () => {
-    const size = 256 * MiB;
-    const content = randomBytes(size);
-    const name = 'crash/killed-mid-copy.bin';
-    const key = s3Reader(stack.cloud.stack).keyOf(name);
-    // Slow enough (32 MiB/s) that the kill lands mid-copy.
-    faults().failNext({ service: 'azure', method: 'GET', pathIncludes: name, status: 200, bytesPerSecond: 32 * MiB, times: 1000 });
-    await sourceContainer(stack.cloud.stack).getBlockBlobClient(name).uploadData(content, { blockSize: 8 * MiB, concurrency: 4 });
-    const azureBefore = faults().traffic('azure').responseBytes;
-    const s3Before = faults().traffic('s3').requestBytes;
-    const watcher = watchKey(key, size);
-    const first = stack.host();
+  it(
+    'finishes a 256 MiB copy after the host is killed mid-copy, re-reading at most concurrency x partSize',
+    { timeout: 300_000 },
+    async () => {
+      const size = 256 * MiB;
+      const content = randomBytes(size);
+      const name = 'crash/killed-mid-copy.bin';
+      const key = s3Reader(stack.cloud.stack).keyOf(name);
+      // Slow enough (32 MiB/s) that the kill lands mid-copy.
+      faults().failNext({ service: 'azure', method: 'GET', pathIncludes: name, status: 200, bytesPerSecond: 32 * MiB, times: 1000 });
+      await sourceContainer(stack.cloud.stack)
+        .getBlockBlobClient(name)
+        .uploadData(content, { blockSize: 8 * MiB, concurrency: 4 });
+      const azureBefore = faults().traffic('azure').responseBytes;
+      const s3Before = faults().traffic('s3').requestBytes;
+      const watcher = watchKey(key, size);
+      const first = stack.host();
 
-    await waitFor(async () => faults().traffic('s3').requestBytes - s3Before >= size / 3, { timeoutMs: 120_000, what: 'a third of the copy in S3' });
-    process.kill(first.pid, 'SIGKILL');
-    await first.exited;
-    const readBeforeKill = faults().traffic('azure').responseBytes - azureBefore;
-    expect(readBeforeKill).toBeLessThan(size);
+      await waitFor(async () => faults().traffic('s3').requestBytes - s3Before >= size / 3, {
+        timeoutMs: 120_000,
+        what: 'a third of the copy in S3',
+      });
+      process.kill(first.pid, 'SIGKILL');
+      await first.exited;
+      const readBeforeKill = faults().traffic('azure').responseBytes - azureBefore;
+      expect(readBeforeKill).toBeLessThan(size);
 
-    await waitFor(async () => stack.host().pid !== first.pid, { timeoutMs: 30_000, what: 'a new Functions host' });
-    await stack.drained({ timeoutMs: 240_000 });
-    const { foreign } = await watcher.stop();
+      await waitFor(async () => stack.host().pid !== first.pid, { timeoutMs: 30_000, what: 'a new Functions host' });
+      await stack.drained({ timeoutMs: 240_000 });
+      const { foreign } = await watcher.stop();
 
-    expect(md5((await s3Reader(stack.cloud.stack).read(name)) ?? Buffer.alloc(0))).toBe(md5(content));
-    const azureRead = faults().traffic('azure').responseBytes - azureBefore;
-    expect(azureRead).toBeGreaterThanOrEqual(size);
-    expect(azureRead).toBeLessThanOrEqual(size + CONCURRENCY * PART_SIZE);
-    const attempts = logs.filter((entry) => entry.event === 'backupBlob' && String(entry.url).includes('killed-mid-copy'));
-    // The killed attempt never logged; the one that finished is the message's second delivery.
-    expect(attempts.map((entry) => [entry.outcome, entry.dequeueCount])).toEqual([['copied', 2]]);
-    expect(foreign).toEqual([]);
-    process.stdout.write(`${JSON.stringify({ proof: 'kill mid-copy', size, readBeforeKill, azureRead, reRead: azureRead - size, s3Written: faults().traffic('s3').requestBytes - s3Before })}\n`);
-  });
+      expect(md5((await s3Reader(stack.cloud.stack).read(name)) ?? Buffer.alloc(0))).toBe(md5(content));
+      const azureRead = faults().traffic('azure').responseBytes - azureBefore;
+      expect(azureRead).toBeGreaterThanOrEqual(size);
+      expect(azureRead).toBeLessThanOrEqual(size + CONCURRENCY * PART_SIZE);
+      const attempts = logs.filter((entry) => entry.event === 'backupBlob' && String(entry.url).includes('killed-mid-copy'));
+      // The killed attempt never logged; the one that finished is the message's second delivery.
+      expect(attempts.map((entry) => [entry.outcome, entry.dequeueCount])).toEqual([['copied', 2]]);
+      expect(foreign).toEqual([]);
+      process.stdout.write(
+        `${JSON.stringify({ proof: 'kill mid-copy', size, readBeforeKill, azureRead, reRead: azureRead - size, s3Written: faults().traffic('s3').requestBytes - s3Before })}\n`,
+      );
+    },
+  );
 });

@@ -8,7 +8,18 @@ import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
 import { UnsafeDeleteError } from '@blobferry/transfer';
 import { createClients } from '../src/clients.js';
 import { checkHealth } from '../src/health.js';
-import { blobEvent, bodyOf, type CapturedLog, sameBytes, configForStack, deliverEvent, invocationContext, nextSequencer, s3Reader, sourceContainer } from './support.js';
+import {
+  blobEvent,
+  bodyOf,
+  type CapturedLog,
+  sameBytes,
+  configForStack,
+  deliverEvent,
+  invocationContext,
+  nextSequencer,
+  s3Reader,
+  sourceContainer,
+} from './support.js';
 
 const MIB = 1024 * 1024;
 let cloud: LocalCloud;
@@ -35,7 +46,9 @@ afterAll(async () => {
 });
 
 async function upload(name: string, content: Buffer): Promise<{ etag: string; contentLength: number }> {
-  const response = await sourceContainer(cloud.stack).getBlockBlobClient(name).uploadData(content, { blockSize: 4 * MIB });
+  const response = await sourceContainer(cloud.stack)
+    .getBlockBlobClient(name)
+    .uploadData(content, { blockSize: 4 * MIB });
   return { etag: (response.etag ?? '').replace(/"/g, ''), contentLength: content.length };
 }
 
@@ -93,14 +106,30 @@ describe('backupBlob handler (real InvocationContext, local cloud)', () => {
 
   it.each([
     ['no data', (e: Record<string, unknown>) => ({ ...e, data: undefined }), /no data object/],
-    ['a wrong event type', (e: Record<string, unknown>) => ({ ...e, eventType: 'Microsoft.Resources.ResourceWriteSuccess' }), /unsupported eventType/],
+    [
+      'a wrong event type',
+      (e: Record<string, unknown>) => ({ ...e, eventType: 'Microsoft.Resources.ResourceWriteSuccess' }),
+      /unsupported eventType/,
+    ],
     [
       'a url of another account',
-      (e: Record<string, unknown>) => ({ ...e, topic: undefined, data: { ...(e.data as object), url: 'https://intruder.blob.core.windows.net/source/x.txt' } }),
+      (e: Record<string, unknown>) => ({
+        ...e,
+        topic: undefined,
+        data: { ...(e.data as object), url: 'https://intruder.blob.core.windows.net/source/x.txt' },
+      }),
       /intruder\/source is not in ALLOWED_SOURCES/,
     ],
-    ['a subject naming another blob', (e: Record<string, unknown>) => ({ ...e, subject: '/blobServices/default/containers/source/blobs/other.txt' }), /subject and data.url name different blobs/],
-    ['a negative contentLength', (e: Record<string, unknown>) => ({ ...e, data: { ...(e.data as object), contentLength: -5 } }), /not a plausible blob size/],
+    [
+      'a subject naming another blob',
+      (e: Record<string, unknown>) => ({ ...e, subject: '/blobServices/default/containers/source/blobs/other.txt' }),
+      /subject and data.url name different blobs/,
+    ],
+    [
+      'a negative contentLength',
+      (e: Record<string, unknown>) => ({ ...e, data: { ...(e.data as object), contentLength: -5 } }),
+      /not a plausible blob size/,
+    ],
   ])('refuses an event with %s, logs why and acknowledges it', async (_name, mutate, reason) => {
     const { result, logs } = await deliver(mutate(blobEvent(cloud.stack, 'x.txt', { contentLength: 1 })));
     expect(result.outcome).toBe('refused');
@@ -160,7 +189,8 @@ describe('backupBlob handler (real InvocationContext, local cloud)', () => {
     const stsBefore = cloud.sts.requestCount();
     const contents = [randomBytes(12 * MIB), randomBytes(100), randomBytes(7 * MIB)];
     const events = [];
-    for (const [index, content] of contents.entries()) events.push(blobEvent(cloud.stack, `refresh/${index}.bin`, await upload(`refresh/${index}.bin`, content)));
+    for (const [index, content] of contents.entries())
+      events.push(blobEvent(cloud.stack, `refresh/${index}.bin`, await upload(`refresh/${index}.bin`, content)));
     for (const [index, event] of events.entries()) {
       if (index === 1) cloud.identity.rotateKeys(); // the issuer's signing key changes mid-run too
       expect((await deliver(event, refreshing)).result.outcome).toBe('copied');
@@ -199,9 +229,14 @@ describe('delete policies', () => {
     };
 
     for (const state of ['never versioned', 'Suspended'] as const) {
-      if (state === 'Suspended') await reader.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
+      if (state === 'Suspended')
+        await reader.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
       const logs: CapturedLog[] = [];
-      const attempt = handleBlobEvent(blobEvent(cloud.stack, 'unversioned.txt', { eventType: 'Microsoft.Storage.BlobDeleted' }), invocationContext(logs), marking);
+      const attempt = handleBlobEvent(
+        blobEvent(cloud.stack, 'unversioned.txt', { eventType: 'Microsoft.Storage.BlobDeleted' }),
+        invocationContext(logs),
+        marking,
+      );
       // Thrown, so the message is retried and then kept in the poison queue: the delete is not lost either.
       await expect(attempt).rejects.toThrow(UnsafeDeleteError);
       await expect(attempt).rejects.toThrow(state === 'Suspended' ? /which is Suspended/ : /which is not versioned/);
@@ -220,7 +255,10 @@ describe('delete policies', () => {
   it('delete-marker: hides the backup, but never because of a delete older than the backup or of a re-created blob', async () => {
     const config = configForStack(cloud.stack, { DELETE_POLICY: 'delete-marker' });
     const marking: BackupDeps = { config, clients: deps.clients };
-    const staleDelete = blobEvent(cloud.stack, 'deleted-marker.txt', { eventType: 'Microsoft.Storage.BlobDeleted', sequencer: nextSequencer() });
+    const staleDelete = blobEvent(cloud.stack, 'deleted-marker.txt', {
+      eventType: 'Microsoft.Storage.BlobDeleted',
+      sequencer: nextSequencer(),
+    });
     const content = Buffer.from('second life');
     const blob = await upload('deleted-marker.txt', content);
     await deliver(blobEvent(cloud.stack, 'deleted-marker.txt', blob), marking);

@@ -20,7 +20,8 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-const linesFor = (name: string) => logs.filter((entry) => entry.event === 'backupBlob' && String(entry.url).endsWith(`/${encodeURIComponent(name)}`));
+const linesFor = (name: string) =>
+  logs.filter((entry) => entry.event === 'backupBlob' && String(entry.url).endsWith(`/${encodeURIComponent(name)}`));
 
 async function poisonMessages(): Promise<string[]> {
   const peeked = await stack.poisonQueue.peekMessages({ numberOfMessages: 32 });
@@ -32,7 +33,11 @@ describe('the backup function behind the queue trigger', () => {
     const response = await fetch(`${stack.host().baseUrl}/api/health`);
     const text = await response.text();
     expect(response.status).toBe(200);
-    const report = JSON.parse(text) as { status: string; config: { valid: boolean }; credentials: { obtained: boolean; expiration: string } };
+    const report = JSON.parse(text) as {
+      status: string;
+      config: { valid: boolean };
+      credentials: { obtained: boolean; expiration: string };
+    };
     expect(report.status).toBe('healthy');
     expect(report.config.valid).toBe(true);
     expect(report.credentials.obtained).toBe(true);
@@ -48,7 +53,9 @@ describe('the backup function behind the queue trigger', () => {
     await stack.drained();
     const reader = s3Reader(stack.cloud.stack);
     expect((await reader.read('via-queue.txt'))?.equals(content)).toBe(true);
-    expect(linesFor('via-queue.txt')).toMatchObject([{ outcome: 'copied', bytes: content.length, dequeueCount: 1, invocationId: expect.any(String), eventId: expect.any(String) }]);
+    expect(linesFor('via-queue.txt')).toMatchObject([
+      { outcome: 'copied', bytes: content.length, dequeueCount: 1, invocationId: expect.any(String), eventId: expect.any(String) },
+    ]);
     reader.s3.destroy();
   });
 
@@ -58,7 +65,12 @@ describe('the backup function behind the queue trigger', () => {
       'this is {not json',
       JSON.stringify({ ...valid, id: 'no-data', data: undefined }),
       JSON.stringify({ ...valid, id: 'wrong-type', eventType: 'Microsoft.Storage.BlobTierChanged' }),
-      JSON.stringify({ ...valid, id: 'other-account', topic: undefined, data: { ...valid.data, url: 'https://elsewhere.blob.core.windows.net/source/never.txt' } }),
+      JSON.stringify({
+        ...valid,
+        id: 'other-account',
+        topic: undefined,
+        data: { ...valid.data, url: 'https://elsewhere.blob.core.windows.net/source/never.txt' },
+      }),
       JSON.stringify({ ...valid, id: 'mismatch', subject: '/blobServices/default/containers/source/blobs/other.txt' }),
       // An array, as a webhook would carry: the queue holds one event per message.
       JSON.stringify([valid]),
@@ -67,7 +79,11 @@ describe('the backup function behind the queue trigger', () => {
     await stack.drained();
     const refused = logs.filter((entry) => entry.event === 'backupBlob' && entry.outcome === 'refused');
     for (const id of ['no-data', 'wrong-type', 'other-account', 'mismatch']) {
-      expect(refused.find((entry) => entry.eventId === id)).toMatchObject({ dequeueCount: 1, functionName: 'backupBlob', reason: expect.stringMatching(/\S/) });
+      expect(refused.find((entry) => entry.eventId === id)).toMatchObject({
+        dequeueCount: 1,
+        functionName: 'backupBlob',
+        reason: expect.stringMatching(/\S/),
+      });
     }
     expect(refused.filter((entry) => entry.eventId === undefined).map((entry) => entry.reason)).toEqual([
       'the event is not a JSON object',
@@ -81,7 +97,10 @@ describe('the backup function behind the queue trigger', () => {
     const blob = sourceContainer(stack.cloud.stack).getBlockBlobClient('base64-message.txt');
     await blob.upload(content, content.length);
     await stack.drained();
-    const event = blobEvent(stack.cloud.stack, 'base64-message.txt', { contentLength: content.length, etag: (await blob.getProperties()).etag });
+    const event = blobEvent(stack.cloud.stack, 'base64-message.txt', {
+      contentLength: content.length,
+      etag: (await blob.getProperties()).etag,
+    });
     await stack.queue.sendMessage(Buffer.from(JSON.stringify(event)).toString('base64'));
     await stack.drained();
     expect(logs.find((entry) => entry.eventId === event.id)).toMatchObject({ outcome: 'skipped-up-to-date' });

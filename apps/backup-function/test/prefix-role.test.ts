@@ -33,16 +33,22 @@ describe('a role confined to a key prefix (BucketPrefix)', () => {
     expect(deps.config.BACKUP_PREFIX).toBe(PREFIX);
     const content = Buffer.from('under the prefix');
     const uploaded = await sourceContainer(cloud.stack).getBlockBlobClient('confined.txt').uploadData(content);
-    const { result } = await deliver(blobEvent(cloud.stack, 'confined.txt', { etag: (uploaded.etag ?? '').replace(/"/g, ''), contentLength: content.length }));
+    const { result } = await deliver(
+      blobEvent(cloud.stack, 'confined.txt', { etag: (uploaded.etag ?? '').replace(/"/g, ''), contentLength: content.length }),
+    );
     expect(result).toMatchObject({ outcome: 'copied' });
     const reader = s3Reader(cloud.stack);
     expect(reader.keyOf('confined.txt').startsWith(PREFIX)).toBe(true);
     expect(sameBytes(await reader.read('confined.txt'), content)).toBe(true);
 
-    const credentials = await (deps.clients.s3.config.credentials as () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>)();
+    const credentials = await (
+      deps.clients.s3.config.credentials as () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>
+    )();
     const { aws } = cloud.stack;
     const asRole = new S3Client({ endpoint: aws.s3Endpoint, region: aws.region, forcePathStyle: true, credentials, maxAttempts: 1 });
-    await expect(asRole.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'elsewhere/x', Body: 'x' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    await expect(asRole.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'elsewhere/x', Body: 'x' }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+    });
     await expect(asRole.send(new ListObjectsV2Command({ Bucket: aws.bucket }))).rejects.toMatchObject({ name: 'AccessDenied' });
     expect((await asRole.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: PREFIX }))).KeyCount).toBeGreaterThan(0);
   });

@@ -40,7 +40,10 @@ export function invocationContext(logs: CapturedLog[]): InvocationContext {
 }
 
 /** Runs the queue trigger's handler on one event, as the host would, and returns what it logged. */
-export async function deliverEvent(event: unknown, deps: BackupDeps): Promise<{ result: Awaited<ReturnType<typeof handleBlobEvent>>; logs: CapturedLog[] }> {
+export async function deliverEvent(
+  event: unknown,
+  deps: BackupDeps,
+): Promise<{ result: Awaited<ReturnType<typeof handleBlobEvent>>; logs: CapturedLog[] }> {
   const logs: CapturedLog[] = [];
   const result = await handleBlobEvent(event, invocationContext(logs), deps);
   return { result, logs };
@@ -68,11 +71,7 @@ export interface BlobEventOptions {
   container?: string;
 }
 
-export function blobEvent(
-  stack: Stack,
-  blobName: string,
-  o: BlobEventOptions = {},
-) {
+export function blobEvent(stack: Stack, blobName: string, o: BlobEventOptions = {}) {
   const container = o.container ?? stack.azure.sourceContainer;
   const path = blobName.split('/').map(encodeURIComponent).join('/');
   const deleted = o.eventType === 'Microsoft.Storage.BlobDeleted';

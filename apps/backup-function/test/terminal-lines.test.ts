@@ -5,22 +5,39 @@ const o = { maxDequeueCount: 5 };
 
 describe("npm start's terminal lines", () => {
   it('says what happened to each event in one line: backed up, skipped and why, failed and whether it is retried', () => {
-    expect(terminalLine({ event: 'backupBlob', outcome: 'copied', key: 'acct/c/a.txt', bytes: 12, durationMs: 40 }, o)).toBe('backed up   acct/c/a.txt  12 bytes in 40 ms');
-    expect(terminalLine({ event: 'backupBlob', outcome: 'refused', eventId: 'e1', reason: 'source x/y is not in ALLOWED_SOURCES' }, o)).toBe(
-      'skipped     e1: source x/y is not in ALLOWED_SOURCES',
+    expect(terminalLine({ event: 'backupBlob', outcome: 'copied', key: 'acct/c/a.txt', bytes: 12, durationMs: 40 }, o)).toBe(
+      'backed up   acct/c/a.txt  12 bytes in 40 ms',
     );
-    expect(terminalLine({ event: 'backupBlob', outcome: 'will-retry', url: 'http://h/c/b', dequeueCount: 2, reason: 'AccessDenied' }, o)).toBe(
-      'FAILED      http://h/c/b (attempt 2 of 5): AccessDenied (will be retried)',
-    );
-    expect(terminalLine({ event: 'backupBlob', outcome: 'will-retry', url: 'http://h/c/b', dequeueCount: 5, reason: 'AccessDenied' }, o)).toMatch(/last attempt: goes to the poison queue/);
-    expect(terminalLine({ event: 'backupBlob', outcome: 'failed-permanent', key: 'k', reason: 'key too long' }, o)).toMatch(/^FAILED {6}k: key too long \(permanent/);
     expect(
-      terminalLine({ source: 'host', msg: "Message has reached MaxDequeueCount of 5. Moving message to queue 'blob-events-poison'.", messageId: 'm1', dequeueCount: 5, reason: 'AccessDenied' }, o),
+      terminalLine({ event: 'backupBlob', outcome: 'refused', eventId: 'e1', reason: 'source x/y is not in ALLOWED_SOURCES' }, o),
+    ).toBe('skipped     e1: source x/y is not in ALLOWED_SOURCES');
+    expect(
+      terminalLine({ event: 'backupBlob', outcome: 'will-retry', url: 'http://h/c/b', dequeueCount: 2, reason: 'AccessDenied' }, o),
+    ).toBe('FAILED      http://h/c/b (attempt 2 of 5): AccessDenied (will be retried)');
+    expect(
+      terminalLine({ event: 'backupBlob', outcome: 'will-retry', url: 'http://h/c/b', dequeueCount: 5, reason: 'AccessDenied' }, o),
+    ).toMatch(/last attempt: goes to the poison queue/);
+    expect(terminalLine({ event: 'backupBlob', outcome: 'failed-permanent', key: 'k', reason: 'key too long' }, o)).toMatch(
+      /^FAILED {6}k: key too long \(permanent/,
+    );
+    expect(
+      terminalLine(
+        {
+          source: 'host',
+          msg: "Message has reached MaxDequeueCount of 5. Moving message to queue 'blob-events-poison'.",
+          messageId: 'm1',
+          dequeueCount: 5,
+          reason: 'AccessDenied',
+        },
+        o,
+      ),
     ).toBe('POISONED    message m1 after 5 attempts: AccessDenied');
   });
 
   it('escapes control characters in names, so every event stays on one line', () => {
-    expect(terminalLine({ event: 'backupBlob', outcome: 'copied', key: 'a\tb\nc', bytes: 1, durationMs: 2 }, o)).toBe('backed up   a\\tb\\nc  1 bytes in 2 ms');
+    expect(terminalLine({ event: 'backupBlob', outcome: 'copied', key: 'a\tb\nc', bytes: 1, durationMs: 2 }, o)).toBe(
+      'backed up   a\\tb\\nc  1 bytes in 2 ms',
+    );
   });
 
   it('shows one-time setup a user waits for', () => {

@@ -65,12 +65,24 @@ describe('validateBlobEvent', () => {
     // JSON drops undefined: a BlobDeleted has no data.contentLength, a backfill message (libs/reconcile's
     // backfillEvent) no data.sequencer and no topic.
     const deleted = JSON.parse(
-      JSON.stringify(created({ eventType: BLOB_DELETED, topic: undefined }, { contentLength: undefined, sequencer: undefined, eTag: undefined })),
+      JSON.stringify(
+        created({ eventType: BLOB_DELETED, topic: undefined }, { contentLength: undefined, sequencer: undefined, eTag: undefined }),
+      ),
     ) as Record<string, unknown>;
     expect(Object.keys(deleted.data as object)).not.toContain('contentLength');
-    expect(validateBlobEvent(deleted, config)).toMatchObject({ ok: true, event: { kind: 'deleted', contentLength: undefined, sequencer: undefined } });
-    const backfill = JSON.parse(JSON.stringify(created({ topic: undefined, eventTime: undefined }, { api: 'BlobferryBackfill', backfill: true, sequencer: undefined })));
-    expect(validateBlobEvent(backfill, config)).toMatchObject({ ok: true, event: { kind: 'created', contentLength: 42, sequencer: undefined, eventTime: undefined } });
+    expect(validateBlobEvent(deleted, config)).toMatchObject({
+      ok: true,
+      event: { kind: 'deleted', contentLength: undefined, sequencer: undefined },
+    });
+    const backfill = JSON.parse(
+      JSON.stringify(
+        created({ topic: undefined, eventTime: undefined }, { api: 'BlobferryBackfill', backfill: true, sequencer: undefined }),
+      ),
+    );
+    expect(validateBlobEvent(backfill, config)).toMatchObject({
+      ok: true,
+      event: { kind: 'created', contentLength: 42, sequencer: undefined, eventTime: undefined },
+    });
   });
 
   it('normalises the sequencer where the event enters: lower-case hex, anything else dropped', () => {
@@ -85,7 +97,10 @@ describe('validateBlobEvent', () => {
   });
 
   it('strips the query (a SAS) from the URL it reports', () => {
-    const result = validateBlobEvent(created({}, { url: 'https://srcacct.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg?sv=1&sig=SECRET' }), config);
+    const result = validateBlobEvent(
+      created({}, { url: 'https://srcacct.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg?sv=1&sig=SECRET' }),
+      config,
+    );
     expect(result.ok && result.event.blob.url).toBe('https://srcacct.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg');
   });
 
@@ -103,10 +118,26 @@ describe('validateBlobEvent', () => {
     ['no subject', created({ subject: undefined }), /the event has no subject/],
     ['no url', created({}, { url: undefined }), /data.url is missing/],
     ['not a blob url', created({}, { url: 'ftp://example.com/x' }), /data.url is not a blob URL/],
-    ['another account', created({ topic: undefined }, { url: 'https://intruder.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg' }), /intruder\/photos is not in ALLOWED_SOURCES/],
-    ['topic of another account', created({ topic: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/other' }), /topic names storage account other/],
-    ['disallowed container', created({ subject: '/blobServices/default/containers/private/blobs/x' }, { url: 'https://srcacct.blob.core.windows.net/private/x' }), /srcacct\/private is not in ALLOWED_SOURCES/],
-    ['subject/url mismatch', created({ subject: '/blobServices/default/containers/photos/blobs/other.jpg' }), /subject and data.url name different blobs/],
+    [
+      'another account',
+      created({ topic: undefined }, { url: 'https://intruder.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg' }),
+      /intruder\/photos is not in ALLOWED_SOURCES/,
+    ],
+    [
+      'topic of another account',
+      created({ topic: '/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/other' }),
+      /topic names storage account other/,
+    ],
+    [
+      'disallowed container',
+      created({ subject: '/blobServices/default/containers/private/blobs/x' }, { url: 'https://srcacct.blob.core.windows.net/private/x' }),
+      /srcacct\/private is not in ALLOWED_SOURCES/,
+    ],
+    [
+      'subject/url mismatch',
+      created({ subject: '/blobServices/default/containers/photos/blobs/other.jpg' }),
+      /subject and data.url name different blobs/,
+    ],
     ['bad subject', created({ subject: '/containers/photos' }), /subject is not/],
     ['negative size', created({}, { contentLength: -1 }), /contentLength -1 is not a plausible blob size/],
     ['string size', created({}, { contentLength: '42' }), /contentLength "42"/],
@@ -120,7 +151,9 @@ describe('validateBlobEvent', () => {
     const reason = reasonOf(created({ topic: undefined }, { url: 'https://intruder.blob.core.windows.net/photos/x?sig=TOPSECRET' }));
     expect(reason).not.toContain('TOPSECRET');
     expect(reasonOf(created({}, { url: 'ftp://example.com/x?sig=TOPSECRET' }))).not.toContain('TOPSECRET');
-    expect(reasonOf(created({ subject: '/containers/photos' }, { url: 'https://srcacct.blob.core.windows.net/photos/x?sig=TOPSECRET' }))).not.toContain('TOPSECRET');
+    expect(
+      reasonOf(created({ subject: '/containers/photos' }, { url: 'https://srcacct.blob.core.windows.net/photos/x?sig=TOPSECRET' })),
+    ).not.toContain('TOPSECRET');
   });
 
   it('names the first wrong field, in the order they are checked, and the event it refused', () => {
@@ -131,7 +164,14 @@ describe('validateBlobEvent', () => {
     });
     expect(reasonOf(created({ id: undefined, eventType: 'Other' }))).toMatch(/no id/);
     expect(reasonOf(created({ subject: undefined }, { url: 'ftp://example.com/x' }))).toMatch(/data.url is not a blob URL/);
-    expect(reasonOf(created({ topic: undefined }, { url: 'https://intruder.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg', contentLength: -1 }))).toMatch(/not in ALLOWED_SOURCES/);
+    expect(
+      reasonOf(
+        created(
+          { topic: undefined },
+          { url: 'https://intruder.blob.core.windows.net/photos/2024/cat%20%F0%9F%98%BA.jpg', contentLength: -1 },
+        ),
+      ),
+    ).toMatch(/not in ALLOWED_SOURCES/);
     expect(validateBlobEvent(created({ id: 7 }), config)).toMatchObject({ ok: false, eventId: undefined, reason: 'the event has no id' });
   });
 

@@ -17,7 +17,9 @@ await build({
   // Workspace libs are bundled from their TypeScript sources, as tests run them.
   conditions: ['@blobferry/source'],
   // The SDKs' CommonJS parts call require(), which an ES module has only through createRequire.
-  banner: { js: "import { createRequire as blobferryCreateRequire } from 'node:module'; const require = blobferryCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as blobferryCreateRequire } from 'node:module'; const require = blobferryCreateRequire(import.meta.url);",
+  },
   minify: true,
   keepNames: true,
   legalComments: 'linked',

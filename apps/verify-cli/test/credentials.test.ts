@@ -156,7 +156,11 @@ describe('blobferry credentials as a credential_process', () => {
   let configFile: string;
   beforeAll(async () => {
     await s3With({ accessKeyId: cloud.stack.aws.emulatorAccessKeyId, secretAccessKey: cloud.stack.aws.emulatorSecretAccessKey }).send(
-      new PutObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: `${cloud.stack.aws.prefix}credential-process/${listedKey}`, Body: 'hello' }),
+      new PutObjectCommand({
+        Bucket: cloud.stack.aws.bucket,
+        Key: `${cloud.stack.aws.prefix}credential-process/${listedKey}`,
+        Body: 'hello',
+      }),
     );
     // The README's recipe: a profile whose credential_process is `blobferry credentials --local`.
     const processCommand = [...(await blobferryBin(workDir)), 'credentials', '--local', '--stack', stackFile].join(' ');
@@ -167,47 +171,70 @@ describe('blobferry credentials as a credential_process', () => {
     );
   }, 90_000);
 
-  aws.it('the AWS CLI lists the bucket through a profile whose credential_process is `credentials --local`', async () => {
-    const before = cloud.sts.requestCount();
-    // Asynchronous on purpose: the identity plane and STS answer from this very process.
-    const { stdout } = await execute(
-      aws.path,
-      ['s3', 'ls', `s3://${cloud.stack.aws.bucket}/${cloud.stack.aws.prefix}credential-process/`, '--endpoint-url', cloud.stack.aws.s3Endpoint],
-      {
+  aws.it(
+    'the AWS CLI lists the bucket through a profile whose credential_process is `credentials --local`',
+    async () => {
+      const before = cloud.sts.requestCount();
+      // Asynchronous on purpose: the identity plane and STS answer from this very process.
+      const { stdout } = await execute(
+        aws.path,
+        [
+          's3',
+          'ls',
+          `s3://${cloud.stack.aws.bucket}/${cloud.stack.aws.prefix}credential-process/`,
+          '--endpoint-url',
+          cloud.stack.aws.s3Endpoint,
+        ],
+        {
+          env: cleanEnvironment({
+            AWS_CONFIG_FILE: configFile,
+            AWS_SHARED_CREDENTIALS_FILE: join(workDir, 'no-credentials'),
+            AWS_PROFILE: 'blobferry',
+          }),
+          timeout: 60_000,
+        },
+      );
+      expect(stdout).toContain(listedKey);
+      expect(cloud.sts.requestCount() - before).toBe(1);
+    },
+    90_000,
+  );
+
+  rclone.it(
+    'rclone (env_auth) lists the same objects through that profile',
+    async () => {
+      const { stdout } = await execute(rclone.path, ['lsf', `:s3:${cloud.stack.aws.bucket}/${cloud.stack.aws.prefix}credential-process/`], {
         env: cleanEnvironment({
           AWS_CONFIG_FILE: configFile,
           AWS_SHARED_CREDENTIALS_FILE: join(workDir, 'no-credentials'),
           AWS_PROFILE: 'blobferry',
+          RCLONE_CONFIG: join(workDir, 'no-rclone.conf'),
+          RCLONE_S3_PROVIDER: 'Other',
+          RCLONE_S3_ENV_AUTH: 'true',
+          RCLONE_S3_ENDPOINT: cloud.stack.aws.s3Endpoint,
+          RCLONE_S3_REGION: cloud.stack.aws.region,
         }),
         timeout: 60_000,
-      },
-    );
-    expect(stdout).toContain(listedKey);
-    expect(cloud.sts.requestCount() - before).toBe(1);
-  }, 90_000);
-
-  rclone.it('rclone (env_auth) lists the same objects through that profile', async () => {
-    const { stdout } = await execute(rclone.path, ['lsf', `:s3:${cloud.stack.aws.bucket}/${cloud.stack.aws.prefix}credential-process/`], {
-      env: cleanEnvironment({
-        AWS_CONFIG_FILE: configFile,
-        AWS_SHARED_CREDENTIALS_FILE: join(workDir, 'no-credentials'),
-        AWS_PROFILE: 'blobferry',
-        RCLONE_CONFIG: join(workDir, 'no-rclone.conf'),
-        RCLONE_S3_PROVIDER: 'Other',
-        RCLONE_S3_ENV_AUTH: 'true',
-        RCLONE_S3_ENDPOINT: cloud.stack.aws.s3Endpoint,
-        RCLONE_S3_REGION: cloud.stack.aws.region,
-      }),
-      timeout: 60_000,
-    });
-    expect(stdout.split('\n')).toContain(listedKey);
-  }, 90_000);
+      });
+      expect(stdout.split('\n')).toContain(listedKey);
+    },
+    90_000,
+  );
 
   it('off Azure, without an identity endpoint, it explains how to get an identity', async () => {
     const [node, ...args] = await blobferryBin(workDir);
     const failure = await execute(
       node ?? process.execPath,
-      [...args, 'credentials', '--role-arn', cloud.stack.aws.roleArn, '--audience', cloud.stack.identity.audience, '--sts-endpoint', cloud.stack.aws.stsEndpoint],
+      [
+        ...args,
+        'credentials',
+        '--role-arn',
+        cloud.stack.aws.roleArn,
+        '--audience',
+        cloud.stack.identity.audience,
+        '--sts-endpoint',
+        cloud.stack.aws.stsEndpoint,
+      ],
       // IMDS is pointed at a closed loopback port, as on a laptop without one.
       { env: cleanEnvironment({ AZURE_POD_IDENTITY_AUTHORITY_HOST: 'http://127.0.0.1:9' }), timeout: 60_000 },
     ).then(

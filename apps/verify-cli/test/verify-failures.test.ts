@@ -27,7 +27,12 @@ afterAll(async () => {
 
 interface JsonReport {
   summary: Record<string, number | string>;
-  differences: { key: string; kind: string; error?: { service: string; operation: string; status?: number; reason: string }; repair?: Record<string, unknown> }[];
+  differences: {
+    key: string;
+    kind: string;
+    error?: { service: string; operation: string; status?: number; reason: string };
+    repair?: Record<string, unknown>;
+  }[];
 }
 
 const verify = (container: string, ...flags: string[]) =>
@@ -44,7 +49,11 @@ const faults = () => {
  */
 async function seedNeedingHead(container: string, names: string[]): Promise<void> {
   await seedBackedUp(backup, container, Object.fromEntries(names.map((name) => [name, `bytes of ${name}`])));
-  for (const name of names) await backup.containerClient(container).getBlockBlobClient(name).uploadData(Buffer.from(`BYTES of ${name}`));
+  for (const name of names)
+    await backup
+      .containerClient(container)
+      .getBlockBlobClient(name)
+      .uploadData(Buffer.from(`BYTES of ${name}`));
 }
 
 /**
@@ -100,7 +109,11 @@ describe('blobferry verify when requests fail', () => {
     const report = JSON.parse(result.stdout) as JsonReport;
     expect(report.summary).toMatchObject({ inSync: 1, stale: 2, error: 1, remaining: 3 });
     const kinds = Object.fromEntries(report.differences.map((difference) => [difference.key, difference.kind]));
-    expect(kinds).toEqual({ [backup.keyOf('refused', 'a.txt')]: 'stale', [refusedKey]: 'error', [backup.keyOf('refused', 'c.txt')]: 'stale' });
+    expect(kinds).toEqual({
+      [backup.keyOf('refused', 'a.txt')]: 'stale',
+      [refusedKey]: 'error',
+      [backup.keyOf('refused', 'c.txt')]: 'stale',
+    });
     const refused = report.differences.find((difference) => difference.kind === 'error');
     expect(refused?.error).toMatchObject({ service: 's3', operation: 'head', status: 403 });
     expect(refused?.error?.reason).toMatch(/^S3 HEAD answered 403 Forbidden$/);
@@ -123,7 +136,11 @@ describe('blobferry verify when requests fail', () => {
     const report = JSON.parse(result.stdout) as JsonReport;
     expect(report.summary).toMatchObject({ inSync: 1, error: 1 });
     expect(report.differences).toHaveLength(1);
-    expect(report.differences[0]).toMatchObject({ key: backup.keyOf('vanishing', 'goes.txt'), kind: 'error', error: { service: 'azure', operation: 'digest', status: 404 } });
+    expect(report.differences[0]).toMatchObject({
+      key: backup.keyOf('vanishing', 'goes.txt'),
+      kind: 'error',
+      error: { service: 'azure', operation: 'digest', status: 404 },
+    });
     expect(report.differences[0]?.error?.reason).toMatch(/deleted during the run/);
   });
 
@@ -169,13 +186,15 @@ describe('blobferry verify when requests fail', () => {
     for (const argv of [['--help'], ['verify', '--help'], ['backfill', '--help']]) {
       const help = await blobferry(argv);
       expect(help.code).toBe(0);
-      expect(help.stdout).toMatch(/Exit codes:\n {2}0 {2}in sync[^\n]*\n {2}1 {2}differences remain[^\n]*\n {2}2 {2}usage or configuration[^\n]*\n {2}3 {2}the run could not complete/);
+      expect(help.stdout).toMatch(
+        /Exit codes:\n {2}0 {2}in sync[^\n]*\n {2}1 {2}differences remain[^\n]*\n {2}2 {2}usage or configuration[^\n]*\n {2}3 {2}the run could not complete/,
+      );
     }
   });
 });
 
 describe('blobferry verify --deep --repair of a corrupt object', () => {
-  it('replaces it in place: no delete marker on a versioned bucket, the bytes are the blob\'s again', async () => {
+  it("replaces it in place: no delete marker on a versioned bucket, the bytes are the blob's again", async () => {
     const { s3, bucket } = backup;
     await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
     const data = randomBytes(1000);

@@ -23,7 +23,8 @@ afterAll(async () => {
 
 describe(`blobferry verify with ${OBJECTS.toLocaleString('en-US')} objects per side`, () => {
   it('proves them in sync from the listings alone, then pinpoints a few differences among them', { timeout: 180_000 }, async () => {
-    const verify = (...flags: string[]) => blobferry(['verify', '--local', '--stack', backup.stackFile, '--container', 'scale', '--json', ...flags]);
+    const verify = (...flags: string[]) =>
+      blobferry(['verify', '--local', '--stack', backup.stackFile, '--container', 'scale', '--json', ...flags]);
     const clean = await verify();
     expect(clean.stderr).toBe('');
     expect(JSON.parse(clean.stdout).summary).toMatchObject({ inSync: OBJECTS, missing: 0, extra: 0, unverifiable: 0 });
@@ -39,11 +40,17 @@ describe(`blobferry verify with ${OBJECTS.toLocaleString('en-US')} objects per s
     expect(drift.code).toBe(1);
     const report = JSON.parse(drift.stdout) as { summary: Record<string, number>; differences: { key: string; kind: string }[] };
     expect(report.summary).toMatchObject({ inSync: OBJECTS - 3, missing: 3, extra: 2 });
-    expect(report.differences.filter((difference) => difference.kind === 'missing').map((difference) => difference.key).sort()).toEqual(
-      removed.map((name) => backup.keyOf('scale', name)).sort(),
-    );
-    expect(report.differences.filter((difference) => difference.kind === 'extra').map((difference) => difference.key).sort()).toEqual(
-      added.map((name) => backup.keyOf('scale', name)).sort(),
-    );
+    expect(
+      report.differences
+        .filter((difference) => difference.kind === 'missing')
+        .map((difference) => difference.key)
+        .sort(),
+    ).toEqual(removed.map((name) => backup.keyOf('scale', name)).sort());
+    expect(
+      report.differences
+        .filter((difference) => difference.kind === 'extra')
+        .map((difference) => difference.key)
+        .sort(),
+    ).toEqual(added.map((name) => backup.keyOf('scale', name)).sort());
   });
 });

@@ -33,11 +33,16 @@ const verify = (container: string, ...flags: string[]) =>
 
 interface JsonReport {
   summary: Record<string, number | string>;
-  differences: { key: string; kind: string; source: Record<string, unknown> | null; target: Record<string, unknown> | null; repair?: Record<string, unknown> }[];
+  differences: {
+    key: string;
+    kind: string;
+    source: Record<string, unknown> | null;
+    target: Record<string, unknown> | null;
+    repair?: Record<string, unknown>;
+  }[];
 }
 
-const kinds = (report: JsonReport) =>
-  Object.fromEntries(report.differences.map((difference) => [difference.key, difference.kind]));
+const kinds = (report: JsonReport) => Object.fromEntries(report.differences.map((difference) => [difference.key, difference.kind]));
 
 /** Replaces the object with different bytes of equal length, as two parts, keeping its metadata. */
 async function overwriteMultipartKeepingMetadata(key: string): Promise<void> {
@@ -51,21 +56,34 @@ async function overwriteMultipartKeepingMetadata(key: string): Promise<void> {
   const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata: head.Metadata }));
   const parts = [];
   for (const [index, body] of [corrupted.subarray(0, firstPart), corrupted.subarray(firstPart)].entries()) {
-    const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId, PartNumber: index + 1, Body: body }));
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId, PartNumber: index + 1, Body: body }),
+    );
     parts.push({ ETag: part.ETag, PartNumber: index + 1 });
   }
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId, MultipartUpload: { Parts: parts } }));
+  await s3.send(
+    new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId, MultipartUpload: { Parts: parts } }),
+  );
 }
 
 describe('blobferry verify against the local cloud', () => {
   it('proves a clean backup in sync (exit 0) through the federated identity path', async () => {
-    await seedBackedUp(backup, 'clean', { 'a.txt': 'alpha', 'dir/b.txt': 'bravo', 'dir/sub/c.txt': 'charlie', 'empty': '' });
+    await seedBackedUp(backup, 'clean', { 'a.txt': 'alpha', 'dir/b.txt': 'bravo', 'dir/sub/c.txt': 'charlie', empty: '' });
     const stsRequestsBefore = backup.cloud.sts.requestCount();
     const result = await verify('clean', '--json');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const report = JSON.parse(result.stdout) as JsonReport;
-    expect(report.summary).toMatchObject({ inSync: 4, missing: 0, extra: 0, sizeMismatch: 0, checksumMismatch: 0, stale: 0, unverifiable: 0, repaired: 0 });
+    expect(report.summary).toMatchObject({
+      inSync: 4,
+      missing: 0,
+      extra: 0,
+      sizeMismatch: 0,
+      checksumMismatch: 0,
+      stale: 0,
+      unverifiable: 0,
+      repaired: 0,
+    });
     expect(report.summary.source).toContain('/clean/');
     expect(report.summary.target).toBe(`s3://${backup.bucket}/${backup.keyOf('clean', '')}`);
     expect(report.differences).toEqual([]);
@@ -75,7 +93,12 @@ describe('blobferry verify against the local cloud', () => {
 
   it('finds missing, extra and stale shallowly, silent multipart corruption only with --deep, and --repair mends them', async () => {
     const big = randomBytes(5 * 1024 * 1024 + 100);
-    await seedBackedUp(backup, 'drift', { 'keep.txt': 'unchanged', 'deleted.txt': 'to be deleted', 'changed.txt': 'version-1', 'big.bin': big });
+    await seedBackedUp(backup, 'drift', {
+      'keep.txt': 'unchanged',
+      'deleted.txt': 'to be deleted',
+      'changed.txt': 'version-1',
+      'big.bin': big,
+    });
     const key = (name: string) => backup.keyOf('drift', name);
     await backup.s3.send(new DeleteObjectCommand({ Bucket: backup.bucket, Key: key('deleted.txt') }));
     await backup.s3.send(new PutObjectCommand({ Bucket: backup.bucket, Key: key('only-in-s3.txt'), Body: 'extra' }));
@@ -85,7 +108,11 @@ describe('blobferry verify against the local cloud', () => {
     const shallow = await verify('drift', '--json');
     expect(shallow.code).toBe(1);
     const shallowReport = JSON.parse(shallow.stdout) as JsonReport;
-    expect(kinds(shallowReport)).toEqual({ [key('deleted.txt')]: 'missing', [key('only-in-s3.txt')]: 'extra', [key('changed.txt')]: 'stale' });
+    expect(kinds(shallowReport)).toEqual({
+      [key('deleted.txt')]: 'missing',
+      [key('only-in-s3.txt')]: 'extra',
+      [key('changed.txt')]: 'stale',
+    });
     expect(shallowReport.summary).toMatchObject({ inSync: 2, missing: 1, extra: 1, stale: 1, checksumMismatch: 0 });
     const missing = shallowReport.differences.find((difference) => difference.kind === 'missing');
     expect(missing).toMatchObject({ source: { name: 'deleted.txt', size: 13 }, target: null });
@@ -126,8 +153,24 @@ describe('blobferry verify against the local cloud', () => {
 
   it('verifies non-ASCII and special-character names (Azurite lists them in UTF-16 order, S3 in UTF-8)', async () => {
     const names = [
-      '\uFF61halfwidth', '\u{1F600}smile', 'p/\u{1F600}', 'p/\uFF61', 'p/a', 'p/\u{1F600}/\uE000', 'p/\u{1F600}/\u{10000}',
-      'a-b', 'a/b', 'a b', 'a+b', 'a%20b', 'ä/ö/ü', '日本語/ファイル.txt', 'sp ace/q?x=1&y#z', "quote'\"", 'x.y', 'x/y',
+      '\uFF61halfwidth',
+      '\u{1F600}smile',
+      'p/\u{1F600}',
+      'p/\uFF61',
+      'p/a',
+      'p/\u{1F600}/\uE000',
+      'p/\u{1F600}/\u{10000}',
+      'a-b',
+      'a/b',
+      'a b',
+      'a+b',
+      'a%20b',
+      'ä/ö/ü',
+      '日本語/ファイル.txt',
+      'sp ace/q?x=1&y#z',
+      'quote\'"',
+      'x.y',
+      'x/y',
     ];
     await seedBackedUp(backup, 'names', Object.fromEntries(names.map((name) => [name, `bytes of ${name}`])));
     const clean = await verify('names', '--json');
@@ -140,11 +183,18 @@ describe('blobferry verify against the local cloud', () => {
     }
     const drift = await verify('names', '--ndjson');
     expect(drift.code).toBe(1);
-    const lines = drift.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = drift.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     const summary = lines.pop();
     expect(summary.summary).toMatchObject({ inSync: names.length - 3, missing: 3, extra: 0 });
     expect(lines.map((line) => [line.kind, line.source.name]).sort()).toEqual(
-      [['missing', 'a-b'], ['missing', 'p/\u{1F600}/\uE000'], ['missing', '\uFF61halfwidth']].sort(),
+      [
+        ['missing', 'a-b'],
+        ['missing', 'p/\u{1F600}/\uE000'],
+        ['missing', '\uFF61halfwidth'],
+      ].sort(),
     );
     for (const line of lines) expect(Object.keys(line).sort()).toEqual(['key', 'kind', 'source', 'target']);
 
@@ -216,7 +266,9 @@ describe('blobferry verify against the local cloud', () => {
     expect(countLines.length).toBeGreaterThanOrEqual(8);
     expect(new Set(countLines.map((line) => line.length)).size).toBe(1); // counts right-aligned in one column
 
-    const onTerminal = await blobferry(['verify', '--local', '--stack', backup.stackFile, '--container', 'table', '--json'], { isTTY: true });
+    const onTerminal = await blobferry(['verify', '--local', '--stack', backup.stackFile, '--container', 'table', '--json'], {
+      isTTY: true,
+    });
     expect(onTerminal.stderr.startsWith('\r\u001b[K')).toBe(true); // redrawn in place
     expect(onTerminal.stderr).toMatch(/2 objects {2}\d+ B {2}\d+ objects\/s/);
     expect(JSON.parse(onTerminal.stdout).summary.extra).toBe(1);

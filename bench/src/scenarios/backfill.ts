@@ -86,7 +86,8 @@ interface BackfillSetup {
 /** Seeds the estate (not measured) and writes the stack file the CLI reads and rclone's config. */
 async function prepare(context: BenchContext, stack: Stack): Promise<BackfillSetup> {
   const { count, largeCount } = context.profile.backfill;
-  if (stack.events.delivery !== 'off') throw new Error(`the local cloud delivers events (${stack.events.delivery}); a backfill needs them off`);
+  if (stack.events.delivery !== 'off')
+    throw new Error(`the local cloud delivers events (${stack.events.delivery}); a backfill needs them off`);
   const blobs = estateBlobs(count, largeCount);
   const bytes = totalBytes(blobs);
   const seedStarted = Date.now();
@@ -167,7 +168,9 @@ async function backfillRun(setup: BackfillSetup, run: number): Promise<Blobferry
     queuePeak = sampleQueuePeak(queue);
     const cli = await runBackfillCli(setup, keyPrefix, run);
     const summary = expectAllEnqueued(cli.stdout, blobs.length);
-    context.log(`backfill run ${run + 1}/${context.runs}: ${summary.enqueued} enqueued in ${round(cli.wallS, 1)} s, waiting for the queue to drain`);
+    context.log(
+      `backfill run ${run + 1}/${context.runs}: ${summary.enqueued} enqueued in ${round(cli.wallS, 1)} s, waiting for the queue to drain`,
+    );
     const copies = await host.copied(keys, 120_000 + blobs.length * 250 + (bytes / MiB) * 200);
     await waitForEmptyQueue(queue, 60_000);
     const drainedAt = Date.now();
@@ -339,8 +342,8 @@ function summarize(context: BenchContext, bytes: number, runs: RunFigures[]): Sc
     targets: [],
     notes: [
       `measured path: ${PATH}`,
-      'rate: blobferry\'s from the backfill command\'s start to the queue drained, every object in S3; rclone\'s over its run',
-      'cpuS: the CLI\'s plus the Functions host\'s, start-up included; peakRssMiB: the larger of the two processes\' peaks',
+      "rate: blobferry's from the backfill command's start to the queue drained, every object in S3; rclone's over its run",
+      "cpuS: the CLI's plus the Functions host's, start-up included; peakRssMiB: the larger of the two processes' peaks",
       `queueDepthPeak: sampled every ${QUEUE_SAMPLE_MS} ms; drainObjectsPerS: from the first copy to the last, one Functions host`,
       MACHINE_CPU_NOTE,
       MACHINE_CPU_BOUND_NOTE,

@@ -108,7 +108,8 @@ function stepsOf(setup: LargeBlobSetup, run: number): RunSteps<RunFigures> {
       await setup.expectSize(key, size);
       return copied;
     },
-    blobferrySmall: () => copyByWorker(setup, { blobName: 'comparison.bin', key: `large/blobferry-comparison/${run}`, bytes: comparisonSize }),
+    blobferrySmall: () =>
+      copyByWorker(setup, { blobName: 'comparison.bin', key: `large/blobferry-comparison/${run}`, bytes: comparisonSize }),
     blobferryNoMd5: async () =>
       run > 0 ? undefined : copyByWorker(setup, { blobName: 'large-no-md5.bin', key: `large/blobferry-no-md5/${run}`, bytes: size }),
     rclone: async () => {
@@ -144,20 +145,38 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
   const memoryAtPeakRss = (pick: (r: RunFigures) => CopyMeasurement) =>
     runs.map(pick).reduce((a, b) => (b.peakRssMiB > a.peakRssMiB ? b : a)).memoryAtPeakRss;
   const blobferry = {
-    ...figures(runs.map((r) => r.blobferry), size),
+    ...figures(
+      runs.map((r) => r.blobferry),
+      size,
+    ),
     memoryAtPeakRss: memoryAtPeakRss((r) => r.blobferry),
     machineCpu: { ...medianCpu(runs.map((r) => r.blobferry.machine)) },
   };
-  const comparison = { ...figures(runs.map((r) => r.blobferrySmall), comparisonSize), memoryAtPeakRss: memoryAtPeakRss((r) => r.blobferrySmall) };
+  const comparison = {
+    ...figures(
+      runs.map((r) => r.blobferrySmall),
+      comparisonSize,
+    ),
+    memoryAtPeakRss: memoryAtPeakRss((r) => r.blobferrySmall),
+  };
   const first = runs[0]?.blobferryNoMd5;
   const withoutContentMd5 = first && { ...figures([first], size), runs: 1 };
   const rclone = {
-    ...figures(runs.map((r) => r.rclone), size),
+    ...figures(
+      runs.map((r) => r.rclone),
+      size,
+    ),
     machineCpu: { ...medianCpu(runs.map((r) => r.rclone.machine)) },
     ...retriedAttempts(runs.map((r) => r.rclone)),
   };
-  const azureRead = figures(runs.map((r) => r.azureRead), size);
-  const s3Write = figures(runs.map((r) => r.s3Write), size);
+  const azureRead = figures(
+    runs.map((r) => r.azureRead),
+    size,
+  );
+  const s3Write = figures(
+    runs.map((r) => r.s3Write),
+    size,
+  );
   const limitMbPerS = Math.min(azureRead.mbPerS, s3Write.mbPerS);
   const ratioVsRclone = round(blobferry.mbPerS / rclone.mbPerS);
   const fractionOfLimit = round(blobferry.mbPerS / limitMbPerS);
@@ -182,7 +201,7 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
     fractionOfLimit,
     targets: [
       { target: '>= 1.2x rclone', met: ratioVsRclone >= 1.2, actual: `${ratioVsRclone}x` },
-      { target: 'CPU-seconds <= rclone\'s', met: blobferry.cpuS <= rclone.cpuS, actual: `${blobferry.cpuS} vs ${rclone.cpuS} s` },
+      { target: "CPU-seconds <= rclone's", met: blobferry.cpuS <= rclone.cpuS, actual: `${blobferry.cpuS} vs ${rclone.cpuS} s` },
       { target: '>= 0.9 of the limit', met: fractionOfLimit >= 0.9, actual: `${fractionOfLimit}` },
       { target: `peak RSS <= ${RSS_TARGET_MIB} MiB`, met: blobferry.peakRssMiB <= RSS_TARGET_MIB, actual: `${blobferry.peakRssMiB} MiB` },
       {
@@ -194,9 +213,9 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
     ],
     notes: [
       'the blob carries a Content-MD5; withoutContentMd5 (first run only) is the same copy of a blob without one',
-      'rates over the tool\'s process, start-up included; copyOnlyMbPerS over copyBlobToS3\'s own duration',
-      'memoryAtPeakRss: the copy worker\'s process.memoryUsage() at its highest RSS sample, in the run with the largest peak',
-      'machineCpu (blobferry, rclone, limit.s3WriteMachineCpu): where the cores\' time went during that run, by process role',
+      "rates over the tool's process, start-up included; copyOnlyMbPerS over copyBlobToS3's own duration",
+      "memoryAtPeakRss: the copy worker's process.memoryUsage() at its highest RSS sample, in the run with the largest peak",
+      "machineCpu (blobferry, rclone, limit.s3WriteMachineCpu): where the cores' time went during that run, by process role",
       'limit: Azurite ranged reads (curl) and S3 multipart writes (thin client), each alone, same part size and parts in flight',
       FIGURES_NOTE,
     ],

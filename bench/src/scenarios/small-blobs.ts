@@ -77,7 +77,9 @@ async function uploadAndBackUp(r: SmallBlobsRun): Promise<BlobferryFigures> {
     host = await startBackupHost({ stack, keyPrefix, partSize, concurrency, log: context.log });
     const startupCpuS = (await host.usage()).cpuS;
 
-    context.log(`small-blobs run ${run + 1}/${context.runs}: uploading ${names.length} x ${formatBytes(size)} (the host backs them up meanwhile)`);
+    context.log(
+      `small-blobs run ${run + 1}/${context.runs}: uploading ${names.length} x ${formatBytes(size)} (the host backs them up meanwhile)`,
+    );
     const cpuAtUpload = await snapshotCpu();
     const uploadStartedAt = Date.now();
     const seeded = await uploadSmallBlobs({ container: azureContainer(stack, container), names, size, concurrency: filesInFlight });
@@ -130,9 +132,14 @@ function stepsOf(r: SmallBlobsRun, rcloneConf: string): RunSteps<RunFigures> {
         String(filesInFlight),
       ]),
     azureRead: () =>
-      curlReadBlobs({ stack, container, blobs: names.map((name) => ({ name, size })), concurrency: filesInFlight, workDir: context.workDir }),
-    s3Write: () =>
-      runLimit({ stack, op: 's3-write', keyPrefix: `small/limit/${run}/`, count, size, partSize, concurrency: filesInFlight }),
+      curlReadBlobs({
+        stack,
+        container,
+        blobs: names.map((name) => ({ name, size })),
+        concurrency: filesInFlight,
+        workDir: context.workDir,
+      }),
+    s3Write: () => runLimit({ stack, op: 's3-write', keyPrefix: `small/limit/${run}/`, count, size, partSize, concurrency: filesInFlight }),
     sdkFloor: async () => {
       const { batchSize, maxInFlight } = await hostQueueLimits();
       const floor = await runLimit({
@@ -185,9 +192,21 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
   const { filesInFlight } = context.profile.tuning;
   const bf = (r: RunFigures) => r.blobferry;
   const blobferryObjectsPerS = round(median(runs.map((r) => bf(r).objectsPerS)), 1);
-  const rcloneObjectsPerS = medianObjectsPerS(runs.map((r) => r.rclone), count, 1);
-  const azureRead = medianObjectsPerS(runs.map((r) => r.azureRead), count, 1);
-  const s3Write = medianObjectsPerS(runs.map((r) => r.s3Write), count, 1);
+  const rcloneObjectsPerS = medianObjectsPerS(
+    runs.map((r) => r.rclone),
+    count,
+    1,
+  );
+  const azureRead = medianObjectsPerS(
+    runs.map((r) => r.azureRead),
+    count,
+    1,
+  );
+  const s3Write = medianObjectsPerS(
+    runs.map((r) => r.s3Write),
+    count,
+    1,
+  );
   const limit = Math.min(azureRead, s3Write);
   const blobferryMachine = medianCpu(runs.map((r) => bf(r).machine));
   const rcloneMachine = medianCpu(runs.map((r) => r.rclone.machine));
@@ -242,17 +261,17 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
       (() => {
         // Both processes' CPU-seconds, start-up included, over the same object count.
         const cpuPerObject = median(runs.map((r) => bf(r).usage.cpuS)) / Math.max(median(runs.map((r) => r.rclone.cpuS)), 1e-9);
-        return { target: 'CPU per object <= 2x rclone\'s', met: cpuPerObject <= 2, actual: `${round(cpuPerObject)}x` };
+        return { target: "CPU per object <= 2x rclone's", met: cpuPerObject <= 2, actual: `${round(cpuPerObject)}x` };
       })(),
     ],
     notes: [
       `measured path: ${PATH}`,
-      'objects/s: blobferry\'s from the first upload to the last copy logged, rclone\'s over its run on the uploaded set',
-      'cpuS, peakRssMiB: the Functions host process\'s, start-up included (startupCpuS: its part before the first upload)',
+      "objects/s: blobferry's from the first upload to the last copy logged, rclone's over its run on the uploaded set",
+      "cpuS, peakRssMiB: the Functions host process's, start-up included (startupCpuS: its part before the first upload)",
       MACHINE_CPU_NOTE,
       MACHINE_CPU_BOUND_NOTE,
       `limit.sdkFloorCpuS: the SDK requests alone for the same ${count} blobs (src/sdk-floor.ts), start-up excluded`,
-      'latency: from the upload acknowledged to the copy logged; functionDuration: the function\'s own time per message',
+      "latency: from the upload acknowledged to the copy logged; functionDuration: the function's own time per message",
       FIGURES_NOTE,
     ],
   };

@@ -142,7 +142,11 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
     ratioVsRclone: round(blobferry.mbPerS / rclone.mbPerS),
     fractionOfLimit: round(blobferry.mbPerS / limit),
     targets: [
-      { target: '>= 1.0x rclone check --download', met: blobferry.mbPerS >= rclone.mbPerS, actual: `${round(blobferry.mbPerS / rclone.mbPerS)}x` },
+      {
+        target: '>= 1.0x rclone check --download',
+        met: blobferry.mbPerS >= rclone.mbPerS,
+        actual: `${round(blobferry.mbPerS / rclone.mbPerS)}x`,
+      },
     ],
     notes: [
       MACHINE_CPU_NOTE,

@@ -57,7 +57,13 @@ async function seed(o: SeedOptions): Promise<void> {
     concurrency: SEED_CONCURRENCY,
     onUploaded: (blob, bytes) =>
       o.direct
-        ? o.direct.put({ bucket: stack.aws.bucket, key: keyOf(blob.name), bytes, contentType: 'application/octet-stream', metadata: backupMetadata(blob) })
+        ? o.direct.put({
+            bucket: stack.aws.bucket,
+            key: keyOf(blob.name),
+            bytes,
+            contentType: 'application/octet-stream',
+            metadata: backupMetadata(blob),
+          })
         : putBackupObject({ s3, bucket: stack.aws.bucket, key: keyOf(blob.name), blob, bytes }),
   });
 }

@@ -21,9 +21,14 @@ function run(command, args, options = {}) {
 
 const stamp = join(workspaceRoot, '.tools/infra-venv/.requirements');
 const requirements = join(workspaceRoot, 'infra/validation/requirements.txt');
-const installed = ['cfn-lint', 'checkov'].every((tool) => existsSync(join(venvBin, tool))) && existsSync(stamp) && readFileSync(stamp, 'utf8') === readFileSync(requirements, 'utf8');
+const installed =
+  ['cfn-lint', 'checkov'].every((tool) => existsSync(join(venvBin, tool))) &&
+  existsSync(stamp) &&
+  readFileSync(stamp, 'utf8') === readFileSync(requirements, 'utf8');
 if (!installed) {
-  console.error('lint:infra: cfn-lint and checkov (pinned in infra/validation/requirements.txt) are not in .tools/infra-venv; install them with: bash .ci/infra-tools.sh');
+  console.error(
+    'lint:infra: cfn-lint and checkov (pinned in infra/validation/requirements.txt) are not in .tools/infra-venv; install them with: bash .ci/infra-tools.sh',
+  );
   process.exit(1);
 }
 
@@ -62,7 +67,9 @@ for (const { framework, target, minResources } of checkovScans) {
   );
   for (const check of results.failed_checks ?? []) {
     failed = true;
-    console.error(`  FAILED ${check.check_id} ${check.check_name}\n    ${check.resource} in ${check.file_path}:${check.file_line_range?.join('-')}`);
+    console.error(
+      `  FAILED ${check.check_id} ${check.check_name}\n    ${check.resource} in ${check.file_path}:${check.file_line_range?.join('-')}`,
+    );
   }
   if (summary.parsing_errors > 0) {
     failed = true;

@@ -50,7 +50,14 @@ describe('the role can touch nothing but the backup bucket', () => {
 
   it('never grants what would let it destroy backups or change the bucket', () => {
     const actions = statements.flatMap((statement) => list(statement['Action']) as string[]);
-    for (const forbidden of ['s3:DeleteObjectVersion', 's3:PutBucketPolicy', 's3:PutLifecycleConfiguration', 's3:BypassGovernanceRetention', 's3:PutObjectRetention', 's3:PutBucketVersioning']) {
+    for (const forbidden of [
+      's3:DeleteObjectVersion',
+      's3:PutBucketPolicy',
+      's3:PutLifecycleConfiguration',
+      's3:BypassGovernanceRetention',
+      's3:PutObjectRetention',
+      's3:PutBucketVersioning',
+    ]) {
       expect(actions).not.toContain(forbidden);
     }
   });
@@ -78,7 +85,8 @@ describe('the role can touch nothing but the backup bucket', () => {
   });
 
   it('deletes, and reads the bucket versioning that makes a delete safe, only with AllowDeleteMarkers', () => {
-    const policy = (propertiesOf('BackupRole')['Policies'] as { PolicyDocument: { Statement: Json[] } }[])[0]?.PolicyDocument.Statement ?? [];
+    const policy =
+      (propertiesOf('BackupRole')['Policies'] as { PolicyDocument: { Statement: Json[] } }[])[0]?.PolicyDocument.Statement ?? [];
     const grantedWithDeleteMarkers = (sid: string) =>
       policy.some((statement) => {
         const branches = statement['Fn::If'] as [string, Json, Json] | undefined;
@@ -114,7 +122,9 @@ describe('the trust admits one identity', () => {
         },
       },
     });
-    expect(variables['ProviderArn']).toEqual({ 'Fn::If': ['CreateOidcProvider', { Ref: 'OidcProvider' }, { Ref: 'ExistingOidcProviderArn' }] });
+    expect(variables['ProviderArn']).toEqual({
+      'Fn::If': ['CreateOidcProvider', { Ref: 'OidcProvider' }, { Ref: 'ExistingOidcProviderArn' }],
+    });
   });
 });
 
@@ -138,7 +148,10 @@ describe('the bucket', () => {
     expect(properties['OwnershipControls']).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
     const [encryption] = (properties['BucketEncryption'] as Json)['ServerSideEncryptionConfiguration'] as Json[];
     const [, kms, s3] = encryption?.['Fn::If'] as [string, Json, Json];
-    expect(kms).toEqual({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { Ref: 'KmsKeyArn' } }, BucketKeyEnabled: true });
+    expect(kms).toEqual({
+      ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: { Ref: 'KmsKeyArn' } },
+      BucketKeyEnabled: true,
+    });
     expect(s3).toEqual({ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } });
   });
 
@@ -184,7 +197,11 @@ describe('parameters refuse bad input before anything is created', () => {
     ['TenantId', guid, 'contoso.onmicrosoft.com'],
     ['PrincipalId', guid, `${guid} `],
     ['Audience', 'api://blobferry-backup', 'api://blob ferry'],
-    ['ExistingOidcProviderArn', `arn:aws:iam::123456789012:oidc-provider/sts.windows.net/${guid}/`, `arn:aws:iam::123456789012:oidc-provider/login.microsoftonline.com/${guid}/v2.0`],
+    [
+      'ExistingOidcProviderArn',
+      `arn:aws:iam::123456789012:oidc-provider/sts.windows.net/${guid}/`,
+      `arn:aws:iam::123456789012:oidc-provider/login.microsoftonline.com/${guid}/v2.0`,
+    ],
     ['BucketName', 'my-backups.eu', 'My_Backups'],
     ['BucketName', 'my-backups', 'my..backups'],
     ['BucketPrefix', 'backups/', 'backups'],

@@ -45,29 +45,97 @@ describe('role assignments', () => {
   });
 
   it('are exactly these: principal, role and scope of each', () => {
-    const table = assignments.map(({ file, resource, principalId: principal, role, scope }) => ({ file, resource, principal, role, scope }));
+    const table = assignments.map(({ file, resource, principalId: principal, role, scope }) => ({
+      file,
+      resource,
+      principal,
+      role,
+      scope,
+    }));
     expect(table).toEqual(
       expect.arrayContaining([
         // Function identity
-        { file: 'modules/source.bicep', resource: 'containerReaders', principal: 'readerPrincipalId', role: ROLES.storageBlobDataReader, scope: 'containers[i]' },
-        { file: 'modules/host-roles.bicep', resource: 'hostStorageOwner', principal: 'functionPrincipalId', role: ROLES.storageBlobDataOwner, scope: 'hostStorage' },
-        { file: 'modules/host-roles.bicep', resource: 'telemetryPublisher', principal: 'functionPrincipalId', role: ROLES.monitoringMetricsPublisher, scope: 'appInsights' },
-        { file: 'modules/host-roles.bicep', resource: 'backupQueueReader', principal: 'functionPrincipalId', role: ROLES.storageQueueDataReader, scope: 'backupQueue' },
-        { file: 'modules/host-roles.bicep', resource: 'backupQueueProcessor', principal: 'functionPrincipalId', role: ROLES.storageQueueDataMessageProcessor, scope: 'backupQueue' },
-        { file: 'modules/host-roles.bicep', resource: 'backupQueueUpdater', principal: 'functionPrincipalId', role: UPDATE_ROLE, scope: 'backupQueue' },
-        { file: 'modules/host-roles.bicep', resource: 'poisonQueueSender', principal: 'functionPrincipalId', role: ROLES.storageQueueDataMessageSender, scope: 'poisonQueue' },
+        {
+          file: 'modules/source.bicep',
+          resource: 'containerReaders',
+          principal: 'readerPrincipalId',
+          role: ROLES.storageBlobDataReader,
+          scope: 'containers[i]',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'hostStorageOwner',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageBlobDataOwner,
+          scope: 'hostStorage',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'telemetryPublisher',
+          principal: 'functionPrincipalId',
+          role: ROLES.monitoringMetricsPublisher,
+          scope: 'appInsights',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'backupQueueReader',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataReader,
+          scope: 'backupQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'backupQueueProcessor',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataMessageProcessor,
+          scope: 'backupQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'backupQueueUpdater',
+          principal: 'functionPrincipalId',
+          role: UPDATE_ROLE,
+          scope: 'backupQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'poisonQueueSender',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataMessageSender,
+          scope: 'poisonQueue',
+        },
         // Event Grid system topic identity
-        { file: 'modules/host-roles.bicep', resource: 'eventGridQueueSender', principal: 'systemTopicPrincipalId', role: ROLES.storageQueueDataMessageSender, scope: 'backupQueue' },
-        { file: 'modules/host-roles.bicep', resource: 'deadLetterWriter', principal: 'systemTopicPrincipalId', role: ROLES.storageBlobDataContributor, scope: 'deadLetterContainer' },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'eventGridQueueSender',
+          principal: 'systemTopicPrincipalId',
+          role: ROLES.storageQueueDataMessageSender,
+          scope: 'backupQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'deadLetterWriter',
+          principal: 'systemTopicPrincipalId',
+          role: ROLES.storageBlobDataContributor,
+          scope: 'deadLetterContainer',
+        },
         // Optional operator (issue 16: blobferry backfill)
-        { file: 'modules/host-roles.bicep', resource: 'operatorQueueSender', principal: 'operatorPrincipalId', role: ROLES.storageQueueDataMessageSender, scope: 'backupQueue' },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'operatorQueueSender',
+          principal: 'operatorPrincipalId',
+          role: ROLES.storageQueueDataMessageSender,
+          scope: 'backupQueue',
+        },
       ]),
     );
     expect(table).toHaveLength(10);
   });
 
   it('are scoped to one queue, one container or one resource, never to an account holding queues for a queue role', () => {
-    const scopeTypes = Object.fromEntries(assignments.map((a) => [a.resource, a.scopeResource?.type ?? `no resource for ${a.scope} in ${a.file}`]));
+    const scopeTypes = Object.fromEntries(
+      assignments.map((a) => [a.resource, a.scopeResource?.type ?? `no resource for ${a.scope} in ${a.file}`]),
+    );
     expect(scopeTypes).toEqual({
       containerReaders: 'Microsoft.Storage/storageAccounts/blobServices/containers',
       hostStorageOwner: 'Microsoft.Storage/storageAccounts',
@@ -81,7 +149,10 @@ describe('role assignments', () => {
       operatorQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
     });
     const roles = module('host-roles.bicep');
-    for (const [queue, name] of [['backupQueue', 'backupQueueName'], ['poisonQueue', 'poisonQueueName']] as const) {
+    for (const [queue, name] of [
+      ['backupQueue', 'backupQueueName'],
+      ['poisonQueue', 'poisonQueueName'],
+    ] as const) {
       const declared = roles.resources.get(queue);
       expect(declared?.type).toBe('Microsoft.Storage/storageAccounts/queueServices/queues');
       expect(bicepText(declared?.body['name'])).toBe(name);
@@ -97,8 +168,12 @@ describe('role assignments', () => {
     ]);
     expect(bicepText(definition?.properties['assignableScopes'])).toBe('[resourceGroup().id]');
     expect(bicepText(roles.vars.get('customUpdateRole'))).toBe("queueMessageUpdateRole == 'CustomRole'");
-    expect(bicepText(roles.vars.get('queueMessageUpdateRoleId'))).toBe('customUpdateRole ? queueMessageUpdater.name : storageQueueDataContributorRoleId');
-    expect(bicepText(roles.vars.get(UPDATE_ROLE))).toBe("subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueMessageUpdateRoleId)");
+    expect(bicepText(roles.vars.get('queueMessageUpdateRoleId'))).toBe(
+      'customUpdateRole ? queueMessageUpdater.name : storageQueueDataContributorRoleId',
+    );
+    expect(bicepText(roles.vars.get(UPDATE_ROLE))).toBe(
+      "subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueMessageUpdateRoleId)",
+    );
     expect(main.params.get('queueMessageUpdateRole')).toMatchObject({
       type: 'string',
       default: 'CustomRole',
@@ -158,7 +233,9 @@ describe('event delivery', () => {
   /** The strings of an array variable; fails the test on anything else. */
   const stringArrayVar = (name: string): string[] => {
     const value = source.vars.get(name);
-    expect(Array.isArray(value) && value.every((item) => typeof item === 'string'), `var ${name} is an array of string literals`).toBe(true);
+    expect(Array.isArray(value) && value.every((item) => typeof item === 'string'), `var ${name} is an array of string literals`).toBe(
+      true,
+    );
     return value as string[];
   };
 
@@ -192,16 +269,20 @@ describe('event delivery', () => {
     expect(deleted).toEqual(['DeleteBlob', 'DeleteFile', 'SftpRemove']);
     expect([...completed, ...deleted]).not.toEqual(expect.arrayContaining(['CreateFile']));
     expect([...completed, ...deleted]).not.toEqual(expect.arrayContaining(['SftpCreate']));
-    expect(bicepText(source.vars.get('deliveredApis'))).toBe('includeBlobDeleted ? concat(blobCompletedApis, blobDeletedApis) : blobCompletedApis');
+    expect(bicepText(source.vars.get('deliveredApis'))).toBe(
+      'includeBlobDeleted ? concat(blobCompletedApis, blobDeletedApis) : blobCompletedApis',
+    );
     expect(advancedFilters()).toContain("{ operatorType: 'StringIn', key: 'data.api', values: deliveredApis }");
   });
 
   it('keeps the subject prefix filter per allowed container', () => {
     expect(advancedFilters()).toContain("{ operatorType: 'StringBeginsWith', key: 'subject', values: subjectPrefixes }");
-    expect(bicepText(source.vars.get('subjectPrefixes'))).toBe("[for container in containerNames: '/blobServices/default/containers/${container}/blobs/']");
+    expect(bicepText(source.vars.get('subjectPrefixes'))).toBe(
+      "[for container in containerNames: '/blobServices/default/containers/${container}/blobs/']",
+    );
   });
 
-  it('stays within Event Grid\'s 25 advanced-filter values per subscription', () => {
+  it("stays within Event Grid's 25 advanced-filter values per subscription", () => {
     const containerNames = source.params.get('containerNames');
     expect(containerNames?.type).toBe('array');
     const maxContainers = Number(containerNames?.decorators.get('max_length'));
@@ -217,7 +298,7 @@ describe('event delivery', () => {
     expect(valueAt(deadLetter, 'deadLetterDestination', 'endpointType')).toBe('StorageBlob');
   });
 
-  it('is created by the one deployment, after the topic\'s roles', () => {
+  it("is created by the one deployment, after the topic's roles", () => {
     const eventSubscription = main.modules.get('eventSubscription');
     expect(eventSubscription).toMatchObject({ path: 'modules/event-subscription.bicep', condition: undefined, loop: undefined });
     expect(bicepText(eventSubscription?.body['dependsOn'])).toBe('[hostRoles]');
@@ -228,12 +309,14 @@ describe('alerts', () => {
   const alerts = module('alerts.bicep');
 
   it('fire on failed invocations, exceptions and dead-lettered events', () => {
-    const criteria = resourcesOfType(alerts, 'Microsoft.Insights/metricAlerts').flatMap((alert) => valueAt(alert.properties, 'criteria', 'allOf') ?? []);
+    const criteria = resourcesOfType(alerts, 'Microsoft.Insights/metricAlerts').flatMap(
+      (alert) => valueAt(alert.properties, 'criteria', 'allOf') ?? [],
+    );
     const metricNames = criteria.map((criterion) => valueAt(criterion, 'metricName'));
     expect(metricNames).toEqual(expect.arrayContaining(['requests/failed', 'exceptions/count', 'DeadLetteredCount']));
   });
 
-  it('fire when a message lands in the poison queue, from the queue\'s own write log or the runtime\'s warning', () => {
+  it("fire when a message lands in the poison queue, from the queue's own write log or the runtime's warning", () => {
     const [rule] = resourcesOfType(alerts, 'Microsoft.Insights/scheduledQueryRules');
     expect(rule?.condition).toBeUndefined();
     const ruleProperties = rule?.properties ?? {};
@@ -251,7 +334,7 @@ describe('alerts', () => {
     expect(fullQuery).toContain("OperationName == \\'PutMessage\\'");
     expect(fullQuery).toContain("Uri contains \\'/${poisonQueueName}/messages\\'");
     expect(fullQuery).toContain('AppTraces');
-    expect(fullQuery).toContain('Moving message to queue \\\'${poisonQueueName}\\\'');
+    expect(fullQuery).toContain("Moving message to queue \\'${poisonQueueName}\\'");
     // The queue service's write operations reach the workspace the rule queries.
     const [diagnostics] = resourcesOfType(alerts, 'Microsoft.Insights/diagnosticSettings');
     expect(bicepText(diagnostics?.body['scope'])).toBe('queueService');

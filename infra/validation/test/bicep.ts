@@ -199,7 +199,8 @@ export function identifierName(value: BicepValue | undefined): string | undefine
 export function rootIdentifier(value: BicepValue | undefined): string | undefined {
   const node = nodeOf(value);
   if (node?.kind === 'identifier') return node.name;
-  if (node?.kind === 'operator' && (node.type === 'property_accessor' || node.type === 'index_accessor')) return rootIdentifier(node.operands['operand_1']);
+  if (node?.kind === 'operator' && (node.type === 'property_accessor' || node.type === 'index_accessor'))
+    return rootIdentifier(node.operands['operand_1']);
   return undefined;
 }
 
@@ -210,7 +211,8 @@ function loopHeader(loop: BicepObject): string {
   const array = typeof detail['array_name'] === 'string' ? detail['array_name'] : bicepText(detail['array_name']);
   const filter = loop['condition'] === null || loop['condition'] === undefined ? '' : ` if (${bicepText(loop['condition'])})`;
   if (loopType['type'] === 'array') return `for ${String(detail['item_name'])} in ${array}${filter}`;
-  if (loopType['type'] === 'array_index') return `for (${String(detail['item_name'])}, ${String(detail['index_name'])}) in ${array}${filter}`;
+  if (loopType['type'] === 'array_index')
+    return `for (${String(detail['item_name'])}, ${String(detail['index_name'])}) in ${array}${filter}`;
   if (loopType['type'] === 'object') return `for ${String(detail['item_name'])} in items(${String(detail['object_name'])})${filter}`;
   throw new Error(`bicepText does not render a ${String(loopType['type'])} loop`);
 }

@@ -5,11 +5,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { bicepTemplate, bicepText, functionArguments, identifierName, objectVarEntries, valueAt, type BicepTemplate } from './bicep.js';
-import {
-  bicepFiles,
-  readWorkspaceFile,
-  workspaceRoot,
-} from './sources.js';
+import { bicepFiles, readWorkspaceFile, workspaceRoot } from './sources.js';
 
 // The names three places must agree on: the Function's settings (libs/contract), the app settings Bicep
 // deploys, and the values the CloudFormation stack and the Bicep deployment hand to each other. The
@@ -72,7 +68,10 @@ function settingsOf(template: BicepTemplate, varNames: string[]): Map<string, st
 function deployedBackupSettings(): Map<string, string> {
   const merged = functionArguments(main.vars.get('backupAppSettings'), 'union');
   expect(merged, 'main.bicep merges the app settings in var backupAppSettings = union(...)').toBeDefined();
-  return settingsOf(main, (merged ?? []).map((arg) => identifierName(arg) ?? bicepText(arg)));
+  return settingsOf(
+    main,
+    (merged ?? []).map((arg) => identifierName(arg) ?? bicepText(arg)),
+  );
 }
 
 describe('Function settings deployed by Bicep', () => {
@@ -97,7 +96,9 @@ describe('Function settings deployed by Bicep', () => {
     expect(deployed).not.toContain(queueConnection);
     expect(deployedSettings.get(`${queueConnection}__queueServiceUri`)).toBe('hostStorage.outputs.queueServiceUri');
     expect(deployedSettings.get(`${queueConnection}__credential`)).toBe("'managedidentity'");
-    expect(bicepText(main.vars.get('queueClientIdSetting'))).toBe(`userAssigned ? { ${queueConnection}__clientId: identity.properties.clientId } : {}`);
+    expect(bicepText(main.vars.get('queueClientIdSetting'))).toBe(
+      `userAssigned ? { ${queueConnection}__clientId: identity.properties.clientId } : {}`,
+    );
     expect(deployedSettings.get(queueNameSetting)).toBe('hostStorage.outputs.backupQueueName');
     // https://<account>.queue.core.windows.net, the form the contract names (no trailing slash)
     const queueServiceUri = bicepTemplate('modules/host-storage.bicep').outputs.get('queueServiceUri');
@@ -213,7 +214,7 @@ describe('values handed between the Azure and AWS deployments', () => {
     expect(deployedSettings.get('TOKEN_AUDIENCE')).toBe('tokenAudience');
   });
 
-  it('trusts the issuer the Function\'s tokens carry (v1: https://sts.windows.net/<tenant>/)', () => {
+  it("trusts the issuer the Function's tokens carry (v1: https://sts.windows.net/<tenant>/)", () => {
     const provider = (template['Resources'] as Record<string, Record<string, Record<string, unknown>>>)['OidcProvider'];
     expect(provider?.['Properties']?.['Url']).toEqual({ 'Fn::Sub': 'https://sts.windows.net/${TenantId}/' });
     expect(provider?.['Properties']?.['ClientIdList']).toEqual([{ Ref: 'Audience' }]);
@@ -274,7 +275,9 @@ describe('no storage keys anywhere', () => {
     expect(hostSettings.get('AzureWebJobsStorage__clientId')).toBe('userAssignedClientId');
     // The deployment package too: the plan reads it with the app's identity.
     const site = functionAppSite();
-    expect(bicepText(valueAt(site?.properties, 'functionAppConfig', 'deployment', 'storage', 'authentication'))).toBe('deploymentAuthentication');
+    expect(bicepText(valueAt(site?.properties, 'functionAppConfig', 'deployment', 'storage', 'authentication'))).toBe(
+      'deploymentAuthentication',
+    );
     expect(bicepText(functionApp.vars.get('deploymentAuthentication'))).toBe(
       "userAssigned ? { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: userAssignedIdentityId } : { type: 'SystemAssignedIdentity' }",
     );

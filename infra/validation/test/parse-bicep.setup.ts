@@ -22,11 +22,20 @@ const script = join(workspaceRoot, 'infra/validation/scripts/bicep-to-json.py');
 
 function parseBicep(): ParsedBicep {
   if (!existsSync(python)) {
-    return { error: "The infra tests read Bicep with checkov's parser (pycep-parser) from .tools/infra-venv, which is missing; install it with: bash .ci/infra-tools.sh" };
+    return {
+      error:
+        "The infra tests read Bicep with checkov's parser (pycep-parser) from .tools/infra-venv, which is missing; install it with: bash .ci/infra-tools.sh",
+    };
   }
-  const run = spawnSync(python, [script, ...bicepFiles], { cwd: join(workspaceRoot, 'infra/bicep'), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync(python, [script, ...bicepFiles], {
+    cwd: join(workspaceRoot, 'infra/bicep'),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (run.error || run.status !== 0) {
-    return { error: `checkov's Bicep parser (scripts/bicep-to-json.py) failed, ${run.error?.message ?? `exit ${run.status}`}: ${(run.stderr ?? '').trim()}` };
+    return {
+      error: `checkov's Bicep parser (scripts/bicep-to-json.py) failed, ${run.error?.message ?? `exit ${run.status}`}: ${(run.stderr ?? '').trim()}`,
+    };
   }
   return { trees: JSON.parse(run.stdout) as Record<string, unknown> };
 }

@@ -14,4 +14,3 @@ export const bicepFiles = [
 export function readWorkspaceFile(...segments: string[]): string {
   return readFileSync(join(workspaceRoot, ...segments), 'utf8');
 }
-

@@ -2,7 +2,13 @@
 // messages, where a blob's backup lives in the bucket and what it records there, and the local cloud's
 // stack file. The Function, the CLI, tools/local-cloud, tools/functions-host and infra's drift tests import it.
 export { BACKUP_METADATA } from './backup-metadata.js';
-export { BACKFILL_API, backfillMessage, backfillMessageSchema, type BackfillMessage, type BackfillMessageOptions } from './backfill-message.js';
+export {
+  BACKFILL_API,
+  backfillMessage,
+  backfillMessageSchema,
+  type BackfillMessage,
+  type BackfillMessageOptions,
+} from './backfill-message.js';
 export { KEY_LAYOUTS, keyRootOf, MAX_S3_KEY_BYTES, type KeyLayout, type KeyRootOptions } from './key-layouts.js';
 export { DEFAULT_BACKUP_QUEUE_NAME, poisonQueueOf, QUEUE_CONNECTION, QUEUE_NAME_SETTING } from './queues.js';
 export {

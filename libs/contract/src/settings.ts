@@ -61,12 +61,7 @@ const byteSize = z
     const factor = unit === 'kib' ? 1024 : unit === 'mib' ? MIB : unit === 'gib' ? 1024 * MIB : 1;
     return Number(match?.[1]) * factor;
   })
-  .pipe(
-    z
-      .number()
-      .min(MIN_PART_SIZE, 'S3 parts must be at least 5 MiB')
-      .max(MAX_PART_SIZE, 'S3 parts must be at most 5 GiB'),
-  );
+  .pipe(z.number().min(MIN_PART_SIZE, 'S3 parts must be at least 5 MiB').max(MAX_PART_SIZE, 'S3 parts must be at most 5 GiB'));
 
 const allowedSources = z
   .string()
@@ -74,7 +69,10 @@ const allowedSources = z
   .min(1, 'list the sources to back up, e.g. "mystorageaccount/photos,otheraccount/*"')
   .transform((text, ctx) => {
     const entries: AllowedSource[] = [];
-    for (const raw of text.split(',').map((entry) => entry.trim()).filter(Boolean)) {
+    for (const raw of text
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)) {
       const match = /^([a-z0-9]{3,24})\/([a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?|\$root|\*)$/.exec(raw);
       if (!match) {
         ctx.addIssue({

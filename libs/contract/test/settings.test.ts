@@ -95,7 +95,6 @@ describe('parseBackupSettings', () => {
     expect(named.every((name) => (SETTING_NAMES as readonly string[]).includes(name ?? ''))).toBe(true);
     expect(new Set(SETTING_NAMES).size).toBe(SETTING_NAMES.length);
   });
-
 });
 
 describe('isSourceAllowed', () => {

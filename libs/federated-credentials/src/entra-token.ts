@@ -12,11 +12,7 @@ const OFF_AZURE_HINT =
   '`credential: new DefaultAzureCredential()` after `az login` (CLI: run on an Azure host, or use ' +
   '`blobferry credentials --local` against tools/local-cloud, which reads its identity endpoint from .local-cloud/stack.json).';
 
-export async function getEntraToken(
-  credential: TokenCredential,
-  audience: string,
-  abortSignal?: AbortSignal,
-): Promise<AccessToken> {
+export async function getEntraToken(credential: TokenCredential, audience: string, abortSignal?: AbortSignal): Promise<AccessToken> {
   let token: AccessToken | null;
   try {
     token = await credential.getToken(scopeForAudience(audience), abortSignal ? { abortSignal } : {});
@@ -26,7 +22,8 @@ export async function getEntraToken(
     if (name === 'AbortError') {
       throw new FederatedCredentialsError('Aborted', `Getting an Entra token was aborted: ${detail}`);
     }
-    const hint = name === 'CredentialUnavailableError' ? OFF_AZURE_HINT : 'Check that the identity exists and may get tokens for this audience.';
+    const hint =
+      name === 'CredentialUnavailableError' ? OFF_AZURE_HINT : 'Check that the identity exists and may get tokens for this audience.';
     throw new FederatedCredentialsError(
       'IdentityUnavailable',
       `Could not get an Entra token for audience ${audience} (${name || 'error'}: ${detail}). ${hint}`,
@@ -34,7 +31,10 @@ export async function getEntraToken(
     );
   }
   if (!token?.token) {
-    throw new FederatedCredentialsError('IdentityUnavailable', `The Azure credential returned no token for audience ${audience}. ${OFF_AZURE_HINT}`);
+    throw new FederatedCredentialsError(
+      'IdentityUnavailable',
+      `The Azure credential returned no token for audience ${audience}. ${OFF_AZURE_HINT}`,
+    );
   }
   return token;
 }

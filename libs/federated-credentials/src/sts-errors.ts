@@ -59,7 +59,9 @@ export function explainStsError(error: unknown, context: StsErrorContext): Feder
       `issuer ${claims.iss ?? '(see iss)'} (https://sts.windows.net/<TenantId>/ with the trailing slash: TenantId parameter of infra/aws-iam), ` +
       `that the provider's client id list contains the audience ${claims.aud ?? audience} (Audience parameter), ` +
       `and that you asked Entra for that audience (audience option / --audience). ` +
-      (claims.iss?.endsWith('/v2.0') ? 'This is a v2 token (login.microsoftonline.com/.../v2.0): the provider must use that issuer, or the app must issue v1 tokens. ' : '') +
+      (claims.iss?.endsWith('/v2.0')
+        ? 'This is a v2 token (login.microsoftonline.com/.../v2.0): the provider must use that issuer, or the app must issue v1 tokens. '
+        : '') +
       `STS said: ${stsSays}`,
     ExpiredToken:
       `STS says the Entra token has expired (exp=${claims.exp === undefined ? '?' : new Date(claims.exp * 1000).toISOString()}, ` +

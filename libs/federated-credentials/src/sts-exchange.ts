@@ -66,9 +66,17 @@ export function createStsExchanger(target: StsTarget) {
       });
     }
     if (!issued?.AccessKeyId || !issued.SecretAccessKey || !issued.SessionToken || !issued.Expiration) {
-      throw new FederatedCredentialsError('StsError', `STS at ${endpointLabel} answered AssumeRoleWithWebIdentity without complete credentials.`);
+      throw new FederatedCredentialsError(
+        'StsError',
+        `STS at ${endpointLabel} answered AssumeRoleWithWebIdentity without complete credentials.`,
+      );
     }
-    return { accessKeyId: issued.AccessKeyId, secretAccessKey: issued.SecretAccessKey, sessionToken: issued.SessionToken, expiration: issued.Expiration };
+    return {
+      accessKeyId: issued.AccessKeyId,
+      secretAccessKey: issued.SecretAccessKey,
+      sessionToken: issued.SessionToken,
+      expiration: issued.Expiration,
+    };
   };
 }
 
@@ -88,7 +96,9 @@ function retryableStsFailures(target: StsTarget): FinalizeRequestMiddleware<Serv
         const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
         const [, attempt, max] = /attempt=(\d+); max=(\d+)/.exec(headers['amz-sdk-request'] ?? '') ?? [];
         if (attempt !== undefined && Number(attempt) < Number(max)) {
-          target.logger?.warn?.(`blobferry federated-credentials: STS ${failure} for ${target.roleArn} (attempt ${attempt}/${max}); retrying`);
+          target.logger?.warn?.(
+            `blobferry federated-credentials: STS ${failure} for ${target.roleArn} (attempt ${attempt}/${max}); retrying`,
+          );
         }
       }
       throw error;

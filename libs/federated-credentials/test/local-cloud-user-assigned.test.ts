@@ -47,7 +47,10 @@ function federation(logger: FederationOptions['logger']): FederationOptions {
 /** The backup identity's provider (a ManagedIdentityCredential made by fromAzureManagedIdentity); each has its own session. */
 function provider(extra: Partial<FromAzureManagedIdentityOptions> = {}): AwsCredentialIdentityProvider {
   const { logger, lines } = capturingLogger();
-  return collectingLines(fromAzureManagedIdentity({ ...federation(logger), managedIdentityClientId: cloud.stack.identity.backupIdentity.clientId, ...extra }), lines);
+  return collectingLines(
+    fromAzureManagedIdentity({ ...federation(logger), managedIdentityClientId: cloud.stack.identity.backupIdentity.clientId, ...extra }),
+    lines,
+  );
 }
 
 /** A provider for another TokenCredential. */
@@ -85,7 +88,9 @@ describe('fromAzureManagedIdentity through the local cloud (user-assigned identi
     const s3 = s3ClientFor(cloud, provider());
     const key = `${cloud.stack.aws.prefix}federated/hello-${randomBytes(4).toString('hex')}.txt`;
     await s3.send(new PutObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: key, Body: 'secretless' }));
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: cloud.stack.aws.bucket, Prefix: `${cloud.stack.aws.prefix}federated/` }));
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: cloud.stack.aws.bucket, Prefix: `${cloud.stack.aws.prefix}federated/` }),
+    );
     expect(listed.Contents?.map((entry) => entry.Key)).toContain(key);
     const read = await s3.send(new GetObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: key }));
     expect(await read.Body?.transformToString()).toBe('secretless');
@@ -137,7 +142,12 @@ describe('fromAzureManagedIdentity through the local cloud (user-assigned identi
     const body = randomBytes(4 * 5 * 1024 * 1024 + 12_345);
     const key = `${cloud.stack.aws.prefix}federated/multipart-${randomBytes(4).toString('hex')}.bin`;
     const before = cloud.sts.requestCount();
-    const upload = new Upload({ client: s3, params: { Bucket: cloud.stack.aws.bucket, Key: key, Body: body }, partSize: 5 * 1024 * 1024, queueSize: 2 });
+    const upload = new Upload({
+      client: s3,
+      params: { Bucket: cloud.stack.aws.bucket, Key: key, Body: body },
+      partSize: 5 * 1024 * 1024,
+      queueSize: 2,
+    });
     let injected = false;
     upload.on('httpUploadProgress', () => {
       if (injected) return;
@@ -165,7 +175,9 @@ describe('fromAzureManagedIdentity through the local cloud (user-assigned identi
     const error = await rejection(provider({ managedIdentityClientId: intruder.clientId })());
     expect(error).toBeInstanceOf(FederatedCredentialsError);
     expect((error as FederatedCredentialsError).code).toBe('AccessDenied');
-    expect(error.message).toContain(`the role's trust policy does not admit sub=${intruder.principalId} aud=${cloud.stack.identity.audience}`);
+    expect(error.message).toContain(
+      `the role's trust policy does not admit sub=${intruder.principalId} aud=${cloud.stack.identity.audience}`,
+    );
     expect(error.message).toContain('check the PrincipalId/Audience parameters of infra/aws-iam');
     expect(error.message).not.toMatch(JWT);
     expect(String(error.cause instanceof Error ? error.cause.message : error.cause)).not.toMatch(JWT);

@@ -36,7 +36,14 @@ function capturingLogger() {
 function setup(extra: Partial<FromAzureTokenCredentialOptions> = {}) {
   const credential = new StubCredential();
   const { logger, lines } = capturingLogger();
-  const provider = fromAzureTokenCredential({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, stsEndpoint: sts.endpoint, logger, ...extra });
+  const provider = fromAzureTokenCredential({
+    roleArn: ROLE_ARN,
+    audience: AUDIENCE,
+    credential,
+    stsEndpoint: sts.endpoint,
+    logger,
+    ...extra,
+  });
   const before = sts.requests.length;
   return { credential, provider, lines, stsCalls: () => sts.requests.length - before };
 }
@@ -214,18 +221,24 @@ describe('fromAzureTokenCredential (stub STS)', () => {
 
   it('rejects invalid options with what to fix', () => {
     const credential = new StubCredential();
-    expect(() => fromAzureTokenCredential({ roleArn: 'blobferry-backup', audience: AUDIENCE, credential })).toThrow(/roleArn must look like/);
-    expect(() => fromAzureTokenCredential({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, durationSeconds: 60 })).toThrow(/900 to 43200/);
+    expect(() => fromAzureTokenCredential({ roleArn: 'blobferry-backup', audience: AUDIENCE, credential })).toThrow(
+      /roleArn must look like/,
+    );
+    expect(() => fromAzureTokenCredential({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, durationSeconds: 60 })).toThrow(
+      /900 to 43200/,
+    );
     expect(() => fromAzureTokenCredential({ roleArn: ROLE_ARN, audience: AUDIENCE, credential, roleSessionName: 'has space' })).toThrow(
       /roleSessionName/,
     );
-    expect(() => fromAzureTokenCredential({ roleArn: ROLE_ARN, audience: AUDIENCE } as FromAzureTokenCredentialOptions)).toThrow(/credential is required/);
+    expect(() => fromAzureTokenCredential({ roleArn: ROLE_ARN, audience: AUDIENCE } as FromAzureTokenCredentialOptions)).toThrow(
+      /credential is required/,
+    );
     expect(() =>
       fromAzureManagedIdentity({ roleArn: ROLE_ARN, audience: AUDIENCE, managedIdentityClientId: 'c', managedIdentityObjectId: 'o' }),
     ).toThrow(/Choose one identity: got managedIdentityClientId and managedIdentityObjectId/);
-    expect(() => fromAzureManagedIdentity({ roleArn: ROLE_ARN, audience: AUDIENCE, credential } as FromAzureManagedIdentityOptions)).toThrow(
-      /fromAzureTokenCredential\(\{ credential/,
-    );
+    expect(() =>
+      fromAzureManagedIdentity({ roleArn: ROLE_ARN, audience: AUDIENCE, credential } as FromAzureManagedIdentityOptions),
+    ).toThrow(/fromAzureTokenCredential\(\{ credential/);
   });
 
   it('credentialProcessOutput prints the credential_process shape', async () => {

@@ -94,7 +94,9 @@ function reasonOf(service: Service, operation: Operation, error: unknown): strin
   if (error instanceof SourceChangedError) return `${label}: the blob changed during the run (${messageOf(error)})`;
   const status = statusOf(error);
   const shape = (error ?? {}) as { name?: unknown; code?: unknown; message?: unknown };
-  const named = [shape.code, shape.name].find((value): value is string => typeof value === 'string' && value !== '' && !PLACEHOLDER_NAMES.has(value) && !/^\d+$/.test(value));
+  const named = [shape.code, shape.name].find(
+    (value): value is string => typeof value === 'string' && value !== '' && !PLACEHOLDER_NAMES.has(value) && !/^\d+$/.test(value),
+  );
   const code = named ?? (status === undefined ? undefined : STATUS_CODES[status]);
   const message = typeof shape.message === 'string' ? firstLine(shape.message) : '';
   const detail = message && message !== code && !PLACEHOLDER_NAMES.has(message) ? `: ${message}` : '';

@@ -3,11 +3,7 @@
  * order. Results that resolve at once (most in-sync objects) pass straight through; the window
  * bounds memory however long the input is.
  */
-export async function* mapInOrder<T, R>(
-  source: AsyncIterable<T>,
-  work: (item: T) => Promise<R>,
-  windowSize: number,
-): AsyncGenerator<R> {
+export async function* mapInOrder<T, R>(source: AsyncIterable<T>, work: (item: T) => Promise<R>, windowSize: number): AsyncGenerator<R> {
   const window: Promise<R>[] = [];
   for await (const item of source) {
     const result = work(item);

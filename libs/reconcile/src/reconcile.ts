@@ -1,6 +1,15 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
-import { digestBlob, digestObject, fullObjectChecksumOf, KeyTooLongError, recordedSourceOf, type KeyMapping, type RecordedSource, type S3EndpointFeatures } from '@blobferry/transfer';
+import {
+  digestBlob,
+  digestObject,
+  fullObjectChecksumOf,
+  KeyTooLongError,
+  recordedSourceOf,
+  type KeyMapping,
+  type RecordedSource,
+  type S3EndpointFeatures,
+} from '@blobferry/transfer';
 import pLimit from 'p-limit';
 import {
   classifyFromContent,
@@ -97,7 +106,9 @@ interface HeadEvidence {
 
 /** One HEAD: the object's recorded source version and, with `checksumMode` (deep), its stored full-object checksum. */
 async function readHead(s3: S3Client, bucket: string, key: string, checksumMode: boolean, abortSignal: AbortSignal): Promise<HeadEvidence> {
-  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(checksumMode ? { ChecksumMode: 'ENABLED' } : {}) }), { abortSignal });
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(checksumMode ? { ChecksumMode: 'ENABLED' } : {}) }), {
+    abortSignal,
+  });
   return { record: recordedSourceOf(head.Metadata), checksum: checksumMode ? fullObjectChecksumOf(head) : undefined };
 }
 
@@ -131,7 +142,10 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   const deepChecks: DeepChecks = { storedChecksum: 0, bothSides: 0 };
 
   /** The shallow (and with `deep`, the content) verdict on one pair, with the metadata read for it. */
-  async function evidenceFor(pair: ListedPair, key: string): Promise<{ kind: Classification; record?: RecordedSource; bytes: number; deepCheck?: keyof DeepChecks }> {
+  async function evidenceFor(
+    pair: ListedPair,
+    key: string,
+  ): Promise<{ kind: Classification; record?: RecordedSource; bytes: number; deepCheck?: keyof DeepChecks }> {
     const { source, target } = pair;
     const shallow = classifyFromListings(source, target);
     if (!source || !target) {
@@ -160,7 +174,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     if (stored) {
       // S3 validated this checksum against the bytes it received when the object was written: recomputing
       // it from the blob proves the content without reading (or paying egress for) the object.
-      const sourceDigest = await objectRequests(() => requestFor('azure', 'digest', blobSubject, () => digestBlob({ blob, checksum: stored.algorithm, abortSignal })));
+      const sourceDigest = await objectRequests(() =>
+        requestFor('azure', 'digest', blobSubject, () => digestBlob({ blob, checksum: stored.algorithm, abortSignal })),
+      );
       return {
         kind: classifyFromContent(kind, sourceDigest.checksum.value === stored.value && sourceDigest.bytes === target.size),
         record,
@@ -215,7 +231,18 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     }
     const repair = options.repair;
     if (repair) {
-      difference.repair = await objectRequests(() => repairDifference({ difference, container, s3, bucket, keys, ...(options.target.features ? { features: options.target.features } : {}), ...repair, abortSignal }));
+      difference.repair = await objectRequests(() =>
+        repairDifference({
+          difference,
+          container,
+          s3,
+          bucket,
+          keys,
+          ...(options.target.features ? { features: options.target.features } : {}),
+          ...repair,
+          abortSignal,
+        }),
+      );
     }
     return difference;
   }
@@ -244,5 +271,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     stopAll.abort(error);
     throw error;
   }
-  return { ...counts, repaired, enqueued, alreadyQueued, remaining, ...(options.deep ? { deepChecks } : {}), durationMs: Math.round(performance.now() - started) };
+  return {
+    ...counts,
+    repaired,
+    enqueued,
+    alreadyQueued,
+    remaining,
+    ...(options.deep ? { deepChecks } : {}),
+    durationMs: Math.round(performance.now() - started),
+  };
 }

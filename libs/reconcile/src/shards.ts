@@ -29,8 +29,13 @@ function flatShard(o: Omit<PlanShardsOptions, 'prefix'>, prefix: string): Shard 
   return {
     label: prefix,
     sources: () =>
-      listingFor('azure', sourceSubject(o.container, prefix), inUtf8Order((listed) => listSourceBlobs(o.container, listed, o.abortSignal), prefix)),
-    targets: () => listingFor('s3', targetSubject(o.target, o.keys.keyOf(prefix)), listTargetObjects(o.target, o.keys.keyOf(prefix), o.abortSignal)),
+      listingFor(
+        'azure',
+        sourceSubject(o.container, prefix),
+        inUtf8Order((listed) => listSourceBlobs(o.container, listed, o.abortSignal), prefix),
+      ),
+    targets: () =>
+      listingFor('s3', targetSubject(o.target, o.keys.keyOf(prefix)), listTargetObjects(o.target, o.keys.keyOf(prefix), o.abortSignal)),
   };
 }
 
@@ -51,7 +56,9 @@ export interface PlanShardsOptions {
 export async function planShards(o: PlanShardsOptions): Promise<Shard[]> {
   const [sourceLevel, targetLevel] = await Promise.all([
     requestFor('azure', 'list', sourceSubject(o.container, o.prefix), () => listSourceTopLevel(o.container, o.prefix, o.abortSignal)),
-    requestFor('s3', 'list', targetSubject(o.target, o.keys.keyOf(o.prefix)), () => listTargetTopLevel(o.target, o.keys.keyOf(o.prefix), o.abortSignal)),
+    requestFor('s3', 'list', targetSubject(o.target, o.keys.keyOf(o.prefix)), () =>
+      listTargetTopLevel(o.target, o.keys.keyOf(o.prefix), o.abortSignal),
+    ),
   ]);
   if (!sourceLevel || !targetLevel) return [flatShard(o, o.prefix)];
   const folders = new Set([...sourceLevel.prefixes, ...targetLevel.prefixes.map((key) => o.keys.nameOf(key))]);

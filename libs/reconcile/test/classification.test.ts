@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { RecordedSource } from '@blobferry/transfer';
-import { classifyFromContent, classifyFromDigests, classifyFromListings, classifyWithRecord, contentCanDecide, md5FromEtag } from '../src/classification.js';
+import {
+  classifyFromContent,
+  classifyFromDigests,
+  classifyFromListings,
+  classifyWithRecord,
+  contentCanDecide,
+  md5FromEtag,
+} from '../src/classification.js';
 import type { SourceBlob } from '../src/listing/source-listing.js';
 import type { TargetObject } from '../src/listing/target-listing.js';
 
@@ -8,11 +15,25 @@ const md5Hex = '5d41402abc4b2a76b9719d911017c592';
 const md5Base64 = Buffer.from(md5Hex, 'hex').toString('base64');
 const otherBase64 = Buffer.from('0'.repeat(32), 'hex').toString('base64');
 const source = (over: Partial<SourceBlob> = {}): SourceBlob => ({
-  name: 'n', etag: '"0x8DC"', size: 5, md5Base64, lastModified: new Date('2026-01-01T00:00:00Z'), ...over,
+  name: 'n',
+  etag: '"0x8DC"',
+  size: 5,
+  md5Base64,
+  lastModified: new Date('2026-01-01T00:00:00Z'),
+  ...over,
 });
-const record = (etag: string | undefined, md5: string | undefined): RecordedSource => ({ etag, md5Base64: md5, lastModified: undefined, sequencer: undefined });
+const record = (etag: string | undefined, md5: string | undefined): RecordedSource => ({
+  etag,
+  md5Base64: md5,
+  lastModified: undefined,
+  sequencer: undefined,
+});
 const target = (over: Partial<TargetObject> = {}): TargetObject => ({
-  key: 'k', size: 5, etag: md5Hex, lastModified: new Date('2026-01-01T00:00:01Z'), ...over,
+  key: 'k',
+  size: 5,
+  etag: md5Hex,
+  lastModified: new Date('2026-01-01T00:00:01Z'),
+  ...over,
 });
 
 describe('shallow classification from the listings', () => {
@@ -40,7 +61,7 @@ describe('shallow classification from the listings', () => {
 });
 
 describe('classification with the recorded source version', () => {
-  it('is stale when the recorded source ETag is not the blob\'s (quotes aside)', () => {
+  it("is stale when the recorded source ETag is not the blob's (quotes aside)", () => {
     expect(classifyWithRecord(source(), target(), record('0x8DB', md5Base64))).toBe('stale');
     expect(classifyWithRecord(source(), target(), record('0x8DC', md5Base64))).toBe('inSync');
   });
@@ -53,7 +74,9 @@ describe('classification with the recorded source version', () => {
   });
 
   it('is unverifiable when either side has no MD5', () => {
-    expect(classifyWithRecord(source({ md5Base64: undefined }), target({ etag: 'abc-2' }), record('0x8DC', md5Base64))).toBe('unverifiable');
+    expect(classifyWithRecord(source({ md5Base64: undefined }), target({ etag: 'abc-2' }), record('0x8DC', md5Base64))).toBe(
+      'unverifiable',
+    );
     expect(classifyWithRecord(source(), target({ etag: 'abc-2' }), record(undefined, undefined))).toBe('unverifiable');
   });
 

@@ -70,20 +70,45 @@ describe('reconcile --deep against Azurite and moto', () => {
   }
 
   /** Rewrites the object as `body` in two parts, keeping its metadata (what the copy recorded), with the given checksum (if any). */
-  async function rewriteMultipart(s3: S3Client, key: string, body: Buffer, checksum?: { algorithm: ChecksumAlgorithm; type: ChecksumType }): Promise<void> {
+  async function rewriteMultipart(
+    s3: S3Client,
+    key: string,
+    body: Buffer,
+    checksum?: { algorithm: ChecksumAlgorithm; type: ChecksumType },
+  ): Promise<void> {
     const { Metadata } = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     const upload = await s3.send(
-      new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, Metadata, ...(checksum ? { ChecksumAlgorithm: checksum.algorithm, ChecksumType: checksum.type } : {}) }),
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        Metadata,
+        ...(checksum ? { ChecksumAlgorithm: checksum.algorithm, ChecksumType: checksum.type } : {}),
+      }),
     );
     const parts = [];
     for (const [index, data] of [body.subarray(0, PART_SIZE), body.subarray(PART_SIZE)].entries()) {
       const part = await s3.send(
-        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId, PartNumber: index + 1, Body: data, ...(checksum ? { ChecksumAlgorithm: checksum.algorithm } : {}) }),
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: upload.UploadId,
+          PartNumber: index + 1,
+          Body: data,
+          ...(checksum ? { ChecksumAlgorithm: checksum.algorithm } : {}),
+        }),
       );
       parts.push({ PartNumber: index + 1, ETag: part.ETag, ...(part.ChecksumCRC32 ? { ChecksumCRC32: part.ChecksumCRC32 } : {}) });
     }
     const fullObject = checksum?.type === 'FULL_OBJECT' ? { ChecksumType: checksum.type, ChecksumCRC32: crc32Base64(body) } : {};
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: upload.UploadId, MultipartUpload: { Parts: parts }, ...fullObject }));
+    await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        UploadId: upload.UploadId,
+        MultipartUpload: { Parts: parts },
+        ...fullObject,
+      }),
+    );
   }
 
   const named = (sent: SentCommand[], name: string) => sent.filter((command) => command.name === name);
@@ -94,16 +119,32 @@ describe('reconcile --deep against Azurite and moto', () => {
     const { container, keys } = await backedUp(s3, blobs);
     // Another writer's identical copy with a CRC32C (single-part: its ETag is the MD5, so the listings alone prove it in sync).
     const { Metadata } = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: keys.keyOf('crc32c.bin') }));
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keys.keyOf('crc32c.bin'), Body: blobs['crc32c.bin'], Metadata, ChecksumAlgorithm: 'CRC32C' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: keys.keyOf('crc32c.bin'),
+        Body: blobs['crc32c.bin'],
+        Metadata,
+        ChecksumAlgorithm: 'CRC32C',
+      }),
+    );
     const sent = recordCommands(s3);
 
-    const { result: summary, azure, s3: s3Traffic } = await trafficOf(() => reconcile({ source: { container }, target: { s3, bucket }, keys, deep: true }));
+    const {
+      result: summary,
+      azure,
+      s3: s3Traffic,
+    } = await trafficOf(() => reconcile({ source: { container }, target: { s3, bucket }, keys, deep: true }));
 
     expect(summary).toMatchObject({ inSync: 3, checksumMismatch: 0, error: 0, deepChecks: { storedChecksum: 3, bothSides: 0 } });
     expect(named(sent, 'GetObjectCommand')).toEqual([]);
     // The multipart object needed a HEAD for its metadata anyway: the same HEAD asked for the checksum.
     const heads = named(sent, 'HeadObjectCommand').map((command) => [command.input.Key, command.input.ChecksumMode]);
-    expect(heads.sort()).toEqual(Object.keys(blobs).map((name) => [keys.keyOf(name), 'ENABLED']).sort());
+    expect(heads.sort()).toEqual(
+      Object.keys(blobs)
+        .map((name) => [keys.keyOf(name), 'ENABLED'])
+        .sort(),
+    );
     // S3 served the listing and HEADs (no bodies); Azure every byte of every blob.
     expect(s3Traffic.responseBytes).toBeLessThan(16 * 1024);
     const blobBytes = Object.values(blobs).reduce((total, data) => total + data.length, 0);
@@ -128,7 +169,13 @@ describe('reconcile --deep against Azurite and moto', () => {
     const sent = recordCommands(s3);
     const differences: Difference[] = [];
 
-    const summary = await reconcile({ source: { container }, target: { s3, bucket }, keys, deep: true, onDifference: (difference) => differences.push(difference) });
+    const summary = await reconcile({
+      source: { container },
+      target: { s3, bucket },
+      keys,
+      deep: true,
+      onDifference: (difference) => differences.push(difference),
+    });
 
     expect(summary).toMatchObject({ inSync: 0, checksumMismatch: 1, remaining: 1, deepChecks: { storedChecksum: 1, bothSides: 0 } });
     expect(differences.map((difference) => [difference.key, difference.kind])).toEqual([[key, 'checksumMismatch']]);
@@ -138,7 +185,11 @@ describe('reconcile --deep against Azurite and moto', () => {
   it('falls back to both sides for objects without a full-object checksum, and still finds corrupt content', async () => {
     // As the CLI makes its client: the SDK neither adds checksums to writes nor validates reads.
     const s3 = s3ClientFor(cloud, { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
-    const blobs = { 'plain.bin': randomBytes(2000), 'composite.bin': randomBytes(PART_SIZE + 1000), 'corrupt.bin': randomBytes(PART_SIZE + 2000) };
+    const blobs = {
+      'plain.bin': randomBytes(2000),
+      'composite.bin': randomBytes(PART_SIZE + 1000),
+      'corrupt.bin': randomBytes(PART_SIZE + 2000),
+    };
     const { container, keys } = await backedUp(s3, blobs);
     // Rewritten by other tools, with the copy's metadata: no checksum, a composite CRC32, and other bytes with none.
     const { Metadata } = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: keys.keyOf('plain.bin') }));
@@ -153,12 +204,26 @@ describe('reconcile --deep against Azurite and moto', () => {
     const differences: Difference[] = [];
 
     const { result: summary, s3: s3Traffic } = await trafficOf(() =>
-      reconcile({ source: { container }, target: { s3, bucket }, keys, deep: true, onDifference: (difference) => differences.push(difference) }),
+      reconcile({
+        source: { container },
+        target: { s3, bucket },
+        keys,
+        deep: true,
+        onDifference: (difference) => differences.push(difference),
+      }),
     );
 
     expect(summary).toMatchObject({ inSync: 2, checksumMismatch: 1, error: 0, deepChecks: { storedChecksum: 0, bothSides: 3 } });
     expect(differences.map((difference) => [difference.key, difference.kind])).toEqual([[keys.keyOf('corrupt.bin'), 'checksumMismatch']]);
-    expect(named(sent, 'GetObjectCommand').map((command) => command.input.Key).sort()).toEqual(Object.keys(blobs).map((name) => keys.keyOf(name)).sort());
+    expect(
+      named(sent, 'GetObjectCommand')
+        .map((command) => command.input.Key)
+        .sort(),
+    ).toEqual(
+      Object.keys(blobs)
+        .map((name) => keys.keyOf(name))
+        .sort(),
+    );
     expect(s3Traffic.responseBytes).toBeGreaterThanOrEqual(Object.values(blobs).reduce((total, data) => total + data.length, 0));
     s3.destroy();
   });

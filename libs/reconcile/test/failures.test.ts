@@ -8,14 +8,25 @@ const s3Error = (status: number, name: string, message = 'UnknownError') =>
 const networkError = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
 
 describe('which failures concern one object and which the run', () => {
-  it('takes a service answering 4xx for one object, or a blob changing under the run, as that object\'s', () => {
-    for (const error of [s3Error(403, 'Forbidden'), s3Error(404, 'NotFound'), new SourceNotFoundError('gone'), new SourceChangedError('changed')]) {
+  it("takes a service answering 4xx for one object, or a blob changing under the run, as that object's", () => {
+    for (const error of [
+      s3Error(403, 'Forbidden'),
+      s3Error(404, 'NotFound'),
+      new SourceNotFoundError('gone'),
+      new SourceChangedError('changed'),
+    ]) {
       expect(isObjectFailure(error)).toBe(true);
     }
   });
 
-  it('takes no answer, 5xx, timeouts and throttling (after the SDK retried them) as the run\'s', () => {
-    for (const error of [networkError(), s3Error(500, 'InternalError'), s3Error(503, 'SlowDown'), s3Error(408, 'RequestTimeout'), s3Error(429, 'TooManyRequests')]) {
+  it("takes no answer, 5xx, timeouts and throttling (after the SDK retried them) as the run's", () => {
+    for (const error of [
+      networkError(),
+      s3Error(500, 'InternalError'),
+      s3Error(503, 'SlowDown'),
+      s3Error(408, 'RequestTimeout'),
+      s3Error(429, 'TooManyRequests'),
+    ]) {
       expect(isObjectFailure(error)).toBe(false);
     }
   });
@@ -23,7 +34,9 @@ describe('which failures concern one object and which the run', () => {
   it('turns an object failure into its reason, and a run failure into a ReconcileRequestError naming what was read', async () => {
     const refused = requestFor('s3', 'head', 's3://b/k', () => Promise.reject(s3Error(403, 'Unknown')));
     await expect(refused).rejects.toBeInstanceOf(ObjectRequestFailed);
-    await expect(refused).rejects.toMatchObject({ detail: { service: 's3', operation: 'head', status: 403, reason: 'S3 HEAD answered 403 Forbidden' } });
+    await expect(refused).rejects.toMatchObject({
+      detail: { service: 's3', operation: 'head', status: 403, reason: 'S3 HEAD answered 403 Forbidden' },
+    });
 
     const unreachable = requestFor('s3', 'head', 's3://b/k', () => Promise.reject(networkError()));
     await expect(unreachable).rejects.toBeInstanceOf(ReconcileRequestError);

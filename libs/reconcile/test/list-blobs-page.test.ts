@@ -11,9 +11,17 @@ const blob = (name: string, properties = '<Content-MD5>1B2M2Y8AsgTpgAmY7PhCfg==<
   `<Blob>${name}<Properties><Creation-Time>Thu, 03 Dec 2026 14:33:36 GMT</Creation-Time><Last-Modified>Thu, 03 Dec 2026 14:33:37 GMT</Last-Modified><Etag>0x8DD0000000000001</Etag><Content-Length>256</Content-Length><Content-Type>application/octet-stream</Content-Type><Content-Encoding /><Content-CRC64 />${properties}<BlobType>BlockBlob</BlobType></Properties><OrMetadata /></Blob>`;
 
 describe('parseBlobsPage', () => {
-  it('reads each blob\'s name, ETag, size, Content-MD5 and Last-Modified', () => {
+  it("reads each blob's name, ETag, size, Content-MD5 and Last-Modified", () => {
     expect(parseBlobsPage(page(blob('<Name>a/b.txt</Name>')))).toEqual({
-      blobs: [{ name: 'a/b.txt', etag: '0x8DD0000000000001', size: 256, md5Base64: '1B2M2Y8AsgTpgAmY7PhCfg==', lastModified: new Date('2026-12-03T14:33:37Z') }],
+      blobs: [
+        {
+          name: 'a/b.txt',
+          etag: '0x8DD0000000000001',
+          size: 256,
+          md5Base64: '1B2M2Y8AsgTpgAmY7PhCfg==',
+          lastModified: new Date('2026-12-03T14:33:37Z'),
+        },
+      ],
       prefixes: [],
       nextMarker: undefined,
     });
@@ -31,7 +39,9 @@ describe('parseBlobsPage', () => {
   });
 
   it('takes an empty or missing Content-MD5 as none, and the NextMarker of a page that is not the last', () => {
-    const { blobs, nextMarker } = parseBlobsPage(page(blob('<Name>x</Name>', '<Content-MD5 />') + blob('<Name>y</Name>', ''), '<NextMarker>2!12!MDAwMDA0IXk-</NextMarker>'));
+    const { blobs, nextMarker } = parseBlobsPage(
+      page(blob('<Name>x</Name>', '<Content-MD5 />') + blob('<Name>y</Name>', ''), '<NextMarker>2!12!MDAwMDA0IXk-</NextMarker>'),
+    );
     expect(blobs.map((entry) => entry.md5Base64)).toEqual([undefined, undefined]);
     expect(nextMarker).toBe('2!12!MDAwMDA0IXk-');
   });
@@ -69,7 +79,17 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 describe('listBlobsPage against Azurite', () => {
   let cloud: LocalCloud;
   let container: ContainerClient;
-  const names = ['with space.txt', 'ünïcödé/日本語.txt', 'emoji 😀🚀.bin', 'hash#q?pct%plus+.txt', 'xml <&> "\'.txt', 'dir/a', 'dir/sub/b', 'trailing/', 'z'];
+  const names = [
+    'with space.txt',
+    'ünïcödé/日本語.txt',
+    'emoji 😀🚀.bin',
+    'hash#q?pct%plus+.txt',
+    'xml <&> "\'.txt',
+    'dir/a',
+    'dir/sub/b',
+    'trailing/',
+    'z',
+  ];
 
   beforeAll(async () => {
     cloud = await startCloud();
@@ -89,7 +109,7 @@ describe('listBlobsPage against Azurite', () => {
   }, 120_000);
   afterAll(async () => cloud?.stop());
 
-  it('lists what the SDK lists, page by page through the markers, through the client\'s own pipeline', async () => {
+  it("lists what the SDK lists, page by page through the markers, through the client's own pipeline", async () => {
     const expected: SourceBlob[] = [];
     for await (const item of container.listBlobsFlat()) expected.push(sdkShape(item));
     const pages: SourceBlob[][] = [];
@@ -116,21 +136,30 @@ describe('listBlobsPage against Azurite', () => {
     expect(level?.prefixes).toEqual(['dir/', 'trailing/', 'ünïcödé/']);
   });
 
-  it('throws the service\'s error as the SDK would: status and error code', async () => {
+  it("throws the service's error as the SDK would: status and error code", async () => {
     const gone = await freshContainer(cloud);
     await gone.delete();
-    await expect(listBlobsPage(gone, { prefix: '', maxResults: 10 })).rejects.toMatchObject({ name: 'RestError', statusCode: 404, code: 'ContainerNotFound' });
+    await expect(listBlobsPage(gone, { prefix: '', maxResults: 10 })).rejects.toMatchObject({
+      name: 'RestError',
+      statusCode: 404,
+      code: 'ContainerNotFound',
+    });
     await expect(gone.listBlobsFlat().byPage().next()).rejects.toMatchObject({ statusCode: 404, code: 'ContainerNotFound' });
   });
 
-  it('lists through a client made from a SAS URL, whose query the listing\'s parameters join', async () => {
-    const sasUrl = await container.generateSasUrl({ permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000) });
+  it("lists through a client made from a SAS URL, whose query the listing's parameters join", async () => {
+    const sasUrl = await container.generateSasUrl({
+      permissions: ContainerSASPermissions.parse('rl'),
+      expiresOn: new Date(Date.now() + 3_600_000),
+    });
     const viaSas = new ContainerClient(sasUrl);
     const page = await listBlobsPage(viaSas, { prefix: 'dir/', maxResults: 10 });
     expect(page.blobs.map((entry) => entry.name)).toEqual(['dir/a', 'dir/sub/b']);
   });
 
   it('honours abortSignal', async () => {
-    await expect(listBlobsPage(container, { prefix: '', maxResults: 10 }, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(listBlobsPage(container, { prefix: '', maxResults: 10 }, AbortSignal.abort())).rejects.toMatchObject({
+      name: 'AbortError',
+    });
   });
 });

@@ -21,7 +21,11 @@ async function pairs(sources: string[], keys: string[]) {
 describe('mergeJoin', () => {
   it('pairs names across both sides in UTF-8 order, key root stripped', async () => {
     expect(await pairs(['a', 'b', '\uFF61', '\u{1F600}'], ['root/b', 'root/c', 'root/\u{1F600}'])).toEqual([
-      'aS-', 'bST', 'c-T', '\uFF61S-', '\u{1F600}ST',
+      'aS-',
+      'bST',
+      'c-T',
+      '\uFF61S-',
+      '\u{1F600}ST',
     ]);
   });
 

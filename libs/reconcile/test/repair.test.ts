@@ -22,7 +22,10 @@ describe('reconcile with deep and repair against Azurite and moto', () => {
   afterAll(async () => cloud?.stop());
 
   /** A fresh container whose blobs are backed up, then corrupted in S3 keeping their metadata. */
-  async function corruptBackups(s3: S3Client, blobs: Record<string, Buffer>): Promise<{ container: ContainerClient; keys: KeyMapping; listedEtags: Record<string, string> }> {
+  async function corruptBackups(
+    s3: S3Client,
+    blobs: Record<string, Buffer>,
+  ): Promise<{ container: ContainerClient; keys: KeyMapping; listedEtags: Record<string, string> }> {
     const container = await freshContainer(cloud);
     const keys = keyMappingFor({ account: container.accountName, container: container.containerName, prefix: 'reconcile/' });
     const listedEtags: Record<string, string> = {};
@@ -74,13 +77,27 @@ describe('reconcile with deep and repair against Azurite and moto', () => {
     const key = keys.keyOf('raced.bin');
     let racedEtag = '';
     // Right before the repair's PutObject, someone else overwrites the object (keeping its metadata again).
-    const sent = recordCommands(s3, { commandName: 'PutObjectCommand', run: async () => void (racedEtag = await corruptKeepingMetadata(s3ClientFor(cloud), bucket, key)) });
+    const sent = recordCommands(s3, {
+      commandName: 'PutObjectCommand',
+      run: async () => void (racedEtag = await corruptKeepingMetadata(s3ClientFor(cloud), bucket, key)),
+    });
     const differences: Difference[] = [];
 
-    const summary = await reconcile({ source: { container }, target: { s3, bucket }, keys, deep: true, repair: {}, onDifference: (difference) => differences.push(difference) });
+    const summary = await reconcile({
+      source: { container },
+      target: { s3, bucket },
+      keys,
+      deep: true,
+      repair: {},
+      onDifference: (difference) => differences.push(difference),
+    });
 
     expect(summary).toMatchObject({ checksumMismatch: 1, repaired: 0, remaining: 1 });
-    expect(differences[0]?.repair).toMatchObject({ action: 'copy', status: 'skipped', detail: expect.stringMatching(/changed since it was listed/) });
+    expect(differences[0]?.repair).toMatchObject({
+      action: 'copy',
+      status: 'skipped',
+      detail: expect.stringMatching(/changed since it was listed/),
+    });
     const puts = sent.filter((command) => command.name === 'PutObjectCommand');
     expect(puts.map((command) => command.input.IfMatch)).toEqual([listedEtags['raced.bin']]);
     expect(sent.map((command) => command.name)).not.toContain('DeleteObjectCommand');
@@ -94,8 +111,14 @@ describe('reconcile with deep and repair against Azurite and moto', () => {
     const sent = recordCommands(s3);
     const summary = await reconcile({ source: { container }, target: { s3, bucket }, keys, deep: true, repair: { dryRun: true } });
     expect(summary).toMatchObject({ checksumMismatch: 1, repaired: 0, remaining: 1 });
-    expect(sent.map((command) => command.name).filter((name) => !['ListObjectsV2Command', 'HeadObjectCommand', 'GetObjectCommand'].includes(name))).toEqual([]);
-    expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: keys.keyOf('planned.bin') }))).ETag).toBe(listedEtags['planned.bin']);
+    expect(
+      sent
+        .map((command) => command.name)
+        .filter((name) => !['ListObjectsV2Command', 'HeadObjectCommand', 'GetObjectCommand'].includes(name)),
+    ).toEqual([]);
+    expect((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: keys.keyOf('planned.bin') }))).ETag).toBe(
+      listedEtags['planned.bin'],
+    );
   });
 
   // --delete-extra follows libs/transfer's rules for deletes (deleteBackup), as the Function's DELETE_POLICY does:
@@ -110,12 +133,20 @@ describe('reconcile with deep and repair against Azurite and moto', () => {
     const sent = recordCommands(s3);
     const differences: Difference[] = [];
 
-    const summary = await reconcile({ source: { container }, target: { s3, bucket }, keys, repair: { deleteExtra: true }, onDifference: (difference) => differences.push(difference) });
+    const summary = await reconcile({
+      source: { container },
+      target: { s3, bucket },
+      keys,
+      repair: { deleteExtra: true },
+      onDifference: (difference) => differences.push(difference),
+    });
 
     expect(summary).toMatchObject({ extra: 1, repaired: 1, remaining: 0 });
     expect(differences[0]?.repair).toEqual({ action: 'delete', status: 'done' });
     const deletes = sent.filter((command) => command.name === 'DeleteObjectCommand');
-    expect(deletes.map((command) => [command.input.Key, command.input.IfMatch, command.input.VersionId])).toEqual([[key, put.ETag, undefined]]);
+    expect(deletes.map((command) => [command.input.Key, command.input.IfMatch, command.input.VersionId])).toEqual([
+      [key, put.ETag, undefined],
+    ]);
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key }));
     expect(versions.DeleteMarkers?.map((marker) => marker.IsLatest)).toEqual([true]);
     expect(versions.Versions?.map((version) => version.ETag)).toEqual([put.ETag]);
@@ -132,10 +163,20 @@ describe('reconcile with deep and repair against Azurite and moto', () => {
     const sent = recordCommands(s3);
     const differences: Difference[] = [];
 
-    const summary = await reconcile({ source: { container }, target: { s3, bucket: plainBucket }, keys, repair: { deleteExtra: true }, onDifference: (difference) => differences.push(difference) });
+    const summary = await reconcile({
+      source: { container },
+      target: { s3, bucket: plainBucket },
+      keys,
+      repair: { deleteExtra: true },
+      onDifference: (difference) => differences.push(difference),
+    });
 
     expect(summary).toMatchObject({ extra: 1, repaired: 0, remaining: 1 });
-    expect(differences[0]?.repair).toMatchObject({ action: 'delete', status: 'failed', detail: expect.stringMatching(/needs versioning Enabled on bucket .* which is not versioned.*Enable versioning on the bucket/) });
+    expect(differences[0]?.repair).toMatchObject({
+      action: 'delete',
+      status: 'failed',
+      detail: expect.stringMatching(/needs versioning Enabled on bucket .* which is not versioned.*Enable versioning on the bucket/),
+    });
     expect(sent.map((command) => command.name)).not.toContain('DeleteObjectCommand');
     expect((await s3.send(new HeadObjectCommand({ Bucket: plainBucket, Key: key }))).ETag).toBe(put.ETag);
   });

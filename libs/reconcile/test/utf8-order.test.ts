@@ -75,6 +75,12 @@ describe('inUtf8Order', () => {
   it('works under a prefix and for the pair the issue names', async () => {
     const names = ['p/\u{1F600}', 'p/\uFF61', 'p/a', 'p/\u{1F600}/\uFF61', 'p/\u{1F600}/\u{1F600}', 'q'];
     const listing = listingOf(names, byUtf16Units);
-    expect(await collect(inUtf8Order(listing.list, 'p/'))).toEqual(['p/a', 'p/\uFF61', 'p/\u{1F600}', 'p/\u{1F600}/\uFF61', 'p/\u{1F600}/\u{1F600}']);
+    expect(await collect(inUtf8Order(listing.list, 'p/'))).toEqual([
+      'p/a',
+      'p/\uFF61',
+      'p/\u{1F600}',
+      'p/\u{1F600}/\uFF61',
+      'p/\u{1F600}/\u{1F600}',
+    ]);
   });
 });

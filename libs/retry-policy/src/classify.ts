@@ -24,18 +24,43 @@ export type FailureKind = 'aborted' | 'throttled' | 'transient' | 'conflict' | '
 
 /** Error names and codes of throttling, AWS's and Azure Storage's. */
 const THROTTLING_NAMES = new Set([
-  'SlowDown', 'Throttling', 'ThrottlingException', 'ThrottledException', 'TooManyRequestsException', 'RequestLimitExceeded',
-  'RequestThrottled', 'RequestThrottledException', 'BandwidthLimitExceeded', 'ServerBusy',
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'BandwidthLimitExceeded',
+  'ServerBusy',
 ]);
 /** Error names of answers that are transient although their status says otherwise (400, 403, 409). */
 const TRANSIENT_NAMES = new Set([
-  'RequestTimeout', 'RequestTimeoutException', 'TimeoutError', 'RequestTimeTooSkewed', 'OperationAborted', 'InternalError',
-  'ServiceUnavailable', 'OperationTimedOut',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'RequestTimeTooSkewed',
+  'OperationAborted',
+  'InternalError',
+  'ServiceUnavailable',
+  'OperationTimedOut',
 ]);
 /** Node's and undici's codes for a request that got no HTTP answer. */
 const NETWORK_ERROR_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'ENETUNREACH',
-  'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'REQUEST_SEND_ERROR',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'REQUEST_SEND_ERROR',
 ]);
 const CONFLICT_NAMES = new Set(['PreconditionFailed', 'ConditionalRequestConflict', 'ConditionNotMet']);
 const PERMANENT_STATUSES = new Set([400, 404, 405, 411, 413, 414]);

@@ -53,13 +53,19 @@ describe.concurrent('the retry policy on the real SDK clients', () => {
   it('tries one failing STS request 5 times', async () => {
     const server = await failingServer(500);
     const sts = new STSClient({ endpoint: server.endpoint, region: 'us-east-1', ...STS_RETRY });
-    await timed(sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: 'arn:aws:iam::123456789012:role/r', RoleSessionName: 's', WebIdentityToken: 't' })));
+    await timed(
+      sts.send(
+        new AssumeRoleWithWebIdentityCommand({ RoleArn: 'arn:aws:iam::123456789012:role/r', RoleSessionName: 's', WebIdentityToken: 't' }),
+      ),
+    );
     expect(server.requests()).toBe(5);
   });
 
   it('tries one failing Azure Storage request 7 times, waiting 11.4 s in all', async () => {
     const server = await failingServer(500);
-    const blob = new BlobClient(`${server.endpoint}/account/container/blob`, new AnonymousCredential(), { retryOptions: AZURE_STORAGE_RETRY });
+    const blob = new BlobClient(`${server.endpoint}/account/container/blob`, new AnonymousCredential(), {
+      retryOptions: AZURE_STORAGE_RETRY,
+    });
     const seconds = await timed(blob.getProperties());
     expect(server.requests()).toBe(7);
     expect(seconds).toBeGreaterThanOrEqual(11.4);

@@ -2,11 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { failureKind } from '../src/index.js';
 
 const s3Error = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
-const azureError = (status: number | undefined, code?: string) => Object.assign(new Error('x'), { name: 'RestError', statusCode: status, code });
+const azureError = (status: number | undefined, code?: string) =>
+  Object.assign(new Error('x'), { name: 'RestError', statusCode: status, code });
 
 describe('failureKind', () => {
   it('treats 5xx, throttling, timeouts and resets as worth retrying', () => {
-    for (const error of [s3Error('SlowDown', 503), s3Error('InternalError', 500), s3Error('RequestTimeout', 400), azureError(500), azureError(503), azureError(undefined, 'ECONNRESET'), Object.assign(new Error('reset'), { code: 'ECONNRESET' })]) {
+    for (const error of [
+      s3Error('SlowDown', 503),
+      s3Error('InternalError', 500),
+      s3Error('RequestTimeout', 400),
+      azureError(500),
+      azureError(503),
+      azureError(undefined, 'ECONNRESET'),
+      Object.assign(new Error('reset'), { code: 'ECONNRESET' }),
+    ]) {
       expect(['throttled', 'transient'], String((error as Error).name)).toContain(failureKind(error));
     }
     expect(failureKind(s3Error('SlowDown', 503))).toBe('throttled');

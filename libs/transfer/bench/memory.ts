@@ -56,7 +56,9 @@ function runChild(job: Job): Promise<Measurement> {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(output) as Measurement) : reject(new Error(`copy child exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(output) as Measurement) : reject(new Error(`copy child exited with ${code}`)),
+    );
   });
 }
 
@@ -64,7 +66,7 @@ function runChild(job: Job): Promise<Measurement> {
 async function uploadRandomBlob(blob: BlobClient, size: number): Promise<string> {
   const md5 = createHash('md5');
   async function* chunks() {
-    for (let sent = 0; sent < size; ) {
+    for (let sent = 0; sent < size;) {
       const chunk = randomBytes(Math.min(4 * MiB, size - sent));
       md5.update(chunk);
       sent += chunk.length;
@@ -89,14 +91,24 @@ async function main(): Promise<void> {
     });
     const rows: Array<Record<string, unknown>> = [];
     // The empty blob is the baseline: runtime, SDKs and clients, no content buffered.
-    for (const [label, size] of [['0 B (baseline)', 0], ['64 MiB', 64 * MiB], ['1 GiB', 1024 * MiB]] as const) {
+    for (const [label, size] of [
+      ['0 B (baseline)', 0],
+      ['64 MiB', 64 * MiB],
+      ['1 GiB', 1024 * MiB],
+    ] as const) {
       const blobName = `memory-${size}.bin`;
       const md5Base64 = await uploadRandomBlob(container.getBlobClient(blobName), size);
       const job: Job = {
         connectionString: stack.azure.connectionString,
         container: container.containerName,
         blobName,
-        s3: { endpoint: stack.aws.s3Endpoint, region: stack.aws.region, accessKeyId: stack.aws.emulatorAccessKeyId, secretAccessKey: stack.aws.emulatorSecretAccessKey, bucket: stack.aws.bucket },
+        s3: {
+          endpoint: stack.aws.s3Endpoint,
+          region: stack.aws.region,
+          accessKeyId: stack.aws.emulatorAccessKeyId,
+          secretAccessKey: stack.aws.emulatorSecretAccessKey,
+          bucket: stack.aws.bucket,
+        },
         key: `bench/${blobName}`,
       };
       const measurement = await runChild(job);

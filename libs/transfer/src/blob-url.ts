@@ -25,7 +25,8 @@ const urlShape = /^(https?):\/\/([^/?#@]+)(\/[^?#]*)?(?:[?#].*)?$/is;
  */
 export function parseBlobUrl(url: string): ParsedBlobUrl {
   const match = urlShape.exec(url.trim());
-  if (!match) throw new InvalidBlobUrlError('not an http(s) Azure Blob URL: expected https://<account>.blob.core.windows.net/<container>/<blob>');
+  if (!match)
+    throw new InvalidBlobUrlError('not an http(s) Azure Blob URL: expected https://<account>.blob.core.windows.net/<container>/<blob>');
   const scheme = (match[1] ?? '').toLowerCase();
   const authority = (match[2] ?? '').toLowerCase();
   const rawPath = match[3] ?? '/';
@@ -44,7 +45,9 @@ export function parseBlobUrl(url: string): ParsedBlobUrl {
     if (!accountName.test(account)) throw new InvalidBlobUrlError(`no valid storage account in the path of emulator URL ${shown}`);
     accountUrl = `${scheme}://${authority}/${account}`;
   } else {
-    throw new InvalidBlobUrlError(`${shown} is not on an Azure Blob host (<account>.blob.core.windows.net) or an emulator address (127.0.0.1, localhost)`);
+    throw new InvalidBlobUrlError(
+      `${shown} is not on an Azure Blob host (<account>.blob.core.windows.net) or an emulator address (127.0.0.1, localhost)`,
+    );
   }
 
   const container = segments.shift() ?? '';

@@ -46,7 +46,9 @@ export async function commitGuarded<T>(
       const settled = verdictFor(context, seen);
       if (settled !== 'copy') return { skipped: settled, recordedMd5: seen.recorded?.md5Base64 };
       if (attempt <= 1) {
-        throw new TargetChangedError(`s3://${bucket}/${key} was replaced by another writer during the copy; retry to re-evaluate`, { cause: error });
+        throw new TargetChangedError(`s3://${bucket}/${key} was replaced by another writer during the copy; retry to re-evaluate`, {
+          cause: error,
+        });
       }
     }
   }

@@ -68,7 +68,11 @@ export function checksumFields(algorithm: ChecksumAlgorithm | undefined, value: 
   return algorithm && value ? { [checksumField[algorithm]]: value } : {};
 }
 
-export function echoedChecksum(response: object, algorithm: ChecksumAlgorithm | undefined, value: string | undefined): CopyResult['checksum'] {
+export function echoedChecksum(
+  response: object,
+  algorithm: ChecksumAlgorithm | undefined,
+  value: string | undefined,
+): CopyResult['checksum'] {
   if (!algorithm || !value) return undefined;
   return (response as Record<string, unknown>)[checksumField[algorithm]] === value ? { algorithm, value } : undefined;
 }

@@ -58,7 +58,8 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
   if (!Number.isInteger(partSize) || partSize < MIN_PART_SIZE || partSize > MAX_PART_SIZE) {
     throw new PermanentTransferError(`partSize must be a whole number of bytes between 5 MiB and 5 GiB (S3 part limits), got ${partSize}`);
   }
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new PermanentTransferError(`concurrency must be a positive integer, got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new PermanentTransferError(`concurrency must be a positive integer, got ${concurrency}`);
   const { blob } = options.source;
   const { s3, bucket, key } = options.target;
   const keyBytes = Buffer.byteLength(key, 'utf8');

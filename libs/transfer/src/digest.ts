@@ -31,7 +31,9 @@ export interface DigestBlobOptions {
  * first range's GET also yields the ETag and length, and the others are pinned to that ETag
  * (SourceChangedError if it is overwritten meanwhile). Memory stays around 32 MiB whatever the size.
  */
-export async function digestBlob(options: DigestBlobOptions & { checksum?: undefined }): Promise<{ md5Base64: string; bytes: number; etag: string }>;
+export async function digestBlob(
+  options: DigestBlobOptions & { checksum?: undefined },
+): Promise<{ md5Base64: string; bytes: number; etag: string }>;
 export async function digestBlob(
   options: DigestBlobOptions & { checksum: FullObjectChecksumAlgorithm },
 ): Promise<{ checksum: { algorithm: FullObjectChecksumAlgorithm; value: string }; bytes: number; etag: string }>;
@@ -75,7 +77,9 @@ export async function digestBlob(
       abortSignal,
       read: (part, signal) =>
         buffers.readInto((buffer) =>
-          isFirst(part) ? first.readInto(buffer, signal) : readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer),
+          isFirst(part)
+            ? first.readInto(buffer, signal)
+            : readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer),
         ),
       consumeInOrder: (_part, { buffer, data }) => {
         digest.update(data);
@@ -94,7 +98,12 @@ export async function digestBlob(
  * A body cut off mid-stream resumes where it stopped, pinned to the first answer's ETag (the SDK
  * retries requests, not a body it has already handed over), at most DOWNLOAD_RESUMES times.
  */
-export async function digestObject(options: { s3: S3Client; bucket: string; key: string; abortSignal?: AbortSignal }): Promise<{ md5Base64: string; bytes: number }> {
+export async function digestObject(options: {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  abortSignal?: AbortSignal;
+}): Promise<{ md5Base64: string; bytes: number }> {
   const { s3, bucket, key, abortSignal } = options;
   const md5 = createHash('md5');
   let bytes = 0;

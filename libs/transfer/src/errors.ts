@@ -17,8 +17,13 @@ export class InvalidBlobUrlError extends PermanentTransferError {
 /** The S3 key would exceed S3's limit of 1,024 UTF-8 bytes. */
 export class KeyTooLongError extends PermanentTransferError {
   override name = 'KeyTooLongError';
-  constructor(readonly key: string, readonly keyBytes: number) {
-    super(`S3 key is ${keyBytes} UTF-8 bytes, over S3's limit of 1024: shorten the prefix or use a shorter layout ('container/blob' or 'blob')`);
+  constructor(
+    readonly key: string,
+    readonly keyBytes: number,
+  ) {
+    super(
+      `S3 key is ${keyBytes} UTF-8 bytes, over S3's limit of 1024: shorten the prefix or use a shorter layout ('container/blob' or 'blob')`,
+    );
   }
 }
 
@@ -34,8 +39,13 @@ export class SourceNotFoundError extends PermanentTransferError {
  */
 export class ContentMd5MismatchError extends PermanentTransferError {
   override name = 'ContentMd5MismatchError';
-  constructor(readonly expectedMd5Base64: string, readonly actualMd5Base64: string) {
-    super(`content read from Azure has MD5 ${actualMd5Base64} but the blob declares Content-MD5 ${expectedMd5Base64}; nothing was written to S3. Re-upload the blob or fix its Content-MD5 header`);
+  constructor(
+    readonly expectedMd5Base64: string,
+    readonly actualMd5Base64: string,
+  ) {
+    super(
+      `content read from Azure has MD5 ${actualMd5Base64} but the blob declares Content-MD5 ${expectedMd5Base64}; nothing was written to S3. Re-upload the blob or fix its Content-MD5 header`,
+    );
   }
 }
 

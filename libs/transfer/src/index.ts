@@ -4,7 +4,14 @@ export { parseBlobUrl } from './blob-url.js';
 export { backupKeyFor, keyMappingFor, type KeyMapping } from './backup-key.js';
 export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type CopyBlobToS3Options } from './copy.js';
 export type { CopyResult } from './copy-context.js';
-export { assertVersioningEnabled, deleteBackup, UnsafeDeleteError, type AssertVersioningEnabledOptions, type DeleteBackupOptions, type DeleteBackupOutcome } from './delete-backup.js';
+export {
+  assertVersioningEnabled,
+  deleteBackup,
+  UnsafeDeleteError,
+  type AssertVersioningEnabledOptions,
+  type DeleteBackupOptions,
+  type DeleteBackupOutcome,
+} from './delete-backup.js';
 export { withUnsignedPayload } from './unsigned-payload.js';
 export { digestBlob, digestObject, type DigestBlobOptions } from './digest.js';
 export { fullObjectChecksumOf } from './target.js';

@@ -27,7 +27,11 @@ import { withUnsignedPayload } from './unsigned-payload.js';
 // and (4) a full-object checksum handed to Complete. None of these fit Upload's hooks; the loop below
 // (pipeline.ts + this file) is about as long as the glue Upload would need.
 
-async function createUpload(context: CopyContext, headers: ReturnType<typeof targetHeadersFor>, algorithm: ChecksumAlgorithm | undefined): Promise<string> {
+async function createUpload(
+  context: CopyContext,
+  headers: ReturnType<typeof targetHeadersFor>,
+  algorithm: ChecksumAlgorithm | undefined,
+): Promise<string> {
   const { s3, bucket, key, abortSignal, features } = context;
   try {
     const response = await s3.send(
@@ -103,7 +107,11 @@ export async function putMultipart(context: CopyContext, partSize: number, concu
   const partChecksums: { checksumBase64: string; bytes: number }[] = [];
   const completedParts: CompletedPart[] = [];
   for (const [partNumber, part] of kept) {
-    completedParts[partNumber - 1] = { PartNumber: partNumber, ETag: part.etag, ...(algorithm ? checksumFields(algorithm, part.checksumBase64) : {}) };
+    completedParts[partNumber - 1] = {
+      PartNumber: partNumber,
+      ETag: part.etag,
+      ...(algorithm ? checksumFields(algorithm, part.checksumBase64) : {}),
+    };
     if (part.checksumBase64 !== undefined) partChecksums[partNumber - 1] = { checksumBase64: part.checksumBase64, bytes: part.size };
   }
   let outcome: CommitOutcome<CompleteMultipartUploadCommandOutput>;
@@ -120,7 +128,8 @@ export async function putMultipart(context: CopyContext, partSize: number, concu
       consumeInOrder: (_part, { data }) => digest?.update(data),
       process: async (part, { buffer, data }, signal) => {
         const uploaded = await uploadPart(context, uploadId, algorithm, part.partNumber, data, signal);
-        if (uploaded.checksumBase64 !== undefined) partChecksums[part.partNumber - 1] = { checksumBase64: uploaded.checksumBase64, bytes: data.length };
+        if (uploaded.checksumBase64 !== undefined)
+          partChecksums[part.partNumber - 1] = { checksumBase64: uploaded.checksumBase64, bytes: data.length };
         completedParts[part.partNumber - 1] = {
           PartNumber: part.partNumber,
           ETag: uploaded.etag,
@@ -137,23 +146,22 @@ export async function putMultipart(context: CopyContext, partSize: number, concu
     // is left to the endpoint, which computes it from the parts it verified on upload.
     const everyPartChecksum = parts.every((part) => partChecksums[part.partNumber - 1] !== undefined);
     checksumBase64 = algorithm && everyPartChecksum ? combineChecksums(algorithm, partChecksums) : undefined;
-    if (declaredMd5 !== undefined && md5Base64 !== undefined && md5Base64 !== declaredMd5) throw new ContentMd5MismatchError(declaredMd5, md5Base64);
+    if (declaredMd5 !== undefined && md5Base64 !== undefined && md5Base64 !== declaredMd5)
+      throw new ContentMd5MismatchError(declaredMd5, md5Base64);
 
-    outcome = await commitGuarded(
-      context,
-      (conditions) =>
-        s3.send(
-          new CompleteMultipartUploadCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            MultipartUpload: { Parts: completedParts },
-            ...(algorithm ? { ChecksumType: 'FULL_OBJECT' } : {}),
-            ...checksumFields(algorithm, checksumBase64),
-            ...conditions,
-          }),
-          { abortSignal },
-        ),
+    outcome = await commitGuarded(context, (conditions) =>
+      s3.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: completedParts },
+          ...(algorithm ? { ChecksumType: 'FULL_OBJECT' } : {}),
+          ...checksumFields(algorithm, checksumBase64),
+          ...conditions,
+        }),
+        { abortSignal },
+      ),
     );
   } catch (error) {
     // A failure that a later attempt can get past keeps the upload open, so that attempt resumes it;

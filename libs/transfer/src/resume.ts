@@ -1,10 +1,4 @@
-import {
-  AbortMultipartUploadCommand,
-  ListMultipartUploadsCommand,
-  ListPartsCommand,
-  type Part,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, ListPartsCommand, type Part, type S3Client } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { checksumField, checksumOf, type ChecksumAlgorithm } from './checksum.js';
 import { stripQuotes } from './metadata.js';
@@ -85,7 +79,9 @@ async function listParts(target: Target, uploadId: string, abortSignal: AbortSig
 export async function abortUpload(target: Target, uploadId: string): Promise<void> {
   try {
     // Not tied to the caller's abortSignal: an aborted copy must still clean up.
-    await target.s3.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(60_000) });
+    await target.s3.send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }), {
+      abortSignal: AbortSignal.timeout(60_000),
+    });
   } catch {
     // Endpoints without AbortMultipartUpload (s3rver) keep the parts in their store; on real S3 a
     // lifecycle rule (AbortIncompleteMultipartUpload) is the backstop. Either way nothing is visible.

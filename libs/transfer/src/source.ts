@@ -27,7 +27,8 @@ function blobErrorCode(error: unknown): string | undefined {
 }
 
 function notFound(error: unknown, blob: BlobClient): unknown {
-  if (httpStatusOf(error) === 404) return new SourceNotFoundError(`source blob ${blob.containerName}/${blob.name} does not exist`, { cause: error });
+  if (httpStatusOf(error) === 404)
+    return new SourceNotFoundError(`source blob ${blob.containerName}/${blob.name} does not exist`, { cause: error });
   return error;
 }
 
@@ -99,7 +100,13 @@ export interface FirstRange {
 
 /** A first range with no byte in it: the blob's properties and no body. */
 function nothingToRead(snapshot: SourceSnapshot): FirstRange {
-  return { snapshot, count: 0, consume: () => Promise.resolve(), readInto: () => Promise.resolve(Buffer.alloc(0)), discard: () => undefined };
+  return {
+    snapshot,
+    count: 0,
+    consume: () => Promise.resolve(),
+    readInto: () => Promise.resolve(Buffer.alloc(0)),
+    discard: () => undefined,
+  };
 }
 
 export async function openFirstRange(blob: BlobClient, maxCount: number, abortSignal: AbortSignal | undefined): Promise<FirstRange> {
@@ -132,7 +139,13 @@ export async function openFirstRange(blob: BlobClient, maxCount: number, abortSi
   const range = { offset: 0, count, etag: snapshot.etag };
   // The read answers to two signals, the request's and the consumer's; either one aborting is final.
   const consume = (onChunk: (chunk: Buffer) => void, consumeSignal?: AbortSignal) =>
-    streamPinned(blob, range, abortSignal && consumeSignal ? AbortSignal.any([abortSignal, consumeSignal]) : (consumeSignal ?? abortSignal), onChunk, body);
+    streamPinned(
+      blob,
+      range,
+      abortSignal && consumeSignal ? AbortSignal.any([abortSignal, consumeSignal]) : (consumeSignal ?? abortSignal),
+      onChunk,
+      body,
+    );
   return {
     snapshot,
     count,
@@ -163,7 +176,10 @@ export async function readSourceSnapshotWithSmallBody(
 export function asSourceChange(error: unknown, blob: BlobClient): unknown {
   const status = httpStatusOf(error);
   if (status === 412 || blobErrorCode(error) === 'ConditionNotMet') {
-    return new SourceChangedError(`source blob ${blob.containerName}/${blob.name} changed during the copy (ETag no longer matches); retry to copy the new version`, { cause: error });
+    return new SourceChangedError(
+      `source blob ${blob.containerName}/${blob.name} changed during the copy (ETag no longer matches); retry to copy the new version`,
+      { cause: error },
+    );
   }
   if (status === 404) {
     return new SourceChangedError(`source blob ${blob.containerName}/${blob.name} was deleted during the copy`, { cause: error });
@@ -254,7 +270,10 @@ async function streamPinned(
       const cause = readFailure(error, abortSignal);
       if (!(cause instanceof CutOffError)) throw asSourceChange(cause, blob);
       if (resumes >= DOWNLOAD_RESUMES) {
-        throw new TruncatedReadError(`download of ${range.count} bytes at offset ${range.offset} of ${blob.containerName}/${blob.name} broke off ${resumes + 1} times (last at byte ${range.offset + received})`, { cause });
+        throw new TruncatedReadError(
+          `download of ${range.count} bytes at offset ${range.offset} of ${blob.containerName}/${blob.name} broke off ${resumes + 1} times (last at byte ${range.offset + received})`,
+          { cause },
+        );
       }
     } finally {
       body?.destroy();
@@ -262,8 +281,16 @@ async function streamPinned(
   }
 }
 
-async function openBody(blob: BlobClient, range: { offset: number; count: number; etag: string }, abortSignal: AbortSignal | undefined): Promise<Readable> {
-  const response = await blob.download(range.offset, range.count, { conditions: { ifMatch: range.etag }, abortSignal, maxRetryRequests: 0 });
+async function openBody(
+  blob: BlobClient,
+  range: { offset: number; count: number; etag: string },
+  abortSignal: AbortSignal | undefined,
+): Promise<Readable> {
+  const response = await blob.download(range.offset, range.count, {
+    conditions: { ifMatch: range.etag },
+    abortSignal,
+    maxRetryRequests: 0,
+  });
   const body = response.readableStreamBody as Readable | undefined;
   if (!body) throw new Error('Azure download returned no body stream');
   return body;
@@ -275,7 +302,12 @@ async function openBody(blob: BlobClient, range: { offset: number; count: number
  * SDK's RetriableReadableStream pauses and resumes its source around every chunk it buffers for an async
  * iterator, which costs CPU on every chunk.
  */
-async function consumeExactly(body: Readable, count: number, onChunk: (chunk: Buffer) => void, abortSignal: AbortSignal | undefined): Promise<void> {
+async function consumeExactly(
+  body: Readable,
+  count: number,
+  onChunk: (chunk: Buffer) => void,
+  abortSignal: AbortSignal | undefined,
+): Promise<void> {
   let received = 0;
   const stop = () => body.destroy();
   if (abortSignal?.aborted) stop();
@@ -305,7 +337,9 @@ async function consumeExactly(body: Readable, count: number, onChunk: (chunk: Bu
  */
 function readFailure(error: unknown, abortSignal: AbortSignal | undefined): unknown {
   if (abortSignal?.aborted) return error;
-  if (isAbortError(error) || (error as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE') return new CutOffError('the connection dropped mid-body', { cause: error });
-  if (error instanceof Error && error.message.startsWith('Data corruption failure: received less data')) return new CutOffError(error.message, { cause: error });
+  if (isAbortError(error) || (error as { code?: unknown } | null)?.code === 'ERR_STREAM_PREMATURE_CLOSE')
+    return new CutOffError('the connection dropped mid-body', { cause: error });
+  if (error instanceof Error && error.message.startsWith('Data corruption failure: received less data'))
+    return new CutOffError(error.message, { cause: error });
   return error;
 }

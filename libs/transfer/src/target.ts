@@ -28,7 +28,13 @@ export async function headTarget(options: HeadTargetOptions): Promise<TargetStat
 }
 
 /** The full-object checksum the endpoint stores for `algorithm`, if any, and the object's S3 ETag. */
-export async function storedChecksum(s3: S3Client, bucket: string, key: string, algorithm: ChecksumAlgorithm, abortSignal: AbortSignal | undefined) {
+export async function storedChecksum(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  algorithm: ChecksumAlgorithm,
+  abortSignal: AbortSignal | undefined,
+) {
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), { abortSignal });
   return { value: head[checksumField[algorithm]], s3Etag: head.ETag };
 }
@@ -52,7 +58,8 @@ export function fullObjectChecksumOf(head: HeadObjectCommandOutput): { algorithm
     const value = head[checksumField[algorithm]];
     if (!value) continue;
     if (COMPOSITE_VALUE.test(value)) return undefined;
-    if (head.ChecksumType === 'FULL_OBJECT' || (head.ChecksumType === undefined && !MULTIPART_ETAG.test(head.ETag ?? ''))) return { algorithm, value };
+    if (head.ChecksumType === 'FULL_OBJECT' || (head.ChecksumType === undefined && !MULTIPART_ETAG.test(head.ETag ?? '')))
+      return { algorithm, value };
     return undefined;
   }
   return undefined;

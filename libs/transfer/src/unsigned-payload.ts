@@ -10,7 +10,12 @@ import type { PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 export function withUnsignedPayload<C extends PutObjectCommand | UploadPartCommand>(command: C): C {
   // The build step of either command's stack, typed once for both (their input types differ).
   type BuildArgs = { request: unknown };
-  type BuildStack = { add(middleware: (next: (args: BuildArgs) => Promise<unknown>) => (args: BuildArgs) => Promise<unknown>, options: { step: 'build'; name: string }): void };
+  type BuildStack = {
+    add(
+      middleware: (next: (args: BuildArgs) => Promise<unknown>) => (args: BuildArgs) => Promise<unknown>,
+      options: { step: 'build'; name: string },
+    ): void;
+  };
   (command.middlewareStack as unknown as BuildStack).add(
     (next) => async (args) => {
       const request = args.request as { headers?: Record<string, string> };

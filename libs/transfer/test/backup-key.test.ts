@@ -17,7 +17,7 @@ describe('backupKeyFor', () => {
     expect(backupKeyFor(blob, { layout: 'blob' })).toBe('a/b.jpg');
   });
 
-  it('puts every layout\'s key as its root followed by the blob name', () => {
+  it("puts every layout's key as its root followed by the blob name", () => {
     for (const layout of KEY_LAYOUTS) {
       const { root } = keyMappingFor({ ...blob, prefix: 'p/', layout });
       expect(backupKeyFor(blob, { prefix: 'p/', layout })).toBe(`${root}${blob.blobName}`);

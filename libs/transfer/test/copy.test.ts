@@ -1,13 +1,34 @@
 // The real data path: Azurite -> copyBlobToS3 -> s3rver and moto, over loopback HTTP.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { HeadObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand, S3ServiceException, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3ServiceException,
+  UploadPartCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { BlobClient, BlockBlobClient, newPipeline, type ContainerClient, type RequestPolicy, type WebResource } from '@azure/storage-blob';
 import { BACKUP_METADATA } from '@blobferry/contract';
 import { isRetryable } from '../src/classify.js';
 import { ContentMd5MismatchError, KeyTooLongError, SourceChangedError } from '../src/errors.js';
 import { EndpointFeatureRejectedError } from '../src/s3-endpoint.js';
 import { backupKeyFor, copyBlobToS3, digestBlob, digestObject, parseBlobUrl, type S3EndpointFeatures } from '../src/index.js';
-import { MiB, beforeCommand, faultsOf, bytes, freshContainer, md5Of, objectExists, openUploads, readObject, recordCommands, s3ClientFor, type CloudEndpoints } from './support/clients.js';
+import {
+  MiB,
+  beforeCommand,
+  faultsOf,
+  bytes,
+  freshContainer,
+  md5Of,
+  objectExists,
+  openUploads,
+  readObject,
+  recordCommands,
+  s3ClientFor,
+  type CloudEndpoints,
+} from './support/clients.js';
 import type { LocalCloud } from '@blobferry/local-cloud';
 import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
 import { s3Flavours, startCloud } from './support/cloud.js';
@@ -16,7 +37,11 @@ import { checksumOf } from '../src/checksum.js';
 const partSize = 5 * MiB;
 
 /** `written` through a pipeline that shows `onSend` every Azure request before it goes, and `onAnswered` its answer. */
-function observedBlob(written: BlockBlobClient, onSend: (request: WebResource) => void, onAnswered?: (request: WebResource) => void): BlockBlobClient {
+function observedBlob(
+  written: BlockBlobClient,
+  onSend: (request: WebResource) => void,
+  onAnswered?: (request: WebResource) => void,
+): BlockBlobClient {
   const pipeline = newPipeline(written.credential);
   pipeline.factories.unshift({
     create: (next: RequestPolicy) => ({
@@ -36,7 +61,10 @@ function recordedReads(written: BlockBlobClient): { blob: BlockBlobClient; reads
   const reads: { start: number; pin: string }[] = [];
   const blob = observedBlob(written, (request) => {
     if (request.method !== 'GET') return;
-    reads.push({ start: Number(/bytes=(\d+)-/.exec(request.headers.get('x-ms-range') ?? '')?.[1]), pin: request.headers.get('if-match') ?? 'unpinned' });
+    reads.push({
+      start: Number(/bytes=(\d+)-/.exec(request.headers.get('x-ms-range') ?? '')?.[1]),
+      pin: request.headers.get('if-match') ?? 'unpinned',
+    });
   });
   return { blob, reads };
 }
@@ -66,7 +94,8 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
   /** Shared by tests that add no middleware, so capabilities learned once are reused as in production. */
   let shared: S3Client;
   const s3 = () => s3ClientFor(stack);
-  const keyFor = (blobName: string) => backupKeyFor({ ...parseBlobUrl(container.getBlobClient(blobName).url), blobName }, { prefix: 'backup/' });
+  const keyFor = (blobName: string) =>
+    backupKeyFor({ ...parseBlobUrl(container.getBlobClient(blobName).url), blobName }, { prefix: 'backup/' });
   /** moto lists multipart uploads; s3rver implements neither listing nor aborting them. */
   const expectNoOpenUploads = async (client: S3Client, key: string, commands: string[]) => {
     if (flavour === 'moto') expect(await openUploads(client, bucket, key)).toBe(0);
@@ -100,7 +129,12 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const client = shared;
     const progress: number[] = [];
     const key = keyFor(blob.name);
-    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, onProgress: (p) => progress.push(p.bytes) });
+    const result = await copyBlobToS3({
+      source: { blob },
+      target: { s3: client, bucket, key, features },
+      partSize,
+      onProgress: (p) => progress.push(p.bytes),
+    });
 
     expect(result).toMatchObject({ outcome: 'copied', key, bytes: size, parts: expectedParts, md5Base64: md5Of(data) });
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
@@ -125,27 +159,54 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     expect(await digestBlob({ blob })).toEqual({ md5Base64: md5Of(data), bytes: size, etag: properties.etag });
     // The CRC path streams each 16 MiB range and combines the ranges' CRCs in order (64 MiB: 4 ranges).
     for (const algorithm of ['CRC32', 'CRC32C'] as const) {
-      expect(await digestBlob({ blob, checksum: algorithm })).toEqual({ checksum: { algorithm, value: await checksumOf(algorithm, data) }, bytes: size, etag: properties.etag });
+      expect(await digestBlob({ blob, checksum: algorithm })).toEqual({
+        checksum: { algorithm, value: await checksumOf(algorithm, data) },
+        bytes: size,
+        etag: properties.etag,
+      });
     }
   });
 
   it('carries the standard headers, blob metadata and the sequencer', async () => {
     const blob = container.getBlockBlobClient('headers.txt');
     await blob.upload('hello', 5, {
-      blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8', blobContentEncoding: 'identity', blobContentLanguage: 'de-CH', blobContentDisposition: 'attachment; filename="h.txt"', blobCacheControl: 'max-age=60' },
+      blobHTTPHeaders: {
+        blobContentType: 'text/plain; charset=utf-8',
+        blobContentEncoding: 'identity',
+        blobContentLanguage: 'de-CH',
+        blobContentDisposition: 'attachment; filename="h.txt"',
+        blobCacheControl: 'max-age=60',
+      },
       metadata: { owner: 'alice', project: 'ferry' },
     });
     const client = s3();
     const key = keyFor(blob.name);
     await copyBlobToS3({ source: { blob, sequencer: '00000000000000000000000000017a9b' }, target: { s3: client, bucket, key, features } });
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    expect(head).toMatchObject({ ContentType: 'text/plain; charset=utf-8', ContentEncoding: 'identity', ContentLanguage: 'de-CH', ContentDisposition: 'attachment; filename="h.txt"', CacheControl: 'max-age=60' });
-    expect(head.Metadata).toMatchObject({ 'blob-owner': 'alice', 'blob-project': 'ferry', [BACKUP_METADATA.sequencer]: '00000000000000000000000000017a9b' });
+    expect(head).toMatchObject({
+      ContentType: 'text/plain; charset=utf-8',
+      ContentEncoding: 'identity',
+      ContentLanguage: 'de-CH',
+      ContentDisposition: 'attachment; filename="h.txt"',
+      CacheControl: 'max-age=60',
+    });
+    expect(head.Metadata).toMatchObject({
+      'blob-owner': 'alice',
+      'blob-project': 'ferry',
+      [BACKUP_METADATA.sequencer]: '00000000000000000000000000017a9b',
+    });
   });
 
   it('round-trips odd names through URL, key and object', async () => {
     // s3rver's router cannot address keys containing `//` (it answers with a non-S3 error page).
-    const names = ['with space.txt', 'ünïcödé/日本語.txt', 'emoji 😀🚀.bin', 'hash#q?pct%plus+.txt', 'trailing/', ...(flavour === 's3rver' ? [] : ['double//slash'])];
+    const names = [
+      'with space.txt',
+      'ünïcödé/日本語.txt',
+      'emoji 😀🚀.bin',
+      'hash#q?pct%plus+.txt',
+      'trailing/',
+      ...(flavour === 's3rver' ? [] : ['double//slash']),
+    ];
     const client = s3();
     const prefix = `odd/${accountAndContainer(container)}`;
     for (const name of names) {
@@ -156,7 +217,10 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
       expect(parsed.blobName, name).toBe(name);
       const key = backupKeyFor(parsed, { prefix: 'odd/' });
       expect(key).toBe(`${prefix}${name}`);
-      const result = await copyBlobToS3({ source: { blob: new BlobClient(blob.url, blob.credential) }, target: { s3: client, bucket, key, features } });
+      const result = await copyBlobToS3({
+        source: { blob: new BlobClient(blob.url, blob.credential) },
+        target: { s3: client, bucket, key, features },
+      });
       expect(result.outcome, name).toBe('copied');
       expect((await readObject(client, bucket, key)).equals(data), name).toBe(true);
     }
@@ -183,7 +247,10 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const expectedPage = Buffer.alloc(6 * MiB);
     written.copy(expectedPage, MiB);
     const pageKey = keyFor(page.name);
-    expect(await copyBlobToS3({ source: { blob: page }, target: { s3: client, bucket, key: pageKey, features }, partSize })).toMatchObject({ outcome: 'copied', parts: 2 });
+    expect(await copyBlobToS3({ source: { blob: page }, target: { s3: client, bucket, key: pageKey, features }, partSize })).toMatchObject({
+      outcome: 'copied',
+      parts: 2,
+    });
     expect((await readObject(client, bucket, pageKey)).equals(expectedPage)).toBe(true);
 
     const append = container.getAppendBlobClient('log.txt');
@@ -191,7 +258,10 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const chunks = [bytes(1000), bytes(2000), bytes(3)];
     for (const chunk of chunks) await append.appendBlock(chunk, chunk.length);
     const appendKey = keyFor(append.name);
-    expect(await copyBlobToS3({ source: { blob: append }, target: { s3: client, bucket, key: appendKey, features } })).toMatchObject({ outcome: 'copied', bytes: 3003 });
+    expect(await copyBlobToS3({ source: { blob: append }, target: { s3: client, bucket, key: appendKey, features } })).toMatchObject({
+      outcome: 'copied',
+      bytes: 3003,
+    });
     expect((await readObject(client, bucket, appendKey)).equals(Buffer.concat(chunks))).toBe(true);
   });
 
@@ -240,14 +310,19 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     // Enforced conditional writes: one PutObject with If-None-Match: *, which is the whole ordering guard.
     // Ignored: the target HEAD beside the source read, and the re-check right before the write.
     expect(azureRequests).toEqual([`GET bytes=0-${partSize - 1}`]);
-    expect(commands).toEqual(features.conditionalWrites ? ['PutObjectCommand'] : ['HeadObjectCommand', 'HeadObjectCommand', 'PutObjectCommand']);
+    expect(commands).toEqual(
+      features.conditionalWrites ? ['PutObjectCommand'] : ['HeadObjectCommand', 'HeadObjectCommand', 'PutObjectCommand'],
+    );
     // The target HEAD is sent before any Azure answer arrived: it does not wait for the source.
-    if (!features.conditionalWrites) expect(timeline.indexOf('s3 HeadObject')).toBeLessThan(timeline.findIndex((entry) => entry.endsWith(' answered')));
+    if (!features.conditionalWrites)
+      expect(timeline.indexOf('s3 HeadObject')).toBeLessThan(timeline.findIndex((entry) => entry.endsWith(' answered')));
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
 
     azureRequests.length = 0;
     commands.length = 0;
-    expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize })).toMatchObject({ outcome: 'skipped-up-to-date' });
+    expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize })).toMatchObject({
+      outcome: 'skipped-up-to-date',
+    });
     expect(azureRequests).toEqual([`GET bytes=0-${partSize - 1}`]);
     // Enforced: the create is refused (412), then the target is read and judged.
     expect(commands).toEqual(features.conditionalWrites ? ['PutObjectCommand', 'HeadObjectCommand'] : ['HeadObjectCommand']);
@@ -292,9 +367,15 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     await blob.upload('version 2', 9);
     const key = keyFor(blob.name);
 
-    expect((await copyBlobToS3({ source: { blob, sequencer: '0002' }, target: { s3: client, bucket, key, features } })).outcome).toBe('copied');
-    expect((await copyBlobToS3({ source: { blob: older, sequencer: '0001' }, target: { s3: client, bucket, key, features } })).outcome).toBe('skipped-newer-in-target');
-    expect((await copyBlobToS3({ source: { blob: older }, target: { s3: client, bucket, key, features } })).outcome).toBe('skipped-newer-in-target');
+    expect((await copyBlobToS3({ source: { blob, sequencer: '0002' }, target: { s3: client, bucket, key, features } })).outcome).toBe(
+      'copied',
+    );
+    expect(
+      (await copyBlobToS3({ source: { blob: older, sequencer: '0001' }, target: { s3: client, bucket, key, features } })).outcome,
+    ).toBe('skipped-newer-in-target');
+    expect((await copyBlobToS3({ source: { blob: older }, target: { s3: client, bucket, key, features } })).outcome).toBe(
+      'skipped-newer-in-target',
+    );
     expect((await readObject(client, bucket, key)).toString()).toBe('version 2');
   });
 
@@ -309,7 +390,15 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     // where the endpoint ignores conditions, right before the re-check that precedes it).
     const landNewer = async () => {
       await s3ClientFor(stack).send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'newer', Metadata: { [BACKUP_METADATA.sourceEtag]: 'newer', [BACKUP_METADATA.sourceLastModified]: new Date(Date.now() + 60_000).toISOString() } }),
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: 'newer',
+          Metadata: {
+            [BACKUP_METADATA.sourceEtag]: 'newer',
+            [BACKUP_METADATA.sourceLastModified]: new Date(Date.now() + 60_000).toISOString(),
+          },
+        }),
       );
     };
     if (features.conditionalWrites) beforeCommand(client, 'CompleteMultipartUploadCommand', 1, landNewer);
@@ -330,7 +419,9 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const client = s3();
     const key = keyFor(writer.name);
     const commands = recordCommands(client);
-    const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 }).catch((error: unknown) => error);
+    const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 }).catch(
+      (error: unknown) => error,
+    );
     expect(failure).toBeInstanceOf(SourceChangedError);
     expect(isRetryable(failure)).toBe(true);
     expect(await objectExists(client, bucket, key)).toBe(false);
@@ -348,15 +439,23 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     // The MD5 holds ranges read ahead of their turn, in 8 MiB buffers; a CRC streams 16 MiB ranges.
     expect(await digestBlob({ blob })).toMatchObject({ bytes: 20 * MiB, etag });
     expect(requests.toSorted()).toEqual(
-      [`GET bytes=0-${8 * MiB - 1} unpinned`, `GET bytes=${8 * MiB}-${16 * MiB - 1} ${etag}`, `GET bytes=${16 * MiB}-${20 * MiB - 1} ${etag}`].toSorted(),
+      [
+        `GET bytes=0-${8 * MiB - 1} unpinned`,
+        `GET bytes=${8 * MiB}-${16 * MiB - 1} ${etag}`,
+        `GET bytes=${16 * MiB}-${20 * MiB - 1} ${etag}`,
+      ].toSorted(),
     );
     requests.length = 0;
     expect(await digestBlob({ blob, checksum: 'CRC32' })).toMatchObject({ bytes: 20 * MiB, etag });
-    expect(requests.toSorted()).toEqual([`GET bytes=0-${16 * MiB - 1} unpinned`, `GET bytes=${16 * MiB}-${20 * MiB - 1} ${etag}`].toSorted());
+    expect(requests.toSorted()).toEqual(
+      [`GET bytes=0-${16 * MiB - 1} unpinned`, `GET bytes=${16 * MiB}-${20 * MiB - 1} ${etag}`].toSorted(),
+    );
 
     // An overwrite between the first range and the others is caught, whichever digest reads the blob.
     await expect(digestBlob({ blob: overwrittenBeforeSecondRange(writer, 20 * MiB) })).rejects.toBeInstanceOf(SourceChangedError);
-    await expect(digestBlob({ blob: overwrittenBeforeSecondRange(writer, 20 * MiB), checksum: 'CRC32' })).rejects.toBeInstanceOf(SourceChangedError);
+    await expect(digestBlob({ blob: overwrittenBeforeSecondRange(writer, 20 * MiB), checksum: 'CRC32' })).rejects.toBeInstanceOf(
+      SourceChangedError,
+    );
   });
 
   it('resumes an Azure range cut mid-body where it broke off, pinned to its ETag, and fails retryably once every resume is cut too', async () => {
@@ -368,12 +467,17 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const faults = faultsOf(cloud);
     const cut = { service: 'azure', method: 'GET', pathIncludes: writer.name, status: 200, afterBytes: 1 * MiB } as const;
     // A CRC streams 16 MiB ranges, the first from the GET that gave the snapshot; an MD5 buffers 8 MiB ranges.
-    for (const [checksum, rangeSize] of [['CRC32', 16 * MiB], [undefined, 8 * MiB]] as const) {
+    for (const [checksum, rangeSize] of [
+      ['CRC32', 16 * MiB],
+      [undefined, 8 * MiB],
+    ] as const) {
       ranges.length = 0;
       const before = faults.traffic('azure').responseBytes;
       faults.failNext(cut);
       const digest = await (checksum ? digestBlob({ blob, checksum }) : digestBlob({ blob }));
-      expect(digest).toMatchObject(checksum ? { checksum: { algorithm: checksum, value: await checksumOf(checksum, data) } } : { md5Base64: md5Of(data) });
+      expect(digest).toMatchObject(
+        checksum ? { checksum: { algorithm: checksum, value: await checksumOf(checksum, data) } } : { md5Base64: md5Of(data) },
+      );
       // One GET more than ranges: the rest of the cut range, from the byte where it broke off.
       const resumes = ranges.filter((range) => range.start % rangeSize !== 0);
       expect(ranges).toHaveLength(Math.ceil(data.length / rangeSize) + 1);
@@ -405,7 +509,9 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const client = s3();
     const commands = recordCommands(client);
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 403 });
-    const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize }).catch((error: unknown) => error);
+    const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize }).catch(
+      (error: unknown) => error,
+    );
     expect((failure as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode).toBe(403);
     expect(isRetryable(failure)).toBe(true);
     expect(await objectExists(client, bucket, key)).toBe(false);
@@ -415,73 +521,98 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
 
     // Five 503s on one part: more than the SDK's default three tries, fewer than the seven of S3_RETRY.
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 503, times: 5 });
-    expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize })).toMatchObject({ outcome: 'copied', parts: 3 });
+    expect(await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize })).toMatchObject({
+      outcome: 'copied',
+      parts: 3,
+    });
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
     if (flavour === 'moto') expect(await openUploads(client, bucket, key)).toBe(0);
   });
 
-  it.runIf(flavour === 'moto')('resumes an interrupted upload of the same version, reading and uploading only the missing parts', async () => {
-    const blob = container.getBlockBlobClient('resume/same-version.bin');
-    const data = bytes(23 * MiB); // five parts: 5, 5, 5, 5, 3 MiB
-    await blob.uploadData(data, { blockSize: 4 * MiB, maxSingleShotSize: 4 * MiB });
-    const key = keyFor(blob.name);
-    const faults = faultsOf(cloud);
-    const client = s3();
-    // The first run stops for good at part 4, after parts 1-3 reached S3 (concurrency 1 keeps the order).
-    faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=4', status: 403 });
-    await expect(copyBlobToS3({ source: { blob, lengthHint: data.length }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 })).rejects.toThrow();
-    expect(await objectExists(client, bucket, key)).toBe(false);
+  it.runIf(flavour === 'moto')(
+    'resumes an interrupted upload of the same version, reading and uploading only the missing parts',
+    async () => {
+      const blob = container.getBlockBlobClient('resume/same-version.bin');
+      const data = bytes(23 * MiB); // five parts: 5, 5, 5, 5, 3 MiB
+      await blob.uploadData(data, { blockSize: 4 * MiB, maxSingleShotSize: 4 * MiB });
+      const key = keyFor(blob.name);
+      const faults = faultsOf(cloud);
+      const client = s3();
+      // The first run stops for good at part 4, after parts 1-3 reached S3 (concurrency 1 keeps the order).
+      faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=4', status: 403 });
+      await expect(
+        copyBlobToS3({
+          source: { blob, lengthHint: data.length },
+          target: { s3: client, bucket, key, features },
+          partSize,
+          concurrency: 1,
+        }),
+      ).rejects.toThrow();
+      expect(await objectExists(client, bucket, key)).toBe(false);
 
-    const commands = recordCommands(client);
-    const before = faults.traffic('azure').responseBytes;
-    const result = await copyBlobToS3({ source: { blob, lengthHint: data.length }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 });
-    const azureBytes = faults.traffic('azure').responseBytes - before;
+      const commands = recordCommands(client);
+      const before = faults.traffic('azure').responseBytes;
+      const result = await copyBlobToS3({
+        source: { blob, lengthHint: data.length },
+        target: { s3: client, bucket, key, features },
+        partSize,
+        concurrency: 1,
+      });
+      const azureBytes = faults.traffic('azure').responseBytes - before;
 
-    expect(result).toMatchObject({ outcome: 'copied', bytes: data.length, parts: 5 });
-    expect(commands).not.toContain('CreateMultipartUploadCommand');
-    expect(commands.filter((name) => name === 'UploadPartCommand')).toHaveLength(2);
-    // Parts 4 and 5 only: 8 MiB of the 23 (the properties come from a HEAD, which has no body).
-    expect(azureBytes).toBe(8 * MiB);
-    expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
-    // The stored full-object CRC is the whole content's. (Real S3 lists each kept part's CRC, so the copy
-    // combines them and sends the value; moto lists none, so the copy leaves the value to the endpoint and
-    // claims no checksum it did not compute.)
-    const stored = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
-    expect(stored.ChecksumCRC32).toBe(await checksumOf('CRC32', data));
-    expect(result.checksum).toBeUndefined();
-    // The MD5 of the whole content is not known when kept parts were not read again.
-    expect(result.md5Base64).toBeUndefined();
-    expect(await digestObject({ s3: client, bucket, key })).toEqual({ md5Base64: md5Of(data), bytes: data.length });
-    expect(await openUploads(client, bucket, key)).toBe(0);
-  });
+      expect(result).toMatchObject({ outcome: 'copied', bytes: data.length, parts: 5 });
+      expect(commands).not.toContain('CreateMultipartUploadCommand');
+      expect(commands.filter((name) => name === 'UploadPartCommand')).toHaveLength(2);
+      // Parts 4 and 5 only: 8 MiB of the 23 (the properties come from a HEAD, which has no body).
+      expect(azureBytes).toBe(8 * MiB);
+      expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
+      // The stored full-object CRC is the whole content's. (Real S3 lists each kept part's CRC, so the copy
+      // combines them and sends the value; moto lists none, so the copy leaves the value to the endpoint and
+      // claims no checksum it did not compute.)
+      const stored = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      expect(stored.ChecksumCRC32).toBe(await checksumOf('CRC32', data));
+      expect(result.checksum).toBeUndefined();
+      // The MD5 of the whole content is not known when kept parts were not read again.
+      expect(result.md5Base64).toBeUndefined();
+      expect(await digestObject({ s3: client, bucket, key })).toEqual({ md5Base64: md5Of(data), bytes: data.length });
+      expect(await openUploads(client, bucket, key)).toBe(0);
+    },
+  );
 
-  it.runIf(flavour === 'moto')('never resumes parts of another source version or part size: the old upload is aborted and the copy starts over', async () => {
-    const blob = container.getBlockBlobClient('resume/other-version.bin');
-    const key = keyFor(blob.name);
-    const faults = faultsOf(cloud);
-    const client = s3();
-    const first = bytes(12 * MiB);
-    await blob.uploadData(first);
-    faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=3', status: 403 });
-    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 })).rejects.toThrow();
-    expect(await openUploads(client, bucket, key)).toBe(1);
+  it.runIf(flavour === 'moto')(
+    'never resumes parts of another source version or part size: the old upload is aborted and the copy starts over',
+    async () => {
+      const blob = container.getBlockBlobClient('resume/other-version.bin');
+      const key = keyFor(blob.name);
+      const faults = faultsOf(cloud);
+      const client = s3();
+      const first = bytes(12 * MiB);
+      await blob.uploadData(first);
+      faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=3', status: 403 });
+      await expect(
+        copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 }),
+      ).rejects.toThrow();
+      expect(await openUploads(client, bucket, key)).toBe(1);
 
-    // Same version, other part size: its parts would be cut elsewhere.
-    const commands = recordCommands(client);
-    faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 403 });
-    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize: 6 * MiB, concurrency: 1 })).rejects.toThrow();
-    expect(commands).toContain('AbortMultipartUploadCommand');
-    expect(commands).toContain('CreateMultipartUploadCommand');
-    expect(await openUploads(client, bucket, key)).toBe(1);
+      // Same version, other part size: its parts would be cut elsewhere.
+      const commands = recordCommands(client);
+      faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=2', status: 403 });
+      await expect(
+        copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize: 6 * MiB, concurrency: 1 }),
+      ).rejects.toThrow();
+      expect(commands).toContain('AbortMultipartUploadCommand');
+      expect(commands).toContain('CreateMultipartUploadCommand');
+      expect(await openUploads(client, bucket, key)).toBe(1);
 
-    // A new version of the blob: the upload left open holds parts of the old one.
-    const second = bytes(12 * MiB);
-    await blob.uploadData(second);
-    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize: 6 * MiB });
-    expect(result).toMatchObject({ outcome: 'copied', parts: 2, md5Base64: md5Of(second) });
-    expect((await readObject(client, bucket, key)).equals(second)).toBe(true);
-    expect(await openUploads(client, bucket, key)).toBe(0);
-  });
+      // A new version of the blob: the upload left open holds parts of the old one.
+      const second = bytes(12 * MiB);
+      await blob.uploadData(second);
+      const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize: 6 * MiB });
+      expect(result).toMatchObject({ outcome: 'copied', parts: 2, md5Base64: md5Of(second) });
+      expect((await readObject(client, bucket, key)).equals(second)).toBe(true);
+      expect(await openUploads(client, bucket, key)).toBe(0);
+    },
+  );
 
   it.runIf(flavour === 'moto')('starts over when a kept part is not whole', async () => {
     const blob = container.getBlockBlobClient('resume/broken-part.bin');
@@ -491,10 +622,14 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const faults = faultsOf(cloud);
     const client = s3();
     faults.failNext({ service: 's3', method: 'PUT', queryIncludes: 'partNumber=3', status: 403 });
-    await expect(copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 })).rejects.toThrow();
+    await expect(
+      copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize, concurrency: 1 }),
+    ).rejects.toThrow();
     // Part 2 replaced by a short one, as a writer cut off mid-part would leave it.
     const [upload] = (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: key }))).Uploads ?? [];
-    await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload?.UploadId, PartNumber: 2, Body: data.subarray(0, MiB) }));
+    await client.send(
+      new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: upload?.UploadId, PartNumber: 2, Body: data.subarray(0, MiB) }),
+    );
 
     const commands = recordCommands(client);
     const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize });
@@ -551,7 +686,11 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const key = keyFor(writer.name);
     // Announced as large, the copy reads only parts (no first GET of part 1 with the properties), so the cut hits a part.
     faultsOf(cloud).failNext({ service: 'azure', method: 'GET', pathIncludes: writer.name, status: 200, afterBytes: 1 * MiB });
-    const result = await copyBlobToS3({ source: { blob, lengthHint: data.length }, target: { s3: shared, bucket, key, features }, partSize });
+    const result = await copyBlobToS3({
+      source: { blob, lengthHint: data.length },
+      target: { s3: shared, bucket, key, features },
+      partSize,
+    });
     expect(result).toMatchObject({ outcome: 'copied', parts: 3, md5Base64: md5Of(data) });
     expect((await readObject(shared, bucket, key)).equals(data)).toBe(true);
     expect(reads).toHaveLength(4);
@@ -560,13 +699,18 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
 
   it('never completes when the content contradicts the declared Content-MD5', async () => {
     const client = s3();
-    for (const [name, size] of [['md5-multipart.bin', 11 * MiB], ['md5-single.bin', 1000]] as const) {
+    for (const [name, size] of [
+      ['md5-multipart.bin', 11 * MiB],
+      ['md5-single.bin', 1000],
+    ] as const) {
       const blob = container.getBlockBlobClient(name);
       await blob.uploadData(bytes(size));
       await blob.setHTTPHeaders({ blobContentMD5: md5Buffer('something else'), blobContentType: 'application/octet-stream' });
       const key = keyFor(name);
       const commands = recordCommands(client);
-      const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize }).catch((error: unknown) => error);
+      const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features }, partSize }).catch(
+        (error: unknown) => error,
+      );
       expect(failure, name).toBeInstanceOf(ContentMd5MismatchError);
       expect(isRetryable(failure)).toBe(false);
       expect(commands).not.toContain('CompleteMultipartUploadCommand');
@@ -599,7 +743,9 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
 
   it('refuses keys over 1,024 UTF-8 bytes before touching anything', async () => {
     const blob = container.getBlockBlobClient('x');
-    await expect(copyBlobToS3({ source: { blob }, target: { s3: s3(), bucket, key: '😀'.repeat(257) } })).rejects.toBeInstanceOf(KeyTooLongError);
+    await expect(copyBlobToS3({ source: { blob }, target: { s3: s3(), bucket, key: '😀'.repeat(257) } })).rejects.toBeInstanceOf(
+      KeyTooLongError,
+    );
   });
 
   it.runIf(flavour === 'moto')('writes a CRC32 checksum the endpoint confirms, and enforces conditional writes', async () => {
@@ -614,9 +760,18 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     // A newer copy lands after our re-check but before our PutObject: only the conditional write catches it.
     await blob.upload(bytes(1000), 1000);
     beforeCommand(client, 'PutObjectCommand', 1, async () => {
-      await s3ClientFor(stack).send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'newer', Metadata: { [BACKUP_METADATA.sourceLastModified]: new Date(Date.now() + 60_000).toISOString() } }));
+      await s3ClientFor(stack).send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: 'newer',
+          Metadata: { [BACKUP_METADATA.sourceLastModified]: new Date(Date.now() + 60_000).toISOString() },
+        }),
+      );
     });
-    expect((await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features } })).outcome).toBe('skipped-newer-in-target');
+    expect((await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features } })).outcome).toBe(
+      'skipped-newer-in-target',
+    );
     expect((await readObject(client, bucket, key)).toString()).toBe('newer');
   });
 
@@ -628,7 +783,12 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
         const input = args.input as { ChecksumAlgorithm?: string };
         if (context.commandName === 'PutObjectCommand' && input.ChecksumAlgorithm === 'CRC32') {
           rejections++;
-          throw new S3ServiceException({ name: 'InvalidRequest', $fault: 'client', $metadata: { httpStatusCode: 400 }, message: 'Checksum algorithm CRC32 is not supported' });
+          throw new S3ServiceException({
+            name: 'InvalidRequest',
+            $fault: 'client',
+            $metadata: { httpStatusCode: 400 },
+            message: 'Checksum algorithm CRC32 is not supported',
+          });
         }
         return next(args);
       },
@@ -639,7 +799,9 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     const key = keyFor(blob.name);
     // Declared CRC32, refused: a retryable configuration error that names the setting; nothing written.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features } }).catch((error: unknown) => error);
+      const failure = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features } }).catch(
+        (error: unknown) => error,
+      );
       expect(failure).toBeInstanceOf(EndpointFeatureRejectedError);
       expect((failure as Error).message).toMatch(/S3_CHECKSUM/);
       expect(isRetryable(failure)).toBe(true);
@@ -648,7 +810,10 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
     expect(rejections).toBe(2);
     expect(await objectExists(client, bucket, key)).toBe(false);
 
-    const result = await copyBlobToS3({ source: { blob }, target: { s3: client, bucket, key, features: { ...features, checksum: 'CRC32C' } } });
+    const result = await copyBlobToS3({
+      source: { blob },
+      target: { s3: client, bucket, key, features: { ...features, checksum: 'CRC32C' } },
+    });
     const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
     expect(result.checksum).toEqual({ algorithm: 'CRC32C', value: head.ChecksumCRC32C });
   });
@@ -664,7 +829,10 @@ describe.each(s3Flavours)('copyBlobToS3 against Azurite and %s', (flavour) => {
       },
       { step: 'finalizeRequest', name: 'record-payload-signing', priority: 'low' },
     );
-    for (const [name, size] of [['unsigned-single.bin', 1000], ['unsigned-multipart.bin', 6 * MiB]] as const) {
+    for (const [name, size] of [
+      ['unsigned-single.bin', 1000],
+      ['unsigned-multipart.bin', 6 * MiB],
+    ] as const) {
       const blob = container.getBlockBlobClient(name);
       const data = bytes(size);
       await blob.uploadData(data);

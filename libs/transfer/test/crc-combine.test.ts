@@ -22,13 +22,16 @@ describe.each(['CRC32', 'CRC64NVME', 'CRC32C'] as const)('combineChecksums (%s)'
     const altered = Buffer.from(data);
     altered[100] = (altered[100] ?? 0) ^ 1;
     const halves = [altered.subarray(0, 2048), altered.subarray(2048)];
-    const combined = combineChecksums(algorithm, await Promise.all(halves.map(async (half) => ({ checksumBase64: await checksumOf(algorithm, half), bytes: half.length }))));
+    const combined = combineChecksums(
+      algorithm,
+      await Promise.all(halves.map(async (half) => ({ checksumBase64: await checksumOf(algorithm, half), bytes: half.length }))),
+    );
     expect(combined).not.toBe(single);
   });
 });
 
 describe('checksumOf CRC32', () => {
-  it("is S3's CRC32: the standard check value of \"123456789\" (0xCBF43926), base64 of its big-endian bytes", async () => {
+  it('is S3\'s CRC32: the standard check value of "123456789" (0xCBF43926), base64 of its big-endian bytes', async () => {
     expect(Buffer.from(await checksumOf('CRC32', Buffer.from('123456789')), 'base64').toString('hex')).toBe('cbf43926');
   });
 });

@@ -7,7 +7,13 @@ import { targetHeadersFor } from '../src/metadata.js';
 import { recordedSourceOf } from '../src/ordering.js';
 import { isConditionalWriteConflict } from '../src/classify.js';
 import { pipelineParts, splitIntoParts } from '../src/pipeline.js';
-import { AMAZON_S3_FEATURES, EndpointFeatureRejectedError, explainRejection, isChecksumRejection, isConditionalWriteRejection } from '../src/s3-endpoint.js';
+import {
+  AMAZON_S3_FEATURES,
+  EndpointFeatureRejectedError,
+  explainRejection,
+  isChecksumRejection,
+  isConditionalWriteRejection,
+} from '../src/s3-endpoint.js';
 import type { SourceSnapshot } from '../src/source.js';
 
 const snapshot: SourceSnapshot = {
@@ -142,11 +148,14 @@ describe('pipelineParts', () => {
 });
 
 describe('endpoint capabilities', () => {
-  const s3Error = (name: string, status: number, message = name) => Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
+  const s3Error = (name: string, status: number, message = name) =>
+    Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
 
   it('tells a rejected feature from an integrity failure or a conflict', () => {
     expect(isChecksumRejection(s3Error('InvalidRequest', 400, 'Checksum algorithm CRC64NVME is not supported'))).toBe(true);
-    expect(isChecksumRejection(s3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented'))).toBe(true);
+    expect(isChecksumRejection(s3Error('NotImplemented', 501, 'A header you provided implies functionality that is not implemented'))).toBe(
+      true,
+    );
     expect(isChecksumRejection(s3Error('BadDigest', 400, 'The CRC64NVME you specified did not match the calculated checksum'))).toBe(false);
     expect(isChecksumRejection(s3Error('AccessDenied', 403, 'checksum'))).toBe(false);
     expect(isConditionalWriteRejection(s3Error('InvalidArgument', 400, 'If-None-Match is not supported'))).toBe(true);
@@ -157,11 +166,19 @@ describe('endpoint capabilities', () => {
   });
 
   it('turns a refused configured feature into a retryable error that names the setting, and leaves other failures alone', () => {
-    const refusedChecksum = explainRejection(s3Error('InvalidRequest', 400, 'Checksum algorithm CRC32 is not supported'), AMAZON_S3_FEATURES, 's3://b/k');
+    const refusedChecksum = explainRejection(
+      s3Error('InvalidRequest', 400, 'Checksum algorithm CRC32 is not supported'),
+      AMAZON_S3_FEATURES,
+      's3://b/k',
+    );
     expect(refusedChecksum).toBeInstanceOf(EndpointFeatureRejectedError);
     expect((refusedChecksum as Error).message).toMatch(/refused the CRC32 checksum.*CRC32C or none.*S3_CHECKSUM/);
     expect(isRetryable(refusedChecksum)).toBe(true);
-    const refusedCondition = explainRejection(s3Error('NotImplemented', 501, 'If-None-Match is not implemented'), { checksum: 'none', conditionalWrites: true }, 's3://b/k');
+    const refusedCondition = explainRejection(
+      s3Error('NotImplemented', 501, 'If-None-Match is not implemented'),
+      { checksum: 'none', conditionalWrites: true },
+      's3://b/k',
+    );
     expect((refusedCondition as Error).message).toMatch(/S3_CONDITIONAL_WRITES=false/);
     // Nothing to explain when the feature is not in use, or the failure is not a refusal.
     const conflict = s3Error('PreconditionFailed', 412);

@@ -79,8 +79,12 @@ describe('judge', () => {
   it('prefers sequencers when both sides know them', () => {
     const older = new Date('2020-01-01T00:00:00Z');
     const newer = new Date('2030-01-01T00:00:00Z');
-    expect(judge(target({ etag: 'e3', sequencer: '0000000000000002', lastModified: older }), { ...source, sequencer: '0000000000000001' })).toBe('skipped-newer-in-target');
-    expect(judge(target({ etag: 'e1', sequencer: '0000000000000001', lastModified: newer }), { ...source, sequencer: '0000000000000002' })).toBe('copy');
+    expect(
+      judge(target({ etag: 'e3', sequencer: '0000000000000002', lastModified: older }), { ...source, sequencer: '0000000000000001' }),
+    ).toBe('skipped-newer-in-target');
+    expect(
+      judge(target({ etag: 'e1', sequencer: '0000000000000001', lastModified: newer }), { ...source, sequencer: '0000000000000002' }),
+    ).toBe('copy');
     expect(judge(target({ etag: 'e1', sequencer: 'ff' }), { ...source, sequencer: '0100' })).toBe('copy');
     expect(judge(target({ etag: 'e1', sequencer: '0005' }), { ...source, sequencer: '5' })).toBe('copy');
   });
@@ -93,7 +97,9 @@ describe('judge', () => {
 
   it('falls back to Last-Modified when a side has no sequencer; a tie goes to the copy', () => {
     expect(judge(target({ etag: 'e3', lastModified: new Date('2024-05-01T10:00:01Z') }), source)).toBe('skipped-newer-in-target');
-    expect(judge(target({ etag: 'e3', sequencer: '0001', lastModified: new Date('2024-05-01T10:00:01Z') }), source)).toBe('skipped-newer-in-target');
+    expect(judge(target({ etag: 'e3', sequencer: '0001', lastModified: new Date('2024-05-01T10:00:01Z') }), source)).toBe(
+      'skipped-newer-in-target',
+    );
     expect(judge(target({ etag: 'e1', lastModified: new Date('2024-05-01T09:59:59Z') }), { ...source, sequencer: '0009' })).toBe('copy');
     expect(judge(target({ etag: 'e1', lastModified: source.lastModified }), source)).toBe('copy');
   });
@@ -108,8 +114,18 @@ describe('isDeleteStale', () => {
     expect(isDeleteStale(record({ sequencer: '0002' }), { sequencer: '0002' })).toBe(false);
     expect(isDeleteStale(record({ sequencer: 'ff' }), { sequencer: '0100' })).toBe(false);
     // The sequencer wins over times that say the opposite.
-    expect(isDeleteStale(record({ sequencer: '0001', lastModified: new Date('2030-01-01T00:00:00Z') }), { sequencer: '0002', eventTime: deletedAt })).toBe(false);
-    expect(isDeleteStale(record({ sequencer: '0002', lastModified: new Date('2020-01-01T00:00:00Z') }), { sequencer: '0001', eventTime: deletedAt })).toBe(true);
+    expect(
+      isDeleteStale(record({ sequencer: '0001', lastModified: new Date('2030-01-01T00:00:00Z') }), {
+        sequencer: '0002',
+        eventTime: deletedAt,
+      }),
+    ).toBe(false);
+    expect(
+      isDeleteStale(record({ sequencer: '0002', lastModified: new Date('2020-01-01T00:00:00Z') }), {
+        sequencer: '0001',
+        eventTime: deletedAt,
+      }),
+    ).toBe(true);
   });
 
   it('reads the sequencer S3 holds through recordedSourceOf, whatever its case', () => {
@@ -123,8 +139,12 @@ describe('isDeleteStale', () => {
     expect(isDeleteStale(record({ lastModified: new Date(deletedAt) }), { eventTime: deletedAt })).toBe(false);
     expect(isDeleteStale(record({ lastModified: new Date('2024-05-01T10:00:01Z') }), { eventTime: new Date(deletedAt) })).toBe(true);
     // Only one side has a sequencer: the times decide.
-    expect(isDeleteStale(record({ sequencer: '0001', lastModified: new Date('2024-05-01T10:00:01Z') }), { eventTime: deletedAt })).toBe(true);
-    expect(isDeleteStale(record({ lastModified: new Date('2024-05-01T10:00:01Z') }), { sequencer: '0009', eventTime: deletedAt })).toBe(true);
+    expect(isDeleteStale(record({ sequencer: '0001', lastModified: new Date('2024-05-01T10:00:01Z') }), { eventTime: deletedAt })).toBe(
+      true,
+    );
+    expect(isDeleteStale(record({ lastModified: new Date('2024-05-01T10:00:01Z') }), { sequencer: '0009', eventTime: deletedAt })).toBe(
+      true,
+    );
   });
 
   it('is not stale when the evidence is missing', () => {

@@ -5,7 +5,16 @@ import type { ContainerClient } from '@azure/storage-blob';
 import type { LocalCloud } from '@blobferry/local-cloud';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyBlobToS3 } from '../src/index.js';
-import { MiB, beforeCommand, bytes, freshContainer, readObject, recordCommands, s3ClientFor, type CloudEndpoints } from './support/clients.js';
+import {
+  MiB,
+  beforeCommand,
+  bytes,
+  freshContainer,
+  readObject,
+  recordCommands,
+  s3ClientFor,
+  type CloudEndpoints,
+} from './support/clients.js';
 import { startCloud } from './support/cloud.js';
 
 const partSize = 5 * MiB;
@@ -67,7 +76,11 @@ describe('copyBlobToS3 with target.replace against Azurite and moto', () => {
     let commitInput: Record<string, unknown> | undefined;
     beforeCommand(client, commit, 1, async (input) => void (commitInput = input));
 
-    const result = await copyBlobToS3({ source: { blob: container.getBlobClient(name) }, target: { s3: client, bucket, key, replace: { s3Etag } }, partSize });
+    const result = await copyBlobToS3({
+      source: { blob: container.getBlobClient(name) },
+      target: { s3: client, bucket, key, replace: { s3Etag } },
+      partSize,
+    });
 
     expect(result.outcome).toBe('copied');
     expect((await readObject(client, bucket, key)).equals(data)).toBe(true);
@@ -82,7 +95,10 @@ describe('copyBlobToS3 with target.replace against Azurite and moto', () => {
     const current = await overwriteKeepingMetadata(client, key);
     expect(current).not.toBe(s3Etag);
     const commands = recordCommands(client);
-    const result = await copyBlobToS3({ source: { blob: container.getBlobClient('moved-on.bin') }, target: { s3: client, bucket, key, replace: { s3Etag } } });
+    const result = await copyBlobToS3({
+      source: { blob: container.getBlobClient('moved-on.bin') },
+      target: { s3: client, bucket, key, replace: { s3Etag } },
+    });
     expect(result.outcome).toBe('skipped-up-to-date');
     expect(commands).not.toContain('PutObjectCommand');
     expect((await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag).toBe(current);
@@ -98,7 +114,10 @@ describe('copyBlobToS3 with target.replace against Azurite and moto', () => {
       racedEtag = await overwriteKeepingMetadata(s3ClientFor(stack), key);
     });
     const commands = recordCommands(client);
-    const result = await copyBlobToS3({ source: { blob: container.getBlobClient('raced.bin') }, target: { s3: client, bucket, key, replace: { s3Etag } } });
+    const result = await copyBlobToS3({
+      source: { blob: container.getBlobClient('raced.bin') },
+      target: { s3: client, bucket, key, replace: { s3Etag } },
+    });
 
     // moto answered 412 to If-Match: <the named ETag>; the re-check finds an object that is not the named one.
     expect(result.outcome).toBe('skipped-up-to-date');

@@ -16,7 +16,8 @@ export function createConditions(declarations: Record<string, unknown>, evaluate
     const known = results.get(name);
     if (known !== undefined) return known;
     if (!(name in declarations)) throw new TemplateError(`condition ${name} is not declared`);
-    if (inProgress.includes(name)) throw new TemplateError(`conditions refer to each other in a loop: ${[...inProgress, name].join(' -> ')}`);
+    if (inProgress.includes(name))
+      throw new TemplateError(`conditions refer to each other in a loop: ${[...inProgress, name].join(' -> ')}`);
     inProgress.push(name);
     let result: unknown;
     try {

@@ -49,7 +49,13 @@ export function evaluateTemplate(template: Record<string, unknown>, options: Eva
     mappings: recordAt(template, 'Mappings'),
   };
   const conditions = createConditions(recordAt(template, 'Conditions'), context.evaluate);
-  const resources = createResources({ declarations: recordAt(template, 'Resources'), conditions, evaluate: context.evaluate, accountId, stackName });
+  const resources = createResources({
+    declarations: recordAt(template, 'Resources'),
+    conditions,
+    evaluate: context.evaluate,
+    accountId,
+    stackName,
+  });
 
   const created = resources.created();
   conditions.checkAll();

@@ -99,7 +99,9 @@ function getAtt(argument: unknown, context: IntrinsicContext): string {
 }
 
 function findInMap(argument: unknown, context: IntrinsicContext): unknown {
-  const [mapName, topKey, secondKey] = argumentList('Fn::FindInMap', argument, 3).map((item) => scalarText(context.evaluate(item), 'Fn::FindInMap'));
+  const [mapName, topKey, secondKey] = argumentList('Fn::FindInMap', argument, 3).map((item) =>
+    scalarText(context.evaluate(item), 'Fn::FindInMap'),
+  );
   const value = recordAt(recordAt(context.mappings, String(mapName)), String(topKey))[String(secondKey)];
   if (value === undefined) throw new TemplateError(`Fn::FindInMap ${mapName}.${topKey}.${secondKey} is not in Mappings`);
   return value;

@@ -40,8 +40,10 @@ function parameterProblem(declaration: Record<string, unknown>, value: string): 
 function numberProblem(declaration: Record<string, unknown>, value: string): string | undefined {
   const number = Number(value);
   if (value.trim() === '' || !Number.isFinite(number)) return 'is not a number';
-  if (declaration['MinValue'] !== undefined && number < Number(declaration['MinValue'])) return `is below MinValue ${String(declaration['MinValue'])}`;
-  if (declaration['MaxValue'] !== undefined && number > Number(declaration['MaxValue'])) return `is above MaxValue ${String(declaration['MaxValue'])}`;
+  if (declaration['MinValue'] !== undefined && number < Number(declaration['MinValue']))
+    return `is below MinValue ${String(declaration['MinValue'])}`;
+  if (declaration['MaxValue'] !== undefined && number > Number(declaration['MaxValue']))
+    return `is above MaxValue ${String(declaration['MaxValue'])}`;
   return undefined;
 }
 
@@ -49,7 +51,9 @@ function textProblem(declaration: Record<string, unknown>, value: string): strin
   const pattern = declaration['AllowedPattern'];
   // CloudFormation matches AllowedPattern against the whole value.
   if (typeof pattern === 'string' && !new RegExp(`^(?:${pattern})$`).test(value)) return `does not match AllowedPattern ${pattern}`;
-  if (declaration['MinLength'] !== undefined && value.length < Number(declaration['MinLength'])) return `is shorter than MinLength ${String(declaration['MinLength'])}`;
-  if (declaration['MaxLength'] !== undefined && value.length > Number(declaration['MaxLength'])) return `is longer than MaxLength ${String(declaration['MaxLength'])}`;
+  if (declaration['MinLength'] !== undefined && value.length < Number(declaration['MinLength']))
+    return `is shorter than MinLength ${String(declaration['MinLength'])}`;
+  if (declaration['MaxLength'] !== undefined && value.length > Number(declaration['MaxLength']))
+    return `is longer than MaxLength ${String(declaration['MaxLength'])}`;
   return undefined;
 }

@@ -35,10 +35,20 @@ interface DeclaredResource {
 // What `Ref` returns, by resource type (its physical id; the ARN for an OIDC provider). Any other
 // type's Ref is its logical id.
 const PHYSICAL_IDS = new Map<string, (resource: DeclaredResource) => string>([
-  ['AWS::IAM::OIDCProvider', ({ logicalId, properties, options }) => oidcProviderArn(options.accountId, urlProperty(logicalId, options.evaluate(properties['Url'])))],
+  [
+    'AWS::IAM::OIDCProvider',
+    ({ logicalId, properties, options }) => oidcProviderArn(options.accountId, urlProperty(logicalId, options.evaluate(properties['Url']))),
+  ],
   // Without a name CloudFormation generates one from the stack and the logical id.
-  ['AWS::IAM::Role', ({ logicalId, properties, options }) => optionalString(options.evaluate(properties['RoleName'])) ?? `${options.stackName}-${logicalId}`],
-  ['AWS::S3::Bucket', ({ logicalId, properties, options }) => optionalString(options.evaluate(properties['BucketName'])) ?? `${options.stackName}-${logicalId.toLowerCase()}`],
+  [
+    'AWS::IAM::Role',
+    ({ logicalId, properties, options }) => optionalString(options.evaluate(properties['RoleName'])) ?? `${options.stackName}-${logicalId}`,
+  ],
+  [
+    'AWS::S3::Bucket',
+    ({ logicalId, properties, options }) =>
+      optionalString(options.evaluate(properties['BucketName'])) ?? `${options.stackName}-${logicalId.toLowerCase()}`,
+  ],
 ]);
 
 // What `Fn::GetAtt` returns, by `<type>.<attribute>`, from the resource's physical id.

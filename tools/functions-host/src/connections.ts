@@ -8,7 +8,8 @@ import { QueueServiceClient } from '@azure/storage-queue';
 export function resolveBindingExpression(value: string, settings: Record<string, string | undefined>): string {
   return value.replace(/%([^%]+)%/g, (_match, name: string) => {
     const resolved = settings[name];
-    if (resolved === undefined || resolved === '') throw new Error(`the binding expression %${name}% names app setting ${name}, which is not set`);
+    if (resolved === undefined || resolved === '')
+      throw new Error(`the binding expression %${name}% names app setting ${name}, which is not set`);
     return resolved;
   });
 }

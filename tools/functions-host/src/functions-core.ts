@@ -26,7 +26,10 @@ interface FunctionsCoreStandIn {
   systemLog: (level: string, category: string, message: string) => void;
   setProgrammingModel(model: unknown): void;
   getProgrammingModel(): unknown;
-  registerFunction(metadata: { name: string; bindings: Record<string, CoreBinding> }, handler: RegisteredFunction['handler']): { dispose(): void };
+  registerFunction(
+    metadata: { name: string; bindings: Record<string, CoreBinding> },
+    handler: RegisteredFunction['handler'],
+  ): { dispose(): void };
   registerHook(hookName: string): never;
   log(level: string, category: string, message: string): void;
 }

@@ -73,7 +73,10 @@ export async function startFunctionsHost(o: FunctionsHostOptions): Promise<Funct
 
   let recent = '';
   const ready = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the Functions host did not start within ${o.startTimeoutMs ?? 60_000} ms:\n${recent}`)), o.startTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the Functions host did not start within ${o.startTimeoutMs ?? 60_000} ms:\n${recent}`)),
+      o.startTimeoutMs ?? 60_000,
+    );
     createInterface({ input: child.stdout }).on('line', (line) => {
       recent = `${recent}${line}\n`.slice(-4000);
       let entry: Record<string, unknown>;
@@ -151,7 +154,12 @@ export async function superviseFunctionsHost(
           host = await startFunctionsHost(o);
           break;
         } catch (error) {
-          log({ source: 'supervisor', level: 'error', msg: 'could not start a new Functions host; trying again', error: (error as Error).message });
+          log({
+            source: 'supervisor',
+            level: 'error',
+            msg: 'could not start a new Functions host; trying again',
+            error: (error as Error).message,
+          });
         }
       }
       if (stopped) {

@@ -78,7 +78,14 @@ export async function startHttpTriggers(o: StartHttpTriggersOptions): Promise<{ 
     handle(request, url, response).catch((error: unknown) => {
       const status = error instanceof HttpProblem ? error.status : 500;
       const reason = error instanceof HttpProblem ? error.message : 'the host failed to run the function';
-      o.log({ source: 'host', level: status >= 500 ? 'error' : 'warning', path: url.pathname, status, reason, ...(status === 500 ? { error: String(error) } : {}) });
+      o.log({
+        source: 'host',
+        level: status >= 500 ? 'error' : 'warning',
+        path: url.pathname,
+        status,
+        reason,
+        ...(status === 500 ? { error: String(error) } : {}),
+      });
       if (!response.headersSent) sendJson(response, status, { error: reason });
       else response.end();
     });

@@ -4,7 +4,8 @@
 import { parseArgs } from 'node:util';
 import { runFunctions } from './runtime.js';
 
-const log = (entry: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, ...entry })}\n`);
+const log = (entry: Record<string, unknown>) =>
+  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, ...entry })}\n`);
 
 const { values } = parseArgs({
   options: {
@@ -15,7 +16,9 @@ const { values } = parseArgs({
   },
 });
 if (!values.app || !values['host-json']) {
-  process.stderr.write('usage: functions-host --app <module that registers the functions> --host-json <host.json> [--port N] [--lease-seconds N]\n');
+  process.stderr.write(
+    'usage: functions-host --app <module that registers the functions> --host-json <host.json> [--port N] [--lease-seconds N]\n',
+  );
   process.exit(2);
 }
 
@@ -33,7 +36,7 @@ try {
   const drain = (signal: string) => {
     if (draining) return;
     draining = true;
-    log({ source: 'host', level: 'information', msg: `${signal}: draining`, });
+    log({ source: 'host', level: 'information', msg: `${signal}: draining` });
     void runtime.drain().then(() => process.exit(0));
   };
   process.on('SIGTERM', () => drain('SIGTERM'));

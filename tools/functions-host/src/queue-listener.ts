@@ -63,10 +63,14 @@ function inputOf(text: string): unknown {
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -77,7 +81,15 @@ export function startQueueListener(o: QueueListenerOptions): QueueListener {
   const leaseSeconds = Math.max(1, Math.ceil(o.leaseMs / 1000));
 
   async function moveToPoison(message: QueueMessage, popReceipt: string, reason: string): Promise<void> {
-    log({ source: 'host', level: 'error', functionName: o.functionName, messageId: message.messageId, dequeueCount: message.dequeueCount, msg: `Message has reached MaxDequeueCount of ${options.maxDequeueCount}. Moving message to queue '${poisonQueue.name}'.`, reason });
+    log({
+      source: 'host',
+      level: 'error',
+      functionName: o.functionName,
+      messageId: message.messageId,
+      dequeueCount: message.dequeueCount,
+      msg: `Message has reached MaxDequeueCount of ${options.maxDequeueCount}. Moving message to queue '${poisonQueue.name}'.`,
+      reason,
+    });
     await poisonQueue.createIfNotExists();
     await poisonQueue.sendMessage(message.messageText, { messageTimeToLive: -1 });
     await queue.deleteMessage(message.messageId, popReceipt);
@@ -91,15 +103,25 @@ export function startQueueListener(o: QueueListenerOptions): QueueListener {
     }
     // Renewing needs the latest pop receipt; the renewal in flight is awaited before the message is settled.
     let renewal: Promise<void> = Promise.resolve();
-    const renewTimer = setInterval(() => {
-      renewal = renewal.then(async () => {
-        try {
-          popReceipt = (await queue.updateMessage(message.messageId, popReceipt, undefined, leaseSeconds)).popReceipt ?? popReceipt;
-        } catch (error) {
-          log({ source: 'host', level: 'warning', functionName: o.functionName, messageId: message.messageId, msg: 'could not renew the message lease', error: (error as Error).message });
-        }
-      });
-    }, Math.max(500, o.leaseMs / 2));
+    const renewTimer = setInterval(
+      () => {
+        renewal = renewal.then(async () => {
+          try {
+            popReceipt = (await queue.updateMessage(message.messageId, popReceipt, undefined, leaseSeconds)).popReceipt ?? popReceipt;
+          } catch (error) {
+            log({
+              source: 'host',
+              level: 'warning',
+              functionName: o.functionName,
+              messageId: message.messageId,
+              msg: 'could not renew the message lease',
+              error: (error as Error).message,
+            });
+          }
+        });
+      },
+      Math.max(500, o.leaseMs / 2),
+    );
     const text = decode(message.messageText, options.messageEncoding);
     let failure: unknown;
     try {
@@ -132,12 +154,28 @@ export function startQueueListener(o: QueueListenerOptions): QueueListener {
       return;
     }
     await queue.updateMessage(message.messageId, popReceipt, undefined, Math.ceil(options.visibilityTimeoutMs / 1000));
-    log({ source: 'host', level: 'warning', functionName: o.functionName, messageId: message.messageId, dequeueCount: message.dequeueCount, msg: 'invocation failed; the message becomes visible again', visibleAfterMs: options.visibilityTimeoutMs, reason });
+    log({
+      source: 'host',
+      level: 'warning',
+      functionName: o.functionName,
+      messageId: message.messageId,
+      dequeueCount: message.dequeueCount,
+      msg: 'invocation failed; the message becomes visible again',
+      visibleAfterMs: options.visibilityTimeoutMs,
+      reason,
+    });
   }
 
   function track(message: QueueMessage): void {
     const work = process(message).catch((error: unknown) =>
-      log({ source: 'host', level: 'error', functionName: o.functionName, messageId: message.messageId, msg: 'could not settle the message; it becomes visible again when its lease runs out', error: (error as Error).message }),
+      log({
+        source: 'host',
+        level: 'error',
+        functionName: o.functionName,
+        messageId: message.messageId,
+        msg: 'could not settle the message; it becomes visible again when its lease runs out',
+        error: (error as Error).message,
+      }),
     );
     inFlight.add(work);
     void work.finally(() => inFlight.delete(work));
@@ -152,10 +190,17 @@ export function startQueueListener(o: QueueListenerOptions): QueueListener {
       }
       let received: QueueMessage[];
       try {
-        received = (await queue.receiveMessages({ numberOfMessages: options.batchSize, visibilityTimeout: leaseSeconds })).receivedMessageItems;
+        received = (await queue.receiveMessages({ numberOfMessages: options.batchSize, visibilityTimeout: leaseSeconds }))
+          .receivedMessageItems;
       } catch (error) {
         if (stopping.signal.aborted) break;
-        log({ source: 'host', level: 'warning', functionName: o.functionName, msg: 'receiving from the queue failed; retrying', error: (error as Error).message });
+        log({
+          source: 'host',
+          level: 'warning',
+          functionName: o.functionName,
+          msg: 'receiving from the queue failed; retrying',
+          error: (error as Error).message,
+        });
         received = [];
       }
       if (stopping.signal.aborted) {

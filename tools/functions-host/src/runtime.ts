@@ -82,7 +82,12 @@ export async function runFunctions(o: RuntimeOptions): Promise<Runtime> {
           // Like the runtime: an invocation past functionTimeout takes the whole host down; the message
           // comes back when its lease runs out.
           const timer = setTimeout(() => {
-            o.log({ source: 'host', level: 'error', functionName: fn.name, msg: `Timeout value of ${timeoutMs} ms exceeded by function '${fn.name}'. Restarting the host.` });
+            o.log({
+              source: 'host',
+              level: 'error',
+              functionName: fn.name,
+              msg: `Timeout value of ${timeoutMs} ms exceeded by function '${fn.name}'. Restarting the host.`,
+            });
             process.exit(1);
           }, timeoutMs);
           try {

@@ -17,7 +17,11 @@ core.registerFunction({ name: ${JSON.stringify(name)}, bindings: { request: { ty
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'functions-host-apps-'));
-  for (const [dir, type] of [['commonjs', 'commonjs'], ['module', 'module'], ['untyped', undefined]] as const) {
+  for (const [dir, type] of [
+    ['commonjs', 'commonjs'],
+    ['module', 'module'],
+    ['untyped', undefined],
+  ] as const) {
     await mkdir(join(root, dir));
     await writeFile(join(root, dir, 'package.json'), JSON.stringify(type ? { name: dir, type } : { name: dir }));
   }
@@ -27,7 +31,16 @@ afterAll(() => rm(root, { recursive: true, force: true }));
 
 describe('loading the app', () => {
   it('takes .mjs/.mts as ES modules, .cjs/.cts as CommonJS, and other files by their package.json type (CommonJS by default)', async () => {
-    for (const file of ['commonjs/a.mjs', 'module/a.mts', 'module/a.cjs', 'module/a.cts', 'module/a.js', 'module/a.ts', 'commonjs/a.js', 'untyped/a.js']) {
+    for (const file of [
+      'commonjs/a.mjs',
+      'module/a.mts',
+      'module/a.cjs',
+      'module/a.cts',
+      'module/a.js',
+      'module/a.ts',
+      'commonjs/a.js',
+      'untyped/a.js',
+    ]) {
       await writeFile(join(root, file), '');
     }
     expect(await isEsModule(join(root, 'commonjs', 'a.mjs'))).toBe(true);
@@ -44,8 +57,16 @@ describe('loading the app', () => {
     await writeFile(join(root, 'commonjs', 'index.js'), registering('fromCommonJs', 'cjs'));
     await writeFile(join(root, 'module', 'index.js'), registering('fromEsModule', 'esm'));
     // In its own process, as deployed: the stand-in for @azure/functions-core hooks the real loaders.
-    for (const [entry, name] of [['commonjs', 'fromCommonJs'], ['module', 'fromEsModule']] as const) {
-      const host = await startFunctionsHost({ appEntry: join(root, entry, 'index.js'), hostJsonPath: join(root, 'host.json'), appSettings: {}, log: () => undefined });
+    for (const [entry, name] of [
+      ['commonjs', 'fromCommonJs'],
+      ['module', 'fromEsModule'],
+    ] as const) {
+      const host = await startFunctionsHost({
+        appEntry: join(root, entry, 'index.js'),
+        hostJsonPath: join(root, 'host.json'),
+        appSettings: {},
+        log: () => undefined,
+      });
       try {
         const response = await fetch(`${host.baseUrl}/api/${name}`);
         expect(await response.text()).toBe(name);

@@ -5,7 +5,14 @@ describe('host.json', () => {
   it("applies the runtime's defaults when extensions.queues is absent", () => {
     expect(parseHostJson({ version: '2.0' })).toEqual({
       functionTimeoutMs: undefined,
-      queues: { batchSize: 16, newBatchThreshold: 8, maxDequeueCount: 5, visibilityTimeoutMs: 0, maxPollingIntervalMs: 60_000, messageEncoding: 'base64' },
+      queues: {
+        batchSize: 16,
+        newBatchThreshold: 8,
+        maxDequeueCount: 5,
+        visibilityTimeoutMs: 0,
+        maxPollingIntervalMs: 60_000,
+        messageEncoding: 'base64',
+      },
     });
   });
 
@@ -16,7 +23,13 @@ describe('host.json', () => {
       extensions: { queues: { visibilityTimeout: '00:00:30', maxPollingInterval: '00:00:02.5', messageEncoding: 'none', batchSize: 8 } },
     });
     expect(parsed.functionTimeoutMs).toBe(((26 * 60 + 3) * 60 + 4) * 1000);
-    expect(parsed.queues).toMatchObject({ visibilityTimeoutMs: 30_000, maxPollingIntervalMs: 2500, messageEncoding: 'none', batchSize: 8, newBatchThreshold: 4 });
+    expect(parsed.queues).toMatchObject({
+      visibilityTimeoutMs: 30_000,
+      maxPollingIntervalMs: 2500,
+      messageEncoding: 'none',
+      batchSize: 8,
+      newBatchThreshold: 4,
+    });
     expect(parseHostJson({ version: '2.0', functionTimeout: '-1' }).functionTimeoutMs).toBeUndefined();
   });
 

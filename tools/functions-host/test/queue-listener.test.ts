@@ -22,12 +22,17 @@ async function freshQueues(): Promise<{ queue: QueueClient; poison: QueueClient 
   return { queue, poison: service.getQueueClient(`${name}-poison`) };
 }
 
-const options = (queues: Record<string, unknown>) => parseHostJson({ version: '2.0', extensions: { queues: { maxPollingInterval: '00:00:00.2', ...queues } } }).queues;
+const options = (queues: Record<string, unknown>) =>
+  parseHostJson({ version: '2.0', extensions: { queues: { maxPollingInterval: '00:00:00.2', ...queues } } }).queues;
 
 /** Polls `condition`; a failing look-up (the poison queue does not exist until a message is moved) counts as not yet. */
 async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await Promise.resolve().then(condition).catch(() => false))) {
+  while (
+    !(await Promise.resolve()
+      .then(condition)
+      .catch(() => false))
+  ) {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -80,7 +85,10 @@ describe('the queue trigger', () => {
     expect(counts).toEqual([1, 2, 3]);
     expect((await poison.peekMessages()).peekedMessageItems[0]?.messageText).toBe(Buffer.from('"payload"').toString('base64'));
     expect((await queue.getProperties()).approximateMessagesCount).toBe(0);
-    expect(logs.find((entry) => String(entry.msg).startsWith('Message has reached MaxDequeueCount of 3'))).toMatchObject({ reason: 'Error: boom', dequeueCount: 3 });
+    expect(logs.find((entry) => String(entry.msg).startsWith('Message has reached MaxDequeueCount of 3'))).toMatchObject({
+      reason: 'Error: boom',
+      dequeueCount: 3,
+    });
   });
 
   it('poisons, without invoking, a message already received more often than maxDequeueCount (hosts died during it)', async () => {

@@ -26,7 +26,18 @@ export async function startAzurite(o: StartAzuriteOptions): Promise<RunningAzuri
   const main = require.resolve(`azurite/dist/src/${o.service}/main.js`);
   // --silent: no access-log line per request, which nobody reads and which cost both Azurite and this
   // process CPU on the cores the tools under test share (start-up messages and errors still print).
-  const args = ['--require', AZURITE_PRELOAD, main, '--disableTelemetry', '--skipApiVersionCheck', '--silent', `--${o.service}Host`, '127.0.0.1', `--${o.service}Port`, String(o.port)];
+  const args = [
+    '--require',
+    AZURITE_PRELOAD,
+    main,
+    '--disableTelemetry',
+    '--skipApiVersionCheck',
+    '--silent',
+    `--${o.service}Host`,
+    '127.0.0.1',
+    `--${o.service}Port`,
+    String(o.port),
+  ];
   if (o.persistDir) {
     await mkdir(o.persistDir, { recursive: true });
     args.push('--location', o.persistDir);

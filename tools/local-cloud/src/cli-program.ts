@@ -71,7 +71,9 @@ async function up(options: UpOptions, io: CliIo): Promise<void> {
     const accessKeyId = io.env.AWS_ACCESS_KEY_ID;
     const secretAccessKey = io.env.AWS_SECRET_ACCESS_KEY;
     if (!accessKeyId || !secretAccessKey) {
-      throw new Error('--s3-endpoint needs the endpoint key pair in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (never on the command line).');
+      throw new Error(
+        '--s3-endpoint needs the endpoint key pair in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (never on the command line).',
+      );
     }
     s3 = { endpoint: options.s3Endpoint, accessKeyId, secretAccessKey, region: io.env.AWS_REGION };
   }
@@ -107,7 +109,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<void> {
     .description('start everything in the foreground and write the stack file once every part answers')
     .addOption(new Option('--ports <mode>', 'free ports, or the well-known default ports').choices(['free', 'default']).default('free'))
     .option('--persist <dir>', 'keep Azurite and s3rver data (and dead letters) in this folder')
-    .addOption(new Option('--s3 <kind>', 'S3 implementation (s3rver cannot store every valid key)').choices(['moto', 's3rver']).default('moto'))
+    .addOption(
+      new Option('--s3 <kind>', 'S3 implementation (s3rver cannot store every valid key)').choices(['moto', 's3rver']).default('moto'),
+    )
     .option('--s3-endpoint <url>', 'use this S3 endpoint instead (key pair from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)', parseUrl)
     .option('--stack-file <path>', 'where to write stack.json', '.local-cloud/stack.json')
     .option('--no-events', 'raise no BlobCreated/BlobDeleted events (an estate that predates the subscription)')

@@ -4,8 +4,7 @@ import { DEFAULT_BACKUP_QUEUE_NAME } from '@blobferry/contract';
 // built-in key pairs, so those are constants too (they are public, documented emulator keys).
 
 export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1';
-export const AZURITE_ACCOUNT_KEY =
-  'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+export const AZURITE_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 export const SOURCE_CONTAINER = 'source';
 /** The queue the Event Grid subscription writes to, as infra/bicep deploys it. */
 export const BACKUP_QUEUE_NAME = DEFAULT_BACKUP_QUEUE_NAME;
@@ -28,4 +27,3 @@ export const RESOURCE_GROUP = 'blobferry-local';
 
 /** Ports used with `ports: 'default'` (`local-cloud up --ports default`). */
 export const DEFAULT_PORTS = { blob: 10000, queue: 10001, s3: 4568, identity: 4580, sts: 4581 } as const;
-

@@ -88,7 +88,9 @@ export class FaultRules {
       (rule) =>
         rule.service === service &&
         (rule.method === undefined || rule.method.toUpperCase() === request.method) &&
-        (rule.pathIncludes === undefined || decodeURIComponent(url.pathname).includes(rule.pathIncludes) || url.pathname.includes(rule.pathIncludes)) &&
+        (rule.pathIncludes === undefined ||
+          decodeURIComponent(url.pathname).includes(rule.pathIncludes) ||
+          url.pathname.includes(rule.pathIncludes)) &&
         (rule.queryIncludes === undefined || url.search.includes(rule.queryIncludes)),
     );
     const rule = this.rules[index];
@@ -170,7 +172,15 @@ export async function startFaultProxy(o: StartFaultProxyOptions): Promise<FaultP
   const server: Server = createServer((request, response) => {
     const rule = o.rules.take(o.service, request);
     if (!rule) return forward(request, response);
-    o.log({ msg: 'fault injected', service: o.service, method: request.method, path: new URL(request.url ?? '/', 'http://proxy').pathname, status: rule.status, afterBytes: rule.afterBytes, bytesPerSecond: rule.bytesPerSecond });
+    o.log({
+      msg: 'fault injected',
+      service: o.service,
+      method: request.method,
+      path: new URL(request.url ?? '/', 'http://proxy').pathname,
+      status: rule.status,
+      afterBytes: rule.afterBytes,
+      bytesPerSecond: rule.bytesPerSecond,
+    });
     if (rule.afterBytes !== undefined || rule.bytesPerSecond !== undefined) return forward(request, response, rule);
     // Drain the request body first so the client sees the error rather than a reset while uploading.
     request.resume();

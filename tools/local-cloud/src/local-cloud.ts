@@ -39,7 +39,10 @@ export interface LocalCloudOptions {
    * s3rver (a fallback that cannot store every valid key, see S3RVER_LIMITS), or any S3 endpoint.
    */
   /** An external S3 is taken to behave like Amazon S3 unless `features` says otherwise. */
-  s3?: 's3rver' | 'moto' | { endpoint: string; accessKeyId: string; secretAccessKey: string; region?: string; features?: Stack['aws']['s3Features'] };
+  s3?:
+    | 's3rver'
+    | 'moto'
+    | { endpoint: string; accessKeyId: string; secretAccessKey: string; region?: string; features?: Stack['aws']['s3Features'] };
   /** `free` (default) picks free ports; `default` uses DEFAULT_PORTS. */
   ports?: 'free' | 'default';
   /** Keep Azurite's and s3rver's data (and dead letters) in this folder; in-memory/temp by default. */
@@ -90,8 +93,8 @@ export interface LocalCloud {
   childPids: number[];
 }
 
-
-const stderrLog: Log = (entry) => process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), component: 'local-cloud', ...entry })}\n`);
+const stderrLog: Log = (entry) =>
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), component: 'local-cloud', ...entry })}\n`);
 
 /** Starts Azurite, an S3 endpoint, the identity plane, STS and (optionally) event delivery. */
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
@@ -112,11 +115,19 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const connectionString = azuriteConnectionString({ blob: front.blobEndpoint, queue: queueEndpoint });
     const queues = QueueServiceClient.fromConnectionString(connectionString);
     const { s3, identity } = emulators;
-    await createBackupResources({ connectionString, queues, s3, s3Endpoint: front.s3Endpoint, region: aws.region, versioned: options.bucket?.versioned !== false });
+    await createBackupResources({
+      connectionString,
+      queues,
+      s3,
+      s3Endpoint: front.s3Endpoint,
+      region: aws.region,
+      versioned: options.bucket?.versioned !== false,
+    });
     checkAborted();
 
     const deadLetter = await deadLetterDir(options, closers);
-    if (options.events) front.deliverEvents({ events: options.events, queue: queues.getQueueClient(BACKUP_QUEUE_NAME), deadLetterDir: deadLetter });
+    if (options.events)
+      front.deliverEvents({ events: options.events, queue: queues.getQueueClient(BACKUP_QUEUE_NAME), deadLetterDir: deadLetter });
     const stack = buildStack({
       azure: { blobEndpoint: front.blobEndpoint, queueEndpoint, connectionString },
       aws: { region: aws.region, s3Endpoint: front.s3Endpoint, bucketPrefix: aws.bucketPrefix, sts: aws.sts, s3 },
@@ -132,7 +143,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       return stopping;
     };
     options.abortSignal?.addEventListener('abort', () => void stop(), { once: true });
-    log({ msg: 'local cloud ready', blobEndpoint: front.blobEndpoint, s3Endpoint: front.s3Endpoint, s3: s3.kind, stsEndpoint: aws.sts.endpoint, issuer: identity.issuer });
+    log({
+      msg: 'local cloud ready',
+      blobEndpoint: front.blobEndpoint,
+      s3Endpoint: front.s3Endpoint,
+      s3: s3.kind,
+      stsEndpoint: aws.sts.endpoint,
+      issuer: identity.issuer,
+    });
 
     const { sts } = aws;
     return {

@@ -90,7 +90,8 @@ describe('BlobCreated delivery to an in-process handler', () => {
     await cloud.events.idle();
 
     for (const name of ['types/block.bin', 'types/page.vhd', 'types/append.log']) {
-      const event = received.find((e) => e.subject.endsWith(`/blobs/${name}`)) as EventGridEvent<{ contentType: string; contentLength: number; blobType: string }> | undefined;
+      const event = received.find((e) => e.subject.endsWith(`/blobs/${name}`)) as
+        EventGridEvent<{ contentType: string; contentLength: number; blobType: string }> | undefined;
       const properties = await container.getBlobClient(name).getProperties();
       expect([name, event?.data.blobType, event?.data.contentLength, event?.data.contentType]).toEqual([
         name,
@@ -124,9 +125,7 @@ describe('blobs that exist before start (persisted stack restarted)', () => {
         expect((await container.getBlockBlobClient('old.txt').downloadToBuffer()).toString()).toBe('old');
         await container.getBlockBlobClient('new.txt').upload('new', 3);
         await second.events.idle();
-        expect(second.events.delivered().map((event) => event.subject)).toEqual([
-          '/blobServices/default/containers/source/blobs/new.txt',
-        ]);
+        expect(second.events.delivered().map((event) => event.subject)).toEqual(['/blobServices/default/containers/source/blobs/new.txt']);
       } finally {
         await second.stop();
       }
@@ -170,7 +169,9 @@ describe('failing deliveries', () => {
 
     const files = await readdir(cloud.stack.events.deadLetter);
     expect(files).toEqual([`${deadLettered.id}.json`]);
-    const record = JSON.parse(await readFile(join(cloud.stack.events.deadLetter, required(files[0], 'a dead-letter file')), 'utf8')) as Record<string, unknown>;
+    const record = JSON.parse(
+      await readFile(join(cloud.stack.events.deadLetter, required(files[0], 'a dead-letter file')), 'utf8'),
+    ) as Record<string, unknown>;
     expect(record).toMatchObject({
       id: deadLettered.id,
       eventType: 'Microsoft.Storage.BlobCreated',
@@ -235,7 +236,9 @@ describe('webhook delivery', () => {
 
   it('validates the subscription once, first, then POSTs each event as a JSON array, retrying a 503', async () => {
     // Three blobs at once: their deliveries start together and must share one handshake.
-    await Promise.all(['hooked-1.txt', 'hooked-2.txt', 'hooked-3.txt'].map((name) => sourceContainer(cloud).getBlockBlobClient(name).upload('hook', 4)));
+    await Promise.all(
+      ['hooked-1.txt', 'hooked-2.txt', 'hooked-3.txt'].map((name) => sourceContainer(cloud).getBlockBlobClient(name).upload('hook', 4)),
+    );
     await cloud.events.idle();
 
     const types = requests.map((request) => request.type);
@@ -273,7 +276,9 @@ describe('a webhook that does not answer the validation handshake', () => {
       await cloud.events.idle();
       expect(types).toEqual(['SubscriptionValidation', 'SubscriptionValidation']);
       expect(cloud.events.deadLettered()).toHaveLength(1);
-      expect(logs.find((entry) => entry.msg === 'event dead-lettered')?.error).toMatch(/subscription validation failed.*validationResponse/);
+      expect(logs.find((entry) => entry.msg === 'event dead-lettered')?.error).toMatch(
+        /subscription validation failed.*validationResponse/,
+      );
     } finally {
       await cloud.stop();
       await new Promise((resolve) => server.close(resolve));
@@ -289,7 +294,8 @@ describe('delivery to the backup queue (endpointType StorageQueue, the default)'
   });
   afterAll(() => cloud?.stop());
 
-  const queue = () => QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getQueueClient(cloud.stack.events.queueName);
+  const queue = () =>
+    QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getQueueClient(cloud.stack.events.queueName);
 
   async function drain(): Promise<EventGridEvent[]> {
     const events: EventGridEvent[] = [];
@@ -322,10 +328,17 @@ describe('delivery to the backup queue (endpointType StorageQueue, the default)'
     await cloud.events.idle();
 
     // Event Grid delivers in no particular order: compare in subject order.
-    const events = ((await drain()) as Array<EventGridEvent<{ api: string; contentLength?: number; sequencer: string; url: string }>>).sort((a, b) =>
-      a.subject < b.subject ? -1 : 1,
+    const events = ((await drain()) as Array<EventGridEvent<{ api: string; contentLength?: number; sequencer: string; url: string }>>).sort(
+      (a, b) => (a.subject < b.subject ? -1 : 1),
     );
-    expect(events.map((event) => [event.eventType, event.data.api, event.subject.replace('/blobServices/default/containers/source/blobs/', ''), event.data.contentLength])).toEqual([
+    expect(
+      events.map((event) => [
+        event.eventType,
+        event.data.api,
+        event.subject.replace('/blobServices/default/containers/source/blobs/', ''),
+        event.data.contentLength,
+      ]),
+    ).toEqual([
       ['Microsoft.Storage.BlobCreated', 'PutBlockList', 'queued/blocks.bin', 10],
       ['Microsoft.Storage.BlobCreated', 'CopyBlob', 'queued/copy.txt', 3],
       ['Microsoft.Storage.BlobDeleted', 'DeleteBlob', 'queued/put.txt', undefined],
@@ -363,7 +376,9 @@ describe('webhook delivery deadline', () => {
       request.on('end', () => {
         const events = JSON.parse(body) as Array<{ data: { validationCode?: string } }>;
         if (request.headers['aeg-event-type'] === 'SubscriptionValidation') {
-          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ validationResponse: events[0]?.data.validationCode }));
+          response
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ validationResponse: events[0]?.data.validationCode }));
           return;
         }
         notifications += 1;

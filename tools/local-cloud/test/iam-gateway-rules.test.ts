@@ -21,7 +21,12 @@ const readerRole: IamRole = {
   policies: [
     {
       Statement: [
-        { Sid: 'ReadAndWrite', Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: 'arn:aws:s3:::bucket/*' },
+        {
+          Sid: 'ReadAndWrite',
+          Effect: 'Allow',
+          Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+          Resource: 'arn:aws:s3:::bucket/*',
+        },
         { Sid: 'NeverSecrets', Effect: 'Deny', Action: 's3:*', Resource: 'arn:aws:s3:::bucket/secret/*' },
       ],
     },
@@ -49,7 +54,11 @@ describe('IAM gateway rules (stub S3 behind it)', () => {
     });
     await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
     const sessions = new RoleSessions();
-    const session = sessions.issue({ roleArn: ROLE_ARN, assumedRoleArn: 'arn:aws:sts::000000000000:assumed-role/reader/test', expiration: new Date(Date.now() + 3_600_000) });
+    const session = sessions.issue({
+      roleArn: ROLE_ARN,
+      assumedRoleArn: 'arn:aws:sts::000000000000:assumed-role/reader/test',
+      expiration: new Date(Date.now() + 3_600_000),
+    });
     gateway = await startIamGateway({
       upstream: `http://127.0.0.1:${(stub.address() as AddressInfo).port}`,
       region: REGION,
@@ -68,14 +77,21 @@ describe('IAM gateway rules (stub S3 behind it)', () => {
   });
 
   it('answers 403, not 404, for a missing object to a caller who may not list the bucket', async () => {
-    await expect(role.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'missing' }))).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
-    await expect(role.send(new HeadObjectCommand({ Bucket: 'bucket', Key: 'missing' }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 403 } });
+    await expect(role.send(new GetObjectCommand({ Bucket: 'bucket', Key: 'missing' }))).rejects.toMatchObject({
+      name: 'AccessDenied',
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(role.send(new HeadObjectCommand({ Bucket: 'bucket', Key: 'missing' }))).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+    });
     expect(forwarded().filter((line) => line.startsWith('GET /bucket/missing') || line.startsWith('HEAD /bucket/missing'))).toHaveLength(2);
   });
 
   it('lets an explicit Deny win over an Allow, and names it', async () => {
     const before = forwarded().length;
-    const error = await role.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'secret/key', Body: 'x' })).catch((caught: Error) => caught);
+    const error = await role
+      .send(new PutObjectCommand({ Bucket: 'bucket', Key: 'secret/key', Body: 'x' }))
+      .catch((caught: Error) => caught);
     expect((error as Error).message).toContain('with an explicit deny in an identity-based policy (explicitly denied by NeverSecrets)');
     await role.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'open/key', Body: 'x' }));
     expect(forwarded().slice(before)).toEqual([expect.stringMatching(/^PUT \/bucket\/open\/key/)]);
@@ -100,7 +116,9 @@ describe('IAM gateway rules (stub S3 behind it)', () => {
       maxAttempts: 1,
       systemClockOffset: -20 * 60 * 1000,
     });
-    await expect(skewed.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'k', Body: 'x' }))).rejects.toMatchObject({ name: 'RequestTimeTooSkewed' });
+    await expect(skewed.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'k', Body: 'x' }))).rejects.toMatchObject({
+      name: 'RequestTimeTooSkewed',
+    });
     const response = await fetch(`${gateway.endpoint}/bucket/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=00`);
     expect(response.status).toBe(403);
     expect(await response.text()).toContain('Presigned URLs are not accepted');
@@ -109,14 +127,22 @@ describe('IAM gateway rules (stub S3 behind it)', () => {
 
 describe('s3Operation: the permissions an S3 request needs', () => {
   const need = (method: string, target: string, headers: Record<string, string> = {}) =>
-    s3Operation(method, new URL(target, 'http://127.0.0.1'), headers).permissions?.map((permission) => `${permission.action} ${permission.resource}`);
+    s3Operation(method, new URL(target, 'http://127.0.0.1'), headers).permissions?.map(
+      (permission) => `${permission.action} ${permission.resource}`,
+    );
 
   it('maps object, multipart and bucket operations as Amazon S3 documents them', () => {
     expect(need('GET', '/b/k')).toEqual(['s3:GetObject arn:aws:s3:::b/k']);
     expect(need('HEAD', '/b/k?versionId=v1')).toEqual(['s3:GetObjectVersion arn:aws:s3:::b/k']);
     expect(need('PUT', '/b/a%2Fb%20c')).toEqual(['s3:PutObject arn:aws:s3:::b/a/b c']);
-    expect(need('PUT', '/b/k', { 'x-amz-tagging': 'a=b' })).toEqual(['s3:PutObject arn:aws:s3:::b/k', 's3:PutObjectTagging arn:aws:s3:::b/k']);
-    expect(need('PUT', '/b/k', { 'x-amz-copy-source': '/src/o%20k?versionId=3' })).toEqual(['s3:PutObject arn:aws:s3:::b/k', 's3:GetObjectVersion arn:aws:s3:::src/o k']);
+    expect(need('PUT', '/b/k', { 'x-amz-tagging': 'a=b' })).toEqual([
+      's3:PutObject arn:aws:s3:::b/k',
+      's3:PutObjectTagging arn:aws:s3:::b/k',
+    ]);
+    expect(need('PUT', '/b/k', { 'x-amz-copy-source': '/src/o%20k?versionId=3' })).toEqual([
+      's3:PutObject arn:aws:s3:::b/k',
+      's3:GetObjectVersion arn:aws:s3:::src/o k',
+    ]);
     expect(need('POST', '/b/k?uploads')).toEqual(['s3:PutObject arn:aws:s3:::b/k']);
     expect(need('PUT', '/b/k?partNumber=2&uploadId=u')).toEqual(['s3:PutObject arn:aws:s3:::b/k']);
     expect(need('GET', '/b/k?uploadId=u')).toEqual(['s3:ListMultipartUploadParts arn:aws:s3:::b/k']);

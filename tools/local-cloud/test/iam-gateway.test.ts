@@ -35,7 +35,11 @@ async function roleSession(cloud: LocalCloud, name: string): Promise<Credentials
   const { aws } = cloud.stack;
   const sts = new STSClient({ endpoint: aws.stsEndpoint, region: aws.region });
   const assumed = await sts.send(
-    new AssumeRoleWithWebIdentityCommand({ RoleArn: aws.roleArn, RoleSessionName: name, WebIdentityToken: await cloud.identity.mintToken({ identity: 'backup' }) }),
+    new AssumeRoleWithWebIdentityCommand({
+      RoleArn: aws.roleArn,
+      RoleSessionName: name,
+      WebIdentityToken: await cloud.identity.mintToken({ identity: 'backup' }),
+    }),
   );
   const credentials = required(assumed.Credentials, 'credentials from STS');
   return {
@@ -93,12 +97,19 @@ describe('the local S3 gateway (in front of moto)', () => {
 
     const multipartKey = 'gateway/multipart.bin';
     const { UploadId } = await role.send(new CreateMultipartUploadCommand({ Bucket: aws.bucket, Key: multipartKey }));
-    const part = await role.send(new UploadPartCommand({ Bucket: aws.bucket, Key: multipartKey, UploadId, PartNumber: 1, Body: 'only part' }));
+    const part = await role.send(
+      new UploadPartCommand({ Bucket: aws.bucket, Key: multipartKey, UploadId, PartNumber: 1, Body: 'only part' }),
+    );
     const uploads = await role.send(new ListMultipartUploadsCommand({ Bucket: aws.bucket, Prefix: multipartKey }));
     expect(uploads.Uploads?.map((upload) => upload.UploadId)).toContain(UploadId);
     expect((await role.send(new ListPartsCommand({ Bucket: aws.bucket, Key: multipartKey, UploadId }))).Parts).toHaveLength(1);
     await role.send(
-      new CompleteMultipartUploadCommand({ Bucket: aws.bucket, Key: multipartKey, UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }),
+      new CompleteMultipartUploadCommand({
+        Bucket: aws.bucket,
+        Key: multipartKey,
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
     );
     const abandoned = await role.send(new CreateMultipartUploadCommand({ Bucket: aws.bucket, Key: multipartKey }));
     await role.send(new AbortMultipartUploadCommand({ Bucket: aws.bucket, Key: multipartKey, UploadId: abandoned.UploadId }));
@@ -112,8 +123,13 @@ describe('the local S3 gateway (in front of moto)', () => {
     expect(deleted.message).toBe(
       `User: ${caller} is not authorized to perform: s3:DeleteObject on resource: "arn:aws:s3:::${aws.bucket}/gateway/granted.bin" because no identity-based policy allows the s3:DeleteObject action`,
     );
-    expect(await refusal(role.send(new GetBucketVersioningCommand({ Bucket: aws.bucket })))).toMatchObject({ code: 'AccessDenied', status: 403 });
-    expect(await refusal(role.send(new PutBucketVersioningCommand({ Bucket: aws.bucket, VersioningConfiguration: { Status: 'Suspended' } })))).toMatchObject({
+    expect(await refusal(role.send(new GetBucketVersioningCommand({ Bucket: aws.bucket })))).toMatchObject({
+      code: 'AccessDenied',
+      status: 403,
+    });
+    expect(
+      await refusal(role.send(new PutBucketVersioningCommand({ Bucket: aws.bucket, VersioningConfiguration: { Status: 'Suspended' } }))),
+    ).toMatchObject({
       code: 'AccessDenied',
     });
     // Another bucket of the same account: the administrator may create and write it, the role may not touch it.
@@ -121,9 +137,14 @@ describe('the local S3 gateway (in front of moto)', () => {
     await administrator.send(new PutObjectCommand({ Bucket: 'gateway-other', Key: 'x', Body: 'x' }));
     const elsewhere = await refusal(role.send(new GetObjectCommand({ Bucket: 'gateway-other', Key: 'x' })));
     expect(elsewhere.message).toContain('s3:GetObject on resource: "arn:aws:s3:::gateway-other/x"');
-    expect(await refusal(role.send(new PutObjectCommand({ Bucket: 'gateway-other', Key: 'y', Body: 'y' })))).toMatchObject({ code: 'AccessDenied' });
+    expect(await refusal(role.send(new PutObjectCommand({ Bucket: 'gateway-other', Key: 'y', Body: 'y' })))).toMatchObject({
+      code: 'AccessDenied',
+    });
     // Whether a bucket exists is public: anyone is told NoSuchBucket, as S3 does.
-    expect(await refusal(role.send(new ListObjectsV2Command({ Bucket: 'no-such-bucket' })))).toMatchObject({ code: 'NoSuchBucket', status: 404 });
+    expect(await refusal(role.send(new ListObjectsV2Command({ Bucket: 'no-such-bucket' })))).toMatchObject({
+      code: 'NoSuchBucket',
+      status: 404,
+    });
   });
 
   it('refuses a wrong signature, an unknown key, a session key without its token, and the wrong region', async () => {
@@ -132,13 +153,18 @@ describe('the local S3 gateway (in front of moto)', () => {
       code: 'SignatureDoesNotMatch',
       status: 403,
     });
-    expect(await refusal(put(s3As(aws, { ...session, accessKeyId: 'ASIAUNKNOWNUNKNOWN00' })))).toMatchObject({ code: 'InvalidAccessKeyId', status: 403 });
+    expect(await refusal(put(s3As(aws, { ...session, accessKeyId: 'ASIAUNKNOWNUNKNOWN00' })))).toMatchObject({
+      code: 'InvalidAccessKeyId',
+      status: 403,
+    });
     expect(await refusal(put(s3As(aws, { accessKeyId: session.accessKeyId, secretAccessKey: session.secretAccessKey })))).toMatchObject({
       code: 'InvalidToken',
       status: 400,
     });
     expect(await refusal(put(s3As(aws, session, 'eu-west-1')))).toMatchObject({ code: 'AuthorizationHeaderMalformed', status: 400 });
-    await expect(role.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: 'gateway/refused.bin' }))).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(role.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: 'gateway/refused.bin' }))).rejects.toMatchObject({
+      name: 'NotFound',
+    });
   });
 
   it('refuses an anonymous request', async () => {
@@ -159,7 +185,9 @@ describe('the local S3 gateway (in front of moto)', () => {
     try {
       const shortLived = s3As(aws, await roleSession(cloud, 'short-lived'));
       await new Promise((resolve) => setTimeout(resolve, 1_100));
-      expect(await refusal(shortLived.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: 'gateway/granted.bin' })))).toMatchObject({ status: 400 });
+      expect(await refusal(shortLived.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: 'gateway/granted.bin' })))).toMatchObject({
+        status: 400,
+      });
       expect(await refusal(shortLived.send(new GetObjectCommand({ Bucket: aws.bucket, Key: 'gateway/granted.bin' })))).toMatchObject({
         code: 'ExpiredToken',
         status: 400,
@@ -172,7 +200,7 @@ describe('the local S3 gateway (in front of moto)', () => {
   });
 });
 
-describe("role: { allowDeleteMarkers: true }", () => {
+describe('role: { allowDeleteMarkers: true }', () => {
   it('grants what the template grants with AllowDeleteMarkers=true: delete markers and the versioning read', async () => {
     const cloud = await startLocalCloud({ role: { allowDeleteMarkers: true }, log: () => undefined });
     try {
@@ -184,7 +212,9 @@ describe("role: { allowDeleteMarkers: true }", () => {
       expect(marker.DeleteMarker).toBe(true);
       // Removing a version for good (s3:DeleteObjectVersion) is never granted.
       const versionId = required(marker.VersionId, 'delete marker version');
-      expect(await refusal(role.send(new DeleteObjectCommand({ Bucket: aws.bucket, Key: 'gateway/marked.bin', VersionId: versionId })))).toMatchObject({
+      expect(
+        await refusal(role.send(new DeleteObjectCommand({ Bucket: aws.bucket, Key: 'gateway/marked.bin', VersionId: versionId }))),
+      ).toMatchObject({
         code: 'AccessDenied',
       });
     } finally {

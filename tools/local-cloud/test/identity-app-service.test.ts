@@ -85,10 +85,9 @@ describe('App Service style endpoint over plain HTTP', () => {
   const tokenUrl = (query: Record<string, string>) => `${plane.identityEndpoint}?${new URLSearchParams(query)}`;
 
   it('answers the response shape MSAL parses', async () => {
-    const response = await fetch(
-      tokenUrl({ 'api-version': '2019-08-01', resource: 'api://x', client_id: plane.backupIdentity.clientId }),
-      { headers: { 'X-IDENTITY-HEADER': plane.identityHeader } },
-    );
+    const response = await fetch(tokenUrl({ 'api-version': '2019-08-01', resource: 'api://x', client_id: plane.backupIdentity.clientId }), {
+      headers: { 'X-IDENTITY-HEADER': plane.identityHeader },
+    });
     expect(response.status).toBe(200);
     const body = (await response.json()) as Record<string, unknown>;
     expect(Object.keys(body).sort()).toEqual(['access_token', 'client_id', 'expires_on', 'resource', 'token_type']);

@@ -69,8 +69,7 @@ describe('IMDS style endpoint over plain HTTP', () => {
   });
   afterAll(() => plane.close());
 
-  const tokenUrl = (query: Record<string, string>) =>
-    `${plane.imdsHost}/metadata/identity/oauth2/token?${new URLSearchParams(query)}`;
+  const tokenUrl = (query: Record<string, string>) => `${plane.imdsHost}/metadata/identity/oauth2/token?${new URLSearchParams(query)}`;
 
   it('requires the Metadata: true header, as IMDS does', async () => {
     const response = await fetch(tokenUrl({ 'api-version': '2018-02-01', resource: 'api://x' }));

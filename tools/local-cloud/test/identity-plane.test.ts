@@ -73,7 +73,12 @@ describe('identity plane: OIDC issuer and minted tokens', () => {
     await expect(jwtVerify(unknown, local)).rejects.toThrow();
 
     const foreign = decodeJwt(
-      await plane.mintToken({ identity: 'system', issuer: 'https://sts.windows.net/elsewhere/', audience: 'api://other/.default', lifetimeSeconds: 60 }),
+      await plane.mintToken({
+        identity: 'system',
+        issuer: 'https://sts.windows.net/elsewhere/',
+        audience: 'api://other/.default',
+        lifetimeSeconds: 60,
+      }),
     );
     expect(foreign).toMatchObject({ iss: 'https://sts.windows.net/elsewhere/', aud: 'api://other', sub: SYSTEM_IDENTITY.principalId });
     expect(Number(foreign.exp) - Math.floor(Date.now() / 1000)).toBeLessThanOrEqual(60);

@@ -104,7 +104,10 @@ describe('startLocalCloud (Azurite blob + queue + moto + identity plane + STS)',
     const put = (headers: Record<string, string>) =>
       new Promise<{ continued: boolean; status: number | undefined }>((resolve, reject) => {
         let continued = false;
-        const request = httpRequest(url, { method: 'PUT', headers: { expect: '100-continue', 'content-length': String(body.length), ...headers } });
+        const request = httpRequest(url, {
+          method: 'PUT',
+          headers: { expect: '100-continue', 'content-length': String(body.length), ...headers },
+        });
         request.once('continue', () => {
           continued = true;
           request.end(body);
@@ -117,8 +120,17 @@ describe('startLocalCloud (Azurite blob + queue + moto + identity plane + STS)',
         request.flushHeaders();
       });
 
-    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
-    const scope = { accessKeyId: aws.emulatorAccessKeyId, date: amzDate.slice(0, 8), region: aws.region, service: 's3', signedHeaders: ['host', 'x-amz-content-sha256', 'x-amz-date'] };
+    const amzDate = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
+    const scope = {
+      accessKeyId: aws.emulatorAccessKeyId,
+      date: amzDate.slice(0, 8),
+      region: aws.region,
+      service: 's3',
+      signedHeaders: ['host', 'x-amz-content-sha256', 'x-amz-date'],
+    };
     const headers = { host: url.host, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': amzDate };
     const signature = signatureOf({ method: 'PUT', rawUrl: url.pathname, headers }, scope, aws.emulatorSecretAccessKey).toString('hex');
     const authorization = `AWS4-HMAC-SHA256 Credential=${scope.accessKeyId}/${scope.date}/${scope.region}/s3/aws4_request, SignedHeaders=${scope.signedHeaders.join(';')}, Signature=${signature}`;

@@ -6,7 +6,14 @@ import { putBlobProperties } from '../src/events/storage-events-proxy.js';
 
 describe('putBlobProperties', () => {
   it('takes a block blob length from its body and its content type from x-ms-blob-content-type first', () => {
-    expect(putBlobProperties({ 'x-ms-blob-type': 'BlockBlob', 'content-length': '65536', 'x-ms-blob-content-type': 'image/png', 'content-type': 'text/plain' })).toEqual({
+    expect(
+      putBlobProperties({
+        'x-ms-blob-type': 'BlockBlob',
+        'content-length': '65536',
+        'x-ms-blob-content-type': 'image/png',
+        'content-type': 'text/plain',
+      }),
+    ).toEqual({
       blobType: 'BlockBlob',
       contentLength: 65536,
       contentType: 'image/png',
@@ -14,12 +21,20 @@ describe('putBlobProperties', () => {
   });
 
   it('falls back to Content-Type, then to application/octet-stream', () => {
-    expect(putBlobProperties({ 'x-ms-blob-type': 'BlockBlob', 'content-length': '3', 'content-type': 'text/csv' })?.contentType).toBe('text/csv');
-    expect(putBlobProperties({ 'x-ms-blob-type': 'BlockBlob', 'content-length': '0' })).toEqual({ blobType: 'BlockBlob', contentLength: 0, contentType: 'application/octet-stream' });
+    expect(putBlobProperties({ 'x-ms-blob-type': 'BlockBlob', 'content-length': '3', 'content-type': 'text/csv' })?.contentType).toBe(
+      'text/csv',
+    );
+    expect(putBlobProperties({ 'x-ms-blob-type': 'BlockBlob', 'content-length': '0' })).toEqual({
+      blobType: 'BlockBlob',
+      contentLength: 0,
+      contentType: 'application/octet-stream',
+    });
   });
 
   it('takes a page blob length from x-ms-blob-content-length, not from its empty body, and a new append blob is empty', () => {
-    expect(putBlobProperties({ 'x-ms-blob-type': 'PageBlob', 'content-length': '0', 'x-ms-blob-content-length': '1024' })?.contentLength).toBe(1024);
+    expect(
+      putBlobProperties({ 'x-ms-blob-type': 'PageBlob', 'content-length': '0', 'x-ms-blob-content-length': '1024' })?.contentLength,
+    ).toBe(1024);
     expect(putBlobProperties({ 'x-ms-blob-type': 'AppendBlob', 'content-length': '0' })?.contentLength).toBe(0);
   });
 

@@ -27,7 +27,13 @@ aws.describe('the AWS CLI against the local STS', () => {
   beforeAll(async () => {
     plane = await startIdentityPlane({});
     sts = await startSts({
-      ...shippedTrust({ tenantId: LOCAL_TENANT_ID, issuer: plane.issuer, audience: DEFAULT_AUDIENCE, principalId: BACKUP_IDENTITY.principalId, bucket: 'blobferry-backup' }),
+      ...shippedTrust({
+        tenantId: LOCAL_TENANT_ID,
+        issuer: plane.issuer,
+        audience: DEFAULT_AUDIENCE,
+        principalId: BACKUP_IDENTITY.principalId,
+        bucket: 'blobferry-backup',
+      }),
       credentials: EMULATOR_KEYS,
     });
     workDir = await mkdtemp(join(tmpdir(), 'local-cloud-aws-cli-'));
@@ -58,8 +64,20 @@ aws.describe('the AWS CLI against the local STS', () => {
   it('aws sts assume-role-with-web-identity gets credentials for the backup identity', async () => {
     const { stdout } = await run(
       aws.path,
-      ['sts', 'assume-role-with-web-identity', '--endpoint-url', sts.endpoint, '--role-arn', sts.roleArn,
-        '--role-session-name', 'aws-cli', '--web-identity-token', `file://${await tokenFile('backup')}`, '--output', 'json'],
+      [
+        'sts',
+        'assume-role-with-web-identity',
+        '--endpoint-url',
+        sts.endpoint,
+        '--role-arn',
+        sts.roleArn,
+        '--role-session-name',
+        'aws-cli',
+        '--web-identity-token',
+        `file://${await tokenFile('backup')}`,
+        '--output',
+        'json',
+      ],
       { env: cliEnv },
     );
     const answer = JSON.parse(stdout) as Record<string, Record<string, string>>;
@@ -72,8 +90,18 @@ aws.describe('the AWS CLI against the local STS', () => {
   it('aws sts assume-role-with-web-identity reports AccessDenied for the intruder', async () => {
     const failure = await run(
       aws.path,
-      ['sts', 'assume-role-with-web-identity', '--endpoint-url', sts.endpoint, '--role-arn', sts.roleArn,
-        '--role-session-name', 'aws-cli', '--web-identity-token', `file://${await tokenFile('intruder')}`],
+      [
+        'sts',
+        'assume-role-with-web-identity',
+        '--endpoint-url',
+        sts.endpoint,
+        '--role-arn',
+        sts.roleArn,
+        '--role-session-name',
+        'aws-cli',
+        '--web-identity-token',
+        `file://${await tokenFile('intruder')}`,
+      ],
       { env: cliEnv },
     ).then(
       () => undefined,

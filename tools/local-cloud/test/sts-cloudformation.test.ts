@@ -62,7 +62,9 @@ describe('the shipped infra/aws-iam template, read like CloudFormation', () => {
   it('rejects parameter values the template constraints refuse, naming the parameter and the fix', async () => {
     const load = (overrides: Record<string, string>) =>
       loadIamModel({ templatePath: AWS_IAM_TEMPLATE_PATH, templateParameters: { ...shippedParameters, ...overrides } });
-    await expect(load({ PrincipalId: 'not-a-guid' })).rejects.toThrow(/PrincipalId="not-a-guid" does not match AllowedPattern.*principal \(object\) id/);
+    await expect(load({ PrincipalId: 'not-a-guid' })).rejects.toThrow(
+      /PrincipalId="not-a-guid" does not match AllowedPattern.*principal \(object\) id/,
+    );
     await expect(load({ CreateBucket: 'maybe' })).rejects.toThrow(/CreateBucket.*AllowedValues/);
     await expect(load({ MaxSessionDurationSeconds: '60' })).rejects.toThrow(/below MinValue 3600/);
     await expect(load({ Unknown: 'x' })).rejects.toThrow(/parameter Unknown is not declared/);
@@ -112,11 +114,14 @@ Outputs:
   const conditions = { NeverTrue: { 'Fn::Equals': ['a', 'b'] } };
 
   it('evaluates every function the way CloudFormation does', () => {
-    const evaluated = evaluateTemplate({ ...template, Conditions: { ...(template['Conditions'] as object), ...conditions } }, {
-      parameters: {},
-      accountId: '111122223333',
-      region: 'eu-west-1',
-    });
+    const evaluated = evaluateTemplate(
+      { ...template, Conditions: { ...(template['Conditions'] as object), ...conditions } },
+      {
+        parameters: {},
+        accountId: '111122223333',
+        region: 'eu-west-1',
+      },
+    );
     expect(evaluated.condition('IsProd')).toBe(true);
     expect(evaluated.condition('ZeroCount')).toBe(true); // a Number parameter's Ref is the string "0"
     expect(evaluated.condition('Both')).toBe(true);
@@ -137,9 +142,12 @@ Outputs:
   });
 
   it('follows parameters into conditions', () => {
-    const evaluated = evaluateTemplate({ ...template, Conditions: { ...(template['Conditions'] as object), ...conditions } }, {
-      parameters: { Env: 'dev', Count: '2' },
-    });
+    const evaluated = evaluateTemplate(
+      { ...template, Conditions: { ...(template['Conditions'] as object), ...conditions } },
+      {
+        parameters: { Env: 'dev', Count: '2' },
+      },
+    );
     expect(evaluated.condition('IsProd')).toBe(false);
     expect(evaluated.condition('Either')).toBe(true);
     expect(evaluated.condition('Both')).toBe(false);

@@ -8,7 +8,11 @@ function request(context: TrustRequest['context'], overrides: Partial<TrustReque
   return { federatedPrincipal: PROVIDER, action: 'sts:AssumeRoleWithWebIdentity', context, ...overrides };
 }
 
-function allows(statement: Partial<PolicyStatement> | PolicyStatement[], context: TrustRequest['context'], overrides: Partial<TrustRequest> = {}) {
+function allows(
+  statement: Partial<PolicyStatement> | PolicyStatement[],
+  context: TrustRequest['context'],
+  overrides: Partial<TrustRequest> = {},
+) {
   const statements = Array.isArray(statement)
     ? statement
     : [{ Effect: 'Allow' as const, Principal: { Federated: PROVIDER }, Action: 'sts:AssumeRoleWithWebIdentity', ...statement }];
@@ -54,10 +58,19 @@ describe('trust policy evaluation', () => {
 
   it('lets an explicit Deny win and refuses operators it does not know', () => {
     const allow: PolicyStatement = { Effect: 'Allow', Principal: { Federated: PROVIDER }, Action: 'sts:*' };
-    const deny: PolicyStatement = { Effect: 'Deny', Principal: '*', Action: '*', Condition: { StringEquals: { [`${KEY}:sub`]: 'banned' } } };
+    const deny: PolicyStatement = {
+      Effect: 'Deny',
+      Principal: '*',
+      Action: '*',
+      Condition: { StringEquals: { [`${KEY}:sub`]: 'banned' } },
+    };
     expect(allows([allow, deny], { [`${KEY}:sub`]: 'fine' })).toBe(true);
     expect(allows([allow, deny], { [`${KEY}:sub`]: 'banned' })).toBe(false);
     expect(allows({ Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } }, {})).toBe(false);
-    expect(evaluateTrustPolicy({ Statement: [] }, request({}))).toEqual({ allowed: false, reason: 'no statement allows this request', explicitDeny: false });
+    expect(evaluateTrustPolicy({ Statement: [] }, request({}))).toEqual({
+      allowed: false,
+      reason: 'no statement allows this request',
+      explicitDeny: false,
+    });
   });
 });

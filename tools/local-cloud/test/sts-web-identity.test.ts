@@ -16,7 +16,13 @@ describe('STS AssumeRoleWithWebIdentity through @aws-sdk/client-sts, with the sh
   beforeAll(async () => {
     plane = await startIdentityPlane({});
     sts = await startSts({
-      ...shippedTrust({ tenantId: LOCAL_TENANT_ID, issuer: plane.issuer, audience: DEFAULT_AUDIENCE, principalId: BACKUP_IDENTITY.principalId, bucket: 'blobferry-backup' }),
+      ...shippedTrust({
+        tenantId: LOCAL_TENANT_ID,
+        issuer: plane.issuer,
+        audience: DEFAULT_AUDIENCE,
+        principalId: BACKUP_IDENTITY.principalId,
+        bucket: 'blobferry-backup',
+      }),
       credentials: EMULATOR_KEYS,
       log: (entry) => logs.push(entry),
     });
@@ -120,7 +126,12 @@ describe('STS AssumeRoleWithWebIdentity through @aws-sdk/client-sts, with the sh
 
   it('refuses a token from an issuer with no OIDC provider in the account', async () => {
     const token = await plane.mintToken({ identity: 'backup', issuer: 'https://sts.windows.net/11111111-2222-4333-8444-555555555555/' });
-    await expectStsError(assume(token), 'InvalidIdentityToken', 400, /No OpenIDConnect provider found in your account for https:\/\/sts\.windows\.net\/1111/);
+    await expectStsError(
+      assume(token),
+      'InvalidIdentityToken',
+      400,
+      /No OpenIDConnect provider found in your account for https:\/\/sts\.windows\.net\/1111/,
+    );
   });
 
   it('refuses a token for an audience not in the provider client id list', async () => {
@@ -129,7 +140,12 @@ describe('STS AssumeRoleWithWebIdentity through @aws-sdk/client-sts, with the sh
   });
 
   it('refuses an expired token with ExpiredTokenException', async () => {
-    await expectStsError(assume(await plane.mintToken({ identity: 'backup', expired: true })), 'ExpiredTokenException', 400, /Token expired/);
+    await expectStsError(
+      assume(await plane.mintToken({ identity: 'backup', expired: true })),
+      'ExpiredTokenException',
+      400,
+      /Token expired/,
+    );
   });
 
   it('keeps verifying across key rotation (new kid fetched again, previous key still accepted)', async () => {
@@ -247,7 +263,11 @@ describe('STS wire format and other trust configurations', () => {
       const client = new STSClient({ endpoint: sts.endpoint, region: 'us-east-1', maxAttempts: 1 });
       await expect(
         client.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: sts.roleArn, RoleSessionName: 'ss', WebIdentityToken: token })),
-      ).rejects.toMatchObject({ name: 'IDPCommunicationErrorException', Code: 'IDPCommunicationError', $metadata: { httpStatusCode: 400 } });
+      ).rejects.toMatchObject({
+        name: 'IDPCommunicationErrorException',
+        Code: 'IDPCommunicationError',
+        $metadata: { httpStatusCode: 400 },
+      });
     } finally {
       await sts.close();
     }

@@ -24,7 +24,12 @@ script(first, 'broken', 'echo "pyenv: broken: command not found" >&2; exit 127')
 script(first, 'to-stderr', 'echo "tool 1.2.3" >&2');
 script(first, 'time', 'echo "usage: time [-lp] command"; exit 0');
 const PATH = ['', 'relative/bin', first, second].join(':');
-const spec = (command: string, extra: Partial<ToolSpec> = {}): ToolSpec => ({ command, versionArgs: ['--version'], install: `apt-get install -y ${command}`, ...extra });
+const spec = (command: string, extra: Partial<ToolSpec> = {}): ToolSpec => ({
+  command,
+  versionArgs: ['--version'],
+  install: `apt-get install -y ${command}`,
+  ...extra,
+});
 
 describe('findOnPath', () => {
   it('returns the first executable match, skipping non-executable files and empty or relative entries', () => {
@@ -52,7 +57,9 @@ describe('findTool', () => {
     expect(!absent.found && absent.reason).toMatch(/^absent is not on PATH/);
 
     const broken = findTool(spec('broken'), { PATH });
-    expect(!broken.found && broken.reason).toMatch(/broken does not run: `broken --version` exited with 127: pyenv: broken: command not found/);
+    expect(!broken.found && broken.reason).toMatch(
+      /broken does not run: `broken --version` exited with 127: pyenv: broken: command not found/,
+    );
 
     expect(() => toolPath(spec('absent'), { PATH })).toThrow(/absent is not on PATH .*\. Install it: apt-get install -y absent$/);
   });

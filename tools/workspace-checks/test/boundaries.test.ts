@@ -34,7 +34,11 @@ describe('module boundaries', () => {
 describe('project graph', () => {
   it('has no cycles, and production edges point from apps to libs only (benchmarks may drive apps)', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'graph-')), 'graph.json');
-    execFileSync('npx', ['nx', 'graph', `--file=${file}`], { cwd: workspaceRoot, stdio: 'pipe', env: { ...process.env, NX_DAEMON: 'false' } });
+    execFileSync('npx', ['nx', 'graph', `--file=${file}`], {
+      cwd: workspaceRoot,
+      stdio: 'pipe',
+      env: { ...process.env, NX_DAEMON: 'false' },
+    });
     const { graph } = JSON.parse(readFileSync(file, 'utf8')) as {
       graph: { nodes: Record<string, { data: { root: string } }>; dependencies: Record<string, { target: string }[]> };
     };
@@ -54,7 +58,9 @@ describe('project graph', () => {
     }
     expect(wrongWay).toEqual([]);
     expect(cycleIn(graph.nodes, graph.dependencies)).toBeUndefined();
-    expect(Object.keys(graph.nodes)).toEqual(expect.arrayContaining(['@blobferry/transfer', '@blobferry/reconcile', '@blobferry/verify-cli']));
+    expect(Object.keys(graph.nodes)).toEqual(
+      expect.arrayContaining(['@blobferry/transfer', '@blobferry/reconcile', '@blobferry/verify-cli']),
+    );
   });
 
   it('finds a cycle when there is one, and names only the projects on it', () => {

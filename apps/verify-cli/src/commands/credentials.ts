@@ -50,7 +50,8 @@ export function credentialsCommand(): Command {
         ? new LocalManagedIdentityCredential({ ...settings.localIdentity, ...(settings.clientId ? { clientId: settings.clientId } : {}) })
         : managedIdentityCredential(settings.clientId ? { managedIdentityClientId: settings.clientId } : {});
       const write = (text: string) => command.configureOutput().writeOut?.(text);
-      if (!settings.audience) throw new ConfigurationError('Missing --audience (the Entra audience the role trust policy pins), or use --local.');
+      if (!settings.audience)
+        throw new ConfigurationError('Missing --audience (the Entra audience the role trust policy pins), or use --local.');
 
       if (settings.tokenFile) {
         const written = await writeWebIdentityTokenFile({ credential, audience: settings.audience, path: settings.tokenFile });

@@ -7,7 +7,13 @@ import { createProgressDisplay } from '../output/progress.js';
 import { createReporter } from '../output/reporters.js';
 import { createVerifyClients, describeSource, type VerifyClients } from '../verify/clients.js';
 import { explainFailure } from '../verify/failure-hints.js';
-import { DEFAULT_JOURNAL_PATH, KEY_LAYOUTS_HELP, resolveVerifyConfig, type VerifyConfig, type VerifyFlags } from '../verify/verify-config.js';
+import {
+  DEFAULT_JOURNAL_PATH,
+  KEY_LAYOUTS_HELP,
+  resolveVerifyConfig,
+  type VerifyConfig,
+  type VerifyFlags,
+} from '../verify/verify-config.js';
 
 /** A queue message of an earlier run counts as still waiting for this long (then the blob is enqueued again). */
 const JOURNAL_EXPIRY_MS = 24 * 3600 * 1000;
@@ -80,8 +86,14 @@ function withSourceAndTarget(command: Command): Command {
     .option('--key-layout <layout>', KEY_LAYOUTS_HELP)
     .option('--region <region>', 'AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, profile)')
     .option('--s3-endpoint <url>', 'S3 endpoint URL (path-style), for S3-compatible or local endpoints')
-    .option('--s3-checksum <algorithm>', "full-object checksum repairs write: CRC32 (default, Amazon S3), CRC32C, or none for a store that refuses both")
-    .option('--s3-conditional-writes <true|false>', 'whether the S3 endpoint enforces If-None-Match / If-Match (default true, as Amazon S3 does)')
+    .option(
+      '--s3-checksum <algorithm>',
+      'full-object checksum repairs write: CRC32 (default, Amazon S3), CRC32C, or none for a store that refuses both',
+    )
+    .option(
+      '--s3-conditional-writes <true|false>',
+      'whether the S3 endpoint enforces If-None-Match / If-Match (default true, as Amazon S3 does)',
+    )
     .option('--role-arn <arn>', 'AWS role to assume with the Azure identity (federated, no AWS keys)')
     .option('--audience <uri>', 'Entra audience the role trust policy pins (with --role-arn)')
     .option('--managed-identity-client-id <id>', 'user-assigned managed identity to federate (default: system-assigned)')
@@ -98,7 +110,10 @@ function withSourceAndTarget(command: Command): Command {
 
 function withQueue(command: Command): Command {
   return command
-    .option('--queue-url <url>', 'the backup queue, https://<account>.queue.core.windows.net/<queue> (DefaultAzureCredential: Storage Queue Data Message Sender)')
+    .option(
+      '--queue-url <url>',
+      'the backup queue, https://<account>.queue.core.windows.net/<queue> (DefaultAzureCredential: Storage Queue Data Message Sender)',
+    )
     .option('--queue-name <name>', 'the backup queue in the account of --connection-string')
     .option('--journal <path>', `what this and earlier runs enqueued, so a rerun sends nothing twice (default ${DEFAULT_JOURNAL_PATH})`);
 }

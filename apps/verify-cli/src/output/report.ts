@@ -15,7 +15,13 @@ export function differenceJson(difference: Difference) {
     key: difference.key,
     kind: difference.kind,
     source: source
-      ? { name: source.name, size: source.size, etag: source.etag, md5: source.md5Base64 ?? null, lastModified: source.lastModified.toISOString() }
+      ? {
+          name: source.name,
+          size: source.size,
+          etag: source.etag,
+          md5: source.md5Base64 ?? null,
+          lastModified: source.lastModified.toISOString(),
+        }
       : null,
     target: target
       ? {
@@ -49,7 +55,9 @@ export function summaryJson(summary: ReconcileSummary, targets: RunTargets) {
     alreadyQueued: summary.alreadyQueued,
     remaining: summary.remaining,
     // With --deep: how many pairs were checked against S3's stored checksum, and how many by reading both sides.
-    ...(summary.deepChecks ? { deepChecks: { storedChecksum: summary.deepChecks.storedChecksum, bothSides: summary.deepChecks.bothSides } } : {}),
+    ...(summary.deepChecks
+      ? { deepChecks: { storedChecksum: summary.deepChecks.storedChecksum, bothSides: summary.deepChecks.bothSides } }
+      : {}),
     durationMs: summary.durationMs,
   };
 }

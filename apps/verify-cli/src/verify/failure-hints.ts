@@ -68,5 +68,7 @@ export function explainFailure(error: unknown, context: FailureContext): Configu
   const hint = configurationHint(cause);
   if (hint !== undefined) return new ConfigurationError(hint, { cause: error });
   if (error instanceof ReconcileRequestError) return new RuntimeFailure(runtimeHint(error, context), { cause: error });
-  return new RuntimeFailure(`The run stopped before it could finish: ${(error as Error | undefined)?.message ?? String(error)}`, { cause: error });
+  return new RuntimeFailure(`The run stopped before it could finish: ${(error as Error | undefined)?.message ?? String(error)}`, {
+    cause: error,
+  });
 }

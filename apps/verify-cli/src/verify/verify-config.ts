@@ -43,12 +43,19 @@ export type AwsAuth =
   | { kind: 'default-chain' }
   | { kind: 'federated'; roleArn: string; audience: string; managedIdentityClientId?: string; stsEndpoint?: string }
   /** `--local`: the local identity plane's App Service style endpoint stands in for the Function's managed identity. */
-  | { kind: 'local-federated'; roleArn: string; audience: string; stsEndpoint: string; identityEndpoint: string; identityHeader: string; clientId: string };
+  | {
+      kind: 'local-federated';
+      roleArn: string;
+      audience: string;
+      stsEndpoint: string;
+      identityEndpoint: string;
+      identityHeader: string;
+      clientId: string;
+    };
 
 /** The backup queue a backfill writes to, and the caller's identity for it (Storage Queue Data Message Sender). */
 export type QueueTarget =
-  | { kind: 'connection-string'; connectionString: string; queueName: string }
-  | { kind: 'default-credential'; queueUrl: string };
+  { kind: 'connection-string'; connectionString: string; queueName: string } | { kind: 'default-credential'; queueUrl: string };
 
 export interface VerifyConfig {
   azure: AzureAuth;
@@ -73,7 +80,8 @@ export interface VerifyConfig {
 export const KEY_LAYOUTS_HELP = KEY_LAYOUTS.map((layout, index) => (index === 0 ? `${layout} (default)` : layout)).join(', ');
 const layoutSchema = z.enum(KEY_LAYOUTS, { error: () => `--key-layout must be one of ${KEY_LAYOUTS_HELP}` });
 const s3ChecksumSchema = z.enum(S3_CHECKSUMS, {
-  error: () => `--s3-checksum must be one of ${S3_CHECKSUMS.map((name) => (name === AMAZON_S3_FEATURES.checksum ? `${name} (default)` : name)).join(', ')}`,
+  error: () =>
+    `--s3-checksum must be one of ${S3_CHECKSUMS.map((name) => (name === AMAZON_S3_FEATURES.checksum ? `${name} (default)` : name)).join(', ')}`,
 });
 const s3ConditionalWritesSchema = z
   .enum(['true', 'false'], { error: () => '--s3-conditional-writes must be true (default) or false' })
@@ -100,8 +108,14 @@ function awsAuth(flags: VerifyFlags, stack: Stack | undefined): AwsAuth {
   if (flags.roleArn || flags.audience) {
     return {
       kind: 'federated',
-      roleArn: required(flags.roleArn ?? stack?.aws.roleArn, '--audience needs --role-arn arn:aws:iam::<account>:role/<name> (the role the identity assumes)'),
-      audience: required(flags.audience ?? stack?.identity.audience, '--role-arn needs --audience (the Entra App ID URI the trust policy pins, e.g. api://blobferry-backup)'),
+      roleArn: required(
+        flags.roleArn ?? stack?.aws.roleArn,
+        '--audience needs --role-arn arn:aws:iam::<account>:role/<name> (the role the identity assumes)',
+      ),
+      audience: required(
+        flags.audience ?? stack?.identity.audience,
+        '--role-arn needs --audience (the Entra App ID URI the trust policy pins, e.g. api://blobferry-backup)',
+      ),
       ...(flags.managedIdentityClientId ? { managedIdentityClientId: flags.managedIdentityClientId } : {}),
       ...((flags.stsEndpoint ?? stack?.aws.stsEndpoint) ? { stsEndpoint: flags.stsEndpoint ?? stack?.aws.stsEndpoint } : {}),
     };
@@ -121,7 +135,8 @@ function awsAuth(flags: VerifyFlags, stack: Stack | undefined): AwsAuth {
 }
 
 function azureAuth(flags: VerifyFlags, env: Record<string, string | undefined>, stack: Stack | undefined): AzureAuth {
-  const connectionString = flags.connectionString ?? (flags.accountUrl ? undefined : (stack?.azure.connectionString ?? env.AZURE_STORAGE_CONNECTION_STRING));
+  const connectionString =
+    flags.connectionString ?? (flags.accountUrl ? undefined : (stack?.azure.connectionString ?? env.AZURE_STORAGE_CONNECTION_STRING));
   if (connectionString) return { kind: 'connection-string', connectionString };
   if (flags.accountUrl) return { kind: 'default-credential', accountUrl: parse(urlSchema('--account-url'), flags.accountUrl) };
   throw new ConfigurationError(
@@ -137,7 +152,8 @@ export const DEFAULT_JOURNAL_PATH = '.blobferry/backfill-journal.ndjson';
 function queueTarget(flags: VerifyFlags, azure: AzureAuth, stack: Stack | undefined): QueueTarget {
   if (flags.queueUrl) return { kind: 'default-credential', queueUrl: parse(urlSchema('--queue-url'), flags.queueUrl) };
   const queueName = flags.queueName ?? stack?.events.queueName;
-  if (queueName && azure.kind === 'connection-string') return { kind: 'connection-string', connectionString: azure.connectionString, queueName };
+  if (queueName && azure.kind === 'connection-string')
+    return { kind: 'connection-string', connectionString: azure.connectionString, queueName };
   throw new ConfigurationError(
     'Name the backup queue: --queue-url https://<account>.queue.core.windows.net/<queue> (signs in with DefaultAzureCredential; ' +
       'needs Storage Queue Data Message Sender on that queue, infra/bicep operatorPrincipalId), or --queue-name <queue> with a ' +
@@ -151,7 +167,9 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
     throw new ConfigurationError('--dry-run, --delete-extra and --via-queue only apply with --repair: add --repair.');
   }
   if (flags.viaQueue && flags.deleteExtra) {
-    throw new ConfigurationError('--delete-extra cannot go with --via-queue: extras are never deleted through the queue. Run without --via-queue to delete them here.');
+    throw new ConfigurationError(
+      '--delete-extra cannot go with --via-queue: extras are never deleted through the queue. Run without --via-queue to delete them here.',
+    );
   }
   if ((flags.queueUrl || flags.queueName || flags.journal) && !flags.viaQueue) {
     throw new ConfigurationError('--queue-url, --queue-name and --journal only apply with --via-queue (or to `blobferry backfill`).');
@@ -170,7 +188,10 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
     region: flags.region ?? stack?.aws.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
     s3Endpoint: s3Endpoint === undefined ? undefined : parse(urlSchema('--s3-endpoint'), s3Endpoint),
     s3Features: {
-      checksum: flags.s3Checksum === undefined ? (stack?.aws.s3Features.checksum ?? AMAZON_S3_FEATURES.checksum) : parse(s3ChecksumSchema, flags.s3Checksum),
+      checksum:
+        flags.s3Checksum === undefined
+          ? (stack?.aws.s3Features.checksum ?? AMAZON_S3_FEATURES.checksum)
+          : parse(s3ChecksumSchema, flags.s3Checksum),
       conditionalWrites:
         flags.s3ConditionalWrites === undefined
           ? (stack?.aws.s3Features.conditionalWrites ?? AMAZON_S3_FEATURES.conditionalWrites)
@@ -182,7 +203,9 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
       ? {
           dryRun: flags.dryRun ?? false,
           deleteExtra: flags.deleteExtra ?? false,
-          ...(flags.viaQueue ? { viaQueue: { queue: queueTarget(flags, azure, stack), journalPath: flags.journal ?? DEFAULT_JOURNAL_PATH } } : {}),
+          ...(flags.viaQueue
+            ? { viaQueue: { queue: queueTarget(flags, azure, stack), journalPath: flags.journal ?? DEFAULT_JOURNAL_PATH } }
+            : {}),
         }
       : undefined,
     concurrency: parse(concurrencySchema, flags.concurrency ?? '16'),

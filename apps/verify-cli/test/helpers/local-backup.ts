@@ -31,7 +31,13 @@ export async function startLocalBackup(options: { faultProxy?: boolean } = {}): 
   const stackFile = join(directory, 'stack.json');
   // `--local` verifies as the backup role; `--repair --delete-extra` needs its s3:DeleteObject, which
   // infra/aws-iam grants with AllowDeleteMarkers=true.
-  const cloud = await startLocalCloud({ s3: 'moto', stackFile, role: { allowDeleteMarkers: true }, faultProxy: options.faultProxy ?? false, log: () => undefined });
+  const cloud = await startLocalCloud({
+    s3: 'moto',
+    stackFile,
+    role: { allowDeleteMarkers: true },
+    faultProxy: options.faultProxy ?? false,
+    log: () => undefined,
+  });
   const { stack } = cloud;
   const s3Config: S3ClientConfig = {
     endpoint: stack.aws.s3Endpoint,

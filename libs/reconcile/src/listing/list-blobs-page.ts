@@ -28,7 +28,8 @@ interface PipelineSender {
  */
 function pipelineOf(container: ContainerClient): PipelineSender {
   const context = (container as unknown as { storageClientContext?: Partial<PipelineSender> }).storageClientContext;
-  if (typeof context?.sendRequest !== 'function') throw new Error('@azure/storage-blob no longer exposes its pipeline as storageClientContext; update listing/list-blobs-page.ts');
+  if (typeof context?.sendRequest !== 'function')
+    throw new Error('@azure/storage-blob no longer exposes its pipeline as storageClientContext; update listing/list-blobs-page.ts');
   return context as PipelineSender;
 }
 
@@ -40,11 +41,7 @@ export interface ListBlobsPageOptions {
 }
 
 /** Lists one page (at most `maxResults` entries) of the blobs under `prefix`, after `marker`. */
-export async function listBlobsPage(
-  container: ContainerClient,
-  o: ListBlobsPageOptions,
-  abortSignal?: AbortSignal,
-): Promise<BlobsPage> {
+export async function listBlobsPage(container: ContainerClient, o: ListBlobsPageOptions, abortSignal?: AbortSignal): Promise<BlobsPage> {
   const query: Array<[string, string | undefined]> = [
     ['restype', 'container'],
     ['comp', 'list'],
@@ -81,7 +78,8 @@ function serviceError(response: PipelineResponse, body: string): RestError {
 
 /** Reads an EnumerationResults document: each Blob's name and the four properties verify compares. */
 export function parseBlobsPage(xml: string): BlobsPage {
-  if (!xml.includes('<EnumerationResults')) throw new Error(`List Blobs answered something other than EnumerationResults: ${xml.slice(0, 200)}`);
+  if (!xml.includes('<EnumerationResults'))
+    throw new Error(`List Blobs answered something other than EnumerationResults: ${xml.slice(0, 200)}`);
   const blobs: SourceBlob[] = [];
   const prefixes: string[] = [];
   for (let at = xml.indexOf('<Blob', 0); at >= 0; at = xml.indexOf('<Blob', at)) {
@@ -109,7 +107,8 @@ function blobEntry(xml: string, from: number, to: number): SourceBlob {
   const properties = requireIndex(xml, '<Properties>', from);
   const etag = elementText(xml, 'Etag', properties, to);
   const lastModified = elementText(xml, 'Last-Modified', properties, to);
-  if (etag === undefined || lastModified === undefined) throw new Error(`List Blobs entry for ${JSON.stringify(name)} has no Etag or Last-Modified`);
+  if (etag === undefined || lastModified === undefined)
+    throw new Error(`List Blobs entry for ${JSON.stringify(name)} has no Etag or Last-Modified`);
   const md5 = elementText(xml, 'Content-MD5', properties, to);
   return {
     name: detached(name),
@@ -167,12 +166,15 @@ const NAMED_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quo
 export function decodeXmlText(text: string): string {
   if (!text.includes('&') && !text.includes('<![CDATA[')) return text;
   // The pattern matches a CDATA section or an entity, so exactly one of the two groups is set.
-  return text.replace(/<!\[CDATA\[([\s\S]*?)\]\]>|&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (_match, cdata: string | undefined, entity: string) => {
-    if (cdata !== undefined) return cdata;
-    if (entity.startsWith('#x')) return String.fromCodePoint(Number.parseInt(entity.slice(2), 16));
-    if (entity.startsWith('#')) return String.fromCodePoint(Number.parseInt(entity.slice(1), 10));
-    const named = NAMED_ENTITIES[entity];
-    if (named === undefined) throw new Error(`List Blobs answer uses an unknown XML entity &${entity};`);
-    return named;
-  });
+  return text.replace(
+    /<!\[CDATA\[([\s\S]*?)\]\]>|&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g,
+    (_match, cdata: string | undefined, entity: string) => {
+      if (cdata !== undefined) return cdata;
+      if (entity.startsWith('#x')) return String.fromCodePoint(Number.parseInt(entity.slice(2), 16));
+      if (entity.startsWith('#')) return String.fromCodePoint(Number.parseInt(entity.slice(1), 10));
+      const named = NAMED_ENTITIES[entity];
+      if (named === undefined) throw new Error(`List Blobs answer uses an unknown XML entity &${entity};`);
+      return named;
+    },
+  );
 }

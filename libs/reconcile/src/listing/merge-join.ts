@@ -15,11 +15,7 @@ export class ListingOrderError extends Error {
   override readonly name = 'ListingOrderError';
 }
 
-async function* strictlyAscending<T>(
-  items: AsyncIterable<T>,
-  nameOf: (item: T) => string,
-  side: string,
-): AsyncGenerator<T> {
+async function* strictlyAscending<T>(items: AsyncIterable<T>, nameOf: (item: T) => string, side: string): AsyncGenerator<T> {
   let previous: string | undefined;
   for await (const item of items) {
     const name = nameOf(item);

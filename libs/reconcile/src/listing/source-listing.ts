@@ -24,11 +24,7 @@ async function* listPages(container: ContainerClient, prefix: string, abortSigna
 }
 
 /** Every blob whose name starts with `prefix`, in the service's listing order, one page fetched ahead. */
-export async function* listSourceBlobs(
-  container: ContainerClient,
-  prefix: string,
-  abortSignal?: AbortSignal,
-): AsyncGenerator<SourceBlob> {
+export async function* listSourceBlobs(container: ContainerClient, prefix: string, abortSignal?: AbortSignal): AsyncGenerator<SourceBlob> {
   for await (const page of prefetched(listPages(container, prefix, abortSignal))) yield* page;
 }
 

@@ -37,11 +37,7 @@ async function* listPages(target: TargetLocation, prefix: string, abortSignal?: 
 }
 
 /** Every object whose key starts with `prefix`, in S3's order (UTF-8 bytes), one page fetched ahead. */
-export async function* listTargetObjects(
-  target: TargetLocation,
-  prefix: string,
-  abortSignal?: AbortSignal,
-): AsyncGenerator<TargetObject> {
+export async function* listTargetObjects(target: TargetLocation, prefix: string, abortSignal?: AbortSignal): AsyncGenerator<TargetObject> {
   for await (const page of prefetched(listPages(target, prefix, abortSignal))) yield* page;
 }
 
@@ -51,10 +47,7 @@ export async function listTargetTopLevel(
   prefix: string,
   abortSignal?: AbortSignal,
 ): Promise<{ objects: TargetObject[]; prefixes: string[] } | undefined> {
-  const page = await target.s3.send(
-    new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, Delimiter: '/' }),
-    { abortSignal },
-  );
+  const page = await target.s3.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, Delimiter: '/' }), { abortSignal });
   if (page.IsTruncated) return undefined;
   return {
     objects: (page.Contents ?? []).map(toTargetObject),

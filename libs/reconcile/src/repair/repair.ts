@@ -77,7 +77,9 @@ export async function repairDifference(o: RepairDifferenceOptions): Promise<Repa
   try {
     if (action === 'enqueue') {
       const sent = await o.viaQueue?.enqueue(difference, abortSignal);
-      return sent === 'enqueued' ? { action, status: 'done' } : { action, status: 'skipped', detail: 'a message for this version is still queued from an earlier run' };
+      return sent === 'enqueued'
+        ? { action, status: 'done' }
+        : { action, status: 'skipped', detail: 'a message for this version is still queued from an earlier run' };
     }
     if (action === 'delete') {
       // libs/transfer's rules for deletes: only the object listed, only while its blob is still gone, and only
@@ -109,7 +111,11 @@ export async function repairDifference(o: RepairDifferenceOptions): Promise<Repa
     }
     if (result.outcome === 'skipped-up-to-date') {
       // Not the object the run judged: another writer replaced it (or wrote this version) meanwhile.
-      return { action, status: 'skipped', detail: 'the object changed since it was listed and now records the current blob version; verify again' };
+      return {
+        action,
+        status: 'skipped',
+        detail: 'the object changed since it was listed and now records the current blob version; verify again',
+      };
     }
     return { action, status: 'done' };
   } catch (error) {

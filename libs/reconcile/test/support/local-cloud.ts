@@ -29,7 +29,9 @@ export function s3ClientFor(cloud: LocalCloud, config: Omit<S3ClientConfig, 'end
 }
 
 export async function freshContainer(cloud: LocalCloud): Promise<ContainerClient> {
-  const container = BlobServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getContainerClient(`r${randomUUID().replaceAll('-', '')}`);
+  const container = BlobServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getContainerClient(
+    `r${randomUUID().replaceAll('-', '')}`,
+  );
   await container.create();
   return container;
 }

@@ -80,7 +80,12 @@ export function recordCommands(s3: S3Client): string[] {
 }
 
 /** Runs `hook` before the command named `commandName` is sent for the `nth` time (1-based). */
-export function beforeCommand(s3: S3Client, commandName: string, nth: number, hook: (input: Record<string, unknown>) => Promise<void>): void {
+export function beforeCommand(
+  s3: S3Client,
+  commandName: string,
+  nth: number,
+  hook: (input: Record<string, unknown>) => Promise<void>,
+): void {
   let count = 0;
   s3.middlewareStack.add(
     (next, context) => async (args) => {

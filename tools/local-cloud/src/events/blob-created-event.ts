@@ -70,7 +70,9 @@ export function blobCreatedEvent(
   });
 }
 
-export function blobDeletedEvent(o: EventBase & Pick<BlobDeletedEventData, 'contentType' | 'blobType'>): EventGridEvent<BlobDeletedEventData> {
+export function blobDeletedEvent(
+  o: EventBase & Pick<BlobDeletedEventData, 'contentType' | 'blobType'>,
+): EventGridEvent<BlobDeletedEventData> {
   return envelope(o, BLOB_DELETED, {
     api: 'DeleteBlob',
     clientRequestId: o.clientRequestId,

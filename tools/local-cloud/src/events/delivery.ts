@@ -17,10 +17,7 @@ import { postEvents, validateWebhook, type AttemptOutcome } from './webhook.js';
  * Where the subscription delivers: a Storage queue (endpointType StorageQueue: one event per message, as
  * JSON text, no deadline), a webhook (the 30 s answer deadline applies), or an in-process handler.
  */
-export type DeliveryTarget =
-  | { queue: QueueClient }
-  | { webhookUrl: string }
-  | { handler: (event: EventGridEvent) => Promise<void> };
+export type DeliveryTarget = { queue: QueueClient } | { webhookUrl: string } | { handler: (event: EventGridEvent) => Promise<void> };
 
 export interface DeliveryOptions {
   target: DeliveryTarget;
@@ -97,13 +94,34 @@ export class EventDelivery {
     const { maxAttempts, initialBackoffMs, maxBackoffMs, log } = this.options;
     if (attempt < maxAttempts) {
       const backoffMs = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (attempt - 1));
-      log({ level: 'warn', msg: 'event delivery failed; will retry', eventId: event.id, subject: event.subject, attempt, maxAttempts, backoffMs, lastDeliveryOutcome: outcome.outcome, lastHttpStatusCode: outcome.httpStatus, error: outcome.error });
+      log({
+        level: 'warn',
+        msg: 'event delivery failed; will retry',
+        eventId: event.id,
+        subject: event.subject,
+        attempt,
+        maxAttempts,
+        backoffMs,
+        lastDeliveryOutcome: outcome.outcome,
+        lastHttpStatusCode: outcome.httpStatus,
+        error: outcome.error,
+      });
       this.schedule(event, attempt + 1, backoffMs, publishTime);
       return;
     }
     try {
       const file = await this.deadLetter(event, attempt, outcome, publishTime);
-      log({ level: 'error', msg: 'event dead-lettered', eventId: event.id, subject: event.subject, deliveryAttempts: attempt, lastDeliveryOutcome: outcome.outcome, lastHttpStatusCode: outcome.httpStatus, error: outcome.error, file });
+      log({
+        level: 'error',
+        msg: 'event dead-lettered',
+        eventId: event.id,
+        subject: event.subject,
+        deliveryAttempts: attempt,
+        lastDeliveryOutcome: outcome.outcome,
+        lastHttpStatusCode: outcome.httpStatus,
+        error: outcome.error,
+        file,
+      });
     } catch (error) {
       log({ level: 'error', msg: 'could not write dead-lettered event', eventId: event.id, error: (error as Error).message });
     }
@@ -120,7 +138,12 @@ export class EventDelivery {
         return { ok: true, outcome: 'Succeeded', httpStatus: 201 };
       } catch (error) {
         const status = (error as { statusCode?: number }).statusCode ?? 0;
-        return { ok: false, outcome: status === 404 ? 'NotFound' : status === 403 ? 'Forbidden' : 'GenericError', httpStatus: status, error: (error as Error).message };
+        return {
+          ok: false,
+          outcome: status === 404 ? 'NotFound' : status === 403 ? 'Forbidden' : 'GenericError',
+          httpStatus: status,
+          error: (error as Error).message,
+        };
       }
     }
     if ('handler' in target) {

@@ -1,4 +1,11 @@
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { closeServer } from '../close-server.js';
@@ -64,7 +71,8 @@ export function putBlobProperties(headers: IncomingHttpHeaders): CreatedBlobProp
   const type = blobType as BlobCreatedEventData['blobType'];
   const contentLength = Number(PUT_BLOB_LENGTH[type](headers) ?? Number.NaN);
   if (!Number.isSafeInteger(contentLength) || contentLength < 0) return undefined;
-  const contentType = stringHeader(headers['x-ms-blob-content-type']) ?? stringHeader(headers['content-type']) ?? 'application/octet-stream';
+  const contentType =
+    stringHeader(headers['x-ms-blob-content-type']) ?? stringHeader(headers['content-type']) ?? 'application/octet-stream';
   return { blobType: type, contentLength, contentType };
 }
 
@@ -112,7 +120,12 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
     while (tails.size > 0) await Promise.allSettled([...tails.values()]);
   };
 
-  async function announce(api: BlobApi, blob: { container: string; blobName: string }, request: IncomingMessage, response: IncomingMessage) {
+  async function announce(
+    api: BlobApi,
+    blob: { container: string; blobName: string },
+    request: IncomingMessage,
+    response: IncomingMessage,
+  ) {
     const common = {
       accountName: o.accountName,
       blobEndpoint: o.publicBlobEndpoint(),
@@ -142,7 +155,11 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
     };
   }
 
-  function forward(request: IncomingMessage, response: ServerResponse, onResponse?: (upstreamResponse: IncomingMessage) => Promise<void>): Promise<void> {
+  function forward(
+    request: IncomingMessage,
+    response: ServerResponse,
+    onResponse?: (upstreamResponse: IncomingMessage) => Promise<void>,
+  ): Promise<void> {
     return new Promise<void>((resolve) => {
       const outgoing = httpRequest(
         { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
@@ -152,7 +169,9 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
           upstreamResponse.once('end', () => {
             const after = onResponse?.(upstreamResponse) ?? Promise.resolve();
             void after
-              .catch((error: unknown) => o.log({ level: 'warn', msg: 'could not raise the storage event', path: request.url, error: (error as Error).message }))
+              .catch((error: unknown) =>
+                o.log({ level: 'warn', msg: 'could not raise the storage event', path: request.url, error: (error as Error).message }),
+              )
               .finally(resolve);
           });
           upstreamResponse.once('error', () => resolve());

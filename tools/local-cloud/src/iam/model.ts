@@ -1,12 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import {
-  TemplateError,
-  evaluateTemplate,
-  oidcProviderArn,
-  parseTemplate,
-  roleArn,
-  roleId,
-} from '@blobferry/cloudformation';
+import { TemplateError, evaluateTemplate, oidcProviderArn, parseTemplate, roleArn, roleId } from '@blobferry/cloudformation';
 import { z } from 'zod';
 import type { PolicyDocument } from './policy.js';
 
@@ -54,10 +47,7 @@ export async function loadIamModel(options: LoadIamModelOptions): Promise<IamMod
   }
 }
 
-export function buildIamModel(
-  template: Record<string, unknown>,
-  options: Omit<LoadIamModelOptions, 'templatePath'>,
-): IamModel {
+export function buildIamModel(template: Record<string, unknown>, options: Omit<LoadIamModelOptions, 'templatePath'>): IamModel {
   const accountId = options.accountId ?? '000000000000';
   const evaluated = evaluateTemplate(template, {
     parameters: options.templateParameters,
@@ -82,7 +72,9 @@ export function buildIamModel(
       const maxSession = evaluated.evaluate(resource.properties['MaxSessionDuration']);
       const managed = evaluated.evaluate(resource.properties['ManagedPolicyArns']);
       if (Array.isArray(managed) && managed.length > 0) {
-        throw new TemplateError(`${resource.logicalId}.ManagedPolicyArns: the local IAM models inline Policies only, so it cannot enforce what a managed policy grants`);
+        throw new TemplateError(
+          `${resource.logicalId}.ManagedPolicyArns: the local IAM models inline Policies only, so it cannot enforce what a managed policy grants`,
+        );
       }
       const inline = evaluated.evaluate(resource.properties['Policies']) ?? [];
       if (!Array.isArray(inline)) throw new TemplateError(`${resource.logicalId}.Policies must be a list`);
@@ -91,9 +83,15 @@ export function buildIamModel(
         name,
         roleId: roleId(name),
         maxSessionDurationSeconds: maxSession === undefined ? 3600 : Number(maxSession),
-        trustPolicy: policyDocument(`${resource.logicalId}.AssumeRolePolicyDocument`, evaluated.evaluate(resource.properties['AssumeRolePolicyDocument'])),
+        trustPolicy: policyDocument(
+          `${resource.logicalId}.AssumeRolePolicyDocument`,
+          evaluated.evaluate(resource.properties['AssumeRolePolicyDocument']),
+        ),
         policies: inline.map((policy, index) =>
-          policyDocument(`${resource.logicalId}.Policies[${index}].PolicyDocument`, inlinePolicySchema.safeParse(policy).data?.PolicyDocument),
+          policyDocument(
+            `${resource.logicalId}.Policies[${index}].PolicyDocument`,
+            inlinePolicySchema.safeParse(policy).data?.PolicyDocument,
+          ),
         ),
       });
     }

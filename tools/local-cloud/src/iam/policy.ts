@@ -41,15 +41,25 @@ export type PolicyDecision = { allowed: true; statement: string } | { allowed: f
 export type TrustDecision = PolicyDecision;
 
 export function evaluateTrustPolicy(policy: PolicyDocument, request: TrustRequest): TrustDecision {
-  return evaluate([policy], request.context, 'no statement allows this request', (statement) =>
-    statement.NotPrincipal === undefined && principalMatches(statement.Principal, request.federatedPrincipal) && actionApplies(statement, request.action),
+  return evaluate(
+    [policy],
+    request.context,
+    'no statement allows this request',
+    (statement) =>
+      statement.NotPrincipal === undefined &&
+      principalMatches(statement.Principal, request.federatedPrincipal) &&
+      actionApplies(statement, request.action),
   );
 }
 
 /** Evaluates every identity policy of a principal together, as IAM does (a Deny in any of them wins). */
 export function evaluateIdentityPolicies(policies: readonly PolicyDocument[], request: IdentityRequest): PolicyDecision {
-  return evaluate(policies, request.context, `no identity-based policy allows the ${request.action} action`, (statement) =>
-    statement.Principal === undefined && actionApplies(statement, request.action) && resourceApplies(statement, request.resource),
+  return evaluate(
+    policies,
+    request.context,
+    `no identity-based policy allows the ${request.action} action`,
+    (statement) =>
+      statement.Principal === undefined && actionApplies(statement, request.action) && resourceApplies(statement, request.resource),
   );
 }
 
@@ -82,7 +92,8 @@ function actionApplies(statement: PolicyStatement, action: string): boolean {
 /** ARNs match case-sensitively, with IAM wildcards; a statement names Resource or NotResource. */
 function resourceApplies(statement: PolicyStatement, resource: string): boolean {
   if (statement.Resource !== undefined) return toList(statement.Resource).some((pattern) => globToRegExp(pattern, '').test(resource));
-  if (statement.NotResource !== undefined) return !toList(statement.NotResource).some((pattern) => globToRegExp(pattern, '').test(resource));
+  if (statement.NotResource !== undefined)
+    return !toList(statement.NotResource).some((pattern) => globToRegExp(pattern, '').test(resource));
   return false;
 }
 

@@ -30,7 +30,8 @@ export class RoleSessions {
 
   issue(o: IssueSessionOptions): RoleSession {
     const now = Date.now();
-    for (const [id, session] of this.#byAccessKeyId) if (session.expiration.getTime() + KEEP_EXPIRED_MS < now) this.#byAccessKeyId.delete(id);
+    for (const [id, session] of this.#byAccessKeyId)
+      if (session.expiration.getTime() + KEEP_EXPIRED_MS < now) this.#byAccessKeyId.delete(id);
     const session: RoleSession = {
       // ASIA: the prefix of temporary (STS) access key ids.
       accessKeyId: `ASIA${[...randomBytes(16)].map((byte) => KEY_ID_ALPHABET[byte % KEY_ID_ALPHABET.length]).join('')}`,

@@ -4,13 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Stack } from '../types.js';
 
 type StackIdentity = Stack['identity'];
-import {
-  DEFAULT_AUDIENCE,
-  IDENTITIES,
-  LOCAL_TENANT_ID,
-  SYSTEM_IDENTITY,
-  type IdentityName,
-} from './constants.js';
+import { DEFAULT_AUDIENCE, IDENTITIES, LOCAL_TENANT_ID, SYSTEM_IDENTITY, type IdentityName } from './constants.js';
 import {
   APP_SERVICE_TOKEN_PATH,
   IMDS_TOKEN_PATH,
@@ -23,14 +17,7 @@ import { SigningKeyRing, type SigningKeyChoice } from './signing-keys.js';
 import { resourceToAudience, signAccessToken } from './tokens.js';
 import { closeServer } from '../close-server.js';
 
-export {
-  BACKUP_IDENTITY,
-  DEFAULT_AUDIENCE,
-  INTRUDER_IDENTITY,
-  LOCAL_TENANT_ID,
-  SYSTEM_IDENTITY,
-  type IdentityName,
-} from './constants.js';
+export { BACKUP_IDENTITY, DEFAULT_AUDIENCE, INTRUDER_IDENTITY, LOCAL_TENANT_ID, SYSTEM_IDENTITY, type IdentityName } from './constants.js';
 
 export interface StartIdentityPlaneOptions {
   host?: string;

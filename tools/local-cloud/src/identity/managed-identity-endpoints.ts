@@ -116,10 +116,7 @@ export async function handleImdsTokenRequest(
   };
 }
 
-function collectSelectors(
-  query: URLSearchParams,
-  otherNames: Record<string, 'principalId' | 'resourceId'>,
-): Selector[] {
+function collectSelectors(query: URLSearchParams, otherNames: Record<string, 'principalId' | 'resourceId'>): Selector[] {
   const selectors: Selector[] = [];
   const clientId = query.get('client_id');
   if (clientId) selectors.push({ by: 'clientId', value: clientId });
@@ -130,10 +127,7 @@ function collectSelectors(
   return selectors;
 }
 
-function selectIdentity(
-  selector: Selector | undefined,
-  context: ManagedIdentityEndpointContext,
-): ManagedIdentityInfo | undefined {
+function selectIdentity(selector: Selector | undefined, context: ManagedIdentityEndpointContext): ManagedIdentityInfo | undefined {
   if (!selector) return context.defaultIdentity;
   // GUIDs and ARM resource ids compare case-insensitively in Azure.
   const wanted = selector.value.toLowerCase();

@@ -23,26 +23,28 @@ export function resourceToAudience(resource: string): string {
 /** Signs an access token with the claims of an Entra v1 app-only token for a managed identity. */
 export async function signAccessToken(request: AccessTokenRequest): Promise<string> {
   const { identity, issuedAt } = request;
-  return new SignJWT({
-    aio: randomBytes(24).toString('base64url'),
-    appid: identity.clientId,
-    appidacr: '2',
-    idp: request.issuer,
-    idtyp: 'app',
-    oid: identity.principalId,
-    rh: `0.${randomBytes(30).toString('base64url')}.`,
-    tid: request.tenantId,
-    uti: randomBytes(16).toString('base64url'),
-    ver: '1.0',
-    xms_mirid: identity.resourceId,
-  })
-    .setProtectedHeader({ typ: 'JWT', alg: 'RS256', kid: request.key.kid, x5t: request.key.kid })
-    .setIssuer(request.issuer)
-    .setAudience(resourceToAudience(request.audience))
-    .setSubject(identity.principalId)
-    // Entra backdates iat and nbf by five minutes to absorb clock skew; exp counts from issuance.
-    .setIssuedAt(issuedAt - 300)
-    .setNotBefore(issuedAt - 300)
-    .setExpirationTime(issuedAt + request.lifetimeSeconds)
-    .sign(request.key.privateKey);
+  return (
+    new SignJWT({
+      aio: randomBytes(24).toString('base64url'),
+      appid: identity.clientId,
+      appidacr: '2',
+      idp: request.issuer,
+      idtyp: 'app',
+      oid: identity.principalId,
+      rh: `0.${randomBytes(30).toString('base64url')}.`,
+      tid: request.tenantId,
+      uti: randomBytes(16).toString('base64url'),
+      ver: '1.0',
+      xms_mirid: identity.resourceId,
+    })
+      .setProtectedHeader({ typ: 'JWT', alg: 'RS256', kid: request.key.kid, x5t: request.key.kid })
+      .setIssuer(request.issuer)
+      .setAudience(resourceToAudience(request.audience))
+      .setSubject(identity.principalId)
+      // Entra backdates iat and nbf by five minutes to absorb clock skew; exp counts from issuance.
+      .setIssuedAt(issuedAt - 300)
+      .setNotBefore(issuedAt - 300)
+      .setExpirationTime(issuedAt + request.lifetimeSeconds)
+      .sign(request.key.privateKey)
+  );
 }

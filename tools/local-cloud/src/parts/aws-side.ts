@@ -16,7 +16,12 @@ export interface AwsSide {
 }
 
 /** Starts STS with the shipped template's role and, in front of an S3 emulator, the IAM gateway. */
-export async function startAwsSide(options: LocalCloudOptions, emulators: Pick<Emulators, 's3' | 'identity'>, closers: Closers, log: Log): Promise<AwsSide> {
+export async function startAwsSide(
+  options: LocalCloudOptions,
+  emulators: Pick<Emulators, 's3' | 'identity'>,
+  closers: Closers,
+  log: Log,
+): Promise<AwsSide> {
   const { s3, identity } = emulators;
   const defaultPorts = options.ports === 'default';
   const trustedPrincipal = options.trust === 'system-assigned' ? identity.systemIdentity : identity.backupIdentity;

@@ -23,7 +23,13 @@ export async function createBackupResources(options: CreateBackupResourcesOption
   await Promise.all([
     ensureContainer(options.connectionString, SOURCE_CONTAINER),
     // Versioned as infra/aws-iam makes it; s3rver has no versioning (NotImplemented).
-    ensureBucket({ endpoint: options.s3Endpoint, region: options.region, credentials: s3.credentials, bucket: BACKUP_BUCKET, versioned: s3.kind !== 's3rver' && options.versioned }),
+    ensureBucket({
+      endpoint: options.s3Endpoint,
+      region: options.region,
+      credentials: s3.credentials,
+      bucket: BACKUP_BUCKET,
+      versioned: s3.kind !== 's3rver' && options.versioned,
+    }),
     options.queues.getQueueClient(BACKUP_QUEUE_NAME).createIfNotExists(),
     options.queues.getQueueClient(poisonQueueOf(BACKUP_QUEUE_NAME)).createIfNotExists(),
   ]);

@@ -32,7 +32,12 @@ export interface DeliverEventsOptions {
   deadLetterDir: string;
 }
 
-export async function startBlobFront(options: LocalCloudOptions, upstreams: { azuriteBlob: RunningAzurite; s3Endpoint: string }, closers: Closers, log: Log): Promise<BlobFront> {
+export async function startBlobFront(
+  options: LocalCloudOptions,
+  upstreams: { azuriteBlob: RunningAzurite; s3Endpoint: string },
+  closers: Closers,
+  log: Log,
+): Promise<BlobFront> {
   let delivery: EventDelivery | undefined;
   let publicBlobEndpoint = '';
   const storage = await startStorageEventsProxy({
@@ -75,8 +80,14 @@ async function startFaultProxies(upstreams: { blobOrigin: string; s3Endpoint: st
     startFaultProxy({ service: 'azure', upstream: upstreams.blobOrigin, rules, log }),
     startFaultProxy({ service: 's3', upstream: upstreams.s3Endpoint, rules, log }),
   ]);
-  closers.add(() => azureProxy.close(), () => s3Proxy.close());
-  const faults: NonNullable<LocalCloud['faults']> = { failNext: (rule) => rules.failNext(rule), traffic: (service) => rules.traffic(service) };
+  closers.add(
+    () => azureProxy.close(),
+    () => s3Proxy.close(),
+  );
+  const faults: NonNullable<LocalCloud['faults']> = {
+    failNext: (rule) => rules.failNext(rule),
+    traffic: (service) => rules.traffic(service),
+  };
   return { blobOrigin: azureProxy.endpoint, s3Endpoint: s3Proxy.endpoint, faults };
 }
 

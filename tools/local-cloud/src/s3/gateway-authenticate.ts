@@ -45,14 +45,27 @@ function authorizationHeader(request: IncomingMessage): string {
   const header = request.headers.authorization;
   if (header !== undefined) return header;
   const signedQuery = new URL(request.url ?? '/', 'http://local').searchParams.has('X-Amz-Signature');
-  throw new S3AuthError('AccessDenied', 403, signedQuery ? 'Presigned URLs are not accepted by the local S3 gateway; sign the Authorization header' : 'Access Denied');
+  throw new S3AuthError(
+    'AccessDenied',
+    403,
+    signedQuery ? 'Presigned URLs are not accepted by the local S3 gateway; sign the Authorization header' : 'Access Denied',
+  );
 }
 
 /** The signature must be for S3 in the gateway's region, made within the allowed clock skew. */
 function checkScope(request: IncomingMessage, auth: SigV4Authorization, region: string): void {
-  if (auth.service !== 's3') throw new S3AuthError('AuthorizationHeaderMalformed', 400, `The authorization header is malformed; the service '${auth.service}' is wrong; expecting 's3'`);
+  if (auth.service !== 's3')
+    throw new S3AuthError(
+      'AuthorizationHeaderMalformed',
+      400,
+      `The authorization header is malformed; the service '${auth.service}' is wrong; expecting 's3'`,
+    );
   if (auth.region !== region) {
-    throw new S3AuthError('AuthorizationHeaderMalformed', 400, `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${region}'`);
+    throw new S3AuthError(
+      'AuthorizationHeaderMalformed',
+      400,
+      `The authorization header is malformed; the region '${auth.region}' is wrong; expecting '${region}'`,
+    );
   }
   const signedAt = amzDateToMs(String(request.headers['x-amz-date'] ?? ''));
   if (Number.isNaN(signedAt) || Math.abs(Date.now() - signedAt) > MAX_CLOCK_SKEW_MS) {

@@ -45,6 +45,10 @@ export function sendError(request: IncomingMessage, response: ServerResponse, er
     request.method === 'HEAD'
       ? ''
       : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message><RequestId>${requestId}</RequestId><HostId>local-cloud</HostId></Error>`;
-  response.writeHead(error.status, { 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': requestId });
+  response.writeHead(error.status, {
+    'content-type': 'application/xml',
+    'content-length': Buffer.byteLength(body),
+    'x-amz-request-id': requestId,
+  });
   response.end(body);
 }

@@ -37,7 +37,9 @@ const MAX_DELETE_BODY_BYTES = 2 * 1024 * 1024;
 export async function startIamGateway(options: IamGatewayOptions): Promise<IamGateway> {
   const upstream = new URL(options.upstream);
   const serve = (expectsContinue: boolean) => (request: IncomingMessage, response: ServerResponse) => {
-    handle(request, response, { gateway: options, upstream, expectsContinue }).catch((error: unknown) => refuse(request, response, { error, expectsContinue, log: options.log }));
+    handle(request, response, { gateway: options, upstream, expectsContinue }).catch((error: unknown) =>
+      refuse(request, response, { error, expectsContinue, log: options.log }),
+    );
   };
   const server = createServer(serve(false));
   server.on('checkContinue', serve(true));
@@ -62,13 +64,21 @@ interface HandleOptions {
 }
 
 /** Authenticates the request, authorizes it as S3 would, and forwards it. */
-async function handle(request: IncomingMessage, response: ServerResponse, { gateway, upstream, expectsContinue }: HandleOptions): Promise<void> {
+async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+  { gateway, upstream, expectsContinue }: HandleOptions,
+): Promise<void> {
   const url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'local'}`);
   const method = request.method ?? 'GET';
   const caller = authenticate(request, gateway);
   const operation = s3Operation(method, url, request.headers);
   if (operation.permissions === undefined && caller.policies !== undefined) {
-    throw new S3AuthError('AccessDenied', 403, `The local S3 gateway does not know which permission ${method} ${url.pathname}${url.search} needs, so it refuses it for ${caller.arn}`);
+    throw new S3AuthError(
+      'AccessDenied',
+      403,
+      `The local S3 gateway does not know which permission ${method} ${url.pathname}${url.search} needs, so it refuses it for ${caller.arn}`,
+    );
   }
   let body: Buffer | undefined;
   if (method === 'POST' && url.searchParams.has('delete') && operation.bucket !== undefined && caller.policies !== undefined) {
@@ -90,8 +100,15 @@ interface AuthorizeDeletedKeysOptions {
 }
 
 /** DeleteObjects names its keys in the body: it has to be read before it can be allowed. Returns the body. */
-async function authorizeDeletedKeys(request: IncomingMessage, { caller, bucket, context, upstream }: AuthorizeDeletedKeysOptions): Promise<Buffer> {
-  const body = await readRequestBody(request, MAX_DELETE_BODY_BYTES, () => new S3AuthError('MaxMessageLengthExceeded', 400, 'Your request was too big.'));
+async function authorizeDeletedKeys(
+  request: IncomingMessage,
+  { caller, bucket, context, upstream }: AuthorizeDeletedKeysOptions,
+): Promise<Buffer> {
+  const body = await readRequestBody(
+    request,
+    MAX_DELETE_BODY_BYTES,
+    () => new S3AuthError('MaxMessageLengthExceeded', 400, 'Your request was too big.'),
+  );
   await authorize({ caller, permissions: deleteObjectsPermissions(bucket, body.toString('utf8'), context), bucket, upstream });
   return body;
 }
@@ -104,7 +121,8 @@ interface RefuseOptions {
 
 /** Logs a refused request and answers with S3's error, once the client can read it. */
 function refuse(request: IncomingMessage, response: ServerResponse, { error, expectsContinue, log }: RefuseOptions): void {
-  const refusal = error instanceof S3AuthError ? error : new S3AuthError('InternalError', 500, `local S3 gateway: ${(error as Error).message}`);
+  const refusal =
+    error instanceof S3AuthError ? error : new S3AuthError('InternalError', 500, `local S3 gateway: ${(error as Error).message}`);
   log({
     service: 's3',
     outcome: 'refused',

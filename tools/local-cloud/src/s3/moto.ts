@@ -38,7 +38,8 @@ async function withInstallLock<T>(venvDir: string, work: () => Promise<T>): Prom
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (Date.now() > deadline) throw new Error(`moto venv lock ${lock} is still held after 5 minutes; remove it if no install is running.`);
+      if (Date.now() > deadline)
+        throw new Error(`moto venv lock ${lock} is still held after 5 minutes; remove it if no install is running.`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
@@ -62,7 +63,12 @@ export async function ensureMotoVenv(o: EnsureMotoVenvOptions): Promise<string> 
   if ((await installedRequirements(marker)) === wanted) return server;
   return withInstallLock(o.venvDir, async () => {
     if ((await installedRequirements(marker)) === wanted) return server;
-    o.log({ msg: 'installing moto server into a venv (first run only, takes about a minute)', setup: true, venvDir: o.venvDir, version: MOTO_VERSION });
+    o.log({
+      msg: 'installing moto server into a venv (first run only, takes about a minute)',
+      setup: true,
+      venvDir: o.venvDir,
+      version: MOTO_VERSION,
+    });
     try {
       await run('python3', ['-m', 'venv', o.venvDir]);
       await run(join(o.venvDir, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', ...MOTO_REQUIREMENTS], {

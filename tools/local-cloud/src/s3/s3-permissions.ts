@@ -130,7 +130,8 @@ export function s3Operation(method: string, url: URL, headers: IncomingHttpHeade
   if (key === undefined) {
     const table = BUCKET_SUBRESOURCES[method] ?? {};
     const named = subresource(table);
-    if (named !== undefined) return known([{ action: table[named] as string, resource: bucketArn, context: listingContext(named, query, context) }]);
+    if (named !== undefined)
+      return known([{ action: table[named] as string, resource: bucketArn, context: listingContext(named, query, context) }]);
     if ((method === 'GET' || method === 'HEAD') && !hasOtherSubresource(query)) {
       return known([{ action: 's3:ListBucket', resource: bucketArn, context: listingContext('', query, context) }]);
     }
@@ -157,7 +158,10 @@ export function s3Operation(method: string, url: URL, headers: IncomingHttpHeade
   switch (method) {
     case 'GET':
     case 'HEAD':
-      return { ...known([{ action: versioned ? 's3:GetObjectVersion' : 's3:GetObject', resource: objectArn, context }]), readsObject: true };
+      return {
+        ...known([{ action: versioned ? 's3:GetObjectVersion' : 's3:GetObject', resource: objectArn, context }]),
+        readsObject: true,
+      };
     case 'PUT':
       return known([
         { action: 's3:PutObject', resource: objectArn, context },
@@ -209,10 +213,30 @@ function listingContext(subresource: string, query: URLSearchParams, context: Re
 
 /** Query parameters that are options of ListObjects/GetObject rather than sub-resources of their own. */
 const PLAIN_PARAMETERS = new Set([
-  'list-type', 'prefix', 'delimiter', 'max-keys', 'marker', 'continuation-token', 'start-after', 'fetch-owner', 'encoding-type',
-  'key-marker', 'version-id-marker', 'upload-id-marker', 'max-uploads', 'versionId', 'partNumber', 'x-id',
-  'response-content-type', 'response-content-disposition', 'response-content-encoding', 'response-content-language',
-  'response-cache-control', 'response-expires', 'max-parts', 'part-number-marker',
+  'list-type',
+  'prefix',
+  'delimiter',
+  'max-keys',
+  'marker',
+  'continuation-token',
+  'start-after',
+  'fetch-owner',
+  'encoding-type',
+  'key-marker',
+  'version-id-marker',
+  'upload-id-marker',
+  'max-uploads',
+  'versionId',
+  'partNumber',
+  'x-id',
+  'response-content-type',
+  'response-content-disposition',
+  'response-content-encoding',
+  'response-content-language',
+  'response-cache-control',
+  'response-expires',
+  'max-parts',
+  'part-number-marker',
 ]);
 
 function hasOtherSubresource(query: URLSearchParams): boolean {

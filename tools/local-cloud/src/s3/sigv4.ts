@@ -43,7 +43,8 @@ export function parseAuthorization(header: string): SigV4Authorization {
   const credential = fields.get('Credential')?.split('/');
   const signedHeaders = fields.get('SignedHeaders');
   const signature = fields.get('Signature');
-  if (!credential || credential.length !== 5 || credential[4] !== 'aws4_request') throw malformed('the Credential is not <key>/<date>/<region>/<service>/aws4_request');
+  if (!credential || credential.length !== 5 || credential[4] !== 'aws4_request')
+    throw malformed('the Credential is not <key>/<date>/<region>/<service>/aws4_request');
   if (!signedHeaders || !signature) throw malformed('SignedHeaders and Signature are required');
   const [accessKeyId = '', date = '', region = '', service = ''] = credential;
   return { accessKeyId, date, region, service, signedHeaders: signedHeaders.split(';'), signature };
@@ -137,7 +138,7 @@ export function signatureOf(request: SignedRequest, auth: Omit<SigV4Authorizatio
       payloadHash,
     ].join('\n');
   } catch {
-    throw new S3AuthError('InvalidURI', 400, 'Couldn\'t parse the specified URI.');
+    throw new S3AuthError('InvalidURI', 400, "Couldn't parse the specified URI.");
   }
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
   const stringToSign = [ALGORITHM, amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');

@@ -35,10 +35,7 @@ export interface AssumeRoleOutcome {
   log: Record<string, unknown>;
 }
 
-export async function assumeRoleWithWebIdentity(
-  params: URLSearchParams,
-  deps: AssumeRoleDependencies,
-): Promise<AssumeRoleOutcome> {
+export async function assumeRoleWithWebIdentity(params: URLSearchParams, deps: AssumeRoleDependencies): Promise<AssumeRoleOutcome> {
   const request = validateParameters(params);
   const role = findRole(deps.model, request.roleArn);
   const durationSeconds = request.durationSeconds ?? DEFAULT_DURATION_SECONDS;
@@ -161,9 +158,13 @@ function validateParameters(params: URLSearchParams): ValidatedRequest {
     if (!/^\d+$/.test(rawDuration)) {
       problems.push(`Value '${rawDuration}' at 'durationSeconds' failed to satisfy constraint: Member must be an integer`);
     } else if (durationSeconds < 900) {
-      problems.push(`Value '${rawDuration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900`);
+      problems.push(
+        `Value '${rawDuration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900`,
+      );
     } else if (durationSeconds > 43200) {
-      problems.push(`Value '${rawDuration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200`);
+      problems.push(
+        `Value '${rawDuration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200`,
+      );
     }
   }
   const policy = params.get('Policy');
@@ -195,9 +196,7 @@ function findRole(model: IamModel, roleArn: string): IamRole {
 }
 
 function findProvider(deps: AssumeRoleDependencies, issuer: string): OidcProvider {
-  const provider = deps.model.providers.find(
-    (candidate) => candidate.url === issuer || deps.issuerAliases[candidate.url] === issuer,
-  );
+  const provider = deps.model.providers.find((candidate) => candidate.url === issuer || deps.issuerAliases[candidate.url] === issuer);
   if (!provider) {
     throw new StsError('InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${issuer}`);
   }
