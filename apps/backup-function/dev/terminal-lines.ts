@@ -17,11 +17,11 @@ function where(entry: Record<string, unknown>): string {
     .join('');
 }
 
-/** The line for one entry, or undefined for entries that are not news to a user. */
 export interface TerminalLineOptions {
   maxDequeueCount: number;
 }
 
+/** The line for one entry, or undefined for entries that are not news to a user. */
 export function terminalLine(entry: Record<string, unknown>, o: TerminalLineOptions): string | undefined {
   if (entry.event === 'backupBlob') {
     const attempt = typeof entry.dequeueCount === 'number' ? ` (attempt ${entry.dequeueCount} of ${o.maxDequeueCount})` : '';

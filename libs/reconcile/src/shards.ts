@@ -39,12 +39,6 @@ function flatShard(o: Omit<PlanShardsOptions, 'prefix'>, prefix: string): Shard 
   };
 }
 
-/**
- * Splits the listing under `prefix` at its first "/" level: one shard per folder (the union of both
- * sides' folders, so folders only S3 has are still reported as extra) and one for the names at that
- * level, which the one-page discovery listing already holds. When either side's level spans more than
- * one page, folder discovery would cost as much as the listing itself: then it is one shard.
- */
 export interface PlanShardsOptions {
   container: ContainerClient;
   target: TargetLocation;
@@ -53,6 +47,12 @@ export interface PlanShardsOptions {
   abortSignal?: AbortSignal;
 }
 
+/**
+ * Splits the listing under `prefix` at its first "/" level: one shard per folder (the union of both
+ * sides' folders, so folders only S3 has are still reported as extra) and one for the names at that
+ * level, which the one-page discovery listing already holds. When either side's level spans more than
+ * one page, folder discovery would cost as much as the listing itself: then it is one shard.
+ */
 export async function planShards(o: PlanShardsOptions): Promise<Shard[]> {
   const [sourceLevel, targetLevel] = await Promise.all([
     requestFor('azure', 'list', sourceSubject(o.container, o.prefix), () => listSourceTopLevel(o.container, o.prefix, o.abortSignal)),

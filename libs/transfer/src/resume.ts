@@ -88,11 +88,6 @@ export async function abortUpload(target: Target, uploadId: string): Promise<voi
   }
 }
 
-/**
- * Finds this key's open upload of this source version and part size, and which of its parts are whole.
- * Uploads of this key that cannot be resumed (another version, another part size, no manifest, a part of
- * the wrong size) are aborted. Endpoints that cannot list uploads resume nothing.
- */
 export interface FindResumableUploadOptions {
   manifest: Buffer;
   parts: PartRange[];
@@ -100,6 +95,11 @@ export interface FindResumableUploadOptions {
   abortSignal: AbortSignal | undefined;
 }
 
+/**
+ * Finds this key's open upload of this source version and part size, and which of its parts are whole.
+ * Uploads of this key that cannot be resumed (another version, another part size, no manifest, a part of
+ * the wrong size) are aborted. Endpoints that cannot list uploads resume nothing.
+ */
 export async function findResumableUpload(target: Target, o: FindResumableUploadOptions): Promise<ResumableUpload | undefined> {
   let uploadIds: string[];
   try {

@@ -53,12 +53,6 @@ function skippedDetail(difference: Difference, options: RepairOptions): string {
   return options.viaQueue ? 'extra objects are never deleted through the queue' : 'extra objects are deleted only with --delete-extra';
 }
 
-/**
- * Re-copies a missing, mismatched or stale object from its blob, or deletes an extra one when allowed.
- * An object the run found wrong is replaced in place: the copy is told its listed ETag (`target.replace`),
- * so a corrupt object that still records the blob's current version is overwritten, conditionally on
- * still being that object, and S3 never goes without a current version.
- */
 export interface RepairDifferenceOptions extends RepairOptions {
   difference: Difference;
   container: ContainerClient;
@@ -69,6 +63,12 @@ export interface RepairDifferenceOptions extends RepairOptions {
   abortSignal?: AbortSignal;
 }
 
+/**
+ * Re-copies a missing, mismatched or stale object from its blob, or deletes an extra one when allowed.
+ * An object the run found wrong is replaced in place: the copy is told its listed ETag (`target.replace`),
+ * so a corrupt object that still records the blob's current version is overwritten, conditionally on
+ * still being that object, and S3 never goes without a current version.
+ */
 export async function repairDifference(o: RepairDifferenceOptions): Promise<RepairResult> {
   const { difference, s3, bucket, abortSignal } = o;
   const action = actionFor(difference, o);
