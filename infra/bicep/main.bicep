@@ -125,6 +125,18 @@ param logRetentionInDays int = 30
 @description('Application Insights accepts Entra-authenticated telemetry only')
 param disableAppInsightsLocalAuth bool = false
 
+@description('When the sweep runs (NCRONTAB, six fields): it reconciles every allowed source and enqueues what S3 lacks or holds stale, the safety net under the events')
+param sweepSchedule string = '0 0 */6 * * *'
+
+@description('How late an event may normally arrive (e.g. 15m): a blob the sweep repairs that was written before the sweep started minus this, and that an event should have announced, raises the missed-events alert. Empty: the Function\'s default (15m).')
+param sweepEventLag string = ''
+
+@description('Delays between retries of a copy that failed for a transient reason, the last repeated for as long as the message lives (e.g. 30s,1m,2m,5m). Empty: the Function\'s default.')
+param retryDelays string = ''
+
+@description('S3 storage class per access tier, e.g. Cool=STANDARD_IA,Cold=GLACIER_IR,Archive=DEEP_ARCHIVE. Empty: STANDARD for every tier.')
+param storageClassByTier string = ''
+
 // ---- operators ----
 
 @description('Principal (object) id of an operator (user, group or service principal) who runs `blobferry backfill`, which writes messages into the backup queue; it gets Storage Queue Data Message Sender on that queue and nothing else. Empty: no operator access.')
@@ -145,6 +157,10 @@ var containerNames = split(sourceContainers, ',')
 var allowedSources = [for container in containerNames: '${sourceStorageAccountName}/${container}']
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'eventgrid-deadletter'
+var stateContainerName = 'blobferry-state'
+// libs/contract SWEEP_QUEUE_NAME: the sweep trigger's queue name is fixed in the app.
+var sweepQueueName = 'blob-sweep'
+var eventSubscriptionName = '${namePrefix}-backup'
 // The runtime's name for it (apps/backup-function/src/config.ts poisonQueueOf): created here, alerted on.
 var poisonQueueName = '${backupQueueName}-poison'
 
@@ -162,6 +178,8 @@ module hostStorage 'modules/host-storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    stateContainerName: stateContainerName
+    sweepQueueName: sweepQueueName
     backupQueueName: backupQueueName
     poisonQueueName: poisonQueueName
   }
@@ -190,6 +208,10 @@ var requiredBackupSettings = {
   ALLOWED_SOURCES: join(allowedSources, ',')
   DELETE_POLICY: deletePolicy
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  STATE_CONTAINER_URL: hostStorage.outputs.stateContainerUrl
+  DEAD_LETTER_CONTAINER_URL: hostStorage.outputs.deadLetterContainerUrl
+  EVENT_SUBSCRIPTION_NAME: eventSubscriptionName
+  SWEEP_SCHEDULE: sweepSchedule
 }
 // The queue trigger's connection (QUEUE_CONNECTION and QUEUE_NAME_SETTING in config.ts), resolved
 // by the Functions runtime, not by the app: identity-based, so the queue needs no key either.
@@ -203,7 +225,10 @@ var clientIdSetting = userAssigned ? { AZURE_CLIENT_ID: identity.properties.clie
 var keyLayoutSetting = empty(keyLayout) ? {} : { KEY_LAYOUT: keyLayout }
 var partSizeSetting = empty(partSize) ? {} : { PART_SIZE: partSize }
 var concurrencySetting = empty(concurrency) ? {} : { CONCURRENCY: concurrency }
-var backupAppSettings = union(requiredBackupSettings, queueTriggerSettings, queueClientIdSetting, clientIdSetting, keyLayoutSetting, partSizeSetting, concurrencySetting)
+var sweepEventLagSetting = empty(sweepEventLag) ? {} : { SWEEP_EVENT_LAG: sweepEventLag }
+var retryDelaysSetting = empty(retryDelays) ? {} : { RETRY_DELAYS: retryDelays }
+var storageClassSetting = empty(storageClassByTier) ? {} : { STORAGE_CLASS_BY_TIER: storageClassByTier }
+var backupAppSettings = union(requiredBackupSettings, queueTriggerSettings, queueClientIdSetting, clientIdSetting, keyLayoutSetting, partSizeSetting, concurrencySetting, sweepEventLagSetting, retryDelaysSetting, storageClassSetting)
 
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
@@ -275,7 +300,7 @@ module eventSubscription 'modules/event-subscription.bicep' = {
   scope: resourceGroup(sourceResourceGroup)
   params: {
     systemTopicName: source.outputs.systemTopicName
-    name: '${namePrefix}-backup'
+    name: eventSubscriptionName
     queueStorageAccountId: hostStorage.outputs.id
     queueName: hostStorage.outputs.backupQueueName
     containerNames: containerNames

@@ -12,7 +12,12 @@ describe("the Function's settings", () => {
 
   it('accepts every setting the local cloud gives it, and the local cloud gives only settings someone reads', () => {
     const stack = {
-      azure: { accountName: 'devstoreaccount1', sourceContainer: 'source', connectionString: 'UseDevelopmentStorage=true' },
+      azure: {
+        accountName: 'devstoreaccount1',
+        sourceContainer: 'source',
+        connectionString: 'UseDevelopmentStorage=true',
+        blobEndpoint: 'http://127.0.0.1:10000/devstoreaccount1',
+      },
       aws: {
         roleArn: 'arn:aws:iam::000000000000:role/blobferry-backup',
         region: 'us-east-1',

@@ -18,6 +18,8 @@ const configResult = parseBackupSettings({
   AWS_REGION: 'eu-west-1',
   BACKUP_BUCKET: 'bucket-name',
   ALLOWED_SOURCES: 'account/container',
+  STATE_CONTAINER_URL: 'https://hostaccount.blob.core.windows.net/blobferry-state',
+  SWEEP_SCHEDULE: '0 0 */6 * * *',
 });
 if (!configResult.ok) throw new Error(configResult.errors.join('; '));
 

@@ -7,6 +7,8 @@ const settings = parseBackupSettings({
   AWS_REGION: 'eu-west-1',
   BACKUP_BUCKET: 'b-bucket',
   ALLOWED_SOURCES: 'srcacct/photos,devstoreaccount1/*',
+  STATE_CONTAINER_URL: 'https://hostaccount.blob.core.windows.net/blobferry-state',
+  SWEEP_SCHEDULE: '0 0 */6 * * *',
 });
 if (!settings.ok) throw new Error(settings.errors.join('; '));
 const config = settings.config;

@@ -26,6 +26,12 @@ param deploymentContainerName string
 @description('Container Event Grid writes undeliverable events to')
 param deadLetterContainerName string
 
+@description('Container the Function keeps its shared state in: recorded failures, dependency health, sweep checkpoints and reports (STATE_CONTAINER_URL)')
+param stateContainerName string
+
+@description('Queue of the sweep\'s slices (libs/contract SWEEP_QUEUE_NAME)')
+param sweepQueueName string
+
 @description('Queue Event Grid writes blob events to (the Function\'s BACKUP_QUEUE_NAME)')
 @minLength(3)
 @maxLength(56)
@@ -83,6 +89,12 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   properties: { publicAccess: 'None' }
 }
 
+resource stateContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: stateContainerName
+  properties: { publicAccess: 'None' }
+}
+
 resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
   parent: account
   name: 'default'
@@ -100,11 +112,26 @@ resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@202
   name: poisonQueueName
 }
 
+resource sweepQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: sweepQueueName
+}
+
+// The runtime's poison queue of the sweep's trigger, created up front for the same reason.
+resource sweepPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: '${sweepQueueName}-poison'
+}
+
 output name string = account.name
 output id string = account.id
 output blobEndpoint string = account.properties.primaryEndpoints.blob
 output deploymentContainerUrl string = '${account.properties.primaryEndpoints.blob}${deploymentContainer.name}'
 output deadLetterContainerName string = deadLetterContainer.name
+output deadLetterContainerUrl string = '${account.properties.primaryEndpoints.blob}${deadLetterContainer.name}'
+output stateContainerName string = stateContainer.name
+output stateContainerUrl string = '${account.properties.primaryEndpoints.blob}${stateContainer.name}'
+output sweepQueueName string = sweepQueue.name
 output backupQueueName string = backupQueue.name
 output poisonQueueName string = poisonQueue.name
 // https://<account>.queue.core.windows.net, without the trailing slash primaryEndpoints.queue has.

@@ -218,6 +218,8 @@ describe('the backup queue', () => {
     expect(queues.map((q) => [q.name, bicepText(q.body['name']), q.condition])).toEqual([
       ['backupQueue', 'backupQueueName', undefined],
       ['poisonQueue', 'poisonQueueName', undefined],
+      ['sweepQueue', 'sweepQueueName', undefined],
+      ['sweepPoisonQueue', "'${sweepQueueName}-poison'", undefined],
     ]);
     expect(bicepText(main.modules.get('eventSubscription')?.params['queueStorageAccountId'])).toBe('hostStorage.outputs.id');
   });

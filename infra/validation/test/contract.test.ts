@@ -1,5 +1,13 @@
 import { parseTemplate } from '@blobferry/cloudformation';
-import { DELETE_POLICIES, KEY_LAYOUTS, poisonQueueOf, QUEUE_CONNECTION, QUEUE_NAME_SETTING, SETTING_NAMES } from '@blobferry/contract';
+import {
+  DELETE_POLICIES,
+  KEY_LAYOUTS,
+  poisonQueueOf,
+  QUEUE_CONNECTION,
+  QUEUE_NAME_SETTING,
+  SETTING_NAMES,
+  SWEEP_QUEUE_NAME,
+} from '@blobferry/contract';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -134,6 +142,21 @@ describe('Function settings deployed by Bicep', () => {
     expect(bicepText(hostStorage?.params['poisonQueueName'])).toBe('poisonQueueName');
     // Leaves room for the suffix in a 63-character queue name.
     expect(params.get('backupQueueName')?.decorators.get('max_length')).toBe(63 - (poisonSuffix ?? '').length);
+  });
+
+  it('creates the sweep queue the app names, and the state and dead-letter containers its settings point at', () => {
+    expect(main.vars.get('sweepQueueName')).toBe(SWEEP_QUEUE_NAME);
+    const hostStorage = main.modules.get('hostStorage');
+    expect(bicepText(hostStorage?.params['sweepQueueName'])).toBe('sweepQueueName');
+    expect(bicepText(hostStorage?.params['stateContainerName'])).toBe('stateContainerName');
+    const deployed = deployedBackupSettings();
+    expect(deployed.get('STATE_CONTAINER_URL')).toBe('hostStorage.outputs.stateContainerUrl');
+    expect(deployed.get('DEAD_LETTER_CONTAINER_URL')).toBe('hostStorage.outputs.deadLetterContainerUrl');
+    // The dead letters of a subscription lie under its name: the same name the subscription is deployed with.
+    expect(deployed.get('EVENT_SUBSCRIPTION_NAME')).toBe('eventSubscriptionName');
+    expect(bicepText(main.modules.get('eventSubscription')?.params['name'])).toBe('eventSubscriptionName');
+    expect(deployed.get('SWEEP_SCHEDULE')).toBe('sweepSchedule');
+    expect(params.get('sweepSchedule')?.default).toBe('0 0 */6 * * *');
   });
 
   it('no longer targets a function endpoint (no webhook-era settings or parameters)', () => {

@@ -10,9 +10,13 @@ export {
   type BackfillMessageOptions,
 } from './backfill-message.js';
 export { KEY_LAYOUTS, keyRootOf, MAX_S3_KEY_BYTES, type KeyLayout, type KeyRootOptions } from './key-layouts.js';
-export { DEFAULT_BACKUP_QUEUE_NAME, poisonQueueOf, QUEUE_CONNECTION, QUEUE_NAME_SETTING } from './queues.js';
+export { DEFAULT_BACKUP_QUEUE_NAME, poisonQueueOf, QUEUE_CONNECTION, QUEUE_NAME_SETTING, SWEEP_QUEUE_NAME } from './queues.js';
 export {
+  ACCESS_TIERS,
   DELETE_POLICIES,
+  STORAGE_CLASSES,
+  type AccessTier,
+  type StorageClass,
   isSourceAllowed,
   parseBackupSettings,
   S3_CHECKSUMS,

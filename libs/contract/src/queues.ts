@@ -15,3 +15,10 @@ export const DEFAULT_BACKUP_QUEUE_NAME = 'blob-events';
 export function poisonQueueOf(queueName: string): string {
   return `${queueName}-poison`;
 }
+
+/**
+ * The queue of sweep slices (the scheduled sweep's work, one message per slice with its checkpoint), in the
+ * account of the backup queue and read through the same connection. A fixed name: a queue trigger's
+ * binding expression must resolve at start-up.
+ */
+export const SWEEP_QUEUE_NAME = 'blob-sweep';

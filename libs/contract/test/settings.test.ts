@@ -6,6 +6,8 @@ const required = {
   AWS_REGION: 'eu-west-1',
   BACKUP_BUCKET: 'my-backups',
   ALLOWED_SOURCES: 'photosacct/photos, logsacct/*',
+  STATE_CONTAINER_URL: 'https://hostaccount.blob.core.windows.net/blobferry-state',
+  SWEEP_SCHEDULE: '0 0 */6 * * *',
 };
 
 describe('parseBackupSettings', () => {
@@ -106,5 +108,57 @@ describe('isSourceAllowed', () => {
     expect(isSourceAllowed(result.config, 'photosacct', 'private')).toBe(false);
     expect(isSourceAllowed(result.config, 'logsacct', 'anything')).toBe(true);
     expect(isSourceAllowed(result.config, 'otheracct', 'photos')).toBe(false);
+  });
+});
+
+describe('the settings of the sweep, the retries and the storage classes', () => {
+  it('applies their defaults', () => {
+    const result = parseBackupSettings(required);
+    expect(result.ok && result.config).toMatchObject({
+      SWEEP_EVENT_LAG: 15 * 60_000,
+      RETRY_DELAYS: [30_000, 60_000, 120_000, 300_000],
+      STORAGE_CLASS_BY_TIER: {},
+    });
+  });
+
+  it('reads durations, a tier mapping and the dead-letter pair', () => {
+    const result = parseBackupSettings({
+      ...required,
+      SWEEP_EVENT_LAG: '2m',
+      RETRY_DELAYS: '1s, 500ms,1h',
+      STORAGE_CLASS_BY_TIER: 'Cool=STANDARD_IA, Archive=DEEP_ARCHIVE',
+      DEAD_LETTER_CONTAINER_URL: 'https://hostaccount.blob.core.windows.net/eventgrid-deadletter',
+      EVENT_SUBSCRIPTION_NAME: 'prod-blobferry-backup',
+    });
+    expect(result.ok ? result.config : result.errors).toMatchObject({
+      SWEEP_EVENT_LAG: 120_000,
+      RETRY_DELAYS: [1000, 500, 3_600_000],
+      STORAGE_CLASS_BY_TIER: { Cool: 'STANDARD_IA', Archive: 'DEEP_ARCHIVE' },
+    });
+  });
+
+  it('refuses a bad schedule, tier mapping, delay or half a dead-letter pair, naming the setting', () => {
+    const result = parseBackupSettings({
+      ...required,
+      SWEEP_SCHEDULE: '*/5 * * * *',
+      STORAGE_CLASS_BY_TIER: 'Cool=GLACIER_DEEP,Lukewarm=STANDARD',
+      RETRY_DELAYS: '30,1m',
+      EVENT_SUBSCRIPTION_NAME: 'prod-blobferry-backup',
+      STATE_CONTAINER_URL: 'not a url',
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const text = result.errors.join('\n');
+    expect(text).toMatch(/^SWEEP_SCHEDULE: expected NCRONTAB's six fields .* \(got 5\)/m);
+    expect(text).toMatch(/^STORAGE_CLASS_BY_TIER: "Cool=GLACIER_DEEP" is not <tier>=<storage class>/m);
+    expect(text).toMatch(/^STORAGE_CLASS_BY_TIER: "Lukewarm=STANDARD" is not/m);
+    expect(text).toMatch(/^RETRY_DELAYS: "30" is not a duration: list delays such as "30s,1m,2m,5m"/m);
+    expect(text).toMatch(/^STATE_CONTAINER_URL: expected the URL of the state container/m);
+    const halfPair = parseBackupSettings({ ...required, EVENT_SUBSCRIPTION_NAME: 'prod-blobferry-backup' });
+    expect(halfPair.ok ? [] : halfPair.errors).toEqual([
+      expect.stringMatching(/^DEAD_LETTER_CONTAINER_URL: DEAD_LETTER_CONTAINER_URL and EVENT_SUBSCRIPTION_NAME go together/),
+    ]);
+    const badField = parseBackupSettings({ ...required, SWEEP_SCHEDULE: '0 0 25 * * *' });
+    expect(badField.ok ? [] : badField.errors).toEqual([expect.stringMatching(/^SWEEP_SCHEDULE: not a valid NCRONTAB schedule/)]);
   });
 });

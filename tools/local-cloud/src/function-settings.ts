@@ -1,4 +1,5 @@
 import { QUEUE_CONNECTION, QUEUE_NAME_SETTING, type SettingName, type Stack } from '@blobferry/contract';
+import { LOCAL_SWEEP_SCHEDULE, STATE_CONTAINER } from './constants.js';
 
 /**
  * The app settings the backup Function (apps/backup-function) gets on Azure, pointed at this local cloud:
@@ -23,6 +24,8 @@ export function backupFunctionSettings(stack: Stack): Partial<Record<SettingName
     S3_CHECKSUM: stack.aws.s3Features.checksum,
     S3_CONDITIONAL_WRITES: String(stack.aws.s3Features.conditionalWrites),
     AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
+    STATE_CONTAINER_URL: `${stack.azure.blobEndpoint}/${STATE_CONTAINER}`,
+    SWEEP_SCHEDULE: LOCAL_SWEEP_SCHEDULE,
     // The queue trigger's connection, read by the Functions host: a connection string locally, where
     // Azure uses BACKUP_QUEUE__queueServiceUri with the managed identity.
     [QUEUE_CONNECTION]: stack.azure.connectionString,
