@@ -3,6 +3,13 @@
 export { reconcile, type Difference, type ReconcileOptions, type ReconcileProgress, type ReconcileSummary } from './reconcile.js';
 export { ReconcileRequestError, type ObjectError } from './failures.js';
 export { ListingOrderError } from './listing/merge-join.js';
+export type { ListingSource } from './listing/listing-source.js';
+export {
+  sourcePageListing,
+  type SliceCheckpoint,
+  type SourcePageListing,
+  type SourcePageListingOptions,
+} from './listing/source-page-listing.js';
 export type { RepairOptions, RepairResult } from './repair/repair.js';
 export { queueRepair, type QueueRepair, type QueueRepairOptions } from './repair/queue-repair.js';
 export { openQueueJournal, type OpenQueueJournalOptions, type QueueJournal } from './repair/queue-journal.js';

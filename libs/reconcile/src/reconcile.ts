@@ -27,6 +27,7 @@ import type { SourceBlob } from './listing/source-listing.js';
 import type { TargetObject } from './listing/target-listing.js';
 import { mapInOrder } from './ordered-window.js';
 import { repairDifference, type RepairOptions, type RepairResult } from './repair/repair.js';
+import type { ListingSource } from './listing/listing-source.js';
 import { planShards } from './shards.js';
 
 export interface ReconcileOptions {
@@ -51,6 +52,11 @@ export interface ReconcileOptions {
   onDifference?: (difference: Difference) => void;
   onProgress?: (progress: ReconcileProgress) => void;
   abortSignal?: AbortSignal;
+  /**
+   * Where the pairs come from: by default both sides' live listings under `source.prefix`, sharded by
+   * folder. The sweep passes one page at a time (`sourcePageListing`).
+   */
+  listing?: ListingSource;
 }
 
 export interface ReconcileProgress {
@@ -248,7 +254,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   }
 
   try {
-    const shards = await planShards({ container, target: { s3, bucket }, keys, prefix, abortSignal });
+    const shards = options.listing
+      ? await options.listing.shards(abortSignal)
+      : await planShards({ container, target: { s3, bucket }, keys, prefix, abortSignal });
     const shardRuns = pLimit(SHARDS_IN_PARALLEL);
     await Promise.all(
       shards.map((shard) =>

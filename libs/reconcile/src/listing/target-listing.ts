@@ -24,11 +24,16 @@ function toTargetObject(item: _Object): TargetObject {
   };
 }
 
-async function* listPages(target: TargetLocation, prefix: string, abortSignal?: AbortSignal): AsyncGenerator<TargetObject[]> {
+async function* listPages(
+  target: TargetLocation,
+  prefix: string,
+  startAfter: string | undefined,
+  abortSignal?: AbortSignal,
+): AsyncGenerator<TargetObject[]> {
   let continuationToken: string | undefined;
   do {
     const page = await target.s3.send(
-      new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, ContinuationToken: continuationToken }),
+      new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, ContinuationToken: continuationToken, StartAfter: startAfter }),
       { abortSignal },
     );
     yield (page.Contents ?? []).map(toTargetObject);
@@ -36,9 +41,14 @@ async function* listPages(target: TargetLocation, prefix: string, abortSignal?: 
   } while (continuationToken);
 }
 
-/** Every object whose key starts with `prefix`, in S3's order (UTF-8 bytes), one page fetched ahead. */
-export async function* listTargetObjects(target: TargetLocation, prefix: string, abortSignal?: AbortSignal): AsyncGenerator<TargetObject> {
-  for await (const page of prefetched(listPages(target, prefix, abortSignal))) yield* page;
+/** Every object whose key starts with `prefix` (and sorts after `startAfter`), in S3's order (UTF-8 bytes), one page fetched ahead. */
+export async function* listTargetObjects(
+  target: TargetLocation,
+  prefix: string,
+  abortSignal?: AbortSignal,
+  startAfter?: string,
+): AsyncGenerator<TargetObject> {
+  for await (const page of prefetched(listPages(target, prefix, startAfter, abortSignal))) yield* page;
 }
 
 /** One "/"-delimited level under `prefix`, or undefined when it is more than one page. */

@@ -12,7 +12,12 @@ export interface QueueRepairOptions {
   queue: QueueClient;
   container: string;
   blobUrlOf: (name: string) => string;
-  journal: QueueJournal;
+  /**
+   * What earlier runs enqueued, so an interrupted backfill run again sends nothing twice. Without one
+   * (the sweep, whose slices may run again after a crash) a blob may be enqueued twice: its second copy
+   * finds the backup up to date.
+   */
+  journal?: QueueJournal;
 }
 
 export function queueRepair(o: QueueRepairOptions): QueueRepair {
@@ -20,11 +25,11 @@ export function queueRepair(o: QueueRepairOptions): QueueRepair {
     async enqueue(difference, abortSignal) {
       const blob = difference.source;
       if (!blob) throw new Error(`unreachable: ${difference.key} has no source blob to enqueue`);
-      if (o.journal.holds(difference.key, blob.etag)) return 'already-queued';
+      if (o.journal?.holds(difference.key, blob.etag)) return 'already-queued';
       const event = backfillMessage({ blob, blobUrl: o.blobUrlOf(blob.name), container: o.container });
       // JSON text, as Event Grid writes it (host.json messageEncoding "none"); no expiry, as the subscription sets.
       await o.queue.sendMessage(JSON.stringify(event), { messageTimeToLive: -1, abortSignal });
-      await o.journal.record(difference.key, blob.etag);
+      await o.journal?.record(difference.key, blob.etag);
       return 'enqueued';
     },
   };
