@@ -28,3 +28,4 @@ export {
   type SettingsResult,
 } from './settings.js';
 export { stackSchema, type ManagedIdentityInfo, type Stack } from './stack.js';
+export { sweepSliceMessageSchema, type SweepSliceMessage } from './sweep-message.js';

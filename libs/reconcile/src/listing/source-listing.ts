@@ -10,6 +10,8 @@ export interface SourceBlob {
   /** Content-MD5 when the uploader set it (always for single-shot PutBlob). */
   md5Base64: string | undefined;
   lastModified: Date;
+  /** Block, append or page blob, when the listing says (an event announces block blobs only). */
+  blobType?: 'BlockBlob' | 'AppendBlob' | 'PageBlob';
 }
 
 const PAGE_SIZE = 5000;

@@ -1,0 +1,6 @@
+// The scheduled sweep, the safety net under the events: a plan per schedule occurrence, then every allowed
+// container reconciled one page at a time (libs/reconcile), each slice a message of the sweep queue carrying
+// its checkpoint, and one report per run.
+export { planSweep, type PlanSweepOptions, type PlanSweepResult, type SweptContainer } from './plan-sweep.js';
+export { sweepSlice, type SweepSliceOptions, type SweepSliceOutcome } from './sweep-slice.js';
+export type { SliceResult, SweepReport } from './sweep-report.js';
