@@ -15,6 +15,8 @@ export interface BackupClients {
   /** The one federated provider: every S3 request of every invocation shares its STS session. */
   awsCredentials: AwsCredentialIdentityProvider;
   blobClientFor(blob: BlobRef): BlobClient;
+  /** A source account's blob service (listing its containers, sweeping them). */
+  blobServiceFor(account: string): BlobServiceClient;
 }
 
 export class SourceAccountMismatchError extends Error {
@@ -53,32 +55,45 @@ export function createClients(
     ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
   });
-  return { s3, azureCredential, awsCredentials, blobClientFor: blobClientFactory(config, azureCredential) };
+  const blobServiceFor = blobServiceFactory(config, azureCredential);
+  return {
+    s3,
+    azureCredential,
+    awsCredentials,
+    blobClientFor: (blob) => blobServiceFor(blob.account, blob.accountUrl).getContainerClient(blob.container).getBlobClient(blob.blobName),
+    blobServiceFor: (account) => blobServiceFor(account),
+  };
 }
 
-function blobClientFactory(config: BackupSettings, credential: TokenCredential): (blob: BlobRef) => BlobClient {
+/**
+ * The blob service of a storage account: on Azure `https://<account>.blob.core.windows.net` (or the account URL
+ * an event names) with the Function's identity, which needs "Storage Blob Data Reader" on each allowed
+ * account; locally (Azurite) the account of AZURE_STORAGE_CONNECTION_STRING, whose key signs the requests,
+ * since Azurite serves plain http where a bearer token may not be sent.
+ */
+function blobServiceFactory(
+  config: BackupSettings,
+  credential: TokenCredential,
+): (account: string, accountUrl?: string) => BlobServiceClient {
   const connectionString = config.AZURE_STORAGE_CONNECTION_STRING;
   if (connectionString) {
-    // Local use (Azurite): Azurite serves plain http, where a bearer token may not be sent, so
-    // the account key in the connection string signs the requests instead.
     const service = BlobServiceClient.fromConnectionString(connectionString, { retryOptions: AZURE_STORAGE_RETRY });
-    return (blob) => {
-      if (service.accountName.toLowerCase() !== blob.account.toLowerCase()) {
+    return (account) => {
+      if (service.accountName.toLowerCase() !== account.toLowerCase()) {
         throw new SourceAccountMismatchError(
-          `the event's account ${blob.account} is not the account of AZURE_STORAGE_CONNECTION_STRING (${service.accountName})`,
+          `the account ${account} is not the account of AZURE_STORAGE_CONNECTION_STRING (${service.accountName})`,
         );
       }
-      return service.getContainerClient(blob.container).getBlobClient(blob.blobName);
+      return service;
     };
   }
-  // On Azure: the Function's identity needs "Storage Blob Data Reader" on each allowed account.
   const services = new Map<string, BlobServiceClient>();
-  return (blob) => {
-    let service = services.get(blob.accountUrl);
+  return (account, accountUrl = `https://${account}.blob.core.windows.net`) => {
+    let service = services.get(accountUrl);
     if (!service) {
-      service = new BlobServiceClient(blob.accountUrl, credential, { retryOptions: AZURE_STORAGE_RETRY });
-      services.set(blob.accountUrl, service);
+      service = new BlobServiceClient(accountUrl, credential, { retryOptions: AZURE_STORAGE_RETRY });
+      services.set(accountUrl, service);
     }
-    return service.getContainerClient(blob.container).getBlobClient(blob.blobName);
+    return service;
   };
 }

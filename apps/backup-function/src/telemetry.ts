@@ -7,6 +7,10 @@ interface Instruments {
   events: Counter;
   bytes: Counter;
   duration: Histogram;
+  sweepBlobs: Counter;
+  sweepDifferences: Counter;
+  sweepMissedEvents: Counter;
+  sweepDuration: Histogram;
 }
 
 let instruments: Instruments | undefined;
@@ -22,6 +26,15 @@ function currentInstruments(): Instruments {
       events: meter.createCounter('blobferry.backup.events', { description: 'Blob events handled, by outcome' }),
       bytes: meter.createCounter('blobferry.backup.bytes', { description: 'Bytes copied to S3', unit: 'By' }),
       duration: meter.createHistogram('blobferry.backup.duration', { description: 'Time to handle one event', unit: 'ms' }),
+      sweepBlobs: meter.createCounter('blobferry.sweep.blobs', { description: 'Blobs a sweep run reconciled' }),
+      sweepDifferences: meter.createCounter('blobferry.sweep.differences', { description: 'Differences a sweep run found, by kind' }),
+      sweepMissedEvents: meter.createCounter('blobferry.sweep.missed_events', {
+        description: 'Block blobs a sweep run repaired that an event should have announced (the alert)',
+      }),
+      sweepDuration: meter.createHistogram('blobferry.sweep.duration', {
+        description: "Time from a sweep run's start to its report",
+        unit: 'ms',
+      }),
     };
   }
   return instruments;
@@ -37,6 +50,21 @@ export function recordEvent(outcome: string, durationMs: number, bytes: number, 
   measured.events.add(1, labels);
   measured.duration.record(durationMs, labels);
   if (bytes > 0) measured.bytes.add(bytes, labels);
+}
+
+/** One sweep run's report as metrics: what the alert on missed events and the dashboards read. */
+export function recordSweepReport(report: {
+  blobs: number;
+  counts: Record<string, number>;
+  missedEvents: number;
+  durationMs: number;
+}): void {
+  const measured = currentInstruments();
+  measured.sweepBlobs.add(report.blobs);
+  for (const [kind, count] of Object.entries(report.counts))
+    if (kind !== 'inSync' && count > 0) measured.sweepDifferences.add(count, { kind });
+  measured.sweepMissedEvents.add(report.missedEvents);
+  measured.sweepDuration.record(report.durationMs);
 }
 
 /**

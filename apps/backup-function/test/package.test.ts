@@ -29,7 +29,7 @@ describe('nx build backup-function: the zip-deployable package', () => {
     expect(deployed).toMatchObject({ main: 'dist/index.js', type: 'commonjs', dependencies: {} });
   });
 
-  it('registers backupBlob (queue trigger on %BACKUP_QUEUE_NAME% via the BACKUP_QUEUE connection) and health (HTTP GET /api/health) when the worker loads it', () => {
+  it('registers backupBlob (queue trigger on %BACKUP_QUEUE_NAME% via the BACKUP_QUEUE connection), the sweep (timer on %SWEEP_SCHEDULE%, queue trigger on blob-sweep) and health (HTTP GET /api/health) when the worker loads it', () => {
     const core = installFunctionsCore();
     const previous = { ...process.env };
     Object.assign(process.env, {
@@ -48,5 +48,7 @@ describe('nx build backup-function: the zip-deployable package', () => {
     );
     expect(triggers.backupBlob).toMatchObject({ type: 'queueTrigger', queueName: '%BACKUP_QUEUE_NAME%', connection: 'BACKUP_QUEUE' });
     expect(triggers.health).toMatchObject({ type: 'httpTrigger', route: 'health', methods: ['GET'], authLevel: 'function' });
+    expect(triggers.sweep).toMatchObject({ type: 'timerTrigger', schedule: '%SWEEP_SCHEDULE%' });
+    expect(triggers.sweepSlice).toMatchObject({ type: 'queueTrigger', queueName: 'blob-sweep', connection: 'BACKUP_QUEUE' });
   });
 });

@@ -35,6 +35,9 @@ function clientsWith(awsCredentials: BackupClients['awsCredentials']): BackupCli
     blobClientFor: () => {
       throw new Error('not used by these tests');
     },
+    blobServiceFor: () => {
+      throw new Error('not used by these tests');
+    },
   };
 }
 

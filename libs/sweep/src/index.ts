@@ -3,4 +3,5 @@
 // its checkpoint, and one report per run.
 export { planSweep, type PlanSweepOptions, type PlanSweepResult, type SweptContainer } from './plan-sweep.js';
 export { sweepSlice, type SweepSliceOptions, type SweepSliceOutcome } from './sweep-slice.js';
+export { sweepRunId } from './run-id.js';
 export type { SliceResult, SweepReport } from './sweep-report.js';
