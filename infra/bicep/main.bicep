@@ -36,7 +36,7 @@ param createSourceAccount bool = false
 @description('Resource group of the source account (same subscription); empty: this one')
 param sourceResourceGroupName string = ''
 
-@description('Containers to back up, comma-separated without spaces (at most 17: Event Grid allows 25 advanced-filter values per subscription and the data.api filter takes up to 8)')
+@description('Containers to back up, comma-separated without spaces (at most 17: Event Grid allows 25 advanced-filter values per subscription and the data.api filter takes 2)')
 @minLength(1)
 param sourceContainers string
 
@@ -271,6 +271,7 @@ module hostRoles 'modules/host-roles.bicep' = {
     deadLetterContainerName: hostStorage.outputs.deadLetterContainerName
     backupQueueName: hostStorage.outputs.backupQueueName
     poisonQueueName: hostStorage.outputs.poisonQueueName
+    sweepQueueName: hostStorage.outputs.sweepQueueName
     appInsightsName: monitoring.outputs.appInsightsName
     functionPrincipalId: principalId
     systemTopicPrincipalId: source.outputs.systemTopicPrincipalId

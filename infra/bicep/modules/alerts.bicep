@@ -129,6 +129,52 @@ resource poisonMessages 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
   dependsOn: [queueWriteLogs]
 }
 
+// The sweep's report records blobferry.sweep.missed_events: block blobs it repaired that were last written
+// before the run's start minus SWEEP_EVENT_LAG, which a BlobCreated should have brought. Appends, page
+// writes and property changes raise no event and are not counted. Above zero, events are being lost
+// (a subscription filter, a dropped or dead-lettered event, an outage longer than Event Grid's 24 h).
+var missedEventsQuery = join([
+  'AppMetrics'
+  '| where Name == \'blobferry.sweep.missed_events\''
+  '| summarize MissedEvents = sum(Sum) by bin(TimeGenerated, 5m)'
+  '| where MissedEvents > 0'
+], '\n')
+
+resource missedEvents 'Microsoft.Insights/scheduledQueryRules@2022-06-15' = {
+  name: '${namePrefix}-missed-events'
+  location: location
+  tags: tags
+  properties: {
+    displayName: '${namePrefix}-missed-events'
+    description: 'The scheduled sweep backed up blobs that an event should have announced: events are being lost. The sweep has repaired them; find out why the events did not arrive (subscription filter, dead letters, an outage).'
+    severity: 2
+    enabled: true
+    scopes: [workspaceId]
+    evaluationFrequency: 'PT15M'
+    windowSize: 'PT30M'
+    criteria: {
+      allOf: [
+        {
+          query: missedEventsQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    // AppMetrics exists in a new workspace only after the first metric.
+    skipQueryValidation: true
+    actions: {
+      actionGroups: notify ? [actionGroup.id] : []
+    }
+  }
+}
+
 resource functionFailures 'Microsoft.Insights/metricAlerts@2018-03-01' = {
   name: '${namePrefix}-function-failures'
   location: 'global'

@@ -40,16 +40,21 @@ param maxDeliveryAttempts int
 @maxValue(1440)
 param eventTimeToLiveInMinutes int
 
-var eventTypes = includeBlobDeleted ? ['Microsoft.Storage.BlobCreated', 'Microsoft.Storage.BlobDeleted'] : ['Microsoft.Storage.BlobCreated']
+// BlobTierChanged records the tier and moves the storage class; renames (hierarchical namespace) copy the new
+// names, and their old names follow DELETE_POLICY; DirectoryDeleted (one event for a whole directory) is a
+// delete, delivered only with delete-marker, as BlobDeleted is.
+var alwaysEventTypes = ['Microsoft.Storage.BlobCreated', 'Microsoft.Storage.BlobTierChanged', 'Microsoft.Storage.BlobRenamed', 'Microsoft.Storage.DirectoryRenamed']
+var deleteEventTypes = ['Microsoft.Storage.BlobDeleted', 'Microsoft.Storage.DirectoryDeleted']
+var eventTypes = includeBlobDeleted ? concat(alwaysEventTypes, deleteEventTypes) : alwaysEventTypes
 var subjectPrefixes = [for container in containerNames: '/blobServices/default/containers/${container}/blobs/']
-// Operations after which the blob is complete (docs: "Azure Blob Storage as an Event Grid source"):
-// PutBlob, PutBlockList (the commit), CopyBlob, FlushWithClose (Data Lake) and SftpCommit. Left out on
-// purpose: CreateFile and SftpCreate, which announce an empty blob whose content is still being written
-// (the FlushWithClose / SftpCommit that follows is the event to copy).
-var blobCompletedApis = ['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose', 'SftpCommit']
-// BlobDeleted: DeleteBlob (Blob API), DeleteFile (Data Lake API), SftpRemove (SFTP).
-var blobDeletedApis = ['DeleteBlob', 'DeleteFile', 'SftpRemove']
-var deliveredApis = includeBlobDeleted ? concat(blobCompletedApis, blobDeletedApis) : blobCompletedApis
+// Operations that announce a blob whose content is still being written (docs: "Azure Blob Storage as an
+// Event Grid source"): CreateFile and SftpCreate report an empty blob; the FlushWithClose / SftpCommit that
+// follows is the event to copy. Every other operation of the delivered event types passes: PutBlob,
+// PutBlockList, CopyBlob, FlushWithClose, SftpCommit (BlobCreated), SetBlobTier (BlobTierChanged),
+// RenameFile and RenameDirectory (renames), DeleteBlob, DeleteFile, SftpRemove and DeleteDirectory (deletes).
+// Excluding two values, rather than listing the ones let through, keeps the filter within Event Grid's 25
+// advanced-filter values whatever the event types delivered.
+var incompleteBlobApis = ['CreateFile', 'SftpCreate']
 
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
   name: systemTopicName
@@ -83,9 +88,9 @@ resource subscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-
           values: subjectPrefixes
         }
         {
-          operatorType: 'StringIn'
+          operatorType: 'StringNotIn'
           key: 'data.api'
-          values: deliveredApis
+          values: incompleteBlobApis
         }
       ]
     }

@@ -23,6 +23,9 @@ param backupQueueName string
 @description('Queue the Functions runtime moves a message to after maxDequeueCount failed attempts')
 param poisonQueueName string
 
+@description('Queue of the sweep\'s slices, which the sweep sends to and its queue trigger reads')
+param sweepQueueName string
+
 @description('Principal id of the operator who runs `blobferry backfill`; empty: none')
 param operatorPrincipalId string
 
@@ -37,7 +40,9 @@ param queueMessageUpdateRole string
 // Storage Blob Data Owner: the documented role for identity-based AzureWebJobsStorage (the host
 // creates its containers and writes, leases and deletes blobs in them). Owner adds only POSIX-ACL
 // rights over Contributor, which a non-HNS account does not use; the account is dedicated to the
-// host, the deployment package and dead letters.
+// host, the deployment package, dead letters (which the sweep and `blobferry replay` read and delete once
+// replayed) and the Function's own state container (failures, dependency health, the sweep's leases,
+// checkpoints and reports): so those need no assignment of their own.
 var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 // Storage Blob Data Contributor: Event Grid writes dead-lettered events as blobs.
 var storageBlobDataContributorRoleId = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
@@ -95,6 +100,16 @@ resource backupQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@202
 resource poisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
   parent: queueService
   name: poisonQueueName
+}
+
+resource sweepQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  parent: queueService
+  name: sweepQueueName
+}
+
+resource sweepPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  parent: queueService
+  name: '${sweepQueueName}-poison'
 }
 
 resource queueMessageUpdater 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (customUpdateRole) {
@@ -192,6 +207,87 @@ resource poisonQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' 
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageSenderRoleId)
     description: 'Queue trigger: move a message that failed maxDequeueCount times to the poison queue'
+  }
+}
+
+// The Function sends to the backup queue itself: a copy that failed for a transient reason goes back with a
+// visibility delay (RETRY_DELAYS), and the sweep sends what S3 lacks or holds stale.
+resource backupQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(backupQueue.id, functionPrincipalId, storageQueueDataMessageSenderRoleId)
+  scope: backupQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageSenderRoleId)
+    description: 'Retries with a delay, and the sweep\'s backfill messages'
+  }
+}
+
+// The sweep replays what reached the poison queue once the fault is gone: it receives and deletes there.
+resource poisonQueueProcessor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(poisonQueue.id, functionPrincipalId, storageQueueDataMessageProcessorRoleId)
+  scope: poisonQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageProcessorRoleId)
+    description: 'The sweep replays poisoned messages (receive and delete)'
+  }
+}
+
+// The sweep queue: the sweep sends its slices, the sweepSlice trigger reads them as the backup queue's trigger does.
+resource sweepQueueReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(sweepQueue.id, functionPrincipalId, storageQueueDataReaderRoleId)
+  scope: sweepQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataReaderRoleId)
+    description: 'Sweep slice trigger: queue length (scaling) and existence'
+  }
+}
+
+resource sweepQueueProcessor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(sweepQueue.id, functionPrincipalId, storageQueueDataMessageProcessorRoleId)
+  scope: sweepQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageProcessorRoleId)
+    description: 'Sweep slice trigger: receive and delete slices'
+  }
+}
+
+resource sweepQueueUpdater 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(sweepQueue.id, functionPrincipalId, queueMessageUpdateRoleDefinitionId)
+  scope: sweepQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: queueMessageUpdateRoleDefinitionId
+    description: 'Sweep slice trigger: renew a running slice and release a failed one (Update Message)'
+  }
+}
+
+resource sweepQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(sweepQueue.id, functionPrincipalId, storageQueueDataMessageSenderRoleId)
+  scope: sweepQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageSenderRoleId)
+    description: 'The sweep sends a run\'s first slices and each slice\'s next'
+  }
+}
+
+resource sweepPoisonQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(sweepPoisonQueue.id, functionPrincipalId, storageQueueDataMessageSenderRoleId)
+  scope: sweepPoisonQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageSenderRoleId)
+    description: 'Sweep slice trigger: move a slice that failed maxDequeueCount times to its poison queue'
   }
 }
 

@@ -29,6 +29,27 @@ param tags object
 // Storage Blob Data Reader: read blobs and their properties, nothing else.
 var storageBlobDataReaderRoleId = '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1'
 
+// Reading a blob's index tags (Get Blob Tags, List Blobs with include=tags) needs blobs/tags/read, which
+// Storage Blob Data Reader lacks; the built-in roles that have it (Storage Blob Data Owner) also write. So a
+// custom role holds exactly that data action, assigned on the backed-up containers only.
+resource tagsReader 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(resourceGroup().id, 'blobferry-blob-tags-reader')
+  properties: {
+    roleName: 'blobferry blob index tags reader (${uniqueString(resourceGroup().id)})'
+    description: 'Read blob index tags (Get Blob Tags): the backup copies them to S3 object tags'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: []
+        notActions: []
+        dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/read']
+        notDataActions: []
+      }
+    ]
+    assignableScopes: [resourceGroup().id]
+  }
+}
+
 module newAccount 'source-account.bicep' = if (createAccount) {
   name: 'source-account'
   params: {
@@ -65,6 +86,20 @@ resource containerReaders 'Microsoft.Authorization/roleAssignments@2022-04-01' =
       principalType: 'ServicePrincipal'
       roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReaderRoleId)
       description: 'blobferry backup identity reads the blobs it backs up'
+    }
+    dependsOn: [newAccount]
+  }
+]
+
+resource containerTagsReaders 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for (container, i) in containerNames: {
+    name: guid(containers[i].id, readerPrincipalId, tagsReader.id)
+    scope: containers[i]
+    properties: {
+      principalId: readerPrincipalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: tagsReader.id
+      description: 'blobferry backup identity reads the index tags of the blobs it backs up'
     }
     dependsOn: [newAccount]
   }

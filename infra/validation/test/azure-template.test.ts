@@ -104,6 +104,63 @@ describe('role assignments', () => {
           role: ROLES.storageQueueDataMessageSender,
           scope: 'poisonQueue',
         },
+        // Issue 30: index tags read, retries and the sweep's backfill messages sent, poison replayed, the sweep queue.
+        {
+          file: 'modules/source.bicep',
+          resource: 'containerTagsReaders',
+          principal: 'readerPrincipalId',
+          role: 'tagsReader.id',
+          scope: 'containers[i]',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'backupQueueSender',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataMessageSender,
+          scope: 'backupQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'poisonQueueProcessor',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataMessageProcessor,
+          scope: 'poisonQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'sweepQueueReader',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataReader,
+          scope: 'sweepQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'sweepQueueProcessor',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataMessageProcessor,
+          scope: 'sweepQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'sweepQueueUpdater',
+          principal: 'functionPrincipalId',
+          role: UPDATE_ROLE,
+          scope: 'sweepQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'sweepQueueSender',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataMessageSender,
+          scope: 'sweepQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'sweepPoisonQueueSender',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataMessageSender,
+          scope: 'sweepPoisonQueue',
+        },
         // Event Grid system topic identity
         {
           file: 'modules/host-roles.bicep',
@@ -129,7 +186,7 @@ describe('role assignments', () => {
         },
       ]),
     );
-    expect(table).toHaveLength(10);
+    expect(table).toHaveLength(18);
   });
 
   it('are scoped to one queue, one container or one resource, never to an account holding queues for a queue role', () => {
@@ -147,11 +204,21 @@ describe('role assignments', () => {
       eventGridQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
       deadLetterWriter: 'Microsoft.Storage/storageAccounts/blobServices/containers',
       operatorQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      containerTagsReaders: 'Microsoft.Storage/storageAccounts/blobServices/containers',
+      backupQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      poisonQueueProcessor: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      sweepQueueReader: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      sweepQueueProcessor: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      sweepQueueUpdater: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      sweepQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      sweepPoisonQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
     });
     const roles = module('host-roles.bicep');
     for (const [queue, name] of [
       ['backupQueue', 'backupQueueName'],
       ['poisonQueue', 'poisonQueueName'],
+      ['sweepQueue', 'sweepQueueName'],
+      ['sweepPoisonQueue', "'${sweepQueueName}-poison'"],
     ] as const) {
       const declared = roles.resources.get(queue);
       expect(declared?.type).toBe('Microsoft.Storage/storageAccounts/queueServices/queues');
@@ -179,6 +246,21 @@ describe('role assignments', () => {
       default: 'CustomRole',
       allowed: ['CustomRole', 'StorageQueueDataContributor'],
     });
+  });
+
+  it('give the backup identity index tags read through a custom role with that one data action, on the backed-up containers', () => {
+    const source = module('source.bicep');
+    const [definition] = resourcesOfType(source, 'Microsoft.Authorization/roleDefinitions');
+    expect(definition?.name).toBe('tagsReader');
+    expect(definition?.properties['permissions']).toEqual([
+      {
+        actions: [],
+        notActions: [],
+        dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/read'],
+        notDataActions: [],
+      },
+    ]);
+    expect(bicepText(definition?.properties['assignableScopes'])).toBe('[resourceGroup().id]');
   });
 
   it('give an operator exactly Message Sender on the backup queue, and only when operatorPrincipalId is set', () => {
@@ -256,25 +338,25 @@ describe('event delivery', () => {
     expect(module('source.bicep').resources.get('systemTopic')?.body['identity']).toEqual({ type: 'SystemAssigned' });
   });
 
-  it('delivers BlobCreated, and BlobDeleted with DELETE_POLICY=delete-marker', () => {
+  it('delivers BlobCreated, BlobTierChanged and renames; BlobDeleted and DirectoryDeleted with DELETE_POLICY=delete-marker', () => {
+    expect(source.vars.get('alwaysEventTypes')).toEqual([
+      'Microsoft.Storage.BlobCreated',
+      'Microsoft.Storage.BlobTierChanged',
+      'Microsoft.Storage.BlobRenamed',
+      'Microsoft.Storage.DirectoryRenamed',
+    ]);
+    expect(source.vars.get('deleteEventTypes')).toEqual(['Microsoft.Storage.BlobDeleted', 'Microsoft.Storage.DirectoryDeleted']);
     expect(bicepText(source.vars.get('eventTypes'))).toBe(
-      "includeBlobDeleted ? ['Microsoft.Storage.BlobCreated', 'Microsoft.Storage.BlobDeleted'] : ['Microsoft.Storage.BlobCreated']",
+      'includeBlobDeleted ? concat(alwaysEventTypes, deleteEventTypes) : alwaysEventTypes',
     );
     expect(bicepText(valueAt(properties, 'filter', 'includedEventTypes'))).toBe('eventTypes');
     expect(bicepText(main.modules.get('eventSubscription')?.params['includeBlobDeleted'])).toBe("deletePolicy == 'delete-marker'");
   });
 
-  it('passes only operations that complete or delete a blob (data.api StringIn), never CreateFile or SftpCreate', () => {
-    const completed = stringArrayVar('blobCompletedApis');
-    const deleted = stringArrayVar('blobDeletedApis');
-    expect(completed).toEqual(['PutBlob', 'PutBlockList', 'CopyBlob', 'FlushWithClose', 'SftpCommit']);
-    expect(deleted).toEqual(['DeleteBlob', 'DeleteFile', 'SftpRemove']);
-    expect([...completed, ...deleted]).not.toEqual(expect.arrayContaining(['CreateFile']));
-    expect([...completed, ...deleted]).not.toEqual(expect.arrayContaining(['SftpCreate']));
-    expect(bicepText(source.vars.get('deliveredApis'))).toBe(
-      'includeBlobDeleted ? concat(blobCompletedApis, blobDeletedApis) : blobCompletedApis',
-    );
-    expect(advancedFilters()).toContain("{ operatorType: 'StringIn', key: 'data.api', values: deliveredApis }");
+  it('passes every operation but CreateFile and SftpCreate, which announce a blob still being written (data.api StringNotIn)', () => {
+    expect(stringArrayVar('incompleteBlobApis')).toEqual(['CreateFile', 'SftpCreate']);
+    expect(advancedFilters()).toContain("{ operatorType: 'StringNotIn', key: 'data.api', values: incompleteBlobApis }");
+    expect(advancedFilters().filter((filter) => filter.includes("key: 'data.api'"))).toHaveLength(1);
   });
 
   it('keeps the subject prefix filter per allowed container', () => {
@@ -288,7 +370,7 @@ describe('event delivery', () => {
     const containerNames = source.params.get('containerNames');
     expect(containerNames?.type).toBe('array');
     const maxContainers = Number(containerNames?.decorators.get('max_length'));
-    const apiValues = stringArrayVar('blobCompletedApis').length + stringArrayVar('blobDeletedApis').length;
+    const apiValues = stringArrayVar('incompleteBlobApis').length;
     expect(maxContainers + apiValues).toBeLessThanOrEqual(25);
     expect(main.params.get('sourceContainers')?.description).toContain(`(at most ${maxContainers}:`);
   });
