@@ -1,4 +1,5 @@
 import { DeleteObjectCommand, GetBucketVersioningCommand, type S3Client } from '@aws-sdk/client-s3';
+import { sidecarKeyFor } from './backup-key.js';
 import { isConditionalWriteConflict } from './classify.js';
 import { stripQuotes } from './metadata.js';
 import { isDeleteStale } from './ordering.js';
@@ -49,6 +50,8 @@ export interface DeleteBackupOptions {
   s3: S3Client;
   bucket: string;
   key: string;
+  /** The backup prefix `key` is under, where its properties sidecar lives (default none). */
+  prefix?: string;
   /** The delete being applied, when it is an event: one older than the backup S3 holds is refused (`stale`). */
   deleteEvent?: { sequencer?: string | undefined; eventTime?: Date | string | undefined };
   /** Only this object (its S3 ETag, as a listing saw it) may be hidden; another one at the key is `changed`. */
@@ -63,7 +66,8 @@ export interface DeleteBackupOptions {
  * - `stale`: the object holds a blob written after the delete;
  * - `changed`: the object is not the one `ifMatch` named, or was replaced between the check and the delete;
  * - `superseded`: the blob exists again at the source;
- * - `marker-written`: the backup is now behind a delete marker; its versions stay.
+ * - `marker-written`: the backup is now behind a delete marker; its versions stay. So is its properties
+ *   sidecar, when the object recorded one.
  */
 export type DeleteBackupOutcome = 'nothing-to-hide' | 'stale' | 'changed' | 'superseded' | 'marker-written';
 
@@ -86,6 +90,10 @@ export async function deleteBackup(options: DeleteBackupOptions): Promise<Delete
     // Another backup landed between the check and the delete: it wins.
     if (isConditionalWriteConflict(error)) return options.deleteEvent ? 'stale' : 'changed';
     throw error;
+  }
+  // The sidecar follows its object (and stays in the bucket's versions, as the object does).
+  if ((target.recorded?.inSidecar.length ?? 0) > 0) {
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: sidecarKeyFor({ prefix: options.prefix ?? '', key }) }), { abortSignal });
   }
   return 'marker-written';
 }

@@ -5,7 +5,7 @@ import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
 import { ContentChecksum, ContentDigest, type FullObjectChecksumAlgorithm } from './checksum.js';
 import { combineChecksums } from './crc-combine.js';
 import { pipelineParts, reusableBuffers, splitIntoParts, type PartRange } from './pipeline.js';
-import { openFirstRange, readRange, streamRange } from './source.js';
+import { openFirstRange, pinOf, readRange, streamRange } from './source.js';
 
 /** The MD5 holds a range read ahead of its turn in a buffer: 4 of these per blob. */
 const DIGEST_RANGE_SIZE = 8 * 1024 * 1024;
@@ -45,6 +45,7 @@ export async function digestBlob(
   const first = await openFirstRange(blob, rangeSize, abortSignal);
   const { snapshot } = first;
   const parts = splitIntoParts(snapshot.length, rangeSize);
+  const pin = pinOf(snapshot);
   const isFirst = (part: PartRange) => part.offset === 0 && part.count === first.count;
   const result = { bytes: snapshot.length, etag: snapshot.etag };
   try {
@@ -60,7 +61,7 @@ export async function digestBlob(
           const crc = new ContentChecksum(checksum);
           const onChunk = (chunk: Buffer) => crc.update(chunk);
           if (isFirst(part)) await first.consume(onChunk, signal);
-          else await streamRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, onChunk);
+          else await streamRange(blob, { offset: part.offset, count: part.count, pin }, signal, onChunk);
           return { checksumBase64: await crc.finish(), bytes: part.count };
         },
         consumeInOrder: (_part, rangeChecksum) => rangeChecksums.push(rangeChecksum),
@@ -77,9 +78,7 @@ export async function digestBlob(
       abortSignal,
       read: (part, signal) =>
         buffers.readInto((buffer) =>
-          isFirst(part)
-            ? first.readInto(buffer, signal)
-            : readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer),
+          isFirst(part) ? first.readInto(buffer, signal) : readRange(blob, { offset: part.offset, count: part.count, pin }, signal, buffer),
         ),
       consumeInOrder: (_part, { buffer, data }) => {
         digest.update(data);

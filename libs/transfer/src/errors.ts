@@ -49,6 +49,15 @@ export class ContentMd5MismatchError extends PermanentTransferError {
   }
 }
 
+/**
+ * The blob is in the Archive tier (or being rehydrated from it), so its bytes cannot be read (Azure answers
+ * 409 BlobArchived), and S3 holds no backup of this version. Permanent: only the operator's rehydration
+ * (Set Blob Tier to Hot or Cool, at a cost, hours later) makes it readable; the sweep copies it then.
+ */
+export class BlobArchivedError extends PermanentTransferError {
+  override name = 'BlobArchivedError';
+}
+
 /** The blob is larger than one S3 object can be (5 TiB). */
 export class ObjectTooLargeError extends PermanentTransferError {
   override name = 'ObjectTooLargeError';

@@ -8,14 +8,16 @@ import {
 import { ContentDigest, checksumField, checksumOf, type ChecksumAlgorithm } from './checksum.js';
 import { isRetryable } from './classify.js';
 import { commitGuarded, type CommitOutcome } from './commit-guard.js';
-import { checksumFields, echoedChecksum, skipped, type CopyContext, type CopyResult } from './copy-context.js';
+import { checksumFields, echoedChecksum, objectPropertiesOf, writeSidecarOf, type CopyContext, type CopyResult } from './copy-context.js';
 import { combineChecksums } from './crc-combine.js';
 import { ContentMd5MismatchError, PermanentTransferError, SourceChangedError } from './errors.js';
-import { stripQuotes, targetHeadersFor } from './metadata.js';
+import { stripQuotes } from './metadata.js';
+import type { ObjectFields } from './object-properties.js';
 import { pipelineParts, reusableBuffers, splitIntoParts, type PartRange } from './pipeline.js';
 import { abortUpload, findResumableUpload, manifestOf, MANIFEST_PART_NUMBER } from './resume.js';
 import { checksumAlgorithmOf, explainRejection } from './s3-endpoint.js';
-import { readRange } from './source.js';
+import { readPagePart, writtenPageRanges } from './page-ranges.js';
+import { pinOf, readRange } from './source.js';
 import { storedChecksum } from './target.js';
 import { withUnsignedPayload } from './unsigned-payload.js';
 
@@ -27,18 +29,14 @@ import { withUnsignedPayload } from './unsigned-payload.js';
 // and (4) a full-object checksum handed to Complete. None of these fit Upload's hooks; the loop below
 // (pipeline.ts + this file) is about as long as the glue Upload would need.
 
-async function createUpload(
-  context: CopyContext,
-  headers: ReturnType<typeof targetHeadersFor>,
-  algorithm: ChecksumAlgorithm | undefined,
-): Promise<string> {
+async function createUpload(context: CopyContext, fields: ObjectFields, algorithm: ChecksumAlgorithm | undefined): Promise<string> {
   const { s3, bucket, key, abortSignal, features } = context;
   try {
     const response = await s3.send(
       new CreateMultipartUploadCommand({
         Bucket: bucket,
         Key: key,
-        ...headers,
+        ...fields,
         ...(algorithm ? { ChecksumAlgorithm: algorithm, ChecksumType: 'FULL_OBJECT' } : {}),
       }),
       { abortSignal },
@@ -85,8 +83,15 @@ export async function putMultipart(context: CopyContext, partSize: number, concu
   // A part's buffer is read into again once its upload has succeeded; a failed part's is dropped (its
   // request may still hold it).
   const buffers = reusableBuffers(partSize);
+  // A page blob's unwritten pages are zeros, never read (page-ranges.ts).
+  const writtenPages = snapshot.blobType === 'PageBlob' ? await writtenPageRanges(blob, snapshot, abortSignal) : undefined;
+  const pin = pinOf(snapshot);
   const read = (part: PartRange, signal: AbortSignal) =>
-    buffers.readInto((buffer) => readRange(blob, { offset: part.offset, count: part.count, etag: snapshot.etag }, signal, buffer));
+    buffers.readInto((buffer) =>
+      writtenPages
+        ? readPagePart(blob, snapshot, writtenPages, part, signal, buffer)
+        : readRange(blob, { offset: part.offset, count: part.count, pin }, signal, buffer),
+    );
 
   // `source-md5` is user metadata, fixed by CreateMultipartUpload before the streamed MD5 exists, so it
   // is recorded only when known up front: the blob's declared Content-MD5 (the streamed MD5 must match
@@ -95,10 +100,11 @@ export async function putMultipart(context: CopyContext, partSize: number, concu
   // compares contents. Reading the blob twice to record it would double the Azure reads of every
   // block-uploaded blob, and a metadata rewrite after Complete would briefly show an object without it.
   const declaredMd5 = snapshot.contentMd5Base64;
-  const headers = targetHeadersFor(snapshot, declaredMd5, context.sequencer);
+  const properties = await objectPropertiesOf(context, declaredMd5);
   const manifest = manifestOf(key, snapshot, partSize);
   const resumable = await findResumableUpload(context, { manifest, parts, algorithm, abortSignal });
-  const uploadId = resumable?.uploadId ?? (await createUpload(context, headers, algorithm));
+  const sidecar = await writeSidecarOf(context, properties);
+  const uploadId = resumable?.uploadId ?? (await createUpload(context, properties.fields, algorithm));
   const kept = resumable?.kept ?? new Map<number, { etag: string; size: number; checksumBase64: string | undefined }>();
   // MD5 is fed in order; each part's CRC is computed once, sent with the part (so the SDK does not
   // compute it again) and combined into the full-object value (see crc-combine.ts). Kept parts are not
@@ -169,9 +175,9 @@ export async function putMultipart(context: CopyContext, partSize: number, concu
     if (!isRetryable(error) || error instanceof SourceChangedError) await abortUpload(context, uploadId);
     throw error;
   }
-  if ('skipped' in outcome) {
+  if ('settled' in outcome) {
     await abortUpload(context, uploadId);
-    return skipped(context, outcome.skipped, outcome.recordedMd5);
+    return outcome.settled;
   }
 
   // The upload is complete and visible from here on.
@@ -197,6 +203,7 @@ export async function putMultipart(context: CopyContext, partSize: number, concu
     sourceEtag: stripQuotes(snapshot.etag),
     md5Base64,
     ...(checksum ? { checksum } : {}),
+    ...sidecar,
     durationMs: performance.now() - context.started,
   };
 }

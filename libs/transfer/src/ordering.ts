@@ -31,6 +31,17 @@ export interface RecordedSource {
   md5Base64: string | undefined;
   /** Normalised (normalizeSequencer); undefined when none was recorded or it is not hex. */
   sequencer: string | undefined;
+  /** `BlockBlob`, `AppendBlob` or `PageBlob`, when recorded. */
+  blobType: string | undefined;
+  creationTime: Date | undefined;
+  accessTier: string | undefined;
+  /** What went to the properties sidecar (`metadata`, `tags`); empty when everything fit on the object. */
+  inSidecar: string[];
+  /**
+   * The blob's metadata kept on the object, under its original names (`blob-<name>` entries given back
+   * their case from `source-metadata-names`).
+   */
+  metadata: Record<string, string>;
 }
 
 /** Reads (and decodes) the provenance metadata a copy wrote; see BACKUP_METADATA. */
@@ -39,13 +50,28 @@ export function recordedSourceOf(metadata: Record<string, string> | undefined): 
     const value = metadata?.[name];
     return value === undefined ? undefined : decodeHeaderValue(value);
   };
-  const lastModified = read(BACKUP_METADATA.sourceLastModified);
-  const parsed = lastModified === undefined ? undefined : new Date(lastModified);
+  const date = (name: string) => {
+    const value = read(name);
+    const parsed = value === undefined ? undefined : new Date(value);
+    return parsed && !Number.isNaN(parsed.getTime()) ? parsed : undefined;
+  };
+  const spelling = new Map((read(BACKUP_METADATA.metadataNames) ?? '').split(',').map((name) => [name.toLowerCase(), name]));
+  const blobMetadata: Record<string, string> = {};
+  for (const [name, value] of Object.entries(metadata ?? {})) {
+    if (!name.startsWith(BACKUP_METADATA.blobMetadataPrefix)) continue;
+    const lowered = name.slice(BACKUP_METADATA.blobMetadataPrefix.length);
+    blobMetadata[spelling.get(lowered) ?? lowered] = decodeHeaderValue(value);
+  }
   return {
     etag: read(BACKUP_METADATA.sourceEtag),
-    lastModified: parsed && !Number.isNaN(parsed.getTime()) ? parsed : undefined,
+    lastModified: date(BACKUP_METADATA.sourceLastModified),
     md5Base64: read(BACKUP_METADATA.sourceMd5),
     sequencer: normalizeSequencer(read(BACKUP_METADATA.sequencer)),
+    blobType: read(BACKUP_METADATA.blobType),
+    creationTime: date(BACKUP_METADATA.creationTime),
+    accessTier: read(BACKUP_METADATA.accessTier),
+    inSidecar: (read(BACKUP_METADATA.sidecar) ?? '').split(',').filter(Boolean),
+    metadata: blobMetadata,
   };
 }
 
@@ -53,6 +79,27 @@ export function recordedSourceOf(metadata: Record<string, string> | undefined): 
 export interface TargetState {
   s3Etag: string | undefined;
   recorded: RecordedSource | undefined;
+  /** What the HEAD said of the object besides its metadata; undefined when there is none. */
+  object?: TargetObjectState;
+}
+
+export interface TargetObjectState {
+  size: number;
+  /** STANDARD when the HEAD names none. */
+  storageClass: string;
+  /** x-amz-tagging-count (0 when absent). */
+  tagCount: number;
+  /** The full-object CRC32/CRC32C S3 stores, when it stores one (`fullObjectChecksumOf`). */
+  checksum: { algorithm: 'CRC32' | 'CRC32C'; value: string } | undefined;
+  /** The user metadata as stored (names lower case, values as sent). */
+  metadata: Record<string, string>;
+  headers: {
+    ContentType: string | undefined;
+    ContentEncoding: string | undefined;
+    ContentLanguage: string | undefined;
+    ContentDisposition: string | undefined;
+    CacheControl: string | undefined;
+  };
 }
 
 export type Verdict = 'copy' | 'skipped-up-to-date' | 'skipped-newer-in-target';

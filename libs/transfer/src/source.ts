@@ -5,11 +5,22 @@ import { DOWNLOAD_RESUMES } from '@blobferry/retry-policy';
 import { httpStatusOf, isAbortError } from './classify.js';
 import { SourceChangedError, SourceNotFoundError } from './errors.js';
 
-/** One version of the source blob, as seen at the start of a copy; every read is pinned to its ETag. */
+export type BlobType = 'BlockBlob' | 'AppendBlob' | 'PageBlob';
+
+/** One version of the source blob, as seen at the start of a copy; every read is tied to it (`pinOf`). */
 export interface SourceSnapshot {
   etag: string;
   /** Bytes at that ETag (for an append blob: its committed length at that ETag). */
   length: number;
+  blobType: BlobType | undefined;
+  /** x-ms-creation-time: a blob deleted and created again (or replaced by Put Blob) has a new one. */
+  createdOn: Date | undefined;
+  /** The access tier, when the service reported it (Get Blob does from service version 2026-10-06). */
+  accessTier: string | undefined;
+  /** Whether `accessTier` is what the service says (undefined then: the blob has none), or was not reported. */
+  accessTierKnown: boolean;
+  /** x-ms-tag-count: how many index tags the blob has (0 when the header is absent). */
+  tagCount: number;
   contentMd5Base64: string | undefined;
   lastModified: Date;
   contentType: string | undefined;
@@ -20,10 +31,39 @@ export interface SourceSnapshot {
   metadata: Record<string, string>;
 }
 
+const BLOB_TYPES: readonly BlobType[] = ['BlockBlob', 'AppendBlob', 'PageBlob'];
+
+/**
+ * How every read of one copy is tied to the version its snapshot saw. A block or page blob is pinned to
+ * its ETag (If-Match): any change fails the read. An append blob changes its ETag with every append, but
+ * its bytes below the committed length never change while it stays that append blob, so its reads are
+ * pinned to its creation time and type instead (a blob replaced meanwhile has a new creation time), and to
+ * a length that never shrinks.
+ */
+export type VersionPin = { etag: string } | { appendBlob: { etag: string; createdOn: Date; length: number } };
+
+export function pinOf(snapshot: SourceSnapshot): VersionPin {
+  if (snapshot.blobType === 'AppendBlob' && snapshot.createdOn)
+    return { appendBlob: { etag: snapshot.etag, createdOn: snapshot.createdOn, length: snapshot.length } };
+  return { etag: snapshot.etag };
+}
+
+/** A range of the version `pin` ties the reads to. */
+export interface PinnedRange {
+  offset: number;
+  count: number;
+  pin: VersionPin;
+}
+
 function blobErrorCode(error: unknown): string | undefined {
   const details = (error as { details?: { errorCode?: unknown }; code?: unknown } | null)?.details;
   const code = details?.errorCode ?? (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** Azure answers 409 BlobArchived to a read of a blob in the Archive tier (or being rehydrated from it). */
+export function isBlobArchived(error: unknown): boolean {
+  return httpStatusOf(error) === 409 && blobErrorCode(error) === 'BlobArchived';
 }
 
 function notFound(error: unknown, blob: BlobClient): unknown {
@@ -36,6 +76,10 @@ function notFound(error: unknown, blob: BlobClient): unknown {
 interface BlobHeaders {
   etag?: string;
   lastModified?: Date;
+  blobType?: string;
+  createdOn?: Date;
+  accessTier?: string;
+  tagCount?: number;
   contentMD5?: Uint8Array;
   contentType?: string;
   contentEncoding?: string;
@@ -45,13 +89,19 @@ interface BlobHeaders {
   metadata?: Record<string, string>;
 }
 
-function snapshotOf(blob: BlobClient, headers: BlobHeaders, length: number | undefined): SourceSnapshot {
+function snapshotOf(blob: BlobClient, headers: BlobHeaders, length: number | undefined, accessTierKnown: boolean): SourceSnapshot {
   if (!headers.etag || length === undefined || !headers.lastModified) {
     throw new Error(`Azure returned no ETag, length or Last-Modified for ${blob.containerName}/${blob.name}`);
   }
+  const blobType = BLOB_TYPES.find((type) => type === headers.blobType);
   return {
     etag: headers.etag,
     length,
+    blobType,
+    createdOn: headers.createdOn,
+    accessTier: headers.accessTier,
+    accessTierKnown: accessTierKnown || headers.accessTier !== undefined,
+    tagCount: headers.tagCount ?? 0,
     contentMd5Base64: headers.contentMD5 && headers.contentMD5.length > 0 ? Buffer.from(headers.contentMD5).toString('base64') : undefined,
     lastModified: headers.lastModified,
     contentType: headers.contentType,
@@ -70,7 +120,7 @@ export async function readSourceSnapshot(blob: BlobClient, abortSignal: AbortSig
   } catch (error) {
     throw notFound(error, blob);
   }
-  return snapshotOf(blob, properties, properties.contentLength);
+  return snapshotOf(blob, properties, properties.contentLength, true);
 }
 
 /** The total size in a `Content-Range: bytes 0-99/1234` answer. */
@@ -126,6 +176,10 @@ export async function openFirstRange(blob: BlobClient, maxCount: number, abortSi
   const headers: BlobHeaders = {
     etag: response.etag,
     lastModified: response.lastModified,
+    blobType: response.blobType,
+    createdOn: response.createdOn,
+    accessTier: response.accessTier,
+    tagCount: response.tagCount,
     contentMD5: response.blobContentMD5,
     contentType: response.contentType,
     contentEncoding: response.contentEncoding,
@@ -134,9 +188,10 @@ export async function openFirstRange(blob: BlobClient, maxCount: number, abortSi
     cacheControl: response.cacheControl,
     metadata: response.metadata,
   };
-  const snapshot = snapshotOf(blob, headers, length);
+  const reportsTier = response.version !== undefined && response.version >= GET_BLOB_REPORTS_TIER;
+  const snapshot = snapshotOf(blob, headers, length, reportsTier);
   const count = Math.min(maxCount, snapshot.length);
-  const range = { offset: 0, count, etag: snapshot.etag };
+  const range = { offset: 0, count, pin: pinOf(snapshot) };
   // The read answers to two signals, the request's and the consumer's; either one aborting is final.
   const consume = (onChunk: (chunk: Buffer) => void, consumeSignal?: AbortSignal) =>
     streamPinned(
@@ -153,6 +208,33 @@ export async function openFirstRange(blob: BlobClient, maxCount: number, abortSi
     readInto: async (into, consumeSignal) => collect(rangeBuffer(count, into), (onChunk) => consume(onChunk, consumeSignal)),
     discard: () => body.destroy(),
   };
+}
+
+/** The first service version whose Get Blob answers carry the access tier (x-ms-access-tier). */
+const GET_BLOB_REPORTS_TIER = '2026-10-06';
+
+/**
+ * The snapshot with its access tier. Get Blob reports it from service version 2026-10-06 on (absent
+ * then means the blob has none, as page and append blobs on standard accounts); an older service
+ * (Azurite 3.36 answers 2025-11-05) is asked with getProperties, pinned to the snapshot's ETag.
+ */
+export async function withAccessTier(
+  blob: BlobClient,
+  snapshot: SourceSnapshot,
+  abortSignal: AbortSignal | undefined,
+): Promise<SourceSnapshot> {
+  if (snapshot.accessTierKnown) return snapshot;
+  try {
+    const properties = await blob.getProperties({ abortSignal, conditions: pinConditions(pinOf(snapshot)) });
+    return { ...snapshot, accessTier: properties.accessTier, accessTierKnown: true };
+  } catch (error) {
+    throw asSourceChange(error, blob);
+  }
+}
+
+/** The request condition of a pin: If-Match for an ETag pin; none for an append blob (checked on the answer). */
+function pinConditions(pin: VersionPin): { ifMatch?: string } {
+  return 'etag' in pin ? { ifMatch: pin.etag } : {};
 }
 
 /**
@@ -204,7 +286,7 @@ class CutOffError extends Error {
  */
 export async function readRange(
   blob: BlobClient,
-  range: { offset: number; count: number; etag: string },
+  range: PinnedRange,
   abortSignal: AbortSignal | undefined,
   into?: Buffer,
 ): Promise<Buffer> {
@@ -217,7 +299,7 @@ export async function readRange(
  */
 export async function streamRange(
   blob: BlobClient,
-  range: { offset: number; count: number; etag: string },
+  range: PinnedRange,
   abortSignal: AbortSignal | undefined,
   onChunk: (chunk: Buffer) => void,
 ): Promise<void> {
@@ -249,7 +331,7 @@ async function collect(buffer: Buffer, consume: (onChunk: (chunk: Buffer) => voi
  */
 async function streamPinned(
   blob: BlobClient,
-  range: { offset: number; count: number; etag: string },
+  range: PinnedRange,
   abortSignal: AbortSignal | undefined,
   onChunk: (chunk: Buffer) => void,
   firstBody?: Readable,
@@ -263,7 +345,7 @@ async function streamPinned(
     const rest = { offset: range.offset + received, count: range.count - received };
     let body = resumes === 0 ? firstBody : undefined;
     try {
-      body ??= await openBody(blob, { ...rest, etag: range.etag }, abortSignal);
+      body ??= await openBody(blob, { ...rest, pin: range.pin }, abortSignal);
       await consumeExactly(body, rest.count, counted, abortSignal);
       return;
     } catch (error) {
@@ -281,18 +363,28 @@ async function streamPinned(
   }
 }
 
-async function openBody(
-  blob: BlobClient,
-  range: { offset: number; count: number; etag: string },
-  abortSignal: AbortSignal | undefined,
-): Promise<Readable> {
+async function openBody(blob: BlobClient, range: PinnedRange, abortSignal: AbortSignal | undefined): Promise<Readable> {
   const response = await blob.download(range.offset, range.count, {
-    conditions: { ifMatch: range.etag },
+    conditions: pinConditions(range.pin),
     abortSignal,
     maxRetryRequests: 0,
   });
   const body = response.readableStreamBody as Readable | undefined;
   if (!body) throw new Error('Azure download returned no body stream');
+  if ('appendBlob' in range.pin) {
+    const appendBlob = range.pin.appendBlob;
+    const total = totalOfContentRange(response.contentRange) ?? 0;
+    if (
+      response.blobType !== 'AppendBlob' ||
+      response.createdOn?.getTime() !== appendBlob.createdOn.getTime() ||
+      total < appendBlob.length
+    ) {
+      body.destroy();
+      throw new SourceChangedError(
+        `source blob ${blob.containerName}/${blob.name} was replaced during the copy (another creation time, blob type or a shorter length than the ${appendBlob.length} committed bytes being copied); retry to copy the new blob`,
+      );
+    }
+  }
   return body;
 }
 

@@ -1,6 +1,6 @@
 import { HeadObjectCommand, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { checksumField, type ChecksumAlgorithm, type FullObjectChecksumAlgorithm } from './checksum.js';
-import { recordedSourceOf, type TargetState } from './ordering.js';
+import { recordedSourceOf, type TargetObjectState, type TargetState } from './ordering.js';
 import { httpStatusOf } from './classify.js';
 
 export interface HeadTargetOptions {
@@ -14,8 +14,10 @@ export interface HeadTargetOptions {
 export async function headTarget(options: HeadTargetOptions): Promise<TargetState> {
   const { s3, bucket, key, abortSignal } = options;
   try {
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
-    return { s3Etag: head.ETag, recorded: recordedSourceOf(head.Metadata) };
+    // ChecksumMode: the stored full-object checksum, which can show a blob's bytes equal to the object's
+    // without reading the object (a metadata-only change, property-update.ts).
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), { abortSignal });
+    return { s3Etag: head.ETag, recorded: recordedSourceOf(head.Metadata), object: objectStateOf(head) };
   } catch (error) {
     // Real S3 answers 403, not 404, for a missing key unless the caller may ListBucket without a prefix
     // condition, which the least-privilege role (infra/aws-iam with a BucketPrefix) does not grant. The
@@ -25,6 +27,23 @@ export async function headTarget(options: HeadTargetOptions): Promise<TargetStat
     if (status === 404 || status === 403) return { s3Etag: undefined, recorded: undefined };
     throw error;
   }
+}
+
+export function objectStateOf(head: HeadObjectCommandOutput): TargetObjectState {
+  return {
+    size: head.ContentLength ?? 0,
+    storageClass: head.StorageClass ?? 'STANDARD',
+    tagCount: head.TagCount ?? 0,
+    checksum: fullObjectChecksumOf(head),
+    metadata: head.Metadata ?? {},
+    headers: {
+      ContentType: head.ContentType,
+      ContentEncoding: head.ContentEncoding,
+      ContentLanguage: head.ContentLanguage,
+      ContentDisposition: head.ContentDisposition,
+      CacheControl: head.CacheControl,
+    },
+  };
 }
 
 /** The full-object checksum the endpoint stores for `algorithm`, if any, and the object's S3 ETag. */

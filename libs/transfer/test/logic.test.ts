@@ -3,7 +3,8 @@ import { BACKUP_METADATA } from '@blobferry/contract';
 import { isRetryable } from '../src/classify.js';
 import { ContentMd5MismatchError, SourceChangedError, TargetChangedError } from '../src/errors.js';
 import { decodeHeaderValue, encodeHeaderValue } from '../src/metadata.js';
-import { targetHeadersFor } from '../src/metadata.js';
+import { MAX_USER_METADATA_BYTES, planObjectProperties, type ObjectPropertiesOptions } from '../src/object-properties.js';
+import { s3TagsOf, taggingHeaderOf } from '../src/tags.js';
 import { recordedSourceOf } from '../src/ordering.js';
 import { isConditionalWriteConflict } from '../src/classify.js';
 import { pipelineParts, splitIntoParts } from '../src/pipeline.js';
@@ -27,19 +28,33 @@ const snapshot: SourceSnapshot = {
   contentDisposition: 'attachment; filename="größe.txt"',
   cacheControl: 'no-cache',
   metadata: { Owner: 'alice', Note: 'naïve ☃' },
+  blobType: 'BlockBlob',
+  createdOn: new Date('2024-04-01T09:00:00Z'),
+  accessTier: 'Cool',
+  accessTierKnown: true,
+  tagCount: 0,
 };
+
+const plan = (options: Partial<ObjectPropertiesOptions> = {}) =>
+  planObjectProperties({ snapshot, md5Base64: 'md5==', sequencer: undefined, tags: {}, storageClass: 'STANDARD', ...options });
 
 describe('metadata', () => {
   it('writes the documented names, unquoted ETag, ISO time and prefixed blob metadata', () => {
-    const headers = targetHeadersFor(snapshot, 'md5==', '000001');
+    const headers = plan({ sequencer: '000001' }).fields;
     expect(headers.Metadata).toEqual({
       [BACKUP_METADATA.sourceEtag]: '0x8DC0FFEE',
       [BACKUP_METADATA.sourceLastModified]: '2024-05-01T10:00:00.000Z',
       [BACKUP_METADATA.sourceMd5]: 'md5==',
       [BACKUP_METADATA.sequencer]: '000001',
+      [BACKUP_METADATA.blobType]: 'BlockBlob',
+      [BACKUP_METADATA.creationTime]: '2024-04-01T09:00:00.000Z',
+      [BACKUP_METADATA.accessTier]: 'Cool',
+      [BACKUP_METADATA.metadataNames]: 'Note,Owner',
       'blob-owner': 'alice',
       'blob-note': '=?UTF-8?B?bmHDr3ZlIOKYgw==?=',
     });
+    expect(headers.StorageClass).toBeUndefined();
+    expect(headers.Tagging).toBeUndefined();
     expect(headers.ContentType).toBe('text/plain');
     expect(headers.ContentEncoding).toBeUndefined();
     expect(decodeHeaderValue(headers.ContentDisposition ?? '')).toBe(snapshot.contentDisposition);
@@ -56,9 +71,58 @@ describe('metadata', () => {
   });
 
   it('reads back what a target records', () => {
-    const recorded = recordedSourceOf(targetHeadersFor(snapshot, 'md5==', undefined).Metadata);
-    expect(recorded).toEqual({ etag: '0x8DC0FFEE', lastModified: snapshot.lastModified, md5Base64: 'md5==', sequencer: undefined });
+    const recorded = recordedSourceOf(plan().fields.Metadata);
+    expect(recorded).toEqual({
+      etag: '0x8DC0FFEE',
+      lastModified: snapshot.lastModified,
+      md5Base64: 'md5==',
+      sequencer: undefined,
+      blobType: 'BlockBlob',
+      creationTime: snapshot.createdOn,
+      accessTier: 'Cool',
+      inSidecar: [],
+      // The names given back their case.
+      metadata: { Owner: 'alice', Note: 'naïve ☃' },
+    });
     expect(recordedSourceOf({ 'source-last-modified': 'garbage' }).lastModified).toBeUndefined();
+  });
+
+  it("keeps metadata within S3's 2 KB and sends the rest to the sidecar, under its original names", () => {
+    const big = Object.fromEntries(Array.from({ length: 12 }, (_, index) => [`Key${String(index).padStart(2, '0')}`, 'v'.repeat(200)]));
+    const planned = plan({ snapshot: { ...snapshot, metadata: { ...big, small: 'x' } } });
+    const bytes = Object.entries(planned.fields.Metadata).reduce(
+      (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value),
+      0,
+    );
+    expect(bytes).toBeLessThanOrEqual(MAX_USER_METADATA_BYTES);
+    const kept = Object.keys(recordedSourceOf(planned.fields.Metadata).metadata);
+    const inSidecar = Object.keys(planned.sidecar?.metadata ?? {});
+    expect([...kept, ...inSidecar].toSorted()).toEqual([...Object.keys(big), 'small'].toSorted());
+    expect(kept).toContain('small');
+    expect(inSidecar.length).toBeGreaterThan(0);
+    expect(planned.fields.Metadata[BACKUP_METADATA.sidecar]).toBe('metadata');
+    expect(recordedSourceOf(planned.fields.Metadata).inSidecar).toEqual(['metadata']);
+  });
+
+  it('maps the storage class and the tags, sending tags S3 reserves (aws:) to the sidecar', () => {
+    const planned = plan({ storageClass: 'STANDARD_IA', tags: { 'a b': 'x+y/z', 'AWS:owner': 'me', k: '=:._-' } });
+    expect(planned.fields.StorageClass).toBe('STANDARD_IA');
+    expect(planned.fields.Tagging).toBe('a%20b=x%2By%2Fz&k=%3D%3A._-');
+    expect(planned.tags).toEqual({ 'a b': 'x+y/z', k: '=:._-' });
+    expect(planned.sidecar).toEqual({ metadata: {}, tags: { 'AWS:owner': 'me' } });
+    expect(planned.fields.Metadata[BACKUP_METADATA.sidecar]).toBe('tags');
+  });
+});
+
+describe('tags', () => {
+  it('maps every character Azure allows as it is; only aws: keys cannot map', () => {
+    const azureCharacters = 'abcXYZ 019+-./:=_';
+    expect(s3TagsOf({ [azureCharacters]: azureCharacters, 'aws:x': '1', 'Aws:y': '2', awsz: '3' })).toEqual({
+      mapped: { [azureCharacters]: azureCharacters, awsz: '3' },
+      unmapped: { 'aws:x': '1', 'Aws:y': '2' },
+    });
+    expect(new URLSearchParams(taggingHeaderOf({ [azureCharacters]: azureCharacters }) ?? '').get(azureCharacters)).toBe(azureCharacters);
+    expect(taggingHeaderOf({})).toBeUndefined();
   });
 });
 

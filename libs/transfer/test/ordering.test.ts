@@ -7,6 +7,11 @@ const record = (fields: Partial<RecordedSource> = {}): RecordedSource => ({
   lastModified: undefined,
   md5Base64: undefined,
   sequencer: undefined,
+  blobType: undefined,
+  creationTime: undefined,
+  accessTier: undefined,
+  inSidecar: [],
+  metadata: {},
   ...fields,
 });
 
@@ -47,12 +52,14 @@ describe('recordedSourceOf', () => {
       [BACKUP_METADATA.sourceMd5]: 'md5==',
       [BACKUP_METADATA.sequencer]: '00000000000000000000000000017A9B',
     });
-    expect(recorded).toEqual({
-      etag: '0x8DC0',
-      lastModified: new Date('2024-05-01T10:00:00Z'),
-      md5Base64: 'md5==',
-      sequencer: '00000000000000000000000000017a9b',
-    });
+    expect(recorded).toEqual(
+      record({
+        etag: '0x8DC0',
+        lastModified: new Date('2024-05-01T10:00:00Z'),
+        md5Base64: 'md5==',
+        sequencer: '00000000000000000000000000017a9b',
+      }),
+    );
   });
 
   it('reads nothing from missing or unusable metadata', () => {
