@@ -30,6 +30,7 @@ describe('the role can touch nothing but the backup bucket', () => {
   it('has statements in every branch, and only Allow', () => {
     expect(statements.map((statement) => statement['Sid'])).toEqual([
       'ReadWriteBackupObjects',
+      'TagBackupObjects',
       'FindOpenUploadsToResume',
       'ListBackupPrefix',
       'DeleteMarkersUnderPrefix',
@@ -57,6 +58,9 @@ describe('the role can touch nothing but the backup bucket', () => {
       's3:BypassGovernanceRetention',
       's3:PutObjectRetention',
       's3:PutBucketVersioning',
+      's3:PutObjectVersionTagging',
+      's3:DeleteObjectTagging',
+      's3:DeleteObjectVersionTagging',
     ]) {
       expect(actions).not.toContain(forbidden);
     }
@@ -75,6 +79,14 @@ describe('the role can touch nothing but the backup bucket', () => {
         }
       }
     }
+  });
+
+  it('tags objects under the prefix (written with them and on their own) and reads their tags, nothing more', () => {
+    const tagging = statements.find((statement) => statement['Sid'] === 'TagBackupObjects');
+    expect(tagging?.['Action']).toEqual(['s3:PutObjectTagging', 's3:GetObjectTagging']);
+    expect(tagging?.['Resource']).toEqual({ 'Fn::Sub': `${bucketArn}/\${BucketPrefix}*` });
+    const tagActions = statements.flatMap((statement) => (list(statement['Action']) as string[]).filter((action) => /Tagging$/.test(action)));
+    expect(tagActions.toSorted()).toEqual(['s3:GetObjectTagging', 's3:PutObjectTagging']);
   });
 
   it('lists only under the prefix when one is set', () => {

@@ -1,6 +1,16 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DeleteObjectsCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IamRole } from '../src/iam/model.js';
 import { RoleSessions } from '../src/iam/sessions.js';
@@ -97,6 +107,40 @@ describe('IAM gateway rules (stub S3 behind it)', () => {
     expect(forwarded().slice(before)).toEqual([expect.stringMatching(/^PUT \/bucket\/open\/key/)]);
   });
 
+  it('refuses tags to a role without the tagging grants, as S3 does: with the object, on their own, and reading them', async () => {
+    const before = forwarded().length;
+    const taggingDenied = (action: string) => expect.objectContaining({ name: 'AccessDenied', message: expect.stringContaining(`perform: ${action}`) });
+    // PutObject and CreateMultipartUpload carrying x-amz-tagging need s3:PutObjectTagging besides s3:PutObject.
+    await expect(role.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'open/tagged', Body: 'x', Tagging: 'a=b' }))).rejects.toEqual(
+      taggingDenied('s3:PutObjectTagging'),
+    );
+    await expect(role.send(new CreateMultipartUploadCommand({ Bucket: 'bucket', Key: 'open/tagged', Tagging: 'a=b' }))).rejects.toEqual(
+      taggingDenied('s3:PutObjectTagging'),
+    );
+    await expect(
+      role.send(
+        new CopyObjectCommand({
+          Bucket: 'bucket',
+          Key: 'open/tagged',
+          CopySource: 'bucket/open/tagged',
+          MetadataDirective: 'REPLACE',
+          TaggingDirective: 'REPLACE',
+          Tagging: 'a=b',
+        }),
+      ),
+    ).rejects.toEqual(taggingDenied('s3:PutObjectTagging'));
+    await expect(
+      role.send(new PutObjectTaggingCommand({ Bucket: 'bucket', Key: 'open/tagged', Tagging: { TagSet: [{ Key: 'a', Value: 'b' }] } })),
+    ).rejects.toEqual(taggingDenied('s3:PutObjectTagging'));
+    await expect(role.send(new GetObjectTaggingCommand({ Bucket: 'bucket', Key: 'open/tagged' }))).rejects.toEqual(
+      taggingDenied('s3:GetObjectTagging'),
+    );
+    expect(forwarded().length).toBe(before);
+    // Without tags, the same writes are the role's to make.
+    await role.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'open/untagged', Body: 'x' }));
+    expect(forwarded().slice(before)).toEqual([expect.stringMatching(/^PUT \/bucket\/open\/untagged/)]);
+  });
+
   it('checks every key of a DeleteObjects body, and forwards none when one is refused', async () => {
     const before = forwarded().length;
     await expect(
@@ -138,6 +182,17 @@ describe('s3Operation: the permissions an S3 request needs', () => {
     expect(need('PUT', '/b/k', { 'x-amz-tagging': 'a=b' })).toEqual([
       's3:PutObject arn:aws:s3:::b/k',
       's3:PutObjectTagging arn:aws:s3:::b/k',
+    ]);
+    expect(need('PUT', '/b/k?tagging')).toEqual(['s3:PutObjectTagging arn:aws:s3:::b/k']);
+    expect(need('GET', '/b/k?tagging')).toEqual(['s3:GetObjectTagging arn:aws:s3:::b/k']);
+    expect(need('POST', '/b/k?uploads', { 'x-amz-tagging': 'a=b' })).toEqual([
+      's3:PutObject arn:aws:s3:::b/k',
+      's3:PutObjectTagging arn:aws:s3:::b/k',
+    ]);
+    expect(need('PUT', '/b/k', { 'x-amz-copy-source': '/b/k', 'x-amz-tagging-directive': 'REPLACE', 'x-amz-tagging': 'a=b' })).toEqual([
+      's3:PutObject arn:aws:s3:::b/k',
+      's3:PutObjectTagging arn:aws:s3:::b/k',
+      's3:GetObject arn:aws:s3:::b/k',
     ]);
     expect(need('PUT', '/b/k', { 'x-amz-copy-source': '/src/o%20k?versionId=3' })).toEqual([
       's3:PutObject arn:aws:s3:::b/k',

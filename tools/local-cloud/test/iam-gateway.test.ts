@@ -3,16 +3,19 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   ListPartsCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -113,6 +116,29 @@ describe('the local S3 gateway (in front of moto)', () => {
     );
     const abandoned = await role.send(new CreateMultipartUploadCommand({ Bucket: aws.bucket, Key: multipartKey }));
     await role.send(new AbortMultipartUploadCommand({ Bucket: aws.bucket, Key: multipartKey, UploadId: abandoned.UploadId }));
+  });
+
+  it('lets a role session tag the objects it writes (with the object, on their own, in an in-place copy) and read their tags', async () => {
+    const key = 'gateway/tagged.bin';
+    await role.send(new PutObjectCommand({ Bucket: aws.bucket, Key: key, Body: 'tagged', Tagging: 'project=blue%20sky' }));
+    const tagsOf = async () => (await role.send(new GetObjectTaggingCommand({ Bucket: aws.bucket, Key: key }))).TagSet;
+    expect(await tagsOf()).toEqual([{ Key: 'project', Value: 'blue sky' }]);
+    await role.send(new PutObjectTaggingCommand({ Bucket: aws.bucket, Key: key, Tagging: { TagSet: [{ Key: 'team', Value: 'ops' }] } }));
+    expect(await tagsOf()).toEqual([{ Key: 'team', Value: 'ops' }]);
+    await role.send(
+      new CopyObjectCommand({
+        Bucket: aws.bucket,
+        Key: key,
+        CopySource: `${aws.bucket}/${key}`,
+        MetadataDirective: 'REPLACE',
+        Metadata: { note: 'in place' },
+        TaggingDirective: 'REPLACE',
+        Tagging: 'state=copied',
+      }),
+    );
+    expect(await tagsOf()).toEqual([{ Key: 'state', Value: 'copied' }]);
+    const { UploadId } = await role.send(new CreateMultipartUploadCommand({ Bucket: aws.bucket, Key: 'gateway/tagged-multipart.bin', Tagging: 'a=b' }));
+    await role.send(new AbortMultipartUploadCommand({ Bucket: aws.bucket, Key: 'gateway/tagged-multipart.bin', UploadId }));
   });
 
   it('refuses a role session what the role does not grant, naming the caller, the action and the resource', async () => {

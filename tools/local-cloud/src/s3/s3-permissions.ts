@@ -92,7 +92,12 @@ const OBJECT_SUBRESOURCES: Record<string, Partial<Record<string, readonly [strin
   },
 };
 
-/** Headers of a write that need a permission of their own besides s3:PutObject. */
+/**
+ * Headers of a write that need a permission of their own besides s3:PutObject: tags sent with PutObject,
+ * CreateMultipartUpload or CopyObject (x-amz-tagging) need s3:PutObjectTagging, as Amazon S3 documents.
+ * Not modelled: a CopyObject that copies its source's tags (x-amz-tagging-directive COPY, the default) needs
+ * s3:GetObjectTagging on a source that has tags, which the gateway cannot tell without reading the source.
+ */
 const WRITE_HEADER_ACTIONS: readonly (readonly [RegExp, string])[] = [
   [/^x-amz-tagging$/, 's3:PutObjectTagging'],
   [/^x-amz-(acl|grant-.+)$/, 's3:PutObjectAcl'],
