@@ -3,10 +3,21 @@ import type { SourceBlob } from './listing/source-listing.js';
 import type { TargetObject } from './listing/target-listing.js';
 
 /**
- * Every way a name can differ between the container and its backup. `error`: a request about this one
+ * Every way a name can differ between the container and its backup. `propertiesDiffer`: the object holds
+ * the blob's bytes, but its properties (metadata, headers, tags, tier, storage class) are not the blob's,
+ * e.g. after Set Blob Metadata or Set Blob Tags, which raise no event. `error`: a request about this one
  * object failed (a HEAD refused, a blob deleted mid-run), so it could not be classified; the run goes on.
  */
-export const DIFFERENCE_KINDS = ['missing', 'extra', 'sizeMismatch', 'checksumMismatch', 'stale', 'unverifiable', 'error'] as const;
+export const DIFFERENCE_KINDS = [
+  'missing',
+  'extra',
+  'sizeMismatch',
+  'checksumMismatch',
+  'stale',
+  'propertiesDiffer',
+  'unverifiable',
+  'error',
+] as const;
 export type DifferenceKind = (typeof DIFFERENCE_KINDS)[number];
 export type Classification = 'inSync' | DifferenceKind;
 
@@ -55,7 +66,9 @@ export function classifyWithRecord(source: SourceBlob, target: TargetObject, rec
  */
 export function classifyFromContent(shallow: Classification, sameContent: boolean): Classification {
   if (!contentCanDecide(shallow)) return shallow;
-  return sameContent ? 'inSync' : 'checksumMismatch';
+  if (!sameContent) return 'checksumMismatch';
+  // Equal bytes confirm that only the properties differ.
+  return shallow === 'propertiesDiffer' ? shallow : 'inSync';
 }
 
 /** Whether reading content could change the shallow verdict (it cannot for stale, size or one-sided evidence). */

@@ -8,7 +8,7 @@ import { SourceChangedError, SourceNotFoundError } from '@blobferry/transfer';
 // with a ReconcileRequestError, since every later request would fail the same way.
 
 export type Service = 'azure' | 's3';
-export type Operation = 'list' | 'head' | 'digest';
+export type Operation = 'list' | 'head' | 'digest' | 'tags';
 
 /** Why one object could not be classified. */
 export interface ObjectError {
@@ -20,7 +20,7 @@ export interface ObjectError {
 }
 
 const SERVICE_NAMES: Record<Service, string> = { azure: 'Azure', s3: 'S3' };
-const OPERATION_NAMES: Record<Operation, string> = { list: 'listing', head: 'HEAD', digest: 'content read' };
+const OPERATION_NAMES: Record<Operation, string> = { list: 'listing', head: 'HEAD', digest: 'content read', tags: 'tag read' };
 
 function labelOf(service: Service, operation: Operation): string {
   return `${SERVICE_NAMES[service]} ${OPERATION_NAMES[operation]}`;

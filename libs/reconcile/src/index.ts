@@ -2,6 +2,7 @@
 // classified, and optionally repaired (here with libs/transfer, or through the backup queue).
 export { reconcile, type Difference, type ReconcileOptions, type ReconcileProgress, type ReconcileSummary } from './reconcile.js';
 export { ReconcileRequestError, type ObjectError } from './failures.js';
+export type { PropertyDifference } from './properties.js';
 export { ListingOrderError } from './listing/merge-join.js';
 export type { ListingSource } from './listing/listing-source.js';
 export {

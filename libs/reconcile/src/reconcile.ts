@@ -1,4 +1,4 @@
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import {
   digestBlob,
@@ -9,6 +9,7 @@ import {
   type KeyMapping,
   type RecordedSource,
   type S3EndpointFeatures,
+  type StorageClassByTier,
 } from '@blobferry/transfer';
 import pLimit from 'p-limit';
 import {
@@ -28,6 +29,7 @@ import type { TargetObject } from './listing/target-listing.js';
 import { mapInOrder } from './ordered-window.js';
 import { repairDifference, type RepairOptions, type RepairResult } from './repair/repair.js';
 import type { ListingSource } from './listing/listing-source.js';
+import { bytesEqualByMd5, propertyDifferences, type HeadProperties, type PropertyDifference } from './properties.js';
 import { planShards } from './shards.js';
 
 export interface ReconcileOptions {
@@ -44,6 +46,15 @@ export interface ReconcileOptions {
    * read and their MD5s compared. `ReconcileSummary.deepChecks` counts each way.
    */
   deep?: boolean;
+  /**
+   * Compare every pair's properties too: the listing includes metadata and tags (Azure RBAC
+   * `blobs/tags/read`), every pair present on both sides is HEADed, and tags are read (GetObjectTagging)
+   * where the blob or the object has some. Without it, properties are compared only where a HEAD was made
+   * anyway (the recorded tier and blob type against the listing's).
+   */
+  properties?: boolean;
+  /** The storage class each tier maps to (the Function's STORAGE_CLASS_BY_TIER): compared, and used by repairs. */
+  storageClassByTier?: StorageClassByTier;
   /** Object requests (HEAD, digests, copies, queue messages) in flight at once (default 16). */
   concurrency?: number;
   /** Mend what differs (here, or through the backup queue); `dryRun` only says what it would do. */
@@ -72,6 +83,8 @@ export interface Difference {
   target: TargetObject | undefined;
   /** What the object's metadata says of the blob version it holds, when it was read (HEAD). */
   recorded?: RecordedSource;
+  /** With kind `propertiesDiffer`: which properties differ. */
+  properties?: PropertyDifference[];
   /** With kind `error`: the request about this object that failed, and why. */
   error?: ObjectError;
   repair?: RepairResult;
@@ -104,10 +117,19 @@ export interface DeepChecks {
 
 const SHARDS_IN_PARALLEL = 4;
 
+interface Evidence {
+  kind: Classification;
+  record?: RecordedSource;
+  properties?: PropertyDifference[];
+  bytes: number;
+  deepCheck?: keyof DeepChecks;
+}
+
 interface HeadEvidence {
   record: RecordedSource;
   /** With `checksumMode`: the full-object CRC32 / CRC32C S3 stores for the object, if any. */
   checksum: ReturnType<typeof fullObjectChecksumOf>;
+  properties: HeadProperties;
 }
 
 /** One HEAD: the object's recorded source version and, with `checksumMode` (deep), its stored full-object checksum. */
@@ -115,7 +137,11 @@ async function readHead(s3: S3Client, bucket: string, key: string, checksumMode:
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ...(checksumMode ? { ChecksumMode: 'ENABLED' } : {}) }), {
     abortSignal,
   });
-  return { record: recordedSourceOf(head.Metadata), checksum: checksumMode ? fullObjectChecksumOf(head) : undefined };
+  return {
+    record: recordedSourceOf(head.Metadata),
+    checksum: checksumMode ? fullObjectChecksumOf(head) : undefined,
+    properties: { storageClass: head.StorageClass ?? 'STANDARD', tagCount: head.TagCount ?? 0 },
+  };
 }
 
 /**
@@ -147,11 +173,10 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   let remaining = 0;
   const deepChecks: DeepChecks = { storedChecksum: 0, bothSides: 0 };
 
+  const comparesProperties = options.properties === true;
+
   /** The shallow (and with `deep`, the content) verdict on one pair, with the metadata read for it. */
-  async function evidenceFor(
-    pair: ListedPair,
-    key: string,
-  ): Promise<{ kind: Classification; record?: RecordedSource; bytes: number; deepCheck?: keyof DeepChecks }> {
+  async function evidenceFor(pair: ListedPair, key: string): Promise<Evidence> {
     const { source, target } = pair;
     const shallow = classifyFromListings(source, target);
     if (!source || !target) {
@@ -163,14 +188,25 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
       objectRequests(() => requestFor('s3', 'head', `s3://${bucket}/${key}`, () => readHead(s3, bucket, key, deep, abortSignal)));
     let evidence: HeadEvidence | undefined;
     let kind: Classification;
-    if (shallow === 'needsHead') {
+    let differing: PropertyDifference[] = [];
+    if (shallow === 'needsHead' || (comparesProperties && shallow === 'inSync')) {
       // With `deep`, the same HEAD asks for the stored checksum too.
       evidence = await head();
-      kind = classifyWithRecord(source, target, evidence.record);
+      kind = shallow === 'inSync' ? shallow : classifyWithRecord(source, target, evidence.record);
+      // A new version of the blob with the object's bytes: Set Blob Metadata or Set Blob Properties.
+      if (kind === 'stale' && bytesEqualByMd5(source, target, evidence.record)) {
+        kind = 'propertiesDiffer';
+        differing = ['source-version'];
+      }
+      if (kind === 'inSync' || kind === 'propertiesDiffer') {
+        differing.push(...(await propertiesOf(source, key, evidence)));
+        if (differing.length > 0) kind = 'propertiesDiffer';
+      }
     } else {
       kind = shallow;
     }
-    if (!deep || !contentCanDecide(kind)) return { kind, ...(evidence ? { record: evidence.record } : {}), bytes: source.size };
+    const found = { kind, ...(evidence ? { record: evidence.record } : {}), ...(differing.length > 0 ? { properties: differing } : {}) };
+    if (!deep || !contentCanDecide(kind)) return { ...found, bytes: source.size };
     // Listings alone proved it in sync: one HEAD (no body) for the stored checksum, before reading any content.
     evidence ??= await head();
     const { record } = evidence;
@@ -184,6 +220,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
         requestFor('azure', 'digest', blobSubject, () => digestBlob({ blob, checksum: stored.algorithm, abortSignal })),
       );
       return {
+        ...found,
         kind: classifyFromContent(kind, sourceDigest.checksum.value === stored.value && sourceDigest.bytes === target.size),
         record,
         bytes: sourceDigest.bytes,
@@ -195,11 +232,35 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
       objectRequests(() => requestFor('s3', 'digest', `s3://${bucket}/${key}`, () => digestObject({ s3, bucket, key, abortSignal }))),
     ]);
     return {
+      ...found,
       kind: classifyFromDigests(kind, sourceDigest.md5Base64, targetDigest.md5Base64),
       record,
       bytes: sourceDigest.bytes + targetDigest.bytes,
       deepCheck: 'bothSides',
     };
+  }
+
+  /** The blob's properties the object does not hold, as far as this run's evidence goes (properties.ts). */
+  function propertiesOf(source: SourceBlob, key: string, evidence: HeadEvidence): Promise<PropertyDifference[]> {
+    const objectTags = async () =>
+      Object.fromEntries(
+        (
+          (
+            await objectRequests(() =>
+              requestFor('s3', 'tags', `s3://${bucket}/${key}`, () =>
+                s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key }), { abortSignal }),
+              ),
+            )
+          ).TagSet ?? []
+        ).map((tag) => [tag.Key ?? '', tag.Value ?? '']),
+      );
+    return propertyDifferences({
+      source,
+      record: evidence.record,
+      head: evidence.properties,
+      storageClassByTier: options.storageClassByTier,
+      objectTags: comparesProperties ? objectTags : undefined,
+    });
   }
 
   /**
@@ -225,7 +286,14 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
       counts[evidence.kind] += 1;
       if (evidence.deepCheck) deepChecks[evidence.deepCheck] += 1;
       if (evidence.kind === 'inSync') return undefined;
-      difference = { key, kind: evidence.kind, source, target, ...(evidence.record ? { recorded: evidence.record } : {}) };
+      difference = {
+        key,
+        kind: evidence.kind,
+        source,
+        target,
+        ...(evidence.record ? { recorded: evidence.record } : {}),
+        ...(evidence.kind === 'propertiesDiffer' && evidence.properties ? { properties: evidence.properties } : {}),
+      };
     } catch (failure) {
       if (!(failure instanceof ObjectRequestFailed)) throw failure;
       progress.bytes += source?.size ?? target?.size ?? 0;
@@ -245,6 +313,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
           bucket,
           keys,
           ...(options.target.features ? { features: options.target.features } : {}),
+          ...(options.storageClassByTier ? { storageClassByTier: options.storageClassByTier } : {}),
           ...repair,
           abortSignal,
         }),
@@ -256,7 +325,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   try {
     const shards = options.listing
       ? await options.listing.shards(abortSignal)
-      : await planShards({ container, target: { s3, bucket }, keys, prefix, abortSignal });
+      : await planShards({ container, target: { s3, bucket }, keys, prefix, properties: comparesProperties, abortSignal });
     const shardRuns = pLimit(SHARDS_IN_PARALLEL);
     await Promise.all(
       shards.map((shard) =>

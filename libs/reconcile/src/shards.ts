@@ -32,10 +32,14 @@ function flatShard(o: Omit<PlanShardsOptions, 'prefix'>, prefix: string): Shard 
       listingFor(
         'azure',
         sourceSubject(o.container, prefix),
-        inUtf8Order((listed) => listSourceBlobs(o.container, listed, o.abortSignal), prefix),
+        inUtf8Order((listed) => listSourceBlobs(o.container, listed, { properties: o.properties, abortSignal: o.abortSignal }), prefix),
       ),
     targets: () =>
-      listingFor('s3', targetSubject(o.target, o.keys.keyOf(prefix)), listTargetObjects(o.target, o.keys.keyOf(prefix), o.abortSignal)),
+      listingFor(
+        's3',
+        targetSubject(o.target, o.keys.keyOf(prefix)),
+        withoutSidecars(o.keys, listTargetObjects(o.target, o.keys.keyOf(prefix), o.abortSignal)),
+      ),
   };
 }
 
@@ -44,7 +48,17 @@ export interface PlanShardsOptions {
   target: TargetLocation;
   keys: KeyMapping;
   prefix: string;
+  /** List the blobs' metadata and tags too. */
+  properties?: boolean;
   abortSignal?: AbortSignal;
+}
+
+/**
+ * The objects that are blobs' backups: properties sidecars (`keys.sidecarRoot`) are not, and lie under the
+ * key root only with the `blob` layout, whose root is the prefix itself.
+ */
+async function* withoutSidecars(keys: KeyMapping, objects: AsyncIterable<TargetObject>): AsyncGenerator<TargetObject> {
+  for await (const object of objects) if (!object.key.startsWith(keys.sidecarRoot)) yield object;
 }
 
 /**
@@ -55,15 +69,21 @@ export interface PlanShardsOptions {
  */
 export async function planShards(o: PlanShardsOptions): Promise<Shard[]> {
   const [sourceLevel, targetLevel] = await Promise.all([
-    requestFor('azure', 'list', sourceSubject(o.container, o.prefix), () => listSourceTopLevel(o.container, o.prefix, o.abortSignal)),
+    requestFor('azure', 'list', sourceSubject(o.container, o.prefix), () =>
+      listSourceTopLevel(o.container, o.prefix, { properties: o.properties, abortSignal: o.abortSignal }),
+    ),
     requestFor('s3', 'list', targetSubject(o.target, o.keys.keyOf(o.prefix)), () =>
       listTargetTopLevel(o.target, o.keys.keyOf(o.prefix), o.abortSignal),
     ),
   ]);
   if (!sourceLevel || !targetLevel) return [flatShard(o, o.prefix)];
-  const folders = new Set([...sourceLevel.prefixes, ...targetLevel.prefixes.map((key) => o.keys.nameOf(key))]);
+  const isSidecar = (key: string) => key.startsWith(o.keys.sidecarRoot);
+  const folders = new Set([
+    ...sourceLevel.prefixes,
+    ...targetLevel.prefixes.filter((key) => !isSidecar(key)).map((key) => o.keys.nameOf(key)),
+  ]);
   const sources = [...sourceLevel.blobs].sort((a, b) => compareUtf8(a.name, b.name));
-  const targets = [...targetLevel.objects].sort((a, b) => compareUtf8(a.key, b.key));
+  const targets = targetLevel.objects.filter((object) => !isSidecar(object.key)).sort((a, b) => compareUtf8(a.key, b.key));
   return [
     { label: o.prefix, sources: () => fromArray(sources), targets: () => fromArray(targets) },
     ...[...folders].sort(compareUtf8).map((folder) => flatShard(o, folder)),

@@ -9,6 +9,7 @@ import {
   md5FromEtag,
 } from '../src/classification.js';
 import type { SourceBlob } from '../src/listing/source-listing.js';
+import { bytesEqualByMd5, propertyDifferences } from '../src/properties.js';
 import type { TargetObject } from '../src/listing/target-listing.js';
 
 const md5Hex = '5d41402abc4b2a76b9719d911017c592';
@@ -27,6 +28,11 @@ const record = (etag: string | undefined, md5: string | undefined): RecordedSour
   md5Base64: md5,
   lastModified: undefined,
   sequencer: undefined,
+  blobType: undefined,
+  creationTime: undefined,
+  accessTier: undefined,
+  inSidecar: [],
+  metadata: {},
 });
 const target = (over: Partial<TargetObject> = {}): TargetObject => ({
   key: 'k',
@@ -94,5 +100,58 @@ describe('classification with the recorded source version', () => {
       expect(contentCanDecide(kind)).toBe(false);
       expect(classifyFromContent(kind, true)).toBe(kind);
     }
+    // Equal bytes confirm "properties differ, bytes equal"; other bytes make it a content difference.
+    expect(classifyFromContent('propertiesDiffer', true)).toBe('propertiesDiffer');
+    expect(classifyFromContent('propertiesDiffer', false)).toBe('checksumMismatch');
+  });
+});
+
+describe('properties differ, bytes equal', () => {
+  const target: TargetObject = { key: 'k', size: 5, etag: md5Hex, lastModified: new Date('2026-01-02T00:00:00Z') };
+  const recorded = (over: Partial<RecordedSource> = {}): RecordedSource => ({ ...record('0x1', md5Base64), ...over });
+  const head = { storageClass: 'STANDARD', tagCount: 0 };
+
+  it('shows the bytes equal by the listed Content-MD5 and the recorded one, at the same size', () => {
+    expect(bytesEqualByMd5(source(), target, recorded())).toBe(true);
+    expect(bytesEqualByMd5(source({ md5Base64: otherBase64 }), target, recorded())).toBe(false);
+    expect(bytesEqualByMd5(source({ md5Base64: undefined }), target, recorded())).toBe(false);
+    expect(bytesEqualByMd5(source({ size: 6 }), target, recorded())).toBe(false);
+  });
+
+  it('compares the tier and type only against a record, metadata and tags only when listed', async () => {
+    const differences = (over: Partial<SourceBlob>, record: RecordedSource, objectTags?: Record<string, string>) =>
+      propertyDifferences({
+        source: source(over),
+        record,
+        head: { ...head, tagCount: Object.keys(objectTags ?? {}).length },
+        storageClassByTier: undefined,
+        objectTags: objectTags ? () => Promise.resolve(objectTags) : undefined,
+      });
+    // An object written before blobferry recorded the tier has nothing to contradict a shallow run with.
+    expect(await differences({ accessTier: 'Cool' }, recorded())).toEqual([]);
+    expect(
+      await differences({ accessTier: 'Cool', blobType: 'BlockBlob' }, recorded({ accessTier: 'Hot', blobType: 'AppendBlob' })),
+    ).toEqual(['access-tier', 'blob-type']);
+    expect(
+      await differences({ metadata: { Owner: 'a' }, tags: { k: 'v', 'aws:x': '1' } }, recorded({ metadata: { owner: 'a' } }), { k: 'v' }),
+    ).toEqual(['metadata']);
+    expect(await differences({ metadata: {}, tags: { k: 'w' } }, recorded(), { k: 'v' })).toEqual(['tags']);
+    // Metadata kept in the sidecar is not on the object to compare.
+    expect(await differences({ metadata: { big: 'x' } }, recorded({ inSidecar: ['metadata'] }))).toEqual([]);
+  });
+
+  it('compares the storage class when the mapping is given', async () => {
+    const storageClassOf = (accessTier: string | undefined, storageClass: string) =>
+      propertyDifferences({
+        source: source(accessTier ? { accessTier } : {}),
+        record: recorded(accessTier ? { accessTier } : {}),
+        head: { storageClass, tagCount: 0 },
+        storageClassByTier: { Cool: 'STANDARD_IA' },
+        objectTags: undefined,
+      });
+    expect(await storageClassOf('Cool', 'STANDARD_IA')).toEqual([]);
+    expect(await storageClassOf('Cool', 'STANDARD')).toEqual(['storage-class']);
+    expect(await storageClassOf('Hot', 'STANDARD')).toEqual([]);
+    expect(await storageClassOf(undefined, 'GLACIER')).toEqual(['storage-class']);
   });
 });

@@ -20,11 +20,27 @@ describe('parseBlobsPage', () => {
           size: 256,
           md5Base64: '1B2M2Y8AsgTpgAmY7PhCfg==',
           lastModified: new Date('2026-12-03T14:33:37Z'),
+          blobType: 'BlockBlob',
         },
       ],
       prefixes: [],
       nextMarker: undefined,
     });
+  });
+
+  it('reads the tier, and the metadata (names as spelt) and tags of a listing that includes them', () => {
+    const [entry] = parseBlobsPage(
+      page(
+        blob(
+          '<Name>t</Name>',
+          '<AccessTier>Cool</AccessTier></Properties><Metadata><Owner>a &amp; b</Owner><Empty /></Metadata><Tags><TagSet><Tag><Key>k 1</Key><Value>v/1</Value></Tag><Tag><Key>e</Key><Value /></Tag></TagSet></Tags><Properties>',
+        ),
+      ),
+    ).blobs;
+    expect(entry).toMatchObject({ accessTier: 'Cool', metadata: { Owner: 'a & b', Empty: '' }, tags: { 'k 1': 'v/1', e: '' } });
+    const [plain] = parseBlobsPage(page(blob('<Name>p</Name>'))).blobs;
+    expect(plain).not.toHaveProperty('metadata');
+    expect(plain).not.toHaveProperty('tags');
   });
 
   it('decodes entities, character references and CDATA, and percent-encoded names (Encoded="true")', () => {
@@ -67,6 +83,10 @@ function sdkShape(item: BlobItem): SourceBlob {
     size: item.properties.contentLength ?? 0,
     md5Base64: md5 && md5.length > 0 ? Buffer.from(md5).toString('base64') : undefined,
     lastModified: item.properties.lastModified,
+    ...(item.properties.blobType ? { blobType: item.properties.blobType } : {}),
+    ...(item.properties.accessTier ? { accessTier: item.properties.accessTier } : {}),
+    ...(item.metadata ? { metadata: item.metadata } : {}),
+    ...(item.tags ? { tags: item.tags } : {}),
   };
 }
 
@@ -125,6 +145,20 @@ describe('listBlobsPage against Azurite', () => {
     // listSourceBlobs (5,000 a page) and a prefix agree with it too.
     expect(await collect(listSourceBlobs(container, ''))).toEqual(expected);
     expect((await collect(listSourceBlobs(container, 'dir/'))).map((entry) => entry.name)).toEqual(['dir/a', 'dir/sub/b']);
+  });
+
+  it('lists metadata and tags as the SDK does when asked for properties', async () => {
+    const tagged = container.getBlockBlobClient('dir/a');
+    await tagged.setMetadata({ owner: 'alice', note: 'x & <y>' });
+    await tagged.setTags({ 'k 1': 'v/1', team: 'ops' });
+    const expected: SourceBlob[] = [];
+    for await (const item of container.listBlobsFlat({ includeMetadata: true, includeTags: true })) expected.push(sdkShape(item));
+    const listed = await collect(listSourceBlobs(container, '', { properties: true }));
+    expect(listed).toEqual(expected);
+    expect(listed.find((entry) => entry.name === 'dir/a')).toMatchObject({
+      metadata: { owner: 'alice', note: 'x & <y>' },
+      tags: { 'k 1': 'v/1', team: 'ops' },
+    });
   });
 
   it('lists one "/" level as the SDK does: its blobs and its prefixes', async () => {

@@ -48,6 +48,11 @@ export interface CopyBlobToS3Options {
     bucket: string;
     key: string;
     prefix?: string;
+    /**
+     * The caller saw an object at the key (a listing): the copy reads it first instead of trying to create
+     * the key, so a repair whose bytes turn out equal sends no body at all.
+     */
+    exists?: boolean;
     replace?: { s3Etag: string };
     features?: S3EndpointFeatures;
   };
@@ -121,7 +126,7 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
       ? readSourceSnapshot(blob, abortSignal).then((snapshot) => ({ snapshot, body: undefined }))
       : readSourceSnapshotWithSmallBody(blob, partSize, abortSignal)
   ).then(async (read) => ({ ...read, snapshot: await withAccessTier(blob, read.snapshot, abortSignal) }));
-  const createOptimistically = features.conditionalWrites && replaceS3Etag === undefined && !announcedLarge;
+  const createOptimistically = features.conditionalWrites && replaceS3Etag === undefined && !announcedLarge && !options.target.exists;
   const readTarget = () => headTarget({ s3, bucket, key, abortSignal });
   let source: Awaited<typeof readSource> & { archived?: true };
   let target: TargetState | undefined;

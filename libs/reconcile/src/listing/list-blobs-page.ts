@@ -38,6 +38,8 @@ export interface ListBlobsPageOptions {
   delimiter?: string;
   marker?: string;
   maxResults: number;
+  /** Also list each blob's metadata and index tags (include=metadata,tags). */
+  properties?: boolean;
 }
 
 /** Lists one page (at most `maxResults` entries) of the blobs under `prefix`, after `marker`. */
@@ -49,6 +51,7 @@ export async function listBlobsPage(container: ContainerClient, o: ListBlobsPage
     ['delimiter', o.delimiter],
     ['marker', o.marker],
     ['maxresults', String(o.maxResults)],
+    ['include', o.properties ? 'metadata,tags' : undefined],
   ];
   // encodeURIComponent, as the SDK writes its query: URLSearchParams' form encoding ('+' for a space, '%21' for
   // '!') is not what the shared-key signature canonicalizes, and Azure then refuses the signature. A client
@@ -76,7 +79,10 @@ function serviceError(response: PipelineResponse, body: string): RestError {
   return new RestError(message, { statusCode: response.status, request: response.request, response, ...(code ? { code } : {}) });
 }
 
-/** Reads an EnumerationResults document: each Blob's name and the four properties verify compares. */
+/**
+ * Reads an EnumerationResults document: each Blob's name, the four properties verify compares, its type
+ * and tier, and (when listed) its metadata and tags.
+ */
 export function parseBlobsPage(xml: string): BlobsPage {
   if (!xml.includes('<EnumerationResults'))
     throw new Error(`List Blobs answered something other than EnumerationResults: ${xml.slice(0, 200)}`);
@@ -110,13 +116,57 @@ function blobEntry(xml: string, from: number, to: number): SourceBlob {
   if (etag === undefined || lastModified === undefined)
     throw new Error(`List Blobs entry for ${JSON.stringify(name)} has no Etag or Last-Modified`);
   const md5 = elementText(xml, 'Content-MD5', properties, to);
+  const blobType = elementText(xml, 'BlobType', properties, to);
+  const accessTier = elementText(xml, 'AccessTier', properties, to);
+  const metadata = childrenOf(xml, 'Metadata', from, to);
+  const tags = tagsOf(xml, from, to);
   return {
     name: detached(name),
     etag: detached(etag),
     size: Number(elementText(xml, 'Content-Length', properties, to) ?? 0),
     md5Base64: md5 ? detached(md5) : undefined,
     lastModified: new Date(lastModified),
+    ...(blobType ? { blobType: detached(blobType) } : {}),
+    ...(accessTier ? { accessTier: detached(accessTier) } : {}),
+    ...(metadata ? { metadata } : {}),
+    ...(tags ? { tags } : {}),
   };
+}
+
+/** The child elements of `<tag>` (Metadata: `<Name>value</Name>` each) as a record, or undefined when there is no such element. */
+function childrenOf(xml: string, tag: string, from: number, to: number): Record<string, string> | undefined {
+  const open = xml.indexOf(`<${tag}`, from);
+  if (open < 0 || open > to) return undefined;
+  const start = xml.indexOf('>', open);
+  if (xml.charCodeAt(start - 1) === 0x2f) return {};
+  const close = requireIndex(xml, `</${tag}>`, start);
+  const children: Record<string, string> = {};
+  for (let at = xml.indexOf('<', start + 1); at >= 0 && at < close;) {
+    const nameEnd = xml.indexOf('>', at);
+    const name = xml.slice(at + 1, nameEnd).trim();
+    if (name.endsWith('/')) {
+      children[detached(name.slice(0, -1).trim())] = '';
+      at = xml.indexOf('<', nameEnd);
+      continue;
+    }
+    const end = requireIndex(xml, `</${name}>`, nameEnd);
+    children[detached(name)] = detached(decodeXmlText(xml.slice(nameEnd + 1, end)));
+    at = xml.indexOf('<', end + name.length + 3);
+  }
+  return children;
+}
+
+/** `<Tags><TagSet><Tag><Key>k</Key><Value>v</Value></Tag>...` as a record, or undefined when not listed. */
+function tagsOf(xml: string, from: number, to: number): Record<string, string> | undefined {
+  const open = xml.indexOf('<Tags>', from);
+  if (open < 0 || open > to) return undefined;
+  const close = requireIndex(xml, '</Tags>', open);
+  const tags: Record<string, string> = {};
+  for (let at = xml.indexOf('<Tag>', open); at >= 0 && at < close; at = xml.indexOf('<Tag>', at + 5)) {
+    const end = requireIndex(xml, '</Tag>', at);
+    tags[detached(elementText(xml, 'Key', at, end) ?? '')] = detached(elementText(xml, 'Value', at, end) ?? '');
+  }
+  return tags;
 }
 
 /**

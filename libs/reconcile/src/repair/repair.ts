@@ -1,6 +1,14 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
-import { copyBlobToS3, deleteBackup, type KeyMapping, type DeleteBackupOutcome, type S3EndpointFeatures } from '@blobferry/transfer';
+import {
+  copyBlobToS3,
+  deleteBackup,
+  type CopyResult,
+  type DeleteBackupOutcome,
+  type KeyMapping,
+  type S3EndpointFeatures,
+  type StorageClassByTier,
+} from '@blobferry/transfer';
 import type { Difference } from '../reconcile.js';
 import type { QueueRepair } from './queue-repair.js';
 
@@ -38,6 +46,7 @@ function actionFor(difference: Difference, options: RepairOptions): RepairResult
     case 'sizeMismatch':
     case 'checksumMismatch':
     case 'stale':
+    case 'propertiesDiffer':
       return options.viaQueue ? 'enqueue' : 'copy';
     case 'extra':
       return options.deleteExtra && !options.viaQueue ? 'delete' : 'none';
@@ -60,11 +69,24 @@ export interface RepairDifferenceOptions extends RepairOptions {
   bucket: string;
   keys: KeyMapping;
   features?: S3EndpointFeatures;
+  storageClassByTier?: StorageClassByTier;
   abortSignal?: AbortSignal;
 }
 
+/** Corrupt objects: they record the blob's current version, so only `target.replace` makes the copy write them. */
+const REPLACED_KINDS: readonly string[] = ['sizeMismatch', 'checksumMismatch'];
+
+const COPY_SKIPPED: Partial<Record<CopyResult['outcome'], string>> = {
+  'skipped-newer-in-target': 'S3 already holds a newer version of the blob',
+  // Not the object the run judged: another writer replaced it (or wrote this version) meanwhile.
+  'skipped-up-to-date': 'the object changed since it was listed and now records the current blob version; verify again',
+  'skipped-archived-in-target':
+    'the object is in an archived storage class (GLACIER, DEEP_ARCHIVE), which S3 cannot copy in place: restore it to update its properties (tags were updated)',
+};
+
 /**
- * Re-copies a missing, mismatched or stale object from its blob, or deletes an extra one when allowed.
+ * Re-copies a missing, mismatched or stale object from its blob, updates the properties of one whose
+ * properties differ (in place, without uploading the bytes), or deletes an extra one when allowed.
  * An object the run found wrong is replaced in place: the copy is told its listed ETag (`target.replace`),
  * so a corrupt object that still records the blob's current version is overwritten, conditionally on
  * still being that object, and S3 never goes without a current version.
@@ -95,29 +117,32 @@ export async function repairDifference(o: RepairDifferenceOptions): Promise<Repa
       return outcome === 'marker-written' ? { action, status: 'done' } : { action, status: 'skipped', detail: DELETE_SKIPPED[outcome] };
     }
     const listed = difference.target;
+    const source = difference.source;
+    // A property-only difference takes the copy's own property path: it never uploads the bytes again.
     const result = await copyBlobToS3({
-      source: { blob: o.container.getBlobClient(difference.source?.name ?? '') },
+      source: {
+        blob: o.container.getBlobClient(source?.name ?? ''),
+        ...(source?.metadata ? { metadataNames: Object.keys(source.metadata) } : {}),
+      },
       target: {
         s3,
         bucket,
         key: difference.key,
+        prefix: o.keys.prefix,
+        ...(listed ? { exists: true } : {}),
         ...(o.features ? { features: o.features } : {}),
-        ...(listed ? { replace: { s3Etag: listed.etag } } : {}),
+        ...(listed && REPLACED_KINDS.includes(difference.kind) ? { replace: { s3Etag: listed.etag } } : {}),
       },
+      ...(o.storageClassByTier ? { storageClassByTier: o.storageClassByTier } : {}),
       abortSignal,
     });
-    if (result.outcome === 'skipped-newer-in-target') {
-      return { action, status: 'skipped', detail: 'S3 already holds a newer version of the blob' };
-    }
-    if (result.outcome === 'skipped-up-to-date') {
-      // Not the object the run judged: another writer replaced it (or wrote this version) meanwhile.
-      return {
-        action,
-        status: 'skipped',
-        detail: 'the object changed since it was listed and now records the current blob version; verify again',
-      };
-    }
-    return { action, status: 'done' };
+    const skipped = COPY_SKIPPED[result.outcome];
+    if (skipped) return { action, status: 'skipped', detail: skipped };
+    return {
+      action,
+      status: 'done',
+      ...(result.outcome === 'properties-updated' ? { detail: `updated in place: ${result.changed?.join(', ')}` } : {}),
+    };
   } catch (error) {
     return { action, status: 'failed', detail: (error as Error).message };
   }
