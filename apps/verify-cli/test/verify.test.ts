@@ -151,6 +151,31 @@ describe('blobferry verify against the local cloud', () => {
     expect(JSON.parse(after.stdout).summary).toMatchObject({ inSync: 4, missing: 0, extra: 0, stale: 0, checksumMismatch: 0 });
   });
 
+  it('reports properties that differ with equal bytes: a tag change only with --properties, and --repair updates them in place', async () => {
+    await seedBackedUp(backup, 'props', { 'tagged.txt': 'same bytes', 'plain.txt': 'untouched' });
+    const key = (name: string) => backup.keyOf('props', name);
+    // Set Blob Tags raises no event and changes neither the ETag nor Last-Modified.
+    await backup.containerClient('props').getBlockBlobClient('tagged.txt').setTags({ team: 'ops' });
+
+    const shallow = await verify('props', '--json');
+    expect(shallow.code).toBe(0);
+    const full = await verify('props', '--properties', '--json');
+    expect(full.code).toBe(1);
+    const report = JSON.parse(full.stdout) as JsonReport & { differences: { properties?: string[] }[] };
+    expect(kinds(report)).toEqual({ [key('tagged.txt')]: 'propertiesDiffer' });
+    expect(report.differences[0]?.properties).toEqual(['tags']);
+    expect(report.summary).toMatchObject({ inSync: 1, propertiesDiffer: 1, remaining: 1 });
+
+    const table = await verify('props', '--properties');
+    expect(table.stdout).toMatch(/propertiesDiffer .*tagged\.txt {2}properties: tags/);
+    expect(table.stdout).toMatch(/properties differ +1/);
+
+    const repair = await verify('props', '--properties', '--repair', '--json');
+    expect(JSON.parse(repair.stdout).differences[0].repair).toEqual({ action: 'copy', status: 'done', detail: 'updated in place: tags' });
+    expect(repair.code).toBe(0);
+    expect((await verify('props', '--properties', '--json')).code).toBe(0);
+  });
+
   it('verifies non-ASCII and special-character names (Azurite lists them in UTF-16 order, S3 in UTF-8)', async () => {
     const names = [
       '\uFF61halfwidth',

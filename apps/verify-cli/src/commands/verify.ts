@@ -57,6 +57,7 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
         target: { s3, bucket: config.bucket, features: config.s3Features },
         keys,
         deep: config.deep,
+        properties: config.properties,
         concurrency: config.concurrency,
         ...(repair ? { repair } : {}),
         onDifference: (difference) => reporter.difference(difference),
@@ -101,6 +102,10 @@ function withSourceAndTarget(command: Command): Command {
     .option('--local', 'take everything from the local cloud (.local-cloud/stack.json)')
     .option('--stack <path>', 'local cloud stack file (with --local)')
     .option('--deep', 'read and hash both sides of every pair (resolves unverifiable, catches silent corruption)')
+    .option(
+      '--properties',
+      "compare every pair's metadata, tags, tier and blob type too: lists metadata and tags (Azure: blobs/tags/read), one HEAD per pair, GetObjectTagging where tags exist",
+    )
     .option('--concurrency <n>', 'object requests (HEAD, hashing, copies, queue messages) in flight at once', '16')
     .addOption(new Option('--json', 'one JSON report on stdout').conflicts('ndjson'))
     .addOption(new Option('--ndjson', 'one JSON line per difference as found, then a summary line').conflicts('json'))
@@ -121,7 +126,7 @@ function withQueue(command: Command): Command {
 export function verifyCommand(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
   return withQueue(
     withSourceAndTarget(new Command('verify').description('Prove the S3 backup matches the Azure container; --repair mends what differs'))
-      .option('--repair', 're-copy missing, mismatched and stale objects from Azure')
+      .option('--repair', 're-copy missing, mismatched and stale objects from Azure; update differing properties in place')
       .option('--via-queue', 'with --repair: enqueue one message per blob for the backup Function fleet instead of copying here')
       .option('--dry-run', 'with --repair: list what would be done, change nothing')
       .option('--delete-extra', 'with --repair: delete objects S3 has and Azure does not (never with --via-queue)'),

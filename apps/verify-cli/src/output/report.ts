@@ -33,6 +33,7 @@ export function differenceJson(difference: Difference) {
           ...(recorded?.md5Base64 !== undefined ? { recordedSourceMd5: recorded.md5Base64 } : {}),
         }
       : null,
+    ...(difference.properties ? { properties: difference.properties } : {}),
     ...(difference.error ? { error: difference.error } : {}),
     ...(difference.repair ? { repair: difference.repair } : {}),
   };
@@ -48,6 +49,7 @@ export function summaryJson(summary: ReconcileSummary, targets: RunTargets) {
     sizeMismatch: summary.sizeMismatch,
     checksumMismatch: summary.checksumMismatch,
     stale: summary.stale,
+    propertiesDiffer: summary.propertiesDiffer,
     unverifiable: summary.unverifiable,
     error: summary.error,
     repaired: summary.repaired,

@@ -16,7 +16,10 @@ function repairText(difference: Difference): string {
   const repair = difference.repair;
   if (!repair) return '';
   if (repair.status === 'planned') return `would ${repair.action}`;
-  if (repair.status === 'done') return { copy: 'copied', enqueue: 'enqueued', delete: 'deleted', none: '' }[repair.action];
+  if (repair.status === 'done') {
+    const done = { copy: 'copied', enqueue: 'enqueued', delete: 'deleted', none: '' }[repair.action];
+    return repair.detail ? `${done}: ${repair.detail}` : done;
+  }
   return `${repair.status}${repair.detail ? `: ${repair.detail}` : ''}`;
 }
 
@@ -38,6 +41,7 @@ function tableReporter(io: CliIo, targets: RunTargets, repairing: boolean): Repo
         sizeText(difference.target?.size).padStart(12),
         JSON.stringify(difference.key).slice(1, -1),
         ...(repairing ? [repairText(difference)] : []),
+        ...(difference.properties ? [`properties: ${difference.properties.join(', ')}`] : []),
         ...(difference.error ? [difference.error.reason] : []),
       ];
       io.stdout.write(`${columns.join('  ')}\n`);
@@ -52,6 +56,7 @@ function tableReporter(io: CliIo, targets: RunTargets, repairing: boolean): Repo
         ['size mismatch', summary.sizeMismatch],
         ['checksum mismatch', summary.checksumMismatch],
         ['stale', summary.stale],
+        ['properties differ', summary.propertiesDiffer],
         ['unverifiable', summary.unverifiable],
         ['error', summary.error],
         ...(repairing

@@ -24,6 +24,7 @@ export interface VerifyFlags {
   local?: boolean;
   stack?: string;
   deep?: boolean;
+  properties?: boolean;
   repair?: boolean;
   dryRun?: boolean;
   deleteExtra?: boolean;
@@ -70,6 +71,8 @@ export interface VerifyConfig {
   s3Features: S3EndpointFeatures;
   aws: AwsAuth;
   deep: boolean;
+  /** Compare every pair's properties (metadata, tags, tier, blob type) too: `reconcile({ properties })`. */
+  properties: boolean;
   repair: { dryRun: boolean; deleteExtra: boolean; viaQueue?: { queue: QueueTarget; journalPath: string } } | undefined;
   concurrency: number;
   format: 'table' | 'json' | 'ndjson';
@@ -199,6 +202,7 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
     },
     aws: awsAuth(flags, stack),
     deep: flags.deep ?? false,
+    properties: flags.properties ?? false,
     repair: flags.repair
       ? {
           dryRun: flags.dryRun ?? false,
