@@ -6,6 +6,7 @@ import {
   PutObjectTaggingCommand,
   UploadPartCopyCommand,
   type CompletedPart,
+  type S3Client,
 } from '@aws-sdk/client-s3';
 import { BACKUP_METADATA } from '@blobferry/contract';
 import { checksumOf } from './checksum.js';
@@ -72,7 +73,8 @@ export async function settleTarget(context: CopyContext, target: TargetState, bo
     return result(context, onlyTags ? 'properties-updated' : 'skipped-archived-in-target', changed, md5Base64, sidecar);
   }
   try {
-    if (object.size > MAX_COPY_OBJECT_BYTES) await copyInPartsOntoItself(context, properties.fields, target.s3Etag, object);
+    if (object.size > MAX_COPY_OBJECT_BYTES)
+      await copyInPartsOntoItself({ ...context, fields: properties.fields, s3Etag: target.s3Etag, object });
     else await copyOntoItself(context, properties.fields, target.s3Etag);
   } catch (error) {
     if (!isConditionalWriteConflict(error)) throw error;
@@ -228,9 +230,23 @@ async function copyOntoItself(context: CopyContext, fields: ObjectFields, s3Etag
   );
 }
 
+export interface CopyInPartsOntoItselfOptions {
+  s3: S3Client;
+  bucket: string;
+  key: string;
+  abortSignal: AbortSignal | undefined;
+  fields: ObjectFields;
+  /** The object judged: every part is copied from it (CopySourceIfMatch), and Complete is conditional on it. */
+  s3Etag: string;
+  object: TargetObjectState;
+  /** Bytes per UploadPartCopy (default 512 MiB). */
+  partBytes?: number;
+}
+
 /** An object over 5 GiB: a multipart upload of the new properties whose parts are UploadPartCopy ranges of itself. */
-async function copyInPartsOntoItself(context: CopyContext, fields: ObjectFields, s3Etag: string, object: TargetObjectState): Promise<void> {
-  const { s3, bucket, key, abortSignal } = context;
+export async function copyInPartsOntoItself(options: CopyInPartsOntoItselfOptions): Promise<void> {
+  const { s3, bucket, key, abortSignal, fields, s3Etag, object } = options;
+  const partBytes = options.partBytes ?? COPY_PART_BYTES;
   const algorithm = object.checksum?.algorithm;
   const created = await s3.send(
     new CreateMultipartUploadCommand({
@@ -245,8 +261,8 @@ async function copyInPartsOntoItself(context: CopyContext, fields: ObjectFields,
   if (!uploadId) throw new Error(`S3 returned no UploadId for s3://${bucket}/${key}`);
   try {
     const parts: CompletedPart[] = [];
-    for (let offset = 0, partNumber = 1; offset < object.size; offset += COPY_PART_BYTES, partNumber++) {
-      const end = Math.min(offset + COPY_PART_BYTES, object.size) - 1;
+    for (let offset = 0, partNumber = 1; offset < object.size; offset += partBytes, partNumber++) {
+      const end = Math.min(offset + partBytes, object.size) - 1;
       const copied = await s3.send(
         new UploadPartCopyCommand({
           Bucket: bucket,
@@ -280,7 +296,7 @@ async function copyInPartsOntoItself(context: CopyContext, fields: ObjectFields,
       { abortSignal },
     );
   } catch (error) {
-    await abortUpload(context, uploadId);
+    await abortUpload(options, uploadId);
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 // Every blob type and property through the real path: Azurite -> copyBlobToS3 -> moto, behind the fault proxy.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GetObjectTaggingCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BlobClient, type ContainerClient } from '@azure/storage-blob';
@@ -17,6 +17,9 @@ import {
   sidecarKeyFor,
   type S3EndpointFeatures,
 } from '../src/index.js';
+import { checksumOf } from '../src/checksum.js';
+import { copyInPartsOntoItself } from '../src/property-update.js';
+import { objectStateOf } from '../src/target.js';
 import { MiB, bytes, faultsOf, freshContainer, objectExists, readObject, recordCommands, s3ClientFor } from './support/clients.js';
 import { startCloud } from './support/cloud.js';
 
@@ -258,6 +261,9 @@ describe('blob types and properties, against Azurite and moto', () => {
       etag: (await blob.getProperties()).etag?.replaceAll('"', ''),
       metadata: { a: '2', b: 'new' },
     });
+    // The copy keeps a full-object checksum of the (same) bytes, for verify --deep.
+    const checksummed = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    expect(checksummed.ChecksumCRC32).toBe(await checksumOf('CRC32', Buffer.from('same bytes')));
 
     // Set Blob Tags: neither ETag nor Last-Modified changes; PutObjectTagging, no CopyObject.
     await blob.setTags({ team: 'ops' });
@@ -299,6 +305,31 @@ describe('blob types and properties, against Azurite and moto', () => {
     expect(await copy(blob.name)).toMatchObject({ outcome: 'properties-updated', changed: ['source-version', 'headers'] });
     expect(commands.filter((name) => /^(PutObject|UploadPart|CreateMultipartUpload)Command$/.test(name))).toEqual([]);
     expect((await head(key)).ContentType).toBe('application/x-test');
+    expect((await readObject(s3, bucket, key)).equals(data)).toBe(true);
+  });
+
+  it('copies an object onto itself part by part (UploadPartCopy, as above 5 GiB), keeping its bytes and full-object checksum', async () => {
+    const key = `${prefix}in-place/parts.bin`;
+    const data = bytes(12 * MiB + 5);
+    const crc = await checksumOf('CRC32', data);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: data, ChecksumAlgorithm: 'CRC32', ChecksumCRC32: crc }));
+    const before = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    const commands = recordCommands(s3);
+    await copyInPartsOntoItself({
+      s3,
+      bucket,
+      key,
+      abortSignal: undefined,
+      fields: { Metadata: { note: 'new' }, ContentType: 'text/x-new', StorageClass: 'STANDARD_IA', Tagging: 'k=v' },
+      s3Etag: before.ETag ?? '',
+      object: objectStateOf(before),
+      partBytes: 5 * MiB,
+    });
+    expect(commands.filter((name) => name === 'UploadPartCopyCommand')).toHaveLength(3);
+    expect(commands).not.toContain('UploadPartCommand');
+    const after = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    expect(after).toMatchObject({ Metadata: { note: 'new' }, ContentType: 'text/x-new', StorageClass: 'STANDARD_IA', ChecksumCRC32: crc });
+    expect(await tagsOf(key)).toEqual({ k: 'v' });
     expect((await readObject(s3, bucket, key)).equals(data)).toBe(true);
   });
 
