@@ -85,7 +85,9 @@ describe('the role can touch nothing but the backup bucket', () => {
     const tagging = statements.find((statement) => statement['Sid'] === 'TagBackupObjects');
     expect(tagging?.['Action']).toEqual(['s3:PutObjectTagging', 's3:GetObjectTagging']);
     expect(tagging?.['Resource']).toEqual({ 'Fn::Sub': `${bucketArn}/\${BucketPrefix}*` });
-    const tagActions = statements.flatMap((statement) => (list(statement['Action']) as string[]).filter((action) => /Tagging$/.test(action)));
+    const tagActions = statements.flatMap((statement) =>
+      (list(statement['Action']) as string[]).filter((action) => /Tagging$/.test(action)),
+    );
     expect(tagActions.toSorted()).toEqual(['s3:GetObjectTagging', 's3:PutObjectTagging']);
   });
 

@@ -1,5 +1,5 @@
 import type { StorageClass } from '@blobferry/contract';
-import type { RecordedSource, StorageClassByTier } from '@blobferry/transfer';
+import { sameRecord, type RecordedSource, type StorageClassByTier } from '@blobferry/transfer';
 import type { SourceBlob } from './listing/source-listing.js';
 import type { TargetObject } from './listing/target-listing.js';
 
@@ -65,9 +65,4 @@ export async function propertyDifferences(o: PropertyDifferencesOptions): Promis
     if (!sameRecord(wanted, held)) differing.push('tags');
   }
   return differing;
-}
-
-function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && b[key] === a[key]);
 }

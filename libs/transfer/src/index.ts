@@ -4,6 +4,7 @@ export { parseBlobUrl } from './blob-url.js';
 export { backupKeyFor, keyMappingFor, SIDECAR_FOLDER, sidecarKeyFor, type KeyMapping } from './backup-key.js';
 export { copyBlobToS3, DEFAULT_CONCURRENCY, DEFAULT_PART_SIZE, type CopyBlobToS3Options } from './copy.js';
 export type { CopyOutcome, CopyResult, PropertyChange, StorageClassByTier } from './copy-context.js';
+export { sameRecord } from './records.js';
 export { readSidecar, type ReadSidecarOptions, type SidecarDocument } from './sidecar.js';
 export { headTarget, type HeadTargetOptions } from './target.js';
 export {

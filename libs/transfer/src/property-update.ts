@@ -28,7 +28,8 @@ import type { ObjectFields, ObjectProperties } from './object-properties.js';
 import type { TargetObjectState, TargetState } from './ordering.js';
 import { abortUpload } from './resume.js';
 import { checksumAlgorithmOf } from './s3-endpoint.js';
-import { sameTags, tagsOfTagSet } from './tags.js';
+import { sameRecord } from './records.js';
+import { tagsOfTagSet } from './tags.js';
 
 // Property-only changes: Set Blob Metadata and Set Blob Properties give a blob a new ETag without touching
 // its bytes, Set Blob Tags and Set Blob Tier change neither. When the blob's bytes are shown equal to the
@@ -186,14 +187,9 @@ async function changesBetween(
               })
             ).TagSet,
           );
-    if (!sameTags(wantedTags, heldTags)) changed.push('tags');
+    if (!sameRecord(wantedTags, heldTags)) changed.push('tags');
   }
   return changed;
-}
-
-function sameRecord(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => b[key] === a[key]);
 }
 
 async function putTags(context: CopyContext, properties: ObjectProperties): Promise<void> {

@@ -26,11 +26,6 @@ export function taggingHeaderOf(tags: Tags): string | undefined {
   return entries.map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`).join('&');
 }
 
-export function sameTags(a: Tags, b: Tags): boolean {
-  const aKeys = Object.keys(a);
-  return aKeys.length === Object.keys(b).length && aKeys.every((key) => Object.hasOwn(b, key) && b[key] === a[key]);
-}
-
 export function tagsOfTagSet(tagSet: readonly { Key?: string | undefined; Value?: string | undefined }[] | undefined): Tags {
   return Object.fromEntries((tagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
 }

@@ -109,7 +109,8 @@ describe('IAM gateway rules (stub S3 behind it)', () => {
 
   it('refuses tags to a role without the tagging grants, as S3 does: with the object, on their own, and reading them', async () => {
     const before = forwarded().length;
-    const taggingDenied = (action: string) => expect.objectContaining({ name: 'AccessDenied', message: expect.stringContaining(`perform: ${action}`) });
+    const taggingDenied = (action: string) =>
+      expect.objectContaining({ name: 'AccessDenied', message: expect.stringContaining(`perform: ${action}`) });
     // PutObject and CreateMultipartUpload carrying x-amz-tagging need s3:PutObjectTagging besides s3:PutObject.
     await expect(role.send(new PutObjectCommand({ Bucket: 'bucket', Key: 'open/tagged', Body: 'x', Tagging: 'a=b' }))).rejects.toEqual(
       taggingDenied('s3:PutObjectTagging'),

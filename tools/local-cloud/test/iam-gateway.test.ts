@@ -137,7 +137,9 @@ describe('the local S3 gateway (in front of moto)', () => {
       }),
     );
     expect(await tagsOf()).toEqual([{ Key: 'state', Value: 'copied' }]);
-    const { UploadId } = await role.send(new CreateMultipartUploadCommand({ Bucket: aws.bucket, Key: 'gateway/tagged-multipart.bin', Tagging: 'a=b' }));
+    const { UploadId } = await role.send(
+      new CreateMultipartUploadCommand({ Bucket: aws.bucket, Key: 'gateway/tagged-multipart.bin', Tagging: 'a=b' }),
+    );
     await role.send(new AbortMultipartUploadCommand({ Bucket: aws.bucket, Key: 'gateway/tagged-multipart.bin', UploadId }));
   });
 
