@@ -116,7 +116,7 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
   const features = options.target.features ?? AMAZON_S3_FEATURES;
   const replaceS3Etag = options.target.replace?.s3Etag;
   // A blob up to partSize arrives with its properties in one GET; a larger one costs that GET's headers
-  // and continues in ETag-pinned parts. Where the endpoint enforces conditional writes, a small blob is
+  // and continues in version-pinned parts. Where the endpoint enforces conditional writes, a small blob is
   // written without reading the target first: `If-None-Match: *` creates the key or fails with 412,
   // and only then is the target read and judged (a duplicate delivery pays one wasted PutObject body
   // for the request a fresh blob saves). Otherwise the target HEAD runs beside the source read.
