@@ -16,6 +16,8 @@ export interface BackupDeps {
 export interface EventOutcome {
   outcome:
     | 'copied'
+    | 'properties-updated'
+    | 'skipped-archived-in-target'
     | 'skipped-up-to-date'
     | 'skipped-newer-in-target'
     | 'refused'

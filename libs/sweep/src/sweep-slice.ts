@@ -93,6 +93,8 @@ async function sweepClaimedSlice(
     keys,
     ...(message.from ? { from: message.from } : {}),
     ...(options.maxBlobs ? { maxBlobs: options.maxBlobs } : {}),
+    // Metadata and tag changes raise no event and leave a listing's sizes and MD5s alone: the sweep compares them.
+    properties: true,
   });
   const cutoff = Date.parse(message.runStartedAt) - options.eventLagMs;
   let missedEvents = 0;
@@ -102,6 +104,7 @@ async function sweepClaimedSlice(
     target,
     keys,
     listing,
+    properties: true,
     repair: {
       viaQueue: queueRepair({
         queue: options.backupQueue,

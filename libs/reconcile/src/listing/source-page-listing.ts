@@ -35,6 +35,8 @@ export interface SourcePageListingOptions {
   from?: SliceCheckpoint;
   /** At most this many blobs (Azure answers at most 5,000 per page). */
   maxBlobs?: number;
+  /** List each blob's metadata and index tags too, for reconcile's `properties` mode. */
+  properties?: boolean;
 }
 
 export interface SourcePageListing extends ListingSource {
@@ -70,7 +72,12 @@ export function sourcePageListing(options: SourcePageListingOptions): SourcePage
       const page = await requestFor('azure', 'list', subject, () =>
         listBlobsPage(
           container,
-          { prefix: '', ...(options.from ? { marker: options.from.marker } : {}), maxResults: options.maxBlobs ?? DEFAULT_MAX_BLOBS },
+          {
+            prefix: '',
+            ...(options.from ? { marker: options.from.marker } : {}),
+            maxResults: options.maxBlobs ?? DEFAULT_MAX_BLOBS,
+            properties: options.properties === true,
+          },
           abortSignal,
         ),
       );
