@@ -16,6 +16,7 @@ describe("the Function's settings", () => {
         accountName: 'devstoreaccount1',
         sourceContainer: 'source',
         connectionString: 'UseDevelopmentStorage=true',
+        hostStorageConnectionString: 'UseDevelopmentStorage=true',
         blobEndpoint: 'http://127.0.0.1:10000/devstoreaccount1',
       },
       aws: {
@@ -36,8 +37,8 @@ describe("the Function's settings", () => {
       events: { queueName: 'blob-events' },
     } as unknown as Stack;
     const settings = backupFunctionSettings(stack);
-    // Read by the Functions runtime (the trigger's connection and queue name) or by @azure/identity.
-    const readElsewhere = [QUEUE_CONNECTION, QUEUE_NAME_SETTING, 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER'];
+    // Read by the Functions runtime (the trigger's connection and queue name, the host storage) or by @azure/identity.
+    const readElsewhere = [QUEUE_CONNECTION, QUEUE_NAME_SETTING, 'AzureWebJobsStorage', 'IDENTITY_ENDPOINT', 'IDENTITY_HEADER'];
     expect(
       Object.keys(settings).filter((name) => !(SETTING_NAMES as readonly string[]).includes(name) && !readElsewhere.includes(name)),
     ).toEqual([]);

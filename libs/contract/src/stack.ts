@@ -26,6 +26,12 @@ export const stackSchema = z.object({
     /** Names both endpoints (BlobEndpoint, QueueEndpoint). */
     connectionString: z.string(),
     sourceContainer: z.string(),
+    /**
+     * The Function app's host storage (AzureWebJobsStorage: timer locks and schedule status; Event Grid's
+     * dead letters): Azurite itself, with no storage-events proxy or fault proxy in front, as on Azure it is
+     * another account, whose writes no subscription announces and whose outages are its own.
+     */
+    hostStorageConnectionString: z.string(),
   }),
   aws: z.object({
     region: z.string(),

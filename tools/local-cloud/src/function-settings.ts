@@ -5,7 +5,8 @@ import { LOCAL_SWEEP_SCHEDULE, STATE_CONTAINER } from './constants.js';
  * The app settings the backup Function (apps/backup-function) gets on Azure, pointed at this local cloud:
  * the identity endpoint (App Service style, as on Functions), the local STS and S3 (and what that S3 does
  * with checksums and conditional writes), Azurite's blob and queue services by connection string (Azurite
- * speaks plain http, where the SDK refuses to send a bearer token), and the queue trigger's connection.
+ * speaks plain http, where the SDK refuses to send a bearer token), the queue trigger's connection and the
+ * host storage.
  * One home for npm start, the app's tests and the bench; the app's own tests check that its configuration
  * accepts every one of them (apps/backup-function/test/config.test.ts).
  */
@@ -29,6 +30,9 @@ export function backupFunctionSettings(stack: Stack): Partial<Record<SettingName
     // The queue trigger's connection, read by the Functions host: a connection string locally, where
     // Azure uses BACKUP_QUEUE__queueServiceUri with the managed identity.
     [QUEUE_CONNECTION]: stack.azure.connectionString,
+    // The host's own storage (timer locks and schedule status), read by the Functions host; Azure uses
+    // AzureWebJobsStorage__accountName with the managed identity.
+    AzureWebJobsStorage: stack.azure.hostStorageConnectionString,
     [QUEUE_NAME_SETTING]: stack.events.queueName,
     // Read by @azure/identity's ManagedIdentityCredential, exactly as the Functions platform sets them.
     IDENTITY_ENDPOINT: stack.identity.identityEndpoint,

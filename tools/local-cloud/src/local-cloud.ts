@@ -113,6 +113,10 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
 
     const queueEndpoint = `${emulators.azuriteQueue.origin}/${AZURITE_ACCOUNT_NAME}`;
     const connectionString = azuriteConnectionString({ blob: front.blobEndpoint, queue: queueEndpoint });
+    const hostStorageConnectionString = azuriteConnectionString({
+      blob: `${emulators.azuriteBlob.origin}/${AZURITE_ACCOUNT_NAME}`,
+      queue: queueEndpoint,
+    });
     const queues = QueueServiceClient.fromConnectionString(connectionString);
     const { s3, identity } = emulators;
     await createBackupResources({
@@ -129,7 +133,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     if (options.events)
       front.deliverEvents({ events: options.events, queue: queues.getQueueClient(BACKUP_QUEUE_NAME), deadLetterDir: deadLetter });
     const stack = buildStack({
-      azure: { blobEndpoint: front.blobEndpoint, queueEndpoint, connectionString },
+      azure: { blobEndpoint: front.blobEndpoint, queueEndpoint, connectionString, hostStorageConnectionString },
       aws: { region: aws.region, s3Endpoint: front.s3Endpoint, bucketPrefix: aws.bucketPrefix, sts: aws.sts, s3 },
       identity,
       events: options.events,

@@ -50,7 +50,12 @@ describe('startLocalCloud (Azurite blob + queue + moto + identity plane + STS)',
       accountKey: expect.any(String),
       connectionString: expect.stringContaining(`BlobEndpoint=${written.azure.blobEndpoint};QueueEndpoint=${written.azure.queueEndpoint};`),
       sourceContainer: SOURCE_CONTAINER,
+      // Azurite itself, not the blob endpoint clients use (where writes raise events).
+      hostStorageConnectionString: expect.stringMatching(
+        new RegExp(`BlobEndpoint=http://127\\.0\\.0\\.1:\\d+/${AZURITE_ACCOUNT_NAME};QueueEndpoint=${written.azure.queueEndpoint};`),
+      ),
     });
+    expect(written.azure.hostStorageConnectionString).not.toContain(written.azure.blobEndpoint);
     expect(written.aws).toEqual({
       region: 'us-east-1',
       s3Endpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),

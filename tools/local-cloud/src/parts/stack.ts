@@ -10,7 +10,7 @@ import type { Stack } from '../types.js';
 import type { Closers } from './closers.js';
 
 export interface BuildStackOptions {
-  azure: { blobEndpoint: string; queueEndpoint: string; connectionString: string };
+  azure: { blobEndpoint: string; queueEndpoint: string; connectionString: string; hostStorageConnectionString: string };
   aws: { region: string; s3Endpoint: string; bucketPrefix: string; sts: Pick<Sts, 'endpoint' | 'roleArn'>; s3: RunningS3 };
   identity: IdentityPlane;
   events: LocalCloudOptions['events'];
@@ -27,6 +27,7 @@ export function buildStack({ azure, aws, identity, events, deadLetterDir }: Buil
       queueEndpoint: azure.queueEndpoint,
       connectionString: azure.connectionString,
       sourceContainer: SOURCE_CONTAINER,
+      hostStorageConnectionString: azure.hostStorageConnectionString,
     },
     aws: {
       region: aws.region,
