@@ -26,10 +26,20 @@ const queuesSchema = z
   })
   .transform((queues) => ({ ...queues, newBatchThreshold: queues.newBatchThreshold ?? Math.floor(queues.batchSize / 2) }));
 
+// Microsoft.Azure.WebJobs SingletonOptions: a listener lock (a timer trigger's) is a blob lease, which
+// Azure Storage grants for 15 to 60 seconds.
+const singletonSchema = z.object({
+  listenerLockPeriod: timeSpan
+    .pipe(z.number().min(15_000, 'a blob lease lasts at least 00:00:15').max(60_000, 'a blob lease lasts at most 00:01:00'))
+    .default(60_000),
+  listenerLockRecoveryPollingInterval: timeSpan.pipe(z.number().min(1000, 'expected at least 00:00:01')).default(60_000),
+});
+
 const hostJsonSchema = z.object({
   version: z.literal('2.0', { error: 'host.json must say "version": "2.0"' }),
   functionTimeout: z.union([z.literal('-1'), timeSpan]).optional(),
   extensions: z.object({ queues: queuesSchema.optional() }).optional(),
+  singleton: singletonSchema.optional(),
 });
 
 export interface QueueOptions {
@@ -43,10 +53,18 @@ export interface QueueOptions {
   messageEncoding: 'base64' | 'none';
 }
 
+export interface SingletonOptions {
+  /** Lease of a listener lock, renewed at half its length. */
+  listenerLockPeriodMs: number;
+  /** How often a host without the listener lock tries to take it. */
+  listenerLockRecoveryPollingIntervalMs: number;
+}
+
 export interface HostJson {
   /** undefined: unbounded (`-1`). */
   functionTimeoutMs: number | undefined;
   queues: QueueOptions;
+  singleton: SingletonOptions;
 }
 
 export function parseHostJson(content: unknown, source = 'host.json'): HostJson {
@@ -56,6 +74,7 @@ export function parseHostJson(content: unknown, source = 'host.json'): HostJson 
     throw new Error(`${source} is not valid: ${problems.join('; ')}`);
   }
   const queues = parsed.data.extensions?.queues ?? queuesSchema.parse({});
+  const singleton = parsed.data.singleton ?? singletonSchema.parse({});
   const timeout = parsed.data.functionTimeout;
   return {
     functionTimeoutMs: timeout === undefined || timeout === '-1' ? undefined : timeout,
@@ -66,6 +85,10 @@ export function parseHostJson(content: unknown, source = 'host.json'): HostJson 
       visibilityTimeoutMs: queues.visibilityTimeout,
       maxPollingIntervalMs: queues.maxPollingInterval,
       messageEncoding: queues.messageEncoding,
+    },
+    singleton: {
+      listenerLockPeriodMs: singleton.listenerLockPeriod,
+      listenerLockRecoveryPollingIntervalMs: singleton.listenerLockRecoveryPollingInterval,
     },
   };
 }

@@ -8,14 +8,13 @@ export function triggerOf(fn: RegisteredFunction): CoreBinding | undefined {
 
 export interface Invoker {
   /** Runs one invocation with a real InvocationContext whose logs become structured host log entries. */
-  invoke(fn: RegisteredFunction, input: unknown, triggerMetadata: Record<string, unknown>): Promise<unknown>;
+  invoke(fn: RegisteredFunction, input: unknown, triggerMetadata: Record<string, unknown>, invocationId?: string): Promise<unknown>;
 }
 
 export async function createInvoker(log: (entry: Record<string, unknown>) => void): Promise<Invoker> {
   const { InvocationContext } = azureFunctionsLibrary();
   return {
-    async invoke(fn, input, triggerMetadata) {
-      const invocationId = randomUUID();
+    async invoke(fn, input, triggerMetadata, invocationId = randomUUID()) {
       const trigger = triggerOf(fn);
       const context = new InvocationContext({
         invocationId,

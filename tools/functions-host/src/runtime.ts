@@ -4,14 +4,15 @@ import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { poisonQueueOf } from '@blobferry/contract';
 import { resolveBindingExpression, queueServiceFor } from './connections.js';
-import { installFunctionsCore } from './functions-core.js';
+import { installFunctionsCore, type RegisteredFunction } from './functions-core.js';
 import { readHostJson } from './host-json.js';
 import { startHttpTriggers } from './http-triggers.js';
 import { createInvoker, triggerOf } from './invoker.js';
 import { startQueueListener, type QueueListener } from './queue-listener.js';
+import { startTimerTriggers } from './timer-triggers.js';
 
 export interface RuntimeOptions {
-  /** Module that registers the functions (`app.storageQueue`, `app.http`). */
+  /** Module that registers the functions (`app.storageQueue`, `app.timer`, `app.http`). */
   appEntry: string;
   hostJsonPath: string;
   /** 0 picks a free port. */
@@ -58,6 +59,29 @@ export async function runFunctions(o: RuntimeOptions): Promise<Runtime> {
   const functions = [...core.functions.values()];
   const invoker = await createInvoker(o.log);
 
+  /** Like the runtime: an invocation past functionTimeout takes the whole host down (a queue message comes back when its lease runs out). */
+  async function withinFunctionTimeout(fn: RegisteredFunction, run: () => Promise<unknown>): Promise<void> {
+    const timeoutMs = hostJson.functionTimeoutMs;
+    if (timeoutMs === undefined) {
+      await run();
+      return;
+    }
+    const timer = setTimeout(() => {
+      o.log({
+        source: 'host',
+        level: 'error',
+        functionName: fn.name,
+        msg: `Timeout value of ${timeoutMs} ms exceeded by function '${fn.name}'. Restarting the host.`,
+      });
+      process.exit(1);
+    }, timeoutMs);
+    try {
+      await run();
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   const listeners: QueueListener[] = [];
   for (const fn of functions) {
     const trigger = triggerOf(fn);
@@ -65,7 +89,6 @@ export async function runFunctions(o: RuntimeOptions): Promise<Runtime> {
     const queueName = resolveBindingExpression(String(trigger.queueName), o.settings);
     const service = queueServiceFor(String(trigger.connection), o.settings);
     const queue = service.getQueueClient(queueName);
-    const timeoutMs = hostJson.functionTimeoutMs;
     listeners.push(
       startQueueListener({
         functionName: fn.name,
@@ -74,37 +97,24 @@ export async function runFunctions(o: RuntimeOptions): Promise<Runtime> {
         options: hostJson.queues,
         leaseMs: o.leaseMs,
         log: o.log,
-        invoke: async ({ input, triggerMetadata }) => {
-          if (timeoutMs === undefined) {
-            await invoker.invoke(fn, input, triggerMetadata);
-            return;
-          }
-          // Like the runtime: an invocation past functionTimeout takes the whole host down; the message
-          // comes back when its lease runs out.
-          const timer = setTimeout(() => {
-            o.log({
-              source: 'host',
-              level: 'error',
-              functionName: fn.name,
-              msg: `Timeout value of ${timeoutMs} ms exceeded by function '${fn.name}'. Restarting the host.`,
-            });
-            process.exit(1);
-          }, timeoutMs);
-          try {
-            await invoker.invoke(fn, input, triggerMetadata);
-          } finally {
-            clearTimeout(timer);
-          }
-        },
+        invoke: ({ input, triggerMetadata }) => withinFunctionTimeout(fn, () => invoker.invoke(fn, input, triggerMetadata)),
       }),
     );
   }
+  const timers = startTimerTriggers({
+    functions,
+    appEntry: o.appEntry,
+    settings: o.settings,
+    singleton: hostJson.singleton,
+    log: o.log,
+    invoke: (fn, timer, invocationId) => withinFunctionTimeout(fn, () => invoker.invoke(fn, timer, {}, invocationId)),
+  });
   const http = await startHttpTriggers({ functions, invoker, port: o.port, log: o.log });
   return {
     port: http.port,
     functions: functions.map((fn) => fn.name),
     async drain() {
-      await Promise.all(listeners.map((listener) => listener.drain()));
+      await Promise.all([...listeners.map((listener) => listener.drain()), timers.stop()]);
       await http.close();
     },
   };

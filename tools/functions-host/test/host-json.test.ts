@@ -13,7 +13,21 @@ describe('host.json', () => {
         maxPollingIntervalMs: 60_000,
         messageEncoding: 'base64',
       },
+      singleton: { listenerLockPeriodMs: 60_000, listenerLockRecoveryPollingIntervalMs: 60_000 },
     });
+  });
+
+  it("reads the singleton locks' periods within a blob lease's bounds (15 to 60 s)", () => {
+    expect(
+      parseHostJson({ version: '2.0', singleton: { listenerLockPeriod: '00:00:15', listenerLockRecoveryPollingInterval: '00:00:02' } })
+        .singleton,
+    ).toEqual({ listenerLockPeriodMs: 15_000, listenerLockRecoveryPollingIntervalMs: 2000 });
+    expect(() => parseHostJson({ version: '2.0', singleton: { listenerLockPeriod: '00:00:10' } })).toThrow(
+      /singleton\.listenerLockPeriod: a blob lease lasts at least 00:00:15/,
+    );
+    expect(() => parseHostJson({ version: '2.0', singleton: { listenerLockPeriod: '00:02:00' } })).toThrow(
+      /singleton\.listenerLockPeriod: a blob lease lasts at most 00:01:00/,
+    );
   });
 
   it('reads TimeSpans (hh:mm:ss, d.hh:mm:ss, fractions) and -1 as an unbounded functionTimeout', () => {
