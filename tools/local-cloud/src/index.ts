@@ -1,7 +1,14 @@
 export { startLocalCloud, writeStackFile } from './local-cloud.js';
 export { backupFunctionSettings } from './function-settings.js';
 export type { EventOptions, LocalCloud, LocalCloudOptions, Log } from './local-cloud.js';
-export type { BlobCreatedEventData, DeadLetteredEvent, EventGridEvent, ManagedIdentityInfo, Stack } from './types.js';
+export type {
+  BlobCreatedEventData,
+  BlobTierChangedEventData,
+  DeadLetteredEvent,
+  EventGridEvent,
+  ManagedIdentityInfo,
+  Stack,
+} from './types.js';
 export type { FaultRule, FaultService } from './fault-proxy.js';
 export {
   AWS_ACCOUNT_ID,
@@ -25,5 +32,5 @@ export {
   type IdentityName,
   type MintTokenOptions,
 } from './identity/index.js';
-export { BLOB_CREATED, blobUrl } from './events/blob-created-event.js';
+export { BLOB_CREATED, BLOB_TIER_CHANGED, blobUrl } from './events/blob-created-event.js';
 export { MANAGED_IDENTITY_VARIABLES, useLocalManagedIdentity, type ManagedIdentityStyle } from './managed-identity-env.js';

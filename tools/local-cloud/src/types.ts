@@ -41,6 +41,24 @@ export interface BlobDeletedEventData {
   storageDiagnostics: { batchId: string };
 }
 
+/**
+ * `data` of `Microsoft.Storage.BlobTierChanged` (Set Blob Tier). `previousTier` is absent when the blob's tier
+ * was inferred from the account's default rather than set.
+ */
+export interface BlobTierChangedEventData {
+  api: 'SetBlobTier';
+  clientRequestId: string;
+  requestId: string;
+  contentType: string;
+  contentLength: number;
+  blobType: BlobCreatedEventData['blobType'];
+  accessTier: string;
+  previousTier?: string;
+  url: string;
+  sequencer: string;
+  storageDiagnostics: { batchId: string };
+}
+
 /** A dead-lettered event: the event plus Event Grid's dead-letter properties. */
 export interface DeadLetteredEvent extends EventGridEvent {
   deadLetterReason: 'MaxDeliveryAttemptsExceeded';

@@ -102,6 +102,88 @@ describe('BlobCreated delivery to an in-process handler', () => {
     }
   });
 
+  it('raises BlobTierChanged for Set Blob Tier, with the tier set and the one it replaced (none when it was inferred)', async () => {
+    const blob = sourceContainer(cloud).getBlockBlobClient('tiers/photo.jpg');
+    await blob.upload('tiered', 6, { blobHTTPHeaders: { blobContentType: 'image/jpeg' } });
+    await cloud.events.idle();
+    await blob.setAccessTier('Cool');
+    await blob.setAccessTier('Cool'); // the tier it has: no change, no event
+    await blob.setAccessTier('Archive');
+    await cloud.events.idle();
+
+    const forBlob = received.filter((event) => event.subject === '/blobServices/default/containers/source/blobs/tiers/photo.jpg');
+    expect(forBlob.map((event) => event.eventType)).toEqual([
+      'Microsoft.Storage.BlobCreated',
+      'Microsoft.Storage.BlobTierChanged',
+      'Microsoft.Storage.BlobTierChanged',
+    ]);
+    const parsed = await deserializer.deserializeEventGridEvents(JSON.stringify(forBlob.slice(1)));
+    const data = parsed.map((event) => {
+      if (!isSystemEvent('Microsoft.Storage.BlobTierChanged', event)) throw new Error('not a BlobTierChanged event');
+      return event.data;
+    });
+    const common = {
+      api: 'SetBlobTier',
+      clientRequestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      contentType: 'image/jpeg',
+      contentLength: 6,
+      blobType: 'BlockBlob',
+      url: blob.url,
+      sequencer: expect.stringMatching(/^[0-9a-f]{32}$/),
+      storageDiagnostics: { batchId: expect.any(String) },
+    };
+    // A new blob's tier is inferred from the account's default: there is no previous tier to report.
+    expect(data).toEqual([
+      { ...common, accessTier: 'Cool' },
+      { ...common, accessTier: 'Archive', previousTier: 'Cool' },
+    ]);
+    const sequencers = forBlob.map((event) => (event.data as { sequencer: string }).sequencer);
+    expect([...sequencers].sort()).toEqual(sequencers);
+  });
+
+  describe('operations Azure announces nothing for', () => {
+    const eventsFor = (name: string) =>
+      received.filter((event) => event.subject === `/blobServices/default/containers/source/blobs/${name}`);
+
+    it("AppendBlock: only the append blob's creation is announced", async () => {
+      const blob = sourceContainer(cloud).getAppendBlobClient('silent/appended.log');
+      await blob.create();
+      await blob.appendBlock('line 1\n', 7);
+      await blob.appendBlock('line 2\n', 7);
+      await cloud.events.idle();
+      expect((await blob.getProperties()).contentLength).toBe(14);
+      expect(eventsFor('silent/appended.log').map((event) => (event.data as { api: string }).api)).toEqual(['PutBlob']);
+    });
+
+    it("PutPage: only the page blob's creation is announced", async () => {
+      const blob = sourceContainer(cloud).getPageBlobClient('silent/disk.vhd');
+      await blob.create(1024);
+      await blob.uploadPages(Buffer.alloc(512, 1), 0, 512);
+      await cloud.events.idle();
+      expect((await blob.getPageRanges()).pageRange).toEqual([{ offset: 0, count: 511 }]);
+      expect(eventsFor('silent/disk.vhd').map((event) => (event.data as { api: string }).api)).toEqual(['PutBlob']);
+    });
+
+    it('Set Blob Metadata', async () => {
+      const blob = sourceContainer(cloud).getBlockBlobClient('silent/metadata.txt');
+      await blob.upload('m', 1);
+      await blob.setMetadata({ owner: 'finance' });
+      await cloud.events.idle();
+      expect((await blob.getProperties()).metadata).toEqual({ owner: 'finance' });
+      expect(eventsFor('silent/metadata.txt').map((event) => (event.data as { api: string }).api)).toEqual(['PutBlob']);
+    });
+
+    it('Set Blob Tags', async () => {
+      const blob = sourceContainer(cloud).getBlockBlobClient('silent/tags.txt');
+      await blob.upload('t', 1);
+      await blob.setTags({ project: 'blobferry', stage: 'test' });
+      await cloud.events.idle();
+      expect((await blob.getTags()).tags).toEqual({ project: 'blobferry', stage: 'test' });
+      expect(eventsFor('silent/tags.txt').map((event) => (event.data as { api: string }).api)).toEqual(['PutBlob']);
+    });
+  });
+
   it('notices blobs in every container, not only the source container', async () => {
     const other = BlobServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getContainerClient('another');
     await other.createIfNotExists();

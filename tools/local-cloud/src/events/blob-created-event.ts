@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { RESOURCE_GROUP, SUBSCRIPTION_ID } from '../constants.js';
-import type { BlobCreatedEventData, BlobDeletedEventData, EventGridEvent } from '../types.js';
+import type { BlobCreatedEventData, BlobDeletedEventData, BlobTierChangedEventData, EventGridEvent } from '../types.js';
 
 export const BLOB_CREATED = 'Microsoft.Storage.BlobCreated';
 export const BLOB_DELETED = 'Microsoft.Storage.BlobDeleted';
+export const BLOB_TIER_CHANGED = 'Microsoft.Storage.BlobTierChanged';
 
 /**
  * Sequencers are 32 hex characters and compare lexically in event order. Starting from the clock
@@ -79,6 +80,24 @@ export function blobDeletedEvent(
     requestId: o.requestId,
     contentType: o.contentType,
     blobType: o.blobType,
+    url: blobUrl(o.blobEndpoint, o.container, o.blobName),
+    sequencer: o.sequencer,
+    storageDiagnostics: { batchId: randomUUID() },
+  });
+}
+
+export function blobTierChangedEvent(
+  o: EventBase & Pick<BlobTierChangedEventData, 'contentType' | 'contentLength' | 'blobType' | 'accessTier' | 'previousTier'>,
+): EventGridEvent<BlobTierChangedEventData> {
+  return envelope(o, BLOB_TIER_CHANGED, {
+    api: 'SetBlobTier',
+    clientRequestId: o.clientRequestId,
+    requestId: o.requestId,
+    contentType: o.contentType,
+    contentLength: o.contentLength,
+    blobType: o.blobType,
+    accessTier: o.accessTier,
+    ...(o.previousTier === undefined ? {} : { previousTier: o.previousTier }),
     url: blobUrl(o.blobEndpoint, o.container, o.blobName),
     sequencer: o.sequencer,
     storageDiagnostics: { batchId: randomUUID() },

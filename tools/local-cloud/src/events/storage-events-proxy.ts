@@ -10,18 +10,19 @@ import type { AddressInfo } from 'node:net';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { closeServer } from '../close-server.js';
 import type { BlobCreatedEventData, EventGridEvent } from '../types.js';
-import { blobCreatedEvent, blobDeletedEvent, createSequencer } from './blob-created-event.js';
+import { blobCreatedEvent, blobDeletedEvent, blobTierChangedEvent, createSequencer } from './blob-created-event.js';
 
-// Azure Storage raises BlobCreated and BlobDeleted itself, as part of the operation. Azurite does not, so
-// this proxy stands in front of it (it *is* the blob endpoint clients use) and raises the event when an
-// operation that Azure announces succeeds:
+// Azure Storage raises its blob events itself, as part of the operation. Azurite does not, so this proxy
+// stands in front of it (it *is* the blob endpoint clients use) and raises the event when an operation
+// that Azure announces succeeds:
 //   PutBlob (PUT with x-ms-blob-type), PutBlockList (PUT ?comp=blocklist), CopyBlob (PUT with
-//   x-ms-copy-source) -> BlobCreated;  DeleteBlob (DELETE of a blob, not of its snapshots) -> BlobDeleted.
+//   x-ms-copy-source) -> BlobCreated;  DeleteBlob (DELETE of a blob, not of its snapshots) -> BlobDeleted;
+//   Set Blob Tier (PUT ?comp=tier on the base blob) that changes the tier -> BlobTierChanged.
 // Staging blocks, metadata, tags, properties, AppendBlock and PutPage raise nothing, as on Azure.
 // Operations that raise events are forwarded one at a time per blob, so each blob's sequencers follow
 // the order in which its versions were committed.
 
-export type BlobApi = 'PutBlob' | 'PutBlockList' | 'CopyBlob' | 'DeleteBlob';
+export type BlobApi = 'PutBlob' | 'PutBlockList' | 'CopyBlob' | 'DeleteBlob' | 'SetBlobTier';
 
 export interface StorageEventsProxy {
   /** `http://127.0.0.1:PORT`: the account's blob endpoint is `${origin}/${account}`. */
@@ -35,6 +36,7 @@ function announcedApi(request: IncomingMessage, url: URL): BlobApi | undefined {
   const comp = url.searchParams.get('comp');
   if (request.method === 'PUT') {
     if (comp === 'blocklist') return 'PutBlockList';
+    if (comp === 'tier') return url.searchParams.has('snapshot') || url.searchParams.has('versionid') ? undefined : 'SetBlobTier';
     if (comp !== null) return undefined;
     if (request.headers['x-ms-blob-type'] !== undefined) return 'PutBlob';
     if (request.headers['x-ms-copy-source'] !== undefined) return 'CopyBlob';
@@ -47,6 +49,15 @@ function announcedApi(request: IncomingMessage, url: URL): BlobApi | undefined {
 }
 
 type CreatedBlobProperties = Pick<BlobCreatedEventData, 'contentType' | 'contentLength' | 'blobType'>;
+
+/** A blob as Azurite reports it: its properties, and its tier when one was set (not inferred from the account). */
+type BlobState = CreatedBlobProperties & { etag?: string; explicitTier?: string };
+
+/** `hot` -> `Hot`: tiers as Azure names them in events, however the request spelled them. */
+function tierName(header: string | string[] | undefined): string | undefined {
+  const tier = stringHeader(header);
+  return tier && `${tier.charAt(0).toUpperCase()}${tier.slice(1).toLowerCase()}`;
+}
 
 /** Where a Put Blob request says how long the new blob is, by the blob type it creates. */
 const PUT_BLOB_LENGTH: Record<BlobCreatedEventData['blobType'], (headers: IncomingHttpHeaders) => string | undefined> = {
@@ -123,9 +134,9 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
   async function announce(
     api: BlobApi,
     blob: { container: string; blobName: string },
-    request: IncomingMessage,
-    response: IncomingMessage,
+    exchange: { request: IncomingMessage; response: IncomingMessage; before: BlobState | undefined },
   ) {
+    const { request, response } = exchange;
     const common = {
       accountName: o.accountName,
       blobEndpoint: o.publicBlobEndpoint(),
@@ -139,19 +150,38 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
       o.raise(blobDeletedEvent({ ...common, contentType: 'application/octet-stream', blobType: 'BlockBlob' }));
       return;
     }
-    const { etag, ...properties }: CreatedBlobProperties & { etag?: string } =
-      (api === 'PutBlob' ? putBlobProperties(request.headers) : undefined) ?? (await readProperties(blob));
-    o.raise(blobCreatedEvent({ ...common, api, eTag: String(response.headers.etag ?? etag ?? ''), ...properties }));
+    if (api === 'SetBlobTier') {
+      const accessTier = tierName(request.headers['x-ms-access-tier']);
+      const { before } = exchange;
+      // Setting the tier a blob already has explicitly changes nothing, and announces nothing.
+      if (!before || !accessTier || before.explicitTier === accessTier) return;
+      const { contentType, contentLength, blobType, explicitTier } = before;
+      o.raise(blobTierChangedEvent({ ...common, contentType, contentLength, blobType, accessTier, previousTier: explicitTier }));
+      return;
+    }
+    const { etag, ...properties }: BlobState =
+      (api === 'PutBlob' ? putBlobProperties(request.headers) : undefined) ?? (await readState(blob));
+    o.raise(
+      blobCreatedEvent({
+        ...common,
+        api,
+        eTag: String(response.headers.etag ?? etag ?? ''),
+        contentType: properties.contentType,
+        contentLength: properties.contentLength,
+        blobType: properties.blobType,
+      }),
+    );
   }
 
-  /** Read under the per-blob lock, so these are the properties of the version this operation committed. */
-  async function readProperties(blob: { container: string; blobName: string }): Promise<CreatedBlobProperties & { etag?: string }> {
+  /** Read under the per-blob lock, so these are the properties of the version this operation committed (or found). */
+  async function readState(blob: { container: string; blobName: string }): Promise<BlobState> {
     const properties = await service.getContainerClient(blob.container).getBlobClient(blob.blobName).getProperties();
     return {
       ...(properties.etag ? { etag: properties.etag } : {}),
       contentType: properties.contentType ?? 'application/octet-stream',
       contentLength: properties.contentLength ?? 0,
       blobType: properties.blobType ?? 'BlockBlob',
+      ...(properties.accessTier && !properties.accessTierInferred ? { explicitTier: properties.accessTier } : {}),
     };
   }
 
@@ -194,12 +224,14 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
       void forward(request, response);
       return;
     }
-    serialized(`${blob.container}/${blob.blobName}`, () =>
-      forward(request, response, async (upstreamResponse) => {
+    serialized(`${blob.container}/${blob.blobName}`, async () => {
+      // Set Blob Tier announces the tier it replaced: read it first, under the same per-blob lock.
+      const before = api === 'SetBlobTier' ? await readState(blob).catch(() => undefined) : undefined;
+      await forward(request, response, async (upstreamResponse) => {
         const status = upstreamResponse.statusCode ?? 0;
-        if (status >= 200 && status < 300) await announce(api, blob, request, upstreamResponse);
-      }),
-    );
+        if (status >= 200 && status < 300) await announce(api, blob, { request, response: upstreamResponse, before });
+      });
+    });
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
