@@ -50,7 +50,7 @@ export function terminalLine(entry: Record<string, unknown>, o: TerminalLineOpti
   // One-time setup a user waits for (the first start installs moto).
   if (entry.setup === true) return `setup       ${text(entry.msg)}`;
   if (entry.msg === 'event dead-lettered')
-    return `DEAD-LETTER event for ${text(entry.subject)}: ${text(entry.error)} (file ${text(entry.file)})`;
+    return `DEAD-LETTER event for ${text(entry.subject)}: ${text(entry.error)} (${text(entry.deadLetterReason)} after ${text(entry.deliveryAttempts)} attempts)`;
   if (entry.source === 'supervisor') return `host        ${text(entry.msg)}${entry.error ? `: ${text(entry.error)}` : ''}`;
   if (entry.level === 'error')
     return `error       ${text(entry.msg) || text(entry.message) || text(entry.problem)}${entry.error ? `: ${text(entry.error)}` : ''}`;

@@ -34,7 +34,11 @@ describe("the Function's settings", () => {
         identityEndpoint: 'http://127.0.0.1:4600/msi/token',
         identityHeader: 'header',
       },
-      events: { queueName: 'blob-events' },
+      events: {
+        queueName: 'blob-events',
+        subscriptionName: 'local-blobferry-backup',
+        deadLetterContainerUrl: 'http://127.0.0.1:10010/devstoreaccount1/eventgrid-deadletter',
+      },
     } as unknown as Stack;
     const settings = backupFunctionSettings(stack);
     // Read by the Functions runtime (the trigger's connection and queue name, the host storage) or by @azure/identity.

@@ -73,8 +73,13 @@ export const stackSchema = z.object({
     /** The queue Event Grid writes to (one event per message, JSON text) and its poison queue. */
     queueName: z.string(),
     poisonQueueName: z.string(),
-    /** Folder where events that exhausted their delivery attempts are written, one JSON file each. */
-    deadLetter: z.string(),
+    /** The Event Grid subscription's name, which names its folder in the dead-letter container (upper-cased). */
+    subscriptionName: z.string(),
+    /**
+     * Event Grid's dead-letter container, in the host storage: blobs `<SUBSCRIPTION NAME>/<Y>/<M>/<D>/<H>/<guid>.json`,
+     * each a JSON array of events with their dead-letter properties.
+     */
+    deadLetterContainerUrl: z.string(),
   }),
 });
 

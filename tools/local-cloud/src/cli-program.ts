@@ -61,7 +61,7 @@ export function describeStack(stack: Stack): string[] {
     `  IDENTITY_ENDPOINT        ${stack.identity.identityEndpoint}  (IDENTITY_HEADER is in stack.json)`,
     `  IMDS host                ${stack.identity.imdsHost}`,
     `  backup identity          client id ${stack.identity.backupIdentity.clientId}`,
-    `  dead letters             ${stack.events.deadLetter}`,
+    `  dead letters             ${stack.events.deadLetterContainerUrl}/${stack.events.subscriptionName.toUpperCase()}/`,
   ];
 }
 

@@ -8,6 +8,10 @@ export const AZURITE_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6
 export const SOURCE_CONTAINER = 'source';
 /** The queue the Event Grid subscription writes to, as infra/bicep deploys it. */
 export const BACKUP_QUEUE_NAME = DEFAULT_BACKUP_QUEUE_NAME;
+/** The Event Grid subscription (EVENT_SUBSCRIPTION_NAME), named as infra/bicep names it for environment `local`. */
+export const EVENT_SUBSCRIPTION_NAME = 'local-blobferry-backup';
+/** Event Grid's dead-letter container in the host storage (DEAD_LETTER_CONTAINER_URL), as infra/bicep names it. */
+export const DEAD_LETTER_CONTAINER = 'eventgrid-deadletter';
 /** The Function's state container (STATE_CONTAINER_URL), as infra/bicep names it. */
 export const STATE_CONTAINER = 'blobferry-state';
 /** The sweep's schedule under `npm start`: every 2 minutes, so a user sees it work (infra/bicep's default is every 6 hours). */

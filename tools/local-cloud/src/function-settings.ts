@@ -27,6 +27,8 @@ export function backupFunctionSettings(stack: Stack): Partial<Record<SettingName
     AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
     STATE_CONTAINER_URL: `${stack.azure.blobEndpoint}/${STATE_CONTAINER}`,
     SWEEP_SCHEDULE: LOCAL_SWEEP_SCHEDULE,
+    DEAD_LETTER_CONTAINER_URL: stack.events.deadLetterContainerUrl,
+    EVENT_SUBSCRIPTION_NAME: stack.events.subscriptionName,
     // The queue trigger's connection, read by the Functions host: a connection string locally, where
     // Azure uses BACKUP_QUEUE__queueServiceUri with the managed identity.
     [QUEUE_CONNECTION]: stack.azure.connectionString,

@@ -1,11 +1,13 @@
+import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { azuriteConnectionString } from './azurite.js';
-import { AZURITE_ACCOUNT_NAME, BACKUP_QUEUE_NAME } from './constants.js';
+import { AZURITE_ACCOUNT_NAME, BACKUP_QUEUE_NAME, DEAD_LETTER_CONTAINER } from './constants.js';
+import type { InjectedDeliveryFailure } from './events/delivery.js';
 import type { FaultRule, FaultService, Traffic } from './fault-proxy.js';
 import type { MintTokenOptions } from './identity/index.js';
 import { startAwsSide } from './parts/aws-side.js';
 import { createBackupResources } from './parts/backup-resources.js';
-import { deadLetterDir, startBlobFront } from './parts/blob-front.js';
+import { startBlobFront } from './parts/blob-front.js';
 import { Closers } from './parts/closers.js';
 import { startEmulators } from './parts/emulators.js';
 import { buildStack, publishStack } from './parts/stack.js';
@@ -24,11 +26,17 @@ export interface EventOptions {
    * handler (throwing counts as a failed delivery).
    */
   target?: 'queue' | { webhookUrl: string } | { handler: (event: EventGridEvent) => Promise<void> };
-  /** Attempts before an event is dead-lettered (default 5). */
+  /**
+   * The subscription's retry policy, as infra/bicep sets it: attempts before an event is dead-lettered
+   * (default 30, Event Grid's) and minutes an event is retried for (default 1,440).
+   */
   maxAttempts?: number;
-  /** First retry delay, doubled per attempt (default 500 ms) up to `maxBackoffMs` (default 30 s). */
-  initialBackoffMs?: number;
-  maxBackoffMs?: number;
+  timeToLiveMinutes?: number;
+  /**
+   * Event Grid's clock, compressed for tests: its retry delays (10 s, 30 s, 1 min, 5 min, ...), the time to
+   * live and the 5-minute wait before a dead letter is written are multiplied by it (default 1).
+   */
+  timeScale?: number;
   /** Deliveries in flight at once (default 8). */
   concurrency?: number;
 }
@@ -45,7 +53,7 @@ export interface LocalCloudOptions {
     | { endpoint: string; accessKeyId: string; secretAccessKey: string; region?: string; features?: Stack['aws']['s3Features'] };
   /** `free` (default) picks free ports; `default` uses DEFAULT_PORTS. */
   ports?: 'free' | 'default';
-  /** Keep Azurite's and s3rver's data (and dead letters) in this folder; in-memory/temp by default. */
+  /** Keep Azurite's data (dead letters included) and s3rver's in this folder; in memory by default. */
   persistDir?: string;
   /** Where to write stack.json once every part answers; false (default) writes nothing. */
   stackFile?: string | false;
@@ -85,8 +93,16 @@ export interface LocalCloud {
   stop(): Promise<void>;
   sts: Pick<Sts, 'requestCount' | 'failNext' | 'issueSessionsOf'>;
   identity: { mintToken(o: MintTokenOptions): Promise<string>; rotateKeys(): void };
-  /** `idle()` resolves once every raised event reached its target (or was dead-lettered). */
-  events: { idle(): Promise<void>; delivered(): EventGridEvent[]; deadLettered(): EventGridEvent[] };
+  /**
+   * `idle()` resolves once every raised event reached its target (or was dead-lettered and written).
+   * `failNext` makes the next delivery attempts fail as if the destination answered `status`.
+   */
+  events: {
+    idle(): Promise<void>;
+    delivered(): EventGridEvent[];
+    deadLettered(): EventGridEvent[];
+    failNext(failure?: InjectedDeliveryFailure): void;
+  };
   /** Present when started with `faultProxy: true`. */
   faults?: { failNext(rule: FaultRule): void; traffic(service: FaultService): Traffic };
   /** Process ids of the emulator children (each leads its own process group). */
@@ -121,6 +137,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const { s3, identity } = emulators;
     await createBackupResources({
       connectionString,
+      hostStorageConnectionString,
       queues,
       s3,
       s3Endpoint: front.s3Endpoint,
@@ -129,15 +146,20 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
     checkAborted();
 
-    const deadLetter = await deadLetterDir(options, closers);
-    if (options.events)
-      front.deliverEvents({ events: options.events, queue: queues.getQueueClient(BACKUP_QUEUE_NAME), deadLetterDir: deadLetter });
+    const hostStorage = BlobServiceClient.fromConnectionString(hostStorageConnectionString);
+    if (options.events) {
+      front.deliverEvents({
+        events: options.events,
+        queue: queues.getQueueClient(BACKUP_QUEUE_NAME),
+        deadLetterContainer: hostStorage.getContainerClient(DEAD_LETTER_CONTAINER),
+      });
+    }
     const stack = buildStack({
       azure: { blobEndpoint: front.blobEndpoint, queueEndpoint, connectionString, hostStorageConnectionString },
       aws: { region: aws.region, s3Endpoint: front.s3Endpoint, bucketPrefix: aws.bucketPrefix, sts: aws.sts, s3 },
       identity,
       events: options.events,
-      deadLetterDir: deadLetter,
+      deadLetterContainerUrl: hostStorage.getContainerClient(DEAD_LETTER_CONTAINER).url,
     });
     if (options.stackFile) await publishStack(options.stackFile, stack, closers);
 

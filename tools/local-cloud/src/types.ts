@@ -59,9 +59,12 @@ export interface BlobTierChangedEventData {
   storageDiagnostics: { batchId: string };
 }
 
-/** A dead-lettered event: the event plus Event Grid's dead-letter properties. */
+/**
+ * A dead-lettered event: the event plus Event Grid's dead-letter properties. `deadLetterReason` says which
+ * limit ended its delivery: its attempts, its time to live, or an answer no retry can fix (400, 403, 413).
+ */
 export interface DeadLetteredEvent extends EventGridEvent {
-  deadLetterReason: 'MaxDeliveryAttemptsExceeded';
+  deadLetterReason: 'MaxDeliveryAttemptsExceeded' | 'TimeToLiveExceeded' | 'UndeliverableDueToClientError';
   deliveryAttempts: number;
   lastDeliveryOutcome: string;
   lastHttpStatusCode: number;

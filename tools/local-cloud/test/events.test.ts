@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventGridDeserializer, isSystemEvent } from '@azure/eventgrid';
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type EventGridEvent, type LocalCloud } from '../src/index.js';
@@ -217,6 +217,27 @@ describe('blobs that exist before start (persisted stack restarted)', () => {
   });
 });
 
+/** The dead-letter container a reader given DEAD_LETTER_CONTAINER_URL sees, with the account's key. */
+function deadLetterContainer(cloud: LocalCloud): ContainerClient {
+  const { azure, events } = cloud.stack;
+  return new ContainerClient(events.deadLetterContainerUrl, new StorageSharedKeyCredential(azure.accountName, azure.accountKey));
+}
+
+/** Every dead-letter blob: its name and the JSON array it holds. */
+async function deadLetterBlobs(cloud: LocalCloud): Promise<Array<{ name: string; events: Array<Record<string, unknown>> }>> {
+  const container = deadLetterContainer(cloud);
+  const blobs = [];
+  for await (const item of container.listBlobsFlat()) {
+    const events = JSON.parse((await container.getBlobClient(item.name).downloadToBuffer()).toString()) as Array<Record<string, unknown>>;
+    blobs.push({ name: item.name, events });
+  }
+  return blobs;
+}
+
+/** `<SUBSCRIPTION NAME>/<year>/<month>/<day>/<hour>/<guid>.json`, date and hour in UTC, not zero-padded. */
+const DEAD_LETTER_BLOB_NAME =
+  /^LOCAL-BLOBFERRY-BACKUP\/\d{4}\/([1-9]|1[0-2])\/([1-9]|[12]\d|3[01])\/(\d|1\d|2[0-3])\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.json$/;
+
 describe('failing deliveries', () => {
   let cloud: LocalCloud;
   const logs: Array<Record<string, unknown>> = [];
@@ -227,8 +248,8 @@ describe('failing deliveries', () => {
       log: (entry) => logs.push(entry),
       events: {
         maxAttempts: 3,
-        initialBackoffMs: 20,
-        maxBackoffMs: 50,
+        // Event Grid's 10 s, 30 s, ... become 20 ms, 60 ms, ...; its 5-minute wait before a dead letter, 600 ms.
+        timeScale: 0.002,
         target: {
           handler: async () => {
             attempts += 1;
@@ -240,7 +261,7 @@ describe('failing deliveries', () => {
   });
   afterAll(() => cloud?.stop());
 
-  it('are retried with backoff, then dead-lettered as a JSON file with Event Grid dead-letter properties', async () => {
+  it("are retried on Event Grid's schedule, then dead-lettered into the dead-letter container in Azure's format", async () => {
     await sourceContainer(cloud).getBlockBlobClient('doomed.txt').upload('doomed', 6);
     await cloud.events.idle();
 
@@ -249,11 +270,17 @@ describe('failing deliveries', () => {
     const deadLettered = required(cloud.events.deadLettered()[0], 'a dead-lettered event');
     expect(deadLettered.subject).toBe('/blobServices/default/containers/source/blobs/doomed.txt');
 
-    const files = await readdir(cloud.stack.events.deadLetter);
-    expect(files).toEqual([`${deadLettered.id}.json`]);
-    const record = JSON.parse(
-      await readFile(join(cloud.stack.events.deadLetter, required(files[0], 'a dead-letter file')), 'utf8'),
-    ) as Record<string, unknown>;
+    const { azure, events } = cloud.stack;
+    expect(events.subscriptionName).toBe('local-blobferry-backup');
+    // In the host storage, not behind the blob endpoint whose writes raise events.
+    expect(events.deadLetterContainerUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/devstoreaccount1\/eventgrid-deadletter$/);
+    expect(events.deadLetterContainerUrl.startsWith(azure.blobEndpoint)).toBe(false);
+    const blobs = await deadLetterBlobs(cloud);
+    expect(blobs.map((blob) => blob.name)).toEqual([expect.stringMatching(DEAD_LETTER_BLOB_NAME)]);
+    const now = new Date();
+    expect(blobs[0]?.name.split('/').slice(1, 4)).toEqual([now.getUTCFullYear(), now.getUTCMonth() + 1, now.getUTCDate()].map(String));
+    const [record] = blobs[0]?.events ?? [];
+    expect(blobs[0]?.events).toHaveLength(1);
     expect(record).toMatchObject({
       id: deadLettered.id,
       eventType: 'Microsoft.Storage.BlobCreated',
@@ -261,16 +288,99 @@ describe('failing deliveries', () => {
       deliveryAttempts: 3,
       lastDeliveryOutcome: 'GenericError',
       lastHttpStatusCode: 0,
+      publishTime: expect.stringMatching(/Z$/),
+      lastDeliveryAttemptTime: expect.stringMatching(/Z$/),
     });
-    const [fromFile] = await deserializer.deserializeEventGridEvents(JSON.stringify([record]));
-    expect(fromFile && isSystemEvent('Microsoft.Storage.BlobCreated', fromFile)).toBe(true);
+    expect(Date.parse(String(record?.lastDeliveryAttemptTime))).toBeGreaterThan(Date.parse(String(record?.publishTime)));
+    const [fromBlob] = await deserializer.deserializeEventGridEvents(JSON.stringify([record]));
+    expect(fromBlob && isSystemEvent('Microsoft.Storage.BlobCreated', fromBlob)).toBe(true);
 
     const retries = logs.filter((entry) => entry.msg === 'event delivery failed; will retry');
     expect(retries.map((entry) => [entry.attempt, entry.backoffMs])).toEqual([
       [1, 20],
-      [2, 40],
+      [2, 60],
     ]);
     expect(logs.filter((entry) => entry.msg === 'event dead-lettered')).toHaveLength(1);
+  });
+});
+
+describe('dead-lettering deliveries to the backup queue', () => {
+  let cloud: LocalCloud;
+  const logs: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    // 10 s, 30 s, 1 min, ... become 100 ms, 300 ms, 600 ms, ...; a 1-minute time to live, 600 ms.
+    cloud = await startLocalCloud({ log: (entry) => logs.push(entry), events: { timeScale: 0.01, timeToLiveMinutes: 1 } });
+  });
+  afterAll(() => cloud?.stop());
+
+  const queue = () =>
+    QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getQueueClient(cloud.stack.events.queueName);
+
+  it('dead-letters at once what the queue refuses with 403, and puts the dead letters of one moment into one blob', async () => {
+    cloud.events.failNext({ status: 403, times: 2 });
+    await Promise.all(['refused-1.txt', 'refused-2.txt'].map((name) => sourceContainer(cloud).getBlockBlobClient(name).upload('r', 1)));
+    await cloud.events.idle();
+    expect(logs.filter((entry) => entry.msg === 'event delivery failed; will retry')).toEqual([]);
+
+    const blobs = await deadLetterBlobs(cloud);
+    expect(blobs).toHaveLength(1);
+    expect(
+      blobs[0]?.events
+        .map((event) => [
+          event.subject,
+          event.deadLetterReason,
+          event.deliveryAttempts,
+          event.lastDeliveryOutcome,
+          event.lastHttpStatusCode,
+        ])
+        .sort(),
+    ).toEqual([
+      ['/blobServices/default/containers/source/blobs/refused-1.txt', 'UndeliverableDueToClientError', 1, 'Forbidden', 403],
+      ['/blobServices/default/containers/source/blobs/refused-2.txt', 'UndeliverableDueToClientError', 1, 'Forbidden', 403],
+    ]);
+    expect((await queue().getProperties()).approximateMessagesCount).toBe(0);
+
+    // The failure was the destination's, not the subscription's: the next event reaches the queue.
+    await sourceContainer(cloud).getBlockBlobClient('delivered.txt').upload('d', 1);
+    await cloud.events.idle();
+    const { receivedMessageItems } = await queue().receiveMessages();
+    expect(receivedMessageItems.map((item) => (JSON.parse(item.messageText) as EventGridEvent).subject)).toEqual([
+      '/blobServices/default/containers/source/blobs/delivered.txt',
+    ]);
+    await queue().deleteMessage(
+      required(receivedMessageItems[0], 'a message').messageId,
+      required(receivedMessageItems[0], 'a message').popReceipt,
+    );
+  });
+
+  it("retries a busy queue on Event Grid's schedule and dead-letters the event when its time to live runs out", async () => {
+    const before = (await deadLetterBlobs(cloud)).length;
+    const retriesBefore = logs.filter((entry) => entry.msg === 'event delivery failed; will retry').length;
+    cloud.events.failNext({ status: 503, times: 3 });
+    await sourceContainer(cloud).getBlockBlobClient('expired.txt').upload('e', 1);
+    await cloud.events.idle();
+
+    // Attempts at 0, 100 and 400 ms; the next would be at 1 s, after the event expired (600 ms).
+    const retries = logs.filter((entry) => entry.msg === 'event delivery failed; will retry').slice(retriesBefore);
+    expect(retries.map((entry) => [entry.attempt, entry.backoffMs, entry.lastDeliveryOutcome, entry.lastHttpStatusCode])).toEqual([
+      [1, 100, 'Busy', 503],
+      [2, 300, 'Busy', 503],
+    ]);
+    const blobs = await deadLetterBlobs(cloud);
+    expect(blobs).toHaveLength(before + 1);
+    const expired = blobs
+      .flatMap((blob) => blob.events)
+      .find((event) => event.subject === '/blobServices/default/containers/source/blobs/expired.txt');
+    expect(expired).toMatchObject({
+      deadLetterReason: 'TimeToLiveExceeded',
+      deliveryAttempts: 3,
+      lastDeliveryOutcome: 'Busy',
+      lastHttpStatusCode: 503,
+    });
+    const livedMs = Date.parse(String(expired?.lastDeliveryAttemptTime)) - Date.parse(String(expired?.publishTime));
+    expect(livedMs).toBeGreaterThanOrEqual(590);
+    expect(livedMs).toBeLessThan(1000);
   });
 });
 
@@ -308,7 +418,7 @@ describe('webhook delivery', () => {
     const { port } = server.address() as AddressInfo;
     cloud = await startLocalCloud({
       log: () => undefined,
-      events: { target: { webhookUrl: `http://127.0.0.1:${port}/runtime/webhooks/EventGrid` }, initialBackoffMs: 20 },
+      events: { target: { webhookUrl: `http://127.0.0.1:${port}/runtime/webhooks/EventGrid` }, timeScale: 0.002 },
     });
   });
   afterAll(async () => {
@@ -350,7 +460,7 @@ describe('a webhook that does not answer the validation handshake', () => {
       events: {
         target: { webhookUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` },
         maxAttempts: 2,
-        initialBackoffMs: 10,
+        timeScale: 0.001,
       },
     });
     try {
@@ -472,7 +582,7 @@ describe('webhook delivery deadline', () => {
     const logs: Array<Record<string, unknown>> = [];
     const cloud = await startLocalCloud({
       log: (entry) => logs.push(entry),
-      events: { target: { webhookUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }, initialBackoffMs: 10 },
+      events: { target: { webhookUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }, timeScale: 0.001 },
     });
     try {
       await sourceContainer(cloud).getBlockBlobClient('slow-answer.txt').upload('x', 1);

@@ -81,8 +81,15 @@ describe('startLocalCloud (Azurite blob + queue + moto + identity plane + STS)',
       delivery: 'off',
       queueName: 'blob-events',
       poisonQueueName: 'blob-events-poison',
-      deadLetter: join(workDir, '.local-cloud', 'dead-letter'),
+      subscriptionName: 'local-blobferry-backup',
+      // In the host storage, which the container's blob endpoint shares.
+      deadLetterContainerUrl: expect.stringMatching(
+        new RegExp(`^http://127\\.0\\.0\\.1:\\d+/${AZURITE_ACCOUNT_NAME}/eventgrid-deadletter$`),
+      ),
     });
+    expect(written.azure.hostStorageConnectionString).toContain(
+      `BlobEndpoint=${written.events.deadLetterContainerUrl.replace(/\/eventgrid-deadletter$/, '')};`,
+    );
   });
 
   it('serves the source container through @azure/storage-blob with the stack connection string', async () => {

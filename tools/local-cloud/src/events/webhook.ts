@@ -1,28 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { EventGridEvent } from '../types.js';
+import { outcomeForStatus, type AttemptOutcome } from './attempt-outcome.js';
 
 // Event Grid's webhook protocol: a SubscriptionValidation handshake (the endpoint must echo the
 // validation code), then each delivery is a POST of a JSON array with `aeg-event-type: Notification`.
 
-export interface AttemptOutcome {
-  ok: boolean;
-  /** Event Grid's vocabulary for `lastDeliveryOutcome`. */
-  outcome: 'Succeeded' | 'NotFound' | 'Unauthorized' | 'Forbidden' | 'Busy' | 'TimedOut' | 'GenericError';
-  httpStatus: number;
-  error?: string;
-}
-
 /** Event Grid waits this long for an answer, then counts the attempt as failed (TimedOut) and retries. */
 export const EVENT_GRID_DEADLINE_MS = 30_000;
-
-function outcomeForStatus(status: number): AttemptOutcome['outcome'] {
-  if (status >= 200 && status < 300) return 'Succeeded';
-  if (status === 404) return 'NotFound';
-  if (status === 401) return 'Unauthorized';
-  if (status === 403) return 'Forbidden';
-  if (status === 429 || status === 503) return 'Busy';
-  return 'GenericError';
-}
 
 function failure(error: unknown): AttemptOutcome {
   const timedOut = error instanceof Error && error.name === 'TimeoutError';

@@ -1,11 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
 import { azuriteConnectionString, type RunningAzurite } from '../azurite.js';
-import { AZURITE_ACCOUNT_NAME, DEFAULT_PORTS } from '../constants.js';
+import { AZURITE_ACCOUNT_NAME, DEFAULT_PORTS, EVENT_SUBSCRIPTION_NAME } from '../constants.js';
 import { storageAccountTopic } from '../events/blob-created-event.js';
+import { createDeadLetterContainer } from '../events/dead-letter-container.js';
 import { EventDelivery, type DeliveryTarget } from '../events/delivery.js';
+import { DEAD_LETTER_DELAY_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIME_TO_LIVE_MINUTES } from '../events/retry-schedule.js';
 import { startStorageEventsProxy } from '../events/storage-events-proxy.js';
 import { FaultRules, startFaultProxy } from '../fault-proxy.js';
 import type { EventOptions, LocalCloud, LocalCloudOptions, Log } from '../local-cloud.js';
@@ -29,7 +29,8 @@ export interface DeliverEventsOptions {
   events: EventOptions;
   /** The backup queue, the target unless `events.target` names another. */
   queue: QueueClient;
-  deadLetterDir: string;
+  /** Where events that cannot be delivered are written (in the host storage). */
+  deadLetterContainer: ContainerClient;
 }
 
 export async function startBlobFront(
@@ -65,10 +66,14 @@ export async function startBlobFront(
       },
       delivered: () => delivery?.delivered() ?? [],
       deadLettered: () => delivery?.deadLettered() ?? [],
+      failNext: (failure) => {
+        if (!delivery) throw new Error('events are off: there is no delivery to fail (start the local cloud with `events`)');
+        delivery.failNext(failure);
+      },
     },
     deliverEvents: (deliverOptions) => {
       const started = startEventDelivery(deliverOptions, log);
-      closers.add(async () => started.close());
+      closers.add(() => started.close());
       delivery = started;
     },
   };
@@ -91,26 +96,23 @@ async function startFaultProxies(upstreams: { blobOrigin: string; s3Endpoint: st
   return { blobOrigin: azureProxy.endpoint, s3Endpoint: s3Proxy.endpoint, faults };
 }
 
-function startEventDelivery({ events, queue, deadLetterDir }: DeliverEventsOptions, log: Log): EventDelivery {
+function startEventDelivery({ events, queue, deadLetterContainer }: DeliverEventsOptions, log: Log): EventDelivery {
   const requested = events.target ?? 'queue';
   const target: DeliveryTarget = requested === 'queue' ? { queue } : requested;
+  const timeScale = events.timeScale ?? 1;
   return new EventDelivery({
     target,
-    maxAttempts: events.maxAttempts ?? 5,
-    initialBackoffMs: events.initialBackoffMs ?? 500,
-    maxBackoffMs: events.maxBackoffMs ?? 30_000,
+    maxAttempts: events.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    timeToLiveMinutes: events.timeToLiveMinutes ?? DEFAULT_TIME_TO_LIVE_MINUTES,
+    timeScale,
     concurrency: events.concurrency ?? 8,
-    deadLetterDir,
+    deadLetters: createDeadLetterContainer({
+      container: deadLetterContainer,
+      subscriptionName: EVENT_SUBSCRIPTION_NAME,
+      delayMs: DEAD_LETTER_DELAY_MS * timeScale,
+      log,
+    }),
     topic: storageAccountTopic(AZURITE_ACCOUNT_NAME),
     log,
   });
-}
-
-/** Where events that exhaust their attempts go: beside the persisted data or stack.json, else a temporary folder. */
-export async function deadLetterDir(options: LocalCloudOptions, closers: Closers): Promise<string> {
-  if (options.persistDir) return join(options.persistDir, 'dead-letter');
-  if (options.stackFile) return join(dirname(options.stackFile), 'dead-letter');
-  const temporary = await mkdtemp(join(tmpdir(), 'local-cloud-dead-letter-'));
-  closers.add(() => rm(temporary, { recursive: true, force: true }));
-  return temporary;
 }

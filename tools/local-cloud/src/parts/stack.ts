@@ -1,7 +1,14 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { poisonQueueOf } from '@blobferry/contract';
-import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, BACKUP_BUCKET, BACKUP_QUEUE_NAME, SOURCE_CONTAINER } from '../constants.js';
+import {
+  AZURITE_ACCOUNT_KEY,
+  AZURITE_ACCOUNT_NAME,
+  BACKUP_BUCKET,
+  BACKUP_QUEUE_NAME,
+  EVENT_SUBSCRIPTION_NAME,
+  SOURCE_CONTAINER,
+} from '../constants.js';
 import type { IdentityPlane } from '../identity/index.js';
 import type { LocalCloudOptions } from '../local-cloud.js';
 import type { RunningS3 } from '../s3/running-s3.js';
@@ -14,11 +21,12 @@ export interface BuildStackOptions {
   aws: { region: string; s3Endpoint: string; bucketPrefix: string; sts: Pick<Sts, 'endpoint' | 'roleArn'>; s3: RunningS3 };
   identity: IdentityPlane;
   events: LocalCloudOptions['events'];
-  deadLetterDir: string;
+  /** Event Grid's dead-letter container, in the host storage. */
+  deadLetterContainerUrl: string;
 }
 
 /** What clients need to reach the started parts: stack.json's content. */
-export function buildStack({ azure, aws, identity, events, deadLetterDir }: BuildStackOptions): Stack {
+export function buildStack({ azure, aws, identity, events, deadLetterContainerUrl }: BuildStackOptions): Stack {
   return {
     azure: {
       blobEndpoint: azure.blobEndpoint,
@@ -55,7 +63,8 @@ export function buildStack({ azure, aws, identity, events, deadLetterDir }: Buil
       delivery: !events ? 'off' : typeof events.target === 'object' ? ('webhookUrl' in events.target ? 'webhook' : 'handler') : 'queue',
       queueName: BACKUP_QUEUE_NAME,
       poisonQueueName: poisonQueueOf(BACKUP_QUEUE_NAME),
-      deadLetter: deadLetterDir,
+      subscriptionName: EVENT_SUBSCRIPTION_NAME,
+      deadLetterContainerUrl,
     },
   };
 }
