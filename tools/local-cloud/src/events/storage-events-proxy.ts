@@ -9,6 +9,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { closeServer } from '../close-server.js';
+import { errorAnswer, UNAVAILABLE } from '../service-errors.js';
 import type { BlobCreatedEventData, EventGridEvent } from '../types.js';
 import { blobCreatedEvent, blobDeletedEvent, blobTierChangedEvent, createSequencer } from './blob-created-event.js';
 
@@ -204,12 +205,20 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
               )
               .finally(resolve);
           });
-          upstreamResponse.once('error', () => resolve());
+          upstreamResponse.once('error', () => {
+            response.destroy();
+            resolve();
+          });
         },
       );
+      // Azurite unreachable: the client gets what Azure Storage answers when it cannot serve (503 ServerBusy).
       outgoing.on('error', (error) => {
-        if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
-        response.end(`local-cloud storage proxy: Azurite failed: ${error.message}`);
+        o.log({ level: 'warn', msg: 'Azurite failed', path: request.url, error: error.message });
+        if (response.headersSent) response.destroy();
+        else {
+          const { status, headers, body } = errorAnswer('azure', { status: 503, ...UNAVAILABLE.azure, method: request.method });
+          response.writeHead(status, headers).end(body);
+        }
         resolve();
       });
       request.pipe(outgoing);

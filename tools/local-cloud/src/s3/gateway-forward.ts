@@ -1,7 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { escapeXml } from '../xml-text.js';
+import { errorAnswer, UNAVAILABLE } from '../service-errors.js';
 import { S3AuthError } from './sigv4.js';
+
+// When the emulator behind the gateway fails, the client gets what S3 answers when its own back end fails,
+// never the gateway's own words: 503 ServiceUnavailable in S3's XML when the emulator refuses or drops the
+// connection before answering, S3's XML error for an emulator's 5xx that is not XML, and a cut connection
+// when the emulator stops in the middle of a body.
 
 export interface ForwardOptions {
   /** The emulator's origin. */
@@ -10,25 +14,51 @@ export interface ForwardOptions {
   body: Buffer | undefined;
   /** Answer 403 for the emulator's 404, as S3 does to a caller who may not list the bucket. */
   hideMissing: boolean;
+  log: (entry: Record<string, unknown>) => void;
 }
 
+const unavailable = () => new S3AuthError(UNAVAILABLE.s3.code, 503, UNAVAILABLE.s3.message);
+
 /** Sends an allowed request on to the emulator and its answer back to the client. */
-export function forward(request: IncomingMessage, response: ServerResponse, { upstream, body, hideMissing }: ForwardOptions): void {
+export function forward(request: IncomingMessage, response: ServerResponse, { upstream, body, hideMissing, log }: ForwardOptions): void {
   const outgoing = httpRequest(
     { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
     (upstreamResponse) => {
-      if (hideMissing && upstreamResponse.statusCode === 404) {
+      const status = upstreamResponse.statusCode ?? 502;
+      if (hideMissing && status === 404) {
         upstreamResponse.resume();
         sendError(request, response, new S3AuthError('AccessDenied', 403, 'Access Denied'));
         return;
       }
-      response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+      if (status >= 500 && !String(upstreamResponse.headers['content-type'] ?? '').includes('xml') && request.method !== 'HEAD') {
+        upstreamResponse.resume();
+        log({ service: 's3', outcome: 'emulator-error', status, method: request.method, path: request.url });
+        sendError(
+          request,
+          response,
+          status === 503 ? unavailable() : new S3AuthError('InternalError', 500, 'We encountered an internal error. Please try again.'),
+        );
+        return;
+      }
+      response.writeHead(status, upstreamResponse.headers);
       upstreamResponse.pipe(response);
+      // An emulator that dies mid-body leaves the client a cut connection, as a dropped S3 connection does.
+      upstreamResponse.once('close', () => {
+        if (!upstreamResponse.complete) response.destroy();
+      });
     },
   );
   outgoing.on('error', (error) => {
-    if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
-    response.end(`local-cloud S3 gateway: the S3 emulator failed: ${error.message}`);
+    log({ service: 's3', outcome: 'emulator-unreachable', method: request.method, path: request.url, error: error.message });
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    // Let the client finish sending, so it reads the error rather than a reset while it uploads.
+    request.unpipe(outgoing);
+    request.resume();
+    if (request.readableEnded) sendError(request, response, unavailable());
+    else request.once('end', () => sendError(request, response, unavailable()));
   });
   if (body) outgoing.end(body);
   else request.pipe(outgoing);
@@ -40,15 +70,12 @@ export function sendError(request: IncomingMessage, response: ServerResponse, er
     response.destroy();
     return;
   }
-  const requestId = randomUUID().replace(/-/g, '').slice(0, 16).toUpperCase();
-  const body =
-    request.method === 'HEAD'
-      ? ''
-      : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${error.code}</Code><Message>${escapeXml(error.message)}</Message><RequestId>${requestId}</RequestId><HostId>local-cloud</HostId></Error>`;
-  response.writeHead(error.status, {
-    'content-type': 'application/xml',
-    'content-length': Buffer.byteLength(body),
-    'x-amz-request-id': requestId,
+  const { status, headers, body } = errorAnswer('s3', {
+    status: error.status,
+    code: error.code,
+    message: error.message,
+    method: request.method,
   });
+  response.writeHead(status, headers);
   response.end(body);
 }

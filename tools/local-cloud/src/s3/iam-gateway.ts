@@ -88,7 +88,7 @@ async function handle(
   await authorize({ caller, permissions: operation.permissions ?? [], bucket: operation.bucket, upstream });
   const hideMissing = operation.readsObject && operation.bucket !== undefined && !mayList(caller, operation.bucket);
   if (expectsContinue && body === undefined) response.writeContinue();
-  forward(request, response, { upstream, body, hideMissing });
+  forward(request, response, { upstream, body, hideMissing, log: gateway.log });
 }
 
 interface AuthorizeDeletedKeysOptions {

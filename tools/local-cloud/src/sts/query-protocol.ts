@@ -40,11 +40,12 @@ export function assumeRoleWithWebIdentityXml(result: AssumeRoleWithWebIdentityRe
   ].join('\n');
 }
 
-export function errorXml(error: { code: string; message: string }, requestId: string): string {
+/** `type`: who is at fault, `Sender` (the default, a 4xx) or `Receiver` (a 5xx). */
+export function errorXml(error: { code: string; message: string; type?: 'Sender' | 'Receiver' }, requestId: string): string {
   return [
     `<ErrorResponse xmlns="${NAMESPACE}">`,
     '  <Error>',
-    '    <Type>Sender</Type>',
+    `    <Type>${error.type ?? 'Sender'}</Type>`,
     `    <Code>${escapeXml(error.code)}</Code>`,
     `    <Message>${escapeXml(error.message)}</Message>`,
     '  </Error>',
