@@ -30,7 +30,8 @@ process.stderr.write(
 );
 const stack = await startBackupStack({
   stackFile: DEFAULT_STACK_FILE,
-  localCloud: { ports: flags['free-ports'] ? 'free' : 'default', ...(flags['no-events'] ? { events: false } : {}) },
+  // The fault proxy stands in front, so `local-cloud outage` can take S3, the blob endpoint or STS down.
+  localCloud: { ports: flags['free-ports'] ? 'free' : 'default', faultProxy: true, ...(flags['no-events'] ? { events: false } : {}) },
   // The Functions Core Tools' port, so the health URL stays the same when a new host replaces a dead one.
   hostPort: flags['free-ports'] ? 0 : 7071,
   log,
@@ -67,6 +68,7 @@ process.stderr.write(
     `    e.g. aws --endpoint-url ${aws.s3Endpoint} s3 ls s3://${aws.bucket}/ --recursive  (profile: blobferry credentials --local)`,
     '',
     `  health: ${stack.host().baseUrl}/api/health`,
+    `  outages: node tools/local-cloud/bin/local-cloud.js outage s3|azure|sts --refuse|--unavailable --for 4m (once built: npx nx build local-cloud)`,
     `  stack file: ${DEFAULT_STACK_FILE}`,
     '',
     'Ctrl-C stops everything and prints a summary.',

@@ -81,6 +81,11 @@ export const stackSchema = z.object({
      */
     deadLetterContainerUrl: z.string(),
   }),
+  /**
+   * The running stack's control endpoint (outages of its public endpoints), on loopback, and the token every
+   * request to it carries. Present when the stack runs its fault proxy.
+   */
+  control: z.object({ endpoint: z.string(), token: z.string() }).optional(),
 });
 
 export type Stack = z.infer<typeof stackSchema>;

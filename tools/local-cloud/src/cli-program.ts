@@ -1,13 +1,18 @@
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { controlRequest } from './control/control-client.js';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from './local-cloud.js';
+import type { OutageState } from './outage.js';
 import { ensureMotoVenv } from './s3/moto.js';
+import { UNAVAILABLE } from './service-errors.js';
 import type { Stack } from './types.js';
 import { DEFAULT_MOTO_VENV_DIR } from './workspace-paths.js';
 
 // `local-cloud up`: runs the stack in the foreground until SIGINT/SIGTERM, then stops every child.
 // `local-cloud prepare`: the first-run install `up` would otherwise do (moto into its venv), so that CI
 // provisions it once, before any test starts a stack under a deadline.
+// `local-cloud outage` / `outages`: take a running stack's S3, blob endpoint or STS down for a while, through
+// the control endpoint its stack.json names.
 // Kept apart from the bin entry so tests can drive it with their own signal source and output.
 
 export interface CliIo {
@@ -39,6 +44,56 @@ interface UpOptions {
   events: boolean;
   webhook?: string;
   trust: 'user-assigned' | 'system-assigned';
+  faultProxy: boolean;
+}
+
+interface OutageCommandOptions {
+  refuse?: boolean;
+  unavailable?: boolean;
+  for?: number;
+  end?: boolean;
+  stackFile: string;
+}
+
+/** `90s`, `4m`, `2h`, `500ms` -> milliseconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
+  if (!match) throw new InvalidArgumentError('expected a duration such as 90s, 4m or 2h');
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(match[1]) * factor);
+}
+
+const SERVICES = ['s3', 'azure', 'sts'] as const;
+type Service = (typeof SERVICES)[number];
+
+function describeOutage(state: OutageState): string {
+  const until = new Date(state.endsAt).toLocaleTimeString('en-GB', { hour12: false });
+  const what = state.mode === 'refuse' ? 'refuses connections' : `answers 503 ${UNAVAILABLE[state.service].code}`;
+  return `${state.service} ${what} until ${until}, then comes back on the same port`;
+}
+
+async function outage(service: Service, options: OutageCommandOptions, io: CliIo): Promise<void> {
+  const stackFile = resolve(options.stackFile);
+  if (options.end) {
+    await controlRequest(stackFile, { method: 'DELETE', path: `/outages/${service}` });
+    io.stdout(`${service} is back`);
+    return;
+  }
+  if (options.refuse === options.unavailable)
+    throw new Error('say how the service fails: --refuse (nothing listens) or --unavailable (503)');
+  if (options.for === undefined) throw new Error('say for how long: --for 4m');
+  const state = (await controlRequest(stackFile, {
+    method: 'POST',
+    path: '/outages',
+    body: { service, mode: options.refuse ? 'refuse' : 'unavailable', durationMs: options.for },
+  })) as OutageState;
+  io.stdout(describeOutage(state));
+}
+
+async function outages(options: { stackFile: string }, io: CliIo): Promise<void> {
+  const running = (await controlRequest(resolve(options.stackFile), { method: 'GET', path: '/outages' })) as OutageState[];
+  if (running.length === 0) io.stdout('no outage');
+  for (const state of running) io.stdout(describeOutage(state));
 }
 
 function parseUrl(value: string): string {
@@ -62,6 +117,9 @@ export function describeStack(stack: Stack): string[] {
     `  IMDS host                ${stack.identity.imdsHost}`,
     `  backup identity          client id ${stack.identity.backupIdentity.clientId}`,
     `  dead letters             ${stack.events.deadLetterContainerUrl}/${stack.events.subscriptionName.toUpperCase()}/`,
+    stack.control
+      ? `  outages                  local-cloud outage s3|azure|sts --refuse|--unavailable --for 4m  (fault proxy in front)`
+      : '  outages                  none: started with --no-fault-proxy',
   ];
 }
 
@@ -84,6 +142,7 @@ async function up(options: UpOptions, io: CliIo): Promise<void> {
     persistDir: options.persist && resolve(options.persist),
     stackFile,
     trust: options.trust,
+    faultProxy: options.faultProxy,
     events: options.webhook ? { target: { webhookUrl: options.webhook } } : options.events ? { target: 'queue' } : false,
     log: io.log,
   });
@@ -121,7 +180,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<void> {
         .choices(['user-assigned', 'system-assigned'])
         .default('user-assigned'),
     )
+    .option('--no-fault-proxy', 'no fault proxy in front of the blob endpoint, S3 and STS (then `outage` has nothing to act on)')
     .action((options: UpOptions) => up(options, io));
+  program
+    .command('outage')
+    .description("take a running stack's S3, blob endpoint or STS down for a while, then back on the same port")
+    .addArgument(new Argument('<service>', 'the endpoint to take down').choices(SERVICES))
+    .option('--refuse', 'nothing listens on its port: clients get ECONNREFUSED, as from a dead endpoint')
+    .option('--unavailable', "it answers every request 503 in the service's own format")
+    .option('--for <duration>', 'how long, e.g. 90s, 4m, 2h', parseDuration)
+    .option('--end', 'end its outage now')
+    .option('--stack-file <path>', "the running stack's stack.json", '.local-cloud/stack.json')
+    .action((service: Service, options: OutageCommandOptions) => outage(service, options, io));
+  program
+    .command('outages')
+    .description("list a running stack's outages")
+    .option('--stack-file <path>', "the running stack's stack.json", '.local-cloud/stack.json')
+    .action((options: { stackFile: string }) => outages(options, io));
   program
     .command('prepare')
     .description('install what `up` installs on its first start (moto into its venv), then exit')

@@ -34,4 +34,4 @@ export const SUBSCRIPTION_ID = '00000000-0000-4000-8000-00000000b10b';
 export const RESOURCE_GROUP = 'blobferry-local';
 
 /** Ports used with `ports: 'default'` (`local-cloud up --ports default`). */
-export const DEFAULT_PORTS = { blob: 10000, queue: 10001, s3: 4568, identity: 4580, sts: 4581 } as const;
+export const DEFAULT_PORTS = { blob: 10000, queue: 10001, s3: 4568, identity: 4580, sts: 4581, control: 4582 } as const;

@@ -1,12 +1,14 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { closeServer } from './close-server.js';
+import { Outage } from './outage.js';
+import { errorAnswer, UNAVAILABLE, type CloudService } from './service-errors.js';
+import { switchableServer } from './switchable-server.js';
 
-// A reverse proxy in front of one emulator that fails chosen requests on demand, so tests can prove
-// retries and resumption against real SDKs. It forwards the client's Host header unchanged: S3 SigV4
-// signs the host the client talked to, so rewriting it would break every signature.
+// A reverse proxy in front of one service's endpoint (the blob endpoint, S3, STS) that fails chosen requests
+// on demand, or takes the whole endpoint down for a while (an outage), so tests and users can prove retries,
+// resumption and recovery against real SDKs. It forwards the client's Host header unchanged: S3 SigV4 signs
+// the host the client talked to, so rewriting it would break every signature.
 
-export type FaultService = 'azure' | 's3';
+export type FaultService = CloudService;
 
 export interface FaultRule {
   service: FaultService;
@@ -44,22 +46,16 @@ interface ArmedRule extends FaultRule {
 
 export interface FaultProxy {
   endpoint: string;
+  /** Takes the endpoint down for a while: refusing connections, or answering 503. */
+  outage: Outage;
   close(): Promise<void>;
 }
 
-function errorBody(service: FaultService, status: number): { contentType: string; body: string } {
-  if (service === 's3') {
-    const code = status === 503 ? 'SlowDown' : status >= 500 ? 'InternalError' : 'InvalidRequest';
-    return {
-      contentType: 'application/xml',
-      body: `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>Injected by local-cloud fault proxy</Message><RequestId>local-cloud-fault</RequestId></Error>`,
-    };
-  }
-  const code = status === 503 ? 'ServerBusy' : status >= 500 ? 'InternalError' : 'InvalidInput';
-  return {
-    contentType: 'application/xml',
-    body: `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>Injected by local-cloud fault proxy</Message></Error>`,
-  };
+/** The error code an injected status stands for, as each service names it. */
+function injectedCode(service: FaultService, status: number): string {
+  if (service === 's3') return status === 503 ? 'SlowDown' : status >= 500 ? 'InternalError' : 'InvalidRequest';
+  if (service === 'sts') return status === 503 ? 'ServiceUnavailable' : status >= 500 ? 'InternalFailure' : 'InvalidParameterValue';
+  return status === 503 ? 'ServerBusy' : status >= 500 ? 'InternalError' : 'InvalidInput';
 }
 
 export class FaultRules {
@@ -67,6 +63,7 @@ export class FaultRules {
   private readonly counters: Record<FaultService, Traffic> = {
     azure: { requests: 0, requestBytes: 0, responseBytes: 0 },
     s3: { requests: 0, requestBytes: 0, responseBytes: 0 },
+    sts: { requests: 0, requestBytes: 0, responseBytes: 0 },
   };
 
   traffic(service: FaultService): Traffic {
@@ -105,7 +102,26 @@ export interface StartFaultProxyOptions {
   service: FaultService;
   upstream: string;
   rules: FaultRules;
+  /** 0 (the default) picks a free port. */
+  port?: number;
   log: (entry: Record<string, unknown>) => void;
+}
+
+/** Answers with the service's own error, once the client has sent its body (so it reads the error, not a reset). */
+function answerError(
+  service: FaultService,
+  request: IncomingMessage,
+  response: ServerResponse,
+  error: { status: number; code: string; message: string },
+) {
+  request.resume();
+  const send = () => {
+    const { status, headers, body } = errorAnswer(service, { ...error, method: request.method });
+    response.writeHead(status, headers);
+    response.end(body);
+  };
+  if (request.readableEnded) send();
+  else request.once('end', send);
 }
 
 export async function startFaultProxy(o: StartFaultProxyOptions): Promise<FaultProxy> {
@@ -163,13 +179,21 @@ export async function startFaultProxy(o: StartFaultProxyOptions): Promise<FaultP
       },
     );
     outgoing.on('error', (error) => {
-      if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
-      response.end(`local-cloud fault proxy: upstream ${o.service} failed: ${error.message}`);
+      o.log({ level: 'warn', msg: 'the endpoint behind the fault proxy failed', service: o.service, error: error.message });
+      if (response.headersSent) response.destroy();
+      else {
+        request.unpipe(outgoing);
+        answerError(o.service, request, response, { status: 503, ...UNAVAILABLE[o.service] });
+      }
     });
     request.pipe(outgoing);
   };
 
   const server: Server = createServer((request, response) => {
+    if (outage.unavailable()) {
+      answerError(o.service, request, response, { status: 503, ...UNAVAILABLE[o.service] });
+      return;
+    }
     const rule = o.rules.take(o.service, request);
     if (!rule) return forward(request, response);
     o.log({
@@ -182,23 +206,22 @@ export async function startFaultProxy(o: StartFaultProxyOptions): Promise<FaultP
       bytesPerSecond: rule.bytesPerSecond,
     });
     if (rule.afterBytes !== undefined || rule.bytesPerSecond !== undefined) return forward(request, response, rule);
-    // Drain the request body first so the client sees the error rather than a reset while uploading.
-    request.resume();
-    request.on('end', () => {
-      const { contentType, body } = errorBody(o.service, rule.status);
-      const headers: Record<string, string | number> = { 'content-type': contentType, 'content-length': Buffer.byteLength(body) };
-      if (o.service === 'azure') headers['x-ms-error-code'] = rule.status === 503 ? 'ServerBusy' : 'InternalError';
-      response.writeHead(rule.status, headers);
-      response.end(body);
+    answerError(o.service, request, response, {
+      status: rule.status,
+      code: injectedCode(o.service, rule.status),
+      message: 'Injected by local-cloud fault proxy',
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const switchable = switchableServer(server, o.log);
+  // Requests arrive only once the server listens, after the outage exists.
+  const outage = new Outage({ service: o.service, server: switchable, log: o.log });
+  const endpoint = await switchable.listen(o.port ?? 0);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () => closeServer(server),
+    endpoint,
+    outage,
+    close: async () => {
+      outage.dispose();
+      await switchable.close();
+    },
   };
 }

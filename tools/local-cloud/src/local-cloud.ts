@@ -1,13 +1,16 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { azuriteConnectionString } from './azurite.js';
-import { AZURITE_ACCOUNT_NAME, BACKUP_QUEUE_NAME, DEAD_LETTER_CONTAINER } from './constants.js';
+import { AZURITE_ACCOUNT_NAME, BACKUP_QUEUE_NAME, DEAD_LETTER_CONTAINER, DEFAULT_PORTS } from './constants.js';
+import { startControlServer } from './control/control-server.js';
 import type { InjectedDeliveryFailure } from './events/delivery.js';
 import type { FaultRule, FaultService, Traffic } from './fault-proxy.js';
 import type { MintTokenOptions } from './identity/index.js';
 import { startAwsSide } from './parts/aws-side.js';
 import { createBackupResources } from './parts/backup-resources.js';
+import type { OutageOptions, OutageState } from './outage.js';
 import { startBlobFront } from './parts/blob-front.js';
+import { startPublicEndpoints } from './parts/public-endpoints.js';
 import { Closers } from './parts/closers.js';
 import { startEmulators } from './parts/emulators.js';
 import { buildStack, publishStack } from './parts/stack.js';
@@ -73,7 +76,11 @@ export interface LocalCloudOptions {
   bucket?: { versioned?: boolean; prefix?: string };
   /** Lifetime of managed-identity tokens (default 3600 s). */
   tokenLifetimeSeconds?: number;
-  /** Put a fault-injecting proxy in front of Azurite and S3; the stack's endpoints point at it. */
+  /**
+   * Put a fault-injecting proxy in front of the blob endpoint, S3 and STS (the stack's endpoints point at it,
+   * and take the well-known ports with `ports: 'default'`), and a control endpoint (`stack.control`) from which
+   * `local-cloud outage` reaches it.
+   */
   faultProxy?: boolean;
   /**
    * BlobCreated/BlobDeleted delivery; off when omitted or false (an estate whose blobs predate the
@@ -85,6 +92,22 @@ export interface LocalCloudOptions {
   /** Structured logs (default: JSON lines on stderr). */
   log?: Log;
   abortSignal?: AbortSignal;
+}
+
+/** The fault proxy's levers: failing chosen requests, and outages of a whole public endpoint. */
+export interface Faults {
+  failNext(rule: FaultRule): void;
+  traffic(service: FaultService): Traffic;
+  /**
+   * Takes the service's public endpoint down for `durationMs`, refusing connections (`refuse`: nothing listens
+   * on its port) or answering 503 (`unavailable`), then brings it back on the same port. Resolves once the
+   * outage is in force; a new outage of the same service replaces the running one.
+   */
+  outage(service: FaultService, outage: OutageOptions): Promise<OutageState>;
+  /** Ends the service's outage now; resolves once the endpoint answers again. */
+  endOutage(service: FaultService): Promise<void>;
+  /** The outages in force. */
+  outages(): OutageState[];
 }
 
 export interface LocalCloud {
@@ -104,7 +127,7 @@ export interface LocalCloud {
     failNext(failure?: InjectedDeliveryFailure): void;
   };
   /** Present when started with `faultProxy: true`. */
-  faults?: { failNext(rule: FaultRule): void; traffic(service: FaultService): Traffic };
+  faults?: Faults;
   /** Process ids of the emulator children (each leads its own process group). */
   childPids: number[];
 }
@@ -125,10 +148,23 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     const emulators = await startEmulators(options, closers, log);
     checkAborted();
     const aws = await startAwsSide(options, emulators, closers, log);
-    const front = await startBlobFront(options, { azuriteBlob: emulators.azuriteBlob, s3Endpoint: aws.s3Endpoint }, closers, log);
+    const front = await startBlobFront(options, emulators.azuriteBlob, closers, log);
+    const endpoints = await startPublicEndpoints(
+      options,
+      { blobOrigin: front.origin, s3Endpoint: aws.s3Endpoint, stsEndpoint: aws.sts.endpoint },
+      closers,
+      log,
+    );
+    const blobEndpoint = `${endpoints.blobOrigin}/${AZURITE_ACCOUNT_NAME}`;
+    front.publishAs(blobEndpoint);
+    const { faults } = endpoints;
+    const control = faults
+      ? await startControlServer({ faults, port: options.ports === 'default' ? DEFAULT_PORTS.control : 0, log })
+      : undefined;
+    if (control) closers.add(() => control.close());
 
     const queueEndpoint = `${emulators.azuriteQueue.origin}/${AZURITE_ACCOUNT_NAME}`;
-    const connectionString = azuriteConnectionString({ blob: front.blobEndpoint, queue: queueEndpoint });
+    const connectionString = azuriteConnectionString({ blob: blobEndpoint, queue: queueEndpoint });
     const hostStorageConnectionString = azuriteConnectionString({
       blob: `${emulators.azuriteBlob.origin}/${AZURITE_ACCOUNT_NAME}`,
       queue: queueEndpoint,
@@ -140,7 +176,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       hostStorageConnectionString,
       queues,
       s3,
-      s3Endpoint: front.s3Endpoint,
+      s3Endpoint: endpoints.s3Endpoint,
       region: aws.region,
       versioned: options.bucket?.versioned !== false,
     });
@@ -155,11 +191,18 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       });
     }
     const stack = buildStack({
-      azure: { blobEndpoint: front.blobEndpoint, queueEndpoint, connectionString, hostStorageConnectionString },
-      aws: { region: aws.region, s3Endpoint: front.s3Endpoint, bucketPrefix: aws.bucketPrefix, sts: aws.sts, s3 },
+      azure: { blobEndpoint, queueEndpoint, connectionString, hostStorageConnectionString },
+      aws: {
+        region: aws.region,
+        s3Endpoint: endpoints.s3Endpoint,
+        bucketPrefix: aws.bucketPrefix,
+        sts: { endpoint: endpoints.stsEndpoint, roleArn: aws.sts.roleArn },
+        s3,
+      },
       identity,
       events: options.events,
       deadLetterContainerUrl: hostStorage.getContainerClient(DEAD_LETTER_CONTAINER).url,
+      control,
     });
     if (options.stackFile) await publishStack(options.stackFile, stack, closers);
 
@@ -171,10 +214,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     options.abortSignal?.addEventListener('abort', () => void stop(), { once: true });
     log({
       msg: 'local cloud ready',
-      blobEndpoint: front.blobEndpoint,
-      s3Endpoint: front.s3Endpoint,
+      blobEndpoint,
+      s3Endpoint: endpoints.s3Endpoint,
       s3: s3.kind,
-      stsEndpoint: aws.sts.endpoint,
+      stsEndpoint: endpoints.stsEndpoint,
+      ...(control ? { control: control.endpoint } : {}),
       issuer: identity.issuer,
     });
 
@@ -189,7 +233,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       },
       identity: { mintToken: (o) => identity.mintToken(o), rotateKeys: () => identity.rotateKeys() },
       events: front.events,
-      faults: front.faults,
+      faults,
       childPids: [emulators.azuriteBlob.child.pid, emulators.azuriteQueue.child.pid, ...s3.children.map((child) => child.pid)],
     };
   } catch (error) {

@@ -38,6 +38,10 @@ describe('local-cloud up', () => {
       expect(lines.join('\n')).toContain(stack.azure.connectionString);
       expect(lines.join('\n')).toContain(stack.aws.s3Endpoint);
       expect(lines.join('\n')).not.toContain(stack.identity.identityHeader);
+      // The fault proxy stands in front by default; its control token stays in stack.json.
+      expect(stack.control?.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(lines.join('\n')).not.toContain(required(stack.control, 'stack.control').token);
+      expect(lines.join('\n')).toContain('local-cloud outage s3|azure|sts');
     } finally {
       signals.emit('SIGTERM');
       await stopped;

@@ -23,7 +23,8 @@ export async function startAwsSide(
   log: Log,
 ): Promise<AwsSide> {
   const { s3, identity } = emulators;
-  const defaultPorts = options.ports === 'default';
+  // With a fault proxy, the fault proxy takes the well-known ports.
+  const defaultPorts = options.ports === 'default' && !options.faultProxy;
   const trustedPrincipal = options.trust === 'system-assigned' ? identity.systemIdentity : identity.backupIdentity;
   // An external endpoint checks its own keys, and every session gets those.
   const sessions = s3.kind === 'external' ? undefined : new RoleSessions();

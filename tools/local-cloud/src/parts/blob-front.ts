@@ -7,19 +7,17 @@ import { createDeadLetterContainer } from '../events/dead-letter-container.js';
 import { EventDelivery, type DeliveryTarget } from '../events/delivery.js';
 import { DEAD_LETTER_DELAY_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIME_TO_LIVE_MINUTES } from '../events/retry-schedule.js';
 import { startStorageEventsProxy } from '../events/storage-events-proxy.js';
-import { FaultRules, startFaultProxy } from '../fault-proxy.js';
 import type { EventOptions, LocalCloud, LocalCloudOptions, Log } from '../local-cloud.js';
 import type { Closers } from './closers.js';
 
-// The blob endpoint every client sees is the storage-events proxy (Azure raises events as part of each
-// operation); a fault proxy, when asked for, stands in front of it and of S3.
+// The blob endpoint every client sees leads to the storage-events proxy (Azure raises events as part of
+// each operation), directly or through the fault proxy.
 
 export interface BlobFront {
-  /** The blob endpoint clients use (`<origin>/<account>`). */
-  blobEndpoint: string;
-  /** S3 as clients reach it: through the fault proxy when there is one. */
-  s3Endpoint: string;
-  faults: LocalCloud['faults'];
+  /** The storage-events proxy's origin. */
+  origin: string;
+  /** Names the blob endpoint clients use (`<origin>/<account>`), which goes into the events' URLs. */
+  publishAs(blobEndpoint: string): void;
   events: LocalCloud['events'];
   /** Delivers the events the blob endpoint raises from now on (none are delivered before). */
   deliverEvents(delivery: DeliverEventsOptions): void;
@@ -35,30 +33,28 @@ export interface DeliverEventsOptions {
 
 export async function startBlobFront(
   options: LocalCloudOptions,
-  upstreams: { azuriteBlob: RunningAzurite; s3Endpoint: string },
+  azuriteBlob: RunningAzurite,
   closers: Closers,
   log: Log,
 ): Promise<BlobFront> {
   let delivery: EventDelivery | undefined;
   let publicBlobEndpoint = '';
   const storage = await startStorageEventsProxy({
-    upstream: upstreams.azuriteBlob.origin,
-    port: options.ports === 'default' ? DEFAULT_PORTS.blob : 0,
+    upstream: azuriteBlob.origin,
+    // With a fault proxy, the fault proxy takes the well-known port.
+    port: options.ports === 'default' && !options.faultProxy ? DEFAULT_PORTS.blob : 0,
     accountName: AZURITE_ACCOUNT_NAME,
-    upstreamConnectionString: azuriteConnectionString({ blob: `${upstreams.azuriteBlob.origin}/${AZURITE_ACCOUNT_NAME}` }),
+    upstreamConnectionString: azuriteConnectionString({ blob: `${azuriteBlob.origin}/${AZURITE_ACCOUNT_NAME}` }),
     publicBlobEndpoint: () => publicBlobEndpoint,
     raise: (event) => delivery?.enqueue(event),
     log,
   });
   closers.add(() => storage.close());
-  const front = options.faultProxy
-    ? await startFaultProxies({ blobOrigin: storage.origin, s3Endpoint: upstreams.s3Endpoint }, closers, log)
-    : { blobOrigin: storage.origin, s3Endpoint: upstreams.s3Endpoint, faults: undefined };
-  publicBlobEndpoint = `${front.blobOrigin}/${AZURITE_ACCOUNT_NAME}`;
   return {
-    blobEndpoint: publicBlobEndpoint,
-    s3Endpoint: front.s3Endpoint,
-    faults: front.faults,
+    origin: storage.origin,
+    publishAs: (blobEndpoint) => {
+      publicBlobEndpoint = blobEndpoint;
+    },
     events: {
       idle: async () => {
         await storage.idle();
@@ -77,23 +73,6 @@ export async function startBlobFront(
       delivery = started;
     },
   };
-}
-
-async function startFaultProxies(upstreams: { blobOrigin: string; s3Endpoint: string }, closers: Closers, log: Log) {
-  const rules = new FaultRules();
-  const [azureProxy, s3Proxy] = await Promise.all([
-    startFaultProxy({ service: 'azure', upstream: upstreams.blobOrigin, rules, log }),
-    startFaultProxy({ service: 's3', upstream: upstreams.s3Endpoint, rules, log }),
-  ]);
-  closers.add(
-    () => azureProxy.close(),
-    () => s3Proxy.close(),
-  );
-  const faults: NonNullable<LocalCloud['faults']> = {
-    failNext: (rule) => rules.failNext(rule),
-    traffic: (service) => rules.traffic(service),
-  };
-  return { blobOrigin: azureProxy.endpoint, s3Endpoint: s3Proxy.endpoint, faults };
 }
 
 function startEventDelivery({ events, queue, deadLetterContainer }: DeliverEventsOptions, log: Log): EventDelivery {

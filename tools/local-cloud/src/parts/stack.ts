@@ -23,10 +23,12 @@ export interface BuildStackOptions {
   events: LocalCloudOptions['events'];
   /** Event Grid's dead-letter container, in the host storage. */
   deadLetterContainerUrl: string;
+  /** The control endpoint, when there is a fault proxy to control. */
+  control: { endpoint: string; token: string } | undefined;
 }
 
 /** What clients need to reach the started parts: stack.json's content. */
-export function buildStack({ azure, aws, identity, events, deadLetterContainerUrl }: BuildStackOptions): Stack {
+export function buildStack({ azure, aws, identity, events, deadLetterContainerUrl, control }: BuildStackOptions): Stack {
   return {
     azure: {
       blobEndpoint: azure.blobEndpoint,
@@ -66,6 +68,7 @@ export function buildStack({ azure, aws, identity, events, deadLetterContainerUr
       subscriptionName: EVENT_SUBSCRIPTION_NAME,
       deadLetterContainerUrl,
     },
+    ...(control ? { control: { endpoint: control.endpoint, token: control.token } } : {}),
   };
 }
 
