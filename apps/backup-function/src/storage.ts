@@ -1,5 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
-import { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { QUEUE_CONNECTION, type BackupSettings } from '@blobferry/contract';
 import { AZURE_STORAGE_RETRY } from '@blobferry/retry-policy';
@@ -21,12 +21,17 @@ export function backupQueueService(env: Record<string, string | undefined>, cred
   return new QueueServiceClient(serviceUri, credential, { retryOptions: AZURE_STORAGE_RETRY });
 }
 
-/** STATE_CONTAINER_URL, signed by the Function's identity, or locally by the key of AZURE_STORAGE_CONNECTION_STRING. */
+/**
+ * STATE_CONTAINER_URL, signed by the Function's identity; locally (Azurite serves plain http, where a bearer
+ * token may not be sent) by the account key of AZURE_STORAGE_CONNECTION_STRING, at the URL's own endpoint
+ * (the host storage, which raises no blob events, as on Azure).
+ */
 export function stateContainer(config: BackupSettings, credential: TokenCredential): ContainerClient {
   const connectionString = config.AZURE_STORAGE_CONNECTION_STRING;
   if (connectionString) {
-    const name = new URL(config.STATE_CONTAINER_URL).pathname.split('/').filter(Boolean).at(-1) ?? '';
-    return BlobServiceClient.fromConnectionString(connectionString, { retryOptions: AZURE_STORAGE_RETRY }).getContainerClient(name);
+    const field = (name: string) => new RegExp(`(?:^|;)${name}=([^;]+)`).exec(connectionString)?.[1] ?? '';
+    const key = new StorageSharedKeyCredential(field('AccountName'), field('AccountKey'));
+    return new ContainerClient(config.STATE_CONTAINER_URL, key, { retryOptions: AZURE_STORAGE_RETRY });
   }
   return new ContainerClient(config.STATE_CONTAINER_URL, credential, { retryOptions: AZURE_STORAGE_RETRY });
 }

@@ -6,6 +6,8 @@ import { QueueClient } from '@azure/storage-queue';
 import type { LocalCloud } from '@blobferry/local-cloud';
 import { copyBlobToS3, keyMappingFor, recordedSourceOf, type KeyMapping } from '@blobferry/transfer';
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openQueueJournal, queueRepair, reconcile, type Difference } from '../src/index.js';
 import { freshContainer, recordCommands, s3ClientFor, startCloud } from './support/local-cloud.js';
@@ -113,7 +115,7 @@ describe('reconcile: properties differ, bytes equal', () => {
       queue,
       container: container.containerName,
       blobUrlOf: (name) => container.getBlobClient(name).url,
-      journal: await openQueueJournal(`${cloud.stack.events.deadLetter}/journal-${randomUUID()}.ndjson`, { expiresAfterMs: 60_000 }),
+      journal: await openQueueJournal(join(tmpdir(), `journal-${randomUUID()}.ndjson`), { expiresAfterMs: 60_000 }),
     });
     const { summary, differences } = await run({ source: { container }, keys, properties: true, repair: { viaQueue } });
     expect(summary).toMatchObject({ propertiesDiffer: 1, enqueued: 1 });

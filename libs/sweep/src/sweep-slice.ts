@@ -1,4 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
 import type { SweepSliceMessage } from '@blobferry/contract';
@@ -53,6 +53,35 @@ function isMissedEvent(difference: Difference, cutoff: number): boolean {
   return source.lastModified.getTime() < cutoff;
 }
 
+/** A block blob written within the event lag: its BlobCreated is presumably on its way, so the sweep leaves it for now. */
+function awaitsItsEvent(difference: Difference, cutoff: number): boolean {
+  const source = difference.source;
+  if (!source || !ANNOUNCED_KINDS.has(difference.kind)) return false;
+  if (source.blobType !== undefined && source.blobType !== 'BlockBlob') return false;
+  return source.lastModified.getTime() >= cutoff;
+}
+
+/** S3's smallest part: a blob up to it is copied in one PutObject, with no upload to find in flight. */
+const MIN_MULTIPART_BYTES = 5 * 1024 * 1024;
+
+/**
+ * Whether a copy of the key is under way: an open multipart upload of it. A copy leaves one open only while
+ * it runs or after it died (one that fails on a changed source aborts it), and either way its queue message
+ * is still queued (invisible while the copy runs, back if it died, in the poison queue at worst, which the
+ * sweep replays), so the copy completes without the sweep; enqueueing it again would run a second copy
+ * beside the first. Uploads abandoned for good are aborted by the bucket's lifecycle rule.
+ */
+async function copyUnderWay(
+  difference: Difference,
+  target: SweepSliceOptions['target'],
+  abortSignal: AbortSignal | undefined,
+): Promise<boolean> {
+  const source = difference.source;
+  if (!source || source.size <= MIN_MULTIPART_BYTES || !ANNOUNCED_KINDS.has(difference.kind)) return false;
+  const uploads = await target.s3.send(new ListMultipartUploadsCommand({ Bucket: target.bucket, Prefix: difference.key }), { abortSignal });
+  return (uploads.Uploads ?? []).some((upload) => upload.Key === difference.key);
+}
+
 function isExpectedFind(difference: Difference): boolean {
   const blobType = difference.source?.blobType;
   return (blobType !== undefined && blobType !== 'BlockBlob') || !ANNOUNCED_KINDS.has(difference.kind);
@@ -99,6 +128,7 @@ async function sweepClaimedSlice(
   const cutoff = Date.parse(message.runStartedAt) - options.eventLagMs;
   let missedEvents = 0;
   let expectedFinds = 0;
+  let deferred = 0;
   const summary = await reconcile({
     source: { container },
     target,
@@ -110,10 +140,15 @@ async function sweepClaimedSlice(
         queue: options.backupQueue,
         container: message.container,
         blobUrlOf: (name) => container.getBlobClient(name).url,
+        defer: async (difference) => awaitsItsEvent(difference, cutoff) || (await copyUnderWay(difference, target, abortSignal)),
       }),
     },
     onDifference: (difference) => {
       if (difference.repair?.action !== 'enqueue') return;
+      if (difference.repair.status === 'skipped') {
+        deferred += 1;
+        return;
+      }
       if (isMissedEvent(difference, cutoff)) missedEvents += 1;
       else if (isExpectedFind(difference)) expectedFinds += 1;
     },
@@ -128,6 +163,7 @@ async function sweepClaimedSlice(
     enqueued: summary.enqueued,
     missedEvents,
     expectedFinds,
+    deferred,
     durationMs: Math.round(performance.now() - started),
   };
 

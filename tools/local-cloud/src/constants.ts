@@ -16,6 +16,8 @@ export const DEAD_LETTER_CONTAINER = 'eventgrid-deadletter';
 export const STATE_CONTAINER = 'blobferry-state';
 /** The sweep's schedule under `npm start`: every 2 minutes, so a user sees it work (infra/bicep's default is every 6 hours). */
 export const LOCAL_SWEEP_SCHEDULE = '0 */2 * * * *';
+/** How late an event may be under `npm start` (infra/bicep leaves the Function's default, 15 minutes). */
+export const LOCAL_SWEEP_EVENT_LAG = '1m';
 
 export const AWS_REGION = 'us-east-1';
 export const AWS_ACCOUNT_ID = '000000000000';

@@ -1,5 +1,11 @@
 import { QUEUE_CONNECTION, QUEUE_NAME_SETTING, type SettingName, type Stack } from '@blobferry/contract';
-import { LOCAL_SWEEP_SCHEDULE, STATE_CONTAINER } from './constants.js';
+import { LOCAL_SWEEP_EVENT_LAG, LOCAL_SWEEP_SCHEDULE, STATE_CONTAINER } from './constants.js';
+
+function blobEndpointOf(connectionString: string): string {
+  const endpoint = /(?:^|;)BlobEndpoint=([^;]+)/.exec(connectionString)?.[1];
+  if (!endpoint) throw new Error('the host storage connection string names no BlobEndpoint');
+  return endpoint.replace(/\/+$/, '');
+}
 
 /**
  * The app settings the backup Function (apps/backup-function) gets on Azure, pointed at this local cloud:
@@ -25,8 +31,11 @@ export function backupFunctionSettings(stack: Stack): Partial<Record<SettingName
     S3_CHECKSUM: stack.aws.s3Features.checksum,
     S3_CONDITIONAL_WRITES: String(stack.aws.s3Features.conditionalWrites),
     AZURE_STORAGE_CONNECTION_STRING: stack.azure.connectionString,
-    STATE_CONTAINER_URL: `${stack.azure.blobEndpoint}/${STATE_CONTAINER}`,
+    // In the host storage, which raises no blob events (the public blob endpoint does, as a source account).
+    STATE_CONTAINER_URL: `${blobEndpointOf(stack.azure.hostStorageConnectionString)}/${STATE_CONTAINER}`,
     SWEEP_SCHEDULE: LOCAL_SWEEP_SCHEDULE,
+    // Events arrive within seconds here: a block blob the sweep finds older than a minute lost its event.
+    SWEEP_EVENT_LAG: LOCAL_SWEEP_EVENT_LAG,
     DEAD_LETTER_CONTAINER_URL: stack.events.deadLetterContainerUrl,
     EVENT_SUBSCRIPTION_NAME: stack.events.subscriptionName,
     // The queue trigger's connection, read by the Functions host: a connection string locally, where

@@ -5,7 +5,7 @@ import type { Difference } from '../reconcile.js';
 
 /** Hands copies to the backup Function fleet: one queue message per blob, at most once per waiting message. */
 export interface QueueRepair {
-  enqueue(difference: Difference, abortSignal?: AbortSignal): Promise<'enqueued' | 'already-queued'>;
+  enqueue(difference: Difference, abortSignal?: AbortSignal): Promise<'enqueued' | 'already-queued' | 'deferred'>;
 }
 
 export interface QueueRepairOptions {
@@ -18,6 +18,11 @@ export interface QueueRepairOptions {
    * finds the backup up to date.
    */
   journal?: QueueJournal;
+  /**
+   * Differences to leave for now (`deferred`): the sweep leaves a block blob written within the normal event
+   * lag, whose BlobCreated is on its way, and one whose copy is under way, so no copy runs twice.
+   */
+  defer?: (difference: Difference) => boolean | Promise<boolean>;
 }
 
 export function queueRepair(o: QueueRepairOptions): QueueRepair {
@@ -25,6 +30,7 @@ export function queueRepair(o: QueueRepairOptions): QueueRepair {
     async enqueue(difference, abortSignal) {
       const blob = difference.source;
       if (!blob) throw new Error(`unreachable: ${difference.key} has no source blob to enqueue`);
+      if (await o.defer?.(difference)) return 'deferred';
       if (o.journal?.holds(difference.key, blob.etag)) return 'already-queued';
       const event = backfillMessage({ blob, blobUrl: o.blobUrlOf(blob.name), container: o.container });
       // JSON text, as Event Grid writes it (host.json messageEncoding "none"); no expiry, as the subscription sets.

@@ -24,6 +24,9 @@ export interface RepairResult {
   detail?: string;
 }
 
+/** A difference the queue repair left for now (QueueRepairOptions.defer). */
+export const DEFERRED_DETAIL = 'written within the event lag: its event may still come';
+
 const DELETE_SKIPPED: Record<Exclude<DeleteBackupOutcome, 'marker-written'>, string> = {
   'nothing-to-hide': 'the object is gone already',
   stale: 'the object holds a blob written after the run listed it; verify again',
@@ -99,9 +102,12 @@ export async function repairDifference(o: RepairDifferenceOptions): Promise<Repa
   try {
     if (action === 'enqueue') {
       const sent = await o.viaQueue?.enqueue(difference, abortSignal);
-      return sent === 'enqueued'
-        ? { action, status: 'done' }
-        : { action, status: 'skipped', detail: 'a message for this version is still queued from an earlier run' };
+      if (sent === 'enqueued') return { action, status: 'done' };
+      return {
+        action,
+        status: 'skipped',
+        detail: sent === 'deferred' ? DEFERRED_DETAIL : 'a message for this version is still queued from an earlier run',
+      };
     }
     if (action === 'delete') {
       // libs/transfer's rules for deletes: only the object listed, only while its blob is still gone, and only
