@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupStack, startBackupStack } from '../dev/local-stack.js';
-import { blobferry, cliSummary as summaryOf, s3Reader, sourceContainer } from './support.js';
+import { blobferry, cliSummary as summaryOf, s3Reader, sourceContainer, WITHOUT_SWEEP } from './support.js';
 
 // `blobferry backfill` on a stack without events (an estate that predates the subscription): the CLI lists
 // and classifies, writes one message per blob S3 lacks into the backup queue, and the Functions host copies.
@@ -24,7 +24,7 @@ describe('blobferry backfill through the Function fleet', () => {
   let stackFile: string;
   beforeAll(async () => {
     stackFile = join(workDir, 'fleet-stack.json');
-    stack = await startBackupStack({ stackFile, localCloud: { events: false }, log: () => undefined });
+    stack = await startBackupStack({ stackFile, settings: WITHOUT_SWEEP, localCloud: { events: false }, log: () => undefined });
   });
   afterAll(async () => {
     await stack?.stop();
@@ -76,7 +76,13 @@ describe('backfill while messages wait in the queue', () => {
   let stackFile: string;
   beforeAll(async () => {
     stackFile = join(workDir, 'waiting-stack.json');
-    stack = await startBackupStack({ stackFile, localCloud: { events: false }, startHost: false, log: () => undefined });
+    stack = await startBackupStack({
+      stackFile,
+      settings: WITHOUT_SWEEP,
+      localCloud: { events: false },
+      startHost: false,
+      log: () => undefined,
+    });
   });
   afterAll(async () => {
     await stack?.stop();

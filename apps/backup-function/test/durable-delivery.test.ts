@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupStack, startBackupStack } from '../dev/local-stack.js';
-import { s3Reader, sourceContainer, waitFor } from './support.js';
+import { s3Reader, sourceContainer, waitFor, WITHOUT_SWEEP } from './support.js';
 
 // The two promises of durable delivery, through the real path (storage operation -> event -> queue ->
 // Functions host process -> copy): a copy longer than any delivery deadline runs once, and a host killed
@@ -21,7 +21,7 @@ beforeAll(async () => {
     log: (entry) => logs.push(entry),
     localCloud: { faultProxy: true },
     leaseSeconds: LEASE_SECONDS,
-    settings: { PART_SIZE: '8MiB', CONCURRENCY: String(CONCURRENCY) },
+    settings: { ...WITHOUT_SWEEP, PART_SIZE: '8MiB', CONCURRENCY: String(CONCURRENCY) },
   });
 });
 afterAll(async () => {

@@ -194,3 +194,9 @@ export function cliSummary(run: CliRun): Record<string, number> {
   if (run.code > 1) throw new Error(`blobferry exited ${run.code}: ${run.stderr}`);
   return (JSON.parse(run.stdout) as { summary: Record<string, number> }).summary;
 }
+
+/**
+ * Settings for tests of the event and backfill paths: the sweep once a year, so a run that fires meanwhile
+ * does not enqueue blobs whose messages are still waiting (the sweep's own tests cover that interplay).
+ */
+export const WITHOUT_SWEEP = { SWEEP_SCHEDULE: '0 0 0 1 1 *' } as const;
