@@ -28,21 +28,40 @@ export function md5FromEtag(etag: string): string | undefined {
   return SINGLE_PART_ETAG.test(etag) ? Buffer.from(etag, 'hex').toString('base64') : undefined;
 }
 
+/** The MD5 an object's ETag gives, if it is one (single-part, and not SSE-KMS or SSE-C where that is known). */
+export function etagMd5Of(target: TargetObject): string | undefined {
+  return target.etagIsMd5 === false ? undefined : md5FromEtag(target.etag);
+}
+
+/** Azure lists Last-Modified to the second; comparing whole seconds keeps a copy made in the same second current. */
+function wholeSeconds(time: Date): number {
+  return Math.floor(time.getTime() / 1000);
+}
+
 function unquoted(etag: string): string {
   return etag.replaceAll('"', '');
 }
 
 /**
- * What the two listings alone prove, or 'needsHead' when the object's recorded metadata must be read.
- * Designed so an in-sync backup of single-part objects needs no request per object.
+ * What the two listings (or inventory reports) alone prove, or 'needsHead' when the object's recorded metadata
+ * must be read. Designed so an in-sync backup of single-part objects needs no request per object. libs/inventory
+ * settles in-sync pairs in DuckDB by the same rule (its test holds the two together).
  */
 export function classifyFromListings(source: SourceBlob | undefined, target: TargetObject | undefined): Classification | 'needsHead' {
   if (!target) return 'missing';
   if (!source) return 'extra';
   if (source.size !== target.size) return 'sizeMismatch';
-  const etagMd5 = md5FromEtag(target.etag);
-  // A copy written after the blob's last change, whose bytes hash to the blob's Content-MD5, is that version.
-  if (etagMd5 && source.md5Base64 === etagMd5 && target.lastModified >= source.lastModified) return 'inSync';
+  const objectSecond = wholeSeconds(target.lastModified);
+  const blobSecond = wholeSeconds(source.lastModified);
+  // Written before the blob last changed, the object cannot hold its current version.
+  if (objectSecond < blobSecond) return 'stale';
+  const etagMd5 = etagMd5Of(target);
+  if (etagMd5 && source.md5Base64) {
+    if (etagMd5 === source.md5Base64) return 'inSync';
+    // Other bytes, written in a later second than the blob's last change: not a copy of it. Within the same
+    // second the object may predate the change, which only its recorded source version tells.
+    if (objectSecond > blobSecond) return 'checksumMismatch';
+  }
   return 'needsHead';
 }
 
@@ -52,7 +71,7 @@ export function classifyFromListings(source: SourceBlob | undefined, target: Tar
  */
 export function classifyWithRecord(source: SourceBlob, target: TargetObject, record: RecordedSource): Classification {
   if (record.etag !== undefined && unquoted(record.etag) !== unquoted(source.etag)) return 'stale';
-  const etagMd5 = md5FromEtag(target.etag);
+  const etagMd5 = etagMd5Of(target);
   const targetMd5s = [etagMd5, record.md5Base64].filter((md5): md5 is string => md5 !== undefined);
   // The stored bytes' MD5 (single-part ETag) disagreeing with what the copy streamed means the object changed since.
   if (etagMd5 && record.md5Base64 && etagMd5 !== record.md5Base64) return 'checksumMismatch';

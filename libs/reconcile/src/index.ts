@@ -4,7 +4,12 @@ export { reconcile, type Difference, type ReconcileOptions, type ReconcileProgre
 export { ReconcileRequestError, type ObjectError } from './failures.js';
 export type { PropertyDifference } from './properties.js';
 export { ListingOrderError } from './listing/merge-join.js';
-export type { ListingSource } from './listing/listing-source.js';
+export type { ListingSource, SettledPairs } from './listing/listing-source.js';
+export type { Shard } from './shards.js';
+export type { SourceBlob } from './listing/source-listing.js';
+export type { TargetObject } from './listing/target-listing.js';
+export { classifyFromListings, DIFFERENCE_KINDS, type Classification, type DifferenceKind } from './classification.js';
+export { mapInOrder } from './ordered-window.js';
 export {
   sourcePageListing,
   type SliceCheckpoint,

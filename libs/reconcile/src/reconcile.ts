@@ -348,6 +348,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     stopAll.abort(error);
     throw error;
   }
+  const settled = options.listing?.settled?.();
+  if (settled) {
+    counts.inSync += settled.inSync;
+    progress.objects += settled.inSync;
+    progress.bytes += settled.bytes;
+    options.onProgress?.(progress);
+  }
   return {
     ...counts,
     repaired,

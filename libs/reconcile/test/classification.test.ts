@@ -53,10 +53,23 @@ describe('shallow classification from the listings', () => {
     expect(classifyFromListings(source(), target())).toBe('inSync');
   });
 
-  it('reads the recorded metadata when the object is older than the blob, multipart, or hashes differently', () => {
-    expect(classifyFromListings(source(), target({ lastModified: new Date('2025-12-31T00:00:00Z') }))).toBe('needsHead');
+  it('takes an object written before the blob last changed as stale, to the whole second', () => {
+    expect(classifyFromListings(source(), target({ lastModified: new Date('2025-12-31T23:59:59.999Z') }))).toBe('stale');
+    // Azure lists Last-Modified to the second: a copy made later in the same second is not older.
+    const blobAt = source({ lastModified: new Date('2026-01-01T00:00:00.700Z') });
+    expect(classifyFromListings(blobAt, target({ lastModified: new Date('2026-01-01T00:00:00.100Z') }))).toBe('inSync');
+  });
+
+  it('takes a single-part ETag that is not the Content-MD5, written a second or more after the blob, as a checksum mismatch', () => {
+    expect(classifyFromListings(source(), target({ etag: '0'.repeat(32) }))).toBe('checksumMismatch');
+    // In the blob's own second the object may predate its change: the recorded version decides.
+    const sameSecond = target({ etag: '0'.repeat(32), lastModified: new Date('2026-01-01T00:00:00.900Z') });
+    expect(classifyFromListings(source(), sameSecond)).toBe('needsHead');
+  });
+
+  it('reads the recorded metadata when no MD5 compares: multipart, SSE-KMS, or no Content-MD5', () => {
     expect(classifyFromListings(source(), target({ etag: `${md5Hex}-2` }))).toBe('needsHead');
-    expect(classifyFromListings(source(), target({ etag: '0'.repeat(32) }))).toBe('needsHead');
+    expect(classifyFromListings(source(), target({ etagIsMd5: false }))).toBe('needsHead');
     expect(classifyFromListings(source({ md5Base64: undefined }), target())).toBe('needsHead');
   });
 

@@ -7,4 +7,15 @@ import type { Shard } from '../shards.js';
  */
 export interface ListingSource {
   shards(abortSignal: AbortSignal): Promise<Shard[]>;
+  /**
+   * Pairs the source proved in sync itself and never handed over (an inventory join settles them in DuckDB by
+   * classifyFromListings' rule), known once the shards are read: counted as `inSync`.
+   */
+  settled?(): SettledPairs;
+}
+
+export interface SettledPairs {
+  inSync: number;
+  /** Their bytes, for progress. */
+  bytes: number;
 }

@@ -8,6 +8,11 @@ export interface TargetObject {
   /** As listed, quotes removed. A multipart ETag ends in "-<parts>" and is not an MD5. */
   etag: string;
   lastModified: Date;
+  /**
+   * False when the service says the ETag is not the MD5 of the bytes whatever its shape (SSE-KMS, SSE-C), as an
+   * inventory report does; a listing cannot tell, and then the shape decides (a multipart ETag ends in "-<parts>").
+   */
+  etagIsMd5?: boolean;
 }
 
 export interface TargetLocation {
