@@ -9,6 +9,14 @@ export {
   type BackfillMessage,
   type BackfillMessageOptions,
 } from './backfill-message.js';
+export {
+  AZURE_INVENTORY_CONTAINER,
+  AZURE_INVENTORY_RULE,
+  S3_INVENTORY_DESTINATION_PREFIX,
+  S3_INVENTORY_ID,
+  s3InventoryBucketFor,
+  s3InventoryPrefixFor,
+} from './inventory-reports.js';
 export { KEY_LAYOUTS, keyRootOf, MAX_S3_KEY_BYTES, type KeyLayout, type KeyRootOptions } from './key-layouts.js';
 export { DEFAULT_BACKUP_QUEUE_NAME, poisonQueueOf, QUEUE_CONNECTION, QUEUE_NAME_SETTING, SWEEP_QUEUE_NAME } from './queues.js';
 export {
