@@ -1,7 +1,9 @@
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { controlRequest } from './control/control-client.js';
 import { startLocalCloud, type LocalCloud, type LocalCloudOptions } from './local-cloud.js';
+import { writeInventoryReports } from './inventory/write-inventory-reports.js';
 import type { OutageState } from './outage.js';
 import { ensureMotoVenv } from './s3/moto.js';
 import { UNAVAILABLE } from './service-errors.js';
@@ -33,6 +35,18 @@ async function prepare(options: PrepareOptions, io: CliIo): Promise<void> {
   const venvDir = resolve(options.motoVenv);
   const server = await ensureMotoVenv({ venvDir, log: (entry) => io.stdout(String(entry.msg)) });
   io.stdout(`moto is installed: ${server}`);
+}
+
+interface InventoryOptions {
+  stackFile: string;
+  format: 'parquet' | 'csv';
+}
+
+async function inventory(options: InventoryOptions, io: CliIo): Promise<void> {
+  const stack = JSON.parse(await readFile(resolve(options.stackFile), 'utf8')) as Stack;
+  const written = await writeInventoryReports({ stack, format: options.format });
+  io.stdout(`Azure Blob Inventory report: container ${written.azure.container}, ${written.azure.manifest}`);
+  io.stdout(`S3 Inventory report:         s3://${written.s3.bucket}/${written.s3.manifest}`);
 }
 
 interface UpOptions {
@@ -197,6 +211,12 @@ export async function runCli(argv: string[], io: CliIo): Promise<void> {
     .description("list a running stack's outages")
     .option('--stack-file <path>', "the running stack's stack.json", '.local-cloud/stack.json')
     .action((options: { stackFile: string }) => outages(options, io));
+  program
+    .command('inventory')
+    .description("write an Azure Blob Inventory and an S3 Inventory report of what the running stack's clouds hold now")
+    .option('--stack-file <path>', 'the running stack', '.local-cloud/stack.json')
+    .addOption(new Option('--format <format>', 'report format').choices(['parquet', 'csv']).default('parquet'))
+    .action((options: InventoryOptions) => inventory(options, io));
   program
     .command('prepare')
     .description('install what `up` installs on its first start (moto into its venv), then exit')

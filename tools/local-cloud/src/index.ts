@@ -35,3 +35,22 @@ export {
 } from './identity/index.js';
 export { BLOB_CREATED, BLOB_TIER_CHANGED, blobUrl } from './events/blob-created-event.js';
 export { MANAGED_IDENTITY_VARIABLES, useLocalManagedIdentity, type ManagedIdentityStyle } from './managed-identity-env.js';
+export {
+  writeInventoryReports,
+  type WriteInventoryReportsOptions,
+  type WrittenInventoryReports,
+} from './inventory/write-inventory-reports.js';
+export {
+  publishAzureReport,
+  publishS3Report,
+  type PublishAzureReportOptions,
+  type PublishS3ReportOptions,
+} from './inventory/publish-reports.js';
+export {
+  AZURE_REPORT_FIELDS,
+  S3_PARQUET_SCHEMA,
+  S3_REPORT_FIELDS,
+  writeAzureReportFile,
+  writeS3ReportFile,
+  type ReportFileFormat,
+} from './inventory/report-files.js';
