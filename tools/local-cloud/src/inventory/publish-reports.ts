@@ -100,7 +100,7 @@ export async function publishS3Report(o: PublishS3ReportOptions): Promise<string
     sourceBucket: o.sourceBucket,
     destinationBucket: `arn:aws:s3:::${o.bucket}`,
     version: '2016-11-30',
-    creationTimestamp: String(Math.floor(t.getTime() / 60_000) * 60_000),
+    creationTimestamp: String(t.getTime()),
     fileFormat: o.format === 'csv' ? 'CSV' : 'Parquet',
     fileSchema: o.fileSchema,
     files,
