@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 
 /** DuckDB's memory by default: the join holds near it on a Flex instance of 2 GiB, beside the Node heap and the SDKs. */
 export const DEFAULT_MEMORY_LIMIT_MIB = 384;
@@ -23,6 +23,8 @@ export interface DuckDbSession {
  * installs or loads an extension at run time (a Function cannot download one; Parquet, CSV and ICU are built in).
  */
 export async function openDuckDb(options: OpenDuckDbOptions): Promise<DuckDbSession> {
+  // Loaded on first use: the native binding is large, and a verify that lists never needs it.
+  const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: `${options.memoryLimitMiB ?? DEFAULT_MEMORY_LIMIT_MIB}MB`,
     temp_directory: options.spillDirectory,
