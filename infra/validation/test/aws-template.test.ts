@@ -239,3 +239,94 @@ describe('parameters refuse bad input before anything is created', () => {
     ]);
   });
 });
+
+describe('S3 Inventory of the backup bucket', () => {
+  const configurations = (propertiesOf('BackupBucket')['InventoryConfigurations'] as Json)['Fn::If'] as [string, Json[], Json];
+  const [current, allVersionsBranch] = configurations[1] as [Json, Json];
+  const allVersions = (allVersionsBranch['Fn::If'] as [string, Json, Json])[1];
+  const reportsArn = 'arn:${AWS::Partition}:s3:::${BucketName}-inventory';
+
+  it('is off unless asked for, and only on a bucket created here', () => {
+    expect(parameters['EnableInventory']?.['Default']).toBe('false');
+    expect(configurations[0]).toBe('ReportInventory');
+    expect((template['Conditions'] as Json)['ReportInventory']).toEqual({
+      'Fn::And': [{ Condition: 'CreateBucketHere' }, { 'Fn::Equals': [{ Ref: 'EnableInventory' }, 'true'] }],
+    });
+    for (const id of ['InventoryReportsBucket', 'InventoryReportsBucketPolicy', 'InventoryReportsReadPolicy']) {
+      expect(resources[id]?.['Condition']).toBe('ReportInventory');
+    }
+  });
+
+  it('reports current versions daily in Parquet with the fields the join needs, into the reports bucket', () => {
+    expect(current).toMatchObject({ Id: 'blobferry', Enabled: true, IncludedObjectVersions: 'Current', ScheduleFrequency: 'Daily' });
+    expect(current['OptionalFields']).toEqual(
+      expect.arrayContaining(['Size', 'LastModifiedDate', 'ETag', 'EncryptionStatus', 'IsMultipartUploaded']),
+    );
+    expect(current['Destination']).toEqual({
+      BucketArn: { 'Fn::Sub': reportsArn },
+      BucketAccountId: { Ref: 'AWS::AccountId' },
+      Format: 'Parquet',
+      Prefix: 'inventory',
+    });
+    // Never among the backups, where verify would call the reports extra.
+    expect(reportsArn).not.toBe(bucketArn);
+  });
+
+  it('offers an all-versions report too, for a restore to plan from', () => {
+    expect((allVersionsBranch['Fn::If'] as unknown[])[0]).toBe('ReportAllVersions');
+    expect(allVersions).toMatchObject({ Id: 'blobferry-versions', IncludedObjectVersions: 'All', ScheduleFrequency: 'Daily' });
+    expect(allVersions['Destination']).toEqual(current['Destination']);
+  });
+
+  it('lets only S3 write the reports, for this bucket and account, and only over TLS', () => {
+    const statements = (propertiesOf('InventoryReportsBucketPolicy')['PolicyDocument'] as { Statement: Json[] }).Statement;
+    expect(statements.map((statement) => statement['Sid'])).toEqual([
+      'S3DeliversThisBucketsInventory',
+      'NothingElseWrites',
+      'DenyInsecureTransport',
+    ]);
+    const [delivery, nothingElse] = statements as [Json, Json];
+    expect(delivery).toMatchObject({ Effect: 'Allow', Principal: { Service: 's3.amazonaws.com' }, Action: 's3:PutObject' });
+    expect(delivery['Condition']).toEqual({
+      ArnLike: { 'aws:SourceArn': { 'Fn::Sub': bucketArn } },
+      StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' }, 's3:x-amz-acl': 'bucket-owner-full-control' },
+    });
+    expect(nothingElse).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 's3:PutObject' });
+    expect(nothingElse['Condition']).toEqual({ StringNotEquals: { 'aws:PrincipalServiceName': 's3.amazonaws.com' } });
+  });
+
+  it('lets the backup role read the reports of its bucket, and nothing more', () => {
+    const properties = propertiesOf('InventoryReportsReadPolicy');
+    expect(properties['Roles']).toEqual([{ Ref: 'BackupRole' }]);
+    const statements = (properties['PolicyDocument'] as { Statement: Json[] }).Statement;
+    expect(statements).toEqual([
+      {
+        Sid: 'ReadInventoryReports',
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Sub': `${reportsArn}/inventory/\${BucketName}/*` },
+      },
+      {
+        Sid: 'FindInventoryReports',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: { 'Fn::Sub': reportsArn },
+        Condition: { StringLike: { 's3:prefix': [{ 'Fn::Sub': 'inventory/${BucketName}/*' }] } },
+      },
+    ]);
+  });
+
+  it('expires the reports and keeps them private and encrypted', () => {
+    const properties = propertiesOf('InventoryReportsBucket');
+    expect(properties['BucketName']).toEqual({ 'Fn::Sub': '${BucketName}-inventory' });
+    expect(properties['PublicAccessBlockConfiguration']).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(properties['LifecycleConfiguration']).toEqual({
+      Rules: [{ Id: 'expire-reports', Status: 'Enabled', ExpirationInDays: { Ref: 'InventoryRetentionDays' } }],
+    });
+  });
+});

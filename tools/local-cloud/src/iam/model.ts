@@ -97,6 +97,20 @@ export function buildIamModel(template: Record<string, unknown>, options: Omit<L
     }
   }
 
+  // Policies of their own (AWS::IAM::Policy) add to the roles they name, as IAM attaches them.
+  for (const resource of evaluated.resources) {
+    if (resource.type !== 'AWS::IAM::Policy') continue;
+    const document = policyDocument(`${resource.logicalId}.PolicyDocument`, evaluated.evaluate(resource.properties['PolicyDocument']));
+    const named = evaluated.evaluate(resource.properties['Roles']) ?? [];
+    if (!Array.isArray(named)) throw new TemplateError(`${resource.logicalId}.Roles must be a list`);
+    for (const name of named.map(String)) {
+      const index = roles.findIndex((role) => role.name === name);
+      const role = roles[index];
+      if (!role) throw new TemplateError(`${resource.logicalId}.Roles names ${JSON.stringify(name)}, which the template does not create`);
+      roles[index] = { ...role, policies: [...role.policies, document] };
+    }
+  }
+
   // A role may trust a provider the stack does not create (ExistingOidcProviderArn). Locally such a
   // provider is registered as its ARN describes it, with the template's Audience as its client id,
   // which is what the template's parameter description asks the operator to set up.

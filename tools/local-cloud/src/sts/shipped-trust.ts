@@ -28,6 +28,8 @@ export function shippedTrust(o: ShippedTrustOptions): Pick<StartStsOptions, 'tem
       BucketName: o.bucket,
       ...(o.bucketPrefix !== undefined ? { BucketPrefix: o.bucketPrefix } : {}),
       ...(o.allowDeleteMarkers !== undefined ? { AllowDeleteMarkers: String(o.allowDeleteMarkers) } : {}),
+      // The local cloud writes inventory reports on demand (local-cloud inventory): the role reads them as deployed.
+      EnableInventory: 'true',
     },
     issuerAliases: { [`https://sts.windows.net/${o.tenantId}/`]: o.issuer },
   };
