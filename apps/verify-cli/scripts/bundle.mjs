@@ -16,6 +16,8 @@ await build({
   format: 'esm',
   // Workspace libs are bundled from their TypeScript sources, as tests run them.
   conditions: ['@blobferry/source'],
+  // DuckDB (libs/inventory) is a native binding: loaded from node_modules at run time, and only by --inventory.
+  external: ['@duckdb/*'],
   // The SDKs' CommonJS parts call require(), which an ES module has only through createRequire.
   banner: {
     js: "import { createRequire as blobferryCreateRequire } from 'node:module'; const require = blobferryCreateRequire(import.meta.url);",

@@ -7,6 +7,7 @@ import { createProgressDisplay } from '../output/progress.js';
 import { createReporter } from '../output/reporters.js';
 import { createVerifyClients, describeSource, type VerifyClients } from '../verify/clients.js';
 import { explainFailure } from '../verify/failure-hints.js';
+import { describeInventoryRun, openRunInventory } from '../verify/inventory.js';
 import {
   DEFAULT_JOURNAL_PATH,
   KEY_LAYOUTS_HELP,
@@ -50,6 +51,7 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
     const reporter = createReporter(config.format, io, targets, config.repair !== undefined);
     const progress = createProgressDisplay(io, config.progress);
     const repair = await repairOptions(config, clients);
+    const inventory = await openRunInventory(config, clients, keys, io);
     let summary;
     try {
       summary = await reconcile({
@@ -60,6 +62,7 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
         properties: config.properties,
         concurrency: config.concurrency,
         ...(repair ? { repair } : {}),
+        ...(inventory ? { listing: inventory.listing } : {}),
         onDifference: (difference) => reporter.difference(difference),
         onProgress: (update) => progress.update(update),
       });
@@ -67,7 +70,9 @@ export async function runVerify(flags: VerifyFlags, io: CliIo): Promise<ExitCode
       throw explainFailure(error, { s3Endpoint: config.s3Endpoint, region: config.region, source });
     } finally {
       progress.stop();
+      await inventory?.close();
     }
+    if (inventory) io.stderr.write(describeInventoryRun(inventory));
     reporter.finish(summary);
     return summary.remaining === 0 ? EXIT_CODES.ok : EXIT_CODES.differences;
   } finally {
@@ -107,6 +112,17 @@ function withSourceAndTarget(command: Command): Command {
       "compare every pair's metadata, tags, tier and blob type too: lists metadata and tags (Azure: blobs/tags/read), one HEAD per pair, GetObjectTagging where tags exist",
     )
     .option('--concurrency <n>', 'object requests (HEAD, hashing, copies, queue messages) in flight at once', '16')
+    .option('--inventory', 'read the Azure and S3 inventory reports instead of listing both sides (lists when none are configured)')
+    .option(
+      '--azure-inventory <container/rule>',
+      "the inventory rule's destination container and name (default blobferry-inventory/blobferry)",
+    )
+    .option(
+      '--s3-inventory <url>',
+      "where S3 delivers the backup bucket's reports (default s3://<bucket>-inventory/inventory/<bucket>/blobferry/)",
+    )
+    .option('--inventory-max-age <hours>', 'refuse reports that began longer ago (default 48)')
+    .option('--inventory-dir <path>', "where reports are downloaded and DuckDB spills (default: the system's temp folder)")
     .addOption(new Option('--json', 'one JSON report on stdout').conflicts('ndjson'))
     .addOption(new Option('--ndjson', 'one JSON line per difference as found, then a summary line').conflicts('json'))
     .option('--progress', 'progress on stderr even when it is not a terminal')

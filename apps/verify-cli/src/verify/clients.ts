@@ -32,12 +32,10 @@ function awsCredentials(auth: AwsAuth) {
 /** The run's one Azure credential, made the first time a client signs in with it (see createVerifyClients). */
 type AzureCredentialOf = () => TokenCredential;
 
-function createContainerClient(config: VerifyConfig, azureCredential: AzureCredentialOf): ContainerClient {
-  const service =
-    config.azure.kind === 'connection-string'
-      ? BlobServiceClient.fromConnectionString(config.azure.connectionString, { retryOptions: AZURE_STORAGE_RETRY })
-      : new BlobServiceClient(config.azure.accountUrl, azureCredential(), { retryOptions: AZURE_STORAGE_RETRY });
-  return service.getContainerClient(config.container);
+function createBlobServiceClient(config: VerifyConfig, azureCredential: AzureCredentialOf): BlobServiceClient {
+  return config.azure.kind === 'connection-string'
+    ? BlobServiceClient.fromConnectionString(config.azure.connectionString, { retryOptions: AZURE_STORAGE_RETRY })
+    : new BlobServiceClient(config.azure.accountUrl, azureCredential(), { retryOptions: AZURE_STORAGE_RETRY });
 }
 
 /**
@@ -77,6 +75,8 @@ export interface VerifyClients {
   s3: S3Client;
   /** With --repair --via-queue: the backup queue. */
   queue: QueueClient | undefined;
+  /** With --inventory: the Azure inventory rule's destination container (in the source account). */
+  inventoryContainer: ContainerClient | undefined;
 }
 
 /**
@@ -90,9 +90,11 @@ export function createVerifyClients(config: VerifyConfig): VerifyClients {
   let credential: TokenCredential | undefined;
   const azureCredential: AzureCredentialOf = () => (credential ??= new DefaultAzureCredential());
   const queue = config.repair?.viaQueue?.queue;
+  const service = createBlobServiceClient(config, azureCredential);
   return {
-    container: createContainerClient(config, azureCredential),
+    container: service.getContainerClient(config.container),
     s3: createS3Client(config),
     queue: queue ? createQueueClient(queue, azureCredential) : undefined,
+    inventoryContainer: config.inventory ? service.getContainerClient(config.inventory.azure.container) : undefined,
   };
 }

@@ -1,4 +1,13 @@
-import { KEY_LAYOUTS, S3_CHECKSUMS, type KeyLayout, type Stack } from '@blobferry/contract';
+import {
+  AZURE_INVENTORY_CONTAINER,
+  AZURE_INVENTORY_RULE,
+  KEY_LAYOUTS,
+  S3_CHECKSUMS,
+  s3InventoryBucketFor,
+  s3InventoryPrefixFor,
+  type KeyLayout,
+  type Stack,
+} from '@blobferry/contract';
 import { AMAZON_S3_FEATURES, type S3EndpointFeatures } from '@blobferry/transfer';
 import { z } from 'zod';
 import { ConfigurationError } from '../cli-errors.js';
@@ -36,6 +45,20 @@ export interface VerifyFlags {
   json?: boolean;
   ndjson?: boolean;
   progress?: boolean;
+  inventory?: boolean;
+  azureInventory?: string;
+  s3Inventory?: string;
+  inventoryMaxAge?: string;
+  inventoryDir?: string;
+}
+
+/** Where the inventory reports are (`--inventory`), and how old they may be. */
+export interface InventoryConfig {
+  azure: { container: string; rule: string };
+  s3: { bucket: string; prefix: string };
+  maxAgeMs: number;
+  /** Where reports and DuckDB's spill go (default: the system's temp folder). */
+  workDirectory: string | undefined;
 }
 
 export type AzureAuth = { kind: 'connection-string'; connectionString: string } | { kind: 'default-credential'; accountUrl: string };
@@ -77,6 +100,8 @@ export interface VerifyConfig {
   concurrency: number;
   format: 'table' | 'json' | 'ndjson';
   progress: 'auto' | 'always' | 'never';
+  /** With --inventory: read the reports instead of listing both sides (listing when none are configured). */
+  inventory: InventoryConfig | undefined;
 }
 
 /** libs/transfer's KEY_LAYOUTS, for help and errors: the first is the default. */
@@ -95,6 +120,46 @@ const concurrencySchema = z.coerce
   .min(1, '--concurrency must be a whole number from 1 to 256')
   .max(256, '--concurrency must be a whole number from 1 to 256');
 const urlSchema = (flag: string) => z.url({ error: () => `${flag} must be a URL such as https://host[:port]` });
+
+const maxAgeSchema = z.coerce
+  .number({ error: () => '--inventory-max-age must be a number of hours' })
+  .positive('--inventory-max-age must be a number of hours above 0');
+
+function azureInventoryOf(value: string | undefined): InventoryConfig['azure'] {
+  if (value === undefined) return { container: AZURE_INVENTORY_CONTAINER, rule: AZURE_INVENTORY_RULE };
+  const match = /^([a-z0-9-]{3,63})\/([A-Za-z0-9_-]{1,256})$/.exec(value);
+  if (!match)
+    throw new ConfigurationError('--azure-inventory must be <destination container>/<rule name>, e.g. blobferry-inventory/blobferry');
+  return { container: match[1] ?? '', rule: match[2] ?? '' };
+}
+
+function s3InventoryOf(value: string | undefined, backupBucket: string): InventoryConfig['s3'] {
+  if (value === undefined) return { bucket: s3InventoryBucketFor(backupBucket), prefix: s3InventoryPrefixFor(backupBucket) };
+  const match = /^s3:\/\/([a-z0-9.-]{3,63})\/(.*\/)$/.exec(value);
+  if (!match) {
+    throw new ConfigurationError(
+      '--s3-inventory must be s3://<reports bucket>/<destination prefix>/<backup bucket>/<configuration id>/ (ending in /)',
+    );
+  }
+  return { bucket: match[1] ?? '', prefix: match[2] ?? '' };
+}
+
+function inventoryConfig(flags: VerifyFlags, backupBucket: string): InventoryConfig | undefined {
+  if (!flags.inventory) {
+    if (flags.azureInventory || flags.s3Inventory || flags.inventoryMaxAge || flags.inventoryDir) {
+      throw new ConfigurationError(
+        '--azure-inventory, --s3-inventory, --inventory-max-age and --inventory-dir only apply with --inventory.',
+      );
+    }
+    return undefined;
+  }
+  return {
+    azure: azureInventoryOf(flags.azureInventory),
+    s3: s3InventoryOf(flags.s3Inventory, backupBucket),
+    maxAgeMs: parse(maxAgeSchema, flags.inventoryMaxAge ?? '48') * 3600_000,
+    workDirectory: flags.inventoryDir,
+  };
+}
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
@@ -181,11 +246,12 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
   if (flags.stack && !flags.local) throw new ConfigurationError('--stack names the local cloud stack file: add --local.');
   const s3Endpoint = flags.s3Endpoint ?? stack?.aws.s3Endpoint;
   const azure = azureAuth(flags, env, stack);
+  const bucket = required(flags.bucket ?? stack?.aws.bucket, 'Name the backup bucket: --bucket <name>.');
   return {
     azure,
     container: required(flags.container ?? stack?.azure.sourceContainer, 'Name the source container: --container <name>.'),
     prefix: flags.prefix ?? '',
-    bucket: required(flags.bucket ?? stack?.aws.bucket, 'Name the backup bucket: --bucket <name>.'),
+    bucket,
     targetPrefix: flags.targetPrefix ?? stack?.aws.prefix ?? '',
     keyLayout: parse(layoutSchema, flags.keyLayout ?? KEY_LAYOUTS[0]),
     region: flags.region ?? stack?.aws.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
@@ -215,5 +281,6 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
     concurrency: parse(concurrencySchema, flags.concurrency ?? '16'),
     format: flags.json ? 'json' : flags.ndjson ? 'ndjson' : 'table',
     progress: flags.progress === true ? 'always' : flags.progress === false ? 'never' : 'auto',
+    inventory: inventoryConfig(flags, bucket),
   };
 }
