@@ -11,6 +11,7 @@ import { renderReport, type BenchReport } from './report.js';
 import type { BenchS3, Scenario, ScenarioResult } from './scenario.js';
 import { backfill } from './scenarios/backfill.js';
 import { largeBlob } from './scenarios/large-blob.js';
+import { reconcile10m } from './scenarios/reconcile-10m.js';
 import { smallBlobs } from './scenarios/small-blobs.js';
 import { verifyDeep } from './scenarios/verify-deep.js';
 import { verifyList } from './scenarios/verify-list.js';
@@ -19,7 +20,7 @@ import { round } from './stats.js';
 // `npm run bench`: every scenario (or one), blobferry and rclone side by side with the endpoints' own limit.
 // Needs GNU time (Debian: apt-get install -y time) and rclone (apt-get install -y rclone).
 
-const SCENARIOS: Scenario[] = [largeBlob, smallBlobs, verifyList, verifyDeep, backfill];
+const SCENARIOS: Scenario[] = [largeBlob, smallBlobs, verifyList, verifyDeep, backfill, reconcile10m];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 const program = new Command('bench')
@@ -34,6 +35,11 @@ const program = new Command('bench')
       `an S3 server you run yourself, in place of moto (key pair from ${ACCESS_KEY_VARIABLE} and ${SECRET_KEY_VARIABLE})`,
     ).conflicts('s3'),
   )
+  .option(
+    '--reconcile-rows <list>',
+    'reconcile-10m: names per report, comma-separated (e.g. 10000000,30000000 to show time linear and memory flat)',
+    (value) => value.split(',').map((rows) => Number.parseInt(rows, 10)),
+  )
   .option('--json', 'print one JSON document on stdout (the table goes to stderr)')
   .option('--no-save', 'do not write bench/results/<date>.json and latest.json');
 program.parse();
@@ -45,6 +51,7 @@ const options = program.opts<{
   s3Endpoint?: string;
   json?: boolean;
   save: boolean;
+  reconcileRows?: number[];
 }>();
 
 function log(message: string): void {
@@ -69,7 +76,13 @@ function chosenS3(): BenchS3 {
 }
 const s3 = chosenS3();
 
-const profile = PROFILES[options.quick ? 'quick' : 'full'];
+const chosenProfile = PROFILES[options.quick ? 'quick' : 'full'];
+const reconcileRows = options.reconcileRows;
+if (reconcileRows?.some((rows) => !Number.isInteger(rows) || rows < 10_000 || rows % 10_000 !== 0)) {
+  log('--reconcile-rows: each size must be a whole multiple of 10,000 (the planted differences repeat every 10,000 names)');
+  process.exit(2);
+}
+const profile = reconcileRows ? { ...chosenProfile, reconcile: { ...chosenProfile.reconcile, rows: reconcileRows } } : chosenProfile;
 const runs = options.runs ?? profile.defaultRuns;
 const selected = SCENARIOS.filter((scenario) => !options.scenario || scenario.name === options.scenario);
 const workDir = await mkdtemp(join(tmpdir(), 'blobferry-bench-'));

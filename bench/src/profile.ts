@@ -12,6 +12,11 @@ export interface Profile {
   verifyDeep: { count: number; size: number };
   /** An estate of `count` blobs of mixed sizes, `largeCount` of them over 16 MiB (see estate.ts). */
   backfill: { count: number; largeCount: number };
+  /**
+   * reconcile-10m: inventory reports of `rows` names each (more than one size shows whether time grows linearly and
+   * memory stays flat), DuckDB's memory limit, and the in-sync pairs listing verify runs over in the same cloud.
+   */
+  reconcile: { rows: number[]; memoryLimitMiB: number; listingPairs: number };
   /** Part size and parts in flight (libs/transfer's defaults) for both tools; files in flight for many-file scenarios. */
   tuning: { partSize: number; concurrency: number; filesInFlight: number };
 }
@@ -27,6 +32,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     verifyList: { count: 100_000, comparisonCount: 10_000, objectSize: 256, perFolder: 1000 },
     verifyDeep: { count: 128, size: 16 * MiB },
     backfill: { count: 2_000, largeCount: 3 },
+    reconcile: { rows: [10_000_000], memoryLimitMiB: 384, listingPairs: 10_000 },
     tuning,
   },
   quick: {
@@ -37,6 +43,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     verifyList: { count: 2_500, comparisonCount: 500, objectSize: 256, perFolder: 250 },
     verifyDeep: { count: 8, size: 8 * MiB },
     backfill: { count: 200, largeCount: 2 },
+    reconcile: { rows: [100_000], memoryLimitMiB: 384, listingPairs: 1_000 },
     tuning,
   },
 };

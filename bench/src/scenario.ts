@@ -40,6 +40,8 @@ export interface ScenarioResult {
   fractionOfLimit: number;
   targets: TargetCheck[];
   notes: string[];
+  /** reconcile-10m: the time 10^8 names would take, projected linearly from the measured size. */
+  projected1e8Minutes?: number;
 }
 
 /** Every scenario's last note: its notes are short, the figures are explained in the README. */
