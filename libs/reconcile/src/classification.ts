@@ -53,13 +53,15 @@ export function classifyFromListings(source: SourceBlob | undefined, target: Tar
   if (source.size !== target.size) return 'sizeMismatch';
   const objectSecond = wholeSeconds(target.lastModified);
   const blobSecond = wholeSeconds(source.lastModified);
-  // Written before the blob last changed, the object cannot hold its current version.
-  if (objectSecond < blobSecond) return 'stale';
   const etagMd5 = etagMd5Of(target);
   if (etagMd5 && source.md5Base64) {
-    if (etagMd5 === source.md5Base64) return 'inSync';
-    // Other bytes, written in a later second than the blob's last change: not a copy of it. Within the same
-    // second the object may predate the change, which only its recorded source version tells.
+    if (etagMd5 === source.md5Base64) {
+      // The blob's bytes. Written before the blob last changed, only its properties can differ: the HEAD tells.
+      return objectSecond >= blobSecond ? 'inSync' : 'needsHead';
+    }
+    // Other bytes: written before the blob last changed, an older version; written a later second, not a copy of
+    // it. Within the blob's own second the object may predate the change, which only its recorded version tells.
+    if (objectSecond < blobSecond) return 'stale';
     if (objectSecond > blobSecond) return 'checksumMismatch';
   }
   return 'needsHead';

@@ -322,6 +322,9 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     return difference;
   }
 
+  if (options.listing?.settled && (options.deep || comparesProperties)) {
+    throw new Error('reconcile: a listing that settles pairs itself cannot serve deep or properties runs, which check every pair');
+  }
   try {
     const shards = options.listing
       ? await options.listing.shards(abortSignal)

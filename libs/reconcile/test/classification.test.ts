@@ -53,8 +53,11 @@ describe('shallow classification from the listings', () => {
     expect(classifyFromListings(source(), target())).toBe('inSync');
   });
 
-  it('takes an object written before the blob last changed as stale, to the whole second', () => {
-    expect(classifyFromListings(source(), target({ lastModified: new Date('2025-12-31T23:59:59.999Z') }))).toBe('stale');
+  it('takes an object of other bytes written before the blob last changed as stale, to the whole second', () => {
+    const older = target({ etag: '0'.repeat(32), lastModified: new Date('2025-12-31T23:59:59.999Z') });
+    expect(classifyFromListings(source(), older)).toBe('stale');
+    // The same bytes, older: only the blob's properties changed since (Set Blob Metadata), which the HEAD tells.
+    expect(classifyFromListings(source(), target({ lastModified: new Date('2025-12-31T23:59:59.999Z') }))).toBe('needsHead');
     // Azure lists Last-Modified to the second: a copy made later in the same second is not older.
     const blobAt = source({ lastModified: new Date('2026-01-01T00:00:00.700Z') });
     expect(classifyFromListings(blobAt, target({ lastModified: new Date('2026-01-01T00:00:00.100Z') }))).toBe('inSync');
