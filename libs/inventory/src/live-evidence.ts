@@ -20,6 +20,7 @@ export async function liveSourceBlob(container: ContainerClient, name: string, a
       md5Base64: properties.contentMD5 ? Buffer.from(properties.contentMD5).toString('base64') : undefined,
       lastModified: properties.lastModified ?? new Date(0),
       ...(properties.blobType ? { blobType: properties.blobType } : {}),
+      ...(properties.accessTier ? { accessTier: properties.accessTier } : {}),
     };
   } catch (error) {
     if (statusOf(error) === 404) return undefined;

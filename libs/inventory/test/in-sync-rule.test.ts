@@ -39,7 +39,15 @@ function cases(): Case[] {
           const name = `case/${String(index++).padStart(3, '0')}`;
           all.push({
             name,
-            source: { name, etag: '0x8DC1', size: 100, md5Base64, lastModified: new Date(BLOB_MS), blobType: 'BlockBlob' },
+            source: {
+              name,
+              etag: '0x8DC1',
+              size: 100,
+              md5Base64,
+              lastModified: new Date(BLOB_MS),
+              blobType: 'BlockBlob',
+              accessTier: 'Hot',
+            },
             target: {
               key: KEY_ROOT + name,
               size: 100 + sizeDelta,
@@ -73,7 +81,7 @@ async function writeReports(directory: string, format: ReportFileFormat, rows: C
     .filter((row) => row.source)
     .map(({ name, source }) => {
       const blob = source as SourceBlob;
-      return `(${literal(`${CONTAINER}/${name}`)}, ${blob.lastModified.getTime()}, ${blob.lastModified.getTime()}, ${literal(blob.etag)}, ${blob.size}, 'text/plain', ${literal(blob.md5Base64)}, ${literal(blob.blobType)}, 'Hot', NULL, NULL)`;
+      return `(${literal(`${CONTAINER}/${name}`)}, ${blob.lastModified.getTime()}, ${blob.lastModified.getTime()}, ${literal(blob.etag)}, ${blob.size}, 'text/plain', ${literal(blob.md5Base64)}, ${literal(blob.blobType)}, ${literal(blob.accessTier)}, NULL, NULL)`;
     });
   const s3Values = rows
     .filter((row) => row.target)

@@ -36,8 +36,11 @@ const manifestSchema = z.looseObject({
 
 export type AzureManifest = z.infer<typeof manifestSchema>;
 
-/** The fields the join reads from an Azure report; a rule without one of them cannot settle a pair. */
-export const AZURE_REQUIRED_FIELDS = ['Name', 'Content-Length', 'Last-Modified', 'ETag', 'Content-MD5'] as const;
+/**
+ * The fields the join reads from an Azure report: without one of them it cannot settle a pair, or (BlobType,
+ * AccessTier) the HEADs it leaves to reconcile would find every object's recorded type and tier different.
+ */
+export const AZURE_REQUIRED_FIELDS = ['Name', 'Content-Length', 'Last-Modified', 'ETag', 'Content-MD5', 'BlobType', 'AccessTier'] as const;
 
 /** What the join needs to know of an Azure report, checked. */
 export interface AzureReportDescription {

@@ -5,7 +5,7 @@ import { parquetColumnOf } from '../s3/s3-manifest.js';
 import { sqlIdentifier, sqlString } from './session.js';
 
 // Each report becomes a view of the same shape, whatever its service and format:
-//   azure_blobs(name, size, md5, etag, last_modified_ms, blob_type)   name: the blob name within the container
+//   azure_blobs(name, size, md5, etag, last_modified_ms, blob_type, access_tier)   name: the blob name in the container
 //   s3_objects(name, size, etag, etag_is_md5, last_modified_ms)       name: the key less the key layout's root
 // Rows of other containers, outside the prefix, and versions, snapshots, deleted blobs or delete markers
 // are left out. Times are milliseconds since the epoch (UTC), whatever the file's type for them.
@@ -68,10 +68,9 @@ function isTrue(column: string): string {
 export async function createAzureView(connection: DuckDBConnection, report: LocalReport, scope: ReportScope): Promise<void> {
   const { from, types } = await relationOf(connection, report, undefined);
   // DuckDB matches column names case-insensitively, so Azure's "Etag" and "ETag" both answer to either.
-  requireColumns(report, types, ['Name', 'Content-Length', 'Last-Modified', 'Content-MD5', 'ETag']);
+  requireColumns(report, types, ['Name', 'Content-Length', 'Last-Modified', 'Content-MD5', 'ETag', 'BlobType', 'AccessTier']);
   const md5 =
     types.get('content-md5') === 'BLOB' ? `to_base64(${sqlIdentifier('Content-MD5')})` : `nullif(${sqlIdentifier('Content-MD5')}, '')`;
-  const blobType = types.has('blobtype') ? sqlIdentifier('BlobType') : 'NULL';
   const containerPrefix = `${scope.container}/`;
   const current = [
     types.has('iscurrentversion') ? `coalesce(${isTrue('IsCurrentVersion')}, true)` : undefined,
@@ -85,7 +84,8 @@ export async function createAzureView(connection: DuckDBConnection, report: Loca
            ${md5} AS md5,
            CAST("ETag" AS VARCHAR) AS etag,
            ${epochMs('Last-Modified', types.get('last-modified'))} AS last_modified_ms,
-           CAST(${blobType} AS VARCHAR) AS blob_type
+           CAST("BlobType" AS VARCHAR) AS blob_type,
+           nullif(CAST("AccessTier" AS VARCHAR), '') AS access_tier
     FROM ${from}
     WHERE starts_with("Name", ${sqlString(containerPrefix + scope.prefix)})${current.map((condition) => ` AND ${condition}`).join('')}`);
 }

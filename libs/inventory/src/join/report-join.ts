@@ -28,7 +28,7 @@ export async function joinReports(connection: DuckDBConnection): Promise<JoinCou
     CREATE OR REPLACE TABLE candidates AS
     SELECT coalesce(a.name, s.name) AS name,
            a.name IS NOT NULL AS in_azure, a.size AS a_size, a.md5 AS a_md5, a.etag AS a_etag,
-           a.last_modified_ms AS a_last_modified_ms, a.blob_type AS a_blob_type,
+           a.last_modified_ms AS a_last_modified_ms, a.blob_type AS a_blob_type, a.access_tier AS a_access_tier,
            s.name IS NOT NULL AS in_s3, s.size AS s_size, s.etag AS s_etag, s.etag_is_md5 AS s_etag_is_md5,
            s.last_modified_ms AS s_last_modified_ms
     FROM azure_blobs a FULL OUTER JOIN s3_objects s ON a.name = s.name
@@ -48,18 +48,18 @@ export async function joinReports(connection: DuckDBConnection): Promise<JoinCou
   };
 }
 
-const BLOB_TYPES = new Set(['BlockBlob', 'AppendBlob', 'PageBlob']);
-
 function sourceOf(row: Record<string, unknown>): SourceBlob | undefined {
   if (row['in_azure'] !== true) return undefined;
   const blobType = row['a_blob_type'];
+  const accessTier = row['a_access_tier'];
   return {
     name: String(row['name']),
     etag: String(row['a_etag'] ?? ''),
     size: Number(row['a_size']),
     md5Base64: row['a_md5'] === null || row['a_md5'] === undefined ? undefined : String(row['a_md5']),
     lastModified: new Date(Number(row['a_last_modified_ms'])),
-    ...(typeof blobType === 'string' && BLOB_TYPES.has(blobType) ? { blobType: blobType as SourceBlob['blobType'] } : {}),
+    ...(typeof blobType === 'string' ? { blobType } : {}),
+    ...(typeof accessTier === 'string' ? { accessTier } : {}),
   };
 }
 
