@@ -60,3 +60,13 @@ describe('blobferry verify --inventory', () => {
     expect(result.stderr).toMatch(/blobferry-manifest\.json: is .* old/);
   });
 });
+
+describe('blobferry verify --inventory with checks of every pair', () => {
+  it('refuses --deep and --properties, which the reports cannot serve (exit 2)', async () => {
+    for (const flag of ['--deep', '--properties']) {
+      const result = await verify('inventoried', '--inventory', flag);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('run them without --inventory');
+    }
+  });
+});

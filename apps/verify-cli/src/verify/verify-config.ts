@@ -153,6 +153,11 @@ function inventoryConfig(flags: VerifyFlags, backupBucket: string): InventoryCon
     }
     return undefined;
   }
+  if (flags.deep || flags.properties) {
+    throw new ConfigurationError(
+      '--inventory settles the pairs its reports prove in sync without reading them; --deep and --properties need every pair: run them without --inventory.',
+    );
+  }
   return {
     azure: azureInventoryOf(flags.azureInventory),
     s3: s3InventoryOf(flags.s3Inventory, backupBucket),
