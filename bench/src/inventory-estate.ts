@@ -24,7 +24,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 // Two inventory reports of an estate too large to seed (10^7 blobs and more), written as the services write them
 // (tools/local-cloud's report files and layouts), with a difference of every kind planted in every 10,000 names:
 //   i % 10000 = 1 missing (no S3 row)              2 extra (no Azure row)           3 size differs
-//               4 stale (object a day older)       5 other MD5, a minute later       6 multipart ETag (HEAD)
+//               4 stale (other MD5, a day older)   5 other MD5, a minute later       6 multipart ETag (HEAD)
 //               7 no Content-MD5 (HEAD)            8 SSE-KMS (HEAD)                  9 written after the S3 report (read live)
 // Every other pair is in sync: same size, object a minute after the blob, ETag = hex of the Content-MD5.
 
@@ -47,6 +47,9 @@ export interface PublishedEstate {
   reportBytes: number;
   generateS: number;
   publishS: number;
+  /** Each report's manifest, so a run reads these reports whatever was published since. */
+  azureManifest: string;
+  s3Manifest: string;
 }
 
 async function directorySize(directory: string): Promise<number> {
@@ -92,7 +95,7 @@ export async function publishInventoryEstate(stack: Stack, rows: number, directo
         connection,
         `SELECT '${stack.aws.bucket}' AS bucket, '${keyRoot}' || name AS key, CASE WHEN k = 3 THEN size + 1 ELSE size END AS size,
                 CASE WHEN k = 4 THEN blob_ms - 86400000 ELSE blob_ms + 60000 END AS last_modified_ms,
-                CASE WHEN k = 5 THEN printf('%016x%016x', hash(i), hash(i + 7)) WHEN k = 6 THEN md5_hex || '-2' ELSE md5_hex END AS etag,
+                CASE WHEN k IN (4, 5) THEN printf('%016x%016x', hash(i), hash(i + 7)) WHEN k = 6 THEN md5_hex || '-2' ELSE md5_hex END AS etag,
                 'STANDARD' AS storage_class, k = 6 AS is_multipart, CASE WHEN k = 8 THEN 'SSE-KMS' ELSE 'SSE-S3' END AS encryption_status,
                 'CRC32' AS checksum_algorithm
          FROM (${names}) WHERE k NOT IN (1, 9)`,
@@ -110,6 +113,8 @@ export async function publishInventoryEstate(stack: Stack, rows: number, directo
   const account = BlobServiceClient.fromConnectionString(stack.azure.connectionString);
   const destination = account.getContainerClient(AZURE_INVENTORY_CONTAINER);
   await destination.createIfNotExists();
+  let azureManifest = '';
+  let s3Manifest = '';
   const s3 = new S3Client({
     endpoint: stack.aws.s3Endpoint,
     region: stack.aws.region,
@@ -120,7 +125,7 @@ export async function publishInventoryEstate(stack: Stack, rows: number, directo
     await s3.send(new CreateBucketCommand({ Bucket: s3InventoryBucketFor(stack.aws.bucket) })).catch((error: { name?: string }) => {
       if (error.name !== 'BucketAlreadyOwnedByYou' && error.name !== 'BucketAlreadyExists') throw error;
     });
-    await publishAzureReport({
+    azureManifest = await publishAzureReport({
       destination,
       rule: AZURE_INVENTORY_RULE,
       format: 'parquet',
@@ -130,7 +135,7 @@ export async function publishInventoryEstate(stack: Stack, rows: number, directo
       objectCount: rows,
       totalObjectSize: 0,
     });
-    await publishS3Report({
+    s3Manifest = await publishS3Report({
       s3,
       bucket: s3InventoryBucketFor(stack.aws.bucket),
       destinationPrefix: S3_INVENTORY_DESTINATION_PREFIX,
@@ -153,5 +158,7 @@ export async function publishInventoryEstate(stack: Stack, rows: number, directo
     reportBytes,
     generateS: (generated - started) / 1000,
     publishS: (performance.now() - generated) / 1000,
+    azureManifest,
+    s3Manifest,
   };
 }

@@ -125,7 +125,6 @@ export const reconcile10m: Scenario = {
         context.log(`reconcile-10m run ${run + 1}/${context.runs}: listing verify over ${listingPairs} pairs`);
         listing.push(await runVerify({ stack, container: LISTED_CONTAINER, targetPrefix: '', objects: listingPairs }));
         for (const rows of sizes) {
-          // The newest reports are of the largest size: each run reads those named by size (see publishInventoryEstate).
           context.log(`reconcile-10m run ${run + 1}/${context.runs}: inventory path over ${rows} names`);
           const entry = bySize.get(rows);
           if (!entry) continue;
@@ -133,6 +132,8 @@ export const reconcile10m: Scenario = {
             stack,
             container: ESTATE_CONTAINER,
             keyRoot: entry.estate.keyRoot,
+            azureManifest: entry.estate.azureManifest,
+            s3Manifest: entry.estate.s3Manifest,
             workDirectory: context.workDir,
             memoryLimitMiB,
           });

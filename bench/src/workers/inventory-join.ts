@@ -18,6 +18,9 @@ interface InventoryJoinArgs {
   stack: Stack;
   container: string;
   keyRoot: string;
+  /** The reports to read (the estate's), by their manifests. */
+  azureManifest: string;
+  s3Manifest: string;
   workDirectory: string;
   memoryLimitMiB: number;
 }
@@ -35,8 +38,8 @@ const s3 = new S3Client({
 try {
   const account = BlobServiceClient.fromConnectionString(stack.azure.connectionString);
   const reports = await fetchInventoryReports({
-    azure: { container: account.getContainerClient(AZURE_INVENTORY_CONTAINER), rule: AZURE_INVENTORY_RULE },
-    s3: { s3, bucket: s3InventoryBucketFor(stack.aws.bucket), prefix: s3InventoryPrefixFor(stack.aws.bucket) },
+    azure: { container: account.getContainerClient(AZURE_INVENTORY_CONTAINER), rule: AZURE_INVENTORY_RULE, manifest: args.azureManifest },
+    s3: { s3, bucket: s3InventoryBucketFor(stack.aws.bucket), prefix: s3InventoryPrefixFor(stack.aws.bucket), manifest: args.s3Manifest },
     covering: { container: args.container, prefix: '' },
     backupBucket: stack.aws.bucket,
     directory,
