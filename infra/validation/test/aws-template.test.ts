@@ -118,6 +118,116 @@ describe('the role can touch nothing but the backup bucket', () => {
   });
 });
 
+describe('the restore role reads backup versions and writes nothing', () => {
+  const restoreRole = resources['RestoreRole'] as Json;
+  const policies = propertiesOf('RestoreRole')['Policies'] as { PolicyDocument: { Statement: unknown[] } }[];
+  const statements = policies.flatMap((policy) => allStatements(policy.PolicyDocument.Statement));
+  const actions = statements.flatMap((statement) => list(statement['Action']) as string[]);
+  /** Everything a restore may do besides the opt-in RestoreObject: reads only. */
+  const READS = [
+    's3:GetObjectVersion',
+    's3:GetObjectVersionTagging',
+    's3:ListBucketVersions',
+    's3:ListBucket',
+    's3:GetBucketVersioning',
+    's3:GetLifecycleConfiguration',
+    'kms:Decrypt',
+  ];
+
+  it('exists only when an operator is named', () => {
+    expect(restoreRole['Condition']).toBe('CreateRestoreRole');
+    expect((template['Conditions'] as Json)['CreateRestoreRole']).toEqual({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'RestoreOperatorSubject' }, ''] }],
+    });
+    const output = (template['Outputs'] as Record<string, Json>)['RestoreRoleArn'];
+    expect(output).toEqual({
+      Condition: 'CreateRestoreRole',
+      Description: expect.any(String),
+      Value: { 'Fn::GetAtt': ['RestoreRole', 'Arn'] },
+    });
+  });
+
+  it('has statements in every branch, and only Allow', () => {
+    expect(statements.map((statement) => statement['Sid'])).toEqual([
+      'ReadBackupVersions',
+      'ListBackupVersions',
+      'ReadVersioningAndExpiry',
+      'DecryptWithBackupKey',
+      'RestoreArchivedVersions',
+    ]);
+    for (const statement of statements) expect(statement['Effect']).toBe('Allow');
+  });
+
+  it('grants reads only, and RestoreObject only with AllowRestoreFromArchive', () => {
+    expect(actions.filter((action) => !READS.includes(action))).toEqual(['s3:RestoreObject']);
+    const archive = policies[0]?.PolicyDocument.Statement.find((statement) => {
+      const branches = (statement as Json)['Fn::If'];
+      return Array.isArray(branches) && branches[0] === 'GrantRestoreFromArchive';
+    });
+    expect(archive).toBeDefined();
+    expect((template['Conditions'] as Json)['GrantRestoreFromArchive']).toEqual({
+      'Fn::Equals': [{ Ref: 'AllowRestoreFromArchive' }, 'true'],
+    });
+    expect(parameters['AllowRestoreFromArchive']?.['Default']).toBe('false');
+    for (const write of ['s3:PutObject', 's3:DeleteObject', 's3:DeleteObjectVersion', 's3:GetObject', 's3:PutObjectTagging']) {
+      expect(actions).not.toContain(write);
+    }
+  });
+
+  it('reads only under the prefix, lists only under it when one is set, and decrypts only through S3', () => {
+    for (const statement of statements) {
+      const granted = list(statement['Action']) as string[];
+      for (const resource of list(statement['Resource'])) {
+        if (granted.every((action) => action.startsWith('kms:'))) expect(resource).toEqual({ Ref: 'KmsKeyArn' });
+        else if (
+          granted.every((action) => action.startsWith('s3:Get') && action.includes('Object')) ||
+          granted.includes('s3:RestoreObject')
+        )
+          expect(resource).toEqual({ 'Fn::Sub': `${bucketArn}/\${BucketPrefix}*` });
+        else expect(resource).toEqual({ 'Fn::Sub': bucketArn });
+      }
+    }
+    const listing = statements.find((statement) => statement['Sid'] === 'ListBackupVersions');
+    expect(listing?.['Condition']).toEqual({
+      'Fn::If': ['WholeBucket', { Ref: 'AWS::NoValue' }, { StringLike: { 's3:prefix': [{ 'Fn::Sub': '${BucketPrefix}*' }] } }],
+    });
+    const kms = statements.find((statement) => statement['Sid'] === 'DecryptWithBackupKey');
+    expect(kms?.['Condition']).toEqual({ StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.${AWS::URLSuffix}' } } });
+  });
+
+  it('trusts one operator, aud and sub pinned', () => {
+    const [document, variables] = (propertiesOf('RestoreRole')['AssumeRolePolicyDocument'] as Json)['Fn::Sub'] as [string, Json];
+    const trust = JSON.parse(document) as { Statement: Json[] };
+    expect(trust.Statement).toEqual([
+      {
+        Sid: 'OnlyTheRestoreOperator',
+        Effect: 'Allow',
+        Principal: { Federated: '${ProviderArn}' },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: {
+          StringEquals: {
+            'sts.windows.net/${TenantId}/:aud': '${Audience}',
+            'sts.windows.net/${TenantId}/:sub': '${RestoreOperatorSubject}',
+          },
+        },
+      },
+    ]);
+    expect(variables['ProviderArn']).toEqual({
+      'Fn::If': ['CreateOidcProvider', { Ref: 'OidcProvider' }, { Ref: 'ExistingOidcProviderArn' }],
+    });
+  });
+
+  it('is the only role that may read old versions: the backup role lists no versions and reads none', () => {
+    const backupPolicies = propertiesOf('BackupRole')['Policies'] as { PolicyDocument: { Statement: unknown[] } }[];
+    const backupActions = backupPolicies
+      .flatMap((policy) => allStatements(policy.PolicyDocument.Statement))
+      .flatMap((statement) => list(statement['Action']) as string[]);
+    for (const versionRead of ['s3:GetObjectVersion', 's3:ListBucketVersions', 's3:GetObjectVersionTagging']) {
+      expect(backupActions).not.toContain(versionRead);
+    }
+  });
+});
+
 describe('the trust admits one identity', () => {
   const [document, variables] = (propertiesOf('BackupRole')['AssumeRolePolicyDocument'] as Json)['Fn::Sub'] as [string, Json];
   const trust = JSON.parse(document) as { Statement: Json[] };
@@ -223,6 +333,10 @@ describe('parameters refuse bad input before anything is created', () => {
     ['BucketPrefix', 'a/b/', 'a*/'],
     ['KmsKeyArn', `arn:aws:kms:eu-west-1:123456789012:key/${guid}`, 'arn:aws:kms:eu-west-1:123456789012:alias/backups'],
     ['RoleName', 'blobferry-backup', 'blobferry backup'],
+    ['RestoreOperatorSubject', guid, 'user@contoso.com'],
+    ['RestoreOperatorSubject', 'AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ', `${guid} `],
+    ['RestoreOperatorSubject', '', 'short'],
+    ['RestoreRoleName', 'blobferry-restore', 'blobferry restore'],
   ])('%s accepts %j and refuses %j', (name, good, bad) => {
     expect(accepts(name, good)).toBe(true);
     expect(accepts(name, bad)).toBe(false);
