@@ -35,5 +35,5 @@ export {
   type SettingName,
   type SettingsResult,
 } from './settings.js';
-export { stackSchema, type ManagedIdentityInfo, type Stack } from './stack.js';
+export { stackSchema, type ManagedIdentityInfo, type OperatorUserInfo, type Stack } from './stack.js';
 export { sweepSliceMessageSchema, type SweepSliceMessage } from './sweep-message.js';

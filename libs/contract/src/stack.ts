@@ -16,6 +16,21 @@ const managedIdentitySchema = z.object({
 
 export type ManagedIdentityInfo = z.infer<typeof managedIdentitySchema>;
 
+const operatorUserSchema = z.object({
+  /** The person's object id: the token's `oid`. */
+  objectId: z.string(),
+  /**
+   * The token's `sub` for the stack's audience: pairwise (per user and audience), not the object id; what the
+   * restore role's trust policy pins (RestoreOperatorSubject).
+   */
+  subject: z.string(),
+  userPrincipalName: z.string(),
+  /** Where the person's access token comes from locally (a stand-in for `az login`), with `identityHeader`. */
+  tokenEndpoint: z.string(),
+});
+
+export type OperatorUserInfo = z.infer<typeof operatorUserSchema>;
+
 export const stackSchema = z.object({
   azure: z.object({
     /** Blob endpoint clients use; operations on it raise BlobCreated/BlobDeleted, as on Azure. */
@@ -40,6 +55,8 @@ export const stackSchema = z.object({
     prefix: z.string(),
     stsEndpoint: z.string(),
     roleArn: z.string(),
+    /** The read-only role `blobferry restore` assumes (infra/aws-iam's RestoreRole), trusting `identity.operatorUser`. */
+    restoreRoleArn: z.string(),
     /**
      * The account administrator's key pair, allowed everything by the S3 gateway (the emulator's own pair). STS
      * gives each role session a pair of its own, held to the role's policies (an external endpoint: this pair).
@@ -66,6 +83,8 @@ export const stackSchema = z.object({
     intruderIdentity: managedIdentitySchema,
     /** The identity served when no identity is named (system-assigned). */
     systemIdentity: managedIdentitySchema,
+    /** A person (not a managed identity) who restores: their token's `sub` differs from their object id. */
+    operatorUser: operatorUserSchema,
   }),
   events: z.object({
     /** Where the Event Grid subscription delivers; `off` for a stack started without events. */

@@ -23,6 +23,8 @@ export const AWS_REGION = 'us-east-1';
 export const AWS_ACCOUNT_ID = '000000000000';
 export const BACKUP_BUCKET = 'blobferry-backup';
 export const BACKUP_PREFIX = '';
+/** infra/aws-iam's RestoreRoleName default: the read-only role blobferry restore assumes. */
+export const RESTORE_ROLE_NAME = 'blobferry-restore';
 export const S3RVER_KEY_PAIR = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 /**
  * moto serves any key pair (documented limit: it does not authenticate S3 requests the way S3 does); this

@@ -197,6 +197,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         s3Endpoint: endpoints.s3Endpoint,
         bucketPrefix: aws.bucketPrefix,
         sts: { endpoint: endpoints.stsEndpoint, roleArn: aws.sts.roleArn },
+        restoreRoleArn: aws.restoreRoleArn,
         s3,
       },
       identity,

@@ -63,6 +63,7 @@ describe('startLocalCloud (Azurite blob + queue + moto + identity plane + STS)',
       prefix: '',
       stsEndpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/?$/),
       roleArn: 'arn:aws:iam::000000000000:role/blobferry-backup',
+      restoreRoleArn: 'arn:aws:iam::000000000000:role/blobferry-restore',
       emulatorAccessKeyId: 'moto-access-key',
       emulatorSecretAccessKey: 'moto-secret-key',
       s3Features: { checksum: 'CRC32', conditionalWrites: true },
@@ -74,7 +75,14 @@ describe('startLocalCloud (Azurite blob + queue + moto + identity plane + STS)',
       backupIdentity: BACKUP_IDENTITY,
       intruderIdentity: INTRUDER_IDENTITY,
       systemIdentity: SYSTEM_IDENTITY,
+      operatorUser: {
+        objectId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        subject: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+        userPrincipalName: 'restore-operator@blobferry.local',
+        tokenEndpoint: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/local-user\/token$/),
+      },
     });
+    expect(written.identity.operatorUser.subject).not.toBe(written.identity.operatorUser.objectId);
     expect(written.identity.identityHeader).not.toBe('');
     expect(written.events).toEqual({
       // Started without events: the queue exists, nothing is delivered to it.

@@ -13,11 +13,13 @@ import {
   type EndpointResponse,
   type ManagedIdentityEndpointContext,
 } from './managed-identity-endpoints.js';
+import { handleUserTokenRequest, OPERATOR_USER, operatorSubject, signUserAccessToken, USER_TOKEN_PATH } from './operator-user.js';
 import { SigningKeyRing, type SigningKeyChoice } from './signing-keys.js';
 import { resourceToAudience, signAccessToken } from './tokens.js';
 import { closeServer } from '../close-server.js';
 
 export { BACKUP_IDENTITY, DEFAULT_AUDIENCE, INTRUDER_IDENTITY, LOCAL_TENANT_ID, SYSTEM_IDENTITY, type IdentityName } from './constants.js';
+export { OPERATOR_USER, operatorSubject } from './operator-user.js';
 
 export interface StartIdentityPlaneOptions {
   host?: string;
@@ -91,6 +93,19 @@ export async function startIdentityPlane(options: StartIdentityPlaneOptions = {}
     },
   };
 
+  const issueUserToken = async (audience: string) => {
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const accessToken = await signUserAccessToken({
+      tenantId: LOCAL_TENANT_ID,
+      issuer,
+      audience,
+      lifetimeSeconds: tokenLifetimeSeconds,
+      issuedAt,
+      key: keys.pick('current'),
+    });
+    return { accessToken, expiresOn: issuedAt + tokenLifetimeSeconds };
+  };
+
   const server = createServer((request, response) => {
     route(request, response).catch((error: unknown) => {
       send(response, { status: 500, body: { error: 'server_error', error_description: String(error) } });
@@ -112,6 +127,9 @@ export async function startIdentityPlane(options: StartIdentityPlaneOptions = {}
         return;
       case IMDS_TOKEN_PATH:
         send(response, await handleImdsTokenRequest(url.searchParams, request.headers, endpointContext));
+        return;
+      case USER_TOKEN_PATH:
+        send(response, await handleUserTokenRequest(url.searchParams, request.headers, { identityHeader, issue: issueUserToken }));
         return;
       case `${tenantPrefix}.well-known/openid-configuration`:
         send(response, { status: 200, body: discoveryDocument(issuer) });
@@ -146,6 +164,12 @@ export async function startIdentityPlane(options: StartIdentityPlaneOptions = {}
     backupIdentity: IDENTITIES.backup,
     intruderIdentity: IDENTITIES.intruder,
     systemIdentity: IDENTITIES.system,
+    operatorUser: {
+      objectId: OPERATOR_USER.objectId,
+      subject: operatorSubject(LOCAL_TENANT_ID, audience),
+      userPrincipalName: OPERATOR_USER.userPrincipalName,
+      tokenEndpoint: `${origin}${USER_TOKEN_PATH}`,
+    },
     audience,
     mintToken,
     rotateKeys: () => keys.rotate(),

@@ -1,4 +1,4 @@
-import { AWS_ACCOUNT_ID, AWS_REGION, BACKUP_BUCKET, BACKUP_PREFIX, DEFAULT_PORTS } from '../constants.js';
+import { AWS_ACCOUNT_ID, AWS_REGION, BACKUP_BUCKET, BACKUP_PREFIX, DEFAULT_PORTS, RESTORE_ROLE_NAME } from '../constants.js';
 import { RoleSessions } from '../iam/sessions.js';
 import type { LocalCloudOptions, Log } from '../local-cloud.js';
 import { startIamGateway } from '../s3/iam-gateway.js';
@@ -13,6 +13,8 @@ export interface AwsSide {
   region: string;
   /** The role's BucketPrefix, which confines its writes and listings. */
   bucketPrefix: string;
+  /** The template's read-only RestoreRole, trusting the local operator user. */
+  restoreRoleArn: string;
 }
 
 /** Starts STS with the shipped template's role and, in front of an S3 emulator, the IAM gateway. */
@@ -41,13 +43,17 @@ export async function startAwsSide(
       bucket: BACKUP_BUCKET,
       bucketPrefix,
       allowDeleteMarkers: options.role?.allowDeleteMarkers ?? false,
+      restoreOperatorSubject: identity.operatorUser.subject,
     }),
     credentials: sessions ?? s3.credentials,
     accountId: AWS_ACCOUNT_ID,
     log,
   });
   closers.add(() => sts.close());
-  if (!sessions) return { sts, s3Endpoint: s3.endpoint, region, bucketPrefix };
+  const restoreRole = sts.model.roles.find((role) => role.name === RESTORE_ROLE_NAME);
+  if (!restoreRole) throw new Error(`infra/aws-iam/template.yaml declares no role ${RESTORE_ROLE_NAME} for a RestoreOperatorSubject`);
+  const restoreRoleArn = restoreRole.arn;
+  if (!sessions) return { sts, s3Endpoint: s3.endpoint, region, bucketPrefix, restoreRoleArn };
 
   // The emulators check no signature and no permission, so the gateway in front of them does.
   const gateway = await startIamGateway({
@@ -61,5 +67,5 @@ export async function startAwsSide(
     log,
   });
   closers.add(() => gateway.close());
-  return { sts, s3Endpoint: gateway.endpoint, region, bucketPrefix };
+  return { sts, s3Endpoint: gateway.endpoint, region, bucketPrefix, restoreRoleArn };
 }

@@ -18,7 +18,15 @@ import type { Closers } from './closers.js';
 
 export interface BuildStackOptions {
   azure: { blobEndpoint: string; queueEndpoint: string; connectionString: string; hostStorageConnectionString: string };
-  aws: { region: string; s3Endpoint: string; bucketPrefix: string; sts: Pick<Sts, 'endpoint' | 'roleArn'>; s3: RunningS3 };
+  aws: {
+    region: string;
+    s3Endpoint: string;
+    bucketPrefix: string;
+    sts: Pick<Sts, 'endpoint' | 'roleArn'>;
+    /** infra/aws-iam's RestoreRole, which the local operator user may assume. */
+    restoreRoleArn: string;
+    s3: RunningS3;
+  };
   identity: IdentityPlane;
   events: LocalCloudOptions['events'];
   /** Event Grid's dead-letter container, in the host storage. */
@@ -46,6 +54,7 @@ export function buildStack({ azure, aws, identity, events, deadLetterContainerUr
       prefix: aws.bucketPrefix,
       stsEndpoint: aws.sts.endpoint,
       roleArn: aws.sts.roleArn,
+      restoreRoleArn: aws.restoreRoleArn,
       emulatorAccessKeyId: aws.s3.credentials.accessKeyId,
       emulatorSecretAccessKey: aws.s3.credentials.secretAccessKey,
       s3Features: aws.s3.features,
@@ -60,6 +69,7 @@ export function buildStack({ azure, aws, identity, events, deadLetterContainerUr
       backupIdentity: identity.backupIdentity,
       intruderIdentity: identity.intruderIdentity,
       systemIdentity: identity.systemIdentity,
+      operatorUser: identity.operatorUser,
     },
     events: {
       delivery: !events ? 'off' : typeof events.target === 'object' ? ('webhookUrl' in events.target ? 'webhook' : 'handler') : 'queue',

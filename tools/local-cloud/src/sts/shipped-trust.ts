@@ -11,6 +11,8 @@ export interface ShippedTrustOptions {
   bucketPrefix?: string;
   /** Template parameter AllowDeleteMarkers. */
   allowDeleteMarkers?: boolean;
+  /** Template parameter RestoreOperatorSubject: the token `sub` the restore role admits (none: no restore role). */
+  restoreOperatorSubject?: string;
 }
 
 /**
@@ -28,6 +30,7 @@ export function shippedTrust(o: ShippedTrustOptions): Pick<StartStsOptions, 'tem
       BucketName: o.bucket,
       ...(o.bucketPrefix !== undefined ? { BucketPrefix: o.bucketPrefix } : {}),
       ...(o.allowDeleteMarkers !== undefined ? { AllowDeleteMarkers: String(o.allowDeleteMarkers) } : {}),
+      ...(o.restoreOperatorSubject !== undefined ? { RestoreOperatorSubject: o.restoreOperatorSubject } : {}),
       // The local cloud writes inventory reports on demand (local-cloud inventory): the role reads them as deployed.
       EnableInventory: 'true',
     },
