@@ -17,8 +17,10 @@ import { S3AuthError } from './sigv4.js';
 //   - A session may do what its role's inline policies (from infra/aws-iam's template) allow, and nothing
 //     else (AccessDenied, naming the action and resource as S3 does).
 //   - A missing object answers 403, not 404, to a caller who may not list the bucket.
+//   - A presigned URL (Signature Version 4 in the query string) is checked the same way, and also refused past
+//     its X-Amz-Expires (at most a week) and, for a session's keys, once the session has expired.
 // Not modelled: bucket policies (the template's only one denies plain HTTP, which is all the local cloud
-// speaks), KMS permissions, presigned URLs (refused), and the payload hash, which is forwarded unchecked.
+// speaks), KMS permissions, and the payload hash, which is forwarded unchecked.
 
 export interface IamGateway {
   endpoint: string;

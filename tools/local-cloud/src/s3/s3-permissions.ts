@@ -242,6 +242,17 @@ const PLAIN_PARAMETERS = new Set([
   'response-expires',
   'max-parts',
   'part-number-marker',
+  // A presigned URL's signature (checked by the gateway before the operation is looked up).
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Date',
+  'X-Amz-Expires',
+  'X-Amz-SignedHeaders',
+  'X-Amz-Signature',
+  'X-Amz-Security-Token',
+  'X-Amz-Content-Sha256',
+  // Headers a presigned URL carries as parameters (the SDK's presigner hoists x-amz-* headers).
+  'x-amz-checksum-mode',
 ]);
 
 function hasOtherSubresource(query: URLSearchParams): boolean {

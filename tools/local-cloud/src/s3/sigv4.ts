@@ -28,7 +28,9 @@ export class S3AuthError extends Error {
   }
 }
 
-const ALGORITHM = 'AWS4-HMAC-SHA256';
+export const ALGORITHM = 'AWS4-HMAC-SHA256';
+/** The query parameter a presigned URL carries its signature in. */
+const PRESIGNED_SIGNATURE = 'X-Amz-Signature';
 
 export function parseAuthorization(header: string): SigV4Authorization {
   const malformed = (why: string) => new S3AuthError('AuthorizationHeaderMalformed', 400, `The authorization header is malformed; ${why}`);
@@ -63,6 +65,7 @@ function canonicalPath(rawPath: string): string {
     .join('/');
 }
 
+/** The signed query: every parameter but the signature itself (present only in a presigned URL). */
 function canonicalQuery(rawQuery: string): string {
   if (rawQuery === '') return '';
   const pairs = rawQuery
@@ -72,7 +75,8 @@ function canonicalQuery(rawQuery: string): string {
       const at = pair.indexOf('=');
       const [key, value] = at === -1 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];
       return [uriEncode(decodeURIComponent(key)), uriEncode(decodeURIComponent(value))] as const;
-    });
+    })
+    .filter(([key]) => key !== PRESIGNED_SIGNATURE);
   pairs.sort(([keyA, valueA], [keyB, valueB]) => (keyA < keyB ? -1 : keyA > keyB ? 1 : valueA < valueB ? -1 : valueA > valueB ? 1 : 0));
   return pairs.map(([key, value]) => `${key}=${value}`).join('&');
 }
@@ -105,9 +109,23 @@ export interface SignedRequest {
   headers: IncomingHttpHeaders;
 }
 
+/**
+ * Where a presigned URL keeps what the Authorization header form keeps in headers: the signing time, and the
+ * payload hash (UNSIGNED-PAYLOAD unless the URL names one).
+ */
+export interface QuerySigning {
+  amzDate: string;
+  payloadHash: string;
+}
+
 /** Throws S3's error when the request's signature is not the one its secret key makes. */
-export function verifySignature(request: SignedRequest, auth: SigV4Authorization, secretAccessKey: string): void {
-  const expected = signatureOf(request, auth, secretAccessKey);
+export function verifySignature(
+  request: SignedRequest,
+  auth: SigV4Authorization,
+  secretAccessKey: string,
+  querySigning?: QuerySigning,
+): void {
+  const expected = signatureOf(request, auth, secretAccessKey, querySigning);
   const given = Buffer.from(auth.signature, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     throw new S3AuthError(
@@ -119,9 +137,14 @@ export function verifySignature(request: SignedRequest, auth: SigV4Authorization
 }
 
 /** The signature of a request over `auth`'s scope and signed headers (its `signature` is not read). */
-export function signatureOf(request: SignedRequest, auth: Omit<SigV4Authorization, 'signature'>, secretAccessKey: string): Buffer {
-  const amzDate = headerValue(request.headers, 'x-amz-date');
-  const payloadHash = headerValue(request.headers, 'x-amz-content-sha256');
+export function signatureOf(
+  request: SignedRequest,
+  auth: Omit<SigV4Authorization, 'signature'>,
+  secretAccessKey: string,
+  querySigning?: QuerySigning,
+): Buffer {
+  const amzDate = querySigning?.amzDate ?? headerValue(request.headers, 'x-amz-date');
+  const payloadHash = querySigning?.payloadHash ?? headerValue(request.headers, 'x-amz-content-sha256');
   if (!amzDate) throw new S3AuthError('AccessDenied', 403, 'AWS authentication requires a valid Date or x-amz-date header');
   if (!payloadHash) throw new S3AuthError('InvalidRequest', 400, 'Missing required header for this request: x-amz-content-sha256');
   if (!auth.signedHeaders.includes('host')) throw new S3AuthError('AccessDenied', 403, 'The host header must be signed');
