@@ -8,6 +8,7 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BlobServiceClient } from '@azure/storage-blob';
+import type { BlobAnswer } from '../blob-from-url/azure-error.js';
 import { closeServer } from '../close-server.js';
 import { errorAnswer, UNAVAILABLE } from '../service-errors.js';
 import type { BlobCreatedEventData, EventGridEvent } from '../types.js';
@@ -78,6 +79,8 @@ function stringHeader(value: string | string[] | undefined): string | undefined 
  * PutBlockList and CopyBlob do not say their length, so their properties are read back from Azurite.
  */
 export function putBlobProperties(headers: IncomingHttpHeaders): CreatedBlobProperties | undefined {
+  // Put Blob From URL's request has no body: its properties come from the source.
+  if (headers['x-ms-copy-source'] !== undefined) return undefined;
   const blobType = stringHeader(headers['x-ms-blob-type']);
   if (blobType === undefined || !Object.hasOwn(PUT_BLOB_LENGTH, blobType)) return undefined;
   const type = blobType as BlobCreatedEventData['blobType'];
@@ -111,6 +114,8 @@ export interface StartStorageEventsProxyOptions {
   publicBlobEndpoint: () => string;
   raise: (event: EventGridEvent) => void;
   log: (entry: Record<string, unknown>) => void;
+  /** Answers the operations Azurite lacks (Put Block / Put Blob From URL) in its place; undefined for the rest. */
+  answerInstead?: (request: IncomingMessage) => Promise<BlobAnswer> | undefined;
 }
 
 export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions): Promise<StorageEventsProxy> {
@@ -135,7 +140,7 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
   async function announce(
     api: BlobApi,
     blob: { container: string; blobName: string },
-    exchange: { request: IncomingMessage; response: IncomingMessage; before: BlobState | undefined },
+    exchange: { request: IncomingMessage; response: BlobAnswer; before: BlobState | undefined },
   ) {
     const { request, response } = exchange;
     const common = {
@@ -189,30 +194,27 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
   function forward(
     request: IncomingMessage,
     response: ServerResponse,
-    onResponse?: (upstreamResponse: IncomingMessage) => Promise<void>,
+    onResponse?: (upstreamResponse: BlobAnswer) => Promise<void>,
   ): Promise<void> {
     return new Promise<void>((resolve) => {
-      const outgoing = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
-        (upstreamResponse) => {
-          response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
-          upstreamResponse.pipe(response);
-          upstreamResponse.once('end', () => {
-            const after = onResponse?.(upstreamResponse) ?? Promise.resolve();
-            void after
-              .catch((error: unknown) =>
-                o.log({ level: 'warn', msg: 'could not raise the storage event', path: request.url, error: (error as Error).message }),
-              )
-              .finally(resolve);
-          });
-          upstreamResponse.once('error', () => {
-            response.destroy();
-            resolve();
-          });
-        },
-      );
+      const relay = (upstreamResponse: BlobAnswer) => {
+        response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+        upstreamResponse.pipe(response);
+        upstreamResponse.once('end', () => {
+          const after = onResponse?.(upstreamResponse) ?? Promise.resolve();
+          void after
+            .catch((error: unknown) =>
+              o.log({ level: 'warn', msg: 'could not raise the storage event', path: request.url, error: (error as Error).message }),
+            )
+            .finally(resolve);
+        });
+        upstreamResponse.once('error', () => {
+          response.destroy();
+          resolve();
+        });
+      };
       // Azurite unreachable: the client gets what Azure Storage answers when it cannot serve (503 ServerBusy).
-      outgoing.on('error', (error) => {
+      const fail = (error: Error) => {
         o.log({ level: 'warn', msg: 'Azurite failed', path: request.url, error: error.message });
         if (response.headersSent) response.destroy();
         else {
@@ -220,7 +222,17 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
           response.writeHead(status, headers).end(body);
         }
         resolve();
-      });
+      };
+      const instead = o.answerInstead?.(request);
+      if (instead) {
+        instead.then(relay, fail);
+        return;
+      }
+      const outgoing = httpRequest(
+        { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
+        relay,
+      );
+      outgoing.on('error', fail);
       request.pipe(outgoing);
     });
   }

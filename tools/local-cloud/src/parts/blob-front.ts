@@ -1,7 +1,8 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
 import { azuriteConnectionString, type RunningAzurite } from '../azurite.js';
-import { AZURITE_ACCOUNT_NAME, DEFAULT_PORTS, EVENT_SUBSCRIPTION_NAME } from '../constants.js';
+import { answerFromUrl } from '../blob-from-url/index.js';
+import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, DEFAULT_PORTS, EVENT_SUBSCRIPTION_NAME } from '../constants.js';
 import { storageAccountTopic } from '../events/blob-created-event.js';
 import { createDeadLetterContainer } from '../events/dead-letter-container.js';
 import { EventDelivery, type DeliveryTarget } from '../events/delivery.js';
@@ -48,6 +49,11 @@ export async function startBlobFront(
     publicBlobEndpoint: () => publicBlobEndpoint,
     raise: (event) => delivery?.enqueue(event),
     log,
+    answerInstead: answerFromUrl({
+      accountName: AZURITE_ACCOUNT_NAME,
+      accountKey: AZURITE_ACCOUNT_KEY,
+      upstream: new URL(azuriteBlob.origin),
+    }),
   });
   closers.add(() => storage.close());
   return {
