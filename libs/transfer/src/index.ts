@@ -19,5 +19,16 @@ export { withUnsignedPayload } from './unsigned-payload.js';
 export { digestBlob, digestObject, type DigestBlobOptions } from './digest.js';
 export { fullObjectChecksumOf } from './target.js';
 export { BlobArchivedError, KeyTooLongError, PermanentTransferError, SourceChangedError, SourceNotFoundError } from './errors.js';
-export { normalizeSequencer, recordedSourceOf, type RecordedSource, type TargetObjectState, type TargetState } from './ordering.js';
+export {
+  compareSequencers,
+  normalizeSequencer,
+  recordedSourceOf,
+  type RecordedSource,
+  type TargetObjectState,
+  type TargetState,
+} from './ordering.js';
+// What a restore needs to check the bytes it writes back against what the backup recorded.
+export { ContentChecksum, type FullObjectChecksumAlgorithm } from './checksum.js';
+export { combineChecksums } from './crc-combine.js';
+export { decodeHeaderValue } from './metadata.js';
 export { AMAZON_S3_FEATURES, type S3EndpointFeatures } from './s3-endpoint.js';
