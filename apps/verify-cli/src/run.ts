@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { EXIT_CODES, EXIT_CODES_HELP, RuntimeFailure, type ExitCode } from './cli-errors.js';
 import { credentialsCommand } from './commands/credentials.js';
+import { restoreCommand } from './commands/restore.js';
 import { backfillCommand, verifyCommand } from './commands/verify.js';
 
 /** Commander's own exits (usage errors) become exit code 2, help and version 0, and all output goes to `io`. */
@@ -23,12 +24,13 @@ function packageVersion(): string {
 
 export function createProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('blobferry')
-    .description('Verify, repair and backfill the S3 backup of an Azure Blob Storage container')
+    .description('Verify, repair, backfill and restore the S3 backup of an Azure Blob Storage container')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(add --help for the options)')
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
   program.addCommand(verifyCommand(io, setExitCode));
   program.addCommand(backfillCommand(io, setExitCode));
+  program.addCommand(restoreCommand(io, setExitCode));
   program.addCommand(credentialsCommand());
   routeThroughIo(program, io);
   return program;

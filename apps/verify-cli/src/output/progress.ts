@@ -8,7 +8,7 @@ export interface ProgressDisplay {
 
 const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
-function bytesText(bytes: number): string {
+export function bytesText(bytes: number): string {
   let value = bytes;
   let unit = 0;
   while (value >= 1024 && unit < BYTE_UNITS.length - 1) {

@@ -38,20 +38,26 @@ function createBlobServiceClient(config: VerifyConfig, azureCredential: AzureCre
     : new BlobServiceClient(config.azure.accountUrl, azureCredential(), { retryOptions: AZURE_STORAGE_RETRY });
 }
 
+/** Where the S3 client goes and as whom (undefined credentials: the SDK's own chain). */
+export interface CliS3ClientOptions {
+  region: string | undefined;
+  s3Endpoint: string | undefined;
+  credentials: ReturnType<typeof fromAzureTokenCredential> | undefined;
+}
+
 /**
  * The run's S3 client. Checksums only when an operation requires them (WHEN_REQUIRED, both ways): the
  * code computes what it needs itself (the copy its CRC and Content-MD5, `--deep` the MD5 of an object it
- * reads when no full-object checksum is stored), and the SDK's own response validation would hash every
- * GET body a second time.
+ * reads when no full-object checksum is stored, a restore what it writes back), and the SDK's own response
+ * validation would hash every GET body a second time; presigned URLs then carry no checksum parameter.
  */
-function createS3Client(config: VerifyConfig): S3Client {
-  const credentials = awsCredentials(config.aws);
+export function cliS3Client({ region, s3Endpoint, credentials }: CliS3ClientOptions): S3Client {
   return new S3Client({
     ...S3_RETRY,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    ...(config.region ? { region: config.region } : {}),
-    ...(config.s3Endpoint ? { endpoint: config.s3Endpoint, forcePathStyle: true } : {}),
+    ...(region ? { region } : {}),
+    ...(s3Endpoint ? { endpoint: s3Endpoint, forcePathStyle: true } : {}),
     ...(credentials ? { credentials } : {}),
   });
 }
@@ -93,7 +99,7 @@ export function createVerifyClients(config: VerifyConfig): VerifyClients {
   const service = createBlobServiceClient(config, azureCredential);
   return {
     container: service.getContainerClient(config.container),
-    s3: createS3Client(config),
+    s3: cliS3Client({ region: config.region, s3Endpoint: config.s3Endpoint, credentials: awsCredentials(config.aws) }),
     queue: queue ? createQueueClient(queue, azureCredential) : undefined,
     inventoryContainer: config.inventory ? service.getContainerClient(config.inventory.azure.container) : undefined,
   };

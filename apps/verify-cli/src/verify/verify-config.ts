@@ -114,12 +114,12 @@ const s3ChecksumSchema = z.enum(S3_CHECKSUMS, {
 const s3ConditionalWritesSchema = z
   .enum(['true', 'false'], { error: () => '--s3-conditional-writes must be true (default) or false' })
   .transform((value) => value === 'true');
-const concurrencySchema = z.coerce
+export const concurrencySchema = z.coerce
   .number({ error: () => '--concurrency must be a whole number from 1 to 256' })
   .int('--concurrency must be a whole number from 1 to 256')
   .min(1, '--concurrency must be a whole number from 1 to 256')
   .max(256, '--concurrency must be a whole number from 1 to 256');
-const urlSchema = (flag: string) => z.url({ error: () => `${flag} must be a URL such as https://host[:port]` });
+export const urlSchema = (flag: string) => z.url({ error: () => `${flag} must be a URL such as https://host[:port]` });
 
 const maxAgeSchema = z.coerce
   .number({ error: () => '--inventory-max-age must be a number of hours' })
@@ -166,13 +166,13 @@ function inventoryConfig(flags: VerifyFlags, backupBucket: string): InventoryCon
   };
 }
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
+export function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new ConfigurationError(result.error.issues[0]?.message ?? 'invalid option');
   return result.data;
 }
 
-function required(value: string | undefined, fix: string): string {
+export function required(value: string | undefined, fix: string): string {
   if (value === undefined || value === '') throw new ConfigurationError(fix);
   return value;
 }
@@ -207,7 +207,11 @@ function awsAuth(flags: VerifyFlags, stack: Stack | undefined): AwsAuth {
   return { kind: 'default-chain' };
 }
 
-function azureAuth(flags: VerifyFlags, env: Record<string, string | undefined>, stack: Stack | undefined): AzureAuth {
+export function azureAuth(
+  flags: Pick<VerifyFlags, 'connectionString' | 'accountUrl'>,
+  env: Record<string, string | undefined>,
+  stack: Stack | undefined,
+): AzureAuth {
   const connectionString =
     flags.connectionString ?? (flags.accountUrl ? undefined : (stack?.azure.connectionString ?? env.AZURE_STORAGE_CONNECTION_STRING));
   if (connectionString) return { kind: 'connection-string', connectionString };
@@ -217,6 +221,22 @@ function azureAuth(flags: VerifyFlags, env: Record<string, string | undefined>, 
       'DefaultAzureCredential: az login, managed identity or AZURE_* variables), or --connection-string / ' +
       'AZURE_STORAGE_CONNECTION_STRING, or --local for the local cloud.',
   );
+}
+
+/** Where the backups are: the bucket, the key prefix and layout, and how S3 is reached (flags win over the stack). */
+export function backupLocation(
+  flags: Pick<VerifyFlags, 'bucket' | 'targetPrefix' | 'keyLayout' | 'region' | 's3Endpoint'>,
+  env: Record<string, string | undefined>,
+  stack: Stack | undefined,
+) {
+  const s3Endpoint = flags.s3Endpoint ?? stack?.aws.s3Endpoint;
+  return {
+    bucket: required(flags.bucket ?? stack?.aws.bucket, 'Name the backup bucket: --bucket <name>.'),
+    targetPrefix: flags.targetPrefix ?? stack?.aws.prefix ?? '',
+    keyLayout: parse(layoutSchema, flags.keyLayout ?? KEY_LAYOUTS[0]),
+    region: flags.region ?? stack?.aws.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
+    s3Endpoint: s3Endpoint === undefined ? undefined : parse(urlSchema('--s3-endpoint'), s3Endpoint),
+  };
 }
 
 /** Where a backfill's journal lives unless --journal says otherwise: the working directory. */
@@ -249,18 +269,13 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
   }
   const stack = flags.local ? await loadLocalStack(flags.stack) : undefined;
   if (flags.stack && !flags.local) throw new ConfigurationError('--stack names the local cloud stack file: add --local.');
-  const s3Endpoint = flags.s3Endpoint ?? stack?.aws.s3Endpoint;
   const azure = azureAuth(flags, env, stack);
-  const bucket = required(flags.bucket ?? stack?.aws.bucket, 'Name the backup bucket: --bucket <name>.');
+  const location = backupLocation(flags, env, stack);
   return {
     azure,
     container: required(flags.container ?? stack?.azure.sourceContainer, 'Name the source container: --container <name>.'),
     prefix: flags.prefix ?? '',
-    bucket,
-    targetPrefix: flags.targetPrefix ?? stack?.aws.prefix ?? '',
-    keyLayout: parse(layoutSchema, flags.keyLayout ?? KEY_LAYOUTS[0]),
-    region: flags.region ?? stack?.aws.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
-    s3Endpoint: s3Endpoint === undefined ? undefined : parse(urlSchema('--s3-endpoint'), s3Endpoint),
+    ...location,
     s3Features: {
       checksum:
         flags.s3Checksum === undefined
@@ -286,6 +301,6 @@ export async function resolveVerifyConfig(flags: VerifyFlags, env: Record<string
     concurrency: parse(concurrencySchema, flags.concurrency ?? '16'),
     format: flags.json ? 'json' : flags.ndjson ? 'ndjson' : 'table',
     progress: flags.progress === true ? 'always' : flags.progress === false ? 'never' : 'auto',
-    inventory: inventoryConfig(flags, bucket),
+    inventory: inventoryConfig(flags, location.bucket),
   };
 }
