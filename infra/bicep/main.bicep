@@ -137,6 +137,9 @@ param retryDelays string = ''
 @description('S3 storage class per access tier, e.g. Cool=STANDARD_IA,Cold=GLACIER_IR,Archive=DEEP_ARCHIVE. Empty: STANDARD for every tier.')
 param storageClassByTier string = ''
 
+@description('Turn on Azure Blob Inventory on the source account for the sweep and `blobferry verify --inventory` at scale: a daily Parquet report of the backed-up containers into the container blobferry-inventory. An account has one inventory policy, named default: deploying this one REPLACES any inventory rules the account already has, hence off by default.')
+param enableInventory bool = false
+
 // ---- operators ----
 
 @description('Principal (object) id of an operator (user, group or service principal) who runs `blobferry backfill`, which writes messages into the backup queue; it gets Storage Queue Data Message Sender on that queue and nothing else. Empty: no operator access.')
@@ -145,6 +148,16 @@ param operatorPrincipalId string = ''
 @description('Kind of principal operatorPrincipalId is')
 @allowed(['User', 'Group', 'ServicePrincipal'])
 param operatorPrincipalType string = 'User'
+
+@description('Principal (object) id of whoever runs `blobferry restore` into the containers of restoreContainers: it gets Storage Blob Data Contributor (write blobs) and a custom role with blobs/tags/write (restore index tags) on each, nothing else. Empty: none.')
+param restorePrincipalId string = ''
+
+@description('Kind of principal restorePrincipalId is')
+@allowed(['User', 'Group', 'ServicePrincipal'])
+param restorePrincipalType string = 'User'
+
+@description('Existing containers of the source account a restore may write into, comma-separated (e.g. restored,photos). Create a fresh restore container first; list a backed-up container only if restoring in place is to be allowed.')
+param restoreContainers string = ''
 
 @description('How the Function gets Update Message on the backup queue (the runtime renews a running message\'s invisibility and releases a failed one with it): CustomRole creates a role with only that data action (the deploying principal needs Microsoft.Authorization/roleDefinitions/write, e.g. Owner or User Access Administrator); StorageQueueDataContributor uses the built-in role instead, which on that one queue also allows clearing it, deleting it and setting its metadata.')
 @allowed(['CustomRole', 'StorageQueueDataContributor'])
@@ -259,9 +272,23 @@ module source 'modules/source.bicep' = {
     createAccount: createSourceAccount
     containerNames: containerNames
     readerPrincipalId: principalId
+    enableInventory: enableInventory
     systemTopicName: systemTopicName
     tags: tags
   }
+}
+
+// Parenthesised: checkov's parser (pycep) reads `!a && !b` as `!(a && !b)`; Bicep would not, but both must agree.
+module restoreRoles 'modules/restore-roles.bicep' = if ((!empty(restorePrincipalId)) && (!empty(restoreContainers))) {
+  name: 'restore-roles'
+  scope: resourceGroup(sourceResourceGroup)
+  params: {
+    accountName: sourceStorageAccountName
+    containerNames: split(restoreContainers, ',')
+    principalId: restorePrincipalId
+    principalType: restorePrincipalType
+  }
+  dependsOn: [source]
 }
 
 module hostRoles 'modules/host-roles.bicep' = {

@@ -20,6 +20,9 @@ param containerNames array
 @description('Principal (object) id of the backup identity')
 param readerPrincipalId string
 
+@description('Azure Blob Inventory on the account (policy `default`, which replaces existing rules): rule blobferry, daily, Parquet, into blobferry-inventory')
+param enableInventory bool
+
 @description('Name of the Event Grid system topic on the account (an account can have only one)')
 param systemTopicName string
 
@@ -104,6 +107,58 @@ resource containerTagsReaders 'Microsoft.Authorization/roleAssignments@2022-04-0
     dependsOn: [newAccount]
   }
 ]
+
+// Inventory (libs/contract AZURE_INVENTORY_CONTAINER / AZURE_INVENTORY_RULE): the fields libs/inventory's join
+// needs (AZURE_REQUIRED_FIELDS), current versions of the backed-up containers, daily, as Parquet.
+var inventoryContainerName = 'blobferry-inventory'
+
+resource inventoryContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = if (enableInventory) {
+  parent: blobService
+  name: inventoryContainerName
+  properties: { publicAccess: 'None' }
+  dependsOn: [newAccount]
+}
+
+resource inventoryPolicy 'Microsoft.Storage/storageAccounts/inventoryPolicies@2023-05-01' = if (enableInventory) {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      enabled: true
+      type: 'Inventory'
+      rules: [
+        {
+          enabled: true
+          name: 'blobferry'
+          destination: inventoryContainerName
+          definition: {
+            format: 'Parquet'
+            schedule: 'Daily'
+            objectType: 'Blob'
+            schemaFields: ['Name', 'Content-Length', 'Last-Modified', 'Etag', 'Content-MD5', 'BlobType', 'AccessTier']
+            filters: {
+              blobTypes: ['blockBlob', 'appendBlob', 'pageBlob']
+              prefixMatch: [for container in containerNames: '${container}/']
+            }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [inventoryContainer]
+}
+
+// The Function reads the reports (the sweep at scale); nothing else of that container.
+resource inventoryReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (enableInventory) {
+  name: guid(inventoryContainer.id, readerPrincipalId, storageBlobDataReaderRoleId)
+  scope: inventoryContainer
+  properties: {
+    principalId: readerPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataReaderRoleId)
+    description: 'blobferry backup identity reads the inventory reports'
+  }
+}
 
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
   name: systemTopicName

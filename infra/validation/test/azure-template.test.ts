@@ -161,6 +161,29 @@ describe('role assignments', () => {
           role: ROLES.storageQueueDataMessageSender,
           scope: 'sweepPoisonQueue',
         },
+        // Issue 32: the inventory reports (enableInventory only).
+        {
+          file: 'modules/source.bicep',
+          resource: 'inventoryReader',
+          principal: 'readerPrincipalId',
+          role: ROLES.storageBlobDataReader,
+          scope: 'inventoryContainer',
+        },
+        // Issue 31: the restoring operator, on the containers it may restore into.
+        {
+          file: 'modules/restore-roles.bicep',
+          resource: 'blobWriters',
+          principal: 'principalId',
+          role: ROLES.storageBlobDataContributor,
+          scope: 'containers[i]',
+        },
+        {
+          file: 'modules/restore-roles.bicep',
+          resource: 'tagWriters',
+          principal: 'principalId',
+          role: 'tagsWriter.id',
+          scope: 'containers[i]',
+        },
         // Event Grid system topic identity
         {
           file: 'modules/host-roles.bicep',
@@ -186,7 +209,7 @@ describe('role assignments', () => {
         },
       ]),
     );
-    expect(table).toHaveLength(18);
+    expect(table).toHaveLength(21);
   });
 
   it('are scoped to one queue, one container or one resource, never to an account holding queues for a queue role', () => {
@@ -212,6 +235,9 @@ describe('role assignments', () => {
       sweepQueueUpdater: 'Microsoft.Storage/storageAccounts/queueServices/queues',
       sweepQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
       sweepPoisonQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      inventoryReader: 'Microsoft.Storage/storageAccounts/blobServices/containers',
+      blobWriters: 'Microsoft.Storage/storageAccounts/blobServices/containers',
+      tagWriters: 'Microsoft.Storage/storageAccounts/blobServices/containers',
     });
     const roles = module('host-roles.bicep');
     for (const [queue, name] of [
@@ -280,8 +306,54 @@ describe('role assignments', () => {
     expect(others.filter((file) => readWorkspaceFile('infra/bicep', file).includes('operatorPrincipal'))).toEqual([]);
   });
 
-  it('the other assignments are unconditional', () => {
-    expect(assignments.filter((a) => a.condition !== undefined).map((a) => a.resource)).toEqual(['operatorQueueSender']);
+  it('the other assignments are unconditional, but for the opt-in inventory reader', () => {
+    expect(
+      assignments
+        .filter((a) => a.condition !== undefined)
+        .map((a) => [a.resource, a.condition])
+        .sort(),
+    ).toEqual([
+      ['inventoryReader', 'enableInventory'],
+      ['operatorQueueSender', '!empty(operatorPrincipalId)'],
+    ]);
+    // The restore roles are a module deployed only for a named principal and named containers.
+    expect(bicepText(main.modules.get('restoreRoles')?.condition)).toBe('!empty(restorePrincipalId) && !empty(restoreContainers)');
+  });
+
+  it('give a restoring operator blob writes and index tag writes on the named containers only, tags through a one-action custom role', () => {
+    const roles = module('restore-roles.bicep');
+    const [definition] = resourcesOfType(roles, 'Microsoft.Authorization/roleDefinitions');
+    expect(definition?.properties['permissions']).toEqual([
+      {
+        actions: [],
+        notActions: [],
+        dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/tags/write'],
+        notDataActions: [],
+      },
+    ]);
+    const restoreRoles = main.modules.get('restoreRoles');
+    expect(bicepText(restoreRoles?.params['containerNames'])).toBe("split(restoreContainers, ',')");
+    expect(bicepText(restoreRoles?.params['principalId'])).toBe('restorePrincipalId');
+    expect(main.params.get('restorePrincipalId')).toMatchObject({ type: 'string', default: '' });
+    // Never the backup identity's S3 access: a restore reads S3 through the AWS restore role only.
+    expect(readWorkspaceFile('infra/bicep/modules/restore-roles.bicep')).not.toMatch(/readerPrincipalId|functionPrincipalId/);
+  });
+
+  it("turn on Azure Blob Inventory only when asked (it replaces the account's policy), with the fields the join needs", () => {
+    const source = module('source.bicep');
+    const policy = source.resources.get('inventoryPolicy');
+    expect(policy?.type).toBe('Microsoft.Storage/storageAccounts/inventoryPolicies');
+    expect(bicepText(policy?.condition)).toBe('enableInventory');
+    expect(bicepText(policy?.body['name'])).toBe("'default'");
+    const [rule] = valueAt(policy?.properties, 'policy', 'rules') as unknown[];
+    expect(valueAt(rule, 'name')).toBe('blobferry');
+    expect(valueAt(rule, 'definition', 'format')).toBe('Parquet');
+    expect(valueAt(rule, 'definition', 'schedule')).toBe('Daily');
+    const fields = (valueAt(rule, 'definition', 'schemaFields') as string[]).map((field) => field.toLowerCase());
+    expect(fields).toEqual(
+      expect.arrayContaining(['name', 'content-length', 'last-modified', 'etag', 'content-md5', 'blobtype', 'accesstier']),
+    );
+    expect(main.params.get('enableInventory')).toMatchObject({ type: 'bool', default: false });
   });
 });
 

@@ -217,7 +217,7 @@ function loopHeader(loop: BicepObject): string {
   throw new Error(`bicepText does not render a ${String(loopType['type'])} loop`);
 }
 
-const BINARY_OPERATORS: Record<string, string> = { equals: '==', not_equals: '!=' };
+const BINARY_OPERATORS: Record<string, string> = { equals: '==', not_equals: '!=', and: '&&', or: '||' };
 
 /**
  * A parsed expression written back as Bicep, in one canonical form (`'literal'`, `a.b[c]`,
