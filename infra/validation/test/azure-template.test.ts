@@ -8,6 +8,7 @@ import {
   stringLiterals,
   valueAt,
   type BicepResource,
+  type BicepValue,
   type BicepTemplate,
 } from './bicep.js';
 import { bicepFiles, readWorkspaceFile } from './sources.js';
@@ -345,7 +346,7 @@ describe('role assignments', () => {
     expect(policy?.type).toBe('Microsoft.Storage/storageAccounts/inventoryPolicies');
     expect(bicepText(policy?.condition)).toBe('enableInventory');
     expect(bicepText(policy?.body['name'])).toBe("'default'");
-    const [rule] = valueAt(policy?.properties, 'policy', 'rules') as unknown[];
+    const [rule] = valueAt(policy?.properties, 'policy', 'rules') as BicepValue[];
     expect(valueAt(rule, 'name')).toBe('blobferry');
     expect(valueAt(rule, 'definition', 'format')).toBe('Parquet');
     expect(valueAt(rule, 'definition', 'schedule')).toBe('Daily');
