@@ -1,6 +1,7 @@
 // What blobferry's projects agree on, in one place: the Function's app settings, the backup queue and its
-// messages, where a blob's backup lives in the bucket and what it records there, and the local cloud's
-// stack file. The Function, the CLI, tools/local-cloud, tools/functions-host and infra's drift tests import it.
+// messages (and their retry state), Event Grid's dead letters, the Function's shared state, where a blob's
+// backup lives in the bucket and what it records there, and the local cloud's stack file. The Function, the
+// CLI, tools/local-cloud, tools/functions-host and infra's drift tests import it.
 export { BACKUP_METADATA } from './backup-metadata.js';
 export {
   BACKFILL_API,
@@ -18,7 +19,46 @@ export {
   s3InventoryPrefixFor,
 } from './inventory-reports.js';
 export { KEY_LAYOUTS, keyRootOf, MAX_S3_KEY_BYTES, type KeyLayout, type KeyRootOptions } from './key-layouts.js';
-export { DEFAULT_BACKUP_QUEUE_NAME, poisonQueueOf, QUEUE_CONNECTION, QUEUE_NAME_SETTING, SWEEP_QUEUE_NAME } from './queues.js';
+export {
+  DEFAULT_BACKUP_QUEUE_NAME,
+  poisonQueueOf,
+  QUEUE_CONNECTION,
+  QUEUE_NAME_SETTING,
+  queueConnectionOf,
+  SWEEP_QUEUE_NAME,
+  type QueueConnection,
+  type QueueConnectionResult,
+} from './queues.js';
+export {
+  readRetryState,
+  RETRY_STATE_FIELD,
+  retryDelayMs,
+  retryStateSchema,
+  withoutRetryState,
+  withRetryState,
+  type RetryState,
+  type RetryStateRead,
+} from './retry-envelope.js';
+export {
+  DEAD_LETTER_FIELDS,
+  deadLetterPrefixOf,
+  eventGridEventSchema,
+  eventOfDeadLetter,
+  type DeadLetteredEventRead,
+  type EventGridEvent,
+} from './dead-letter.js';
+export {
+  DEPENDENCIES,
+  failureRecordName,
+  failureRecordSchema,
+  FAILURES_PREFIX,
+  outageRecordName,
+  outageRecordSchema,
+  OUTAGES_PREFIX,
+  type Dependency,
+  type FailureRecord,
+  type OutageRecord,
+} from './shared-state.js';
 export {
   ACCESS_TIERS,
   DELETE_POLICIES,

@@ -22,3 +22,33 @@ export function poisonQueueOf(queueName: string): string {
  * binding expression must resolve at start-up.
  */
 export const SWEEP_QUEUE_NAME = 'blob-sweep';
+
+/** The backup queue as the app reaches it itself (to put a message back for a later retry, or to replay into it). */
+export type QueueConnection =
+  | { kind: 'connection-string'; connectionString: string; queueName: string }
+  | { kind: 'managed-identity'; queueServiceUri: string; clientId: string | undefined; queueName: string };
+
+export type QueueConnectionResult = { ok: true; connection: QueueConnection } | { ok: false; error: string };
+
+/**
+ * The trigger's connection, read from the same settings the runtime resolves (`BACKUP_QUEUE` as a connection
+ * string, or `BACKUP_QUEUE__queueServiceUri` with `BACKUP_QUEUE__clientId` for a user-assigned identity), and
+ * the queue `BACKUP_QUEUE_NAME` names. The error names the settings; it never echoes a value.
+ */
+export function queueConnectionOf(env: Record<string, string | undefined>): QueueConnectionResult {
+  const queueName = env[QUEUE_NAME_SETTING]?.trim() || DEFAULT_BACKUP_QUEUE_NAME;
+  const connectionString = env[QUEUE_CONNECTION]?.trim();
+  if (connectionString) return { ok: true, connection: { kind: 'connection-string', connectionString, queueName } };
+  const queueServiceUri = env[`${QUEUE_CONNECTION}__queueServiceUri`]?.trim();
+  if (queueServiceUri) {
+    const clientId = env[`${QUEUE_CONNECTION}__clientId`]?.trim() || undefined;
+    return {
+      ok: true,
+      connection: { kind: 'managed-identity', queueServiceUri: queueServiceUri.replace(/\/+$/, ''), clientId, queueName },
+    };
+  }
+  return {
+    ok: false,
+    error: `${QUEUE_CONNECTION}: required: ${QUEUE_CONNECTION}__queueServiceUri (with the managed identity; infra/bicep sets it) or ${QUEUE_CONNECTION} (a connection string, local use)`,
+  };
+}
