@@ -1,5 +1,6 @@
 // The engine behind `blobferry verify` and `backfill`: both sides listed as sorted streams, merge-joined,
-// classified, and optionally repaired (here with libs/transfer, or through the backup queue).
+// classified, and optionally repaired (here with libs/transfer, or through the backup queue); and behind
+// `blobferry replay` and the sweep's replay: the poison queue and Event Grid's dead letters put back into it.
 export { reconcile, type Difference, type ReconcileOptions, type ReconcileProgress, type ReconcileSummary } from './reconcile.js';
 export { ReconcileRequestError, type ObjectError } from './failures.js';
 export type { PropertyDifference } from './properties.js';
@@ -19,3 +20,10 @@ export {
 export type { RepairOptions, RepairResult } from './repair/repair.js';
 export { queueRepair, type QueueRepair, type QueueRepairOptions } from './repair/queue-repair.js';
 export { openQueueJournal, type OpenQueueJournalOptions, type QueueJournal } from './repair/queue-journal.js';
+export { replayPoisonQueue, replayTextOf, type PoisonQueueReplay, type ReplayPoisonQueueOptions } from './replay/replay-poison-queue.js';
+export {
+  replayDeadLetters,
+  type DeadLetterReplay,
+  type ReplayDeadLettersOptions,
+  type SkippedDeadLetter,
+} from './replay/replay-dead-letters.js';
