@@ -1,10 +1,16 @@
 import { app } from '@azure/functions';
-import { handleBlobEvent } from './backup-blob.js';
+import { handleBlobEvent, type BackupDeps } from './backup-blob.js';
 import { type BackupClients, createClients } from './clients.js';
-import { QUEUE_CONNECTION, QUEUE_NAME_SETTING, SWEEP_QUEUE_NAME, type SettingsResult } from '@blobferry/contract';
+import {
+  QUEUE_CONNECTION,
+  QUEUE_NAME_SETTING,
+  SWEEP_QUEUE_NAME,
+  type QueueConnectionResult,
+  type SettingsResult,
+} from '@blobferry/contract';
 import { healthResponse } from './health.js';
 import { errorSummary } from './redact.js';
-import { backupQueueService, stateContainer } from './storage.js';
+import { createSharedState } from './state/shared-state.js';
 import { planSweepRun, sweepRunSlice, type SweepDeps } from './sweep.js';
 import { startAzureMonitor } from './telemetry.js';
 
@@ -13,34 +19,35 @@ export const BACKUP_FUNCTION_NAME = 'backupBlob';
 export const SWEEP_PLAN_FUNCTION_NAME = 'sweep';
 export const SWEEP_SLICE_FUNCTION_NAME = 'sweepSlice';
 
+export interface RegisterBackupAppOptions {
+  /** The backup queue as the trigger's connection settings name it (contract `queueConnectionOf`). */
+  queue: QueueConnectionResult;
+  /** Replace the ones built from the configuration (tests). */
+  clients?: BackupClients;
+  /** The app settings as the runtime gives them (default: the process's environment). */
+  env?: Record<string, string | undefined>;
+}
+
 /**
- * Registers the backup function (a queue trigger: one Event Grid event per message) and GET /api/health.
- * A bad configuration does not stop the app from loading: every message then throws (so it is retried and
- * finally kept in the poison queue, never lost, while someone fixes the setting) and /api/health names
- * the broken settings. `clients` replaces the ones built from the configuration (tests).
+ * Registers the backup function (a queue trigger: one Event Grid event per message), the sweep's timer and
+ * slice functions, and GET /api/health. A bad configuration does not stop the app from loading: every message
+ * then throws (so it is retried and finally kept in the poison queue, never lost, while someone fixes the
+ * setting) and /api/health names the broken settings.
  */
-export function registerBackupApp(
-  configResult: SettingsResult,
-  deps: { clients?: BackupClients; env?: Record<string, string | undefined> } = {},
-): void {
-  const env = deps.env ?? process.env;
-  let clients: BackupClients | undefined;
+export function registerBackupApp(settings: SettingsResult, o: RegisterBackupAppOptions): void {
+  const configResult = withQueueConnection(settings, o.queue);
+  let deps: BackupDeps | undefined;
   let sweep: SweepDeps | undefined;
-  let sweepProblem = configResult.ok ? '' : `invalid app settings: ${configResult.errors.join('; ')}`;
-  if (configResult.ok) {
-    clients = deps.clients ?? createClients(configResult.config);
-    try {
-      sweep = {
-        config: configResult.config,
-        clients,
-        queues: backupQueueService(env, clients.azureCredential),
-        state: stateContainer(configResult.config, clients.azureCredential),
-        env,
-      };
-    } catch (error) {
-      sweepProblem = errorSummary(error);
-      console.error(JSON.stringify({ event: 'startup', problem: 'the sweep cannot run', error: sweepProblem }));
-    }
+  if (configResult.ok && o.queue.ok) {
+    const clients = o.clients ?? createClients(configResult.config, { queue: o.queue.connection });
+    deps = { config: configResult.config, clients, state: createSharedState(clients.stateContainer) };
+    sweep = {
+      config: configResult.config,
+      clients,
+      queues: clients.queueService,
+      state: clients.stateContainer,
+      env: o.env ?? process.env,
+    };
     const connectionString = configResult.config.APPLICATIONINSIGHTS_CONNECTION_STRING;
     if (connectionString) {
       // The same credential as Azure Storage and STS: one identity, one token cache.
@@ -49,25 +56,23 @@ export function registerBackupApp(
       );
     }
   } else {
-    console.error(JSON.stringify({ event: 'startup', problem: 'invalid app settings', errors: configResult.errors }));
+    console.error(
+      JSON.stringify({ event: 'startup', problem: 'invalid app settings', errors: configResult.ok ? [] : configResult.errors }),
+    );
   }
+  const invalidSettings = configResult.ok ? '' : configResult.errors.join('; ');
 
   app.storageQueue(BACKUP_FUNCTION_NAME, {
     queueName: `%${QUEUE_NAME_SETTING}%`,
     connection: QUEUE_CONNECTION,
     handler: async (message, context) => {
-      if (!configResult.ok || !clients) {
-        throw new Error(
-          `invalid app settings, fix them and the message will be retried: ${configResult.ok ? '' : configResult.errors.join('; ')}`,
-        );
-      }
-      await handleBlobEvent(message, context, { config: configResult.config, clients });
+      if (!deps) throw new Error(`invalid app settings, fix them and the message will be retried: ${invalidSettings}`);
+      await handleBlobEvent(message, context, deps);
     },
   });
 
   const sweepDeps = (): SweepDeps => {
-    if (!sweep)
-      throw new Error(`invalid app settings, fix them and the sweep will run: ${configResult.ok ? '' : configResult.errors.join('; ')}`);
+    if (!sweep) throw new Error(`invalid app settings, fix them and the sweep will run: ${invalidSettings}`);
     return sweep;
   };
   // The safety net under the events: the timer plans a run per occurrence, the fleet sweeps its slices.
@@ -87,6 +92,12 @@ export function registerBackupApp(
     route: 'health',
     methods: ['GET'],
     authLevel: 'function',
-    handler: () => healthResponse(configResult, clients),
+    handler: () => healthResponse(configResult, deps),
   });
+}
+
+/** The settings, with the queue connection's problem among their errors when it has one. */
+function withQueueConnection(settings: SettingsResult, queue: QueueConnectionResult): SettingsResult {
+  if (queue.ok) return settings;
+  return { ok: false, errors: [...(settings.ok ? [] : settings.errors), queue.error] };
 }

@@ -1,33 +1,28 @@
 import type { InvocationContext } from '@azure/functions';
-import { backupKeyFor, copyBlobToS3, deleteBackup, PermanentTransferError, type DeleteBackupOutcome } from '@blobferry/transfer';
+import { type BackupSettings, readRetryState, type RetryStateRead } from '@blobferry/contract';
+import { backupKeyFor, KeyTooLongError } from '@blobferry/transfer';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { type BackupClients, SourceAccountMismatchError } from './clients.js';
-import type { BackupSettings } from '@blobferry/contract';
+import type { ActionResult } from './actions/action-result.js';
+import { deleteDirectory, renameBlob, renameDirectory } from './actions/hierarchical.js';
+import { applyDeletePolicy, backUpBlob } from './actions/one-blob.js';
+import type { BackupClients } from './clients.js';
+import { causeOf, classifyFailure } from './failure-model.js';
 import { errorSummary } from './redact.js';
+import { retryLater } from './retry-later.js';
+import type { SharedState } from './state/shared-state.js';
 import { recordEvent, tracer } from './telemetry.js';
-import { validateBlobEvent, type ValidBlobEvent } from './validate-event.js';
+import { type BlobRef, validateBlobEvent, type ValidBlobEvent } from './validate-event.js';
 
 export interface BackupDeps {
   config: BackupSettings;
   clients: BackupClients;
+  /** What the instances share: recorded permanent failures, outages. One per process. */
+  state: SharedState;
 }
 
-/** What happened to one event; `outcome` is the fixed vocabulary logs and metrics use. */
+/** What happened to one event; `outcome` is the fixed vocabulary logs and metrics use (README "Outcomes"). */
 export interface EventOutcome {
-  outcome:
-    | 'copied'
-    | 'properties-updated'
-    | 'skipped-archived-in-target'
-    | 'skipped-up-to-date'
-    | 'skipped-newer-in-target'
-    | 'refused'
-    | 'failed-permanent'
-    | 'will-retry'
-    | 'delete-retained'
-    | 'delete-nothing-to-hide'
-    | 'delete-stale'
-    | 'delete-superseded'
-    | 'delete-marker-written';
+  outcome: ActionResult['outcome'] | 'refused' | 'failed-permanent' | 'will-retry' | 'requeue-failed' | 'failed-unclassified';
   key?: string;
   bytes?: number;
   parts?: number;
@@ -54,15 +49,44 @@ export function eventOfMessage(message: unknown): unknown {
   }
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function runAction(event: ValidBlobEvent, deps: BackupDeps, recordIfPermanent: (blob: BlobRef, error: unknown) => Promise<boolean>) {
+  switch (event.kind) {
+    case 'created':
+    case 'tier-changed':
+      return backUpBlob(event, deps);
+    case 'deleted':
+      return applyDeletePolicy(event, deps);
+    case 'renamed':
+      return renameBlob(event, deps);
+    case 'directory-renamed':
+      return renameDirectory(event, { ...deps, recordIfPermanent });
+    case 'directory-deleted':
+      return deleteDirectory(event, deps);
+  }
+}
+
 /**
- * Handles one queue message (one Event Grid event). Returning acknowledges it: done, or refused for good.
- * Throwing makes it visible again after host.json's visibilityTimeout; after maxDequeueCount failures the
- * runtime moves it to the poison queue, so the log line of each failure says which attempt it was.
+ * Handles one queue message (one Event Grid event), under one failure model (README "Failures"):
+ * - done, or refused: returns, and the runtime deletes the message;
+ * - a permanent failure: recorded in the state container, logged, returns (dropped, never poisoned);
+ * - a transient failure: the event is put back into the queue with the next RETRY_DELAYS delay, then returns;
+ *   if putting it back fails, throws (the runtime tries again, then poisons it; the sweep replays the poison queue);
+ * - anything else: throws, so the runtime tries it again and then moves it to the poison queue, whose alert pages.
  */
 export async function handleBlobEvent(message: unknown, context: InvocationContext, deps: BackupDeps): Promise<EventOutcome> {
   const started = performance.now();
   return tracer().startActiveSpan('backupBlob', async (span) => {
-    const validation = validateBlobEvent(eventOfMessage(message), deps.config);
+    const received = eventOfMessage(message);
+    const retry: RetryStateRead = isRecord(received) ? readRetryState(received) : { ok: true, state: undefined };
+    const validation = retry.ok
+      ? validateBlobEvent(received, deps.config)
+      : {
+          ok: false as const,
+          eventId: isRecord(received) && typeof received.id === 'string' ? received.id : undefined,
+          reason: retry.reason,
+        };
     const eventId = validation.ok ? validation.event.eventId : validation.eventId;
     const dequeueCount = context.triggerMetadata?.dequeueCount;
     const base = {
@@ -70,6 +94,7 @@ export async function handleBlobEvent(message: unknown, context: InvocationConte
       eventId,
       invocationId: context.invocationId,
       ...(typeof dequeueCount === 'number' ? { dequeueCount } : {}),
+      attempt: retry.ok ? (retry.state?.attempt ?? 1) : undefined,
       eventType: validation.ok ? validation.event.kind : undefined,
       url: validation.ok ? validation.event.blob.url : undefined,
       sequencer: validation.ok ? validation.event.sequencer : undefined,
@@ -84,82 +109,113 @@ export async function handleBlobEvent(message: unknown, context: InvocationConte
       return result;
     };
 
-    if (!validation.ok) return finish({ outcome: 'refused', reason: validation.reason }, 'warn');
+    if (!validation.ok || !isRecord(received)) {
+      return finish({ outcome: 'refused', reason: validation.ok ? 'the event is not a JSON object' : validation.reason }, 'warn');
+    }
     const event = validation.event;
+    const { state } = deps;
+    const recordPermanent = async (blob: BlobRef, error: unknown) => {
+      await state.failures.record({
+        account: blob.account,
+        container: blob.container,
+        blobName: blob.blobName,
+        url: blob.url,
+        ...keyOf(blob, error, deps.config),
+        reason: errorSummary(error),
+        errorClass: error instanceof Error ? error.name : 'Error',
+        eventId: event.eventId,
+      });
+    };
+    // State shared with the other instances is kept up to date on a best effort: the message's fate never hangs on it.
+    const stateProblems: string[] = [];
+    const bestEffort = async (what: string, update: () => Promise<unknown>) => {
+      try {
+        await update();
+      } catch (error) {
+        stateProblems.push(`${what}: ${errorSummary(error)}`);
+      }
+    };
+    const withStateProblems = () => (stateProblems.length > 0 ? { stateProblems } : {});
+
+    let result: ActionResult;
     try {
-      if (event.kind === 'created') {
-        const { result, extra } = await backUpCreatedBlob(event, deps);
-        return finish(result, extra.contentLengthMismatch ? 'warn' : 'info', extra);
+      result = await runAction(event, deps, async (blob, error) => {
+        if (classifyFailure(error).rule !== 'permanent') return false;
+        await recordPermanent(blob, error);
+        return true;
+      });
+    } catch (thrown) {
+      let error = thrown;
+      let failure = classifyFailure(error);
+      if (failure.rule === 'permanent') {
+        try {
+          await recordPermanent(event.blob, error);
+          return finish({ outcome: 'failed-permanent', ...keyOf(event.blob, error, deps.config), reason: errorSummary(error) }, 'error', {
+            recorded: true,
+          });
+        } catch (recordError) {
+          // Recording is part of the decision: without it, the message is tried again later.
+          error = recordError;
+          failure = classifyFailure(error);
+        }
       }
-      return finish(await applyDeletePolicy(event, deps), 'info');
-    } catch (error) {
       const reason = errorSummary(error);
-      if (error instanceof PermanentTransferError || error instanceof SourceAccountMismatchError) {
-        return finish({ outcome: 'failed-permanent', reason }, 'error');
-      }
       span.recordException(reason);
       span.setStatus({ code: SpanStatusCode.ERROR, message: reason });
-      finish({ outcome: 'will-retry', reason }, 'error');
-      throw error;
+      if (failure.rule !== 'transient') {
+        finish({ outcome: 'failed-unclassified', reason }, 'error', {
+          cause: failure.rule === 'unclassified' ? failure.cause : causeOf(error),
+        });
+        throw error;
+      }
+      const { dependency, cause } = failure;
+      if (dependency) await bestEffort(`recording that ${dependency} fails`, () => state.outages.failing(dependency, cause));
+      let scheduled;
+      try {
+        scheduled = await retryLater({
+          queue: deps.clients.backupQueue,
+          message: received,
+          arrivedWith: retry.ok ? retry.state : undefined,
+          delaysMs: deps.config.RETRY_DELAYS,
+          lastError: `${cause}: ${reason}`,
+          now: new Date(),
+        });
+      } catch (queueError) {
+        finish({ outcome: 'requeue-failed', reason }, 'error', {
+          cause,
+          dependency,
+          queueError: errorSummary(queueError),
+          ...withStateProblems(),
+        });
+        throw error;
+      }
+      return finish({ outcome: 'will-retry', reason }, 'warn', {
+        cause,
+        ...(dependency ? { dependency } : {}),
+        nextAttempt: scheduled.attempt,
+        retryInMs: scheduled.retryInMs,
+        firstFailedAt: scheduled.firstFailedAt,
+        ...withStateProblems(),
+      });
     }
+
+    await bestEffort('ending outages', () => state.outages.working(result.proven));
+    for (const blob of result.backedUp) await bestEffort('clearing a failure record', () => state.failures.clear(blob));
+    const { outcome, key, bytes, parts, details, warn } = result;
+    return finish(
+      { outcome, ...(key !== undefined ? { key } : {}), ...(bytes !== undefined ? { bytes, parts } : {}) },
+      warn || stateProblems.length > 0 ? 'warn' : 'info',
+      { ...details, ...withStateProblems() },
+    );
   });
 }
 
-async function backUpCreatedBlob(event: ValidBlobEvent, deps: BackupDeps) {
-  const { config, clients } = deps;
-  const key = backupKeyFor(event.blob, { prefix: config.BACKUP_PREFIX, layout: config.KEY_LAYOUT });
-  const copy = await copyBlobToS3({
-    source: {
-      blob: clients.blobClientFor(event.blob),
-      ...(event.sequencer ? { sequencer: event.sequencer } : {}),
-      ...(event.contentLength !== undefined ? { lengthHint: event.contentLength } : {}),
-    },
-    target: {
-      s3: clients.s3,
-      bucket: config.BACKUP_BUCKET,
-      key,
-      features: { checksum: config.S3_CHECKSUM, conditionalWrites: config.S3_CONDITIONAL_WRITES },
-    },
-    partSize: config.PART_SIZE,
-    concurrency: config.CONCURRENCY,
-  });
-  const result: EventOutcome = { outcome: copy.outcome, key, bytes: copy.bytes, parts: copy.parts };
-  const extra: Record<string, unknown> = { sourceEtag: copy.sourceEtag };
-  // The copy reads the blob's own properties, so a wrong contentLength in the event cannot
-  // truncate or pad the backup; the difference is still worth a warning (a lying publisher or
-  // an overwrite since the event was raised).
-  if (copy.outcome === 'copied' && event.contentLength !== undefined && event.contentLength !== copy.bytes) {
-    extra.contentLengthMismatch = { event: event.contentLength, blob: copy.bytes };
+/** The key a failed blob's backup has, or would have had (a KeyTooLongError names it). */
+function keyOf(blob: BlobRef, error: unknown, config: BackupSettings): { key?: string } {
+  if (error instanceof KeyTooLongError) return { key: error.key };
+  try {
+    return { key: backupKeyFor(blob, { prefix: config.BACKUP_PREFIX, layout: config.KEY_LAYOUT }) };
+  } catch {
+    return {};
   }
-  return { result, extra };
 }
-
-/**
- * `retain` keeps every backup. `delete-marker` (versioned bucket) hides the backup behind a delete marker,
- * the older versions stay, under libs/transfer's rules for deletes (deleteBackup): never a backup newer than
- * the delete (deliveries arrive out of order), never one whose blob exists again, never on a bucket whose
- * versioning is not Enabled (an UnsafeDeleteError: retried, then kept in the poison queue).
- */
-async function applyDeletePolicy(event: ValidBlobEvent, deps: BackupDeps): Promise<EventOutcome> {
-  const { config, clients } = deps;
-  const key = backupKeyFor(event.blob, { prefix: config.BACKUP_PREFIX, layout: config.KEY_LAYOUT });
-  if (config.DELETE_POLICY === 'retain') return { outcome: 'delete-retained', key };
-  const outcome = await deleteBackup({
-    s3: clients.s3,
-    bucket: config.BACKUP_BUCKET,
-    key,
-    deleteEvent: event,
-    // A blob written again after the delete has its own BlobCreated on the way: keep the backup.
-    sourceExists: () => clients.blobClientFor(event.blob).exists(),
-  });
-  return { outcome: DELETE_OUTCOMES[outcome], key };
-}
-
-const DELETE_OUTCOMES = {
-  'nothing-to-hide': 'delete-nothing-to-hide',
-  stale: 'delete-stale',
-  // Without `ifMatch`, a conflict at the delete itself is a newer backup landing: stale.
-  changed: 'delete-stale',
-  superseded: 'delete-superseded',
-  'marker-written': 'delete-marker-written',
-} as const satisfies Record<DeleteBackupOutcome, EventOutcome['outcome']>;

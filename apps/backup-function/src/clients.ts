@@ -1,9 +1,11 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import type { TokenCredential } from '@azure/identity';
-import { type BlobClient, BlobServiceClient } from '@azure/storage-blob';
+import { type BlobClient, BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { QueueClient, QueueServiceClient } from '@azure/storage-queue';
 import { fromAzureTokenCredential, managedIdentityCredential } from '@blobferry/federated-credentials';
 import { AZURE_STORAGE_RETRY, S3_RETRY } from '@blobferry/retry-policy';
-import type { BackupSettings } from '@blobferry/contract';
+import { type BackupSettings, poisonQueueOf, type QueueConnection } from '@blobferry/contract';
+import { backupQueueService, containerByUrl } from './storage.js';
 import type { BlobRef } from './validate-event.js';
 
 type AwsCredentialIdentityProvider = ReturnType<typeof fromAzureTokenCredential>;
@@ -15,8 +17,28 @@ export interface BackupClients {
   /** The one federated provider: every S3 request of every invocation shares its STS session. */
   awsCredentials: AwsCredentialIdentityProvider;
   blobClientFor(blob: BlobRef): BlobClient;
-  /** A source account's blob service (listing its containers, sweeping them). */
-  blobServiceFor(account: string): BlobServiceClient;
+  /**
+   * A source account's blob service (listing its containers and directories, sweeping them), at the account URL
+   * an event names, or else `https://<account>.blob.core.windows.net`.
+   */
+  blobServiceFor(account: string, accountUrl?: string): BlobServiceClient;
+  /** The account of the backup queue: the backup queue, its poison queue, the sweep queue. */
+  queueService: QueueServiceClient;
+  /** The backup queue: a transient failure puts its event back with a delay; replays write here. */
+  backupQueue: QueueClient;
+  /** `<backup queue>-poison`, which the sweep replays. */
+  poisonQueue: QueueClient;
+  /** STATE_CONTAINER_URL: what the instances share (failure records, outages, the sweep's checkpoints). */
+  stateContainer: ContainerClient;
+  /** DEAD_LETTER_CONTAINER_URL and the subscription whose dead letters lie there, when configured. */
+  deadLetters: { container: ContainerClient; subscriptionName: string } | undefined;
+}
+
+export interface CreateClientsOptions {
+  /** The backup queue, reached as the queue trigger reaches it (contract `queueConnectionOf`). */
+  queue: QueueConnection;
+  azureCredential?: TokenCredential;
+  awsCredentials?: AwsCredentialIdentityProvider;
 }
 
 export class SourceAccountMismatchError extends Error {
@@ -26,13 +48,11 @@ export class SourceAccountMismatchError extends Error {
 /**
  * The Function's managed identity (user-assigned when AZURE_CLIENT_ID names it) as one TokenCredential;
  * one S3 client whose credentials come from that identity through STS, shared by every invocation; one
- * BlobServiceClient per storage account, reading with the same identity. `azureCredential` and
- * `awsCredentials` replace the ones built from the configuration (tests).
+ * BlobServiceClient per storage account, reading with the same identity; the backup queue's account, the
+ * state container and the dead-letter container with it too. `azureCredential` and `awsCredentials` replace
+ * the ones built from the configuration (tests).
  */
-export function createClients(
-  config: BackupSettings,
-  options: { azureCredential?: TokenCredential; awsCredentials?: AwsCredentialIdentityProvider } = {},
-): BackupClients {
+export function createClients(config: BackupSettings, options: CreateClientsOptions): BackupClients {
   const azureCredential =
     options.azureCredential ?? managedIdentityCredential(config.AZURE_CLIENT_ID ? { managedIdentityClientId: config.AZURE_CLIENT_ID } : {});
   const awsCredentials =
@@ -56,12 +76,24 @@ export function createClients(
     forcePathStyle: config.S3_FORCE_PATH_STYLE,
   });
   const blobServiceFor = blobServiceFactory(config, azureCredential);
+  const queueService = backupQueueService(options.queue, azureCredential, config);
   return {
     s3,
     azureCredential,
     awsCredentials,
     blobClientFor: (blob) => blobServiceFor(blob.account, blob.accountUrl).getContainerClient(blob.container).getBlobClient(blob.blobName),
-    blobServiceFor: (account) => blobServiceFor(account),
+    blobServiceFor,
+    queueService,
+    backupQueue: queueService.getQueueClient(options.queue.queueName),
+    poisonQueue: queueService.getQueueClient(poisonQueueOf(options.queue.queueName)),
+    stateContainer: containerByUrl(config.STATE_CONTAINER_URL, config, azureCredential),
+    deadLetters:
+      config.DEAD_LETTER_CONTAINER_URL && config.EVENT_SUBSCRIPTION_NAME
+        ? {
+            container: containerByUrl(config.DEAD_LETTER_CONTAINER_URL, config, azureCredential),
+            subscriptionName: config.EVENT_SUBSCRIPTION_NAME,
+          }
+        : undefined,
   };
 }
 

@@ -1,0 +1,65 @@
+import type { ContainerClient } from '@azure/storage-blob';
+import { DEPENDENCIES, type Dependency, OUTAGES_PREFIX, outageRecordName, outageRecordSchema } from '@blobferry/contract';
+import { ListedNames } from './listed-names.js';
+import { getJson, isStatus, putJson } from './state-blobs.js';
+
+export type DependencyStatus = { failing: false } | { failing: true; since: string; firstError: string };
+
+export interface OutagesOptions {
+  container: ContainerClient;
+  /** How stale this instance's view of the other instances' records may be. */
+  listingMaxAgeMs: number;
+  now?: () => Date;
+}
+
+/**
+ * Which dependency has been failing since when, shared by every instance: `outages/<dependency>.json`, written
+ * (if absent) at the first failure and removed at the first success after it. A success costs no request
+ * unless a record is there (the listing is refreshed at most once per `listingMaxAgeMs`).
+ */
+export class Outages {
+  private readonly listed: ListedNames;
+  private readonly now: () => Date;
+
+  constructor(private readonly o: OutagesOptions) {
+    this.listed = new ListedNames({ container: o.container, prefix: OUTAGES_PREFIX, maxAgeMs: o.listingMaxAgeMs });
+    this.now = o.now ?? (() => new Date());
+  }
+
+  /** Records that `dependency` failed, unless a record of this outage exists: the first failure's time stays. */
+  async failing(dependency: Dependency, firstError: string): Promise<void> {
+    const name = outageRecordName(dependency);
+    if (await this.listed.has(name)) return;
+    const record = outageRecordSchema.parse({ dependency, since: this.now().toISOString(), firstError });
+    try {
+      await putJson(this.o.container, name, record, { ifNoneMatch: '*' });
+    } catch (error) {
+      // Another instance recorded this outage first: its time stands.
+      if (!isStatus(error, 409, 412)) throw error;
+    }
+    this.listed.add(name);
+  }
+
+  /** Ends the outages of these dependencies, which just served a request. */
+  async working(dependencies: readonly Dependency[]): Promise<void> {
+    for (const dependency of dependencies) {
+      const name = outageRecordName(dependency);
+      if (!(await this.listed.has(name))) continue;
+      await this.o.container.getBlobClient(name).deleteIfExists();
+      this.listed.delete(name);
+    }
+  }
+
+  /** Every dependency's state, read now. */
+  async report(): Promise<Record<Dependency, DependencyStatus>> {
+    const entries = await Promise.all(
+      DEPENDENCIES.map(async (dependency): Promise<[Dependency, DependencyStatus]> => {
+        const stored = await getJson(this.o.container, outageRecordName(dependency));
+        if (stored === undefined) return [dependency, { failing: false }];
+        const record = outageRecordSchema.parse(stored);
+        return [dependency, { failing: true, since: record.since, firstError: record.firstError }];
+      }),
+    );
+    return Object.fromEntries(entries) as Record<Dependency, DependencyStatus>;
+  }
+}
