@@ -53,10 +53,12 @@ export interface BackupStack {
 }
 
 async function waitHealthy(host: FunctionsHostProcess): Promise<void> {
-  // Ready means able to copy: valid settings and AWS credentials obtainable (this also warms the
-  // STS session before the first message).
+  // Ready means able to copy: valid settings and AWS credentials obtainable (this also warms the STS session
+  // before the first message). An outage a dependency is in (health 503 too) heals once the host copies again.
   const health = await fetch(`${host.baseUrl}/api/health`);
-  if (health.status !== 200) throw new Error(`the backup function is not healthy: ${await health.text()}`);
+  const text = await health.text();
+  const report = JSON.parse(text) as { config?: { valid?: boolean }; credentials?: { obtained?: boolean } };
+  if (!report.config?.valid || !report.credentials?.obtained) throw new Error(`the backup function is not healthy: ${text}`);
 }
 
 /**

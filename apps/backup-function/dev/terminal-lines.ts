@@ -1,5 +1,5 @@
 // `npm start`'s terminal view: one readable line per thing a user cares about (a backup, a skip, a failure
-// and whether it will be retried, a message moved to the poison queue), from the structured log entries of
+// and when it is retried, a message moved to the poison queue), from the structured log entries of
 // the Function, the Functions host and the local cloud. `--json` prints the entries themselves instead.
 
 export interface Tally {
@@ -8,6 +8,7 @@ export interface Tally {
 }
 
 const text = (value: unknown) => (value === undefined || value === null ? '' : String(value));
+const seconds = (ms: unknown) => (typeof ms === 'number' ? `${ms / 1000} s` : '?');
 
 /** The key (or URL) with control characters escaped, so a name with a tab or newline stays on its line. */
 function where(entry: Record<string, unknown>): string {
@@ -24,7 +25,7 @@ export interface TerminalLineOptions {
 /** The line for one entry, or undefined for entries that are not news to a user. */
 export function terminalLine(entry: Record<string, unknown>, o: TerminalLineOptions): string | undefined {
   if (entry.event === 'backupBlob') {
-    const attempt = typeof entry.dequeueCount === 'number' ? ` (attempt ${entry.dequeueCount} of ${o.maxDequeueCount})` : '';
+    const dequeued = typeof entry.dequeueCount === 'number' ? ` (dequeued ${entry.dequeueCount} of ${o.maxDequeueCount} times)` : '';
     switch (entry.outcome) {
       case 'copied':
         return `backed up   ${where(entry)}  ${text(entry.bytes)} bytes in ${text(entry.durationMs)} ms`;
@@ -36,10 +37,19 @@ export function terminalLine(entry: Record<string, unknown>, o: TerminalLineOpti
         return `skipped     ${where(entry)}: ${text(entry.reason)}`;
       case 'failed-permanent':
         return `FAILED      ${where(entry)}: ${text(entry.reason)} (permanent: acknowledged, not retried)`;
-      case 'will-retry': {
+      case 'will-retry':
+        return `RETRY       ${where(entry)} (attempt ${text(entry.attempt)}): ${text(entry.cause)} (attempt ${text(entry.nextAttempt)} in ${seconds(entry.retryInMs)})`;
+      case 'failed-unclassified':
+      case 'requeue-failed': {
         const last = typeof entry.dequeueCount === 'number' && entry.dequeueCount >= o.maxDequeueCount;
-        return `FAILED      ${where(entry)}${attempt}: ${text(entry.reason)} ${last ? '(last attempt: goes to the poison queue)' : '(will be retried)'}`;
+        return `FAILED      ${where(entry)}${dequeued}: ${text(entry.reason)} ${last ? '(last attempt: goes to the poison queue)' : '(will be retried)'}`;
       }
+      case 'renamed':
+        return `renamed     ${text(entry.renamedFrom)} -> ${where(entry)}: ${text(entry.copy)}, old name ${text(entry.delete)}`;
+      case 'directory-renamed':
+        return `renamed     directory ${text(entry.renamedFrom)} -> ${where(entry)}: ${JSON.stringify(entry.copies)}, old names ${JSON.stringify(entry.deletes)}`;
+      case 'directory-deleted':
+        return `delete      directory ${where(entry)}: ${JSON.stringify(entry.deletes)}`;
       default:
         return `delete      ${where(entry)}: ${text(entry.outcome)}`;
     }

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BackupStack, startBackupStack } from '../dev/local-stack.js';
-import { blobferry, cliSummary, s3Reader, sourceContainer } from './support.js';
+import { blobferry, cliSummary, s3Reader, sourceContainer, WITHOUT_SWEEP } from './support.js';
 
 // Every valid blob name reaches S3 as it is, on the default stack (moto), through the Function: S3 keys are
 // any UTF-8 up to 1,024 bytes, and blob names up to 1,024 characters in at most 254 path segments.
@@ -16,7 +16,7 @@ const logs: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'blobferry-names-'));
   stackFile = join(workDir, 'stack.json');
-  stack = await startBackupStack({ stackFile, log: (entry) => logs.push(entry) });
+  stack = await startBackupStack({ stackFile, settings: WITHOUT_SWEEP, log: (entry) => logs.push(entry) });
 });
 afterAll(async () => {
   await stack?.stop();

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type BackupStack, startBackupStack } from '../dev/local-stack.js';
-import { sameBytes, s3Reader, sourceContainer, waitFor } from './support.js';
+import { sameBytes, s3Reader, sourceContainer, waitFor, WITHOUT_SWEEP } from './support.js';
 
 let stack: BackupStack;
 
 beforeAll(async () => {
-  stack = await startBackupStack({ log: () => undefined, localCloud: { events: { concurrency: 16 } } });
+  stack = await startBackupStack({ log: () => undefined, settings: WITHOUT_SWEEP, localCloud: { events: { concurrency: 16 } } });
 });
 afterAll(async () => {
   await stack?.stop();

@@ -2,23 +2,24 @@ import { randomBytes } from 'node:crypto';
 import { GetObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import type { BlobClient } from '@azure/storage-blob';
 import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blobferry/local-cloud';
-import { SourceChangedError } from '@blobferry/transfer';
+import { failureRecordName, failureRecordSchema, readRetryState } from '@blobferry/contract';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { ContainerClient } from '@azure/storage-blob';
 import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
-import { UnsafeDeleteError } from '@blobferry/transfer';
-import { createClients } from '../src/clients.js';
+import { createSharedState } from '../src/state/shared-state.js';
 import { checkHealth } from '../src/health.js';
 import {
   blobEvent,
   bodyOf,
   type CapturedLog,
   sameBytes,
-  configForStack,
   deliverEvent,
+  depsForStack,
   invocationContext,
   nextSequencer,
   s3Reader,
   sourceContainer,
+  waitFor,
 } from './support.js';
 
 const MIB = 1024 * 1024;
@@ -34,8 +35,8 @@ beforeAll(async () => {
   // The managed-identity endpoint the Functions platform announces to @azure/identity (IDENTITY_ENDPOINT,
   // IDENTITY_HEADER): the only way to point the real ManagedIdentityCredential at the local identity plane.
   restoreEnvironment = useLocalManagedIdentity(cloud.stack.identity, 'app-service');
-  const config = configForStack(cloud.stack, { PART_SIZE: '5MiB', CONCURRENCY: '2' });
-  deps = { config, clients: createClients(config) };
+  // A retry is put back into the queue; these tests take it from there after a one-second delay.
+  deps = depsForStack(cloud.stack, { PART_SIZE: '5MiB', CONCURRENCY: '2', RETRY_DELAYS: '1s' });
   reader = s3Reader(cloud.stack);
 });
 afterAll(async () => {
@@ -53,6 +54,32 @@ async function upload(name: string, content: Buffer): Promise<{ etag: string; co
 }
 
 const deliver = (event: unknown, withDeps: BackupDeps = deps) => deliverEvent(event, withDeps);
+
+/** The message the handler put back into the backup queue for the event's next attempt, once it is visible. */
+async function retryMessageOf(eventId: string): Promise<Record<string, unknown>> {
+  let found: Record<string, unknown> | undefined;
+  await waitFor(
+    async () => {
+      const { receivedMessageItems } = await deps.clients.backupQueue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 1 });
+      for (const item of receivedMessageItems) {
+        const message = JSON.parse(item.messageText) as Record<string, unknown>;
+        if (message.id !== eventId) continue;
+        found = message;
+        await deps.clients.backupQueue.deleteMessage(item.messageId, item.popReceipt);
+      }
+      return found !== undefined;
+    },
+    { timeoutMs: 10_000, what: `the retry of event ${eventId} in the backup queue` },
+  );
+  return found as Record<string, unknown>;
+}
+
+async function failureRecordOf(blobName: string) {
+  const name = failureRecordName({ account: cloud.stack.azure.accountName, container: cloud.stack.azure.sourceContainer, blobName });
+  const blob = deps.clients.stateContainer.getBlobClient(name);
+  if (!(await blob.exists())) return undefined;
+  return failureRecordSchema.parse(JSON.parse((await blob.downloadToBuffer()).toString('utf8')));
+}
 
 describe('backupBlob handler (real InvocationContext, local cloud)', () => {
   it('copies a new blob byte for byte and logs one structured line', async () => {
@@ -138,13 +165,40 @@ describe('backupBlob handler (real InvocationContext, local cloud)', () => {
     expect(await reader.read('x.txt')).toBeUndefined();
   });
 
-  it('acknowledges an event for a blob that no longer exists (permanent)', async () => {
-    const { result } = await deliver(blobEvent(cloud.stack, 'never-uploaded.txt', { contentLength: 10 }));
+  it('acknowledges an event for a blob that no longer exists (permanent), recorded until a copy of it succeeds', async () => {
+    const event = blobEvent(cloud.stack, 'never-uploaded.txt', { contentLength: 10 });
+    const { result } = await deliver(event);
     expect(result.outcome).toBe('failed-permanent');
     expect(result.reason).toMatch(/SourceNotFound/);
+    expect(await failureRecordOf('never-uploaded.txt')).toMatchObject({
+      errorClass: 'SourceNotFoundError',
+      eventId: event.id,
+      key: reader.keyOf('never-uploaded.txt'),
+      url: event.data.url,
+      reason: expect.stringMatching(/SourceNotFound/) as unknown,
+    });
+    const content = randomBytes(10);
+    expect((await deliver(blobEvent(cloud.stack, 'never-uploaded.txt', await upload('never-uploaded.txt', content)))).result.outcome).toBe(
+      'copied',
+    );
+    expect(await failureRecordOf('never-uploaded.txt')).toBeUndefined();
   });
 
-  it('asks for a retry when the blob is overwritten while copying, and the retry copies the newest bytes', async () => {
+  it('puts a permanent failure back for later when its record cannot be written, so the decision is not lost', async () => {
+    const missing = new ContainerClient(cloud.stack.azure.connectionString, 'no-such-state-container');
+    const unrecorded: BackupDeps = { ...deps, state: createSharedState(missing) };
+    const event = blobEvent(cloud.stack, 'unrecordable.txt', { contentLength: 1 });
+    const { result, logs } = await deliver(event, unrecorded);
+    expect(result).toMatchObject({
+      outcome: 'will-retry',
+      reason: expect.stringMatching(/^FailureRecordError: could not record/) as unknown,
+    });
+    expect(logs[0]?.entry).toMatchObject({ cause: 'state container: 404 ContainerNotFound', nextAttempt: 2 });
+    expect(logs[0]?.entry.dependency).toBeUndefined();
+    expect(readRetryState(await retryMessageOf(event.id))).toMatchObject({ ok: true, state: { attempt: 2 } });
+  });
+
+  it('puts the event back for a retry when the blob is overwritten while copying, and the retry copies the newest bytes', async () => {
     const original = randomBytes(11 * MIB);
     const blob = await upload('overwritten.bin', original);
     const newest = randomBytes(6 * MIB);
@@ -172,20 +226,28 @@ describe('backupBlob handler (real InvocationContext, local cloud)', () => {
       },
     };
     const event = blobEvent(cloud.stack, 'overwritten.bin', blob);
-    await expect(deliver(event, overwritingDeps)).rejects.toBeInstanceOf(SourceChangedError);
+    const first = await deliver(event, overwritingDeps);
+    expect(first.result).toMatchObject({ outcome: 'will-retry', reason: expect.stringMatching(/^SourceChangedError/) as unknown });
+    expect(first.logs[0]?.entry).toMatchObject({ attempt: 1, nextAttempt: 2, retryInMs: 1000 });
     expect(overwritten).toBe(true);
-    // Event Grid delivers the same event again (and the overwrite's own event later).
-    expect((await deliver(event)).result.outcome).toBe('copied');
+    // The handler put the same event back into the queue (and the overwrite raises its own event later).
+    const retry = await retryMessageOf(event.id);
+    expect(readRetryState(retry)).toMatchObject({
+      ok: true,
+      state: { attempt: 2, lastError: expect.stringMatching(/SourceChangedError/) as unknown },
+    });
+    const second = await deliver(retry);
+    expect(second.result.outcome).toBe('copied');
+    expect(second.logs[0]?.entry).toMatchObject({ attempt: 2, eventId: event.id });
     expect(sameBytes(await reader.read('overwritten.bin'), newest)).toBe(true);
   });
 
   it('keeps copying correctly while AWS credentials expire and refresh mid-run', async () => {
-    const config = configForStack(cloud.stack, { PART_SIZE: '5MiB', CONCURRENCY: '2' });
     // Sessions inside the AWS SDK's 5-minute refresh window: every S3 request asks the provider again,
     // which starts a new STS session each time. The clients are the production ones, built from config.
     cloud.sts.issueSessionsOf(240);
     onTestFinished(() => cloud.sts.issueSessionsOf(undefined));
-    const refreshing: BackupDeps = { config, clients: createClients(config) };
+    const refreshing = depsForStack(cloud.stack, { PART_SIZE: '5MiB', CONCURRENCY: '2' });
     const stsBefore = cloud.sts.requestCount();
     const contents = [randomBytes(12 * MIB), randomBytes(100), randomBytes(7 * MIB)];
     const events = [];
@@ -216,8 +278,8 @@ describe('delete policies', () => {
     // The operator's own bucket (CreateBucket=false), never versioned, then suspended: a delete there would
     // remove the backup for good. This test leaves it Enabled, which the next one needs.
     const bucket = cloud.stack.aws.bucket;
-    const config = configForStack(cloud.stack, { DELETE_POLICY: 'delete-marker' });
-    const marking: BackupDeps = { config, clients: createClients(config) };
+    const marking = depsForStack(cloud.stack, { DELETE_POLICY: 'delete-marker', RETRY_DELAYS: '1s' });
+    const { config } = marking;
     onTestFinished(() => marking.clients.s3.destroy());
     const content = Buffer.from('the only copy');
     const key = reader.keyOf('unversioned.txt');
@@ -232,29 +294,27 @@ describe('delete policies', () => {
       if (state === 'Suspended')
         await reader.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
       const logs: CapturedLog[] = [];
-      const attempt = handleBlobEvent(
-        blobEvent(cloud.stack, 'unversioned.txt', { eventType: 'Microsoft.Storage.BlobDeleted' }),
-        invocationContext(logs),
-        marking,
-      );
-      // Thrown, so the message is retried and then kept in the poison queue: the delete is not lost either.
-      await expect(attempt).rejects.toThrow(UnsafeDeleteError);
-      await expect(attempt).rejects.toThrow(state === 'Suspended' ? /which is Suspended/ : /which is not versioned/);
+      const deleteEvent = blobEvent(cloud.stack, 'unversioned.txt', { eventType: 'Microsoft.Storage.BlobDeleted' });
+      const attempt = await handleBlobEvent(deleteEvent, invocationContext(logs), marking);
+      // Put back for a later retry, so the delete is not lost either; the retry finds the bucket as it is then.
+      expect(attempt).toMatchObject({ outcome: 'will-retry', reason: expect.stringMatching(/^UnsafeDeleteError/) as unknown });
+      expect(attempt.reason).toMatch(state === 'Suspended' ? /which is Suspended/ : /which is not versioned/);
       expect(logs[0]?.entry).toMatchObject({ outcome: 'will-retry' });
       expect(String(logs[0]?.entry.reason)).toMatch(/Enable versioning on the bucket, or set DELETE_POLICY=retain/);
+      expect(readRetryState(await retryMessageOf(deleteEvent.id))).toMatchObject({ ok: true, state: { attempt: 2 } });
       expect(await stillThere()).toBe(true);
-      expect((await checkHealth({ ok: true, config }, marking.clients)).deleteMarkers).toMatchObject({ safe: false });
+      expect((await checkHealth({ ok: true, config }, marking)).deleteMarkers).toMatchObject({ safe: false });
     }
 
     await reader.s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
-    expect((await checkHealth({ ok: true, config }, marking.clients)).deleteMarkers).toEqual({ safe: true });
+    expect((await checkHealth({ ok: true, config }, marking)).deleteMarkers).toEqual({ safe: true });
     const { result } = await deliver(blobEvent(cloud.stack, 'unversioned.txt', { eventType: 'Microsoft.Storage.BlobDeleted' }), marking);
     expect(result.outcome).toBe('delete-marker-written');
   });
 
   it('delete-marker: hides the backup, but never because of a delete older than the backup or of a re-created blob', async () => {
-    const config = configForStack(cloud.stack, { DELETE_POLICY: 'delete-marker' });
-    const marking: BackupDeps = { config, clients: deps.clients };
+    const marking = depsForStack(cloud.stack, { DELETE_POLICY: 'delete-marker' });
+    onTestFinished(() => marking.clients.s3.destroy());
     const staleDelete = blobEvent(cloud.stack, 'deleted-marker.txt', {
       eventType: 'Microsoft.Storage.BlobDeleted',
       sequencer: nextSequencer(),

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupStack, startBackupStack } from '../dev/local-stack.js';
-import { blobEvent, hostJsonWith, s3Reader, sourceContainer } from './support.js';
+import { replayParked } from '../src/replay-parked.js';
+import { blobEvent, depsForStack, hostJsonWith, s3Reader, sourceContainer, WITHOUT_SWEEP } from './support.js';
 
 // The app's own registrations (src/index.ts) in the local Functions host process, triggered by the
-// backup queue that the local Event Grid writes to; retries through dequeue counts and the poison queue.
+// backup queue that the local Event Grid writes to: transient failures put back with a delay (RETRY_DELAYS
+// compressed to 1 s), unclassified ones retried through dequeue counts and then kept in the poison queue.
 let stack: BackupStack;
 const logs: Array<Record<string, unknown>> = [];
 const MAX_DEQUEUE_COUNT = 3;
@@ -13,6 +16,7 @@ beforeAll(async () => {
   stack = await startBackupStack({
     log: (entry) => logs.push(entry),
     localCloud: { faultProxy: true },
+    settings: { ...WITHOUT_SWEEP, RETRY_DELAYS: '1s' },
     hostJsonPath: await hostJsonWith({ visibilityTimeout: '00:00:01', maxDequeueCount: MAX_DEQUEUE_COUNT }),
   });
 });
@@ -64,7 +68,7 @@ describe('the backup function behind the queue trigger', () => {
     const malformed = [
       'this is {not json',
       JSON.stringify({ ...valid, id: 'no-data', data: undefined }),
-      JSON.stringify({ ...valid, id: 'wrong-type', eventType: 'Microsoft.Storage.BlobTierChanged' }),
+      JSON.stringify({ ...valid, id: 'wrong-type', eventType: 'Microsoft.Storage.DirectoryCreated' }),
       JSON.stringify({
         ...valid,
         id: 'other-account',
@@ -106,37 +110,101 @@ describe('the backup function behind the queue trigger', () => {
     expect(logs.find((entry) => entry.eventId === event.id)).toMatchObject({ outcome: 'skipped-up-to-date' });
   });
 
-  it('retries a failing copy on later dequeues and backs the blob up once S3 takes it', { timeout: 60_000 }, async () => {
-    // Refused twice: each attempt fails (a 403 is not retried inside one attempt), the third succeeds.
+  it('puts a copy that fails for a transient reason back with a delay, until S3 takes it', { timeout: 60_000 }, async () => {
+    // Refused twice (a 403 is not retried inside one attempt): each attempt puts the event back for the next.
     stack.cloud.faults?.failNext({ service: 's3', method: 'PUT', pathIncludes: 'transient.txt', status: 403, times: 2 });
     const content = Buffer.from('worth retrying');
     await sourceContainer(stack.cloud.stack).getBlockBlobClient('transient.txt').upload(content, content.length);
     await stack.drained();
     const reader = s3Reader(stack.cloud.stack);
     expect((await reader.read('transient.txt'))?.equals(content)).toBe(true);
-    expect(linesFor('transient.txt').map((entry) => [entry.outcome, entry.dequeueCount])).toEqual([
-      ['will-retry', 1],
-      ['will-retry', 2],
-      ['copied', 3],
+    // Each attempt is a message of its own, dequeued once: the runtime's dequeue count never grows.
+    expect(linesFor('transient.txt').map((entry) => [entry.outcome, entry.attempt, entry.dequeueCount])).toEqual([
+      ['will-retry', 1, 1],
+      ['will-retry', 2, 1],
+      ['copied', 3, 1],
     ]);
+    expect(linesFor('transient.txt')[0]).toMatchObject({ dependency: 's3', cause: expect.stringMatching(/^S3: 403 /), retryInMs: 1000 });
     expect(await poisonMessages()).toEqual([]);
     reader.s3.destroy();
   });
 
-  it('moves a message that fails maxDequeueCount times to the poison queue, with the reason in the log', { timeout: 60_000 }, async () => {
-    stack.cloud.faults?.failNext({ service: 's3', method: 'PUT', pathIncludes: 'doomed.txt', status: 403, times: 100 });
-    await sourceContainer(stack.cloud.stack).getBlockBlobClient('doomed.txt').upload('doomed', 6);
+  it(
+    'moves a message that fails unclassified maxDequeueCount times to the poison queue, whence a replay brings it back',
+    { timeout: 60_000 },
+    async () => {
+      // S3 refusing the request itself (400): no rule explains it, so the runtime retries and then poisons it.
+      stack.cloud.faults?.failNext({ service: 's3', method: 'PUT', pathIncludes: 'doomed.txt', status: 400, times: MAX_DEQUEUE_COUNT });
+      await sourceContainer(stack.cloud.stack).getBlockBlobClient('doomed.txt').upload('doomed', 6);
+      await stack.drained();
+      const attempts = linesFor('doomed.txt');
+      expect(attempts.map((entry) => [entry.outcome, entry.dequeueCount])).toEqual(
+        Array.from({ length: MAX_DEQUEUE_COUNT }, (_, index) => ['failed-unclassified', index + 1]),
+      );
+      expect(String(attempts.at(-1)?.reason)).toMatch(/400|InvalidRequest/);
+      const poisoned = (await poisonMessages()).map((text) => JSON.parse(text) as { subject: string });
+      expect(poisoned.map((event) => event.subject)).toEqual(['/blobServices/default/containers/source/blobs/doomed.txt']);
+      const moved = logs.find((entry) =>
+        String(entry.msg).includes(`Moving message to queue '${stack.cloud.stack.events.poisonQueueName}'`),
+      );
+      expect(moved).toMatchObject({ dequeueCount: MAX_DEQUEUE_COUNT, reason: expect.stringMatching(/\S/) });
+      expect(await s3Reader(stack.cloud.stack).read('doomed.txt')).toBeUndefined();
+
+      // The sweep's replay, with the Function's own clients: the message is back, its attempt count reset.
+      const { clients } = depsForStack(stack.cloud.stack);
+      expect(await replayParked(clients)).toMatchObject({
+        poison: { queue: stack.cloud.stack.events.poisonQueueName, messages: 1 },
+        deadLetters: { blobs: 0, events: 0 },
+      });
+      await stack.drained();
+      expect(await poisonMessages()).toEqual([]);
+      expect(linesFor('doomed.txt').at(-1)).toMatchObject({ outcome: 'copied', attempt: 1, dequeueCount: 1 });
+      expect((await s3Reader(stack.cloud.stack).read('doomed.txt'))?.toString()).toBe('doomed');
+      clients.s3.destroy();
+    },
+  );
+
+  it("replays an event placed in Event Grid's dead-letter container in Azure's format", { timeout: 60_000 }, async () => {
+    const content = Buffer.from('missed by Event Grid');
+    const blob = sourceContainer(stack.cloud.stack).getBlockBlobClient('dead-lettered.txt');
+    const uploaded = await blob.upload(content, content.length);
     await stack.drained();
-    const attempts = linesFor('doomed.txt');
-    expect(attempts.map((entry) => [entry.outcome, entry.dequeueCount])).toEqual(
-      Array.from({ length: MAX_DEQUEUE_COUNT }, (_, index) => ['will-retry', index + 1]),
-    );
-    expect(String(attempts.at(-1)?.reason)).toMatch(/403|AccessDenied|InvalidRequest/);
-    const poisoned = (await poisonMessages()).map((text) => JSON.parse(text) as { subject: string });
-    expect(poisoned.map((event) => event.subject)).toEqual(['/blobServices/default/containers/source/blobs/doomed.txt']);
-    const moved = logs.find((entry) => String(entry.msg).includes(`Moving message to queue '${stack.cloud.stack.events.poisonQueueName}'`));
-    expect(moved).toMatchObject({ dequeueCount: MAX_DEQUEUE_COUNT, reason: expect.stringMatching(/\S/) });
-    expect(await s3Reader(stack.cloud.stack).read('doomed.txt')).toBeUndefined();
+    // The backup goes again, as if its event had never arrived: Event Grid gave up and dead-lettered it instead.
+    const reader = s3Reader(stack.cloud.stack);
+    await reader.s3.send(new DeleteObjectCommand({ Bucket: stack.cloud.stack.aws.bucket, Key: reader.keyOf('dead-lettered.txt') }));
+    const event = blobEvent(stack.cloud.stack, 'dead-lettered.txt', { contentLength: content.length, etag: uploaded.etag });
+    const deadLetter = {
+      ...event,
+      deadLetterReason: 'MaxDeliveryAttemptsExceeded',
+      deliveryAttempts: 30,
+      lastDeliveryOutcome: 'Busy',
+      lastHttpStatusCode: 503,
+      publishTime: event.eventTime,
+      lastDeliveryAttemptTime: new Date().toISOString(),
+    };
+    // The local stack's DEAD_LETTER_CONTAINER_URL and EVENT_SUBSCRIPTION_NAME, as the Function has them.
+    const { clients } = depsForStack(stack.cloud.stack);
+    const container = clients.deadLetters?.container;
+    if (!container) throw new Error('the dead-letter container is not configured');
+    await container.createIfNotExists();
+    const folder = `${stack.cloud.stack.events.subscriptionName.toUpperCase()}/`;
+    const path = `${folder}${new Date().getUTCFullYear()}/1/2/3/${randomUUID()}.json`;
+    const text = JSON.stringify([deadLetter]);
+    await container.getBlockBlobClient(path).upload(text, Buffer.byteLength(text));
+
+    expect((await replayParked(clients)).deadLetters).toMatchObject({
+      prefix: folder,
+      blobs: 1,
+      events: 1,
+      deletedBlobs: 1,
+      skipped: [],
+    });
+    await stack.drained();
+    expect(logs.filter((entry) => entry.eventId === event.id)).toMatchObject([{ outcome: 'copied', attempt: 1 }]);
+    expect((await reader.read('dead-lettered.txt'))?.equals(content)).toBe(true);
+    expect(await container.getBlobClient(path).exists()).toBe(false);
+    clients.s3.destroy();
+    reader.s3.destroy();
   });
 
   it('ends with the newest version through duplicate and reordered messages', { timeout: 60_000 }, async () => {
@@ -156,7 +224,7 @@ describe('the backup function behind the queue trigger', () => {
     await stack.drained();
     expect((await s3Reader(stack.cloud.stack).read('reordered.txt'))?.toString()).toBe('v3: newest');
     const outcomes = linesFor('reordered.txt').map((entry) => entry.outcome);
-    expect(outcomes.filter((outcome) => outcome === 'will-retry' || outcome === 'failed-permanent')).toEqual([]);
+    expect(outcomes.filter((outcome) => ['will-retry', 'failed-permanent', 'failed-unclassified'].includes(String(outcome)))).toEqual([]);
   });
 
   it('never logs a token, key or signature', () => {

@@ -2,8 +2,7 @@ import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/clien
 import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blobferry/local-cloud';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackupDeps } from '../src/backup-blob.js';
-import { createClients } from '../src/clients.js';
-import { blobEvent, configForStack, deliverEvent, s3Reader, sameBytes, sourceContainer } from './support.js';
+import { blobEvent, deliverEvent, depsForStack, s3Reader, sameBytes, sourceContainer } from './support.js';
 
 // The role as infra/aws-iam makes it with a BucketPrefix: it may write, read and list only under the prefix.
 // Amazon S3 then answers 403, not 404, for a missing key (the role may not list the whole bucket); the local
@@ -17,8 +16,7 @@ let restoreEnvironment: (() => void) | undefined;
 beforeAll(async () => {
   cloud = await startLocalCloud({ role: { allowDeleteMarkers: true }, bucket: { prefix: PREFIX }, log: () => undefined });
   restoreEnvironment = useLocalManagedIdentity(cloud.stack.identity, 'app-service');
-  const config = configForStack(cloud.stack, { DELETE_POLICY: 'delete-marker' });
-  deps = { config, clients: createClients(config) };
+  deps = depsForStack(cloud.stack, { DELETE_POLICY: 'delete-marker' });
 });
 afterAll(async () => {
   deps?.clients.s3.destroy();

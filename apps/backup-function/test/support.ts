@@ -13,7 +13,9 @@ import { appSettingsForStack } from '../dev/app-settings.js';
 import { blobferryBin } from '../dev/blobferry-bin.js';
 import { COMMITTED_HOST_JSON } from '../dev/local-stack.js';
 import { type BackupDeps, handleBlobEvent } from '../src/backup-blob.js';
-import { type BackupSettings, parseBackupSettings, type SettingName } from '@blobferry/contract';
+import { createClients, type CreateClientsOptions } from '../src/clients.js';
+import { createSharedState } from '../src/state/shared-state.js';
+import { type BackupSettings, parseBackupSettings, queueConnectionOf, type SettingName } from '@blobferry/contract';
 
 export interface CapturedLog {
   level: string;
@@ -49,10 +51,27 @@ export async function deliverEvent(
   return { result, logs };
 }
 
-export function configForStack(stack: Stack, overrides: Partial<Record<SettingName, string>> = {}): BackupSettings {
+function configForStack(stack: Stack, overrides: Partial<Record<SettingName, string>> = {}): BackupSettings {
   const result = parseBackupSettings(appSettingsForStack(stack, overrides));
   if (!result.ok) throw new Error(result.errors.join('; '));
   return result.config;
+}
+
+/**
+ * What the app builds at start-up for a local stack's settings: the configuration, the production clients
+ * (the backup queue as the trigger's connection names it) and the shared state.
+ */
+export function depsForStack(
+  stack: Stack,
+  overrides: Partial<Record<SettingName, string>> = {},
+  clientOptions: Omit<CreateClientsOptions, 'queue'> = {},
+): BackupDeps {
+  const settings = appSettingsForStack(stack, overrides);
+  const config = configForStack(stack, overrides);
+  const queue = queueConnectionOf(settings);
+  if (!queue.ok) throw new Error(queue.error);
+  const clients = createClients(config, { ...clientOptions, queue: queue.connection });
+  return { config, clients, state: createSharedState(clients.stateContainer) };
 }
 
 let lastSequencer = 0n;

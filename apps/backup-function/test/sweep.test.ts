@@ -9,14 +9,14 @@ import { backupKeyFor } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appSettingsForStack } from '../dev/app-settings.js';
 import { handleBlobEvent } from '../src/backup-blob.js';
-import { createClients } from '../src/clients.js';
-import { stateContainer } from '../src/storage.js';
+import type { BackupDeps } from '../src/backup-blob.js';
 import { planSweepRun, sweepRunSlice, type SweepDeps } from '../src/sweep.js';
-import { type CapturedLog, configForStack, invocationContext, s3Reader, sameBytes, sourceContainer, bodyOf } from './support.js';
+import { type CapturedLog, depsForStack, invocationContext, s3Reader, sameBytes, sourceContainer, bodyOf } from './support.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 
 let cloud: LocalCloud;
 let deps: SweepDeps;
+let backupDeps: BackupDeps;
 let queues: QueueServiceClient;
 let reader: ReturnType<typeof s3Reader>;
 let restoreEnvironment: (() => void) | undefined;
@@ -26,10 +26,10 @@ beforeAll(async () => {
   cloud = await startLocalCloud({ log: () => undefined });
   restoreEnvironment = useLocalManagedIdentity(cloud.stack.identity, 'app-service');
   // Lag 0: every blob the sweep repairs was written before the run started, so each counts as a missed event.
-  const config = configForStack(cloud.stack, { SWEEP_EVENT_LAG: '0s' });
-  const clients = createClients(config);
+  backupDeps = depsForStack(cloud.stack, { SWEEP_EVENT_LAG: '0s' });
+  const { config, clients } = backupDeps;
   queues = QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString);
-  deps = { config, clients, queues, state: stateContainer(config, clients.azureCredential), env: appSettingsForStack(cloud.stack) };
+  deps = { config, clients, queues, state: clients.stateContainer, env: appSettingsForStack(cloud.stack) };
   reader = s3Reader(cloud.stack);
 }, 240_000);
 afterAll(async () => {
@@ -89,7 +89,7 @@ describe('the sweep functions', () => {
 
     const backupQueue = queues.getQueueClient(cloud.stack.events.queueName);
     const backups: CapturedLog[] = [];
-    expect(await drain(backupQueue, (message, into) => handleBlobEvent(message, invocationContext(into), deps), backups)).toBe(8);
+    expect(await drain(backupQueue, (message, into) => handleBlobEvent(message, invocationContext(into), backupDeps), backups)).toBe(8);
     expect(backups.map((log) => log.entry.outcome)).toEqual(Array(8).fill('copied'));
     for (const [name, content] of contents) {
       const key = backupKeyFor(

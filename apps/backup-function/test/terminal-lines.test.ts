@@ -4,7 +4,7 @@ import { createTally, terminalLine } from '../dev/terminal-lines.js';
 const o = { maxDequeueCount: 5 };
 
 describe("npm start's terminal lines", () => {
-  it('says what happened to each event in one line: backed up, skipped and why, failed and whether it is retried', () => {
+  it('says what happened to each event in one line: backed up, skipped and why, failed and when it is retried', () => {
     expect(terminalLine({ event: 'backupBlob', outcome: 'copied', key: 'acct/c/a.txt', bytes: 12, durationMs: 40 }, o)).toBe(
       'backed up   acct/c/a.txt  12 bytes in 40 ms',
     );
@@ -12,10 +12,30 @@ describe("npm start's terminal lines", () => {
       terminalLine({ event: 'backupBlob', outcome: 'refused', eventId: 'e1', reason: 'source x/y is not in ALLOWED_SOURCES' }, o),
     ).toBe('skipped     e1: source x/y is not in ALLOWED_SOURCES');
     expect(
-      terminalLine({ event: 'backupBlob', outcome: 'will-retry', url: 'http://h/c/b', dequeueCount: 2, reason: 'AccessDenied' }, o),
-    ).toBe('FAILED      http://h/c/b (attempt 2 of 5): AccessDenied (will be retried)');
+      terminalLine(
+        {
+          event: 'backupBlob',
+          outcome: 'will-retry',
+          url: 'http://h/c/b',
+          attempt: 2,
+          cause: 'S3: 403 AccessDenied',
+          nextAttempt: 3,
+          retryInMs: 60_000,
+        },
+        o,
+      ),
+    ).toBe('RETRY       http://h/c/b (attempt 2): S3: 403 AccessDenied (attempt 3 in 60 s)');
     expect(
-      terminalLine({ event: 'backupBlob', outcome: 'will-retry', url: 'http://h/c/b', dequeueCount: 5, reason: 'AccessDenied' }, o),
+      terminalLine(
+        { event: 'backupBlob', outcome: 'failed-unclassified', url: 'http://h/c/b', dequeueCount: 2, reason: 'TypeError: x' },
+        o,
+      ),
+    ).toBe('FAILED      http://h/c/b (dequeued 2 of 5 times): TypeError: x (will be retried)');
+    expect(
+      terminalLine(
+        { event: 'backupBlob', outcome: 'failed-unclassified', url: 'http://h/c/b', dequeueCount: 5, reason: 'TypeError: x' },
+        o,
+      ),
     ).toMatch(/last attempt: goes to the poison queue/);
     expect(terminalLine({ event: 'backupBlob', outcome: 'failed-permanent', key: 'k', reason: 'key too long' }, o)).toMatch(
       /^FAILED {6}k: key too long \(permanent/,

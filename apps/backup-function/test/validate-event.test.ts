@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { parseBackupSettings } from '@blobferry/contract';
-import { BLOB_CREATED, BLOB_DELETED, validateBlobEvent } from '../src/validate-event.js';
+import {
+  BLOB_CREATED,
+  BLOB_DELETED,
+  BLOB_RENAMED,
+  BLOB_TIER_CHANGED,
+  DIRECTORY_DELETED,
+  DIRECTORY_RENAMED,
+  validateBlobEvent,
+} from '../src/validate-event.js';
 
 const settings = parseBackupSettings({
   AWS_ROLE_ARN: 'arn:aws:iam::123456789012:role/r',
@@ -113,7 +121,11 @@ describe('validateBlobEvent', () => {
     ['an empty id', created({ id: '' }), /no id/],
     ['no type', created({ eventType: undefined }), /unsupported eventType "undefined"/],
     ['no id', created({ id: undefined }), /no id/],
-    ['wrong type', created({ eventType: 'Microsoft.Storage.BlobRenamed' }), /unsupported eventType "Microsoft.Storage.BlobRenamed"/],
+    [
+      'wrong type',
+      created({ eventType: 'Microsoft.Storage.DirectoryCreated' }),
+      /unsupported eventType "Microsoft.Storage.DirectoryCreated"/,
+    ],
     ['no data', created({ data: undefined }), /no data object/],
     ['data an array', created({ data: [] }), /no data object/],
     ['url not a string', created({}, { url: 42 }), /data.url is missing/],
@@ -181,5 +193,117 @@ describe('validateBlobEvent', () => {
     const result = validateBlobEvent(created({ topic: 42, eventTime: 1 }, { eTag: false, sequencer: { hex: 'a1' } }), config);
     expect(result).toMatchObject({ ok: true, event: { eventTime: undefined, eTag: undefined, sequencer: undefined } });
     expect(validateBlobEvent(created(), config)).toMatchObject({ ok: true, event: { eventTime: '2026-01-01T00:00:00Z', eTag: '0x8DC0' } });
+  });
+});
+
+// Data Lake Storage Gen2 events, field for field as the Event Grid blob storage schema's samples show them:
+// hierarchical-namespace operations name the account's dfs endpoint.
+function hierarchical(eventType: string, subjectName: string, data: Record<string, unknown>) {
+  return {
+    topic: '/subscriptions/s/resourceGroups/Storage/providers/Microsoft.Storage/storageAccounts/srcacct',
+    subject: `/blobServices/default/containers/photos/blobs/${subjectName}`,
+    eventType,
+    eventTime: '2017-06-26T18:41:00.9584103Z',
+    id: '831e1650-001e-001b-66ab-eeb76e069631',
+    data: {
+      clientRequestId: '6d79dbfb-0e37-4fc4-981f-442c9ca65760',
+      requestId: '831e1650-001e-001b-66ab-eeb76e000000',
+      sequencer: '00000000000004420000000000028963',
+      storageDiagnostics: { batchId: 'b68529f3-68cd-4744-baa4-3c0498ec19f0' },
+      ...data,
+    },
+    dataVersion: '1',
+    metadataVersion: '1',
+  };
+}
+
+describe('validateBlobEvent: renames, directories and tiers', () => {
+  it('reads a BlobRenamed: the new name from destinationUrl (the subject), the old from sourceUrl, dfs URLs as blob URLs', () => {
+    const event = hierarchical(BLOB_RENAMED, 'my-renamed-file.txt', {
+      api: 'RenameFile',
+      destinationUrl: 'https://srcacct.dfs.core.windows.net/photos/my-renamed-file.txt',
+      sourceUrl: 'https://srcacct.dfs.core.windows.net/photos/my-original-file.txt',
+    });
+    expect(validateBlobEvent(event, config)).toMatchObject({
+      ok: true,
+      event: {
+        kind: 'renamed',
+        blob: {
+          account: 'srcacct',
+          container: 'photos',
+          blobName: 'my-renamed-file.txt',
+          url: 'https://srcacct.blob.core.windows.net/photos/my-renamed-file.txt',
+        },
+        renamedFrom: { blobName: 'my-original-file.txt', url: 'https://srcacct.blob.core.windows.net/photos/my-original-file.txt' },
+        allowed: { blob: true, renamedFrom: true },
+        sequencer: '00000000000004420000000000028963',
+      },
+    });
+  });
+
+  it('reads a DirectoryRenamed and a recursive DirectoryDeleted', () => {
+    const renamed = hierarchical(DIRECTORY_RENAMED, 'my-renamed-directory', {
+      api: 'RenameDirectory',
+      destinationUrl: 'https://srcacct.dfs.core.windows.net/photos/my-renamed-directory',
+      sourceUrl: 'https://srcacct.dfs.core.windows.net/photos/my-original-directory',
+    });
+    expect(validateBlobEvent(renamed, config)).toMatchObject({
+      ok: true,
+      event: { kind: 'directory-renamed', blob: { blobName: 'my-renamed-directory' }, renamedFrom: { blobName: 'my-original-directory' } },
+    });
+    const deleted = hierarchical(DIRECTORY_DELETED, 'directory-to-delete', {
+      api: 'DeleteDirectory',
+      url: 'https://srcacct.dfs.core.windows.net/photos/directory-to-delete',
+      recursive: 'true',
+    });
+    expect(validateBlobEvent(deleted, config)).toMatchObject({
+      ok: true,
+      event: { kind: 'directory-deleted', blob: { blobName: 'directory-to-delete' }, renamedFrom: undefined },
+    });
+  });
+
+  it('reads a BlobTierChanged, whose size is optional', () => {
+    const tier = created({ eventType: BLOB_TIER_CHANGED }, { api: 'SetBlobTier', contentLength: 105891 });
+    expect(validateBlobEvent(tier, config)).toMatchObject({ ok: true, event: { kind: 'tier-changed', contentLength: 105891 } });
+    const withoutSize = created({ eventType: BLOB_TIER_CHANGED }, { api: 'SetBlobTier', contentLength: undefined });
+    expect(validateBlobEvent(withoutSize, config)).toMatchObject({ ok: true, event: { kind: 'tier-changed', contentLength: undefined } });
+  });
+
+  it('takes a rename out of or into an allowed container, and refuses one between containers it may not touch', () => {
+    const rename = (from: string, to: string) =>
+      hierarchical(BLOB_RENAMED, 'b.txt', {
+        destinationUrl: `https://srcacct.dfs.core.windows.net/${to}/b.txt`,
+        sourceUrl: `https://srcacct.dfs.core.windows.net/${from}/a.txt`,
+      });
+    const withSubject = (event: ReturnType<typeof rename>, container: string) => ({
+      ...event,
+      subject: `/blobServices/default/containers/${container}/blobs/b.txt`,
+    });
+    expect(validateBlobEvent(withSubject(rename('photos', 'private'), 'private'), config)).toMatchObject({
+      ok: true,
+      event: { allowed: { blob: false, renamedFrom: true } },
+    });
+    expect(validateBlobEvent(rename('private', 'photos'), config)).toMatchObject({
+      ok: true,
+      event: { allowed: { blob: true, renamedFrom: false } },
+    });
+    expect(reasonOf(withSubject(rename('private', 'secret'), 'secret'))).toMatch(
+      /source srcacct\/private \(renamed to srcacct\/secret\) is not in ALLOWED_SOURCES/,
+    );
+  });
+
+  it.each([
+    ['no destinationUrl', { sourceUrl: 'https://srcacct.dfs.core.windows.net/photos/a.txt' }, /data.destinationUrl is missing/],
+    ['no sourceUrl', { destinationUrl: 'https://srcacct.dfs.core.windows.net/photos/b.txt' }, /data.sourceUrl is missing/],
+    [
+      'a destination the subject does not name',
+      {
+        destinationUrl: 'https://srcacct.dfs.core.windows.net/photos/c.txt',
+        sourceUrl: 'https://srcacct.dfs.core.windows.net/photos/a.txt',
+      },
+      /subject and data.destinationUrl name different blobs/,
+    ],
+  ])('refuses a rename with %s', (_name, data, reason) => {
+    expect(reasonOf(hierarchical(BLOB_RENAMED, 'b.txt', data))).toMatch(reason);
   });
 });
