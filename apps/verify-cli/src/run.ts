@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { processIo, type CliIo } from './cli-io.js';
 import { EXIT_CODES, EXIT_CODES_HELP, RuntimeFailure, type ExitCode } from './cli-errors.js';
 import { credentialsCommand } from './commands/credentials.js';
+import { replayCommand } from './commands/replay.js';
 import { restoreCommand } from './commands/restore.js';
 import { backfillCommand, verifyCommand } from './commands/verify.js';
 
@@ -24,12 +25,15 @@ function packageVersion(): string {
 
 export function createProgram(io: CliIo, setExitCode: (code: ExitCode) => void): Command {
   const program = new Command('blobferry')
-    .description('Verify, repair, backfill and restore the S3 backup of an Azure Blob Storage container')
+    .description(
+      'Verify, repair, backfill and restore the S3 backup of an Azure Blob Storage container; replay what the backup could not handle',
+    )
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .showHelpAfterError('(add --help for the options)')
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
   program.addCommand(verifyCommand(io, setExitCode));
   program.addCommand(backfillCommand(io, setExitCode));
+  program.addCommand(replayCommand(io, setExitCode));
   program.addCommand(restoreCommand(io, setExitCode));
   program.addCommand(credentialsCommand());
   routeThroughIo(program, io);
@@ -51,7 +55,7 @@ export async function run(argv: readonly string[], io: CliIo = processIo()): Pro
       return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }
     io.stderr.write(`blobferry: ${error instanceof Error ? error.message : String(error)}\n`);
-    // verify and backfill throw a RuntimeFailure when a run could not complete. Everything else is a
+    // verify, backfill, replay and restore throw a RuntimeFailure when a run could not complete. Everything else is a
     // ConfigurationError, a LocalStackError, or `credentials`' exchange refused (the identity, its trust
     // or its settings): all up front, all fixed by changing the configuration.
     return error instanceof RuntimeFailure ? EXIT_CODES.runtime : EXIT_CODES.usage;

@@ -18,30 +18,43 @@ export function bytesText(bytes: number): string {
   return `${value.toFixed(unit === 0 ? 0 : 1)} ${BYTE_UNITS[unit]}`;
 }
 
+export interface StatusLine {
+  /** Draws the last text once more and ends the line. */
+  stop(): void;
+}
+
 /**
- * Objects, bytes and rate on stderr: redrawn in place on a terminal, a line every few seconds with
- * `--progress` elsewhere, nothing otherwise (stdout stays the report either way).
+ * A line of progress on stderr, `text()` as it is now: redrawn in place on a terminal, a line every few
+ * seconds with `--progress` elsewhere, nothing otherwise (stdout stays the report either way).
  */
-export function createProgressDisplay(io: CliIo, mode: 'auto' | 'always' | 'never'): ProgressDisplay {
+export function startStatusLine(io: CliIo, mode: 'auto' | 'always' | 'never', text: () => string): StatusLine {
   const terminal = io.stderr.isTTY === true;
-  if (mode === 'never' || (mode === 'auto' && !terminal)) return { update: () => undefined, stop: () => undefined };
-  const started = performance.now();
-  let latest: ReconcileProgress = { objects: 0, bytes: 0 };
-  const render = () => {
-    const seconds = Math.max((performance.now() - started) / 1000, 0.001);
-    const line =
-      `${latest.objects.toLocaleString('en-US')} objects  ${bytesText(latest.bytes)}  ` +
-      `${Math.round(latest.objects / seconds).toLocaleString('en-US')} objects/s  ${bytesText(latest.bytes / seconds)}/s`;
-    io.stderr.write(terminal ? `\r\u001b[K${line}` : `${line}\n`);
-  };
+  if (mode === 'never' || (mode === 'auto' && !terminal)) return { stop: () => undefined };
+  const render = () => io.stderr.write(terminal ? `\r\u001b[K${text()}` : `${text()}\n`);
   const timer = setInterval(render, terminal ? 200 : 5000);
   timer.unref();
   return {
-    update: (progress) => void (latest = { ...progress }),
     stop: () => {
       clearInterval(timer);
       render();
       if (terminal) io.stderr.write('\n');
     },
+  };
+}
+
+/** Objects, bytes and rate of a verify or backfill run, as a status line. */
+export function createProgressDisplay(io: CliIo, mode: 'auto' | 'always' | 'never'): ProgressDisplay {
+  const started = performance.now();
+  let latest: ReconcileProgress = { objects: 0, bytes: 0 };
+  const line = startStatusLine(io, mode, () => {
+    const seconds = Math.max((performance.now() - started) / 1000, 0.001);
+    return (
+      `${latest.objects.toLocaleString('en-US')} objects  ${bytesText(latest.bytes)}  ` +
+      `${Math.round(latest.objects / seconds).toLocaleString('en-US')} objects/s  ${bytesText(latest.bytes / seconds)}/s`
+    );
+  });
+  return {
+    update: (progress) => void (latest = { ...progress }),
+    stop: () => line.stop(),
   };
 }
