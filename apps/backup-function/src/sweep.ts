@@ -6,6 +6,7 @@ import { planSweep, sweepRunId, sweepSlice, type SweepReport, type SweptContaine
 import { keyMappingFor } from '@blobferry/transfer';
 import type { BackupClients } from './clients.js';
 import { errorSummary } from './redact.js';
+import { replayParked } from './replay-parked.js';
 import { recordSweepReport } from './telemetry.js';
 
 // The scheduled sweep's two functions: a timer that plans a run, and a queue trigger that sweeps its
@@ -48,6 +49,19 @@ export async function planSweepRun(timer: Timer, context: InvocationContext, dep
     state: deps.state,
   });
   context.info(JSON.stringify({ event: 'sweepPlan', runId, isPastDue: timer.isPastDue, containers: containers.length, ...planned }));
+  if (!planned.planned) return;
+  // What no rule could classify (the poison queue) and what Event Grid gave up on (its dead letters) go back
+  // to the fleet every run, so that no blob waits for a person after an outage.
+  const { poison, deadLetters } = await replayParked(deps.clients);
+  context[deadLetters?.skipped.length ? 'warn' : 'info'](
+    JSON.stringify({
+      event: 'sweepReplay',
+      runId,
+      poisonMessages: poison.messages,
+      deadLetterEvents: deadLetters?.events ?? 0,
+      deadLettersSkipped: deadLetters?.skipped ?? [],
+    }),
+  );
 }
 
 /** The queue trigger: sweeps one slice; throwing lets the runtime deliver it again (then poison it). */

@@ -11,7 +11,7 @@ import { appSettingsForStack } from '../dev/app-settings.js';
 import { handleBlobEvent } from '../src/backup-blob.js';
 import type { BackupDeps } from '../src/backup-blob.js';
 import { planSweepRun, sweepRunSlice, type SweepDeps } from '../src/sweep.js';
-import { type CapturedLog, depsForStack, invocationContext, s3Reader, sameBytes, sourceContainer, bodyOf } from './support.js';
+import { type CapturedLog, blobEvent, bodyOf, depsForStack, invocationContext, s3Reader, sameBytes, sourceContainer } from './support.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 
 let cloud: LocalCloud;
@@ -99,6 +99,45 @@ describe('the sweep functions', () => {
       const object = await reader.s3.send(new GetObjectCommand({ Bucket: cloud.stack.aws.bucket, Key: key }));
       expect(sameBytes(await bodyOf(object), content)).toBe(true);
     }
+  });
+
+  it("replays the poison queue and Event Grid's dead letters once per run, reporting what it skipped", async () => {
+    const { clients } = backupDeps;
+    const deadLetters = clients.deadLetters;
+    if (!deadLetters) throw new Error('the dead-letter container is not configured');
+    const poisoned = JSON.stringify(blobEvent(cloud.stack, 'poisoned.txt', { contentLength: 1, etag: '"0x1"' }));
+    await clients.poisonQueue.createIfNotExists();
+    await clients.poisonQueue.sendMessage(poisoned);
+    const lost = blobEvent(cloud.stack, 'dead-lettered.txt', { contentLength: 1, etag: '"0x2"' });
+    const folder = `${deadLetters.subscriptionName.toUpperCase()}/2026/12/7/15/`;
+    await deadLetters.container.createIfNotExists();
+    const written: [string, string][] = [
+      ['lost.json', JSON.stringify([{ ...lost, deadLetterReason: 'MaxDeliveryAttemptsExceeded', deliveryAttempts: 30 }])],
+      ['torn.json', '[{"id":'],
+    ];
+    for (const [name, text] of written)
+      await deadLetters.container.getBlockBlobClient(`${folder}${name}`).upload(text, Buffer.byteLength(text));
+
+    const logs: CapturedLog[] = [];
+    // Another schedule's occurrence than the first test's run: a run of its own.
+    const daily: SweepDeps = { ...deps, config: { ...deps.config, SWEEP_SCHEDULE: '0 0 0 * * *' } };
+    await planSweepRun(timer, invocationContext(logs), daily);
+    // A second instance firing for the same occurrence replays nothing.
+    await planSweepRun(timer, invocationContext(logs), daily);
+    const replays = logs.filter((log) => log.entry.event === 'sweepReplay');
+    expect(replays).toHaveLength(1);
+    expect(replays[0]?.level).toBe('warning');
+    expect(replays[0]?.entry).toMatchObject({
+      poisonMessages: 1,
+      deadLetterEvents: 1,
+      deadLettersSkipped: [{ path: `${folder}torn.json`, reason: expect.stringMatching(/\S/) }],
+    });
+    const backupQueue = queues.getQueueClient(cloud.stack.events.queueName);
+    const { receivedMessageItems } = await backupQueue.receiveMessages({ numberOfMessages: 32 });
+    const subjects = receivedMessageItems.map((item) => (JSON.parse(item.messageText) as { subject: string }).subject);
+    expect(subjects.sort()).toEqual([lost.subject, JSON.parse(poisoned).subject].sort());
+    for (const item of receivedMessageItems) await backupQueue.deleteMessage(item.messageId, item.popReceipt);
+    await drain(queues.getQueueClient(SWEEP_QUEUE_NAME), (message, into) => sweepRunSlice(message, invocationContext(into), deps), logs);
   });
 
   it('refuses a message that is not a slice, without a retry', async () => {
