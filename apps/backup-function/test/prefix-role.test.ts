@@ -51,6 +51,23 @@ describe('a role confined to a key prefix (BucketPrefix)', () => {
     expect((await asRole.send(new ListObjectsV2Command({ Bucket: aws.bucket, Prefix: PREFIX }))).KeyCount).toBeGreaterThan(0);
   });
 
+  it('writes a properties sidecar under the prefix too', async () => {
+    // An `aws:` tag key S3 refuses on an object: it goes to the sidecar, which the role may write only under the prefix.
+    const content = Buffer.from('tagged beyond what S3 takes');
+    const blob = sourceContainer(cloud.stack).getBlockBlobClient('sidecar.txt');
+    const uploaded = await blob.uploadData(content, { tags: { 'aws:origin': 'azure', team: 'platform' } });
+    const { result } = await deliver(
+      blobEvent(cloud.stack, 'sidecar.txt', { etag: (uploaded.etag ?? '').replace(/"/g, ''), contentLength: content.length }),
+    );
+    expect(result).toMatchObject({ outcome: 'copied' });
+    const reader = s3Reader(cloud.stack);
+    const listed = await reader.s3.send(new ListObjectsV2Command({ Bucket: cloud.stack.aws.bucket }));
+    const sidecars = (listed.Contents ?? []).map((object) => object.Key ?? '').filter((key) => key.includes('.blobferry-properties/'));
+    expect(sidecars).toHaveLength(1);
+    expect(sidecars[0]?.startsWith(PREFIX)).toBe(true);
+    reader.s3.destroy();
+  });
+
   it('acknowledges a BlobDeleted for a blob it never backed up, which S3 answers with 403 to this role', async () => {
     const { result, logs } = await deliver(blobEvent(cloud.stack, 'never-backed-up.txt', { eventType: 'Microsoft.Storage.BlobDeleted' }));
     expect(result).toMatchObject({ outcome: 'delete-nothing-to-hide' });

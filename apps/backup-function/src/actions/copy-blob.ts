@@ -23,6 +23,8 @@ export async function copyBlob(blob: BlobRef, deps: ActionDeps, o: CopyBlobOptio
       s3: clients.s3,
       bucket: config.BACKUP_BUCKET,
       key,
+      // Properties sidecars go under the prefix too, where a role confined to it (BucketPrefix) may write.
+      prefix: config.BACKUP_PREFIX,
       features: { checksum: config.S3_CHECKSUM, conditionalWrites: config.S3_CONDITIONAL_WRITES },
     },
     partSize: config.PART_SIZE,
