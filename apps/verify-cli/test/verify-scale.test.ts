@@ -15,7 +15,8 @@ const names = Array.from({ length: OBJECTS }, (_, index) => {
 beforeAll(async () => {
   backup = await startLocalBackup();
   await seedManyBackedUp(backup, 'scale', names);
-}, 240_000);
+  // Seeding 10,000 objects through the emulators takes about 2 minutes alone, longer on a busy machine.
+}, 480_000);
 
 afterAll(async () => {
   await backup?.stop();
