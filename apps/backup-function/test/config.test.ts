@@ -16,7 +16,9 @@ describe("the Function's settings", () => {
         accountName: 'devstoreaccount1',
         sourceContainer: 'source',
         connectionString: 'UseDevelopmentStorage=true',
-        hostStorageConnectionString: 'UseDevelopmentStorage=true',
+        // The Functions host's own storage, as the local cloud writes its connection string.
+        hostStorageConnectionString:
+          'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10010/devstoreaccount1;',
         blobEndpoint: 'http://127.0.0.1:10000/devstoreaccount1',
       },
       aws: {
@@ -51,6 +53,7 @@ describe("the Function's settings", () => {
       S3_CHECKSUM: 'none',
       S3_CONDITIONAL_WRITES: false,
       ALLOWED_SOURCES: [{ account: 'devstoreaccount1', container: 'source' }],
+      STATE_CONTAINER_URL: 'http://127.0.0.1:10010/devstoreaccount1/blobferry-state',
     });
   });
 });
