@@ -1,6 +1,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { Outage } from './outage.js';
 import { errorAnswer, UNAVAILABLE, type CloudService } from './service-errors.js';
+import { spelledHeaders } from './spelled-headers.js';
 import { switchableServer } from './switchable-server.js';
 
 // A reverse proxy in front of one service's endpoint (the blob endpoint, S3, STS) that fails chosen requests
@@ -135,7 +136,7 @@ export async function startFaultProxy(o: StartFaultProxyOptions): Promise<FaultP
         port: upstream.port,
         method: request.method,
         path: request.url,
-        headers: request.headers,
+        headers: spelledHeaders(request.headers, request.rawHeaders),
       },
       (upstreamResponse) => {
         response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);

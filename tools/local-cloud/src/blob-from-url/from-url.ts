@@ -10,6 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { Crc64NvmeJs } from '@aws-sdk/checksums/crc';
 import { AzureStorageError, errorAnswer, type BlobAnswer } from './azure-error.js';
 import { hasValidSharedKey, sharedKeyAuthorization } from './shared-key.js';
+import { spelledHeaders } from '../spelled-headers.js';
 
 // Put Block From URL and Put Blob From URL, which Azurite 3.36 answers 501 NotImplemented. Azure reads the source
 // URL itself (any HTTP(S) URL: a presigned S3 URL here) and writes what it read as a block or as a whole block
@@ -297,7 +298,13 @@ function writeUpstream(
   headers['authorization'] = sharedKeyAuthorization(context.accountName, context.accountKey, { method: 'PUT', rawUrl, headers });
   return new Promise<BlobAnswer>((resolve, reject) => {
     const outgoing = httpRequest(
-      { host: context.upstream.hostname, port: context.upstream.port, method: 'PUT', path: rawUrl, headers },
+      {
+        host: context.upstream.hostname,
+        port: context.upstream.port,
+        method: 'PUT',
+        path: rawUrl,
+        headers: spelledHeaders(headers, request.rawHeaders),
+      },
       (response) => resolve(response as IncomingMessage & BlobAnswer),
     );
     outgoing.on('error', reject);

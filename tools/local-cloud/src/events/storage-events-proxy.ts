@@ -11,6 +11,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import type { BlobAnswer } from '../blob-from-url/azure-error.js';
 import { closeServer } from '../close-server.js';
 import { errorAnswer, UNAVAILABLE } from '../service-errors.js';
+import { spelledHeaders } from '../spelled-headers.js';
 import type { BlobCreatedEventData, EventGridEvent } from '../types.js';
 import { blobCreatedEvent, blobDeletedEvent, blobTierChangedEvent, createSequencer } from './blob-created-event.js';
 
@@ -229,7 +230,13 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
         return;
       }
       const outgoing = httpRequest(
-        { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: request.method,
+          path: request.url,
+          headers: spelledHeaders(request.headers, request.rawHeaders),
+        },
         relay,
       );
       outgoing.on('error', fail);
