@@ -4,6 +4,7 @@ import { MAX_S3_KEY_BYTES } from '@blobferry/contract';
 import { sidecarKeyFor } from './backup-key.js';
 import type { CopyContext, CopyResult, ProgressListener, StorageClassByTier } from './copy-context.js';
 import { BlobArchivedError, KeyTooLongError, ObjectTooLargeError, PermanentTransferError } from './errors.js';
+import { listedMetadataNames } from './metadata-names.js';
 import { putMultipart } from './multipart.js';
 import type { TargetState } from './ordering.js';
 import { settleTarget } from './property-update.js';
@@ -30,7 +31,8 @@ export interface CopyBlobToS3Options {
    * `data.sequencer`) and announced size (`data.contentLength`). A blob announced larger than one part is
    * opened with getProperties rather than a ranged GET whose body would be thrown away. `metadataNames`:
    * the spelling of the blob's metadata names when the caller listed it (List Blobs keeps their case; Get
-   * Blob's headers reach Node lower-cased), recorded so restore can give the names back their case.
+   * Blob's headers reach Node lower-cased), recorded so restore can give the names back their case; without
+   * it, a blob with metadata is listed by the copy itself (one List Blobs of its name).
    */
   source: { blob: BlobClient; sequencer?: string; lengthHint?: number; metadataNames?: readonly string[] };
   /**
@@ -145,7 +147,8 @@ export async function copyBlobToS3(options: CopyBlobToS3Options): Promise<CopyRe
       readTarget(),
     ]);
   }
-  const snapshot = spelled(source.snapshot, options.source.metadataNames);
+  const metadataNames = options.source.metadataNames ?? (await listedMetadataNames(blob, source.snapshot, abortSignal));
+  const snapshot = spelled(source.snapshot, metadataNames);
   if (snapshot.length > MAX_OBJECT_SIZE) {
     throw new ObjectTooLargeError(`blob is ${snapshot.length} bytes, over S3's 5 TiB object limit`);
   }
