@@ -49,12 +49,15 @@ export interface ReadSidecarOptions {
   s3: S3Client;
   bucket: string;
   sidecarKey: string;
+  /** One version of the sidecar (s3:GetObjectVersion, what a restore role may read); default the current one. */
+  versionId?: string;
   abortSignal?: AbortSignal;
 }
 
-/** The sidecar at `sidecarKey`, as written (restore reads it back; tests compare it). */
+/** The sidecar at `sidecarKey`, as written (restore reads back the version written with its object; tests compare it). */
 export async function readSidecar(options: ReadSidecarOptions): Promise<SidecarDocument> {
-  const response = await options.s3.send(new GetObjectCommand({ Bucket: options.bucket, Key: options.sidecarKey }), {
+  const request = { Bucket: options.bucket, Key: options.sidecarKey, ...(options.versionId ? { VersionId: options.versionId } : {}) };
+  const response = await options.s3.send(new GetObjectCommand(request), {
     abortSignal: options.abortSignal,
   });
   return JSON.parse((await response.Body?.transformToString('utf8')) ?? '') as SidecarDocument;
