@@ -13,4 +13,7 @@ export {
   type RestoreSummary,
 } from './restore.js';
 export { listRestorePoints, type ListRestorePointsOptions, type RestorePoint } from './restore-points.js';
-export { copyPathFor, type ByteCheck, type CopyPath } from './write-blob.js';
+export type { ByteCheck } from './byte-check.js';
+export type { BlobType } from './recorded-version.js';
+export type { CopyPath } from './target-write.js';
+export { copyPathFor } from './write-blob.js';

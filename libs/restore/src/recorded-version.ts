@@ -5,7 +5,6 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { BACKUP_METADATA } from '@blobferry/contract';
 import { decodeHeaderValue, fullObjectChecksumOf, recordedSourceOf, type FullObjectChecksumAlgorithm } from '@blobferry/transfer';
 
 /** The blob's content headers as the backup kept them on the object. */
@@ -16,6 +15,9 @@ export interface ContentHeaders {
   contentDisposition?: string;
   cacheControl?: string;
 }
+
+export type BlobType = 'BlockBlob' | 'AppendBlob' | 'PageBlob';
+const BLOB_TYPES: readonly BlobType[] = ['BlockBlob', 'AppendBlob', 'PageBlob'];
 
 /** Everything one backed-up version says about the blob it holds: what a restore writes back, and checks against. */
 export interface RecordedVersion {
@@ -33,18 +35,21 @@ export interface RecordedVersion {
   checksum: { algorithm: FullObjectChecksumAlgorithm; value: string } | undefined;
   sequencer: string | undefined;
   contentHeaders: ContentHeaders;
-  /** The blob's own metadata (`blob-*`), decoded; never the `source-*` provenance keys. */
+  /**
+   * The blob's own metadata kept on the object (`blob-*`), decoded, under the names' original case where the
+   * backup recorded it (`source-metadata-names`); never the `source-*` provenance keys. What did not fit on
+   * the object is in its properties sidecar (`inSidecar`).
+   */
   metadata: Record<string, string>;
+  /** What the backup put in the object's properties sidecar (`source-sidecar`: `metadata`, `tags`); empty when nothing. */
+  inSidecar: string[];
   /** S3's storage class; GLACIER and DEEP_ARCHIVE versions must be restored in S3 before they can be read. */
   storageClass: string | undefined;
   /** S3's `x-amz-restore` when a temporary copy of an archived version exists or is on its way. */
   archiveRestore: string | undefined;
-  /**
-   * Recorded by the backup once libs/transfer writes them (BACKUP_METADATA): the blob type (append and page blobs
-   * come back as such), its access tier, and the original case of its metadata names. Undefined until then, and a
-   * restore writes a block blob with lower-cased metadata names in the account's default tier.
-   */
-  blobType: 'BlockBlob' | 'AppendBlob' | 'PageBlob' | undefined;
+  /** `source-blob-type`: what the restore creates again; undefined (an older backup) is written as a block blob. */
+  blobType: BlobType | undefined;
+  /** `source-access-tier` (`Hot`, `Cool`, `Cold`, `Archive`); undefined: the account's default tier. */
   accessTier: string | undefined;
   /** How many S3 object tags the version has (the blob's index tags): none means no tagging request. */
   tagCount: number;
@@ -59,17 +64,6 @@ const CONTENT_HEADER_FIELDS = {
   contentDisposition: 'ContentDisposition',
   cacheControl: 'CacheControl',
 } as const satisfies Record<keyof ContentHeaders, keyof HeadObjectCommandOutput>;
-
-/** The blob's metadata from the object's `blob-*` user metadata, values decoded (non-ASCII travels RFC 2047-encoded). */
-export function blobMetadataOf(objectMetadata: Record<string, string> | undefined): Record<string, string> {
-  const metadata: Record<string, string> = {};
-  for (const [name, value] of Object.entries(objectMetadata ?? {})) {
-    if (name.startsWith(BACKUP_METADATA.blobMetadataPrefix)) {
-      metadata[name.slice(BACKUP_METADATA.blobMetadataPrefix.length)] = decodeHeaderValue(value);
-    }
-  }
-  return metadata;
-}
 
 export interface ReadRecordedVersionOptions {
   s3: S3Client;
@@ -118,11 +112,12 @@ function recordOf(options: ReadRecordedVersionOptions, head: HeadObjectCommandOu
     checksum: fullObjectChecksumOf(head),
     sequencer: recorded.sequencer,
     contentHeaders,
-    metadata: blobMetadataOf(head.Metadata),
+    metadata: recorded.metadata,
+    inSidecar: recorded.inSidecar,
     storageClass: head.StorageClass,
     archiveRestore: head.Restore,
-    blobType: undefined,
-    accessTier: undefined,
+    blobType: BLOB_TYPES.find((type) => type === recorded.blobType),
+    accessTier: recorded.accessTier,
     tagCount: head.TagCount ?? 0,
   };
 }

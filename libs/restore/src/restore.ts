@@ -3,20 +3,16 @@ import { RestError, type BlobServiceClient, type ContainerClient } from '@azure/
 import type { KeyMapping } from '@blobferry/transfer';
 import pLimit from 'p-limit';
 import { checkBucket, listingSetupError } from './bucket-checks.js';
+import { ChecksumMismatchError, type ByteCheck } from './byte-check.js';
 import { sourceTimeOf, stateAt } from './point-in-time.js';
-import { isReadable, readRecordedVersion, readVersionTags, type RecordedVersion } from './recorded-version.js';
+import { completeProperties } from './properties-sidecar.js';
+import { isReadable, readRecordedVersion, readVersionTags, type BlobType, type RecordedVersion } from './recorded-version.js';
 import { RestoreSetupError } from './errors.js';
+import { STAGING_FOLDER } from './staged-copy.js';
 import { holdsVersion, prepareTarget, type TargetBlob } from './target.js';
+import { blobTypeOf, TargetChangedError, type CopyPath } from './target-write.js';
 import { listKeyHistories, type HistoryEntry, type KeyHistory } from './version-listing.js';
-import {
-  ChecksumMismatchError,
-  DEFAULT_BLOCK_BYTES,
-  DEFAULT_SINGLE_SHOT_BYTES,
-  TargetChangedError,
-  writeBlob,
-  type ByteCheck,
-  type CopyPath,
-} from './write-blob.js';
+import { DEFAULT_BLOCK_BYTES, DEFAULT_SINGLE_SHOT_BYTES, writeBlob } from './write-blob.js';
 
 /**
  * What the plan found for a name:
@@ -40,7 +36,12 @@ export interface RestoreItem {
   kind: RestoreKind;
   outcome: RestoreOutcome;
   /** The version restored or considered. */
-  version?: { versionId: string; size: number; sourceLastModified: string | undefined; s3LastModified: string };
+  version?: { versionId: string; size: number; sourceLastModified: string | undefined; s3LastModified: string; blobType: BlobType };
+  /**
+   * Properties its backup put in a sidecar that cannot be found any more (`metadata`, `tags`): the blob is
+   * restored (or found in place) without them.
+   */
+  missingProperties?: string[];
   /** How its bytes travelled and were checked (restored blobs). */
   path?: CopyPath;
   check?: ByteCheck;
@@ -65,12 +66,17 @@ export interface RestoreSummary {
   conflicts: number;
   checksumMismatches: number;
   failed: number;
+  /**
+   * Names whose backup put properties in a sidecar that cannot be found any more (expired, deleted): restored
+   * (or found in place) without them, reported in `detail`.
+   */
+  incomplete: number;
   extrasRemoved: number;
   /** Bytes read from S3 by this process, and bytes Azure copied from S3 itself. */
   bytesStreamed: number;
   bytesServerSide: number;
   warnings: string[];
-  /** Names left not as they were at the point: conflicts, mismatches, failures, unverifiable, archived, extras kept. */
+  /** Names left not as they were at the point: conflicts, mismatches, failures, unverifiable, incomplete, archived, extras kept. */
   remaining: number;
   durationMs: number;
 }
@@ -127,6 +133,7 @@ function describe(version: RecordedVersion): NonNullable<RestoreItem['version']>
     size: version.size,
     sourceLastModified: version.sourceLastModified?.toISOString(),
     s3LastModified: version.s3LastModified.toISOString(),
+    blobType: blobTypeOf(version),
   };
 }
 
@@ -181,6 +188,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     conflicts: 0,
     checksumMismatches: 0,
     failed: 0,
+    incomplete: 0,
     extrasRemoved: 0,
     bytesStreamed: 0,
     bytesServerSide: 0,
@@ -192,8 +200,13 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     const totals = summary.plan[item.kind];
     totals.objects += 1;
     totals.bytes += bytes;
-    if (['conflict', 'checksumMismatch', 'failed', 'kept'].includes(item.outcome) || item.kind === 'archived') summary.remaining += 1;
-    if (item.outcome === 'restored' && item.check === 'unverifiable') summary.remaining += 1;
+    if (item.missingProperties) summary.incomplete += 1;
+    const left =
+      ['conflict', 'checksumMismatch', 'failed', 'kept'].includes(item.outcome) ||
+      item.kind === 'archived' ||
+      (item.outcome === 'restored' && item.check === 'unverifiable') ||
+      item.missingProperties !== undefined;
+    if (left) summary.remaining += 1;
     await options.onItem?.(item);
   };
 
@@ -202,7 +215,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const inFlight = new Set<Promise<void>>();
   for (let next = first; !next.done; next = await histories.next()) {
     const history = next.value;
+    // Sidecars share the key root with the `blob` layout; staging blobs are a restore's own, should a backup hold one.
+    if (history.key.startsWith(keys.sidecarRoot)) continue;
     const name = keys.nameOf(history.key);
+    if (name.startsWith(STAGING_FOLDER)) continue;
     seen.add(name);
     const targetBlob = target.blobs.get(name);
     const extra = targetBlob && (() => handleExtra({ options, container, name, blob: targetBlob, dryRun, report, summary }));
@@ -274,11 +290,11 @@ async function restoreName(context: RestoreNameContext): Promise<void> {
       version = state.before;
     } else version = state.version;
 
-    const described = { ...base, version: describe(version) };
     if (!isReadable(version)) {
       await report(
         {
-          ...described,
+          ...base,
+          version: describe(version),
           kind: 'archived',
           outcome: 'skipped',
           detail: `in ${version.storageClass}: restore it in S3 first (s3:RestoreObject, infra/aws-iam AllowRestoreFromArchive), then run again`,
@@ -287,27 +303,40 @@ async function restoreName(context: RestoreNameContext): Promise<void> {
       );
       return;
     }
+    const properties = await completeProperties({ s3, bucket, prefix: options.source.keys.prefix, version, abortSignal });
+    version = properties.version;
+    const described = {
+      ...base,
+      version: describe(version),
+      ...(properties.missing.length > 0
+        ? {
+            missingProperties: properties.missing,
+            detail: `its backup kept ${properties.missing.join(' and ')} in a properties sidecar that is gone (expired or deleted): restored without ${properties.missing.length > 1 ? 'them' : 'it'}`,
+          }
+        : {}),
+    };
     if (target && (await holdsVersion(options.target.container, name, target, version, abortSignal))) {
       await report({ ...described, kind: 'identical', outcome: 'skipped' }, version.size);
       return;
     }
     if (dryRun) {
       await report(
-        { ...described, kind: 'restore', outcome: 'planned', detail: `as of ${sourceTimeOf(version).toISOString()}` },
+        { detail: `as of ${sourceTimeOf(version).toISOString()}`, ...described, kind: 'restore', outcome: 'planned' },
         version.size,
       );
       return;
     }
-    const tags =
+    const objectTags =
       version.tagCount > 0 ? await readVersionTags({ s3, bucket, key: history.key, versionId: version.versionId, abortSignal }) : {};
     try {
       const written = await writeBlob({
         s3,
         bucket,
         version,
-        tags,
-        blob: options.target.container.getBlockBlobClient(name),
-        condition: target ? { ifMatch: target.etag } : { ifNoneMatch: '*' },
+        tags: { ...objectTags, ...properties.sidecarTags },
+        container: options.target.container,
+        name,
+        target: target && { etag: target.etag, blobType: target.blobType },
         rule: { serverSide: options.serverSide ?? true, singleShotBytes: options.singleShotBytes ?? DEFAULT_SINGLE_SHOT_BYTES },
         blockBytes: options.blockBytes ?? DEFAULT_BLOCK_BYTES,
         blocksInFlight: options.blocksInFlight ?? 4,

@@ -1,7 +1,9 @@
 import type { BlobItem, ContainerClient } from '@azure/storage-blob';
-import { digestBlob } from '@blobferry/transfer';
+import { digestBlob, sameRecord } from '@blobferry/transfer';
 import { RestoreSetupError } from './errors.js';
-import type { ContentHeaders, RecordedVersion } from './recorded-version.js';
+import type { BlobType, ContentHeaders, RecordedVersion } from './recorded-version.js';
+import { STAGING_FOLDER } from './staged-copy.js';
+import { blobTypeOf } from './target-write.js';
 
 /** A blob at the target as the plan listed it. */
 export interface TargetBlob {
@@ -9,7 +11,11 @@ export interface TargetBlob {
   size: number;
   md5Base64: string | undefined;
   contentHeaders: ContentHeaders;
+  /** Names as Azure spells them (List Blobs keeps their case). */
   metadata: Record<string, string>;
+  blobType: BlobType;
+  /** Block blobs' tier (`Hot` when inferred from the account's default); undefined for other types. */
+  accessTier: string | undefined;
 }
 
 export interface PrepareTargetOptions {
@@ -43,6 +49,8 @@ function targetBlobOf(item: BlobItem): TargetBlob {
     md5Base64: p.contentMD5 ? Buffer.from(p.contentMD5).toString('base64') : undefined,
     contentHeaders: headers,
     metadata: item.metadata ?? {},
+    blobType: p.blobType ?? 'BlockBlob',
+    accessTier: p.accessTier,
   };
 }
 
@@ -70,6 +78,8 @@ export async function prepareTarget(options: PrepareTargetOptions): Promise<Prep
   }
   const blobs = new Map<string, TargetBlob>();
   for await (const item of container.listBlobsFlat({ prefix: options.prefix, includeMetadata: true })) {
+    // A staging blob is a restore's own, left by an interrupted one (staged-copy.ts): neither live data nor an extra.
+    if (item.name.startsWith(STAGING_FOLDER)) continue;
     if (options.exactName === undefined || item.name === options.exactName) blobs.set(item.name, targetBlobOf(item));
   }
   if (blobs.size > 0 && !options.overwrite) {
@@ -81,13 +91,11 @@ export async function prepareTarget(options: PrepareTargetOptions): Promise<Prep
   return { blobs, created };
 }
 
-const sameRecord = (a: Record<string, string>, b: Record<string, string>) =>
-  Object.keys(a).length === Object.keys(b).length &&
-  Object.entries(a).every(([name, value]) => b[name.toLowerCase()] === value || b[name] === value);
-
 /**
- * Whether the target blob already is the version: the same content headers and metadata, and the same bytes,
- * by MD5 when both sides know it, else by reading the target blob's CRC (Azure reads only, no S3 byte).
+ * Whether the target blob already is the version: the same blob type, tier (where the backup recorded one),
+ * content headers and metadata (names in the same case), and the same bytes, by MD5 when both sides know it,
+ * else by reading the target blob's CRC (Azure reads only, no S3 byte; an archived blob cannot be read, and is
+ * not taken for the version). Index tags are not compared: reading them needs `blobs/tags/read`.
  */
 export async function holdsVersion(
   container: ContainerClient,
@@ -96,13 +104,14 @@ export async function holdsVersion(
   version: RecordedVersion,
   abortSignal?: AbortSignal,
 ): Promise<boolean> {
-  if (target.size !== version.size) return false;
+  if (target.size !== version.size || target.blobType !== blobTypeOf(version)) return false;
+  if (version.accessTier !== undefined && target.blobType === 'BlockBlob' && target.accessTier !== version.accessTier) return false;
   if (!sameRecord(version.metadata, target.metadata)) return false;
   const headers = version.contentHeaders;
   const keys = new Set([...Object.keys(headers), ...Object.keys(target.contentHeaders)]) as Set<keyof ContentHeaders>;
   for (const key of keys) if ((headers[key] ?? '') !== (target.contentHeaders[key] ?? '')) return false;
   if (version.md5Base64 !== undefined && target.md5Base64 !== undefined) return version.md5Base64 === target.md5Base64;
-  if (version.checksum === undefined) return false;
+  if (version.checksum === undefined || target.accessTier === 'Archive') return false;
   const digest = await digestBlob({
     blob: container.getBlobClient(name),
     checksum: version.checksum.algorithm,

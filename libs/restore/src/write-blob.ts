@@ -1,10 +1,24 @@
 import { createHash } from 'node:crypto';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { RestError, type BlobHTTPHeaders, type BlockBlobClient, type Tags } from '@azure/storage-blob';
+import { RestError, type BlockBlobClient } from '@azure/storage-blob';
 import { combineChecksums, ContentChecksum } from '@blobferry/transfer';
 import { blockIdOf, stagedBlockOf, versionTag, type StagedBlock } from './block-ids.js';
+import { byteCheckerFor, ChecksumMismatchError, type ByteCheck } from './byte-check.js';
 import type { RecordedVersion } from './recorded-version.js';
+import { writeViaStaging } from './staged-copy.js';
+import {
+  blobTypeOf,
+  blockBlobPropertiesOf,
+  TargetChangedError,
+  visibleWriteCondition,
+  type CopyPath,
+  type CopyPathRule,
+  type WriteBlobOptions,
+  type WriteBlobResult,
+} from './target-write.js';
+import { inFlightLimit } from './in-flight.js';
+import { blocksOf } from './version-blocks.js';
 
 /** Azure's Put Blob From URL reads a source URL of at most 2 KiB. */
 export const MAX_COPY_SOURCE_URL_LENGTH = 2048;
@@ -17,23 +31,6 @@ const MAX_BLOCKS = 50_000;
 const PRESIGNED_SECONDS = 900;
 
 /**
- * How the bytes get there.
- * - `server-side`: Azure's Put Blob From URL reads a presigned URL of the version, and checks the recorded MD5
- *   (x-ms-source-content-md5) before the blob exists; no byte passes through this process.
- * - `streamed`: this process reads the version (ranges pinned to its version id) and writes it, checking every
- *   byte against the recorded checksum before the write that makes it visible.
- */
-export type CopyPath = 'server-side' | 'streamed';
-
-/** How the bytes were checked against what the backup recorded; `unverifiable` when it recorded no checksum. */
-export type ByteCheck = 'md5' | 'crc32' | 'crc32c' | 'unverifiable';
-
-export interface CopyPathRule {
-  serverSide: boolean;
-  singleShotBytes: number;
-}
-
-/**
  * The rule: server-side where Azure can check the recorded checksum before the blob exists, i.e. a block blob
  * up to the single-shot size whose MD5 the backup recorded, readable now (not archived), with a presigned URL
  * within Azure's 2 KiB, and whose bytes are not in hand already. Everything else streams: a small blob (up to a
@@ -43,48 +40,20 @@ export interface CopyPathRule {
  * block blobs), long URLs (session tokens make presigned URLs long).
  */
 export function copyPathFor(version: RecordedVersion, rule: CopyPathRule, sourceUrlLength: number | undefined): CopyPath {
-  const blockBlob = version.blobType === undefined || version.blobType === 'BlockBlob';
+  const blockBlob = blobTypeOf(version) === 'BlockBlob';
   const singleShot = version.size <= rule.singleShotBytes && version.bytes === undefined;
   const fits = sourceUrlLength !== undefined && sourceUrlLength <= MAX_COPY_SOURCE_URL_LENGTH;
   return rule.serverSide && blockBlob && singleShot && version.md5Base64 !== undefined && fits ? 'server-side' : 'streamed';
 }
 
-/** The condition of the one write that makes content visible: the target as the plan saw it. */
-export type WriteCondition = { ifNoneMatch: '*' } | { ifMatch: string };
-
-export interface WriteBlobOptions {
-  s3: S3Client;
-  bucket: string;
-  version: RecordedVersion;
-  tags: Record<string, string>;
-  blob: BlockBlobClient;
-  condition: WriteCondition;
-  rule: CopyPathRule;
-  blockBytes: number;
-  blocksInFlight: number;
-  abortSignal?: AbortSignal | undefined;
-}
-
-export interface WriteBlobResult {
-  path: CopyPath;
-  check: ByteCheck;
-  /** Bytes this process read from S3 (0 server-side; a resumed blob reads only its missing blocks). */
-  bytesRead: number;
-}
-
-/** The bytes were not what the backup recorded: nothing was committed. */
-export class ChecksumMismatchError extends Error {
-  override readonly name = 'ChecksumMismatchError';
-}
-
-/** The target changed after the plan (a conditional write was refused): nothing was replaced. */
-export class TargetChangedError extends Error {
-  override readonly name = 'TargetChangedError';
-}
-
-/** Writes one version as a block blob at the target, checked, conditionally; throws the errors above. */
+/**
+ * Writes one version at the target as the blob type it had, checked, conditionally on the target as the plan
+ * saw it; throws TargetChangedError and ChecksumMismatchError.
+ */
 export async function writeBlob(options: WriteBlobOptions): Promise<WriteBlobResult> {
   try {
+    const blobType = blobTypeOf(options.version);
+    if (blobType !== 'BlockBlob') return await writeViaStaging(options, blobType);
     if (copyPathFor(options.version, options.rule, 0) === 'server-side') {
       const url = await presignedUrlOf(options);
       if (copyPathFor(options.version, options.rule, url.length) === 'server-side') return await writeServerSide(options, url);
@@ -111,37 +80,15 @@ function presignedUrlOf({ s3, bucket, version }: WriteBlobOptions): Promise<stri
   });
 }
 
-function httpHeadersOf(version: RecordedVersion, md5Base64: string | undefined): BlobHTTPHeaders {
-  const { contentHeaders } = version;
-  return {
-    ...(contentHeaders.contentType !== undefined ? { blobContentType: contentHeaders.contentType } : {}),
-    ...(contentHeaders.contentEncoding !== undefined ? { blobContentEncoding: contentHeaders.contentEncoding } : {}),
-    ...(contentHeaders.contentLanguage !== undefined ? { blobContentLanguage: contentHeaders.contentLanguage } : {}),
-    ...(contentHeaders.contentDisposition !== undefined ? { blobContentDisposition: contentHeaders.contentDisposition } : {}),
-    ...(contentHeaders.cacheControl !== undefined ? { blobCacheControl: contentHeaders.cacheControl } : {}),
-    ...(md5Base64 !== undefined ? { blobContentMD5: Buffer.from(md5Base64, 'base64') } : {}),
-  };
-}
-
-/** What every write of the blob carries: headers, metadata, index tags, tier, the plan's condition. */
-function blobPropertiesOf(options: WriteBlobOptions, md5Base64: string | undefined) {
-  const tags: Tags | undefined = Object.keys(options.tags).length > 0 ? options.tags : undefined;
-  return {
-    blobHTTPHeaders: httpHeadersOf(options.version, md5Base64),
-    metadata: options.version.metadata,
-    ...(tags ? { tags } : {}),
-    ...(options.version.accessTier !== undefined ? { tier: options.version.accessTier } : {}),
-    conditions: options.condition,
-    ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
-  };
-}
+const blockBlobOf = (options: WriteBlobOptions): BlockBlobClient => options.container.getBlockBlobClient(options.name);
 
 /** Put Blob From URL, with the recorded MD5 for Azure to check; a URL refused (expired with its session) is signed again once. */
 async function writeServerSide(options: WriteBlobOptions, firstUrl: string): Promise<WriteBlobResult> {
   const md5Base64 = options.version.md5Base64;
+  const condition = await visibleWriteCondition(options);
   const send = (url: string) =>
-    options.blob.syncUploadFromURL(url, {
-      ...blobPropertiesOf(options, md5Base64),
+    blockBlobOf(options).syncUploadFromURL(url, {
+      ...blockBlobPropertiesOf(options, md5Base64, condition),
       sourceContentMD5: Buffer.from(md5Base64 ?? '', 'base64'),
       copySourceBlobProperties: false,
     });
@@ -181,23 +128,14 @@ async function checksumOf(algorithm: 'CRC32' | 'CRC32C', bytes: Uint8Array): Pro
 async function writeSingleShot(options: WriteBlobOptions): Promise<WriteBlobResult> {
   const { version } = options;
   const bytes = version.bytes ?? (await readRange(options, 0, version.size));
-  const md5Base64 = md5Of(bytes);
-  let check: ByteCheck = 'unverifiable';
-  if (version.md5Base64 !== undefined) {
-    if (md5Base64 !== version.md5Base64)
-      throw new ChecksumMismatchError(`MD5 ${md5Base64} of the bytes read is not the recorded ${version.md5Base64}`);
-    check = 'md5';
-  } else if (version.checksum) {
-    const value = await checksumOf(version.checksum.algorithm, bytes);
-    if (value !== version.checksum.value) {
-      throw new ChecksumMismatchError(
-        `${version.checksum.algorithm} ${value} of the bytes read is not the recorded ${version.checksum.value}`,
-      );
-    }
-    check = version.checksum.algorithm === 'CRC32' ? 'crc32' : 'crc32c';
-  }
-  await options.blob.upload(bytes, bytes.length, {
-    ...blobPropertiesOf(options, md5Base64),
+  const checker = byteCheckerFor(version);
+  checker.update(bytes);
+  const check = await checker.verify();
+  // Checked equal to the recorded MD5 when there is one.
+  const md5Base64 = version.md5Base64 ?? md5Of(bytes);
+  const condition = await visibleWriteCondition(options);
+  await blockBlobOf(options).upload(bytes, bytes.length, {
+    ...blockBlobPropertiesOf(options, md5Base64, condition),
     transactionalContentMD5: Buffer.from(md5Base64, 'base64'),
   });
   return { path: 'streamed', check, bytesRead: bytes.length };
@@ -242,53 +180,6 @@ function missingRuns(blocks: readonly (StagedBlock | undefined)[], count: number
   return runs;
 }
 
-interface BlockRange {
-  first: number;
-  last: number;
-  blockBytes: number;
-  lengthOf: (index: number) => number;
-}
-
-/** The blocks `first`..`last` of the version, read with one ranged GET and cut as the body streams. */
-async function* blocksOf(options: WriteBlobOptions, range: BlockRange): AsyncGenerator<[number, Buffer]> {
-  const start = range.first * range.blockBytes;
-  const end = range.last * range.blockBytes + range.lengthOf(range.last) - 1;
-  // The whole object is asked without a Range: moto copies the whole object once more for every ranged GET.
-  const whole = start === 0 && end === options.version.size - 1;
-  const object = await options.s3.send(
-    new GetObjectCommand({
-      Bucket: options.bucket,
-      Key: options.version.key,
-      VersionId: options.version.versionId,
-      ...(whole ? {} : { Range: `bytes=${start}-${end}` }),
-    }),
-    options.abortSignal ? { abortSignal: options.abortSignal } : {},
-  );
-  let index = range.first;
-  let parts: Buffer[] = [];
-  let held = 0;
-  for await (const chunk of (object.Body ?? []) as AsyncIterable<Uint8Array>) {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const take = Math.min(range.lengthOf(index) - held, chunk.length - offset);
-      parts.push(Buffer.from(chunk.buffer, chunk.byteOffset + offset, take));
-      held += take;
-      offset += take;
-      if (held === range.lengthOf(index)) {
-        yield [index, Buffer.concat(parts)];
-        parts = [];
-        held = 0;
-        index += 1;
-        if (index > range.last && offset < chunk.length) throw new Error(`S3 served more of ${options.version.key} than the range asked`);
-      }
-    }
-  }
-  if (index !== range.last + 1)
-    throw new Error(
-      `S3 served less of ${options.version.key} than the range asked (${index - range.first} of ${range.last - range.first + 1} blocks)`,
-    );
-}
-
 /**
  * A larger blob, staged block by block and committed once (Put Block List): nothing is visible before the
  * commit, and the commit happens only after the blocks' CRCs, combined, equal the full-object CRC S3 stores.
@@ -296,7 +187,10 @@ async function* blocksOf(options: WriteBlobOptions, range: BlockRange): AsyncGen
  * the rest. A version with an MD5 but no full-object CRC is hashed in order, which cannot resume: it is read whole.
  */
 async function writeInBlocks(options: WriteBlobOptions): Promise<WriteBlobResult> {
-  const { version, blob } = options;
+  const { version } = options;
+  const blob = blockBlobOf(options);
+  // Blocks can be staged only where no blob of another type stands: it is cleared before the first one.
+  const condition = await visibleWriteCondition(options);
   const blockBytes = blockBytesFor(version.size, options.blockBytes);
   const count = Math.ceil(version.size / blockBytes);
   const lengthOf = (index: number) => Math.min(blockBytes, version.size - index * blockBytes);
@@ -308,7 +202,6 @@ async function writeInBlocks(options: WriteBlobOptions): Promise<WriteBlobResult
   const blocks: StagedBlock[] = new Array<StagedBlock>(count);
   for (const [index, kept] of staged) if (index < count && kept.size === lengthOf(index)) blocks[index] = kept;
 
-  const inFlight = new Set<Promise<void>>();
   const stage = async (index: number, bytes: Buffer) => {
     const block = { index, checksumBase64: await checksumOf(algorithm, bytes) };
     await blob.stageBlock(blockIdOf(tag, block), bytes, bytes.length, {
@@ -317,6 +210,7 @@ async function writeInBlocks(options: WriteBlobOptions): Promise<WriteBlobResult
     });
     blocks[index] = block;
   };
+  const uploads = inFlightLimit(options.blocksInFlight);
   let bytesRead = 0;
   try {
     for (const [first, last] of missingRuns(blocks, count)) {
@@ -325,18 +219,12 @@ async function writeInBlocks(options: WriteBlobOptions): Promise<WriteBlobResult
       for await (const [index, bytes] of blocksOf(options, { first, last, blockBytes, lengthOf })) {
         bytesRead += bytes.length;
         md5?.update(bytes);
-        const staging = stage(index, bytes);
-        inFlight.add(staging);
-        staging.then(
-          () => inFlight.delete(staging),
-          () => undefined,
-        );
-        if (inFlight.size >= options.blocksInFlight) await Promise.race(inFlight);
+        await uploads.add(stage(index, bytes));
       }
     }
-    await Promise.all(inFlight);
+    await uploads.drain();
   } catch (error) {
-    await Promise.allSettled(inFlight);
+    await uploads.settle();
     throw error;
   }
   let check: ByteCheck = 'unverifiable';
@@ -364,7 +252,7 @@ async function writeInBlocks(options: WriteBlobOptions): Promise<WriteBlobResult
   }
   await blob.commitBlockList(
     blocks.map((block) => blockIdOf(tag, block)),
-    blobPropertiesOf(options, md5Base64),
+    blockBlobPropertiesOf(options, md5Base64, condition),
   );
   return { path: 'streamed', check, bytesRead };
 }

@@ -335,4 +335,88 @@ describe('restore as of a point in the source clock', () => {
     expect(summary.bytesStreamed).toBeLessThan(total * 0.55);
     expect(sha256(await target.getBlobClient('large.bin').downloadToBuffer())).toBe(sha256(atT0.get('large.bin') ?? Buffer.alloc(0)));
   });
+
+  it('gives back blob type, tier, tags and metadata names as the source spelt them, with what the backup kept in a sidecar', async () => {
+    const keys = keysOf(stack, SOURCE);
+    const bodies = new Map<string, Buffer>();
+    const cased = { Owner: 'ops', ProjectCode: 'p1', plain: 'ünïcödé' };
+    const casedBody = randomBytes(3000);
+    await source.uploadBlockBlob('fidelity/cased.txt', casedBody, casedBody.length, {
+      blobHTTPHeaders: { blobContentType: 'text/plain', blobContentLanguage: 'de-CH', blobContentDisposition: 'inline' },
+      metadata: cased,
+      tags: { project: 'alpha', 'cost-center': '42' },
+      tier: 'Cool',
+    });
+    bodies.set('fidelity/cased.txt', casedBody);
+    // Over S3's 2 KB of metadata, and a tag S3 refuses: both go to the properties sidecar.
+    const heavy = Object.fromEntries(Array.from({ length: 12 }, (_, index) => [`Field${index}`, 'x'.repeat(300)]));
+    await source.uploadBlockBlob('fidelity/heavy.txt', 'heavy', 5, { metadata: heavy, tags: { 'aws:reserved': 'no', team: 'a' } });
+    bodies.set('fidelity/heavy.txt', Buffer.from('heavy'));
+    const append = source.getAppendBlobClient('fidelity/append.log');
+    await append.create({ metadata: { LogKind: 'audit' }, blobHTTPHeaders: { blobContentType: 'text/x-log' } });
+    for (const line of ['one\n', 'two\n', 'three\n']) await append.appendBlock(line, line.length);
+    bodies.set('fidelity/append.log', Buffer.from('one\ntwo\nthree\n'));
+    const page = source.getPageBlobClient('fidelity/page.vhd');
+    await page.create(8192, { metadata: { DiskName: 'data' } });
+    const written = [randomBytes(1024), randomBytes(512)] as const;
+    await page.uploadPages(written[0], 512, written[0].length);
+    await page.uploadPages(written[1], 4096, written[1].length);
+    const pageBody = Buffer.alloc(8192);
+    written[0].copy(pageBody, 512);
+    written[1].copy(pageBody, 4096);
+    bodies.set('fidelity/page.vhd', pageBody);
+    for (const name of bodies.keys()) await backUp(stack, source, name);
+
+    const target = containerOf(stack, 'restored-fidelity');
+    const items: RestoreItem[] = [];
+    const options = {
+      source: { s3: restoreRoleS3(stack), bucket: stack.aws.bucket, keys, prefix: 'fidelity/' },
+      onItem: (item: RestoreItem) => void items.push(item),
+    };
+    const summary = await restore({ ...options, target: { container: target } });
+    expect(summary).toMatchObject({ restored: 4, verified: 4, unverifiable: 0, incomplete: 0, remaining: 0 });
+    const byName = new Map(items.map((item) => [item.name, item]));
+    expect(byName.get('fidelity/append.log')).toMatchObject({ version: { blobType: 'AppendBlob' }, path: 'streamed', check: 'md5' });
+    expect(byName.get('fidelity/page.vhd')).toMatchObject({ version: { blobType: 'PageBlob' }, path: 'streamed' });
+    expect(byName.get('fidelity/page.vhd')?.check).not.toBe('unverifiable');
+
+    const expectRestored = async (container: ContainerClient) => {
+      const listed = new Map<string, { blobType?: string; metadata?: Record<string, string> }>();
+      for await (const item of container.listBlobsFlat({ includeMetadata: true }))
+        listed.set(item.name, { ...item.properties, metadata: item.metadata ?? {} });
+      // Only the blobs: no staging blob of an append or page blob is left behind.
+      expect([...listed.keys()].filter((name) => name.startsWith('fidelity/') || name.startsWith('.blobferry')).sort()).toEqual(
+        [...bodies.keys()].sort(),
+      );
+      for (const [name, body] of bodies) expect(sha256(await container.getBlobClient(name).downloadToBuffer()), name).toBe(sha256(body));
+      expect(listed.get('fidelity/cased.txt')?.metadata).toEqual(cased);
+      expect(listed.get('fidelity/heavy.txt')?.metadata).toEqual(heavy);
+      expect(listed.get('fidelity/append.log')).toMatchObject({ blobType: 'AppendBlob', metadata: { LogKind: 'audit' } });
+      expect(listed.get('fidelity/page.vhd')).toMatchObject({ blobType: 'PageBlob', metadata: { DiskName: 'data' } });
+      for (const { metadata } of listed.values())
+        expect(Object.keys(metadata ?? {}).filter((name) => name.toLowerCase().startsWith('source'))).toEqual([]);
+      const casedProperties = await container.getBlobClient('fidelity/cased.txt').getProperties();
+      expect(casedProperties).toMatchObject({
+        contentType: 'text/plain',
+        contentLanguage: 'de-CH',
+        contentDisposition: 'inline',
+        accessTier: 'Cool',
+      });
+      expect((await container.getBlobClient('fidelity/append.log').getProperties()).contentType).toBe('text/x-log');
+      expect((await container.getBlobClient('fidelity/cased.txt').getTags()).tags).toEqual({ project: 'alpha', 'cost-center': '42' });
+      expect((await container.getBlobClient('fidelity/heavy.txt').getTags()).tags).toEqual({ 'aws:reserved': 'no', team: 'a' });
+    };
+    await expectRestored(target);
+
+    // Ransomware replaced the append and page blobs with block blobs: they come back as what they were.
+    for (const name of ['fidelity/append.log', 'fidelity/page.vhd', 'fidelity/cased.txt'])
+      await target.uploadBlockBlob(name, 'encrypted!', 10);
+    const back = await restore({ ...options, target: { container: target, overwrite: true } });
+    expect(back).toMatchObject({ restored: 3, conflicts: 0, remaining: 0 });
+    expect(back.plan.identical.objects).toBe(1);
+    await expectRestored(target);
+    const rerun = await restore({ ...options, target: { container: target, overwrite: true } });
+    expect(rerun).toMatchObject({ restored: 0, remaining: 0 });
+    expect(rerun.plan.identical.objects).toBe(4);
+  });
 });

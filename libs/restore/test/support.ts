@@ -94,7 +94,7 @@ export async function backUp(stack: Stack, source: ContainerClient, name: string
   );
   await copyBlobToS3({
     source: { blob: source.getBlobClient(name) },
-    target: { s3: adminS3(stack), bucket: stack.aws.bucket, key, features: stack.aws.s3Features },
+    target: { s3: adminS3(stack), bucket: stack.aws.bucket, key, prefix: stack.aws.prefix, features: stack.aws.s3Features },
     partSize,
   });
 }
