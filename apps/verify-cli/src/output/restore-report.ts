@@ -12,9 +12,14 @@ const KIND_LABELS: Record<(typeof RESTORE_KINDS)[number], string> = {
   extra: 'extra at target',
 };
 
-/** Items worth a line in the table: anything not simply restored or skipped by plan. */
+/** Items worth a line in the table: anything not simply restored or skipped by plan, or restored without some of its properties. */
 function needsALine(item: RestoreItem): boolean {
-  return !['restored', 'skipped', 'planned'].includes(item.outcome) || item.kind === 'archived' || item.check === 'unverifiable';
+  return (
+    !['restored', 'skipped', 'planned'].includes(item.outcome) ||
+    item.kind === 'archived' ||
+    item.check === 'unverifiable' ||
+    item.missingProperties !== undefined
+  );
 }
 
 export interface RestoreReporter {
@@ -33,7 +38,7 @@ export function createRestoreReporter(format: 'table' | 'json', io: CliIo): Rest
   return {
     item(item) {
       if (!needsALine(item)) return;
-      const what = item.check === 'unverifiable' ? 'unverifiable' : item.outcome;
+      const what = item.check === 'unverifiable' ? 'unverifiable' : item.missingProperties ? 'incomplete' : item.outcome;
       io.stdout.write(
         `${what.padEnd(17)}  ${item.kind.padEnd(12)}  ${JSON.stringify(item.name).slice(1, -1)}${item.detail ? `  ${item.detail}` : ''}\n`,
       );
@@ -56,6 +61,7 @@ export function createRestoreReporter(format: 'table' | 'json', io: CliIo): Rest
         ['conflicts', summary.conflicts],
         ['checksum mismatch', summary.checksumMismatches],
         ['failed', summary.failed],
+        ['incomplete', summary.incomplete],
         ['extras removed', summary.extrasRemoved],
         ['remaining', summary.remaining],
       ];
