@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlobServiceClient, type BlobGetPropertiesResponse, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, type BlobItem, type ContainerClient } from '@azure/storage-blob';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupStack, startBackupStack } from '../dev/local-stack.js';
@@ -15,41 +15,55 @@ import { blobferry, sourceContainer, WITHOUT_SWEEP } from './support.js';
 const MiB = 1024 * 1024;
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** What a restore must give back of a blob: its bytes, content headers and metadata (names lower-cased until the backup records their case). */
+/**
+ * What a restore must give back of a blob: its bytes, blob type, access tier, content headers, metadata (names
+ * as List Blobs spells them: Azure keeps their case, S3 lower-cases them) and index tags.
+ */
 interface BlobState {
   sha256: string;
+  blobType: string | undefined;
+  accessTier: string | undefined;
   contentType: string | undefined;
   cacheControl: string | undefined;
   contentLanguage: string | undefined;
   contentDisposition: string | undefined;
   metadata: Record<string, string>;
+  tags: Record<string, string>;
 }
 
-function stateOf(bytes: Buffer, properties: BlobGetPropertiesResponse): BlobState {
+async function stateOf(container: ContainerClient, item: BlobItem): Promise<BlobState> {
+  const blob = container.getBlobClient(item.name);
+  const { properties } = item;
   return {
-    sha256: sha256(bytes),
+    sha256: sha256(await blob.downloadToBuffer()),
+    blobType: properties.blobType,
+    accessTier: properties.accessTier,
     contentType: properties.contentType,
     cacheControl: properties.cacheControl,
     contentLanguage: properties.contentLanguage,
     contentDisposition: properties.contentDisposition,
-    metadata: Object.fromEntries(Object.entries(properties.metadata ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
+    metadata: item.metadata ?? {},
+    tags: (await blob.getTags()).tags,
   };
 }
 
 async function snapshot(container: ContainerClient): Promise<Map<string, BlobState>> {
   const states = new Map<string, BlobState>();
   const limit = pLimit(16);
-  const names: string[] = [];
-  for await (const blob of container.listBlobsFlat()) names.push(blob.name);
-  await Promise.all(
-    names.map((name) =>
-      limit(async () => {
-        const blob = container.getBlobClient(name);
-        states.set(name, stateOf(await blob.downloadToBuffer(), await blob.getProperties()));
-      }),
-    ),
-  );
+  const items: BlobItem[] = [];
+  for await (const item of container.listBlobsFlat({ includeMetadata: true })) items.push(item);
+  await Promise.all(items.map((item) => limit(async () => states.set(item.name, await stateOf(container, item)))));
   return states;
+}
+
+/** The provenance keys a backup writes (`source-*`) never reach a restored blob. */
+function expectNoProvenance(states: Map<string, BlobState>): void {
+  for (const [name, state] of states) {
+    expect(
+      Object.keys(state.metadata).filter((key) => key.toLowerCase().startsWith('source')),
+      name,
+    ).toEqual([]);
+  }
 }
 
 const HARD_NAMES = [
@@ -114,15 +128,17 @@ describe('blobferry restore through the Function fleet', () => {
               ...(index % 5 === 0 ? { blobContentDisposition: `attachment; filename="f${index}.bin"` } : {}),
             },
             metadata: index % 4 === 0 ? { Owner: 'ops', ProjectCode: `p${index}`, note: 'ünïcödé' } : {},
+            ...(index % 6 === 0 ? { tags: { project: `p${index}`, Team: 'Ops', 'cost/center': '4+2=6' } } : {}),
+            ...(index % 7 === 0 ? { tier: 'Cool' } : {}),
           }),
         ),
       ),
     );
     const append = source.getAppendBlobClient('special/append.log');
-    await append.create();
+    await append.create({ metadata: { LogKind: 'audit' }, blobHTTPHeaders: { blobContentType: 'text/x-log' }, tags: { kind: 'log' } });
     for (const line of ['one\n', 'two\n', 'three\n']) await append.appendBlock(line, line.length);
     const page = source.getPageBlobClient('special/page.vhd');
-    await page.create(4096);
+    await page.create(4096, { metadata: { DiskName: 'data' }, tags: { kind: 'disk' } });
     const pages = randomBytes(1024);
     await page.uploadPages(pages, 512, pages.length);
     const deletedBeforeT0 = names.filter((_, index) => index % 17 === 5);
@@ -138,6 +154,11 @@ describe('blobferry restore through the Function fleet', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     const t0 = new Date().toISOString();
     const atT0 = await snapshot(source);
+    // What the restore must give back, present at T0 as the source has it.
+    expect(atT0.get('special/append.log')).toMatchObject({ blobType: 'AppendBlob', metadata: { LogKind: 'audit' }, tags: { kind: 'log' } });
+    expect(atT0.get('special/page.vhd')).toMatchObject({ blobType: 'PageBlob', metadata: { DiskName: 'data' }, tags: { kind: 'disk' } });
+    expect(atT0.get('set/002-plain.bin')).toMatchObject({ metadata: { Owner: 'ops', ProjectCode: 'p12' }, tags: { Team: 'Ops' } });
+    expect([...atT0.values()].filter((state) => state.accessTier === 'Cool').length).toBeGreaterThan(10);
     await new Promise((resolve) => setTimeout(resolve, 1100));
 
     // After T0: overwrite 10%, delete 10%, add new ones; then the lost blob is backfilled.
@@ -159,6 +180,7 @@ describe('blobferry restore through the Function fleet', () => {
     const inNew = await snapshot(service.getContainerClient('restored-t0'));
     expect([...inNew.keys()].sort()).toEqual([...atT0.keys()].sort());
     for (const [name, state] of atT0) expect(inNew.get(name), name).toEqual(state);
+    expectNoProvenance(inNew);
     expect(inNew.has('late/backfilled.txt')).toBe(true);
     for (const name of deletedBeforeT0) expect(inNew.has(name)).toBe(false);
     expect([...inNew.keys()].some((name) => name.startsWith('new/'))).toBe(false);
@@ -176,6 +198,7 @@ describe('blobferry restore through the Function fleet', () => {
     expect(backReport.summary.plan['extra']?.objects).toBe(21);
     const inPlace = await snapshot(source);
     for (const [name, state] of atT0) expect(inPlace.get(name), name).toEqual(state);
+    expectNoProvenance(inPlace);
 
     await stack.drained({ timeoutMs: 300_000 });
     const cleaned = await blobferry([
