@@ -1,9 +1,10 @@
 import type { Stack } from '@blobferry/local-cloud';
 import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SentRequest } from './http-requests.js';
 import { withMachineCpu, type MachineCpu } from './machine-cpu.js';
-import { runMeasured, type Measurement } from './measure.js';
+import { runMeasured, type Measurement, type RunOptions } from './measure.js';
 
 // rclone (Debian's package) against the same local clouds, tuned like blobferry: same part size, same number of
 // parts in flight, same number of files in flight. Remotes are named `azure` and `s3`.
@@ -57,12 +58,44 @@ export function rcloneEnv(configPath: string): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Flags every rclone run gets: quiet, no progress output, no bucket creation probes. */
-const RCLONE_COMMON_FLAGS = ['--log-level', 'ERROR', '--stats', '0', '--s3-no-check-bucket'];
+/** Flags every rclone run gets: no progress output, no bucket creation probes. */
+const RCLONE_COMMON_FLAGS = ['--stats', '0', '--s3-no-check-bucket'];
+/** A measured run logs errors only (failed attempts are read from them). */
+const RCLONE_QUIET = ['--log-level', 'ERROR'];
 
 /** `rclone <args>` with the config at `configPath`, measured in its own process, and where the machine's CPU went. */
-export function runRclone(configPath: string, args: string[]): Promise<Measurement & { machine: MachineCpu }> {
-  return withMachineCpu('rclone', () => runMeasured('rclone', [...args, ...RCLONE_COMMON_FLAGS], { env: rcloneEnv(configPath) }));
+export function runRclone(
+  configPath: string,
+  args: string[],
+  options: Pick<RunOptions, 'okExitCodes'> = {},
+): Promise<Measurement & { machine: MachineCpu }> {
+  return withMachineCpu('rclone', () =>
+    runMeasured('rclone', [...args, ...RCLONE_QUIET, ...RCLONE_COMMON_FLAGS], { ...options, env: rcloneEnv(configPath) }),
+  );
+}
+
+/**
+ * `rclone <args>` with every HTTP request it sends logged (`--dump headers` into `logFile`), not measured: the
+ * dump slows it down. Returns the requests, read from the log by requestsOfRcloneLog.
+ */
+export async function rcloneRequests(
+  configPath: string,
+  args: string[],
+  options: Pick<RunOptions, 'okExitCodes'> & { logFile: string },
+): Promise<SentRequest[]> {
+  const dump = ['--log-level', 'DEBUG', '--dump', 'headers', '--log-file', options.logFile];
+  await runMeasured('rclone', [...args, ...dump, ...RCLONE_COMMON_FLAGS], {
+    env: rcloneEnv(configPath),
+    ...(options.okExitCodes ? { okExitCodes: options.okExitCodes } : {}),
+  });
+  return requestsOfRcloneLog(await readFile(options.logFile, 'utf8'));
+}
+
+/** The requests of an rclone `--dump headers` log: each `HTTP REQUEST` entry's request line and Host header. */
+export function requestsOfRcloneLog(log: string): SentRequest[] {
+  // The dumped request ends its lines with CRLF, as on the wire.
+  const entry = /HTTP REQUEST \(req [^)]*\)\r?\n[^\n]*?: (\S+) (\S+) HTTP\/[\d.]+\r?\n(?:[^\n]+\n)*?Host: ([^\s]+)/g;
+  return [...log.matchAll(entry)].map(([, method = '', path = '', origin = '']) => ({ method, path, origin }));
 }
 
 export function rcloneVersion(): string {
@@ -76,7 +109,7 @@ export function rcloneVersion(): string {
 
 /**
  * rclone retries a whole copy when an attempt ends in errors (`--retries`, 3 by default), so its wall time then
- * holds the failed attempts as well. They are read from its log (ERROR level, which RCLONE_COMMON_FLAGS keeps:
+ * holds the failed attempts as well. They are read from its log (ERROR level, which RCLONE_QUIET keeps:
  * "Attempt 1/3 failed with 1 errors and: ...") so that a peer's failure shows beside its figures instead of
  * hiding in a rate. This is how moto's refusal of rclone's `HEAD ?versionId=null` on an unversioned bucket
  * would have been seen (bench/README.md).
@@ -92,4 +125,9 @@ export function failedAttempts(stderr: string): string[] {
 export function retriedAttempts(runs: { stderr: string }[]): { failedAttempts?: number; firstFailedAttempt?: string } {
   const failed = runs.flatMap((run) => failedAttempts(run.stderr));
   return failed.length === 0 ? {} : { failedAttempts: failed.length, firstFailedAttempt: failed[0] };
+}
+
+/** What `rclone check` counted, from its last line ("Failed to check with 4 errors: last error was: 4 differences found"); 0 without one. */
+export function checkDifferences(stderr: string): number {
+  return Number(/(\d+) differences found/.exec(stderr)?.[1] ?? 0);
 }

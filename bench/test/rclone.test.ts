@@ -1,6 +1,6 @@
 import type { Stack } from '@blobferry/local-cloud';
 import { describe, expect, it } from 'vitest';
-import { failedAttempts, rcloneConfig, rcloneEnv, retriedAttempts } from '../src/rclone.ts';
+import { checkDifferences, failedAttempts, rcloneConfig, rcloneEnv, retriedAttempts } from '../src/rclone.ts';
 
 const stack = {
   azure: { accountName: 'devstoreaccount1', accountKey: 'a2V5', blobEndpoint: 'http://127.0.0.1:41000/devstoreaccount1' },
@@ -58,5 +58,17 @@ describe('rclone attempts that failed and were retried', () => {
       firstFailedAttempt: 'Attempt 1/3 failed with 1 errors and: BadRequest: Bad Request',
     });
     expect(retriedAttempts([{ stderr: '' }, { stderr: '2026/12/06 03:30:20 ERROR : Attempt 2/3 succeeded\n' }])).toEqual({});
+  });
+});
+
+describe('rclone check', () => {
+  it('reads how many differences it found from its last line', () => {
+    const stderr = [
+      '2026/12/07 15:21:32 ERROR : estate/d2/f000102.bin: md5 differ',
+      '2026/12/07 15:21:32 ERROR : estate/d1/f000101.bin: file not in S3 bucket blobferry-backup path sweep/a/c',
+      '2026/12/07 15:21:32 Failed to check with 2 errors: last error was: 2 differences found',
+    ].join('\n');
+    expect(checkDifferences(stderr)).toBe(2);
+    expect(checkDifferences('')).toBe(0);
   });
 });
