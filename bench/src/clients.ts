@@ -31,6 +31,11 @@ export function s3Client(stack: Stack): S3Client {
   return emulatorS3Client(stack, { requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
 }
 
+/** A container of the Function app's host storage (the sweep's state container), by the host storage's key. */
+export function hostStorageContainer(stack: Stack, container: string): ContainerClient {
+  return BlobServiceClient.fromConnectionString(stack.azure.hostStorageConnectionString).getContainerClient(container);
+}
+
 /**
  * The client blobferry runs with in production (apps/backup-function createClients): SDK defaults for checksums,
  * path style; static emulator keys stand in for the federated provider.

@@ -1,4 +1,5 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import type { Stack } from '@blobferry/local-cloud';
 import type { ClientRequest } from 'node:http';
 import { round } from './stats.js';
 
@@ -26,6 +27,16 @@ export interface RequestEndpoints {
 /** `host:port` of an endpoint URL, as a request's Host header names it. */
 export function originOf(url: string): string {
   return new URL(url).host;
+}
+
+/** The stack's endpoints, the state container's account found by its URL. */
+export function stackEndpoints(stack: Stack, stateContainerUrl: string): RequestEndpoints {
+  return {
+    azureBlob: originOf(stack.azure.blobEndpoint),
+    azureState: originOf(stateContainerUrl),
+    azureQueue: originOf(stack.azure.queueEndpoint),
+    s3: originOf(stack.aws.s3Endpoint),
+  };
 }
 
 /** Azure Storage names an operation on a blob or container by `comp`; without it, by the method. */

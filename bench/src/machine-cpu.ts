@@ -56,18 +56,30 @@ export const HOST_ROLE = 'functions-host (blobferry)';
 export const CLI_ROLE = 'blobferry CLI';
 /** The bench's worker around libs/transfer's copy (large-blob). */
 export const COPY_ROLE = 'blobferry copy';
+/** The bench's worker running the scheduled sweep as a Function instance does (sweep). */
+export const SWEEP_ROLE = 'blobferry sweep';
 /** The roles that are blobferry itself; every other role is an emulator, the bench, rclone or the machine. */
-export const BLOBFERRY_ROLES = [HOST_ROLE, CLI_ROLE, COPY_ROLE];
+export const BLOBFERRY_ROLES = [HOST_ROLE, CLI_ROLE, COPY_ROLE, SWEEP_ROLE];
+/** The local cloud's processes: the endpoints every tool talks to. */
+export const EMULATOR_ROLES = [
+  'azurite-blob',
+  'azurite-queue',
+  'moto',
+  's3rver',
+  'local-cloud (Event Grid, identity, STS, S3 gateway)',
+] as const;
 
+const [AZURITE_BLOB, AZURITE_QUEUE, MOTO, S3RVER, LOCAL_CLOUD] = EMULATOR_ROLES;
 const ROLES: [RegExp, string][] = [
-  [/azurite\/dist\/src\/blob\//, 'azurite-blob'],
-  [/azurite\/dist\/src\/queue\//, 'azurite-queue'],
-  [/moto_server|moto\.server/, 'moto'],
-  [/s3rver/, 's3rver'],
-  [/cloud-runner/, 'local-cloud (Event Grid, identity, STS, S3 gateway)'],
+  [/azurite\/dist\/src\/blob\//, AZURITE_BLOB],
+  [/azurite\/dist\/src\/queue\//, AZURITE_QUEUE],
+  [/moto_server|moto\.server/, MOTO],
+  [/s3rver/, S3RVER],
+  [/cloud-runner/, LOCAL_CLOUD],
   [/tools\/functions-host\//, HOST_ROLE],
   [/apps\/verify-cli\//, CLI_ROLE],
   [/workers\/blobferry-copy\./, COPY_ROLE],
+  [/workers\/sweep-worker\./, SWEEP_ROLE],
   [/workers\/limit-worker\./, 'thin client (limit)'],
   // GNU time's own process has rclone in its command line and next to no CPU of its own.
   [/\brclone\b/, 'rclone'],
@@ -147,6 +159,11 @@ export function medianCpu(runs: MachineCpu[]): MachineCpu {
     busyCores: of((run) => run.busyCores),
     cpuSByRole: Object.fromEntries(roles.map((role) => [role, of((run) => run.cpuSByRole[role] ?? 0)])),
   };
+}
+
+/** The CPU-seconds the local cloud's processes spent in the window. */
+export function emulatorCpuS(cpu: MachineCpu): number {
+  return Math.round(EMULATOR_ROLES.reduce((sum, role) => sum + (cpu.cpuSByRole[role] ?? 0), 0) * 100) / 100;
 }
 
 /**

@@ -14,6 +14,7 @@ import { largeBlob } from './scenarios/large-blob.js';
 import { reconcile10m } from './scenarios/reconcile-10m.js';
 import { restore } from './scenarios/restore.js';
 import { smallBlobs } from './scenarios/small-blobs.js';
+import { sweep } from './scenarios/sweep.js';
 import { verifyDeep } from './scenarios/verify-deep.js';
 import { verifyList } from './scenarios/verify-list.js';
 import { round } from './stats.js';
@@ -21,7 +22,7 @@ import { round } from './stats.js';
 // `npm run bench`: every scenario (or one), blobferry and rclone side by side with the endpoints' own limit.
 // Needs GNU time (Debian: apt-get install -y time) and rclone (apt-get install -y rclone).
 
-const SCENARIOS: Scenario[] = [largeBlob, smallBlobs, verifyList, verifyDeep, backfill, reconcile10m, restore];
+const SCENARIOS: Scenario[] = [largeBlob, smallBlobs, verifyList, verifyDeep, backfill, reconcile10m, restore, sweep];
 const RESULTS_DIR = fileURLToPath(new URL('../results/', import.meta.url));
 
 const program = new Command('bench')

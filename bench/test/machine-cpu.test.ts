@@ -7,6 +7,7 @@ import {
   busyTicksOfProcStat,
   cpuBetween,
   cpuBoundObjectsPerS,
+  emulatorCpuS,
   medianCpu,
   parentPidOfStat,
   roleOfCommand,
@@ -38,6 +39,7 @@ describe('roleOfCommand', () => {
     expect(roleOfCommand('node\0/w/apps/verify-cli/dist/main.js\0backfill')).toBe('blobferry CLI');
     expect(roleOfCommand('/usr/bin/time\0-o\0/tmp/t\0rclone\0copy')).toBe('rclone');
     expect(roleOfCommand('node\0/w/bench/dist/workers/blobferry-copy.js\0{}')).toBe('blobferry copy');
+    expect(roleOfCommand('node\0/w/bench/dist/workers/sweep-worker.js\0{}')).toBe('blobferry sweep');
     expect(roleOfCommand('node\0/tmp/blobferry-clone/bench/dist/workers/limit-worker.js\0{}')).toBe('thin client (limit)');
     expect(roleOfCommand('node\0/tmp/blobferry-clone/bench/dist/cloud-runner.js')).toBe(
       'local-cloud (Event Grid, identity, STS, S3 gateway)',
@@ -58,6 +60,11 @@ describe('medianCpu and cpuBoundObjectsPerS', () => {
     // 1,000 objects: 20 CPU-s in all on 2 cores -> 100/s; without the host's 8 s, 12 CPU-s -> 166.7/s.
     expect(cpuBoundObjectsPerS(window(8, 12), 1000)).toBe(100);
     expect(cpuBoundObjectsPerS(window(8, 12), 1000, BLOBFERRY_ROLES)).toBe(166.7);
+  });
+
+  it("sum the local cloud's processes alone as the emulators' CPU", () => {
+    const cpuSByRole = { [HOST_ROLE]: 8, moto: 3.5, 'azurite-blob': 1.25, 'azurite-queue': 0.5, rclone: 2, 'outside the bench': 4 };
+    expect(emulatorCpuS({ wallS: 10, cores: 2, busyCores: 1.9, cpuSByRole })).toBe(5.25);
   });
 });
 
