@@ -1,13 +1,15 @@
 // `nx build backup-function`: a zip-deployable Azure Functions package (Flex Consumption, Node 22),
 // made without Azure Functions Core Tools:
-//   dist/package/{host.json, package.json, dist/index.js}  and  dist/backup-function.zip
-// The app and every dependency (workspace libs from source) are bundled into one CommonJS file;
-// only `@azure/functions-core`, which the Functions worker injects at run time, stays external.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+//   dist/package/{host.json, package.json, dist/index.js, node_modules/}  and  dist/backup-function.zip
+// The app and every dependency (workspace libs from source) are bundled into one CommonJS file, except
+// `@azure/functions-core`, which the Functions worker injects at run time, and DuckDB, whose native
+// binding cannot be bundled: it ships in node_modules, for the platform of Flex Consumption only.
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { zipSync } from 'fflate';
+import { copyRuntimePackages, FLEX_CONSUMPTION_PLATFORM } from './runtime-packages.mjs';
 
 const projectRoot = dirname(dirname(fileURLToPath(import.meta.url)));
 // `--out-dir DIR` (tests) builds elsewhere than dist/, which Nx caches as this target's output.
@@ -22,17 +24,8 @@ const appPackage = JSON.parse(await readFile(join(projectRoot, 'package.json'), 
 const hostJson = await readFile(join(projectRoot, 'host.json'), 'utf8');
 JSON.parse(hostJson); // a malformed host.json fails the build, not the deployed host
 
-const deployedPackage = {
-  name: 'blobferry-backup-function',
-  version: appPackage.version,
-  description: appPackage.description,
-  private: true,
-  type: 'commonjs',
-  main: 'dist/index.js',
-  engines: { node: '>=22' },
-  // Everything is bundled; nothing to install on deployment.
-  dependencies: {},
-};
+// Loaded from node_modules at run time rather than bundled.
+const shippedPackages = ['@duckdb/node-api'];
 
 await rm(outDir, { recursive: true, force: true });
 await mkdir(join(packageDir, 'dist'), { recursive: true });
@@ -47,7 +40,7 @@ const result = await build({
   // Workspace libs are bundled from their TypeScript sources, as tests run them.
   conditions: ['@blobferry/source'],
   mainFields: ['module', 'main'],
-  external: ['@azure/functions-core'],
+  external: ['@azure/functions-core', '@duckdb/*'],
   minify: true,
   keepNames: true,
   legalComments: 'linked',
@@ -55,14 +48,39 @@ const result = await build({
   metafile: true,
 });
 
+const copiedPackages = await copyRuntimePackages({
+  roots: shippedPackages,
+  fromDir: projectRoot,
+  toDir: join(packageDir, 'node_modules'),
+  platform: FLEX_CONSUMPTION_PLATFORM,
+});
+const deployedPackage = {
+  name: 'blobferry-backup-function',
+  version: appPackage.version,
+  description: appPackage.description,
+  private: true,
+  type: 'commonjs',
+  main: 'dist/index.js',
+  engines: { node: '>=22' },
+  // Already in node_modules; declared so that a deployment that does run `npm install` keeps them.
+  dependencies: Object.fromEntries(
+    copiedPackages.filter(({ name }) => shippedPackages.includes(name)).map(({ name, version }) => [name, version]),
+  ),
+};
 await writeFile(join(packageDir, 'host.json'), hostJson);
 await writeFile(join(packageDir, 'package.json'), `${JSON.stringify(deployedPackage, null, 2)}\n`);
 
-const files = {};
-for (const name of ['host.json', 'package.json', 'dist/index.js', 'dist/index.js.LEGAL.txt']) {
-  files[name] = await readFile(join(packageDir, name)).catch(() => undefined);
-  if (!files[name]) delete files[name];
+const names = (await readdir(packageDir, { recursive: true, withFileTypes: true }))
+  .filter((entry) => entry.isFile())
+  .map((entry) => relative(packageDir, join(entry.parentPath, entry.name)))
+  .sort();
+if (!names.some((name) => name.startsWith('node_modules/') && name.endsWith('.node'))) {
+  const { os, cpu, libc } = FLEX_CONSUMPTION_PLATFORM;
+  throw new Error(
+    `no native DuckDB binding for ${os}-${cpu} (${libc}) is installed: run npm ci on such a machine, or with --os=${os} --cpu=${cpu}`,
+  );
 }
+const files = Object.fromEntries(await Promise.all(names.map(async (name) => [name, await readFile(join(packageDir, name))])));
 // A fixed timestamp keeps the zip byte-identical for identical inputs (stable Nx cache artifacts).
 const zipped = zipSync(
   Object.fromEntries(Object.entries(files).map(([name, data]) => [name, [data, { mtime: new Date('2020-01-01T00:00:00Z') }]])),
