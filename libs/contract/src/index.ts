@@ -26,6 +26,7 @@ export {
   QUEUE_NAME_SETTING,
   queueConnectionOf,
   SWEEP_QUEUE_NAME,
+  INVENTORY_QUEUE_NAME,
   type QueueConnection,
   type QueueConnectionResult,
 } from './queues.js';

@@ -23,6 +23,15 @@ export function poisonQueueOf(queueName: string): string {
  */
 export const SWEEP_QUEUE_NAME = 'blob-sweep';
 
+/**
+ * The queue of `Microsoft.Storage.BlobInventoryPolicyCompleted` events (an Event Grid subscription of its own on
+ * each source account, filtered to that type), in the account of the backup queue and read through the same
+ * connection. A report's completion starts an inventory sweep of its account. A queue of its own, not the
+ * backup queue: the backup queue carries one blob per message under the copy's failure model (retries, poison,
+ * replay), and an inventory event is not a blob to copy.
+ */
+export const INVENTORY_QUEUE_NAME = 'blob-inventory';
+
 /** The backup queue as the app reaches it itself (to put a message back for a later retry, or to replay into it). */
 export type QueueConnection =
   | { kind: 'connection-string'; connectionString: string; queueName: string }

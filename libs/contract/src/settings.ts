@@ -36,6 +36,10 @@ export const SETTING_NAMES = [
   'SWEEP_EVENT_LAG',
   'RETRY_DELAYS',
   'STORAGE_CLASS_BY_TIER',
+  'INVENTORY_AZURE',
+  'INVENTORY_S3',
+  'INVENTORY_MAX_AGE',
+  'INVENTORY_WORK_DIRECTORY',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -184,6 +188,32 @@ const containerUrl = (what: string) =>
         ),
     );
 
+/** INVENTORY_AZURE: the inventory rule's destination container (in each source account) and the rule's name. */
+const azureInventory = z
+  .string()
+  .trim()
+  .regex(
+    /^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])?\/[A-Za-z0-9-]+$/,
+    "expected <destination container>/<rule name> of the source accounts' inventory policy, e.g. blobferry-inventory/blobferry",
+  )
+  .transform((text) => {
+    const [container = '', rule = ''] = text.split('/');
+    return { container, rule };
+  });
+
+/** INVENTORY_S3: where S3 Inventory delivers the backup bucket's reports, `<destination prefix>/<source bucket>/<config id>/`. */
+const s3Inventory = z
+  .string()
+  .trim()
+  .regex(
+    /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/(?:[^/]+\/)+$/,
+    'expected s3://<reports bucket>/<destination prefix>/<backup bucket>/<configuration id>/ (ending in /), e.g. s3://my-backups-inventory/inventory/my-backups/blobferry/',
+  )
+  .transform((text) => {
+    const [bucket = '', ...rest] = text.slice('s3://'.length).split('/');
+    return { bucket, prefix: rest.join('/') };
+  });
+
 const booleanText = z
   .enum(['true', 'false', '1', '0', ''])
   .optional()
@@ -258,6 +288,11 @@ const settingsSchema = z
     SWEEP_EVENT_LAG: duration.optional().transform((value) => value ?? 15 * 60_000),
     RETRY_DELAYS: retryDelays.optional().transform((value) => value ?? [30_000, 60_000, 120_000, 300_000]),
     STORAGE_CLASS_BY_TIER: storageClassByTier.optional().transform((value) => value ?? {}),
+    // The sweep at scale reads the inventory reports instead of listing, when both sides' reports are named.
+    INVENTORY_AZURE: azureInventory.optional(),
+    INVENTORY_S3: s3Inventory.optional(),
+    INVENTORY_MAX_AGE: duration.optional().transform((value) => value ?? 48 * 3_600_000),
+    INVENTORY_WORK_DIRECTORY: optionalText,
   })
   .superRefine((settings, ctx) => {
     if ((settings.DEAD_LETTER_CONTAINER_URL === undefined) !== (settings.EVENT_SUBSCRIPTION_NAME === undefined)) {
@@ -265,6 +300,13 @@ const settingsSchema = z
         code: 'custom',
         path: [settings.DEAD_LETTER_CONTAINER_URL === undefined ? 'DEAD_LETTER_CONTAINER_URL' : 'EVENT_SUBSCRIPTION_NAME'],
         message: 'DEAD_LETTER_CONTAINER_URL and EVENT_SUBSCRIPTION_NAME go together: the dead letters of a subscription lie under its name',
+      });
+    }
+    if ((settings.INVENTORY_AZURE === undefined) !== (settings.INVENTORY_S3 === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [settings.INVENTORY_AZURE === undefined ? 'INVENTORY_AZURE' : 'INVENTORY_S3'],
+        message: 'INVENTORY_AZURE and INVENTORY_S3 go together: the sweep joins both reports, or lists both sides when neither is set',
       });
     }
   });

@@ -7,8 +7,12 @@ import { z } from 'zod';
  * two instances from sweeping one slice at once.
  */
 export const sweepSliceMessageSchema = z.object({
-  /** The schedule occurrence the run belongs to (ISO time): the same on every instance that fired for it. */
-  runId: z.iso.datetime(),
+  /**
+   * The schedule occurrence the run belongs to (ISO time), the same on every instance that fired for it; or, for
+   * a run an inventory report started, `inventory-<account>-<the report's schedule time>` (the same on every
+   * delivery of its event).
+   */
+  runId: z.union([z.iso.datetime(), z.string().regex(/^inventory-[a-z0-9]{3,24}-\d{8}T\d{6}Z$/)]),
   runStartedAt: z.iso.datetime(),
   account: z.string().min(1),
   container: z.string().min(1),
@@ -16,6 +20,11 @@ export const sweepSliceMessageSchema = z.object({
   slice: z.number().int().min(0),
   /** Absent on the first slice: libs/reconcile's SliceCheckpoint of the slice before. */
   from: z.object({ marker: z.string().min(1), targetStartAfter: z.string() }).optional(),
+  /**
+   * Present: the container is swept from the inventory reports in one slice (libs/inventory's join), not listed.
+   * `azureManifest` pins the Azure report (the run's BlobInventoryPolicyCompleted named it); else the newest.
+   */
+  inventory: z.object({ azureManifest: z.string().min(1).optional() }).optional(),
 });
 
 export type SweepSliceMessage = z.infer<typeof sweepSliceMessageSchema>;

@@ -162,3 +162,43 @@ describe('the settings of the sweep, the retries and the storage classes', () =>
     expect(badField.ok ? [] : badField.errors).toEqual([expect.stringMatching(/^SWEEP_SCHEDULE: not a valid NCRONTAB schedule/)]);
   });
 });
+
+describe('the settings of the inventory sweep', () => {
+  it('lists both sides when neither report is named, and reads the reports when both are', () => {
+    const listing = parseBackupSettings(required);
+    expect(listing.ok && listing.config).toMatchObject({ INVENTORY_MAX_AGE: 48 * 3_600_000 });
+    expect(listing.ok && listing.config.INVENTORY_AZURE).toBeUndefined();
+    const result = parseBackupSettings({
+      ...required,
+      INVENTORY_AZURE: 'blobferry-inventory/blobferry',
+      INVENTORY_S3: 's3://my-backups-inventory/inventory/my-backups/blobferry/',
+      INVENTORY_MAX_AGE: '30h',
+      INVENTORY_WORK_DIRECTORY: '/mounts/inventory',
+    });
+    expect(result.ok ? result.config : result.errors).toMatchObject({
+      INVENTORY_AZURE: { container: 'blobferry-inventory', rule: 'blobferry' },
+      INVENTORY_S3: { bucket: 'my-backups-inventory', prefix: 'inventory/my-backups/blobferry/' },
+      INVENTORY_MAX_AGE: 30 * 3_600_000,
+      INVENTORY_WORK_DIRECTORY: '/mounts/inventory',
+    });
+  });
+
+  it('refuses malformed locations, a bad age and half a pair, naming the setting', () => {
+    const result = parseBackupSettings({
+      ...required,
+      INVENTORY_AZURE: 'blobferry-inventory',
+      INVENTORY_S3: 's3://my-backups-inventory/inventory/my-backups/blobferry',
+      INVENTORY_MAX_AGE: '2 days',
+    });
+    const text = result.ok ? '' : result.errors.join('\n');
+    expect(text).toMatch(/^INVENTORY_AZURE: expected <destination container>\/<rule name>/m);
+    expect(text).toMatch(
+      /^INVENTORY_S3: expected s3:\/\/<reports bucket>\/<destination prefix>\/<backup bucket>\/<configuration id>\/ \(ending in \/\)/m,
+    );
+    expect(text).toMatch(/^INVENTORY_MAX_AGE: expected a duration such as 30s, 5m or 2h/m);
+    const halfPair = parseBackupSettings({ ...required, INVENTORY_AZURE: 'blobferry-inventory/blobferry' });
+    expect(halfPair.ok ? [] : halfPair.errors).toEqual([
+      expect.stringMatching(/^INVENTORY_S3: INVENTORY_AZURE and INVENTORY_S3 go together/),
+    ]);
+  });
+});
