@@ -4,6 +4,7 @@ export type { EventOptions, Faults, LocalCloud, LocalCloudOptions, Log } from '.
 export type { OutageMode, OutageOptions, OutageState } from './outage.js';
 export type {
   BlobCreatedEventData,
+  BlobInventoryPolicyCompletedEventData,
   BlobTierChangedEventData,
   DeadLetteredEvent,
   EventGridEvent,
@@ -34,6 +35,7 @@ export {
   type MintTokenOptions,
 } from './identity/index.js';
 export { BLOB_CREATED, BLOB_TIER_CHANGED, blobUrl } from './events/blob-created-event.js';
+export { BLOB_INVENTORY_POLICY_COMPLETED } from './events/inventory-completed-event.js';
 export { MANAGED_IDENTITY_VARIABLES, useLocalManagedIdentity, type ManagedIdentityStyle } from './managed-identity-env.js';
 export {
   writeInventoryReports,

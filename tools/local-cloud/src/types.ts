@@ -60,6 +60,20 @@ export interface BlobTierChangedEventData {
 }
 
 /**
+ * `data` of `Microsoft.Storage.BlobInventoryPolicyCompleted` (subject `BlobDataManagement/BlobInventory`,
+ * dataVersion `1.0`), raised when a run's manifest checksum is written.
+ */
+export interface BlobInventoryPolicyCompletedEventData {
+  scheduleDateTime: string;
+  accountName: string;
+  ruleName: string;
+  policyRunStatus: 'Succeeded' | 'PartiallySucceeded' | 'Failed';
+  policyRunStatusMessage: string;
+  policyRunId: string;
+  manifestBlobUrl: string;
+}
+
+/**
  * A dead-lettered event: the event plus Event Grid's dead-letter properties. `deadLetterReason` says which
  * limit ended its delivery: its attempts, its time to live, or an answer no retry can fix (400, 403, 413).
  */

@@ -14,13 +14,15 @@ import { errorAnswer, UNAVAILABLE } from '../service-errors.js';
 import { spelledHeaders } from '../spelled-headers.js';
 import type { BlobCreatedEventData, EventGridEvent } from '../types.js';
 import { blobCreatedEvent, blobDeletedEvent, blobTierChangedEvent, createSequencer } from './blob-created-event.js';
+import { completedInventoryRun, inventoryCompletedEvent } from './inventory-completed-event.js';
 
 // Azure Storage raises its blob events itself, as part of the operation. Azurite does not, so this proxy
 // stands in front of it (it *is* the blob endpoint clients use) and raises the event when an operation
 // that Azure announces succeeds:
 //   PutBlob (PUT with x-ms-blob-type), PutBlockList (PUT ?comp=blocklist), CopyBlob (PUT with
 //   x-ms-copy-source) -> BlobCreated;  DeleteBlob (DELETE of a blob, not of its snapshots) -> BlobDeleted;
-//   Set Blob Tier (PUT ?comp=tier on the base blob) that changes the tier -> BlobTierChanged.
+//   Set Blob Tier (PUT ?comp=tier on the base blob) that changes the tier -> BlobTierChanged;
+//   an inventory run's `<rule>-manifest.checksum` created -> BlobInventoryPolicyCompleted too.
 // Staging blocks, metadata, tags, properties, AppendBlock and PutPage raise nothing, as on Azure.
 // Operations that raise events are forwarded one at a time per blob, so each blob's sequencers follow
 // the order in which its versions were committed.
@@ -178,6 +180,9 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
         blobType: properties.blobType,
       }),
     );
+    const run = completedInventoryRun(blob.container, blob.blobName);
+    if (run)
+      o.raise(inventoryCompletedEvent({ accountName: o.accountName, blobEndpoint: common.blobEndpoint, container: blob.container, run }));
   }
 
   /** Read under the per-blob lock, so these are the properties of the version this operation committed (or found). */
