@@ -16,6 +16,11 @@ export interface PlanSweepOptions {
   containers: SweptContainer[];
   sweepQueue: QueueClient;
   state: ContainerClient;
+  /**
+   * Sweep from the inventory reports (one slice per container, libs/inventory's join) instead of listing;
+   * `azureManifest` pins the Azure report a BlobInventoryPolicyCompleted named.
+   */
+  inventory?: { azureManifest?: string };
   abortSignal?: AbortSignal;
 }
 
@@ -34,9 +39,17 @@ export async function planSweep(options: PlanSweepOptions): Promise<PlanSweepRes
   const { runId, state, sweepQueue, abortSignal } = options;
   const runStartedAt = options.runStartedAt.toISOString();
   const containers = options.containers.map(({ account, container }) => `${account}/${container}`);
-  if (!(await createPlan(state, { runId, runStartedAt, containers }, abortSignal))) return { planned: false, slicesEnqueued: 0 };
+  const via = options.inventory ? 'inventory' : 'listing';
+  if (!(await createPlan(state, { runId, runStartedAt, via, containers }, abortSignal))) return { planned: false, slicesEnqueued: 0 };
   for (const { account, container } of options.containers) {
-    const message: SweepSliceMessage = { runId, runStartedAt, account, container, slice: 0 };
+    const message: SweepSliceMessage = {
+      runId,
+      runStartedAt,
+      account,
+      container,
+      slice: 0,
+      ...(options.inventory ? { inventory: options.inventory } : {}),
+    };
     await sweepQueue.sendMessage(JSON.stringify(message), { messageTimeToLive: -1, abortSignal });
   }
   return { planned: true, slicesEnqueued: options.containers.length };

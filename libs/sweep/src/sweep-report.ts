@@ -1,4 +1,12 @@
+import type { InventorySummary } from '@blobferry/inventory';
 import type { ReconcileSummary } from '@blobferry/reconcile';
+
+/** Inventory reports that could not be trusted: which file, what is wrong, what to do. Nothing was repaired from them. */
+export interface RefusedReport {
+  file: string;
+  problem: string;
+  fix: string;
+}
 
 /** What one slice found and did: the reconcile counts per difference kind, and what the sweep made of them. */
 export interface SliceResult {
@@ -14,11 +22,16 @@ export interface SliceResult {
   /** Left for now, checked again by the next run: block blobs written within the event lag (their events are on the way) and copies under way. */
   deferred: number;
   durationMs: number;
+  /** Swept from the inventory reports: which reports, what they decided, what was checked live. */
+  inventory?: InventorySummary;
+  /** The reports were refused: the slice classified and repaired nothing. */
+  refused?: RefusedReport;
 }
 
 export interface SweepReport {
   runId: string;
   runStartedAt: string;
+  via: 'listing' | 'inventory';
   finishedAt: string;
   durationMs: number;
   containers: number;
@@ -30,6 +43,10 @@ export interface SweepReport {
   missedEvents: number;
   expectedFinds: number;
   deferred: number;
+  /** Inventory runs: the live checks the reports needed (HEADs; names read live because a report is older than them). */
+  liveChecks?: { needsHead: number; reportOlderThanLive: number };
+  /** Inventory runs: each container whose reports were refused (it was not swept). */
+  refused?: Array<RefusedReport & { source: string }>;
 }
 
 /** The counts of a reconcile summary by kind: inSync and every difference kind, without the totals. */
@@ -47,7 +64,7 @@ export function countsOf(summary: ReconcileSummary): Record<string, number> {
 }
 
 export function reportOf(
-  plan: { runId: string; runStartedAt: string; containers: string[] },
+  plan: { runId: string; runStartedAt: string; via?: 'listing' | 'inventory'; containers: string[] },
   slices: SliceResult[],
   finishedAt: Date,
 ): SweepReport {
@@ -55,9 +72,21 @@ export function reportOf(
   for (const slice of slices) for (const [kind, count] of Object.entries(slice.counts)) counts[kind] = (counts[kind] ?? 0) + count;
   const sum = (field: 'blobs' | 'enqueued' | 'missedEvents' | 'expectedFinds' | 'deferred') =>
     slices.reduce((total, slice) => total + slice[field], 0);
+  const via = plan.via ?? 'listing';
+  const inventory =
+    via === 'inventory'
+      ? {
+          liveChecks: {
+            needsHead: slices.reduce((total, slice) => total + (slice.inventory?.needsHead ?? 0), 0),
+            reportOlderThanLive: slices.reduce((total, slice) => total + (slice.inventory?.reportOlderThanLive ?? 0), 0),
+          },
+          refused: slices.flatMap((slice) => (slice.refused ? [{ source: slice.source, ...slice.refused }] : [])),
+        }
+      : {};
   return {
     runId: plan.runId,
     runStartedAt: plan.runStartedAt,
+    via,
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - Date.parse(plan.runStartedAt),
     containers: plan.containers.length,
@@ -68,5 +97,6 @@ export function reportOf(
     missedEvents: sum('missedEvents'),
     expectedFinds: sum('expectedFinds'),
     deferred: sum('deferred'),
+    ...inventory,
   };
 }

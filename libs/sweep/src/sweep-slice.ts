@@ -2,10 +2,27 @@ import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
 import type { SweepSliceMessage } from '@blobferry/contract';
-import { queueRepair, reconcile, sourcePageListing, type Difference } from '@blobferry/reconcile';
+import {
+  InventoryReportError,
+  openInventoryListing,
+  type AzureReportLocation,
+  type InventorySummary,
+  type OpenedInventoryListing,
+  type S3ReportLocation,
+} from '@blobferry/inventory';
+import { queueRepair, reconcile, sourcePageListing, type Difference, type ListingSource, type SliceCheckpoint } from '@blobferry/reconcile';
 import type { KeyMapping, S3EndpointFeatures } from '@blobferry/transfer';
-import { countsOf, reportOf, type SliceResult, type SweepReport } from './sweep-report.js';
-import { claimSlice, completedRun, createReport, markContainerDone } from './sweep-state.js';
+import { countsOf, reportOf, type RefusedReport, type SliceResult, type SweepReport } from './sweep-report.js';
+import { claimSlice, completedRun, createReport, markContainerDone, recordInventoryRun } from './sweep-state.js';
+
+/** Where an inventory slice finds the reports, and how old they may be. */
+export interface SweepInventoryOptions {
+  /** The rule's destination container in the message's account, and the S3 Inventory of the backup bucket. */
+  reports: { azure: AzureReportLocation; s3: S3ReportLocation };
+  maxReportAgeMs: number;
+  /** Where the reports are downloaded and DuckDB spills (default: the system's temp folder); removed after the slice. */
+  workDirectory?: string;
+}
 
 export interface SweepSliceOptions {
   message: SweepSliceMessage;
@@ -22,6 +39,8 @@ export interface SweepSliceOptions {
   eventLagMs: number;
   /** Blobs per slice (one Azure listing page: at most 5,000). */
   maxBlobs?: number;
+  /** The reports, for a message that sweeps from the inventory (`message.inventory`). */
+  inventory?: SweepInventoryOptions;
   abortSignal?: AbortSignal;
 }
 
@@ -109,32 +128,30 @@ export async function sweepSlice(options: SweepSliceOptions): Promise<SweepSlice
   }
 }
 
-async function sweepClaimedSlice(
-  options: SweepSliceOptions,
-  source: string,
-  complete: (result: object) => Promise<void>,
-  started: number,
-): Promise<SweepSliceOutcome> {
-  const { message, container, target, keys, state, abortSignal } = options;
-  const listing = sourcePageListing({
-    container,
-    target,
-    keys,
-    ...(message.from ? { from: message.from } : {}),
-    ...(options.maxBlobs ? { maxBlobs: options.maxBlobs } : {}),
-    // Metadata and tag changes raise no event and leave a listing's sizes and MD5s alone: the sweep compares them.
-    properties: true,
-  });
+/** What reconcile found in a slice, and what the sweep made of it. */
+interface SliceFindings {
+  /** Reconcile's counts per kind (countsOf). */
+  counts: Record<string, number>;
+  enqueued: number;
+  missedEvents: number;
+  expectedFinds: number;
+  deferred: number;
+}
+
+/**
+ * Reconciles one slice's pairs, whichever listing they come from, and sends every blob S3 lacks or holds stale
+ * to the backup queue, leaving for now what awaits its event or is being copied.
+ */
+async function reconcileSlice(options: SweepSliceOptions, listing: ListingSource, properties: boolean): Promise<SliceFindings> {
+  const { message, container, target, keys, abortSignal } = options;
   const cutoff = Date.parse(message.runStartedAt) - options.eventLagMs;
-  let missedEvents = 0;
-  let expectedFinds = 0;
-  let deferred = 0;
+  const findings = { missedEvents: 0, expectedFinds: 0, deferred: 0 };
   const summary = await reconcile({
     source: { container },
     target,
     keys,
     listing,
-    properties: true,
+    properties,
     repair: {
       viaQueue: queueRepair({
         queue: options.backupQueue,
@@ -145,29 +162,108 @@ async function sweepClaimedSlice(
     },
     onDifference: (difference) => {
       if (difference.repair?.action !== 'enqueue') return;
-      if (difference.repair.status === 'skipped') {
-        deferred += 1;
-        return;
-      }
-      if (isMissedEvent(difference, cutoff)) missedEvents += 1;
-      else if (isExpectedFind(difference)) expectedFinds += 1;
+      if (difference.repair.status === 'skipped') findings.deferred += 1;
+      else if (isMissedEvent(difference, cutoff)) findings.missedEvents += 1;
+      else if (isExpectedFind(difference)) findings.expectedFinds += 1;
     },
     ...(abortSignal ? { abortSignal } : {}),
   });
-  const counts = countsOf(summary);
+  return { counts: countsOf(summary), enqueued: summary.enqueued, ...findings };
+}
+
+/** One page of the container, listed with its metadata and tags; and where the next slice starts. */
+async function listedSlice(options: SweepSliceOptions): Promise<{ findings: SliceFindings; next: SliceCheckpoint | undefined }> {
+  const { message, container, target, keys } = options;
+  const listing = sourcePageListing({
+    container,
+    target,
+    keys,
+    ...(message.from ? { from: message.from } : {}),
+    ...(options.maxBlobs ? { maxBlobs: options.maxBlobs } : {}),
+    // Metadata and tag changes raise no event and leave a listing's sizes and MD5s alone: the sweep compares them.
+    properties: true,
+  });
+  const findings = await reconcileSlice(options, listing, true);
+  return { findings, next: listing.next() };
+}
+
+/**
+ * The whole container from the inventory reports, in one slice: the reports settle what they prove in sync in
+ * DuckDB, reconcile classifies the rest (HEADs where the reports cannot decide; names a report is older than
+ * read live on both sides first). Reports that cannot be trusted are refused, and nothing is repaired from them.
+ * Tag-only changes are not in either report: the listing sweep (the timer's fallback) and the events catch them.
+ */
+async function inventorySlice(
+  options: SweepSliceOptions,
+  pin: NonNullable<SweepSliceMessage['inventory']>,
+): Promise<{ findings: SliceFindings; inventory: InventorySummary } | { refused: RefusedReport }> {
+  const { container, target, keys, abortSignal } = options;
+  const inventory = options.inventory;
+  if (!inventory) throw new Error("an inventory slice needs the inventory reports' locations (SweepSliceOptions.inventory)");
+  let opened: OpenedInventoryListing;
+  try {
+    opened = await openInventoryListing({
+      reports: {
+        azure: { ...inventory.reports.azure, ...(pin.azureManifest ? { manifest: pin.azureManifest } : {}) },
+        s3: inventory.reports.s3,
+      },
+      container,
+      target,
+      keys,
+      maxReportAgeMs: inventory.maxReportAgeMs,
+      copyLagMs: options.eventLagMs,
+      ...(inventory.workDirectory ? { workDirectory: inventory.workDirectory } : {}),
+      ...(abortSignal ? { abortSignal } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof InventoryReportError)) throw error;
+    return { refused: { file: error.file, problem: error.problem, fix: error.fix } };
+  }
+  try {
+    const findings = await reconcileSlice(options, opened.listing, false);
+    return { findings, inventory: opened.summary() };
+  } finally {
+    await opened.close();
+  }
+}
+
+/** A slice whose reports were refused: nothing classified, nothing enqueued. */
+const NOTHING_FOUND: SliceFindings = {
+  counts: {},
+  enqueued: 0,
+  missedEvents: 0,
+  expectedFinds: 0,
+  deferred: 0,
+};
+
+async function sweepClaimedSlice(
+  options: SweepSliceOptions,
+  source: string,
+  complete: (result: object) => Promise<void>,
+  started: number,
+): Promise<SweepSliceOutcome> {
+  const { message, state, abortSignal } = options;
+  let swept: { findings: SliceFindings; next?: SliceCheckpoint | undefined; inventory?: InventorySummary; refused?: RefusedReport };
+  if (message.inventory) {
+    const read = await inventorySlice(options, message.inventory);
+    swept = 'refused' in read ? { findings: NOTHING_FOUND, refused: read.refused } : read;
+  } else swept = await listedSlice(options);
+  const { counts, enqueued, missedEvents, expectedFinds, deferred } = swept.findings;
   const result: SliceResult = {
     source,
     slice: message.slice,
     blobs: Object.values(counts).reduce((total, count) => total + count, 0) - (counts['extra'] ?? 0),
     counts,
-    enqueued: summary.enqueued,
+    enqueued,
     missedEvents,
     expectedFinds,
     deferred,
     durationMs: Math.round(performance.now() - started),
+    ...(swept.inventory ? { inventory: swept.inventory } : {}),
+    ...(swept.refused ? { refused: swept.refused } : {}),
   };
 
-  const checkpoint = listing.next();
+  const checkpoint = swept.next;
   const next: SweepSliceMessage | undefined = checkpoint ? { ...message, slice: message.slice + 1, from: checkpoint } : undefined;
   if (next) await options.sweepQueue.sendMessage(JSON.stringify(next), { messageTimeToLive: -1, abortSignal });
   await complete(result);
@@ -176,5 +272,9 @@ async function sweepClaimedSlice(
   const run = await completedRun<SliceResult>(state, message.runId, abortSignal);
   const report = run ? reportOf(run.plan, run.slices, new Date()) : undefined;
   const first = report ? await createReport(state, message.runId, report, abortSignal) : false;
+  if (first && report?.via === 'inventory' && report.refused?.length === 0) {
+    // The timer leaves an account swept from its reports to the next report, until INVENTORY_MAX_AGE passes.
+    await recordInventoryRun(state, message.account, { runId: message.runId, finishedAt: report.finishedAt }, abortSignal);
+  }
   return { status: 'swept', result, next, report: first ? report : undefined };
 }

@@ -8,6 +8,8 @@ import { httpStatusOf } from '@blobferry/retry-policy';
 export interface SweepPlan {
   runId: string;
   runStartedAt: string;
+  /** How the run reads the containers: listing them, or joining the inventory reports. */
+  via: 'listing' | 'inventory';
   /** `account/container` of every container the run sweeps. */
   containers: string[];
 }
@@ -148,6 +150,33 @@ export async function createReport(state: ContainerClient, runId: string, report
     return true;
   } catch (error) {
     if (isAlreadyThere(error)) return false;
+    throw error;
+  }
+}
+
+/** The last inventory run that swept an account from its reports without a refusal. */
+export interface InventoryRunRecord {
+  runId: string;
+  finishedAt: string;
+}
+
+const inventoryRunName = (account: string) => `sweeps/inventory-runs/${account}.json`;
+
+/** Records that an inventory run swept the account (the timer then leaves it to the next report). */
+export async function recordInventoryRun(state: ContainerClient, account: string, record: InventoryRunRecord, abortSignal?: AbortSignal) {
+  await putJson(state, inventoryRunName(account), record, { abortSignal });
+}
+
+/** The account's last inventory run, or undefined when none has swept it. */
+export async function lastInventoryRun(
+  state: ContainerClient,
+  account: string,
+  abortSignal?: AbortSignal,
+): Promise<InventoryRunRecord | undefined> {
+  try {
+    return await readJson<InventoryRunRecord>(state, inventoryRunName(account), abortSignal);
+  } catch (error) {
+    if (httpStatusOf(error) === 404) return undefined;
     throw error;
   }
 }
