@@ -2,6 +2,7 @@ import { app } from '@azure/functions';
 import { handleBlobEvent, type BackupDeps } from './backup-blob.js';
 import { type BackupClients, createClients } from './clients.js';
 import {
+  INVENTORY_QUEUE_NAME,
   QUEUE_CONNECTION,
   QUEUE_NAME_SETTING,
   SWEEP_QUEUE_NAME,
@@ -11,13 +12,14 @@ import {
 import { healthResponse } from './health.js';
 import { errorSummary } from './redact.js';
 import { createSharedState } from './state/shared-state.js';
-import { planSweepRun, sweepRunSlice, type SweepDeps } from './sweep.js';
+import { planSweepRun, startInventorySweep, sweepRunSlice, type SweepDeps } from './sweep.js';
 import { startAzureMonitor } from './telemetry.js';
 
 /** infra/bicep's role assignments and the local host's logs name these functions. */
 export const BACKUP_FUNCTION_NAME = 'backupBlob';
 export const SWEEP_PLAN_FUNCTION_NAME = 'sweep';
 export const SWEEP_SLICE_FUNCTION_NAME = 'sweepSlice';
+export const INVENTORY_SWEEP_FUNCTION_NAME = 'inventorySweep';
 
 export interface RegisterBackupAppOptions {
   /** The backup queue as the trigger's connection settings name it (contract `queueConnectionOf`). */
@@ -30,7 +32,8 @@ export interface RegisterBackupAppOptions {
 
 /**
  * Registers the backup function (a queue trigger: one Event Grid event per message), the sweep's timer and
- * slice functions, and GET /api/health. A bad configuration does not stop the app from loading: every message
+ * slice functions (and, with inventories configured, the trigger that starts a sweep when a report completes),
+ * and GET /api/health. A bad configuration does not stop the app from loading: every message
  * then throws (so it is retried and finally kept in the poison queue, never lost, while someone fixes the
  * setting) and /api/health names the broken settings.
  */
@@ -85,6 +88,15 @@ export function registerBackupApp(settings: SettingsResult, o: RegisterBackupApp
     connection: QUEUE_CONNECTION,
     handler: (message, context) => sweepRunSlice(message, context, sweepDeps()),
   });
+  // At scale: an account's inventory report completing starts its sweep (only with inventories configured, so
+  // that a deployment without them needs no inventory queue).
+  if (configResult.ok && configResult.config.INVENTORY_AZURE) {
+    app.storageQueue(INVENTORY_SWEEP_FUNCTION_NAME, {
+      queueName: INVENTORY_QUEUE_NAME,
+      connection: QUEUE_CONNECTION,
+      handler: (message, context) => startInventorySweep(message, context, sweepDeps()),
+    });
+  }
 
   // authLevel 'function': the report names the bucket, region and allowed sources and each call
   // may reach STS, so it is not for anonymous callers; monitors send the key as x-functions-key.
