@@ -191,7 +191,7 @@ async function listedSlice(options: SweepSliceOptions): Promise<{ findings: Slic
  * The whole container from the inventory reports, in one slice: the reports settle what they prove in sync in
  * DuckDB, reconcile classifies the rest (HEADs where the reports cannot decide; names a report is older than
  * read live on both sides first). Reports that cannot be trusted are refused, and nothing is repaired from them.
- * Tag-only changes are not in either report: the listing sweep (the timer's fallback) and the events catch them.
+ * Tag-only changes (no new ETag or Last-Modified, no event) are in neither report: only a listing sees them.
  */
 async function inventorySlice(
   options: SweepSliceOptions,
