@@ -169,6 +169,18 @@ function inventoryOptions(config: BackupSettings, clients: BackupClients, accoun
   };
 }
 
+/**
+ * One inventory slice at a time on an instance: each holds a DuckDB (384 MB) and both reports on the instance's
+ * 0.8 GB of temporary storage, and the runtime hands an instance up to batchSize (8) messages at once. The
+ * others wait with their messages held (the runtime keeps them invisible); listing slices do not wait.
+ */
+let inventorySliceTail: Promise<unknown> = Promise.resolve();
+function oneInventorySliceAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const run = inventorySliceTail.then(work, work);
+  inventorySliceTail = run.catch(() => undefined);
+  return run;
+}
+
 /** The queue trigger: sweeps one slice; throwing lets the runtime deliver it again (then poison it). */
 export async function sweepRunSlice(message: unknown, context: InvocationContext, deps: SweepDeps): Promise<void> {
   const parsed = sweepSliceMessageSchema.safeParse(message);
@@ -190,21 +202,28 @@ export async function sweepRunSlice(message: unknown, context: InvocationContext
     return;
   }
   try {
-    const outcome = await sweepSlice({
-      message: slice,
-      container: clients.blobServiceFor(slice.account).getContainerClient(slice.container),
-      target: {
-        s3: clients.s3,
-        bucket: config.BACKUP_BUCKET,
-        features: { checksum: config.S3_CHECKSUM, conditionalWrites: config.S3_CONDITIONAL_WRITES },
-      },
-      keys: keyMappingFor({ account: slice.account, container: slice.container, prefix: config.BACKUP_PREFIX, layout: config.KEY_LAYOUT }),
-      backupQueue: deps.queues.getQueueClient(deps.env[QUEUE_NAME_SETTING] ?? ''),
-      sweepQueue: deps.queues.getQueueClient(SWEEP_QUEUE_NAME),
-      state: deps.state,
-      eventLagMs: config.SWEEP_EVENT_LAG,
-      ...(slice.inventory && inventory ? { inventory } : {}),
-    });
+    const sweep = () =>
+      sweepSlice({
+        message: slice,
+        container: clients.blobServiceFor(slice.account).getContainerClient(slice.container),
+        target: {
+          s3: clients.s3,
+          bucket: config.BACKUP_BUCKET,
+          features: { checksum: config.S3_CHECKSUM, conditionalWrites: config.S3_CONDITIONAL_WRITES },
+        },
+        keys: keyMappingFor({
+          account: slice.account,
+          container: slice.container,
+          prefix: config.BACKUP_PREFIX,
+          layout: config.KEY_LAYOUT,
+        }),
+        backupQueue: deps.queues.getQueueClient(deps.env[QUEUE_NAME_SETTING] ?? ''),
+        sweepQueue: deps.queues.getQueueClient(SWEEP_QUEUE_NAME),
+        state: deps.state,
+        eventLagMs: config.SWEEP_EVENT_LAG,
+        ...(slice.inventory && inventory ? { inventory } : {}),
+      });
+    const outcome = slice.inventory ? await oneInventorySliceAtATime(sweep) : await sweep();
     // Refused reports are an error a person must fix (the file and the fix are named); nothing was repaired from them.
     context[outcome.result?.refused ? 'error' : 'info'](
       JSON.stringify({ ...base, outcome: outcome.status, ...(outcome.result ?? {}), more: outcome.next !== undefined }),
