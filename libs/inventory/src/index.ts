@@ -21,6 +21,7 @@ export type { JoinCounts, ReportPair } from './join/report-join.js';
 export { inventoryListing, type InventoryChecks, type InventoryListing, type InventoryListingOptions } from './inventory-listing.js';
 export {
   openInventoryListing,
+  removeLeftoverWorkFolders,
   type InventorySummary,
   type OpenedInventoryListing,
   type OpenInventoryListingOptions,

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -44,6 +44,27 @@ export interface OpenedInventoryListing {
   close(): Promise<void>;
 }
 
+/** The folders a run makes under its work directory (`<prefix><random>`), removed by `close`. */
+const WORK_FOLDER_PREFIX = 'blobferry-inventory-';
+
+/**
+ * Removes the folders runs left under `parent` (a process that died mid-run never called `close`); returns
+ * their names. Only for a parent no other run uses at the same time, such as an instance's own temporary
+ * storage with one run at a time: on a shared folder it would remove the reports of a run under way.
+ */
+export async function removeLeftoverWorkFolders(parent: string): Promise<string[]> {
+  let entries: string[];
+  try {
+    entries = await readdir(parent);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const leftovers = entries.filter((name) => name.startsWith(WORK_FOLDER_PREFIX));
+  for (const name of leftovers) await rm(joinPath(parent, name), { recursive: true, force: true });
+  return leftovers;
+}
+
 /**
  * Downloads both inventory reports and joins them, ready for `reconcile({ listing })`: the reports settle what
  * they can, reconcile classifies (and repairs) the rest as it does listings.
@@ -51,7 +72,7 @@ export interface OpenedInventoryListing {
 export async function openInventoryListing(options: OpenInventoryListingOptions): Promise<OpenedInventoryListing> {
   const parent = options.workDirectory ?? tmpdir();
   await mkdir(parent, { recursive: true });
-  const directory = await mkdtemp(joinPath(parent, 'blobferry-inventory-'));
+  const directory = await mkdtemp(joinPath(parent, WORK_FOLDER_PREFIX));
   let joined: InventoryJoin | undefined;
   try {
     const started = performance.now();
