@@ -165,7 +165,9 @@ function inventoryOptions(config: BackupSettings, clients: BackupClients, accoun
       s3: { s3: clients.s3, bucket: s3.bucket, prefix: s3.prefix },
     },
     maxReportAgeMs: config.INVENTORY_MAX_AGE,
-    ...(config.INVENTORY_WORK_DIRECTORY ? { workDirectory: config.INVENTORY_WORK_DIRECTORY } : {}),
+    // The instance's temporary storage is this process's alone (one inventory slice at a time): what a slice that
+    // died there left is removed. A share (INVENTORY_WORK_DIRECTORY) is shared with other instances: left alone.
+    ...(config.INVENTORY_WORK_DIRECTORY ? { workDirectory: config.INVENTORY_WORK_DIRECTORY } : { exclusiveWorkDirectory: true }),
   };
 }
 

@@ -4,6 +4,9 @@
 // kind planted it enqueues exactly what the listing sweep enqueues; a blob newer than the report is read live
 // before anything is enqueued; reports that cannot be trusted are refused and nothing is repaired from them.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Timer } from '@azure/functions';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
@@ -34,6 +37,7 @@ let queues: QueueServiceClient;
 let admin: S3Client;
 let blobs: BlobServiceClient;
 let restoreEnvironment: (() => void) | undefined;
+let workDirectory: string;
 const inventoryEvents: EventGridEvent[] = [];
 const opened: SweepDeps[] = [];
 
@@ -54,12 +58,15 @@ beforeAll(async () => {
   queues = QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString);
   blobs = BlobServiceClient.fromConnectionString(cloud.stack.azure.connectionString);
   admin = s3Reader(cloud.stack).s3;
+  // A folder of this suite's own: the system's temp folder is shared with other runs on this machine.
+  workDirectory = await mkdtemp(join(tmpdir(), 'inventory-sweep-'));
 }, 240_000);
 afterAll(async () => {
   for (const deps of opened) deps.clients.s3.destroy();
   admin?.destroy();
   restoreEnvironment?.();
   await cloud?.stop();
+  if (workDirectory) await rm(workDirectory, { recursive: true, force: true });
 });
 
 const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: '', next: '', lastUpdated: '' } };
@@ -76,6 +83,7 @@ function sweepDeps(container: ContainerClient, o: { inventory: boolean; maxAge?:
       ? {
           INVENTORY_AZURE: `${AZURE_INVENTORY_CONTAINER}/${AZURE_INVENTORY_RULE}`,
           INVENTORY_S3: `s3://${s3InventoryBucketFor(bucket)}/${s3InventoryPrefixFor(bucket)}`,
+          INVENTORY_WORK_DIRECTORY: workDirectory,
           ...(o.maxAge ? { INVENTORY_MAX_AGE: o.maxAge } : {}),
         }
       : {}),
@@ -196,6 +204,8 @@ describe('the inventory sweep', () => {
     expect(found.find((log) => log.entry.event === 'sweepPlan')?.entry).toMatchObject({ via: 'inventory', planned: true, containers: 1 });
     await sweepSlices(inventory, found);
     const foundReport = reportOf(found)?.entry;
+    // The downloaded reports and DuckDB's spill are gone with the slice.
+    expect(await readdir(workDirectory)).toEqual([]);
 
     expect(await enqueuedCopies()).toEqual(listedCopies);
     expect(names(listedCopies).sort()).toEqual(

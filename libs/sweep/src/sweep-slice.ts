@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
@@ -5,6 +6,7 @@ import type { SweepSliceMessage } from '@blobferry/contract';
 import {
   InventoryReportError,
   openInventoryListing,
+  removeLeftoverWorkFolders,
   type AzureReportLocation,
   type InventorySummary,
   type OpenedInventoryListing,
@@ -22,6 +24,11 @@ export interface SweepInventoryOptions {
   maxReportAgeMs: number;
   /** Where the reports are downloaded and DuckDB spills (default: the system's temp folder); removed after the slice. */
   workDirectory?: string;
+  /**
+   * The work directory is this process's alone (an instance's own temporary storage, one inventory slice at a
+   * time): the folders a slice that died mid-way left there are removed first, so they do not fill it.
+   */
+  exclusiveWorkDirectory?: boolean;
 }
 
 export interface SweepSliceOptions {
@@ -200,6 +207,7 @@ async function inventorySlice(
   const { container, target, keys, abortSignal } = options;
   const inventory = options.inventory;
   if (!inventory) throw new Error("an inventory slice needs the inventory reports' locations (SweepSliceOptions.inventory)");
+  if (inventory.exclusiveWorkDirectory) await removeLeftoverWorkFolders(inventory.workDirectory ?? tmpdir());
   let opened: OpenedInventoryListing;
   try {
     opened = await openInventoryListing({
