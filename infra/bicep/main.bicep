@@ -140,6 +140,15 @@ param storageClassByTier string = ''
 @description('Turn on Azure Blob Inventory on the source account for the sweep and `blobferry verify --inventory` at scale: a daily Parquet report of the backed-up containers into the container blobferry-inventory. An account has one inventory policy, named default: deploying this one REPLACES any inventory rules the account already has, hence off by default.')
 param enableInventory bool = false
 
+@description('With enableInventory: where S3 Inventory delivers the backup bucket\'s daily report, s3://<reports bucket>/<destination prefix>/<backup bucket>/<configuration id>/ (output InventoryLocation of infra/aws-iam with EnableInventory=true). The sweep then joins the two reports when the Azure one completes (BlobInventoryPolicyCompleted), and lists only accounts without a report newer than 48 h.')
+param inventoryS3Location string = ''
+
+@description('With enableInventory: the oldest report the sweep joins (e.g. 48h); an account without a newer one is listed instead. Empty: the Function\'s default (48h).')
+param inventoryMaxAge string = ''
+
+@description('With enableInventory: where reports are downloaded and DuckDB spills. Empty: the instance\'s temporary storage (0.8 GB on Flex Consumption, about 5 million blobs); mount an Azure Files share for more and name its path here.')
+param inventoryWorkDirectory string = ''
+
 // ---- operators ----
 
 @description('Principal (object) id of an operator (user, group or service principal) who runs `blobferry backfill`, which writes messages into the backup queue; it gets Storage Queue Data Message Sender on that queue and nothing else. Empty: no operator access.')
@@ -173,6 +182,10 @@ var deadLetterContainerName = 'eventgrid-deadletter'
 var stateContainerName = 'blobferry-state'
 // libs/contract SWEEP_QUEUE_NAME: the sweep trigger's queue name is fixed in the app.
 var sweepQueueName = 'blob-sweep'
+// libs/contract INVENTORY_QUEUE_NAME: BlobInventoryPolicyCompleted arrives here and starts an inventory sweep.
+var inventoryQueueName = 'blob-inventory'
+// libs/contract: the rule's destination container and name, as modules/source.bicep deploys the policy.
+var azureInventory = 'blobferry-inventory/blobferry'
 var eventSubscriptionName = '${namePrefix}-backup'
 // The runtime's name for it (apps/backup-function/src/config.ts poisonQueueOf): created here, alerted on.
 var poisonQueueName = '${backupQueueName}-poison'
@@ -193,6 +206,7 @@ module hostStorage 'modules/host-storage.bicep' = {
     deadLetterContainerName: deadLetterContainerName
     stateContainerName: stateContainerName
     sweepQueueName: sweepQueueName
+    inventoryQueueName: enableInventory ? inventoryQueueName : ''
     backupQueueName: backupQueueName
     poisonQueueName: poisonQueueName
   }
@@ -241,7 +255,11 @@ var concurrencySetting = empty(concurrency) ? {} : { CONCURRENCY: concurrency }
 var sweepEventLagSetting = empty(sweepEventLag) ? {} : { SWEEP_EVENT_LAG: sweepEventLag }
 var retryDelaysSetting = empty(retryDelays) ? {} : { RETRY_DELAYS: retryDelays }
 var storageClassSetting = empty(storageClassByTier) ? {} : { STORAGE_CLASS_BY_TIER: storageClassByTier }
-var backupAppSettings = union(requiredBackupSettings, queueTriggerSettings, queueClientIdSetting, clientIdSetting, keyLayoutSetting, partSizeSetting, concurrencySetting, sweepEventLagSetting, retryDelaysSetting, storageClassSetting)
+// Without INVENTORY_S3 the Function refuses INVENTORY_AZURE at start-up, naming the setting: both or neither.
+var inventorySettings = enableInventory ? { INVENTORY_AZURE: azureInventory, INVENTORY_S3: inventoryS3Location } : {}
+var inventoryMaxAgeSetting = (enableInventory && (!empty(inventoryMaxAge))) ? { INVENTORY_MAX_AGE: inventoryMaxAge } : {}
+var inventoryWorkDirectorySetting = (enableInventory && (!empty(inventoryWorkDirectory))) ? { INVENTORY_WORK_DIRECTORY: inventoryWorkDirectory } : {}
+var backupAppSettings = union(requiredBackupSettings, queueTriggerSettings, queueClientIdSetting, clientIdSetting, keyLayoutSetting, partSizeSetting, concurrencySetting, sweepEventLagSetting, retryDelaysSetting, storageClassSetting, inventorySettings, inventoryMaxAgeSetting, inventoryWorkDirectorySetting)
 
 module functionApp 'modules/function-app.bicep' = {
   name: 'function-app'
@@ -299,6 +317,7 @@ module hostRoles 'modules/host-roles.bicep' = {
     backupQueueName: hostStorage.outputs.backupQueueName
     poisonQueueName: hostStorage.outputs.poisonQueueName
     sweepQueueName: hostStorage.outputs.sweepQueueName
+    inventoryQueueName: hostStorage.outputs.inventoryQueueName
     appInsightsName: monitoring.outputs.appInsightsName
     functionPrincipalId: principalId
     systemTopicPrincipalId: source.outputs.systemTopicPrincipalId
@@ -371,3 +390,19 @@ output backupQueueName string = hostStorage.outputs.backupQueueName
 
 @description('Poison queue the runtime moves failed messages to')
 output poisonQueueName string = hostStorage.outputs.poisonQueueName
+
+// BlobInventoryPolicyCompleted into the inventory queue: a subscription of its own, since the backup
+// subscription carries one blob per message.
+module inventorySubscription 'modules/inventory-subscription.bicep' = if (enableInventory) {
+  name: 'inventory-subscription'
+  scope: resourceGroup(sourceResourceGroup)
+  params: {
+    systemTopicName: source.outputs.systemTopicName
+    name: '${namePrefix}-inventory'
+    queueStorageAccountId: hostStorage.outputs.id
+    queueName: inventoryQueueName
+    deadLetterStorageAccountId: hostStorage.outputs.id
+    deadLetterContainerName: hostStorage.outputs.deadLetterContainerName
+  }
+  dependsOn: [hostRoles]
+}

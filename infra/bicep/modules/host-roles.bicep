@@ -26,6 +26,9 @@ param poisonQueueName string
 @description('Queue of the sweep\'s slices, which the sweep sends to and its queue trigger reads')
 param sweepQueueName string
 
+@description('Queue BlobInventoryPolicyCompleted is delivered to, read by the inventory sweep\'s trigger; empty: inventories are off')
+param inventoryQueueName string
+
 @description('Principal id of the operator who runs `blobferry backfill`; empty: none')
 param operatorPrincipalId string
 
@@ -310,5 +313,74 @@ resource operatorQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01
     principalType: operatorPrincipalType
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageSenderRoleId)
     description: 'Operator enqueues blobs to back up (blobferry backfill)'
+  }
+}
+
+// Inventories on: the inventory sweep's trigger reads its queue as the sweep slice trigger reads its own, and
+// the system topic writes BlobInventoryPolicyCompleted into it.
+var inventoryOn = !empty(inventoryQueueName)
+
+resource inventoryQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = if (inventoryOn) {
+  parent: queueService
+  name: inventoryQueueName
+}
+
+resource inventoryPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = if (inventoryOn) {
+  parent: queueService
+  name: '${inventoryQueueName}-poison'
+}
+
+resource inventoryQueueReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (inventoryOn) {
+  name: guid(inventoryQueue.id, functionPrincipalId, storageQueueDataReaderRoleId)
+  scope: inventoryQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataReaderRoleId)
+    description: 'Inventory sweep trigger: queue length (scaling) and existence'
+  }
+}
+
+resource inventoryQueueProcessor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (inventoryOn) {
+  name: guid(inventoryQueue.id, functionPrincipalId, storageQueueDataMessageProcessorRoleId)
+  scope: inventoryQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageProcessorRoleId)
+    description: 'Inventory sweep trigger: receive and delete BlobInventoryPolicyCompleted events'
+  }
+}
+
+resource inventoryQueueUpdater 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (inventoryOn) {
+  name: guid(inventoryQueue.id, functionPrincipalId, queueMessageUpdateRoleDefinitionId)
+  scope: inventoryQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: queueMessageUpdateRoleDefinitionId
+    description: 'Inventory sweep trigger: renew a running message and release a failed one (Update Message)'
+  }
+}
+
+resource inventoryPoisonQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (inventoryOn) {
+  name: guid(inventoryPoisonQueue.id, functionPrincipalId, storageQueueDataMessageSenderRoleId)
+  scope: inventoryPoisonQueue
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageSenderRoleId)
+    description: 'Inventory sweep trigger: move a message that failed maxDequeueCount times to its poison queue'
+  }
+}
+
+resource eventGridInventoryQueueSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (inventoryOn) {
+  name: guid(inventoryQueue.id, systemTopicPrincipalId, storageQueueDataMessageSenderRoleId)
+  scope: inventoryQueue
+  properties: {
+    principalId: systemTopicPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageSenderRoleId)
+    description: 'Event Grid writes BlobInventoryPolicyCompleted into the inventory queue'
   }
 }

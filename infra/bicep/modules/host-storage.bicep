@@ -32,6 +32,9 @@ param stateContainerName string
 @description('Queue of the sweep\'s slices (libs/contract SWEEP_QUEUE_NAME)')
 param sweepQueueName string
 
+@description('Queue BlobInventoryPolicyCompleted is delivered to (libs/contract INVENTORY_QUEUE_NAME); empty: inventories are off, no queue')
+param inventoryQueueName string
+
 @description('Queue Event Grid writes blob events to (the Function\'s BACKUP_QUEUE_NAME)')
 @minLength(3)
 @maxLength(56)
@@ -123,6 +126,17 @@ resource sweepPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queue
   name: '${sweepQueueName}-poison'
 }
 
+// Inventories on: the queue the inventory sweep's trigger reads, and its runtime poison queue.
+resource inventoryQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = if (!empty(inventoryQueueName)) {
+  parent: queueService
+  name: inventoryQueueName
+}
+
+resource inventoryPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = if (!empty(inventoryQueueName)) {
+  parent: queueService
+  name: '${inventoryQueueName}-poison'
+}
+
 output name string = account.name
 output id string = account.id
 output blobEndpoint string = account.properties.primaryEndpoints.blob
@@ -132,6 +146,7 @@ output deadLetterContainerUrl string = '${account.properties.primaryEndpoints.bl
 output stateContainerName string = stateContainer.name
 output stateContainerUrl string = '${account.properties.primaryEndpoints.blob}${stateContainer.name}'
 output sweepQueueName string = sweepQueue.name
+output inventoryQueueName string = inventoryQueueName
 output backupQueueName string = backupQueue.name
 output poisonQueueName string = poisonQueue.name
 // https://<account>.queue.core.windows.net, without the trailing slash primaryEndpoints.queue has.

@@ -1,3 +1,4 @@
+import { INVENTORY_QUEUE_NAME } from '@blobferry/contract';
 import { describe, expect, it } from 'vitest';
 import {
   bicepTemplate,
@@ -170,6 +171,42 @@ describe('role assignments', () => {
           role: ROLES.storageBlobDataReader,
           scope: 'inventoryContainer',
         },
+        // Issue 32: the inventory sweep's queue (enableInventory only), which Event Grid writes and its trigger reads.
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'inventoryQueueReader',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataReader,
+          scope: 'inventoryQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'inventoryQueueProcessor',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataMessageProcessor,
+          scope: 'inventoryQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'inventoryQueueUpdater',
+          principal: 'functionPrincipalId',
+          role: UPDATE_ROLE,
+          scope: 'inventoryQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'inventoryPoisonQueueSender',
+          principal: 'functionPrincipalId',
+          role: ROLES.storageQueueDataMessageSender,
+          scope: 'inventoryPoisonQueue',
+        },
+        {
+          file: 'modules/host-roles.bicep',
+          resource: 'eventGridInventoryQueueSender',
+          principal: 'systemTopicPrincipalId',
+          role: ROLES.storageQueueDataMessageSender,
+          scope: 'inventoryQueue',
+        },
         // Issue 31: the restoring operator, on the containers it may restore into.
         {
           file: 'modules/restore-roles.bicep',
@@ -210,7 +247,7 @@ describe('role assignments', () => {
         },
       ]),
     );
-    expect(table).toHaveLength(21);
+    expect(table).toHaveLength(26);
   });
 
   it('are scoped to one queue, one container or one resource, never to an account holding queues for a queue role', () => {
@@ -237,6 +274,11 @@ describe('role assignments', () => {
       sweepQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
       sweepPoisonQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
       inventoryReader: 'Microsoft.Storage/storageAccounts/blobServices/containers',
+      inventoryQueueReader: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      inventoryQueueProcessor: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      inventoryQueueUpdater: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      inventoryPoisonQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
+      eventGridInventoryQueueSender: 'Microsoft.Storage/storageAccounts/queueServices/queues',
       blobWriters: 'Microsoft.Storage/storageAccounts/blobServices/containers',
       tagWriters: 'Microsoft.Storage/storageAccounts/blobServices/containers',
     });
@@ -246,6 +288,8 @@ describe('role assignments', () => {
       ['poisonQueue', 'poisonQueueName'],
       ['sweepQueue', 'sweepQueueName'],
       ['sweepPoisonQueue', "'${sweepQueueName}-poison'"],
+      ['inventoryQueue', 'inventoryQueueName'],
+      ['inventoryPoisonQueue', "'${inventoryQueueName}-poison'"],
     ] as const) {
       const declared = roles.resources.get(queue);
       expect(declared?.type).toBe('Microsoft.Storage/storageAccounts/queueServices/queues');
@@ -307,16 +351,25 @@ describe('role assignments', () => {
     expect(others.filter((file) => readWorkspaceFile('infra/bicep', file).includes('operatorPrincipal'))).toEqual([]);
   });
 
-  it('the other assignments are unconditional, but for the opt-in inventory reader', () => {
+  it('the other assignments are unconditional, but for the opt-in inventory reader and inventory queue', () => {
     expect(
       assignments
         .filter((a) => a.condition !== undefined)
         .map((a) => [a.resource, a.condition])
         .sort(),
     ).toEqual([
+      ['eventGridInventoryQueueSender', 'inventoryOn'],
+      ['inventoryPoisonQueueSender', 'inventoryOn'],
+      ['inventoryQueueProcessor', 'inventoryOn'],
+      ['inventoryQueueReader', 'inventoryOn'],
+      ['inventoryQueueUpdater', 'inventoryOn'],
       ['inventoryReader', 'enableInventory'],
       ['operatorQueueSender', '!empty(operatorPrincipalId)'],
     ]);
+    // The inventory queue's grants follow the queue, which main.bicep names only with enableInventory.
+    expect(bicepText(module('host-roles.bicep').vars.get('inventoryOn'))).toBe('!empty(inventoryQueueName)');
+    expect(bicepText(main.modules.get('hostStorage')?.params['inventoryQueueName'])).toBe("enableInventory ? inventoryQueueName : ''");
+    expect(bicepText(main.modules.get('hostRoles')?.params['inventoryQueueName'])).toBe('hostStorage.outputs.inventoryQueueName');
     // The restore roles are a module deployed only for a named principal and named containers.
     expect(bicepText(main.modules.get('restoreRoles')?.condition)).toBe('!empty(restorePrincipalId) && !empty(restoreContainers)');
   });
@@ -370,11 +423,13 @@ describe('the backup queue', () => {
       supportsHttpsTrafficOnly: true,
     });
     const queues = resourcesOfType(storage, 'Microsoft.Storage/storageAccounts/queueServices/queues');
-    expect(queues.map((q) => [q.name, bicepText(q.body['name']), q.condition])).toEqual([
+    expect(queues.map((q) => [q.name, bicepText(q.body['name']), q.condition === undefined ? undefined : bicepText(q.condition)])).toEqual([
       ['backupQueue', 'backupQueueName', undefined],
       ['poisonQueue', 'poisonQueueName', undefined],
       ['sweepQueue', 'sweepQueueName', undefined],
       ['sweepPoisonQueue', "'${sweepQueueName}-poison'", undefined],
+      ['inventoryQueue', 'inventoryQueueName', '!empty(inventoryQueueName)'],
+      ['inventoryPoisonQueue', "'${inventoryQueueName}-poison'", '!empty(inventoryQueueName)'],
     ]);
     expect(bicepText(main.modules.get('eventSubscription')?.params['queueStorageAccountId'])).toBe('hostStorage.outputs.id');
   });
@@ -502,5 +557,20 @@ describe('alerts', () => {
     expect(bicepText(wired?.params['poisonQueueName'])).toBe('hostStorage.outputs.poisonQueueName');
     expect(bicepText(wired?.params['queueStorageAccountName'])).toBe('hostStorage.outputs.name');
     expect(bicepText(wired?.params['workspaceId'])).toBe('monitoring.outputs.workspaceId');
+  });
+});
+
+describe('inventory completion delivery', () => {
+  const inventory = module('inventory-subscription.bicep');
+  const properties = inventory.resources.get('subscription')?.properties ?? {};
+
+  it('delivers only BlobInventoryPolicyCompleted, into the inventory queue the app reads, with the identity', () => {
+    expect(valueAt(properties, 'filter', 'includedEventTypes')).toEqual(['Microsoft.Storage.BlobInventoryPolicyCompleted']);
+    expect(valueAt(properties, 'deliveryWithResourceIdentity', 'destination', 'endpointType')).toBe('StorageQueue');
+    expect(valueAt(properties, 'deliveryWithResourceIdentity', 'identity', 'type')).toBe('SystemAssigned');
+    const deployed = main.modules.get('inventorySubscription');
+    expect(bicepText(deployed?.condition)).toBe('enableInventory');
+    expect(bicepText(deployed?.params['queueName'])).toBe('inventoryQueueName');
+    expect(main.vars.get('inventoryQueueName')).toBe(INVENTORY_QUEUE_NAME);
   });
 });

@@ -156,6 +156,11 @@ describe('Function settings deployed by Bicep', () => {
     expect(deployed.get('EVENT_SUBSCRIPTION_NAME')).toBe('eventSubscriptionName');
     expect(bicepText(main.modules.get('eventSubscription')?.params['name'])).toBe('eventSubscriptionName');
     expect(deployed.get('SWEEP_SCHEDULE')).toBe('sweepSchedule');
+    // Inventories: the rule source.bicep deploys, and the location infra/aws-iam's InventoryLocation output names.
+    expect(deployed.get('INVENTORY_AZURE')).toBe('azureInventory');
+    expect(main.vars.get('azureInventory')).toBe('blobferry-inventory/blobferry');
+    expect(deployed.get('INVENTORY_S3')).toBe('inventoryS3Location');
+    expect(JSON.stringify(cfnOutputs['InventoryLocation'])).toContain('s3://${BucketName}-inventory/inventory/${BucketName}/blobferry/');
     expect(params.get('sweepSchedule')?.default).toBe('0 0 */6 * * *');
   });
 
