@@ -1,7 +1,7 @@
 // What blobferry's projects agree on, in one place: the Function's app settings, the backup queue and its
-// messages (and their retry state), Event Grid's dead letters, the Function's shared state, where a blob's
-// backup lives in the bucket and what it records there, and the local cloud's stack file. The Function, the
-// CLI, tools/local-cloud, tools/functions-host and infra's drift tests import it.
+// messages (single events, backfill batches, their retry state), Event Grid's dead letters, the Function's
+// shared state, where a blob's backup lives in the bucket and what it records there, and the local cloud's
+// stack file. The Function, the CLI, tools/local-cloud, tools/functions-host and infra's drift tests import it.
 export { BACKUP_METADATA } from './backup-metadata.js';
 export {
   BACKFILL_API,
@@ -10,6 +10,17 @@ export {
   type BackfillMessage,
   type BackfillMessageOptions,
 } from './backfill-message.js';
+export {
+  BACKFILL_BATCH_KIND,
+  backfillBatch,
+  backfillBatchSchema,
+  BATCH_MAX_BYTES,
+  BATCH_MAX_ENTRIES,
+  isBackfillBatch,
+  QUEUE_MESSAGE_MAX_BYTES,
+  queueMessageBytes,
+  type BackfillBatch,
+} from './backfill-batch.js';
 export {
   AZURE_INVENTORY_CONTAINER,
   AZURE_INVENTORY_RULE,

@@ -1,8 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
+  backfillBatch,
+  backfillBatchSchema,
+  backfillMessage,
+  BATCH_MAX_ENTRIES,
   deadLetterPrefixOf,
   eventOfDeadLetter,
   failureRecordName,
+  isBackfillBatch,
   queueConnectionOf,
   readRetryState,
   retryDelayMs,
@@ -116,5 +121,29 @@ describe('failure records', () => {
     expect(failureRecordName({ account: 'acct', container: 'photos', blobName: 'a' })).not.toBe(
       failureRecordName({ account: 'acct', container: 'photos', blobName: 'b' }),
     );
+  });
+});
+
+describe('a backfill batch message', () => {
+  const entry = backfillMessage({
+    container: 'photos',
+    blobUrl: 'https://acct.blob.core.windows.net/photos/a.jpg?sv=secret',
+    blob: { name: 'a.jpg', etag: '"0x1"', lastModified: new Date('2026-12-01T00:00:00Z'), size: 3 },
+  });
+
+  it('carries backfill messages, and is told from a single event', () => {
+    const batch = backfillBatch([entry, entry]);
+    expect(backfillBatchSchema.parse(JSON.parse(JSON.stringify(batch)))).toEqual(batch);
+    expect(batch.entries[0]?.data.url).toBe('https://acct.blob.core.windows.net/photos/a.jpg');
+    expect(isBackfillBatch(batch)).toBe(true);
+    expect(isBackfillBatch(event)).toBe(false);
+    expect(isBackfillBatch(entry)).toBe(false);
+  });
+
+  it('refuses a batch over the count cap, an empty one, and one holding a live event (only backfills are batched)', () => {
+    expect(backfillBatchSchema.safeParse(backfillBatch(Array(BATCH_MAX_ENTRIES + 1).fill(entry))).success).toBe(false);
+    expect(backfillBatchSchema.safeParse(backfillBatch([])).success).toBe(false);
+    const live = backfillBatchSchema.safeParse({ ...backfillBatch([entry]), entries: [entry, event] });
+    expect(live.success ? [] : live.error.issues[0]?.path.slice(0, 2)).toEqual(['entries', 1]);
   });
 });
