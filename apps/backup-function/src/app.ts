@@ -1,8 +1,10 @@
 import { app } from '@azure/functions';
-import { handleBlobEvent, type BackupDeps } from './backup-blob.js';
+import { handleBackfillBatch } from './backup-batch.js';
+import { eventOfMessage, handleBlobEvent, type BackupDeps } from './backup-blob.js';
 import { type BackupClients, createClients } from './clients.js';
 import {
   INVENTORY_QUEUE_NAME,
+  isBackfillBatch,
   QUEUE_CONNECTION,
   QUEUE_NAME_SETTING,
   SWEEP_QUEUE_NAME,
@@ -31,7 +33,7 @@ export interface RegisterBackupAppOptions {
 }
 
 /**
- * Registers the backup function (a queue trigger: one Event Grid event per message), the sweep's timer and
+ * Registers the backup function (a queue trigger: one Event Grid event, or one backfill batch, per message), the sweep's timer and
  * slice functions (and, with inventories configured, the trigger that starts a sweep when a report completes),
  * and GET /api/health. A bad configuration does not stop the app from loading: every message
  * then throws (so it is retried and finally kept in the poison queue, never lost, while someone fixes the
@@ -70,7 +72,9 @@ export function registerBackupApp(settings: SettingsResult, o: RegisterBackupApp
     connection: QUEUE_CONNECTION,
     handler: async (message, context) => {
       if (!deps) throw new Error(`invalid app settings, fix them and the message will be retried: ${invalidSettings}`);
-      await handleBlobEvent(message, context, deps);
+      const received = eventOfMessage(message);
+      if (isBackfillBatch(received)) await handleBackfillBatch(received, context, deps);
+      else await handleBlobEvent(received, context, deps);
     },
   });
 
