@@ -8,7 +8,7 @@ import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blob
 import { backupKeyFor } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appSettingsForStack } from '../dev/app-settings.js';
-import { handleBlobEvent } from '../src/backup-blob.js';
+import { handleBackfillBatch } from '../src/backup-batch.js';
 import type { BackupDeps } from '../src/backup-blob.js';
 import { planSweepRun, sweepRunSlice, type SweepDeps } from '../src/sweep.js';
 import { type CapturedLog, blobEvent, bodyOf, depsForStack, invocationContext, s3Reader, sameBytes, sourceContainer } from './support.js';
@@ -89,8 +89,9 @@ describe('the sweep functions', () => {
 
     const backupQueue = queues.getQueueClient(cloud.stack.events.queueName);
     const backups: CapturedLog[] = [];
-    expect(await drain(backupQueue, (message, into) => handleBlobEvent(message, invocationContext(into), backupDeps), backups)).toBe(8);
-    expect(backups.map((log) => log.entry.outcome)).toEqual(Array(8).fill('copied'));
+    // One batch message holds the 8 blobs.
+    expect(await drain(backupQueue, (message, into) => handleBackfillBatch(message, invocationContext(into), backupDeps), backups)).toBe(1);
+    expect(backups.filter((log) => log.entry.event === 'backupBlob').map((log) => log.entry.outcome)).toEqual(Array(8).fill('copied'));
     for (const [name, content] of contents) {
       const key = backupKeyFor(
         { account: cloud.stack.azure.accountName, container: cloud.stack.azure.sourceContainer, blobName: name },

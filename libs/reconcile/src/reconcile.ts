@@ -174,6 +174,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   const deepChecks: DeepChecks = { storedChecksum: 0, bothSides: 0 };
 
   const comparesProperties = options.properties === true;
+  // Pairs in flight per shard: with a queue repair, enough for two full batch messages.
+  const window = Math.max(concurrency * 4, 2 * (options.repair?.viaQueue?.entriesPerMessage ?? 0));
 
   /** The shallow (and with `deep`, the content) verdict on one pair, with the metadata read for it. */
   async function evidenceFor(pair: ListedPair, key: string): Promise<Evidence> {
@@ -305,7 +307,10 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     }
     const repair = options.repair;
     if (repair) {
-      difference.repair = await objectRequests(() =>
+      // An enqueue waits for its batch message to fill: it must not hold an object-request slot meanwhile, or no
+      // batch would outgrow the concurrency. Its queue requests are one per batch.
+      const slot = (run: () => Promise<RepairResult>) => (repair.viaQueue ? run() : objectRequests(run));
+      difference.repair = await slot(() =>
         repairDifference({
           difference,
           container,
@@ -335,7 +340,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
         shardRuns(async () => {
           abortSignal.throwIfAborted();
           const pairs = mergeJoin(shard.sources(), shard.targets(), keys.nameOf);
-          for await (const difference of mapInOrder(pairs, classify, concurrency * 4)) {
+          for await (const difference of mapInOrder(pairs, classify, window)) {
             if (!difference) continue;
             const repair = difference.repair;
             if (repair?.action === 'enqueue' && repair.status === 'done') enqueued += 1;

@@ -122,7 +122,8 @@ describe('reconcile: properties differ, bytes equal', () => {
     expect(differences[0]?.repair).toEqual({ action: 'enqueue', status: 'done' });
     const [message] = (await queue.receiveMessages()).receivedMessageItems;
     expect(JSON.parse(message?.messageText ?? '{}')).toMatchObject({
-      data: { api: 'BlobferryBackfill', url: container.getBlobClient('queued.txt').url },
+      kind: 'BlobferryBackfillBatch',
+      entries: [{ data: { api: 'BlobferryBackfill', url: container.getBlobClient('queued.txt').url } }],
     });
   });
 

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
-import { backfillMessageSchema, sweepSliceMessageSchema, type SweepSliceMessage } from '@blobferry/contract';
+import { backfillBatchSchema, sweepSliceMessageSchema, type SweepSliceMessage } from '@blobferry/contract';
 import { startLocalCloud, type LocalCloud } from '@blobferry/local-cloud';
 import { copyBlobToS3, keyMappingFor } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,8 +122,8 @@ describe('the sweep, on the local cloud', () => {
       const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
       if (receivedMessageItems.length === 0) return names.sort();
       for (const item of receivedMessageItems) {
-        const message = backfillMessageSchema.parse(JSON.parse(item.messageText));
-        names.push(message.subject.split('/blobs/')[1] ?? '');
+        const batch = backfillBatchSchema.parse(JSON.parse(item.messageText));
+        for (const entry of batch.entries) names.push(entry.subject.split('/blobs/')[1] ?? '');
         await queue.deleteMessage(item.messageId, item.popReceipt);
       }
     }

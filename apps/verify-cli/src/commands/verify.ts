@@ -143,7 +143,10 @@ export function verifyCommand(io: CliIo, setExitCode: (code: ExitCode) => void):
   return withQueue(
     withSourceAndTarget(new Command('verify').description('Prove the S3 backup matches the Azure container; --repair mends what differs'))
       .option('--repair', 're-copy missing, mismatched and stale objects from Azure; update differing properties in place')
-      .option('--via-queue', 'with --repair: enqueue one message per blob for the backup Function fleet instead of copying here')
+      .option(
+        '--via-queue',
+        'with --repair: enqueue the blobs to mend, in batch messages, for the backup Function fleet instead of copying here',
+      )
       .option('--dry-run', 'with --repair: list what would be done, change nothing')
       .option('--delete-extra', 'with --repair: delete objects S3 has and Azure does not (never with --via-queue)'),
   )
@@ -157,7 +160,7 @@ export function backfillCommand(io: CliIo, setExitCode: (code: ExitCode) => void
   return withQueue(
     withSourceAndTarget(
       new Command('backfill').description(
-        'Back up an existing estate through the Function fleet: one queue message per blob that S3 lacks or holds stale (verify --repair --via-queue)',
+        'Back up an existing estate through the Function fleet: the blobs that S3 lacks or holds stale, in batch queue messages (verify --repair --via-queue)',
       ),
     ).option('--dry-run', 'list what would be enqueued, send nothing'),
   )
