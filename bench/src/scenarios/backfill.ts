@@ -338,7 +338,8 @@ function summarize(context: BenchContext, bytes: number, runs: RunFigures[]): Sc
       functionDurationP95Ms: durationP(95),
       maxInFlight,
       redelivered: Math.max(...runs.map((r) => bf(r).redelivered)),
-      // Every request to the queue service (CLI and host), per blob: with one message per blob at least 3.
+      // Every request to the queue service (CLI and host), per blob: one message per blob costs a put and a delete
+      // each, and a get per host.json batchSize messages.
       queueRequestsPerBlob: mid((r) => queueRequestTotal(bf(r).queueRequests) / count, 3),
       queueRequestsPerBlobByKind: Object.fromEntries(
         QUEUE_REQUEST_KINDS.map((kind) => [kind, mid((r) => bf(r).queueRequests[kind] / count, 3)]),
