@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { backfillBatchSchema, failureRecordName } from '@blobferry/contract';
+import { backfillBatch, backfillBatchSchema, backfillMessage, failureRecordName } from '@blobferry/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupStack, startBackupStack } from '../dev/local-stack.js';
-import { blobferry, cliSummary, depsForStack, s3Reader, sourceContainer, waitFor, WITHOUT_SWEEP } from './support.js';
+import { blobEvent, blobferry, cliSummary, depsForStack, s3Reader, sourceContainer, waitFor, WITHOUT_SWEEP } from './support.js';
 
 // One backfill batch message through the real path: `blobferry backfill` writes it, the Functions host (its own
 // process, the committed host.json) copies its entries side by side. One blob fails permanently, one
@@ -122,6 +122,44 @@ describe('a backfill batch message', () => {
       }
       expect((await stack.poisonQueue.peekMessages()).peekedMessageItems).toEqual([]);
       reader.s3.destroy();
+    },
+  );
+
+  it(
+    'validates each entry alone, and refuses a batch whose schema fails (a live event among its entries) whole',
+    { timeout: 120_000 },
+    async () => {
+      const { stack: cloudStack } = stack.cloud;
+      const container = sourceContainer(cloudStack);
+      await container.getBlockBlobClient('batch/checked.txt').upload('checked', 7);
+      const properties = await container.getBlobClient('batch/checked.txt').getProperties();
+      const entryFor = (containerName: string) =>
+        backfillMessage({
+          container: containerName,
+          blobUrl: `${cloudStack.azure.blobEndpoint}/${containerName}/batch/checked.txt`,
+          blob: { name: 'batch/checked.txt', etag: properties.etag ?? '', lastModified: properties.lastModified ?? new Date(), size: 7 },
+        });
+      const checked = backfillBatch([entryFor(cloudStack.azure.sourceContainer), entryFor('not-allowed')]);
+      const withLiveEvent = {
+        ...backfillBatch([entryFor(cloudStack.azure.sourceContainer)]),
+        entries: [blobEvent(cloudStack, 'batch/live.txt')],
+      };
+      await stack.queue.sendMessage(JSON.stringify(checked));
+      await stack.queue.sendMessage(JSON.stringify(withLiveEvent));
+      await stack.drained();
+
+      const batchLines = logs.filter((entry) => entry.event === 'backupBatch');
+      expect(batchLines.find((entry) => entry.batchId === checked.id)).toMatchObject({
+        outcome: 'done',
+        entries: 2,
+        outcomes: { copied: 1, refused: 1 },
+        sentAlone: 0,
+      });
+      expect(batchLines.find((entry) => entry.outcome === 'refused')).toMatchObject({
+        reason: expect.stringMatching(/^the batch's entries\.0\.data\.api is malformed/),
+      });
+      expect((await s3Reader(cloudStack).read('batch/checked.txt'))?.toString()).toBe('checked');
+      expect(linesOf('batch/live.txt')).toEqual([]);
     },
   );
 });
