@@ -308,7 +308,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     const repair = options.repair;
     if (repair) {
       // An enqueue waits for its batch message to fill: it must not hold an object-request slot meanwhile, or no
-      // batch would outgrow the concurrency. Its queue requests are one per batch.
+      // batch would outgrow the concurrency. Its queue requests are one per batch, and its `defer` checks (the
+      // sweep's) are bounded by the window of pairs in flight.
       const slot = (run: () => Promise<RepairResult>) => (repair.viaQueue ? run() : objectRequests(run));
       difference.repair = await slot(() =>
         repairDifference({
