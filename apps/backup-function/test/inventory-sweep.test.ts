@@ -14,6 +14,7 @@ import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import {
   AZURE_INVENTORY_CONTAINER,
   AZURE_INVENTORY_RULE,
+  backfillBatchSchema,
   s3InventoryBucketFor,
   s3InventoryPrefixFor,
   SWEEP_QUEUE_NAME,
@@ -125,13 +126,13 @@ async function sweepSlices(deps: SweepDeps, logs: CapturedLog[]): Promise<void> 
   }
 }
 
-/** The backup queue's messages, as "<blob name>\t<eTag>", sorted: what the fleet is asked to copy. */
+/** The entries of the backup queue's batch messages, as "<blob name>\t<eTag>", sorted: what the fleet is asked to copy. */
 async function enqueuedCopies(): Promise<string[]> {
-  const messages = (await takeAll(queues.getQueueClient(cloud.stack.events.queueName))) as Array<{
-    subject: string;
-    data: { eTag: string };
-  }>;
-  return messages.map((message) => `${message.subject.replace(/^.*\/blobs\//, '')}\t${message.data.eTag}`).sort();
+  const batches = (await takeAll(queues.getQueueClient(cloud.stack.events.queueName))).map((message) => backfillBatchSchema.parse(message));
+  return batches
+    .flatMap((batch) => batch.entries)
+    .map((entry) => `${entry.subject.replace(/^.*\/blobs\//, '')}\t${entry.data.eTag}`)
+    .sort();
 }
 
 /** Writes both reports of what the clouds hold, and returns the inventory event the local cloud raised for them. */
