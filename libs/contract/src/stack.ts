@@ -87,13 +87,18 @@ export const stackSchema = z.object({
     operatorUser: operatorUserSchema,
   }),
   events: z.object({
-    /** Where the Event Grid subscription delivers; `off` for a stack started without events. */
+    /** Where the backup subscription delivers; `off` for a stack started without events. */
     delivery: z.enum(['queue', 'webhook', 'handler', 'off']),
-    /** The queue Event Grid writes to (one event per message, JSON text) and its poison queue. */
+    /** The backup queue, which the backup subscription writes to (one event per message, JSON text), and its poison queue. */
     queueName: z.string(),
     poisonQueueName: z.string(),
-    /** The Event Grid subscription's name, which names its folder in the dead-letter container (upper-cased). */
+    /** The backup subscription's name, which names its folder in the dead-letter container (upper-cased). */
     subscriptionName: z.string(),
+    /**
+     * The inventory subscription: BlobInventoryPolicyCompleted only, into its own queue (the Function's inventory
+     * trigger reads it) in the account of the backup queue; delivering whenever `delivery` is not `off`.
+     */
+    inventory: z.object({ queueName: z.string(), poisonQueueName: z.string(), subscriptionName: z.string() }),
     /**
      * Event Grid's dead-letter container, in the host storage: blobs `<SUBSCRIPTION NAME>/<Y>/<M>/<D>/<H>/<guid>.json`,
      * each a JSON array of events with their dead-letter properties.

@@ -122,7 +122,7 @@ export function describeStack(stack: Stack): string[] {
   return [
     'local cloud is up',
     `  Azure Blob (Azurite)     ${stack.azure.blobEndpoint}  container: ${stack.azure.sourceContainer}`,
-    `  Azure Queue (Azurite)    ${stack.azure.queueEndpoint}  events: ${stack.events.delivery === 'off' ? 'off' : `${stack.events.delivery} (${stack.events.queueName})`}`,
+    `  Azure Queue (Azurite)    ${stack.azure.queueEndpoint}  events: ${stack.events.delivery === 'off' ? 'off' : `${stack.events.delivery} (${stack.events.queueName}; inventory: ${stack.events.inventory.queueName})`}`,
     `  Azurite connection       ${stack.azure.connectionString}`,
     `  S3                       ${stack.aws.s3Endpoint}  bucket: ${stack.aws.bucket}  region: ${stack.aws.region}`,
     `  STS                      ${stack.aws.stsEndpoint}  role: ${stack.aws.roleArn}`,
@@ -130,7 +130,7 @@ export function describeStack(stack: Stack): string[] {
     `  IDENTITY_ENDPOINT        ${stack.identity.identityEndpoint}  (IDENTITY_HEADER is in stack.json)`,
     `  IMDS host                ${stack.identity.imdsHost}`,
     `  backup identity          client id ${stack.identity.backupIdentity.clientId}`,
-    `  dead letters             ${stack.events.deadLetterContainerUrl}/${stack.events.subscriptionName.toUpperCase()}/`,
+    `  dead letters             ${stack.events.deadLetterContainerUrl}/${stack.events.subscriptionName.toUpperCase()}/ and ${stack.events.inventory.subscriptionName.toUpperCase()}/`,
     stack.control
       ? `  outages                  local-cloud outage s3|azure|sts --refuse|--unavailable --for 4m  (fault proxy in front)`
       : '  outages                  none: started with --no-fault-proxy',

@@ -10,6 +10,11 @@ export const SOURCE_CONTAINER = 'source';
 export const BACKUP_QUEUE_NAME = DEFAULT_BACKUP_QUEUE_NAME;
 /** The Event Grid subscription (EVENT_SUBSCRIPTION_NAME), named as infra/bicep names it for environment `local`. */
 export const EVENT_SUBSCRIPTION_NAME = 'local-blobferry-backup';
+/**
+ * The subscription that delivers BlobInventoryPolicyCompleted into the inventory queue (libs/contract
+ * INVENTORY_QUEUE_NAME), named after EVENT_SUBSCRIPTION_NAME's pattern (`<prefix>-inventory`).
+ */
+export const INVENTORY_SUBSCRIPTION_NAME = 'local-blobferry-inventory';
 /** Event Grid's dead-letter container in the host storage (DEAD_LETTER_CONTAINER_URL), as infra/bicep names it. */
 export const DEAD_LETTER_CONTAINER = 'eventgrid-deadletter';
 /** The Function's state container (STATE_CONTAINER_URL), as infra/bicep names it. */

@@ -1,6 +1,6 @@
 export { startLocalCloud, writeStackFile } from './local-cloud.js';
 export { backupFunctionSettings } from './function-settings.js';
-export type { EventOptions, Faults, LocalCloud, LocalCloudOptions, Log } from './local-cloud.js';
+export type { EventDeliveryFailure, EventOptions, Faults, LocalCloud, LocalCloudOptions, Log } from './local-cloud.js';
 export type { OutageMode, OutageOptions, OutageState } from './outage.js';
 export type {
   BlobCreatedEventData,

@@ -1,9 +1,10 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { azuriteConnectionString } from './azurite.js';
-import { AZURITE_ACCOUNT_NAME, BACKUP_QUEUE_NAME, DEAD_LETTER_CONTAINER, DEFAULT_PORTS } from './constants.js';
+import { AZURITE_ACCOUNT_NAME, DEAD_LETTER_CONTAINER, DEFAULT_PORTS } from './constants.js';
 import { startControlServer } from './control/control-server.js';
 import type { InjectedDeliveryFailure } from './events/delivery.js';
+import type { LocalSubscriptionKind } from './events/local-subscriptions.js';
 import type { FaultRule, FaultService, Traffic } from './fault-proxy.js';
 import type { MintTokenOptions } from './identity/index.js';
 import { startAwsSide } from './parts/aws-side.js';
@@ -23,14 +24,15 @@ export type Log = (entry: Record<string, unknown>) => void;
 
 export interface EventOptions {
   /**
-   * Where the Event Grid subscription delivers. Default `'queue'`: the backup queue in Azurite's Queue
+   * Where the backup subscription delivers. Default `'queue'`: the backup queue in Azurite's Queue
    * service (endpointType StorageQueue, as infra/bicep deploys it). Or a webhook (POST after the
    * SubscriptionValidation handshake; an answer slower than 30 s is a failed attempt), or an in-process
-   * handler (throwing counts as a failed delivery).
+   * handler (throwing counts as a failed delivery). The inventory subscription always delivers into the
+   * inventory queue.
    */
   target?: 'queue' | { webhookUrl: string } | { handler: (event: EventGridEvent) => Promise<void> };
   /**
-   * The subscription's retry policy, as infra/bicep sets it: attempts before an event is dead-lettered
+   * The subscriptions' retry policy, as infra/bicep sets it: attempts before an event is dead-lettered
    * (default 30, Event Grid's) and minutes an event is retried for (default 1,440).
    */
   maxAttempts?: number;
@@ -83,8 +85,9 @@ export interface LocalCloudOptions {
    */
   faultProxy?: boolean;
   /**
-   * BlobCreated/BlobDeleted delivery; off when omitted or false (an estate whose blobs predate the
-   * subscription). The queue and the storage endpoint exist either way.
+   * Event delivery by both subscriptions (blob events into the backup queue, BlobInventoryPolicyCompleted into
+   * the inventory queue); off when omitted or false (an estate whose blobs predate the subscriptions). The
+   * queues and the storage endpoint exist either way.
    */
   events?: false | EventOptions;
   /** Where the moto venv lives (default `<workspace root>/.local-cloud/moto-venv`). */
@@ -92,6 +95,11 @@ export interface LocalCloudOptions {
   /** Structured logs (default: JSON lines on stderr). */
   log?: Log;
   abortSignal?: AbortSignal;
+}
+
+export interface EventDeliveryFailure extends InjectedDeliveryFailure {
+  /** Whose attempts fail: the backup subscription's (default) or the inventory subscription's. */
+  subscription?: LocalSubscriptionKind;
 }
 
 /** The fault proxy's levers: failing chosen requests, and outages of a whole public endpoint. */
@@ -118,13 +126,14 @@ export interface LocalCloud {
   identity: { mintToken(o: MintTokenOptions): Promise<string>; rotateKeys(): void };
   /**
    * `idle()` resolves once every raised event reached its target (or was dead-lettered and written).
-   * `failNext` makes the next delivery attempts fail as if the destination answered `status`.
+   * `delivered()` and `deadLettered()` hold the events of both subscriptions. `failNext` makes the next
+   * delivery attempts of one subscription fail as if its destination answered `status`.
    */
   events: {
     idle(): Promise<void>;
     delivered(): EventGridEvent[];
     deadLettered(): EventGridEvent[];
-    failNext(failure?: InjectedDeliveryFailure): void;
+    failNext(failure?: EventDeliveryFailure): void;
   };
   /** Present when started with `faultProxy: true`. */
   faults?: Faults;
@@ -186,7 +195,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     if (options.events) {
       front.deliverEvents({
         events: options.events,
-        queue: queues.getQueueClient(BACKUP_QUEUE_NAME),
+        queues,
         deadLetterContainer: hostStorage.getContainerClient(DEAD_LETTER_CONTAINER),
       });
     }

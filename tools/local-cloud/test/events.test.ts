@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventGridDeserializer, isSystemEvent } from '@azure/eventgrid';
 import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { QueueServiceClient } from '@azure/storage-queue';
+import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
+import { AZURE_INVENTORY_CONTAINER, AZURE_INVENTORY_RULE } from '@blobferry/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCloud, type EventGridEvent, type LocalCloud } from '../src/index.js';
 import { required } from './required.js';
@@ -14,6 +15,17 @@ const deserializer = new EventGridDeserializer();
 
 function sourceContainer(cloud: LocalCloud) {
   return BlobServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getContainerClient(cloud.stack.azure.sourceContainer);
+}
+
+/** Completes an inventory run as Azure does, by writing its manifest checksum; returns the manifest's URL. */
+async function completeInventoryRun(cloud: LocalCloud, runFolder: string): Promise<string> {
+  const container = BlobServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getContainerClient(
+    AZURE_INVENTORY_CONTAINER,
+  );
+  await container.createIfNotExists();
+  const run = `${runFolder}/${AZURE_INVENTORY_RULE}/${AZURE_INVENTORY_RULE}`;
+  await container.getBlockBlobClient(`${run}-manifest.checksum`).upload('checksum', 8);
+  return container.getBlobClient(`${run}-manifest.json`).url;
 }
 
 describe('BlobCreated delivery to an in-process handler', () => {
@@ -382,6 +394,26 @@ describe('dead-lettering deliveries to the backup queue', () => {
     expect(livedMs).toBeGreaterThanOrEqual(590);
     expect(livedMs).toBeLessThan(1000);
   });
+
+  it("dead-letters the inventory subscription's events under its own name, with the same retry policy", async () => {
+    const before = new Set((await deadLetterBlobs(cloud)).map((blob) => blob.name));
+    cloud.events.failNext({ subscription: 'inventory', status: 403 });
+    await completeInventoryRun(cloud, '2026/12/08/01-02-03');
+    await cloud.events.idle();
+
+    const added = (await deadLetterBlobs(cloud)).filter((blob) => !before.has(blob.name));
+    expect(added.map((blob) => blob.name)).toEqual([
+      expect.stringMatching(/^LOCAL-BLOBFERRY-INVENTORY\/\d{4}\/\d{1,2}\/\d{1,2}\/\d{1,2}\/[0-9a-f-]{36}\.json$/),
+    ]);
+    expect(added[0]?.events.map((event) => [event.eventType, event.deadLetterReason, event.deliveryAttempts])).toEqual([
+      ['Microsoft.Storage.BlobInventoryPolicyCompleted', 'UndeliverableDueToClientError', 1],
+    ]);
+    // The backup subscription was not failed: the checksum's BlobCreated reached the backup queue.
+    const { receivedMessageItems } = await queue().receiveMessages();
+    expect(receivedMessageItems.map((item) => (JSON.parse(item.messageText) as EventGridEvent).subject)).toEqual([
+      `/blobServices/default/containers/${AZURE_INVENTORY_CONTAINER}/blobs/2026/12/08/01-02-03/${AZURE_INVENTORY_RULE}/${AZURE_INVENTORY_RULE}-manifest.checksum`,
+    ]);
+  });
 });
 
 describe('webhook delivery', () => {
@@ -486,18 +518,19 @@ describe('delivery to the backup queue (endpointType StorageQueue, the default)'
   });
   afterAll(() => cloud?.stop());
 
-  const queue = () =>
-    QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getQueueClient(cloud.stack.events.queueName);
+  const queueNamed = (name: string) => QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString).getQueueClient(name);
+  const queue = () => queueNamed(cloud.stack.events.queueName);
+  const inventoryQueue = () => queueNamed(cloud.stack.events.inventory.queueName);
 
-  async function drain(): Promise<EventGridEvent[]> {
+  async function drain(from: QueueClient = queue()): Promise<EventGridEvent[]> {
     const events: EventGridEvent[] = [];
     for (;;) {
-      const { receivedMessageItems } = await queue().receiveMessages({ numberOfMessages: 32 });
+      const { receivedMessageItems } = await from.receiveMessages({ numberOfMessages: 32 });
       if (receivedMessageItems.length === 0) return events;
       for (const item of receivedMessageItems) {
         // One event per message, as JSON text (not base64, not an array): what Event Grid writes.
         events.push(JSON.parse(item.messageText) as EventGridEvent);
-        await queue().deleteMessage(item.messageId, item.popReceipt);
+        await from.deleteMessage(item.messageId, item.popReceipt);
       }
     }
   }
@@ -538,6 +571,37 @@ describe('delivery to the backup queue (endpointType StorageQueue, the default)'
     const parsed = await deserializer.deserializeEventGridEvents(JSON.stringify(events));
     expect(parsed[2] && isSystemEvent('Microsoft.Storage.BlobDeleted', parsed[2])).toBe(true);
     expect(events[2]?.data.url).toBe(container.getBlobClient('queued/put.txt').url);
+  });
+
+  it("delivers a run's BlobInventoryPolicyCompleted into the inventory queue only, and blob events into the backup queue only", async () => {
+    expect(cloud.stack.events.inventory).toEqual({
+      queueName: 'blob-inventory',
+      poisonQueueName: 'blob-inventory-poison',
+      subscriptionName: 'local-blobferry-inventory',
+    });
+    // Created with the backup queue, as the Functions host needs it to start the inventory trigger.
+    expect(await queueNamed(cloud.stack.events.inventory.poisonQueueName).exists()).toBe(true);
+
+    const manifestUrl = await completeInventoryRun(cloud, '2026/12/07/15-04-05');
+    await sourceContainer(cloud).getBlockBlobClient('queued/created.txt').upload('created', 7);
+    await cloud.events.idle();
+
+    const inventory = await drain(inventoryQueue());
+    expect(inventory.map((event) => [event.eventType, (event.data as { manifestBlobUrl: string }).manifestBlobUrl])).toEqual([
+      ['Microsoft.Storage.BlobInventoryPolicyCompleted', manifestUrl],
+    ]);
+    // The checksum is a blob like any other: its BlobCreated goes to the backup subscription, the run's completion does not.
+    const backup = await drain();
+    expect(backup.map((event) => [event.eventType, event.subject]).sort()).toEqual([
+      [
+        'Microsoft.Storage.BlobCreated',
+        `/blobServices/default/containers/${AZURE_INVENTORY_CONTAINER}/blobs/2026/12/07/15-04-05/${AZURE_INVENTORY_RULE}/${AZURE_INVENTORY_RULE}-manifest.checksum`,
+      ],
+      ['Microsoft.Storage.BlobCreated', '/blobServices/default/containers/source/blobs/queued/created.txt'],
+    ]);
+    expect(cloud.events.delivered().filter((event) => event.eventType === 'Microsoft.Storage.BlobInventoryPolicyCompleted')).toHaveLength(
+      1,
+    );
   });
 
   it('keeps per-blob sequencers in commit order when writes to one blob race', async () => {

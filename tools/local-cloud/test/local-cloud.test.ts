@@ -90,6 +90,7 @@ describe('startLocalCloud (Azurite blob + queue + moto + identity plane + STS)',
       queueName: 'blob-events',
       poisonQueueName: 'blob-events-poison',
       subscriptionName: 'local-blobferry-backup',
+      inventory: { queueName: 'blob-inventory', poisonQueueName: 'blob-inventory-poison', subscriptionName: 'local-blobferry-inventory' },
       // In the host storage, which the container's blob endpoint shares.
       deadLetterContainerUrl: expect.stringMatching(
         new RegExp(`^http://127\\.0\\.0\\.1:\\d+/${AZURITE_ACCOUNT_NAME}/eventgrid-deadletter$`),

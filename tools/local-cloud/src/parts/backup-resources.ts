@@ -1,5 +1,5 @@
 import type { QueueServiceClient } from '@azure/storage-queue';
-import { poisonQueueOf, SWEEP_QUEUE_NAME } from '@blobferry/contract';
+import { INVENTORY_QUEUE_NAME, poisonQueueOf, SWEEP_QUEUE_NAME } from '@blobferry/contract';
 import { ensureContainer } from '../azurite.js';
 import { BACKUP_BUCKET, BACKUP_QUEUE_NAME, DEAD_LETTER_CONTAINER, SOURCE_CONTAINER, STATE_CONTAINER } from '../constants.js';
 import { ensureBucket } from '../s3/ensure-bucket.js';
@@ -24,7 +24,7 @@ export interface CreateBackupResourcesOptions {
  */
 export async function createBackupResources(options: CreateBackupResourcesOptions): Promise<void> {
   const { s3 } = options;
-  // The queue and its poison queue exist before anything runs, as infra/bicep creates them.
+  // The queues and their poison queues exist before anything runs, as infra/bicep creates them.
   await Promise.all([
     ensureContainer(options.connectionString, SOURCE_CONTAINER),
     ensureContainer(options.connectionString, STATE_CONTAINER),
@@ -41,5 +41,7 @@ export async function createBackupResources(options: CreateBackupResourcesOption
     options.queues.getQueueClient(poisonQueueOf(BACKUP_QUEUE_NAME)).createIfNotExists(),
     options.queues.getQueueClient(SWEEP_QUEUE_NAME).createIfNotExists(),
     options.queues.getQueueClient(poisonQueueOf(SWEEP_QUEUE_NAME)).createIfNotExists(),
+    options.queues.getQueueClient(INVENTORY_QUEUE_NAME).createIfNotExists(),
+    options.queues.getQueueClient(poisonQueueOf(INVENTORY_QUEUE_NAME)).createIfNotExists(),
   ]);
 }

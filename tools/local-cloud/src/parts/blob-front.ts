@@ -1,18 +1,21 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import type { QueueClient } from '@azure/storage-queue';
+import type { QueueServiceClient } from '@azure/storage-queue';
 import { azuriteConnectionString, type RunningAzurite } from '../azurite.js';
 import { answerFromUrl } from '../blob-from-url/index.js';
-import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, DEFAULT_PORTS, EVENT_SUBSCRIPTION_NAME } from '../constants.js';
+import { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, DEFAULT_PORTS } from '../constants.js';
 import { storageAccountTopic } from '../events/blob-created-event.js';
 import { createDeadLetterContainer } from '../events/dead-letter-container.js';
 import { EventDelivery, type DeliveryTarget } from '../events/delivery.js';
+import { LOCAL_SUBSCRIPTION_KINDS, LOCAL_SUBSCRIPTIONS, type LocalSubscriptionKind } from '../events/local-subscriptions.js';
 import { DEAD_LETTER_DELAY_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIME_TO_LIVE_MINUTES } from '../events/retry-schedule.js';
 import { startStorageEventsProxy } from '../events/storage-events-proxy.js';
+import { passesFilter } from '../events/subscription-filter.js';
 import type { EventOptions, LocalCloud, LocalCloudOptions, Log } from '../local-cloud.js';
 import type { Closers } from './closers.js';
 
 // The blob endpoint every client sees leads to the storage-events proxy (Azure raises events as part of
-// each operation), directly or through the fault proxy.
+// each operation), directly or through the fault proxy. Each raised event goes to every subscription whose
+// filter it passes (events/local-subscriptions.ts), and to no other.
 
 export interface BlobFront {
   /** The storage-events proxy's origin. */
@@ -26,11 +29,13 @@ export interface BlobFront {
 
 export interface DeliverEventsOptions {
   events: EventOptions;
-  /** The backup queue, the target unless `events.target` names another. */
-  queue: QueueClient;
+  /** The account holding each subscription's queue; the backup subscription's target unless `events.target` names another. */
+  queues: QueueServiceClient;
   /** Where events that cannot be delivered are written (in the host storage). */
   deadLetterContainer: ContainerClient;
 }
+
+type Deliveries = Record<LocalSubscriptionKind, EventDelivery>;
 
 export async function startBlobFront(
   options: LocalCloudOptions,
@@ -38,7 +43,7 @@ export async function startBlobFront(
   closers: Closers,
   log: Log,
 ): Promise<BlobFront> {
-  let delivery: EventDelivery | undefined;
+  let deliveries: Deliveries | undefined;
   let publicBlobEndpoint = '';
   const storage = await startStorageEventsProxy({
     upstream: azuriteBlob.origin,
@@ -47,7 +52,12 @@ export async function startBlobFront(
     accountName: AZURITE_ACCOUNT_NAME,
     upstreamConnectionString: azuriteConnectionString({ blob: `${azuriteBlob.origin}/${AZURITE_ACCOUNT_NAME}` }),
     publicBlobEndpoint: () => publicBlobEndpoint,
-    raise: (event) => delivery?.enqueue(event),
+    raise: (event) => {
+      if (!deliveries) return;
+      for (const kind of LOCAL_SUBSCRIPTION_KINDS) {
+        if (passesFilter(LOCAL_SUBSCRIPTIONS[kind].filter, event)) deliveries[kind].enqueue(event);
+      }
+    },
     log,
     answerInstead: answerFromUrl({
       accountName: AZURITE_ACCOUNT_NAME,
@@ -56,6 +66,7 @@ export async function startBlobFront(
     }),
   });
   closers.add(() => storage.close());
+  const every = (): EventDelivery[] => (deliveries ? Object.values(deliveries) : []);
   return {
     origin: storage.origin,
     publishAs: (blobEndpoint) => {
@@ -64,40 +75,46 @@ export async function startBlobFront(
     events: {
       idle: async () => {
         await storage.idle();
-        await delivery?.idle();
+        await Promise.all(every().map((delivery) => delivery.idle()));
       },
-      delivered: () => delivery?.delivered() ?? [],
-      deadLettered: () => delivery?.deadLettered() ?? [],
-      failNext: (failure) => {
-        if (!delivery) throw new Error('events are off: there is no delivery to fail (start the local cloud with `events`)');
-        delivery.failNext(failure);
+      delivered: () => every().flatMap((delivery) => delivery.delivered()),
+      deadLettered: () => every().flatMap((delivery) => delivery.deadLettered()),
+      failNext: ({ subscription = 'backup', ...failure } = {}) => {
+        if (!deliveries) throw new Error('events are off: there is no delivery to fail (start the local cloud with `events`)');
+        deliveries[subscription].failNext(failure);
       },
     },
     deliverEvents: (deliverOptions) => {
-      const started = startEventDelivery(deliverOptions, log);
-      closers.add(() => started.close());
-      delivery = started;
+      const started = startEventDeliveries(deliverOptions, log);
+      for (const kind of LOCAL_SUBSCRIPTION_KINDS) closers.add(() => started[kind].close());
+      deliveries = started;
     },
   };
 }
 
-function startEventDelivery({ events, queue, deadLetterContainer }: DeliverEventsOptions, log: Log): EventDelivery {
+/** One delivery per subscription, each with the subscription's retry policy and its own dead-letter folder. */
+function startEventDeliveries({ events, queues, deadLetterContainer }: DeliverEventsOptions, log: Log): Deliveries {
   const requested = events.target ?? 'queue';
-  const target: DeliveryTarget = requested === 'queue' ? { queue } : requested;
   const timeScale = events.timeScale ?? 1;
-  return new EventDelivery({
-    target,
-    maxAttempts: events.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-    timeToLiveMinutes: events.timeToLiveMinutes ?? DEFAULT_TIME_TO_LIVE_MINUTES,
-    timeScale,
-    concurrency: events.concurrency ?? 8,
-    deadLetters: createDeadLetterContainer({
-      container: deadLetterContainer,
-      subscriptionName: EVENT_SUBSCRIPTION_NAME,
-      delayMs: DEAD_LETTER_DELAY_MS * timeScale,
+  const start = (kind: LocalSubscriptionKind, target: DeliveryTarget) =>
+    new EventDelivery({
+      target,
+      maxAttempts: events.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      timeToLiveMinutes: events.timeToLiveMinutes ?? DEFAULT_TIME_TO_LIVE_MINUTES,
+      timeScale,
+      concurrency: events.concurrency ?? 8,
+      deadLetters: createDeadLetterContainer({
+        container: deadLetterContainer,
+        subscriptionName: LOCAL_SUBSCRIPTIONS[kind].name,
+        delayMs: DEAD_LETTER_DELAY_MS * timeScale,
+        log,
+      }),
+      topic: storageAccountTopic(AZURITE_ACCOUNT_NAME),
       log,
-    }),
-    topic: storageAccountTopic(AZURITE_ACCOUNT_NAME),
-    log,
-  });
+    });
+  const queueOf = (kind: LocalSubscriptionKind) => ({ queue: queues.getQueueClient(LOCAL_SUBSCRIPTIONS[kind].queueName) });
+  return {
+    backup: start('backup', requested === 'queue' ? queueOf('backup') : requested),
+    inventory: start('inventory', queueOf('inventory')),
+  };
 }

@@ -1,12 +1,13 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { poisonQueueOf } from '@blobferry/contract';
+import { INVENTORY_QUEUE_NAME, poisonQueueOf } from '@blobferry/contract';
 import {
   AZURITE_ACCOUNT_KEY,
   AZURITE_ACCOUNT_NAME,
   BACKUP_BUCKET,
   BACKUP_QUEUE_NAME,
   EVENT_SUBSCRIPTION_NAME,
+  INVENTORY_SUBSCRIPTION_NAME,
   SOURCE_CONTAINER,
 } from '../constants.js';
 import type { IdentityPlane } from '../identity/index.js';
@@ -76,6 +77,11 @@ export function buildStack({ azure, aws, identity, events, deadLetterContainerUr
       queueName: BACKUP_QUEUE_NAME,
       poisonQueueName: poisonQueueOf(BACKUP_QUEUE_NAME),
       subscriptionName: EVENT_SUBSCRIPTION_NAME,
+      inventory: {
+        queueName: INVENTORY_QUEUE_NAME,
+        poisonQueueName: poisonQueueOf(INVENTORY_QUEUE_NAME),
+        subscriptionName: INVENTORY_SUBSCRIPTION_NAME,
+      },
       deadLetterContainerUrl,
     },
     ...(control ? { control: { endpoint: control.endpoint, token: control.token } } : {}),
