@@ -1,8 +1,9 @@
 // The sweep from inventory reports, through the Function's own functions against the local cloud: the local
-// cloud's inventory writes both reports and raises BlobInventoryPolicyCompleted, the inventory trigger plans a
-// run from it, the slice trigger joins the reports in DuckDB and enqueues repairs. With a difference of every
-// kind planted it enqueues exactly what the listing sweep enqueues; a blob newer than the report is read live
-// before anything is enqueued; reports that cannot be trusted are refused and nothing is repaired from them.
+// cloud's inventory writes both reports and delivers BlobInventoryPolicyCompleted into the inventory queue, the
+// inventory trigger plans a run from it, the slice trigger joins the reports in DuckDB and enqueues repairs. With
+// a difference of every kind planted it enqueues exactly what the listing sweep enqueues; a blob newer than the
+// report is read live before anything is enqueued; reports that cannot be trusted are refused and nothing is
+// repaired from them.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,22 +40,12 @@ let admin: S3Client;
 let blobs: BlobServiceClient;
 let restoreEnvironment: (() => void) | undefined;
 let workDirectory: string;
-const inventoryEvents: EventGridEvent[] = [];
 const opened: SweepDeps[] = [];
 
 beforeAll(async () => {
-  // Events go to a handler that keeps the inventory's: no blob event reaches the backup path, so every blob
-  // written below is a difference the sweep must find.
-  cloud = await startLocalCloud({
-    log: () => undefined,
-    events: {
-      target: {
-        handler: async (event) => {
-          if (event.eventType === BLOB_INVENTORY_POLICY_COMPLETED) inventoryEvents.push(event);
-        },
-      },
-    },
-  });
+  // Blob events go to a handler that drops them: none reaches the backup path, so every blob written below is a
+  // difference the sweep must find. Inventory events go to the inventory queue, as on Azure.
+  cloud = await startLocalCloud({ log: () => undefined, events: { target: { handler: async () => undefined } } });
   restoreEnvironment = useLocalManagedIdentity(cloud.stack.identity, 'app-service');
   queues = QueueServiceClient.fromConnectionString(cloud.stack.azure.connectionString);
   blobs = BlobServiceClient.fromConnectionString(cloud.stack.azure.connectionString);
@@ -135,13 +126,19 @@ async function enqueuedCopies(): Promise<string[]> {
     .sort();
 }
 
-/** Writes both reports of what the clouds hold, and returns the inventory event the local cloud raised for them. */
+let lastRunAtMs = 0;
+
+/** Writes both reports of what the clouds hold, and returns the inventory event the local cloud delivered for them. */
 async function inventoryRun(options: Omit<Parameters<typeof writeInventoryReports>[0], 'stack'> = {}) {
-  const before = inventoryEvents.length;
+  // A run is named by the second it starts in: a run in the same second as the one before would be that run again.
+  const nextSecondMs = (Math.floor(lastRunAtMs / 1000) + 1) * 1000;
+  if (Date.now() < nextSecondMs) await pause(nextSecondMs - Date.now());
+  lastRunAtMs = Date.now();
   const written = await writeInventoryReports({ stack: cloud.stack, ...options });
   await cloud.events.idle();
-  expect(inventoryEvents).toHaveLength(before + 1);
-  return { written, event: inventoryEvents.at(-1) as EventGridEvent };
+  const delivered = (await takeAll(queues.getQueueClient(cloud.stack.events.inventory.queueName))) as EventGridEvent[];
+  expect(delivered.map((event) => event.eventType)).toEqual([BLOB_INVENTORY_POLICY_COMPLETED]);
+  return { written, event: delivered[0] as EventGridEvent };
 }
 
 const names = (copies: string[]) => copies.map((copy) => copy.split('\t')[0]);
