@@ -1,4 +1,5 @@
 import { INVENTORY_QUEUE_NAME } from '@blobferry/contract';
+import { BACKUP_EVENT_TYPES, DELETE_EVENT_TYPES, INCOMPLETE_BLOB_APIS, LOCAL_SUBSCRIPTIONS } from '@blobferry/local-cloud';
 import { describe, expect, it } from 'vitest';
 import {
   bicepTemplate,
@@ -572,5 +573,14 @@ describe('inventory completion delivery', () => {
     expect(bicepText(deployed?.condition)).toBe('enableInventory');
     expect(bicepText(deployed?.params['queueName'])).toBe('inventoryQueueName');
     expect(main.vars.get('inventoryQueueName')).toBe(INVENTORY_QUEUE_NAME);
+  });
+
+  it('is what the local cloud delivers, subscription by subscription, so local tests see what Azure would deliver', () => {
+    const backup = module('event-subscription.bicep');
+    expect(backup.vars.get('alwaysEventTypes')).toEqual([...BACKUP_EVENT_TYPES]);
+    expect(backup.vars.get('deleteEventTypes')).toEqual([...DELETE_EVENT_TYPES]);
+    expect(backup.vars.get('incompleteBlobApis')).toEqual([...INCOMPLETE_BLOB_APIS]);
+    expect(valueAt(properties, 'filter', 'includedEventTypes')).toEqual([...LOCAL_SUBSCRIPTIONS.inventory.filter.includedEventTypes]);
+    expect(LOCAL_SUBSCRIPTIONS.inventory.queueName).toBe(INVENTORY_QUEUE_NAME);
   });
 });

@@ -36,6 +36,7 @@ export {
 } from './identity/index.js';
 export { BLOB_CREATED, BLOB_TIER_CHANGED, blobUrl } from './events/blob-created-event.js';
 export { BLOB_INVENTORY_POLICY_COMPLETED } from './events/inventory-completed-event.js';
+export { BACKUP_EVENT_TYPES, DELETE_EVENT_TYPES, INCOMPLETE_BLOB_APIS, LOCAL_SUBSCRIPTIONS } from './events/local-subscriptions.js';
 export { MANAGED_IDENTITY_VARIABLES, useLocalManagedIdentity, type ManagedIdentityStyle } from './managed-identity-env.js';
 export {
   writeInventoryReports,
