@@ -20,11 +20,12 @@ const FIVE_MINUTES_MS = 5 * 60_000;
 let stack: BackupStack;
 let stackFile: string;
 let workDir: string;
+const logs: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'blobferry-nothing-missed-'));
   stackFile = join(workDir, 'stack.json');
-  stack = await startBackupStack({ stackFile, log: () => undefined });
+  stack = await startBackupStack({ stackFile, log: (entry) => logs.push(entry) });
 }, 240_000);
 afterAll(async () => {
   await stack?.stop();
@@ -141,6 +142,34 @@ describe('on the stack npm start runs, with real clients writing', () => {
     expect((await head(append.name)).ContentType).toBe('text/plain; charset=utf-8');
     expect((await head(tagged.name)).Metadata).toMatchObject({ 'source-access-tier': 'Cool' });
     expect(Object.values((await head(changed.name)).Metadata ?? {})).toEqual(expect.arrayContaining(['bob', 'carol']));
+    reader.s3.destroy();
+  });
+
+  it('a blob appended to every 200 ms for a minute ends in S3 whole, with no failed attempt', { timeout: 600_000 }, async () => {
+    const container = sourceContainer(stack.cloud.stack);
+    const reader = s3Reader(stack.cloud.stack);
+    const busy = container.getAppendBlobClient('nothing-missed/busy.log');
+    await busy.create();
+    const until = Date.now() + 60_000;
+    let appends = 0;
+    while (Date.now() < until) {
+      const line = `${new Date().toISOString()} line ${appends}\n`;
+      await busy.appendBlock(line, Buffer.byteLength(line));
+      appends += 1;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const committed = await busy.downloadToBuffer();
+    expect(appends).toBeGreaterThan(200);
+    await waitFor(async () => (await reader.read(busy.name))?.equals(committed) ?? false, {
+      timeoutMs: FIVE_MINUTES_MS,
+      intervalMs: 2000,
+      what: 'every appended byte in S3',
+    });
+    // Each copy took the committed length it read at its start: none failed, none was put back for a retry.
+    const attempts = logs.filter((entry) => entry.event === 'backupBlob' && String(entry.url).endsWith('/nothing-missed/busy.log'));
+    expect(attempts.length).toBeGreaterThan(0);
+    expect(attempts.filter((entry) => !['copied', 'skipped-up-to-date'].includes(String(entry.outcome)))).toEqual([]);
+    expect((await stack.poisonQueue.peekMessages()).peekedMessageItems).toEqual([]);
     reader.s3.destroy();
   });
 });
