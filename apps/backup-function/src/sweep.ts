@@ -1,7 +1,7 @@
 import type { InvocationContext, Timer } from '@azure/functions';
 import type { ContainerClient } from '@azure/storage-blob';
 import type { QueueServiceClient } from '@azure/storage-queue';
-import { QUEUE_NAME_SETTING, SWEEP_QUEUE_NAME, sweepSliceMessageSchema, type BackupSettings } from '@blobferry/contract';
+import { MAX_DEQUEUE_COUNT, QUEUE_NAME_SETTING, SWEEP_QUEUE_NAME, sweepSliceMessageSchema, type BackupSettings } from '@blobferry/contract';
 import {
   lastInventoryRun,
   planSweep,
@@ -232,8 +232,13 @@ export async function sweepRunSlice(message: unknown, context: InvocationContext
     );
     if (outcome.report) reportSweep(outcome.report, context);
   } catch (error) {
-    context.error(JSON.stringify({ ...base, outcome: 'will-retry', reason: errorSummary(error) }));
-    throw error;
+    // On its last delivery a slice gives up rather than poisoning: the next run sweeps the container again, and
+    // a slice that failed through an outage is not a message for a person to replay.
+    const lastDelivery = Number(context.triggerMetadata?.dequeueCount ?? 0) >= MAX_DEQUEUE_COUNT;
+    context.error(
+      JSON.stringify({ ...base, outcome: lastDelivery ? 'abandoned-until-next-run' : 'will-retry', reason: errorSummary(error) }),
+    );
+    if (!lastDelivery) throw error;
   }
 }
 

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Timer } from '@azure/functions';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
-import { SWEEP_QUEUE_NAME } from '@blobferry/contract';
+import { MAX_DEQUEUE_COUNT, SWEEP_QUEUE_NAME, sweepSliceMessageSchema } from '@blobferry/contract';
 import { type LocalCloud, startLocalCloud, useLocalManagedIdentity } from '@blobferry/local-cloud';
 import { backupKeyFor } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -139,6 +139,27 @@ describe('the sweep functions', () => {
     expect(subjects.sort()).toEqual([lost.subject, JSON.parse(poisoned).subject].sort());
     for (const item of receivedMessageItems) await backupQueue.deleteMessage(item.messageId, item.popReceipt);
     await drain(queues.getQueueClient(SWEEP_QUEUE_NAME), (message, into) => sweepRunSlice(message, invocationContext(into), deps), logs);
+  });
+
+  it('retries a failing slice through the runtime, and on its last delivery gives it up instead of poisoning it', async () => {
+    const slice = {
+      runId: '2026-01-01T00:00:00.000Z',
+      runStartedAt: '2026-01-01T00:00:00.000Z',
+      account: cloud.stack.azure.accountName,
+      container: cloud.stack.azure.sourceContainer,
+      slice: 0,
+    };
+    // A bucket the role may not list: the slice's S3 listing fails, as it does through an outage.
+    const failing: SweepDeps = { ...deps, config: { ...deps.config, BACKUP_BUCKET: 'no-such-bucket' } };
+    const delivery = (dequeueCount: number, logs: CapturedLog[]) => {
+      const context = invocationContext(logs);
+      context.triggerMetadata = { dequeueCount };
+      return sweepRunSlice(sweepSliceMessageSchema.parse(slice), context, failing);
+    };
+    const logs: CapturedLog[] = [];
+    await expect(delivery(1, logs)).rejects.toThrow();
+    await expect(delivery(MAX_DEQUEUE_COUNT, logs)).resolves.toBeUndefined();
+    expect(logs.map((log) => log.entry.outcome)).toEqual(['will-retry', 'abandoned-until-next-run']);
   });
 
   it('refuses a message that is not a slice, without a retry', async () => {

@@ -2,6 +2,7 @@ import { parseTemplate } from '@blobferry/cloudformation';
 import {
   DELETE_POLICIES,
   KEY_LAYOUTS,
+  MAX_DEQUEUE_COUNT,
   poisonQueueOf,
   QUEUE_CONNECTION,
   QUEUE_NAME_SETTING,
@@ -181,6 +182,8 @@ describe('host.json, the queue trigger and what infra claims', () => {
     const stated = /after `maxDequeueCount` \((\d+)\) failed attempts/.exec(infraReadme)?.[1];
     expect(stated, 'infra/README.md states "after `maxDequeueCount` (<n>) failed attempts"').toBeDefined();
     expect(queues['maxDequeueCount']).toBe(Number(stated));
+    // The sweep's slice trigger gives up on the last delivery the app believes there is.
+    expect(queues['maxDequeueCount']).toBe(MAX_DEQUEUE_COUNT);
   });
 
   it('never times a copy out: functionTimeout is unbounded, as the README states and Flex Consumption allows', () => {

@@ -31,6 +31,7 @@ export {
 } from './inventory-reports.js';
 export { KEY_LAYOUTS, keyRootOf, MAX_S3_KEY_BYTES, type KeyLayout, type KeyRootOptions } from './key-layouts.js';
 export {
+  MAX_DEQUEUE_COUNT,
   DEFAULT_BACKUP_QUEUE_NAME,
   poisonQueueOf,
   QUEUE_CONNECTION,

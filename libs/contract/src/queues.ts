@@ -11,6 +11,9 @@ export const QUEUE_NAME_SETTING = 'BACKUP_QUEUE_NAME';
 /** The queue infra/bicep deploys and the local cloud creates. */
 export const DEFAULT_BACKUP_QUEUE_NAME = 'blob-events';
 
+/** host.json's `maxDequeueCount`: deliveries of a message before the runtime moves it to its poison queue. */
+export const MAX_DEQUEUE_COUNT = 5;
+
 /** The Functions runtime moves a message that failed `maxDequeueCount` times (host.json) to this queue. */
 export function poisonQueueOf(queueName: string): string {
   return `${queueName}-poison`;
