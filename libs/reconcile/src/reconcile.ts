@@ -29,6 +29,7 @@ import type { TargetObject } from './listing/target-listing.js';
 import { mapInOrder } from './ordered-window.js';
 import { repairDifference, type RepairOptions, type RepairResult } from './repair/repair.js';
 import type { ListingSource } from './listing/listing-source.js';
+import { listedStateOf } from './listed-state.js';
 import { bytesEqualByMd5, propertyDifferences, type HeadProperties, type PropertyDifference } from './properties.js';
 import { planShards } from './shards.js';
 
@@ -68,6 +69,15 @@ export interface ReconcileOptions {
    * folder. The sweep passes one page at a time (`sourcePageListing`).
    */
   listing?: ListingSource;
+  /**
+   * Pairs an earlier run proved in sync (the sweep's record of its last run): asked about each pair present on
+   * both sides that would be HEADed, with its listed state (`listedStateOf`); true means the pair was proved in
+   * sync when both listings said exactly that, and it is counted in sync without the HEAD. Not with `deep` (the
+   * verdict reads content) or `storageClassByTier` (a storage class changes without a new ETag or time).
+   */
+  provedInSyncBefore?: (name: string, listedState: string) => boolean;
+  /** Each pair present on both sides found in sync, with its listed state: what `provedInSyncBefore` answers from next time. */
+  onInSync?: (name: string, listedState: string, pair: { source: SourceBlob; target: TargetObject }) => void;
 }
 
 export interface ReconcileProgress {
@@ -176,9 +186,13 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   const comparesProperties = options.properties === true;
   // Pairs in flight per shard: with a queue repair, enough for two full batch messages.
   const window = Math.max(concurrency * 4, 2 * (options.repair?.viaQueue?.entriesPerMessage ?? 0));
+  const tracksListedState = options.provedInSyncBefore !== undefined || options.onInSync !== undefined;
+  if (options.provedInSyncBefore && (options.deep || options.storageClassByTier)) {
+    throw new Error('reconcile: provedInSyncBefore cannot vouch for content (deep) or storage classes (storageClassByTier)');
+  }
 
   /** The shallow (and with `deep`, the content) verdict on one pair, with the metadata read for it. */
-  async function evidenceFor(pair: ListedPair, key: string): Promise<Evidence> {
+  async function evidenceFor(pair: ListedPair, key: string, listedState: string | undefined): Promise<Evidence> {
     const { source, target } = pair;
     const shallow = classifyFromListings(source, target);
     if (!source || !target) {
@@ -192,6 +206,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
     let kind: Classification;
     let differing: PropertyDifference[] = [];
     if (shallow === 'needsHead' || (comparesProperties && shallow === 'inSync')) {
+      if (listedState !== undefined && options.provedInSyncBefore?.(pair.name, listedState)) return { kind: 'inSync', bytes: source.size };
       // With `deep`, the same HEAD asks for the stored checksum too.
       evidence = await head();
       kind = shallow === 'inSync' ? shallow : classifyWithRecord(source, target, evidence.record);
@@ -281,13 +296,17 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   async function classify(pair: ListedPair): Promise<Difference | undefined> {
     const key = keyOfPair(pair.name);
     const { source, target } = pair;
+    const listedState = tracksListedState && source && target ? listedStateOf(source, target) : undefined;
     let difference: Difference;
     try {
-      const evidence = await evidenceFor(pair, key);
+      const evidence = await evidenceFor(pair, key, listedState);
       progress.bytes += evidence.bytes;
       counts[evidence.kind] += 1;
       if (evidence.deepCheck) deepChecks[evidence.deepCheck] += 1;
-      if (evidence.kind === 'inSync') return undefined;
+      if (evidence.kind === 'inSync') {
+        if (listedState !== undefined && source && target) options.onInSync?.(pair.name, listedState, { source, target });
+        return undefined;
+      }
       difference = {
         key,
         kind: evidence.kind,

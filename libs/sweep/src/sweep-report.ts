@@ -22,6 +22,10 @@ export interface SliceResult {
   /** Left for now, checked again by the next run: block blobs written within the event lag (their events are on the way) and copies under way. */
   deferred: number;
   durationMs: number;
+  /** Listing slices: pairs counted in sync without a HEAD, because the slice's record of its last run proved them so. */
+  headsSkippedByRecord?: number;
+  /** Listing slices: why the record of the last run could not be used (every pair was HEADed). */
+  inSyncRecordProblem?: string;
   /** Swept from the inventory reports: which reports, what they decided, what was checked live. */
   inventory?: InventorySummary;
   /** The reports were refused: the slice classified and repaired nothing. */
@@ -43,6 +47,8 @@ export interface SweepReport {
   missedEvents: number;
   expectedFinds: number;
   deferred: number;
+  /** Pairs counted in sync without a HEAD because their slice's record proved them so (listing runs). */
+  headsSkippedByRecord: number;
   /** Inventory runs: the live checks the reports needed (HEADs; names read live because a report is older than them). */
   liveChecks?: { needsHead: number; reportOlderThanLive: number };
   /** Inventory runs: each container whose reports were refused (it was not swept). */
@@ -97,6 +103,7 @@ export function reportOf(
     missedEvents: sum('missedEvents'),
     expectedFinds: sum('expectedFinds'),
     deferred: sum('deferred'),
+    headsSkippedByRecord: slices.reduce((total, slice) => total + (slice.headsSkippedByRecord ?? 0), 0),
     ...inventory,
   };
 }

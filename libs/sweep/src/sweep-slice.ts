@@ -12,8 +12,17 @@ import {
   type OpenedInventoryListing,
   type S3ReportLocation,
 } from '@blobferry/inventory';
-import { queueRepair, reconcile, sourcePageListing, type Difference, type ListingSource, type SliceCheckpoint } from '@blobferry/reconcile';
+import {
+  queueRepair,
+  reconcile,
+  sourcePageListing,
+  type Difference,
+  type ListingSource,
+  type ReconcileOptions,
+  type SliceCheckpoint,
+} from '@blobferry/reconcile';
 import type { KeyMapping, S3EndpointFeatures } from '@blobferry/transfer';
+import { openInSyncRecord, type InSyncRecordFindings } from './in-sync-record.js';
 import { countsOf, reportOf, type RefusedReport, type SliceResult, type SweepReport } from './sweep-report.js';
 import { claimSlice, completedRun, createReport, markContainerDone, recordInventoryRun } from './sweep-state.js';
 
@@ -46,6 +55,12 @@ export interface SweepSliceOptions {
   eventLagMs: number;
   /** Blobs per slice (one Azure listing page: at most 5,000). */
   maxBlobs?: number;
+  /**
+   * How long a listing slice trusts its record of the pairs it last found in sync (in-sync-record.ts) before
+   * HEADing a pair again (default 7 days): what changes on an object without a new ETag or time, its tags set
+   * directly on S3, is found within this time.
+   */
+  inSyncRecordMaxAgeMs?: number;
   /** The reports, for a message that sweeps from the inventory (`message.inventory`). */
   inventory?: SweepInventoryOptions;
   abortSignal?: AbortSignal;
@@ -145,11 +160,18 @@ interface SliceFindings {
   deferred: number;
 }
 
+const DEFAULT_IN_SYNC_RECORD_MAX_AGE_MS = 7 * 24 * 3_600_000;
+
 /**
  * Reconciles one slice's pairs, whichever listing they come from, and sends every blob S3 lacks or holds stale
  * to the backup queue, leaving for now what awaits its event or is being copied.
  */
-async function reconcileSlice(options: SweepSliceOptions, listing: ListingSource, properties: boolean): Promise<SliceFindings> {
+async function reconcileSlice(
+  options: SweepSliceOptions,
+  listing: ListingSource,
+  properties: boolean,
+  record: Pick<ReconcileOptions, 'provedInSyncBefore' | 'onInSync'> = {},
+): Promise<SliceFindings> {
   const { message, container, target, keys, abortSignal } = options;
   const cutoff = Date.parse(message.runStartedAt) - options.eventLagMs;
   const findings = { missedEvents: 0, expectedFinds: 0, deferred: 0 };
@@ -173,14 +195,31 @@ async function reconcileSlice(options: SweepSliceOptions, listing: ListingSource
       else if (isMissedEvent(difference, cutoff)) findings.missedEvents += 1;
       else if (isExpectedFind(difference)) findings.expectedFinds += 1;
     },
+    ...record,
     ...(abortSignal ? { abortSignal } : {}),
   });
   return { counts: countsOf(summary), enqueued: summary.enqueued, ...findings };
 }
 
-/** One page of the container, listed with its metadata and tags; and where the next slice starts. */
-async function listedSlice(options: SweepSliceOptions): Promise<{ findings: SliceFindings; next: SliceCheckpoint | undefined }> {
-  const { message, container, target, keys } = options;
+/**
+ * One page of the container, listed with its metadata and tags; and where the next slice starts. Pairs the
+ * slice's record proves in sync since its last run, listed as they were then, are not HEADed; the record is
+ * then replaced with what this run found in sync.
+ */
+async function listedSlice(
+  options: SweepSliceOptions,
+  source: string,
+): Promise<{ findings: SliceFindings; next: SliceCheckpoint | undefined; record: InSyncRecordFindings }> {
+  const { message, container, target, keys, state, abortSignal } = options;
+  const record = await openInSyncRecord({
+    state,
+    source,
+    slice: message.slice,
+    maxAgeMs: options.inSyncRecordMaxAgeMs ?? DEFAULT_IN_SYNC_RECORD_MAX_AGE_MS,
+    // An object written within the event lag (which covers the clocks' skew) is HEADed again next time.
+    settledBeforeMs: Date.parse(message.runStartedAt) - options.eventLagMs,
+    abortSignal,
+  });
   const listing = sourcePageListing({
     container,
     target,
@@ -190,8 +229,8 @@ async function listedSlice(options: SweepSliceOptions): Promise<{ findings: Slic
     // Metadata and tag changes raise no event and leave a listing's sizes and MD5s alone: the sweep compares them.
     properties: true,
   });
-  const findings = await reconcileSlice(options, listing, true);
-  return { findings, next: listing.next() };
+  const findings = await reconcileSlice(options, listing, true, record.reconcile);
+  return { findings, next: listing.next(), record: await record.save() };
 }
 
 /**
@@ -251,11 +290,17 @@ async function sweepClaimedSlice(
   started: number,
 ): Promise<SweepSliceOutcome> {
   const { message, state, abortSignal } = options;
-  let swept: { findings: SliceFindings; next?: SliceCheckpoint | undefined; inventory?: InventorySummary; refused?: RefusedReport };
+  let swept: {
+    findings: SliceFindings;
+    next?: SliceCheckpoint | undefined;
+    record?: InSyncRecordFindings;
+    inventory?: InventorySummary;
+    refused?: RefusedReport;
+  };
   if (message.inventory) {
     const read = await inventorySlice(options, message.inventory);
     swept = 'refused' in read ? { findings: NOTHING_FOUND, refused: read.refused } : read;
-  } else swept = await listedSlice(options);
+  } else swept = await listedSlice(options, source);
   const { counts, enqueued, missedEvents, expectedFinds, deferred } = swept.findings;
   const result: SliceResult = {
     source,
@@ -267,6 +312,7 @@ async function sweepClaimedSlice(
     expectedFinds,
     deferred,
     durationMs: Math.round(performance.now() - started),
+    ...swept.record,
     ...(swept.inventory ? { inventory: swept.inventory } : {}),
     ...(swept.refused ? { refused: swept.refused } : {}),
   };

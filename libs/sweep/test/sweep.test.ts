@@ -2,7 +2,15 @@
 // S3 gateway: planned once per run, swept in slices that carry their checkpoint, one report per run, and each
 // slice swept once by two workers pulling from the queue at once.
 import { randomUUID } from 'node:crypto';
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, S3Client } from '@aws-sdk/client-s3';
+import { gzipSync } from 'node:zlib';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { backfillBatchSchema, sweepSliceMessageSchema, type SweepSliceMessage } from '@blobferry/contract';
@@ -15,6 +23,7 @@ const PREFIX = 'sweep/';
 
 describe('the sweep, on the local cloud', () => {
   let cloud: LocalCloud;
+  let s3Config: S3ClientConfig;
   let s3: S3Client;
   let blobs: BlobServiceClient;
   let queues: QueueServiceClient;
@@ -22,12 +31,13 @@ describe('the sweep, on the local cloud', () => {
   beforeAll(async () => {
     cloud = await startLocalCloud({ s3: 'moto', log: () => undefined });
     const { aws, azure } = cloud.stack;
-    s3 = new S3Client({
+    s3Config = {
       endpoint: aws.s3Endpoint,
       region: aws.region,
       forcePathStyle: true,
       credentials: { accessKeyId: aws.emulatorAccessKeyId, secretAccessKey: aws.emulatorSecretAccessKey },
-    });
+    };
+    s3 = new S3Client(s3Config);
     blobs = BlobServiceClient.fromConnectionString(azure.connectionString);
     queues = QueueServiceClient.fromConnectionString(azure.connectionString);
   }, 240_000);
@@ -81,6 +91,9 @@ describe('the sweep, on the local cloud', () => {
     containers: ContainerClient[];
     workers: number;
     eventLagMs: number;
+    /** The S3 client the sweep uses (default: the test's). */
+    s3?: S3Client;
+    inSyncRecordMaxAgeMs?: number;
   }): Promise<Fleet> {
     const fleet: Fleet = { reports: [], swept: new Map() };
     const worker = async () => {
@@ -98,13 +111,14 @@ describe('the sweep, on the local cloud', () => {
         const outcome = await sweepSlice({
           message,
           container,
-          target: { s3, bucket: cloud.stack.aws.bucket },
+          target: { s3: options.s3 ?? s3, bucket: cloud.stack.aws.bucket },
           keys: keysOf(container),
           backupQueue: options.backupQueue,
           sweepQueue: options.sweepQueue,
           state: options.state,
           eventLagMs: options.eventLagMs,
           maxBlobs: 5,
+          ...(options.inSyncRecordMaxAgeMs === undefined ? {} : { inSyncRecordMaxAgeMs: options.inSyncRecordMaxAgeMs }),
         });
         const slice = `${message.container}#${message.slice}`;
         fleet.swept.set(slice, (fleet.swept.get(slice) ?? 0) + 1);
@@ -237,5 +251,81 @@ describe('the sweep, on the local cloud', () => {
     await s3.send(new AbortMultipartUploadCommand({ Bucket: cloud.stack.aws.bucket, Key: key, UploadId: upload.UploadId }));
     expect(await run()).toMatchObject({ counts: { missing: 1 }, enqueued: 1, deferred: 0, missedEvents: 1 });
     expect(await backfillNames(backupQueue)).toEqual(['large.bin']);
+  });
+
+  /** An S3 client of its own that counts the HEADs it sends. */
+  function headCountingS3(): { client: S3Client; heads: () => number } {
+    const client = new S3Client(s3Config);
+    let heads = 0;
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'HeadObjectCommand') heads += 1;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countHeads' },
+    );
+    return { client, heads: () => heads };
+  }
+
+  it('HEADs only what changed since the last run, finds every change, and HEADs all when its record is damaged or old', async () => {
+    const [swept, state] = await Promise.all([freshContainer('recorded'), freshContainer('state')]);
+    const [sweepQueue, backupQueue] = await Promise.all([freshQueue('sweep'), freshQueue('backup')]);
+    const keys = keysOf(swept);
+    const bucket = cloud.stack.aws.bucket;
+    // 8 blobs, in slices of 5: 2 slices, 2 records. Every other blob has index tags.
+    for (let index = 0; index < 8; index++) {
+      const blob = swept.getBlockBlobClient(`blob-${index}`);
+      await blob.uploadData(Buffer.from(`content of ${index}`), index % 2 === 0 ? { tags: { kept: `${index}` } } : {});
+      await copyBlobToS3({ source: { blob }, target: { s3, bucket, key: keys.keyOf(blob.name) } });
+    }
+    // The record leaves out objects written within the second before the run (S3 lists whole seconds).
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const counting = headCountingS3();
+    const run = async (options: { inSyncRecordMaxAgeMs?: number } = {}) => {
+      const headsBefore = counting.heads();
+      const runId = new Date().toISOString();
+      const containers = [{ account: swept.accountName, container: swept.containerName }];
+      await planSweep({ runId, runStartedAt: new Date(), containers, sweepQueue, state });
+      const fleet = await drain({
+        sweepQueue,
+        backupQueue,
+        state,
+        containers: [swept],
+        workers: 1,
+        eventLagMs: 0,
+        s3: counting.client,
+        ...options,
+      });
+      return { report: fleet.reports[0], heads: counting.heads() - headsBefore, enqueued: await backfillNames(backupQueue) };
+    };
+
+    // The first run has no record: every pair is HEADed, as before there was one.
+    expect(await run()).toMatchObject({ report: { counts: { inSync: 8 }, headsSkippedByRecord: 0 }, heads: 8, enqueued: [] });
+    // Nothing changed: no HEAD at all, the same counts.
+    expect(await run()).toMatchObject({ report: { blobs: 8, counts: { inSync: 8 }, headsSkippedByRecord: 8 }, heads: 0, enqueued: [] });
+
+    // Behind the sweep's back: metadata set (a new ETag), tags set (no new ETag), the object written again with
+    // the same bytes but without the copy's record or the blob's tags (same S3 ETag, a later time), the backup deleted.
+    await swept.getBlobClient('blob-1').setMetadata({ changed: 'yes' });
+    await swept.getBlobClient('blob-2').setTags({ kept: '2', added: 'tag' });
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: keys.keyOf('blob-4'), Body: Buffer.from('content of 4') }));
+    await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: keys.keyOf('blob-7') }));
+    const changed = await run();
+    expect(changed.report).toMatchObject({ blobs: 8, counts: { inSync: 4, missing: 1 }, headsSkippedByRecord: 4 });
+    expect(changed.report?.counts['inSync']).toBe(4);
+    // Only the three changed pairs on both sides are HEADed; all four changes are sent to the backup queue.
+    expect(changed.heads).toBe(3);
+    expect(changed.enqueued).toEqual(['blob-1', 'blob-2', 'blob-4', 'blob-7']);
+
+    // A damaged record vouches for nothing: slice 0's is not gzip, slice 1's has a line cut short.
+    const records = `sweeps/in-sync/${swept.accountName}/${swept.containerName}/`;
+    await state.getBlockBlobClient(`${records}00000000.jsonl.gz`).upload('not a record', 12);
+    const cut = gzipSync(`{"version":1}\n["blob-5","${'A'.repeat(22)}",1\n`);
+    await state.getBlockBlobClient(`${records}00000001.jsonl.gz`).upload(cut, cut.length);
+    expect(await run()).toMatchObject({ report: { counts: { inSync: 4, missing: 1 }, headsSkippedByRecord: 0 }, heads: 7 });
+    // The run wrote good records again: only the changed pairs are HEADed; and none is vouched for once its proof is too old.
+    expect(await run()).toMatchObject({ report: { counts: { inSync: 4 }, headsSkippedByRecord: 4 }, heads: 3 });
+    expect(await run({ inSyncRecordMaxAgeMs: 0 })).toMatchObject({ report: { counts: { inSync: 4 }, headsSkippedByRecord: 0 }, heads: 7 });
+    counting.client.destroy();
   });
 });
