@@ -50,6 +50,8 @@ interface SweepSetup {
   blobs: EstateBlob[];
   stateContainer: string;
   planted: Record<PlantedKind, EstateBlob[]>;
+  /** The first sweep of the in-sync container, before any record of an earlier run: measured once. */
+  firstSweep: SweepRun;
   /** rclone check's requests in each state, counted once from its `--dump headers` log (not a measured run). */
   rcloneRequests: { inSync: Record<string, number>; planted: Record<string, number> };
 }
@@ -114,20 +116,26 @@ async function prepare(context: BenchContext, stack: Stack): Promise<SweepSetup>
   if (stack.events.delivery !== 'off')
     throw new Error(`the local cloud delivers events (${stack.events.delivery}); the sweep needs them off`);
   const blobs = estateBlobs(count, largeCount);
-  const seedStarted = Date.now();
-  await seedBackedUp(context, stack, IN_SYNC, blobs);
-  const plantedContainer = await seedBackedUp(context, stack, PLANTED, blobs);
-  const planted = plantedChanges(blobs);
-  await plant(stack, plantedContainer, planted);
   const stateContainer = new URL(backupFunctionSettings(stack).STATE_CONTAINER_URL ?? '').pathname.split('/').at(-1) ?? '';
   await hostStorageContainer(stack, stateContainer).createIfNotExists();
   await queueOf(stack, SWEEP_QUEUE_NAME).createIfNotExists();
+  const seedStarted = Date.now();
+  await seedBackedUp(context, stack, IN_SYNC, blobs);
+  const plantedContainer = await seedBackedUp(context, stack, PLANTED, blobs);
+  // The schedule's earlier run: each container swept once in sync, which leaves the sweep its record of the
+  // pairs in sync; the measured runs are the runs after it. The in-sync container's is the first sweep's figure.
+  const firstSweeps = { stack, blobs, stateContainer };
+  const firstSweep = await sweepRun(firstSweeps, IN_SYNC);
+  expectFound(firstSweeps, noChanges(), IN_SYNC, firstSweep);
+  expectFound(firstSweeps, noChanges(), PLANTED, await sweepRun(firstSweeps, PLANTED));
+  const planted = plantedChanges(blobs);
+  await plant(stack, plantedContainer, planted);
   context.log(
     `sweep: seeded and backed up ${count} blobs (${round(totalBytes(blobs) / MiB, 1)} MiB) twice, planted ` +
       `${Object.values(planted).flat().length} changes in ${round((Date.now() - seedStarted) / 1000, 1)} s`,
   );
   const rcloneConf = await writeRcloneConfig(context.workDir, stack, context.profile.tuning);
-  const setup = { context, stack, rcloneConf, blobs, stateContainer, planted };
+  const setup = { context, stack, rcloneConf, blobs, stateContainer, planted, firstSweep };
   return { ...setup, rcloneRequests: await countRcloneRequests(setup) };
 }
 
@@ -145,7 +153,7 @@ async function countRcloneRequests(setup: Omit<SweepSetup, 'rcloneRequests'>): P
 }
 
 /** One sweep of `container` in the sweep worker, its own process under GNU time, and where the machine's CPU went. */
-async function sweepRun(setup: SweepSetup, container: string): Promise<SweepRun> {
+async function sweepRun(setup: Pick<SweepSetup, 'stack' | 'stateContainer'>, container: string): Promise<SweepRun> {
   const { stack } = setup;
   const backupQueue = queueOf(stack, stack.events.queueName);
   for (const queue of [backupQueue, queueOf(stack, SWEEP_QUEUE_NAME)]) {
@@ -162,10 +170,9 @@ async function sweepRun(setup: SweepSetup, container: string): Promise<SweepRun>
 }
 
 /** Throws unless the sweep found exactly what the container holds: everything in sync, or exactly the planted changes. */
-function expectFound(setup: SweepSetup, container: string, run: SweepRun): void {
+function expectFound(setup: Pick<SweepSetup, 'blobs'>, planted: Record<PlantedKind, EstateBlob[]>, container: string, run: SweepRun): void {
   const { report } = run;
   const blobs = setup.blobs.length;
-  const planted = container === PLANTED ? setup.planted : noChanges();
   const changed = Object.values(planted).flat().length;
   const counts = report.counts;
   const expected = {
@@ -200,7 +207,7 @@ function stepsOf(setup: SweepSetup): RunSteps<RunFigures> {
   };
   const swept = async (container: string) => {
     const measured = await sweepRun(setup, container);
-    expectFound(setup, container, measured);
+    expectFound(setup, container === PLANTED ? setup.planted : noChanges(), container, measured);
     return measured;
   };
   const root = keysOf(stack, IN_SYNC).root;
@@ -255,6 +262,7 @@ function summarize(setup: SweepSetup, runs: RunFigures[]): ScenarioResult {
         ...measured[0]?.report.counts,
         enqueued: measured[0]?.report.enqueued ?? 0,
         missedEvents: measured[0]?.report.missedEvents ?? 0,
+        headsSkippedByRecord: measured[0]?.report.headsSkippedByRecord ?? 0,
       },
       machineCpu: { ...machine },
     };
@@ -270,6 +278,7 @@ function summarize(setup: SweepSetup, runs: RunFigures[]): ScenarioResult {
     machineCpu: { ...medianCpu(measured.map((run) => run.machine)) },
   });
   const inSync = sweepFigures(runs.map((r) => r.blobferryInSync));
+  const firstSweep = sweepFigures([setup.firstSweep]);
   const planted = sweepFigures(runs.map((r) => r.blobferryPlanted));
   const rcloneInSync = rcloneFigures(
     runs.map((r) => r.rcloneInSync),
@@ -294,7 +303,12 @@ function summarize(setup: SweepSetup, runs: RunFigures[]): ScenarioResult {
       `over the backfill estate (${count} blobs, ${round(bytes / MiB, 1)} MiB), every blob backed up by libs/transfer; ` +
       `in sync, and with ${changed} planted changes (1 in ${PLANT_EVERY} each: backup deleted, blob rewritten, metadata set, tags set); ` +
       `rclone check --checkers ${context.profile.tuning.filesInFlight} of the same containers`,
-    blobferry: { ...inSync, ...vs(inSync, rcloneInSync), planted: { ...planted, ...vs(planted, rclonePlanted) } },
+    blobferry: {
+      ...inSync,
+      ...vs(inSync, rcloneInSync),
+      planted: { ...planted, ...vs(planted, rclonePlanted) },
+      firstSweep: { ...firstSweep, ...vs(firstSweep, rcloneInSync) },
+    },
     rclone: {
       ...rcloneInSync,
       planted: rclonePlanted,
@@ -313,6 +327,7 @@ function summarize(setup: SweepSetup, runs: RunFigures[]): ScenarioResult {
       'rate: blobs over the wall time of the process (start-up included); sweepS, sweepCpuS: from the plan to the report',
       "requests: counted at the HTTP level (blobferry: node:http's diagnostics channel in the worker; rclone: its --dump headers log, one extra run)",
       "planted: the same figures in the planted container; its ratios are against rclone's planted figures",
+      'each measured sweep follows an earlier one (its record of the pairs in sync); firstSweep: the in-sync container swept once before that, with no record (one run)',
       "emulatorCpuS: the local cloud processes (Azurite, the S3 endpoint, the local cloud) in the tool's window",
       MACHINE_CPU_NOTE,
       'limit: listing each side of the in-sync pair alone (thin client, one stream per folder)',
