@@ -49,9 +49,10 @@ export interface ReconcileOptions {
   deep?: boolean;
   /**
    * Compare every pair's properties too: the listing includes metadata and tags (Azure RBAC
-   * `blobs/tags/read`), every pair present on both sides is HEADed, and tags are read (GetObjectTagging)
-   * where the blob or the object has some. Without it, properties are compared only where a HEAD was made
-   * anyway (the recorded tier and blob type against the listing's).
+   * `blobs/tags/read`), every pair present on both sides is HEADed (unless `provedInSyncBefore` vouches
+   * for it), and tags are read (GetObjectTagging) where the blob or the object has some. Without it,
+   * properties are compared only where a HEAD was made anyway (the recorded tier and blob type against
+   * the listing's).
    */
   properties?: boolean;
   /** The storage class each tier maps to (the Function's STORAGE_CLASS_BY_TIER): compared, and used by repairs. */
