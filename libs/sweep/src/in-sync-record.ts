@@ -17,6 +17,8 @@ import { httpStatusOf } from '@blobferry/retry-policy';
 // each; a record that inflates beyond MAX_RECORD_BYTES is refused as corrupt.
 
 const RECORD_VERSION = 1;
+/** How far ahead of this instance's clock another instance's may be, which wrote the record. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 /** S3's listings and HEADs give times in whole seconds. */
 const S3_TIME_RESOLUTION_MS = 1000;
 const MAX_RECORD_BYTES = 32 * 1024 * 1024;
@@ -46,7 +48,7 @@ function entryOf(line: string, nowMs: number): [string, InSyncEntry] {
   const [name, listedState, verifiedAtMs] = parsed as unknown[];
   if (typeof name !== 'string' || typeof listedState !== 'string' || !LISTED_STATE.test(listedState))
     throw new Error('an entry is malformed');
-  if (typeof verifiedAtMs !== 'number' || !Number.isSafeInteger(verifiedAtMs) || verifiedAtMs > nowMs)
+  if (typeof verifiedAtMs !== 'number' || !Number.isSafeInteger(verifiedAtMs) || verifiedAtMs > nowMs + CLOCK_SKEW_MS)
     throw new Error('an entry has no plausible verification time');
   return [name, { listedState, verifiedAtMs }];
 }
