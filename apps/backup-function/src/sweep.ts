@@ -17,6 +17,7 @@ import type { BackupClients } from './clients.js';
 import { inventoryCompletedEventSchema, inventoryRunId, manifestBlobOf } from './inventory-completed.js';
 import { errorSummary } from './redact.js';
 import { replayParked } from './replay-parked.js';
+import { outageWindows } from './state/outages.js';
 import { recordSweepReport } from './telemetry.js';
 
 // The scheduled sweep's functions: a timer that plans a run, a queue trigger that sweeps its slices
@@ -204,6 +205,8 @@ export async function sweepRunSlice(message: unknown, context: InvocationContext
     return;
   }
   try {
+    // Blobs written during an outage were announced; their copies may still wait for a retry.
+    const outages = await outageWindows(deps.state, Math.max(...config.RETRY_DELAYS));
     const sweep = () =>
       sweepSlice({
         message: slice,
@@ -223,6 +226,7 @@ export async function sweepRunSlice(message: unknown, context: InvocationContext
         sweepQueue: deps.queues.getQueueClient(SWEEP_QUEUE_NAME),
         state: deps.state,
         eventLagMs: config.SWEEP_EVENT_LAG,
+        outageWindows: outages,
         ...(slice.inventory && inventory ? { inventory } : {}),
       });
     const outcome = slice.inventory ? await oneInventorySliceAtATime(sweep) : await sweep();

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appSettingsForStack } from '../dev/app-settings.js';
 import { handleBackfillBatch } from '../src/backup-batch.js';
 import type { BackupDeps } from '../src/backup-blob.js';
+import { Outages } from '../src/state/outages.js';
 import { planSweepRun, sweepRunSlice, type SweepDeps } from '../src/sweep.js';
 import { type CapturedLog, blobEvent, bodyOf, depsForStack, invocationContext, s3Reader, sameBytes, sourceContainer } from './support.js';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
@@ -139,6 +140,30 @@ describe('the sweep functions', () => {
     expect(subjects.sort()).toEqual([lost.subject, JSON.parse(poisoned).subject].sort());
     for (const item of receivedMessageItems) await backupQueue.deleteMessage(item.messageId, item.popReceipt);
     await drain(queues.getQueueClient(SWEEP_QUEUE_NAME), (message, into) => sweepRunSlice(message, invocationContext(into), deps), logs);
+  });
+
+  it('counts blobs written during an outage, which still wait for their retries, as expected finds, not missed events', async () => {
+    // S3 failed and then worked again, as the Function records it; then blobs arrive that S3 lacks.
+    const outages = new Outages({ container: deps.state, listingMaxAgeMs: 0 });
+    await outages.failing('s3', 'S3: connection refused (ECONNREFUSED)');
+    const container = sourceContainer(cloud.stack);
+    for (let index = 0; index < 3; index++) await container.getBlockBlobClient(`outage/blob-${index}.bin`).upload('x', 1);
+    await outages.working(['s3']);
+    const ended = await deps.state.getBlobClient('outages-ended/s3.json').downloadToBuffer();
+    expect(JSON.parse(ended.toString())).toMatchObject({ dependency: 's3', firstError: 'S3: connection refused (ECONNREFUSED)' });
+
+    const logs: CapturedLog[] = [];
+    // Another schedule's occurrence than the other tests' runs: a run of its own.
+    const hourly: SweepDeps = { ...deps, config: { ...deps.config, SWEEP_SCHEDULE: '0 0 * * * *' } };
+    await planSweepRun(timer, invocationContext(logs), hourly);
+    await drain(queues.getQueueClient(SWEEP_QUEUE_NAME), (message, into) => sweepRunSlice(message, invocationContext(into), hourly), logs);
+    const report = logs.find((log) => log.entry.event === 'sweepReport');
+    // With lag 0, the same three blobs count as missed events in a run without the outage (the first test).
+    expect(report?.entry).toMatchObject({ missedEvents: 0, expectedFinds: 3, enqueued: 3 });
+    expect(report?.level).toBe('information');
+    await deps.state.deleteBlob('outages-ended/s3.json');
+    const backupQueue = queues.getQueueClient(cloud.stack.events.queueName);
+    await drain(backupQueue, (message, into) => handleBackfillBatch(message, invocationContext(into), backupDeps), []);
   });
 
   it('retries a failing slice through the runtime, and on its last delivery gives it up instead of poisoning it', async () => {

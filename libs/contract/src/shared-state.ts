@@ -55,3 +55,18 @@ export const outageRecordSchema = z.object({
 });
 
 export type OutageRecord = z.infer<typeof outageRecordSchema>;
+
+/**
+ * The last outage of a dependency once it ended: `outages-ended/<dependency>.json`, written when the first success
+ * removes the outage's record. Blobs written during it may still wait for their retry when the sweep runs next, so
+ * the sweep counts them as expected finds, not missed events.
+ */
+export const ENDED_OUTAGES_PREFIX = 'outages-ended/';
+
+export function endedOutageRecordName(dependency: Dependency): string {
+  return `${ENDED_OUTAGES_PREFIX}${dependency}.json`;
+}
+
+export const endedOutageRecordSchema = outageRecordSchema.extend({ endedAt: z.iso.datetime() });
+
+export type EndedOutageRecord = z.infer<typeof endedOutageRecordSchema>;

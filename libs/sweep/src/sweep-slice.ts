@@ -53,6 +53,12 @@ export interface SweepSliceOptions {
   state: ContainerClient;
   /** How late an event may normally arrive (SWEEP_EVENT_LAG). */
   eventLagMs: number;
+  /**
+   * Times a dependency of the copy was failing (to its end plus the longest retry delay): a block blob written
+   * then was announced, and its copy may still wait for its retry, so repairing it is an expected find, not a
+   * missed event.
+   */
+  outageWindows?: ReadonlyArray<{ from: Date; to: Date }>;
   /** Blobs per slice (one Azure listing page: at most 5,000). */
   maxBlobs?: number;
   /**
@@ -87,11 +93,19 @@ const ANNOUNCED_KINDS = new Set(['missing', 'sizeMismatch', 'checksumMismatch', 
  * before the run's start minus the normal event lag. Appends, page writes and property-only changes raise no
  * event: they are expected finds, counted and not alerted on.
  */
-function isMissedEvent(difference: Difference, cutoff: number): boolean {
+function isMissedEvent(difference: Difference, cutoff: number, outages: ReadonlyArray<{ from: Date; to: Date }>): boolean {
   const source = difference.source;
   if (!source || !ANNOUNCED_KINDS.has(difference.kind)) return false;
   if (source.blobType !== undefined && source.blobType !== 'BlockBlob') return false;
-  return source.lastModified.getTime() < cutoff;
+  return source.lastModified.getTime() < cutoff && !writtenDuring(difference, outages);
+}
+
+/** Whether the blob was last written during one of these outages. */
+function writtenDuring(difference: Difference, outages: ReadonlyArray<{ from: Date; to: Date }>): boolean {
+  const written = difference.source?.lastModified.getTime();
+  // Last-Modified has whole seconds: a blob written in the outage's first second reads as before its start.
+  const fromSecond = (outage: { from: Date }) => Math.floor(outage.from.getTime() / 1000) * 1000;
+  return written !== undefined && outages.some((outage) => written >= fromSecond(outage) && written <= outage.to.getTime());
 }
 
 /** A block blob written within the event lag: its BlobCreated is presumably on its way, so the sweep leaves it for now. */
@@ -174,6 +188,7 @@ async function reconcileSlice(
 ): Promise<SliceFindings> {
   const { message, container, target, keys, abortSignal } = options;
   const cutoff = Date.parse(message.runStartedAt) - options.eventLagMs;
+  const outages = options.outageWindows ?? [];
   const findings = { missedEvents: 0, expectedFinds: 0, deferred: 0 };
   const summary = await reconcile({
     source: { container },
@@ -192,8 +207,8 @@ async function reconcileSlice(
     onDifference: (difference) => {
       if (difference.repair?.action !== 'enqueue') return;
       if (difference.repair.status === 'skipped') findings.deferred += 1;
-      else if (isMissedEvent(difference, cutoff)) findings.missedEvents += 1;
-      else if (isExpectedFind(difference)) findings.expectedFinds += 1;
+      else if (isMissedEvent(difference, cutoff, outages)) findings.missedEvents += 1;
+      else if (isExpectedFind(difference) || writtenDuring(difference, outages)) findings.expectedFinds += 1;
     },
     ...record,
     ...(abortSignal ? { abortSignal } : {}),

@@ -1,5 +1,13 @@
 import type { ContainerClient } from '@azure/storage-blob';
-import { DEPENDENCIES, type Dependency, OUTAGES_PREFIX, outageRecordName, outageRecordSchema } from '@blobferry/contract';
+import {
+  DEPENDENCIES,
+  type Dependency,
+  endedOutageRecordName,
+  endedOutageRecordSchema,
+  OUTAGES_PREFIX,
+  outageRecordName,
+  outageRecordSchema,
+} from '@blobferry/contract';
 import { ListedNames } from './listed-names.js';
 import { getJson, isStatus, putJson } from './state-blobs.js';
 
@@ -45,6 +53,11 @@ export class Outages {
     for (const dependency of dependencies) {
       const name = outageRecordName(dependency);
       if (!(await this.listed.has(name))) continue;
+      const stored = await getJson(this.o.container, name);
+      if (stored !== undefined) {
+        const ended = endedOutageRecordSchema.parse({ ...outageRecordSchema.parse(stored), endedAt: this.now().toISOString() });
+        await putJson(this.o.container, endedOutageRecordName(dependency), ended);
+      }
       await this.o.container.getBlobClient(name).deleteIfExists();
       this.listed.delete(name);
     }
@@ -62,4 +75,33 @@ export class Outages {
     );
     return Object.fromEntries(entries) as Record<Dependency, DependencyStatus>;
   }
+}
+
+/** A time during which blobs may have been written whose copies still wait for their retry. */
+export interface OutageWindow {
+  from: Date;
+  to: Date;
+}
+
+/**
+ * Each dependency's current outage (until now) and last ended one (until its end plus `retryTailMs`, the longest
+ * retry delay: a blob written during it may be copied that long after), for the sweep's missed-events count.
+ */
+export async function outageWindows(container: ContainerClient, retryTailMs: number, now = new Date()): Promise<OutageWindow[]> {
+  const windows = await Promise.all(
+    DEPENDENCIES.map(async (dependency) => {
+      const [current, ended] = await Promise.all([
+        getJson(container, outageRecordName(dependency)),
+        getJson(container, endedOutageRecordName(dependency)),
+      ]);
+      const found: OutageWindow[] = [];
+      if (current !== undefined) found.push({ from: new Date(outageRecordSchema.parse(current).since), to: now });
+      if (ended !== undefined) {
+        const record = endedOutageRecordSchema.parse(ended);
+        found.push({ from: new Date(record.since), to: new Date(Date.parse(record.endedAt) + retryTailMs) });
+      }
+      return found;
+    }),
+  );
+  return windows.flat();
 }
