@@ -17,7 +17,8 @@ import type { BackupClients } from './clients.js';
 import { inventoryCompletedEventSchema, inventoryRunId, manifestBlobOf } from './inventory-completed.js';
 import { errorSummary } from './redact.js';
 import { replayParked } from './replay-parked.js';
-import { outageWindows } from './state/outages.js';
+import { Outages } from './state/outages.js';
+import { STATE_LISTING_MAX_AGE_MS } from './state/shared-state.js';
 import { recordSweepReport } from './telemetry.js';
 
 // The scheduled sweep's functions: a timer that plans a run, a queue trigger that sweeps its slices
@@ -206,7 +207,9 @@ export async function sweepRunSlice(message: unknown, context: InvocationContext
   }
   try {
     // Blobs written during an outage were announced; their copies may still wait for a retry.
-    const outages = await outageWindows(deps.state, Math.max(...config.RETRY_DELAYS));
+    const outages = await new Outages({ container: deps.state, listingMaxAgeMs: STATE_LISTING_MAX_AGE_MS }).windows(
+      Math.max(...config.RETRY_DELAYS),
+    );
     const sweep = () =>
       sweepSlice({
         message: slice,

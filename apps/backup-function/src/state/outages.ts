@@ -75,33 +75,34 @@ export class Outages {
     );
     return Object.fromEntries(entries) as Record<Dependency, DependencyStatus>;
   }
+
+  /**
+   * Each dependency's current outage (until now) and last ended one (until its end plus `retryTailMs`, the
+   * longest retry delay: a blob written during it may be copied that long after), for the sweep's missed-events
+   * count.
+   */
+  async windows(retryTailMs: number): Promise<OutageWindow[]> {
+    const now = this.now();
+    const current = await this.report();
+    const windows = await Promise.all(
+      DEPENDENCIES.map(async (dependency) => {
+        const found: OutageWindow[] = [];
+        const status = current[dependency];
+        if (status.failing) found.push({ from: new Date(status.since), to: now });
+        const ended = await getJson(this.o.container, endedOutageRecordName(dependency));
+        if (ended !== undefined) {
+          const record = endedOutageRecordSchema.parse(ended);
+          found.push({ from: new Date(record.since), to: new Date(Date.parse(record.endedAt) + retryTailMs) });
+        }
+        return found;
+      }),
+    );
+    return windows.flat();
+  }
 }
 
 /** A time during which blobs may have been written whose copies still wait for their retry. */
 export interface OutageWindow {
   from: Date;
   to: Date;
-}
-
-/**
- * Each dependency's current outage (until now) and last ended one (until its end plus `retryTailMs`, the longest
- * retry delay: a blob written during it may be copied that long after), for the sweep's missed-events count.
- */
-export async function outageWindows(container: ContainerClient, retryTailMs: number, now = new Date()): Promise<OutageWindow[]> {
-  const windows = await Promise.all(
-    DEPENDENCIES.map(async (dependency) => {
-      const [current, ended] = await Promise.all([
-        getJson(container, outageRecordName(dependency)),
-        getJson(container, endedOutageRecordName(dependency)),
-      ]);
-      const found: OutageWindow[] = [];
-      if (current !== undefined) found.push({ from: new Date(outageRecordSchema.parse(current).since), to: now });
-      if (ended !== undefined) {
-        const record = endedOutageRecordSchema.parse(ended);
-        found.push({ from: new Date(record.since), to: new Date(Date.parse(record.endedAt) + retryTailMs) });
-      }
-      return found;
-    }),
-  );
-  return windows.flat();
 }
