@@ -94,7 +94,10 @@ export function parseBlobsPage(xml: string): BlobsPage {
     // `<Blobs>` is the list itself; only `<Blob>` and `<BlobPrefix>` are entries.
     if (tag === 'Blob') {
       const end = requireIndex(xml, '</Blob>', open);
-      blobs.push(blobEntry(xml, open, end));
+      // Read within its own slice (a view, not a copy): a search for what the entry lacks (Metadata, Tags,
+      // Content-MD5) then ends with the entry instead of running on through the rest of the page.
+      const entry = xml.slice(open, end);
+      blobs.push(blobEntry(entry, 0, entry.length));
       at = end;
     } else if (tag === 'BlobPrefix') {
       const end = requireIndex(xml, '</BlobPrefix>', open);
