@@ -127,6 +127,11 @@ export interface DeepChecks {
 }
 
 const SHARDS_IN_PARALLEL = 4;
+/**
+ * Batch messages a shard fills and sends at once: a pair waits (in order) until its message is in the queue,
+ * so with fewer the listing waits on one Put Message at a time, and the Function's first copy with it.
+ */
+const BATCH_MESSAGES_IN_FLIGHT = 8;
 
 interface Evidence {
   kind: Classification;
@@ -185,8 +190,8 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   const deepChecks: DeepChecks = { storedChecksum: 0, bothSides: 0 };
 
   const comparesProperties = options.properties === true;
-  // Pairs in flight per shard: with a queue repair, enough for two full batch messages.
-  const window = Math.max(concurrency * 4, 2 * (options.repair?.viaQueue?.entriesPerMessage ?? 0));
+  // Pairs in flight per shard: with a queue repair, enough for BATCH_MESSAGES_IN_FLIGHT full batch messages.
+  const window = Math.max(concurrency * 4, BATCH_MESSAGES_IN_FLIGHT * (options.repair?.viaQueue?.entriesPerMessage ?? 0));
   const tracksListedState = options.provedInSyncBefore !== undefined || options.onInSync !== undefined;
   if (options.provedInSyncBefore && (options.deep || options.storageClassByTier)) {
     throw new Error('reconcile: provedInSyncBefore cannot vouch for content (deep) or storage classes (storageClassByTier)');
