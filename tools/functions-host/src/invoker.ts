@@ -11,7 +11,7 @@ export interface Invoker {
   invoke(fn: RegisteredFunction, input: unknown, triggerMetadata: Record<string, unknown>, invocationId?: string): Promise<unknown>;
 }
 
-export async function createInvoker(log: (entry: Record<string, unknown>) => void): Promise<Invoker> {
+export async function createInvoker(log: (entry: Record<string, unknown>) => void, flushLog?: () => void): Promise<Invoker> {
   const { InvocationContext } = azureFunctionsLibrary();
   return {
     async invoke(fn, input, triggerMetadata, invocationId = randomUUID()) {
@@ -35,7 +35,12 @@ export async function createInvoker(log: (entry: Record<string, unknown>) => voi
           log({ source: 'function', level, functionName: fn.name, invocationId, ...fields });
         },
       });
-      return fn.handler(input, context);
+      try {
+        return await fn.handler(input, context);
+      } finally {
+        // The invocation's lines are out before the trigger settles it (deletes its queue message).
+        flushLog?.();
+      }
     },
   };
 }

@@ -2,10 +2,10 @@
 // App settings come from its environment, as on Azure. Every log line is one JSON object on stdout; the
 // first line with `"msg":"functions host ready"` carries the port.
 import { parseArgs } from 'node:util';
+import { createLogLines } from './log-lines.js';
 import { runFunctions } from './runtime.js';
 
-const log = (entry: Record<string, unknown>) =>
-  process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), pid: process.pid, ...entry })}\n`);
+const { log, flush: flushLog } = createLogLines();
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +30,7 @@ try {
     leaseMs: Number(values['lease-seconds']) * 1000,
     settings: process.env,
     log,
+    flushLog,
   });
   log({ source: 'host', level: 'information', msg: 'functions host ready', port: runtime.port, functions: runtime.functions });
   let draining = false;

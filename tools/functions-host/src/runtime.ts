@@ -22,6 +22,8 @@ export interface RuntimeOptions {
   /** App settings, as the platform hands them to the worker: its environment. */
   settings: Record<string, string | undefined>;
   log(entry: Record<string, unknown>): void;
+  /** Writes what `log` holds, if it holds lines back: called as each invocation ends. */
+  flushLog?(): void;
 }
 
 export interface Runtime {
@@ -57,7 +59,7 @@ export async function runFunctions(o: RuntimeOptions): Promise<Runtime> {
   core.systemLog = (level, category, message) => o.log({ source: 'functions', level, category, message });
   await loadApp(o.appEntry);
   const functions = [...core.functions.values()];
-  const invoker = await createInvoker(o.log);
+  const invoker = await createInvoker(o.log, o.flushLog);
 
   /** Like the runtime: an invocation past functionTimeout takes the whole host down (a queue message comes back when its lease runs out). */
   async function withinFunctionTimeout(fn: RegisteredFunction, run: () => Promise<unknown>): Promise<void> {
