@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventGridDeserializer, isSystemEvent } from '@azure/eventgrid';
-import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { BlobSASPermissions, BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { QueueServiceClient, type QueueClient } from '@azure/storage-queue';
 import { AZURE_INVENTORY_CONTAINER, AZURE_INVENTORY_RULE } from '@blobferry/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -194,6 +194,28 @@ describe('BlobCreated delivery to an in-process handler', () => {
       expect((await blob.getTags()).tags).toEqual({ project: 'blobferry', stage: 'test' });
       expect(eventsFor('silent/tags.txt').map((event) => (event.data as { api: string }).api)).toEqual(['PutBlob']);
     });
+  });
+
+  it("answers Get Blob with the blob's access tier, as Azure does from service version 2026-10-06, and older versions without it", async () => {
+    const cool = sourceContainer(cloud).getBlockBlobClient('tiers/cool.txt');
+    await cool.upload('cool', 4);
+    await cool.setAccessTier('Cool');
+    const inferred = sourceContainer(cloud).getBlockBlobClient('tiers/inferred.txt');
+    await inferred.upload('hot', 3);
+    const coolDownload = await cool.download(0, undefined);
+    expect(coolDownload.accessTier).toBe('Cool');
+    expect(coolDownload.version).toBe('2026-10-06');
+    expect(coolDownload.accessTierInferred).not.toBe(true);
+    expect(coolDownload.accessTierChangedOn).toBeInstanceOf(Date);
+    expect(await coolDownload.readableStreamBody?.read()).toBeDefined();
+    const ranged = await inferred.download(0, 2);
+    expect([ranged.accessTier, ranged.accessTierInferred]).toEqual(['Hot', true]);
+    // A version before 2026-10-06 gets Azurite's answer as it is: no tier.
+    const sasUrl = await inferred.generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 600_000) });
+    const older = await fetch(sasUrl, { headers: { 'x-ms-version': '2025-11-05' } });
+    expect(older.status).toBe(200);
+    expect(older.headers.get('x-ms-access-tier')).toBeNull();
+    expect(await older.text()).toBe('hot');
   });
 
   it('notices blobs in every container, not only the source container', async () => {

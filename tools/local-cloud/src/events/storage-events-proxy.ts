@@ -9,6 +9,7 @@ import {
 import type { AddressInfo } from 'node:net';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { BlobAnswer } from '../blob-from-url/azure-error.js';
+import { blobPath } from '../blob-path.js';
 import { closeServer } from '../close-server.js';
 import { errorAnswer, UNAVAILABLE } from '../service-errors.js';
 import { spelledHeaders } from '../spelled-headers.js';
@@ -94,17 +95,6 @@ export function putBlobProperties(headers: IncomingHttpHeaders): CreatedBlobProp
   return { blobType: type, contentLength, contentType };
 }
 
-/** `/<account>/<container>/<blob name>` (Azurite's path style); undefined for account and container requests. */
-function blobPath(url: URL): { container: string; blobName: string } | undefined {
-  const match = /^\/[^/]+\/([^/]+)\/(.+)$/s.exec(url.pathname);
-  if (!match) return undefined;
-  try {
-    return { container: decodeURIComponent(match[1] ?? ''), blobName: decodeURIComponent(match[2] ?? '') };
-  } catch {
-    return undefined;
-  }
-}
-
 export interface StartStorageEventsProxyOptions {
   /** Azurite's origin, `http://127.0.0.1:PORT`. */
   upstream: string;
@@ -117,7 +107,7 @@ export interface StartStorageEventsProxyOptions {
   publicBlobEndpoint: () => string;
   raise: (event: EventGridEvent) => void;
   log: (entry: Record<string, unknown>) => void;
-  /** Answers the operations Azurite lacks (Put Block / Put Blob From URL) in its place; undefined for the rest. */
+  /** Answers in Azurite's place what it lacks or answers short (Put Block / Put Blob From URL, Get Blob's tier); undefined for the rest. */
   answerInstead?: (request: IncomingMessage) => Promise<BlobAnswer> | undefined;
 }
 

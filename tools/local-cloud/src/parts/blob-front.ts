@@ -7,6 +7,7 @@ import { storageAccountTopic } from '../events/blob-created-event.js';
 import { createDeadLetterContainer } from '../events/dead-letter-container.js';
 import { EventDelivery, type DeliveryTarget } from '../events/delivery.js';
 import { LOCAL_SUBSCRIPTION_KINDS, LOCAL_SUBSCRIPTIONS, type LocalSubscriptionKind } from '../events/local-subscriptions.js';
+import { answerGetBlobWithTier } from '../get-blob-tier.js';
 import { DEAD_LETTER_DELAY_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_TIME_TO_LIVE_MINUTES } from '../events/retry-schedule.js';
 import { startStorageEventsProxy } from '../events/storage-events-proxy.js';
 import { passesFilter } from '../events/subscription-filter.js';
@@ -45,12 +46,16 @@ export async function startBlobFront(
 ): Promise<BlobFront> {
   let deliveries: Deliveries | undefined;
   let publicBlobEndpoint = '';
+  const upstream = new URL(azuriteBlob.origin);
+  const upstreamConnectionString = azuriteConnectionString({ blob: `${azuriteBlob.origin}/${AZURITE_ACCOUNT_NAME}` });
+  const fromUrl = answerFromUrl({ accountName: AZURITE_ACCOUNT_NAME, accountKey: AZURITE_ACCOUNT_KEY, upstream });
+  const getBlobWithTier = answerGetBlobWithTier({ upstream, accountName: AZURITE_ACCOUNT_NAME, accountKey: AZURITE_ACCOUNT_KEY });
   const storage = await startStorageEventsProxy({
     upstream: azuriteBlob.origin,
     // With a fault proxy, the fault proxy takes the well-known port.
     port: options.ports === 'default' && !options.faultProxy ? DEFAULT_PORTS.blob : 0,
     accountName: AZURITE_ACCOUNT_NAME,
-    upstreamConnectionString: azuriteConnectionString({ blob: `${azuriteBlob.origin}/${AZURITE_ACCOUNT_NAME}` }),
+    upstreamConnectionString,
     publicBlobEndpoint: () => publicBlobEndpoint,
     raise: (event) => {
       if (!deliveries) return;
@@ -59,11 +64,7 @@ export async function startBlobFront(
       }
     },
     log,
-    answerInstead: answerFromUrl({
-      accountName: AZURITE_ACCOUNT_NAME,
-      accountKey: AZURITE_ACCOUNT_KEY,
-      upstream: new URL(azuriteBlob.origin),
-    }),
+    answerInstead: (request) => fromUrl(request) ?? getBlobWithTier(request),
   });
   closers.add(() => storage.close());
   const every = (): EventDelivery[] => (deliveries ? Object.values(deliveries) : []);
