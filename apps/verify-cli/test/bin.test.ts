@@ -1,12 +1,11 @@
 // The built bin as a user runs it: a separate node process, shebang, commander wiring and exit codes.
 import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BLOBFERRY_BIN as bin, buildBlobferryBin } from './helpers/built-bin.js';
 
 const execFileAsync = promisify(execFile);
-const bin = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
 async function blobferryProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
@@ -18,10 +17,7 @@ async function blobferryProcess(args: string[]): Promise<{ code: number; stdout:
   }
 }
 
-beforeAll(async () => {
-  // The bin is the bundle `nx build` writes (scripts/bundle.mjs, from the sources): build it as that would.
-  await execFileAsync(process.execPath, [fileURLToPath(new URL('../scripts/bundle.mjs', import.meta.url))]);
-}, 180_000);
+beforeAll(buildBlobferryBin, 180_000);
 
 describe('the blobferry bin', () => {
   it('keeps its shebang and lists both commands', async () => {
