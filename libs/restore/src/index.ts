@@ -16,4 +16,4 @@ export { listRestorePoints, type ListRestorePointsOptions, type RestorePoint } f
 export type { ByteCheck } from './byte-check.js';
 export type { BlobType } from './recorded-version.js';
 export type { CopyPath } from './target-write.js';
-export { copyPathFor } from './write-blob.js';
+export { copyPathFor, DEFAULT_BLOCK_BYTES } from './write-blob.js';
