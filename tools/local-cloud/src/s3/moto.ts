@@ -1,10 +1,14 @@
 import { execFile } from 'node:child_process';
 import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { spawnChild } from '../child-process.js';
 import { MOTO_KEY_PAIR, MOTO_VERSION } from '../constants.js';
 import type { RunningS3 } from './running-s3.js';
+
+/** moto's server with the listing fix of preload/moto_server.py (see there). */
+const MOTO_LAUNCHER = fileURLToPath(new URL('../../preload/moto_server.py', import.meta.url));
 
 const run = promisify(execFile);
 
@@ -95,12 +99,12 @@ export interface StartMotoOptions {
 
 /** moto keeps everything in memory; it cannot persist (documented limit). */
 export async function startMoto(o: StartMotoOptions): Promise<RunningS3> {
-  const server = await ensureMotoVenv(o);
+  await ensureMotoVenv(o);
   const child = spawnChild({
     name: 'moto',
-    command: server,
+    command: join(o.venvDir, 'bin', 'python3'),
     // Port 0 works: werkzeug reports the port it was given by the kernel.
-    args: ['-H', '127.0.0.1', '-p', String(o.port)],
+    args: [MOTO_LAUNCHER, '-H', '127.0.0.1', '-p', String(o.port)],
     readyPattern: /Running on http:\/\/127\.0\.0\.1:(\d+)/,
   });
   let port: string;
