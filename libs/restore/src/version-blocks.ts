@@ -18,8 +18,11 @@ export interface BlockRange {
   lengthOf: (index: number) => number;
 }
 
-/** The blocks `first`..`last` of the version, read with one ranged GET and cut as the body streams. */
-export async function* blocksOf(options: VersionReadOptions, range: BlockRange): AsyncGenerator<[number, Buffer]> {
+/**
+ * The blocks `first`..`last` of the version, read with one ranged GET and cut as the body streams. Each block comes
+ * as the pieces of the body it spans (views, not copies): a block is never gathered into one buffer of its own.
+ */
+export async function* blocksOf(options: VersionReadOptions, range: BlockRange): AsyncGenerator<[number, Buffer[]]> {
   const start = range.first * range.blockBytes;
   const end = range.last * range.blockBytes + range.lengthOf(range.last) - 1;
   // The whole object is asked without a Range: moto copies the whole object once more for every ranged GET.
@@ -34,18 +37,18 @@ export async function* blocksOf(options: VersionReadOptions, range: BlockRange):
     options.abortSignal ? { abortSignal: options.abortSignal } : {},
   );
   let index = range.first;
-  let parts: Buffer[] = [];
+  let pieces: Buffer[] = [];
   let held = 0;
   for await (const chunk of (object.Body ?? []) as AsyncIterable<Uint8Array>) {
     let offset = 0;
     while (offset < chunk.length) {
       const take = Math.min(range.lengthOf(index) - held, chunk.length - offset);
-      parts.push(Buffer.from(chunk.buffer, chunk.byteOffset + offset, take));
+      pieces.push(Buffer.from(chunk.buffer, chunk.byteOffset + offset, take));
       held += take;
       offset += take;
       if (held === range.lengthOf(index)) {
-        yield [index, Buffer.concat(parts)];
-        parts = [];
+        yield [index, pieces];
+        pieces = [];
         held = 0;
         index += 1;
         if (index > range.last && offset < chunk.length) throw new Error(`S3 served more of ${options.version.key} than the range asked`);
@@ -63,5 +66,7 @@ export async function* versionInBlocks(options: VersionReadOptions, blockBytes: 
   const { size } = options.version;
   if (size === 0) return;
   const lengthOf = (index: number) => Math.min(blockBytes, size - index * blockBytes);
-  yield* blocksOf(options, { first: 0, last: Math.ceil(size / blockBytes) - 1, blockBytes, lengthOf });
+  for await (const [index, pieces] of blocksOf(options, { first: 0, last: Math.ceil(size / blockBytes) - 1, blockBytes, lengthOf })) {
+    yield [index, pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces)];
+  }
 }
