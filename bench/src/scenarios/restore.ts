@@ -12,7 +12,7 @@ import { putBackupObject, uploadLargeBlob, uploadSmallBlobs } from '../seed.js';
 import { formatBytes, median, round } from '../stats.js';
 import { VERIFY_BIN, verifyEnv } from '../verify-cli.js';
 
-// S3 -> Azure: `blobferry restore` (small blobs by Put Blob From URL, the large one streamed in checked blocks)
+// S3 -> Azure: `blobferry restore` (small blobs streamed with their record, the large one in checked blocks)
 // against `rclone copy` from the same bucket to Azurite, in the same run. Where the server-side path runs, the
 // bytes are moved by the local cloud's blob front (Azure's work): its CPU is counted beside blobferry's.
 
@@ -157,7 +157,7 @@ function summarize(context: BenchContext, runs: RunFigures[]): ScenarioResult {
   return {
     name: 'restore',
     description:
-      `S3 -> Azure: ${count} x ${formatBytes(size)} (Put Blob From URL, Azure checks each recorded MD5) and one ${formatBytes(large)} blob ` +
+      `S3 -> Azure: ${count} x ${formatBytes(size)} (each one GET with its record and one Put Blob, checked against the recorded MD5) and one ${formatBytes(large)} blob ` +
       '(streamed in checked blocks); blobferry restore against rclone copy from the same bucket',
     blobferry,
     rclone,
