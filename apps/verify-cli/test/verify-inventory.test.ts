@@ -55,6 +55,8 @@ describe('blobferry verify --inventory', () => {
   });
 
   it('refuses a report older than --inventory-max-age with exit 2, naming the manifest', async () => {
+    // 0.0001 h is 0.36 s: the reports the test above wrote must be older than that, however fast it ran.
+    await new Promise((resolve) => setTimeout(resolve, 400));
     const result = await verify(container, '--inventory', '--inventory-max-age', '0.0001');
     expect(result.code).toBe(2);
     // Both reports are too old; whichever is read first is named.
