@@ -40,6 +40,12 @@ export interface SweepInventoryOptions {
   exclusiveWorkDirectory?: boolean;
 }
 
+/** A time during which blobs may have been written whose copies still wait for their retry. */
+export interface OutageWindow {
+  from: Date;
+  to: Date;
+}
+
 export interface SweepSliceOptions {
   message: SweepSliceMessage;
   /** The message's container, read with the Function's identity. */
@@ -58,7 +64,7 @@ export interface SweepSliceOptions {
    * then was announced, and its copy may still wait for its retry, so repairing it is an expected find, not a
    * missed event.
    */
-  outageWindows?: ReadonlyArray<{ from: Date; to: Date }>;
+  outageWindows?: readonly OutageWindow[];
   /** Blobs per slice (one Azure listing page: at most 5,000). */
   maxBlobs?: number;
   /**
@@ -93,7 +99,7 @@ const ANNOUNCED_KINDS = new Set(['missing', 'sizeMismatch', 'checksumMismatch', 
  * before the run's start minus the normal event lag. Appends, page writes and property-only changes raise no
  * event: they are expected finds, counted and not alerted on.
  */
-function isMissedEvent(difference: Difference, cutoff: number, outages: ReadonlyArray<{ from: Date; to: Date }>): boolean {
+function isMissedEvent(difference: Difference, cutoff: number, outages: readonly OutageWindow[]): boolean {
   const source = difference.source;
   if (!source || !ANNOUNCED_KINDS.has(difference.kind)) return false;
   if (source.blobType !== undefined && source.blobType !== 'BlockBlob') return false;
@@ -101,10 +107,10 @@ function isMissedEvent(difference: Difference, cutoff: number, outages: Readonly
 }
 
 /** Whether the blob was last written during one of these outages. */
-function writtenDuring(difference: Difference, outages: ReadonlyArray<{ from: Date; to: Date }>): boolean {
+function writtenDuring(difference: Difference, outages: readonly OutageWindow[]): boolean {
   const written = difference.source?.lastModified.getTime();
   // Last-Modified has whole seconds: a blob written in the outage's first second reads as before its start.
-  const fromSecond = (outage: { from: Date }) => Math.floor(outage.from.getTime() / 1000) * 1000;
+  const fromSecond = (outage: OutageWindow) => Math.floor(outage.from.getTime() / 1000) * 1000;
   return written !== undefined && outages.some((outage) => written >= fromSecond(outage) && written <= outage.to.getTime());
 }
 

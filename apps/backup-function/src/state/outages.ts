@@ -8,6 +8,7 @@ import {
   outageRecordName,
   outageRecordSchema,
 } from '@blobferry/contract';
+import type { OutageWindow } from '@blobferry/sweep';
 import { ListedNames } from './listed-names.js';
 import { getJson, isStatus, putJson } from './state-blobs.js';
 
@@ -99,10 +100,4 @@ export class Outages {
     );
     return windows.flat();
   }
-}
-
-/** A time during which blobs may have been written whose copies still wait for their retry. */
-export interface OutageWindow {
-  from: Date;
-  to: Date;
 }

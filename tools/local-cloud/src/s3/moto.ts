@@ -7,7 +7,7 @@ import { spawnChild } from '../child-process.js';
 import { MOTO_KEY_PAIR, MOTO_VERSION } from '../constants.js';
 import type { RunningS3 } from './running-s3.js';
 
-/** moto's server with the listing fix of preload/moto_server.py (see there). */
+/** moto's server with the fixes of preload/moto_server.py (what each costs and why, there). */
 const MOTO_LAUNCHER = fileURLToPath(new URL('../../preload/moto_server.py', import.meta.url));
 
 const run = promisify(execFile);
