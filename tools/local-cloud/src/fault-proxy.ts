@@ -1,4 +1,5 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { endToEndHeaders } from './hop-by-hop.js';
 import { Outage } from './outage.js';
 import { errorAnswer, UNAVAILABLE, type CloudService } from './service-errors.js';
 import { spelledHeaders } from './spelled-headers.js';
@@ -139,7 +140,7 @@ export async function startFaultProxy(o: StartFaultProxyOptions): Promise<FaultP
         headers: spelledHeaders(request.headers, request.rawHeaders),
       },
       (upstreamResponse) => {
-        response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+        response.writeHead(upstreamResponse.statusCode ?? 502, endToEndHeaders(upstreamResponse.headers));
         upstreamResponse.on('data', (chunk: Buffer) => o.rules.count(o.service, 'responseBytes', chunk.length));
         if (rule?.bytesPerSecond !== undefined) {
           const rate = rule.bytesPerSecond;

@@ -1,4 +1,4 @@
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -88,6 +88,33 @@ describe('the local S3 gateway (in front of moto)', () => {
     expect(session.accessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
     expect(other.accessKeyId).not.toBe(session.accessKeyId);
     expect(session.accessKeyId).not.toBe(aws.emulatorAccessKeyId);
+  });
+
+  it('keeps a client connection open from request to request, as S3 does, though moto closes each of its own', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    let connections = 0;
+    const createConnection = agent.createConnection.bind(agent);
+    agent.createConnection = (...args: Parameters<Agent['createConnection']>) => {
+      connections += 1;
+      return createConnection(...args);
+    };
+    const s3 = new S3Client({
+      endpoint: aws.s3Endpoint,
+      region: aws.region,
+      forcePathStyle: true,
+      credentials: session,
+      maxAttempts: 1,
+      requestHandler: { httpAgent: agent },
+    });
+    try {
+      for (const key of ['gateway/keep-alive-1', 'gateway/keep-alive-2']) {
+        await s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: key, Body: key }));
+        expect(await (await s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: key }))).Body?.transformToString()).toBe(key);
+      }
+      expect(connections).toBe(1);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('lets a role session do what the role grants: write, read back, list, and resume a multipart upload', async () => {

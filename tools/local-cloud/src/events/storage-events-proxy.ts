@@ -11,6 +11,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import type { BlobAnswer } from '../blob-from-url/azure-error.js';
 import { blobPath } from '../blob-path.js';
 import { closeServer } from '../close-server.js';
+import { endToEndHeaders } from '../hop-by-hop.js';
 import { errorAnswer, UNAVAILABLE } from '../service-errors.js';
 import { spelledHeaders } from '../spelled-headers.js';
 import type { BlobCreatedEventData, EventGridEvent } from '../types.js';
@@ -194,7 +195,7 @@ export async function startStorageEventsProxy(o: StartStorageEventsProxyOptions)
   ): Promise<void> {
     return new Promise<void>((resolve) => {
       const relay = (upstreamResponse: BlobAnswer) => {
-        response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers);
+        response.writeHead(upstreamResponse.statusCode ?? 502, endToEndHeaders(upstreamResponse.headers));
         upstreamResponse.pipe(response);
         upstreamResponse.once('end', () => {
           const after = onResponse?.(upstreamResponse) ?? Promise.resolve();

@@ -1,4 +1,5 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { endToEndHeaders } from '../hop-by-hop.js';
 import { errorAnswer, UNAVAILABLE } from '../service-errors.js';
 import { S3AuthError } from './sigv4.js';
 
@@ -22,7 +23,7 @@ const unavailable = () => new S3AuthError(UNAVAILABLE.s3.code, 503, UNAVAILABLE.
 /** Sends an allowed request on to the emulator and its answer back to the client. */
 export function forward(request: IncomingMessage, response: ServerResponse, { upstream, body, hideMissing, log }: ForwardOptions): void {
   const outgoing = httpRequest(
-    { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: request.headers },
+    { host: upstream.hostname, port: upstream.port, method: request.method, path: request.url, headers: endToEndHeaders(request.headers) },
     (upstreamResponse) => {
       const status = upstreamResponse.statusCode ?? 502;
       if (hideMissing && status === 404) {
@@ -40,7 +41,7 @@ export function forward(request: IncomingMessage, response: ServerResponse, { up
         );
         return;
       }
-      response.writeHead(status, upstreamResponse.headers);
+      response.writeHead(status, endToEndHeaders(upstreamResponse.headers));
       upstreamResponse.pipe(response);
       // An emulator that dies mid-body leaves the client a cut connection, as a dropped S3 connection does.
       upstreamResponse.once('close', () => {
