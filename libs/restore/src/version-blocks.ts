@@ -19,10 +19,16 @@ export interface BlockRange {
 }
 
 /**
- * The blocks `first`..`last` of the version, read with one ranged GET and cut as the body streams. Each block comes
- * as the pieces of the body it spans (views, not copies): a block is never gathered into one buffer of its own.
+ * The blocks `first`..`last` of the version, read with one ranged GET and cut as the body streams. Each chunk of the
+ * body is copied into its block's buffer (from `bufferFor`) as it arrives and is garbage at once: chunks held until
+ * their block is full outlive V8's young generation, and their memory is then freed only by full collections,
+ * which the external memory of a large blob's chunks triggers every few blocks.
  */
-export async function* blocksOf(options: VersionReadOptions, range: BlockRange): AsyncGenerator<[number, Buffer[]]> {
+export async function* blocksOf(
+  options: VersionReadOptions,
+  range: BlockRange,
+  bufferFor: (length: number) => Buffer,
+): AsyncGenerator<[number, Buffer]> {
   const start = range.first * range.blockBytes;
   const end = range.last * range.blockBytes + range.lengthOf(range.last) - 1;
   // The whole object is asked without a Range: moto copies the whole object once more for every ranged GET.
@@ -37,21 +43,23 @@ export async function* blocksOf(options: VersionReadOptions, range: BlockRange):
     options.abortSignal ? { abortSignal: options.abortSignal } : {},
   );
   let index = range.first;
-  let pieces: Buffer[] = [];
+  let block: Buffer | undefined;
   let held = 0;
   for await (const chunk of (object.Body ?? []) as AsyncIterable<Uint8Array>) {
     let offset = 0;
     while (offset < chunk.length) {
-      const take = Math.min(range.lengthOf(index) - held, chunk.length - offset);
-      pieces.push(Buffer.from(chunk.buffer, chunk.byteOffset + offset, take));
+      if (index > range.last) throw new Error(`S3 served more of ${options.version.key} than the range asked`);
+      const length = range.lengthOf(index);
+      block ??= bufferFor(length);
+      const take = Math.min(length - held, chunk.length - offset);
+      block.set(chunk.subarray(offset, offset + take), held);
       held += take;
       offset += take;
-      if (held === range.lengthOf(index)) {
-        yield [index, pieces];
-        pieces = [];
+      if (held === length) {
+        yield [index, block.subarray(0, length)];
+        block = undefined;
         held = 0;
         index += 1;
-        if (index > range.last && offset < chunk.length) throw new Error(`S3 served more of ${options.version.key} than the range asked`);
       }
     }
   }
@@ -66,7 +74,7 @@ export async function* versionInBlocks(options: VersionReadOptions, blockBytes: 
   const { size } = options.version;
   if (size === 0) return;
   const lengthOf = (index: number) => Math.min(blockBytes, size - index * blockBytes);
-  for await (const [index, pieces] of blocksOf(options, { first: 0, last: Math.ceil(size / blockBytes) - 1, blockBytes, lengthOf })) {
-    yield [index, pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces)];
-  }
+  yield* blocksOf(options, { first: 0, last: Math.ceil(size / blockBytes) - 1, blockBytes, lengthOf }, (length) =>
+    Buffer.allocUnsafe(length),
+  );
 }

@@ -212,26 +212,20 @@ async function writeInBlocks(options: WriteBlobOptions): Promise<WriteBlobResult
     });
     blocks[index] = block;
   };
-  // Each block is gathered into a buffer of a small pool (one per block in flight, and the one filling), taken
-  // back once its block is staged: a fresh block-sized buffer per block makes V8 collect garbage every few blocks.
-  const freeBuffers: Buffer[] = [];
-  const gather = (pieces: readonly Buffer[], into: Buffer): Buffer => {
-    let offset = 0;
-    for (const piece of pieces) offset += piece.copy(into, offset);
-    return into.subarray(0, offset);
-  };
+  // Each block fills a buffer of a small pool (one per block in flight, and the one filling), taken back once its
+  // block is staged: a fresh block-sized buffer per block makes V8 collect garbage every few blocks.
+  const freeBuffers: ArrayBuffer[] = [];
+  const bufferFor = () => Buffer.from(freeBuffers.pop() ?? new ArrayBuffer(blockBytes));
   const uploads = inFlightLimit(options.blocksInFlight);
   let bytesRead = 0;
   try {
     for (const [first, last] of missingRuns(blocks, count)) {
       // One GET per run of missing blocks, cut into blocks as it streams: S3 serves a version's range once, and
       // an in-order MD5 falls out of the order of the stream. Blocks upload `blocksInFlight` at a time.
-      for await (const [index, pieces] of blocksOf(options, { first, last, blockBytes, lengthOf })) {
-        const buffer = freeBuffers.pop() ?? Buffer.allocUnsafe(blockBytes);
-        const bytes = gather(pieces, buffer);
+      for await (const [index, bytes] of blocksOf(options, { first, last, blockBytes, lengthOf }, bufferFor)) {
         bytesRead += bytes.length;
         md5?.update(bytes);
-        await uploads.add(stage(index, bytes).finally(() => freeBuffers.push(buffer)));
+        await uploads.add(stage(index, bytes).finally(() => freeBuffers.push(bytes.buffer as ArrayBuffer)));
       }
     }
     await uploads.drain();
