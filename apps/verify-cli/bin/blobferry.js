@@ -4,6 +4,11 @@
 // the CLI (esbuild, about a second); `npx nx build verify-cli` rebuilds it after a change. Under the
 // `@blobferry/source` condition (tests, with tsx) `#main` is the TypeScript source and nothing is built.
 import { existsSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+
+// V8 keeps the bundle's compiled code between runs (in the OS temp folder; NODE_DISABLE_COMPILE_CACHE=1 turns it
+// off), so a start after the first compiles nothing: about 0.1 CPU-s and 20 MiB less per command.
+enableCompileCache();
 
 const main = new URL(import.meta.resolve('#main'));
 if (!existsSync(main)) {

@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
@@ -336,5 +339,17 @@ describe('blobferry verify against the local cloud', () => {
     const bin = fileURLToPath(new URL('../bin/blobferry.js', import.meta.url));
     const { stdout } = await promisify(execFile)(process.execPath, [bin, '--version'], { env: { PATH: process.env.PATH ?? '' } });
     expect(stdout.trim().split('\n').at(-1)).toBe(packageJson.version);
+  }, 120_000);
+
+  it('keeps the compiled bundle in the compile cache, so the next start compiles nothing', async () => {
+    const bin = fileURLToPath(new URL('../bin/blobferry.js', import.meta.url));
+    const tmp = await mkdtemp(join(tmpdir(), 'blobferry-compile-cache-'));
+    try {
+      await promisify(execFile)(process.execPath, [bin, '--version'], { env: { PATH: process.env.PATH ?? '', TMPDIR: tmp } });
+      const cached = await readdir(join(tmp, 'node-compile-cache'), { recursive: true });
+      expect(cached.length).toBeGreaterThan(0);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
   }, 120_000);
 });
