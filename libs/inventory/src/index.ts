@@ -17,7 +17,7 @@ export {
   type JoinInventoryReportsOptions,
   type ReportDifference,
 } from './join/inventory-join.js';
-export type { JoinCounts, ReportPair } from './join/report-join.js';
+export { DEFAULT_NAMES_PER_PASS, type JoinCounts, type ReportPair } from './join/report-join.js';
 export { inventoryListing, type InventoryChecks, type InventoryListing, type InventoryListingOptions } from './inventory-listing.js';
 export {
   openInventoryListing,

@@ -1,5 +1,6 @@
 // The join settles in DuckDB only the pairs reconcile's classifyFromListings calls in sync, and hands every
-// other pair over with the evidence the reports hold, in both services' formats (CSV and Parquet).
+// other pair over with the evidence the reports hold, in both services' formats (CSV and Parquet), whether it
+// joins all names at once or in passes (as it does for an estate too large for one).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,10 +136,17 @@ async function writeReports(directory: string, format: ReportFileFormat, rows: C
   };
 }
 
-describe.each(['parquet', 'csv'] as const)('the join of %s reports', (format) => {
+const JOINS = [
+  { format: 'parquet', namesPerPass: undefined },
+  { format: 'csv', namesPerPass: undefined },
+  { format: 'parquet', namesPerPass: 10 },
+] as const;
+
+describe.each(JOINS)('the join of $format reports, $namesPerPass names a pass', ({ format, namesPerPass }) => {
   let directory: string;
   let differences: ReportDifference[];
   let inSync: number;
+  let passes: number;
   const planted = cases();
 
   beforeAll(async () => {
@@ -149,10 +157,11 @@ describe.each(['parquet', 'csv'] as const)('the join of %s reports', (format) =>
       scope: { container: CONTAINER, prefix: '', keyRoot: KEY_ROOT },
       spillDirectory: directory,
       memoryLimitMiB: 64,
+      ...(namesPerPass ? { namesPerPass } : {}),
     });
     differences = [];
     for await (const difference of joined.differences()) differences.push(difference);
-    inSync = joined.counts.inSync;
+    ({ inSync, passes } = joined.counts);
     joined.close();
   });
   afterAll(() => rm(directory, { recursive: true, force: true }));
@@ -162,6 +171,9 @@ describe.each(['parquet', 'csv'] as const)('the join of %s reports', (format) =>
     expect(differences.map((difference) => difference.name).sort()).toEqual(expected.map((row) => row.name).sort());
     expect(inSync).toBe(planted.length - expected.length);
     expect(inSync).toBeGreaterThan(0);
+    const names = Math.max(planted.filter((row) => row.source).length, planted.filter((row) => row.target).length);
+    expect(passes).toBe(namesPerPass ? Math.ceil(names / namesPerPass) : 1);
+    expect(passes).toBeGreaterThan(namesPerPass ? 1 : 0);
   });
 
   it('gives each pair the evidence the reports hold, keys decoded, in UTF-8 order', () => {
@@ -175,5 +187,37 @@ describe.each(['parquet', 'csv'] as const)('the join of %s reports', (format) =>
     const names = differences.map((difference) => Buffer.from(difference.name));
     for (let index = 1; index < names.length; index++)
       expect(Buffer.compare(names[index - 1] as Buffer, names[index] as Buffer)).toBeLessThan(0);
+  });
+});
+
+describe('a blob the Azure report lists twice', () => {
+  let directory: string;
+  afterAll(() => rm(directory, { recursive: true, force: true }));
+
+  it('is handed over once', async () => {
+    directory = await mkdtemp(join(tmpdir(), 'inventory-twice-'));
+    const name = 'listed/twice.txt';
+    const source: SourceBlob = {
+      name,
+      etag: '0x8DC3',
+      size: 7,
+      md5Base64: MD5_BASE64,
+      lastModified: new Date(BLOB_MS),
+      blobType: 'BlockBlob',
+    };
+    const target: TargetObject = { key: KEY_ROOT + name, size: 8, etag: MD5_HEX, etagIsMd5: true, lastModified: new Date(BLOB_MS) };
+    const reports = await writeReports(directory, 'parquet', [
+      { name, source, target },
+      { name, source },
+    ]);
+    const joined = await joinInventoryReports({
+      ...reports,
+      scope: { container: CONTAINER, prefix: '', keyRoot: KEY_ROOT },
+      spillDirectory: directory,
+    });
+    const names: string[] = [];
+    for await (const difference of joined.differences()) names.push(difference.name);
+    joined.close();
+    expect(names).toEqual([name]);
   });
 });

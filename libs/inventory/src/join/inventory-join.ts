@@ -15,6 +15,8 @@ export interface JoinInventoryReportsOptions {
   spillDirectory: string;
   memoryLimitMiB?: number;
   threads?: number;
+  /** Names a side per join pass (default 8 x 10^6, for the default memory limit): lower it with the limit. */
+  namesPerPass?: number;
   /** How long a blob change may take to reach S3: a blob changed this close to the S3 report may be copied since. */
   copyLagMs?: number;
 }
@@ -65,7 +67,7 @@ export async function joinInventoryReports(options: JoinInventoryReportsOptions)
   try {
     await createAzureView(session.connection, azure, scope);
     await createS3View(session.connection, s3, scope);
-    const counts = await joinReports(session.connection);
+    const counts = await joinReports(session.connection, options.namesPerPass);
     return {
       azure,
       s3,
