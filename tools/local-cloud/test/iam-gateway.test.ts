@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import {
   AbortMultipartUploadCommand,
@@ -114,6 +115,37 @@ describe('the local S3 gateway (in front of moto)', () => {
       expect(connections).toBe(1);
     } finally {
       agent.destroy();
+    }
+  });
+
+  it('answers a GET and a HEAD without the Content-MD5 their PUT sent, as S3 does (moto keeps and repeats it)', async () => {
+    const key = 'gateway/content-md5';
+    const body = 'checked once';
+    const answered: Array<Record<string, string>> = [];
+    const client = s3As(aws, session);
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        answered.push((result.response as { headers: Record<string, string> }).headers);
+        return result;
+      },
+      { step: 'deserialize', name: 'answerHeaders' },
+    );
+    try {
+      await client.send(
+        new PutObjectCommand({ Bucket: aws.bucket, Key: key, Body: body, ContentMD5: createHash('md5').update(body).digest('base64') }),
+      );
+      await client.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      const read = await client.send(new GetObjectCommand({ Bucket: aws.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+      expect(await read.Body?.transformToString()).toBe(body);
+      expect(answered).toHaveLength(3);
+      for (const headers of answered.slice(1)) {
+        expect(headers['etag']).toBe(`"${createHash('md5').update(body).digest('hex')}"`);
+        expect(headers).not.toHaveProperty('content-md5');
+        expect(headers).not.toHaveProperty('x-amz-content-sha256');
+      }
+    } finally {
+      client.destroy();
     }
   });
 

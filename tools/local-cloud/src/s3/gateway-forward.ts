@@ -20,6 +20,19 @@ export interface ForwardOptions {
 
 const unavailable = () => new S3AuthError(UNAVAILABLE.s3.code, 503, UNAVAILABLE.s3.message);
 
+// moto keeps a PutObject's Content-MD5 and x-amz-content-sha256 request headers with the object and answers every
+// GET and HEAD of it with them; S3 answers neither (GetObject's and HeadObject's response headers). A client that
+// asks for checksums (`ChecksumMode: ENABLED`) would then hash every body it reads against a Content-MD5 that
+// Amazon S3 never sends: the AWS SDK does.
+const REQUEST_ONLY_HEADERS = new Set(['content-md5', 'x-amz-content-sha256']);
+
+/** The emulator's answer headers as S3 would send them. */
+function s3AnswerHeaders(headers: IncomingMessage['headers']): IncomingMessage['headers'] {
+  const kept = endToEndHeaders(headers);
+  for (const name of REQUEST_ONLY_HEADERS) delete kept[name];
+  return kept;
+}
+
 /** Sends an allowed request on to the emulator and its answer back to the client. */
 export function forward(request: IncomingMessage, response: ServerResponse, { upstream, body, hideMissing, log }: ForwardOptions): void {
   const outgoing = httpRequest(
@@ -41,7 +54,7 @@ export function forward(request: IncomingMessage, response: ServerResponse, { up
         );
         return;
       }
-      response.writeHead(status, endToEndHeaders(upstreamResponse.headers));
+      response.writeHead(status, s3AnswerHeaders(upstreamResponse.headers));
       upstreamResponse.pipe(response);
       // An emulator that dies mid-body leaves the client a cut connection, as a dropped S3 connection does.
       upstreamResponse.once('close', () => {
