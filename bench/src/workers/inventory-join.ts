@@ -76,6 +76,7 @@ try {
     listMs: listed - joinedAt,
     inSync: joined.counts.inSync,
     candidates: joined.counts.candidates,
+    passes: joined.counts.passes,
     decided,
     needsHead,
     readLive,
