@@ -44,7 +44,8 @@ describe('blobferry verify --inventory', () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await writeInventoryReports({ stack: backup.cloud.stack });
     const listed = await verify(container);
-    const result = await verify(container, '--inventory');
+    const result = await verify(container, '--inventory', '--progress');
+    expect(result.stderr).toContain('inventory: joined 1 of 1 passes');
     // The missing blob was written minutes ago, within the copy lag of the S3 report: read live, not decided.
     expect(result.stderr).toMatch(
       /inventory blobferry-inventory\/.*blobferry-manifest\.json .*: 2 in sync by the reports; decided by the reports: 1 extra; live checks: 0 HEAD, 1 read live/,

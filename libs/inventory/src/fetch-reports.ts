@@ -1,5 +1,5 @@
 import { fetchAzureReport, type AzureReportLocation } from './azure/azure-report.js';
-import type { LocalReport } from './local-report.js';
+import type { InventoryProgress, LocalReport } from './local-report.js';
 import { DEFAULT_MAX_REPORT_AGE_MS } from './report-age.js';
 import { fetchS3Report, type S3ReportLocation } from './s3/s3-report.js';
 
@@ -15,6 +15,8 @@ export interface FetchInventoryReportsOptions {
   /** Oldest report accepted (default 48 h). */
   maxAgeMs?: number;
   now?: Date;
+  /** Each side's files downloaded, as they arrive. */
+  onProgress?: (progress: InventoryProgress) => void;
   abortSignal?: AbortSignal;
 }
 
@@ -26,9 +28,11 @@ export async function fetchInventoryReports(options: FetchInventoryReportsOption
     now: options.now ?? new Date(),
     ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
   };
+  const onFile = (service: 'azure' | 's3') => (files: number, of: number) =>
+    options.onProgress?.({ phase: 'download', service, files, of });
   const [azure, s3] = await Promise.all([
-    fetchAzureReport({ location: options.azure, covering: options.covering, ...common }),
-    fetchS3Report({ location: options.s3, sourceBucket: options.backupBucket, ...common }),
+    fetchAzureReport({ location: options.azure, covering: options.covering, onFile: onFile('azure'), ...common }),
+    fetchS3Report({ location: options.s3, sourceBucket: options.backupBucket, onFile: onFile('s3'), ...common }),
   ]);
   return { azure, s3 };
 }

@@ -2,7 +2,7 @@
 // SDKs (the caller's identities), downloaded, and joined in DuckDB under a memory limit. What the reports prove in
 // sync stays in DuckDB; the rest goes to libs/reconcile's one classification as a ListingSource.
 export { InventoryReportError } from './errors.js';
-export type { LocalReport, ReportFormat, ReportService } from './local-report.js';
+export type { InventoryProgress, LocalReport, ReportFormat, ReportService } from './local-report.js';
 export { AZURE_REQUIRED_FIELDS, describeAzureManifest, type AzureReportDescription } from './azure/azure-manifest.js';
 export { fetchAzureReport, type AzureReportLocation, type FetchAzureReportOptions } from './azure/azure-report.js';
 export { S3_REQUIRED_FIELDS, describeS3Manifest, parquetColumnOf, type S3ReportDescription } from './s3/s3-manifest.js';

@@ -1,5 +1,9 @@
 /** Which service wrote a report. */
 export type ReportService = 'azure' | 's3';
+
+/** Where a long inventory read stands: each side's report files downloaded, then the join's passes made. */
+export type InventoryProgress =
+  { phase: 'download'; service: ReportService; files: number; of: number } | { phase: 'join'; passes: number; of: number };
 export type ReportFormat = 'csv' | 'parquet';
 
 /** An inventory report read through its manifest and downloaded to local disk, ready for the join. */

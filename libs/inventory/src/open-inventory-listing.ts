@@ -8,6 +8,7 @@ import type { AzureReportLocation } from './azure/azure-report.js';
 import { fetchInventoryReports } from './fetch-reports.js';
 import { joinInventoryReports, type InventoryJoin } from './join/inventory-join.js';
 import { inventoryListing, type InventoryChecks, type InventoryListing } from './inventory-listing.js';
+import type { InventoryProgress } from './local-report.js';
 import type { S3ReportLocation } from './s3/s3-report.js';
 
 export interface OpenInventoryListingOptions {
@@ -25,6 +26,8 @@ export interface OpenInventoryListingOptions {
   copyLagMs?: number;
   /** Live reads in flight at once. */
   concurrency?: number;
+  /** The reports' files downloaded, then the join's passes, as they happen (minutes at 10^8 blobs). */
+  onProgress?: (progress: InventoryProgress) => void;
   abortSignal?: AbortSignal;
 }
 
@@ -84,6 +87,7 @@ export async function openInventoryListing(options: OpenInventoryListingOptions)
       backupBucket: options.target.bucket,
       directory,
       ...(options.maxReportAgeMs !== undefined ? { maxAgeMs: options.maxReportAgeMs } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.abortSignal ? { abortSignal: options.abortSignal } : {}),
     });
     const fetched = performance.now();
@@ -95,6 +99,7 @@ export async function openInventoryListing(options: OpenInventoryListingOptions)
       spillDirectory,
       ...(options.memoryLimitMiB ? { memoryLimitMiB: options.memoryLimitMiB } : {}),
       ...(options.copyLagMs !== undefined ? { copyLagMs: options.copyLagMs } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
     const join = joined;
     const joinMs = Math.round(performance.now() - fetched);

@@ -147,6 +147,7 @@ describe.each(JOINS)('the join of $format reports, $namesPerPass names a pass', 
   let differences: ReportDifference[];
   let inSync: number;
   let passes: number;
+  const passesTold: string[] = [];
   const planted = cases();
 
   beforeAll(async () => {
@@ -158,6 +159,7 @@ describe.each(JOINS)('the join of $format reports, $namesPerPass names a pass', 
       spillDirectory: directory,
       memoryLimitMiB: 64,
       ...(namesPerPass ? { namesPerPass } : {}),
+      onProgress: (progress) => passesTold.push(progress.phase === 'join' ? `${progress.passes}/${progress.of}` : progress.phase),
     });
     differences = [];
     for await (const difference of joined.differences()) differences.push(difference);
@@ -174,6 +176,7 @@ describe.each(JOINS)('the join of $format reports, $namesPerPass names a pass', 
     const names = Math.max(planted.filter((row) => row.source).length, planted.filter((row) => row.target).length);
     expect(passes).toBe(namesPerPass ? Math.ceil(names / namesPerPass) : 1);
     expect(passes).toBeGreaterThan(namesPerPass ? 1 : 0);
+    expect(passesTold).toEqual(Array.from({ length: passes }, (_, index) => `${index + 1}/${passes}`));
   });
 
   it('gives each pair the evidence the reports hold, keys decoded, in UTF-8 order', () => {

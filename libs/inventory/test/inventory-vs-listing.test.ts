@@ -7,7 +7,7 @@ import { publishAzureReport, writeInventoryReports, type LocalCloud } from '@blo
 import { reconcile, type ListingSource, type ReconcileSummary } from '@blobferry/reconcile';
 import { copyBlobToS3, type KeyMapping } from '@blobferry/transfer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InventoryReportError, openInventoryListing, type InventorySummary } from '../src/index.js';
+import { InventoryReportError, openInventoryListing, type InventoryProgress, type InventorySummary } from '../src/index.js';
 import { account, adminS3, corruptKeepingMetadata, freshContainer, pause, reportLocations, startCloud } from './support/cloud.js';
 import { AZURE_INVENTORY_CONTAINER } from '@blobferry/contract';
 
@@ -99,13 +99,23 @@ describe('the inventory path against listing', () => {
 
   it.each(['parquet', 'csv'] as const)('finds the same differences from %s reports as from listing', async (format) => {
     await writeInventoryReports({ stack: cloud.stack, format });
+    const told: InventoryProgress[] = [];
     const opened = await openInventoryListing({
       reports: reportLocations(cloud, s3),
       container,
       target: { s3, bucket },
       keys,
       copyLagMs: 0,
+      onProgress: (progress) => told.push(progress),
     });
+    // Each side's files as they arrive, from none to all, then the join's one pass.
+    for (const service of ['azure', 's3'] as const) {
+      const files = told.flatMap((progress) => (progress.phase === 'download' && progress.service === service ? [progress] : []));
+      expect(files.map((progress) => progress.files)).toEqual(Array.from({ length: files.length }, (_, index) => index));
+      expect(files.at(-1)?.files).toBe(files.at(-1)?.of);
+      expect(files.at(-1)?.of).toBeGreaterThan(0);
+    }
+    expect(told.at(-1)).toEqual({ phase: 'join', passes: 1, of: 1 });
     let found: { lines: string[]; summary: ReconcileSummary };
     let summary: InventorySummary;
     try {

@@ -1,7 +1,8 @@
-import { InventoryReportError, openInventoryListing, type OpenedInventoryListing } from '@blobferry/inventory';
+import { InventoryReportError, openInventoryListing, type InventoryProgress, type OpenedInventoryListing } from '@blobferry/inventory';
 import type { KeyMapping } from '@blobferry/transfer';
 import type { CliIo } from '../cli-io.js';
 import { ConfigurationError } from '../cli-errors.js';
+import { startStatusLine } from '../output/progress.js';
 import type { VerifyClients } from './clients.js';
 import type { VerifyConfig } from './verify-config.js';
 
@@ -25,6 +26,18 @@ export async function openRunInventory(
     );
     return undefined;
   }
+  // Reading the reports takes minutes at 10^8 blobs: the files downloaded, then the join's passes, on stderr.
+  const downloaded = new Map<string, { files: number; of: number }>();
+  let joined: { passes: number; of: number } | undefined;
+  const status = startStatusLine(io, config.progress, () => {
+    if (joined) return `inventory: joined ${joined.passes} of ${joined.of} passes`;
+    const sides = [...downloaded].map(([service, { files, of }]) => `${service === 'azure' ? 'Azure' : 'S3'} ${files}/${of}`);
+    return `inventory: report files downloaded ${sides.join(', ') || '...'}`;
+  });
+  const onProgress = (progress: InventoryProgress) => {
+    if (progress.phase === 'download') downloaded.set(progress.service, progress);
+    else joined = progress;
+  };
   try {
     return await openInventoryListing({
       reports: {
@@ -38,10 +51,13 @@ export async function openRunInventory(
       maxReportAgeMs: inventory.maxAgeMs,
       concurrency: config.concurrency,
       ...(inventory.workDirectory ? { workDirectory: inventory.workDirectory } : {}),
+      onProgress,
     });
   } catch (error) {
     if (error instanceof InventoryReportError) throw new ConfigurationError(`Inventory report refused: ${error.message}`, { cause: error });
     throw error;
+  } finally {
+    status.stop();
   }
 }
 

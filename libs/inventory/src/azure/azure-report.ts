@@ -26,6 +26,8 @@ export interface FetchAzureReportOptions {
   directory: string;
   maxAgeMs: number;
   now: Date;
+  /** After the manifest is read and after each file: files downloaded of the report's. */
+  onFile?: (files: number, of: number) => void;
   abortSignal?: AbortSignal;
 }
 
@@ -103,6 +105,7 @@ export async function fetchAzureReport(options: FetchAzureReportOptions): Promis
   const description = describeAzureManifest(manifestText, file, options.covering);
   checkReportAge(file, description.startedAt, options.maxAgeMs, options.now);
   const files: LocalReport['files'] = [];
+  options.onFile?.(0, description.files.length);
   for (const [index, listed] of description.files.entries()) {
     const path = join(options.directory, `azure-${index}.${description.format}`);
     const source = described(location, listed.blob);
@@ -114,6 +117,7 @@ export async function fetchAzureReport(options: FetchAzureReportOptions): Promis
       throw new InventoryReportError(source, 'is listed in the manifest but does not exist', "Use a complete run's report.");
     }
     files.push({ path, source });
+    options.onFile?.(files.length, description.files.length);
   }
   return {
     service: 'azure',

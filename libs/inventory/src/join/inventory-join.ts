@@ -1,5 +1,5 @@
 import { classifyFromListings, type Classification } from '@blobferry/reconcile';
-import type { LocalReport } from '../local-report.js';
+import type { InventoryProgress, LocalReport } from '../local-report.js';
 import { createAzureView, createS3View, type ReportScope } from '../duckdb/report-views.js';
 import { openDuckDb, type DuckDbSession } from '../duckdb/session.js';
 import { candidatePairs, joinReports, type JoinCounts, type ReportPair } from './report-join.js';
@@ -17,6 +17,8 @@ export interface JoinInventoryReportsOptions {
   threads?: number;
   /** Names a side per join pass (default 8 x 10^6, for the default memory limit): lower it with the limit. */
   namesPerPass?: number;
+  /** Told after each join pass. */
+  onProgress?: (progress: InventoryProgress) => void;
   /** How long a blob change may take to reach S3: a blob changed this close to the S3 report may be copied since. */
   copyLagMs?: number;
 }
@@ -67,7 +69,7 @@ export async function joinInventoryReports(options: JoinInventoryReportsOptions)
   try {
     await createAzureView(session.connection, azure, scope);
     await createS3View(session.connection, s3, scope);
-    const counts = await joinReports(session.connection, options.namesPerPass);
+    const counts = await joinReports(session.connection, options.namesPerPass, options.onProgress);
     return {
       azure,
       s3,

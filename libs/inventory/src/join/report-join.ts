@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SourceBlob, TargetObject } from '@blobferry/reconcile';
+import type { InventoryProgress } from '../local-report.js';
 import { IN_SYNC_SQL } from './in-sync-rule.js';
 
 // The full outer join of both reports on the blob name. Pairs in sync by the listing rule are only counted;
@@ -41,9 +42,13 @@ const CANDIDATE_COLUMNS = `
 
 /**
  * Joins the views azure_blobs and s3_objects into the table `candidates`, in passes of at most `namesPerPass`
- * names a side; returns the counts.
+ * names a side, telling `onProgress` after each; returns the counts.
  */
-export async function joinReports(connection: DuckDBConnection, namesPerPass = DEFAULT_NAMES_PER_PASS): Promise<JoinCounts> {
+export async function joinReports(
+  connection: DuckDBConnection,
+  namesPerPass = DEFAULT_NAMES_PER_PASS,
+  onProgress?: (progress: InventoryProgress) => void,
+): Promise<JoinCounts> {
   const sides = await connection.runAndReadAll(`
     SELECT (SELECT count(*) FROM azure_blobs) AS blobs, (SELECT coalesce(sum(size), 0) FROM azure_blobs) AS bytes,
            (SELECT count(*) FROM s3_objects) AS objects`);
@@ -58,6 +63,7 @@ export async function joinReports(connection: DuckDBConnection, namesPerPass = D
       FROM ${share('a', 'azure_blobs', pass)} FULL OUTER JOIN ${share('s', 's3_objects', pass)} ON a.name = s.name
       WHERE a.name IS NULL OR s.name IS NULL OR NOT coalesce(${IN_SYNC_SQL}, false)`;
     await connection.run(pass === 0 ? `CREATE OR REPLACE TABLE candidates AS ${joined}` : `INSERT INTO candidates ${joined}`);
+    onProgress?.({ phase: 'join', passes: pass + 1, of: passes });
   }
   // Every Azure row is in sync or a candidate, so the in-sync count needs no second join.
   const totals = await connection.runAndReadAll(`

@@ -29,6 +29,8 @@ export interface FetchS3ReportOptions {
   directory: string;
   maxAgeMs: number;
   now: Date;
+  /** After the manifest is read and after each file: files downloaded of the report's. */
+  onFile?: (files: number, of: number) => void;
   abortSignal?: AbortSignal;
 }
 
@@ -118,6 +120,7 @@ export async function fetchS3Report(options: FetchS3ReportOptions): Promise<Loca
   const description = describeS3Manifest(manifestText, file, options.sourceBucket);
   checkReportAge(file, description.startedAt, options.maxAgeMs, options.now);
   const files: LocalReport['files'] = [];
+  options.onFile?.(0, description.files.length);
   for (const [index, listed] of description.files.entries()) {
     const source = `s3://${location.bucket}/${listed.key}`;
     const path = join(options.directory, `s3-${index}.${description.format === 'csv' ? 'csv.gz' : 'parquet'}`);
@@ -134,6 +137,7 @@ export async function fetchS3Report(options: FetchS3ReportOptions): Promise<Loca
       throw new InventoryReportError(source, `has MD5 ${md5}, not the ${listed.md5Hex} its manifest states`, 'Download the report again.');
     }
     files.push({ path, source });
+    options.onFile?.(files.length, description.files.length);
   }
   return {
     service: 's3',
