@@ -4,6 +4,7 @@ import type { ContainerClient } from '@azure/storage-blob';
 import { InventoryReportError } from '../errors.js';
 import type { LocalReport } from '../local-report.js';
 import { checkReportAge, checksumMatches } from '../report-age.js';
+import { downloadEach } from '../report-files.js';
 import { describeAzureManifest } from './azure-manifest.js';
 
 // Azure writes each run of a rule under `<destination>/YYYY/MM/DD/HH-MM-SS/<ruleName>/`: the data files, then
@@ -104,21 +105,21 @@ export async function fetchAzureReport(options: FetchAzureReportOptions): Promis
   }
   const description = describeAzureManifest(manifestText, file, options.covering);
   checkReportAge(file, description.startedAt, options.maxAgeMs, options.now);
-  const files: LocalReport['files'] = [];
-  options.onFile?.(0, description.files.length);
-  for (const [index, listed] of description.files.entries()) {
-    const path = join(options.directory, `azure-${index}.${description.format}`);
-    const source = described(location, listed.blob);
-    const blob = container.getBlobClient(listed.blob);
-    try {
-      await blob.downloadToFile(path, undefined, undefined, { abortSignal });
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-      throw new InventoryReportError(source, 'is listed in the manifest but does not exist', "Use a complete run's report.");
-    }
-    files.push({ path, source });
-    options.onFile?.(files.length, description.files.length);
-  }
+  const files = await downloadEach(
+    description.files,
+    async (listed, index) => {
+      const path = join(options.directory, `azure-${index}.${description.format}`);
+      const source = described(location, listed.blob);
+      try {
+        await container.getBlobClient(listed.blob).downloadToFile(path, undefined, undefined, { abortSignal });
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+        throw new InventoryReportError(source, 'is listed in the manifest but does not exist', "Use a complete run's report.");
+      }
+      return { path, source };
+    },
+    options.onFile,
+  );
   return {
     service: 'azure',
     manifest: file,

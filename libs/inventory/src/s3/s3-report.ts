@@ -7,6 +7,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { InventoryReportError } from '../errors.js';
 import type { LocalReport } from '../local-report.js';
 import { checkReportAge, checksumMatches } from '../report-age.js';
+import { downloadEach } from '../report-files.js';
 import { describeS3Manifest } from './s3-manifest.js';
 
 // S3 writes each report under `<destination-prefix>/<source-bucket>/<config-ID>/`: the data files in `data/`,
@@ -119,26 +120,31 @@ export async function fetchS3Report(options: FetchS3ReportOptions): Promise<Loca
   }
   const description = describeS3Manifest(manifestText, file, options.sourceBucket);
   checkReportAge(file, description.startedAt, options.maxAgeMs, options.now);
-  const files: LocalReport['files'] = [];
-  options.onFile?.(0, description.files.length);
-  for (const [index, listed] of description.files.entries()) {
-    const source = `s3://${location.bucket}/${listed.key}`;
-    const path = join(options.directory, `s3-${index}.${description.format === 'csv' ? 'csv.gz' : 'parquet'}`);
-    let body: Readable;
-    try {
-      const object = await location.s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: listed.key }), { abortSignal });
-      body = object.Body as Readable;
-    } catch (error) {
-      if (!isMissing(error)) throw error;
-      throw new InventoryReportError(source, 'is listed in the manifest but does not exist', 'Use a complete report.');
-    }
-    const md5 = await saveWithMd5(body, path);
-    if (md5 !== listed.md5Hex.toLowerCase()) {
-      throw new InventoryReportError(source, `has MD5 ${md5}, not the ${listed.md5Hex} its manifest states`, 'Download the report again.');
-    }
-    files.push({ path, source });
-    options.onFile?.(files.length, description.files.length);
-  }
+  const files = await downloadEach(
+    description.files,
+    async (listed, index) => {
+      const source = `s3://${location.bucket}/${listed.key}`;
+      const path = join(options.directory, `s3-${index}.${description.format === 'csv' ? 'csv.gz' : 'parquet'}`);
+      let body: Readable;
+      try {
+        const object = await location.s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: listed.key }), { abortSignal });
+        body = object.Body as Readable;
+      } catch (error) {
+        if (!isMissing(error)) throw error;
+        throw new InventoryReportError(source, 'is listed in the manifest but does not exist', 'Use a complete report.');
+      }
+      const md5 = await saveWithMd5(body, path);
+      if (md5 !== listed.md5Hex.toLowerCase()) {
+        throw new InventoryReportError(
+          source,
+          `has MD5 ${md5}, not the ${listed.md5Hex} its manifest states`,
+          'Download the report again.',
+        );
+      }
+      return { path, source };
+    },
+    options.onFile,
+  );
   return {
     service: 's3',
     manifest: file,
