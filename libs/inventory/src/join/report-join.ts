@@ -49,12 +49,12 @@ export async function joinReports(
   namesPerPass = DEFAULT_NAMES_PER_PASS,
   onProgress?: (progress: InventoryProgress) => void,
 ): Promise<JoinCounts> {
-  const sides = await connection.runAndReadAll(`
-    SELECT (SELECT count(*) FROM azure_blobs) AS blobs, (SELECT coalesce(sum(size), 0) FROM azure_blobs) AS bytes,
-           (SELECT count(*) FROM s3_objects) AS objects`);
-  const side = sides.getRowObjectsJson()[0] ?? {};
+  // One scan of each report at a time: a CSV scan holds buffers of tens of MB, and a small memory limit fits one.
+  const firstRow = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJson()[0] ?? {};
   const number = (value: unknown) => Number(value ?? 0);
-  const passes = Math.max(1, Math.ceil(Math.max(number(side['blobs']), number(side['objects'])) / namesPerPass));
+  const side = await firstRow(`SELECT count(*) AS blobs, coalesce(sum(size), 0) AS bytes FROM azure_blobs`);
+  const objects = number((await firstRow(`SELECT count(*) AS objects FROM s3_objects`))['objects']);
+  const passes = Math.max(1, Math.ceil(Math.max(number(side['blobs']), objects) / namesPerPass));
   const share = (alias: string, view: string, pass: number) =>
     passes === 1 ? `${view} ${alias}` : `(SELECT * FROM ${view} WHERE hash(name) % ${passes} = ${pass}) ${alias}`;
   for (let pass = 0; pass < passes; pass++) {
@@ -66,11 +66,10 @@ export async function joinReports(
     onProgress?.({ phase: 'join', passes: pass + 1, of: passes });
   }
   // Every Azure row is in sync or a candidate, so the in-sync count needs no second join.
-  const totals = await connection.runAndReadAll(`
+  const row = await firstRow(`
     SELECT count(*) AS candidates, count(*) FILTER (WHERE in_azure) AS candidate_blobs,
            coalesce(sum(a_size) FILTER (WHERE in_azure), 0) AS candidate_bytes
     FROM candidates`);
-  const row = totals.getRowObjectsJson()[0] ?? {};
   return {
     inSync: number(side['blobs']) - number(row['candidate_blobs']),
     inSyncBytes: number(side['bytes']) - number(row['candidate_bytes']),
