@@ -215,9 +215,10 @@ describe('the inventory sweep', () => {
     expect(slice?.['inventory']).toMatchObject({ decided: { missing: 2, extra: 1, sizeMismatch: 1, stale: 1 }, reportOlderThanLive: 0 });
     expect((foundReport?.['liveChecks'] as { needsHead: number }).needsHead).toBeGreaterThanOrEqual(1);
 
-    // The next timer leaves the account to its reports.
+    // The next timer leaves the account to its reports. Runs are named by their occurrence's time: each schedule here
+    // fires at a second of its own, so its run is never the default schedule's (every 2 minutes, at second 0).
     const timed: CapturedLog[] = [];
-    await planSweepRun(timer, invocationContext(timed), sweepDeps(container, { inventory: true, schedule: '0 0 1 * * *' }));
+    await planSweepRun(timer, invocationContext(timed), sweepDeps(container, { inventory: true, schedule: '3 0 1 * * *' }));
     expect(timed.find((log) => log.entry.event === 'sweepPlan')?.entry).toMatchObject({
       coveredByInventory: [container.accountName],
       containers: 0,
@@ -337,7 +338,7 @@ describe('the inventory sweep', () => {
     // No run swept the account from its reports within the age allowed (the earlier tests' runs are older than
     // 1 s by now): the timer lists it, and says why.
     const timed: CapturedLog[] = [];
-    await planSweepRun(timer, invocationContext(timed), sweepDeps(container, { inventory: true, maxAge: '1s', schedule: '0 0 2 * * *' }));
+    await planSweepRun(timer, invocationContext(timed), sweepDeps(container, { inventory: true, maxAge: '1s', schedule: '4 0 2 * * *' }));
     expect(timed.find((log) => log.entry.event === 'sweepFallback')?.entry).toMatchObject({ accounts: [container.accountName] });
     expect(timed.find((log) => log.entry.event === 'sweepPlan')?.entry).toMatchObject({ planned: true, containers: 1 });
     await sweepSlices(strict, timed);

@@ -121,8 +121,9 @@ describe('the sweep functions', () => {
       await deadLetters.container.getBlockBlobClient(`${folder}${name}`).upload(text, Buffer.byteLength(text));
 
     const logs: CapturedLog[] = [];
-    // Another schedule's occurrence than the first test's run: a run of its own.
-    const daily: SweepDeps = { ...deps, config: { ...deps.config, SWEEP_SCHEDULE: '0 0 0 * * *' } };
+    // Another schedule's occurrence than the first test's run: a run of its own. The run is named by the occurrence's
+    // time, so each test's schedule fires at a second of its own: at 00:00 UTC, whole-minute schedules all coincide.
+    const daily: SweepDeps = { ...deps, config: { ...deps.config, SWEEP_SCHEDULE: '1 0 0 * * *' } };
     await planSweepRun(timer, invocationContext(logs), daily);
     // A second instance firing for the same occurrence replays nothing.
     await planSweepRun(timer, invocationContext(logs), daily);
@@ -153,8 +154,8 @@ describe('the sweep functions', () => {
     expect(JSON.parse(ended.toString())).toMatchObject({ dependency: 's3', firstError: 'S3: connection refused (ECONNREFUSED)' });
 
     const logs: CapturedLog[] = [];
-    // Another schedule's occurrence than the other tests' runs: a run of its own.
-    const hourly: SweepDeps = { ...deps, config: { ...deps.config, SWEEP_SCHEDULE: '0 0 * * * *' } };
+    // Another schedule's occurrence than the other tests' runs (a second of its own, as above): a run of its own.
+    const hourly: SweepDeps = { ...deps, config: { ...deps.config, SWEEP_SCHEDULE: '2 0 * * * *' } };
     await planSweepRun(timer, invocationContext(logs), hourly);
     await drain(queues.getQueueClient(SWEEP_QUEUE_NAME), (message, into) => sweepRunSlice(message, invocationContext(into), hourly), logs);
     const report = logs.find((log) => log.entry.event === 'sweepReport');
